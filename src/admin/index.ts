@@ -1,0 +1,11 @@
+import { Hono } from 'hono';
+import type { AppEnv } from '../env';
+import { requireAdmin } from './auth';
+import { deliveriesAdmin } from './deliveries';
+import { endpointsAdmin } from './endpoints';
+
+/** The admin API: everything under `/admin`, bearer-token only. */
+export const admin = new Hono<AppEnv>();
+admin.use('*', requireAdmin);
+admin.route('/endpoints', endpointsAdmin);
+admin.route('/deliveries', deliveriesAdmin);

@@ -1,0 +1,137 @@
+import * as z from 'zod';
+import { parseJsonLossless } from '../receive/json';
+
+/** How to reach the CRM; built from the Worker's vars and secrets by `crmSettings`. */
+export type CrmSettings = {
+  baseUrl: string;
+  authHeader: string;
+  /** "Bearer" by default; "" sends the raw token. */
+  authScheme: string;
+  token: string;
+  timeoutMs: number;
+};
+
+export const DEFAULT_CRM_TIMEOUT_MS = 10_000;
+
+/** Reads the CRM settings from the Worker env. */
+export function crmSettings(env: Env): CrmSettings {
+  const timeout = Number(env.CRM_TIMEOUT_MS);
+  return {
+    baseUrl: env.CRM_BASE_URL.replace(/\/+$/, ''),
+    authHeader: env.CRM_AUTH_HEADER || 'Authorization',
+    authScheme: env.CRM_AUTH_SCHEME ?? 'Bearer',
+    token: env.CRM_API_TOKEN ?? '',
+    timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_CRM_TIMEOUT_MS,
+  };
+}
+
+/** The CRM's response envelope: success is `code === 200`. */
+const Envelope = z.object({
+  code: z.union([z.number(), z.string()]).transform((c) => Number(c)),
+  message: z.string().nullish(),
+  data: z.object({ item: z.record(z.string(), z.unknown()).nullish() }).loose().nullish(),
+});
+
+/** The request the adapter sends, as logged (the credential masked). */
+export type CrmRequest = { url: string; headers: Record<string, string>; body: Record<string, unknown> };
+
+type CallFacts = { request: CrmRequest; durationMs: number; httpStatus?: number; responseText?: string };
+
+/** The outcome of one CRM call, classified once for everyone: `crm_unavailable` is worth retrying, `crm_rejected` is not. */
+export type CrmResult =
+  | (CallFacts & { ok: true; httpStatus: number; code: number; message: string; item: Record<string, unknown> | null })
+  | (CallFacts & { ok: false; error: 'crm_unavailable'; retryable: true; code?: number; message: string; retryAfterSeconds?: number })
+  | (CallFacts & { ok: false; error: 'crm_rejected'; retryable: false; code?: number; message: string });
+
+const MAX_LOGGED_RESPONSE = 64 * 1024;
+
+function retryAfter(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+function maskedHeaders(settings: CrmSettings, productLineId: string): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'default-product-id': productLineId,
+    [settings.authHeader.toLowerCase()]: settings.authScheme ? `${settings.authScheme} ***` : '***',
+  };
+}
+
+/**
+ * Calls `POST /api/moduleData/update`. Never throws: network errors, timeouts and odd answers
+ * all come back as a classified `CrmResult`.
+ * @example await updateCustomer(fetch, settings, '688051545102614528', { mid: '347772778973233152', id: '688346218203447296', name: '吴九' })
+ */
+export async function updateCustomer(
+  fetcher: typeof fetch,
+  settings: CrmSettings,
+  productLineId: string,
+  body: Record<string, unknown>,
+): Promise<CrmResult> {
+  const url = `${settings.baseUrl}/api/moduleData/update`;
+  const request: CrmRequest = { url, headers: maskedHeaders(settings, productLineId), body };
+  const started = Date.now();
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetcher(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'default-product-id': productLineId,
+        [settings.authHeader]: settings.authScheme ? `${settings.authScheme} ${settings.token}` : settings.token,
+      },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(settings.timeoutMs),
+    });
+    text = await response.text();
+  } catch (err) {
+    const e = err as Error;
+    const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
+    return {
+      ok: false,
+      error: 'crm_unavailable',
+      retryable: true,
+      message: timedOut ? `CRM did not answer within ${settings.timeoutMs} ms` : `CRM unreachable: ${e.message}`,
+      request,
+      durationMs: Date.now() - started,
+    };
+  }
+  const facts = { request, durationMs: Date.now() - started, httpStatus: response.status, responseText: text.slice(0, MAX_LOGGED_RESPONSE) };
+
+  let envelope: z.infer<typeof Envelope> | undefined;
+  try {
+    const parsed = Envelope.safeParse(parseJsonLossless(text));
+    if (parsed.success) envelope = parsed.data;
+  } catch {
+    envelope = undefined;
+  }
+  const status = response.status;
+  const crmMessage = envelope?.message ?? '';
+
+  if (status >= 500 || status === 429 || status === 408) {
+    return {
+      ok: false,
+      error: 'crm_unavailable',
+      retryable: true,
+      code: envelope?.code,
+      message: `CRM answered HTTP ${status}${crmMessage ? `: ${crmMessage}` : ''}`,
+      retryAfterSeconds: retryAfter(response.headers.get('retry-after')),
+      ...facts,
+    };
+  }
+  if (status >= 400) {
+    return { ok: false, error: 'crm_rejected', retryable: false, code: envelope?.code, message: crmMessage || `CRM answered HTTP ${status}`, ...facts };
+  }
+  if (!envelope) {
+    return { ok: false, error: 'crm_unavailable', retryable: true, message: `CRM answered HTTP ${status} with an unreadable body`, ...facts };
+  }
+  if (envelope.code !== 200) {
+    return { ok: false, error: 'crm_rejected', retryable: false, code: envelope.code, message: crmMessage || `CRM answered code ${envelope.code}`, ...facts };
+  }
+  return { ok: true, code: 200, message: crmMessage, item: envelope.data?.item ?? null, ...facts, httpStatus: status };
+}

@@ -1,0 +1,162 @@
+import type { CrmRequest } from '../crm/client';
+
+/** Where a delivery ended. Later stages add queued, retrying, dead, duplicate, ... */
+export type DeliveryStatus = 'delivered' | 'failed' | 'rejected' | 'invalid';
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['delivered', 'failed', 'rejected', 'invalid'];
+
+/** One delivery as the admin API shows it. */
+export type Delivery = {
+  id: string;
+  endpointId: string;
+  status: DeliveryStatus;
+  reason: string | null;
+  message: string | null;
+  receivedAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+  customerId: string | null;
+  warnings: string[];
+  request: {
+    method: string;
+    query: Record<string, string | string[]>;
+    headers: Record<string, string>;
+    contentType: string | null;
+    body: string | null;
+    bytes: number | null;
+  };
+  crm: {
+    request: CrmRequest | null;
+    httpStatus: number | null;
+    code: number | null;
+    message: string | null;
+    response: unknown;
+    durationMs: number | null;
+  };
+};
+
+/** The summary the list shows (no bodies). */
+export type DeliverySummary = Omit<Delivery, 'request' | 'crm'> & {
+  crm: Pick<Delivery['crm'], 'httpStatus' | 'code' | 'message' | 'durationMs'>;
+};
+
+type Row = {
+  id: string;
+  endpoint_id: string;
+  status: DeliveryStatus;
+  reason: string | null;
+  message: string | null;
+  received_at: number;
+  finished_at: number | null;
+  duration_ms: number | null;
+  customer_id: string | null;
+  request_method: string;
+  request_query: string | null;
+  request_headers: string | null;
+  content_type: string | null;
+  payload: string | null;
+  payload_bytes: number | null;
+  crm_request: string | null;
+  crm_http_status: number | null;
+  crm_code: number | null;
+  crm_message: string | null;
+  crm_response: string | null;
+  crm_duration_ms: number | null;
+  warnings: string | null;
+};
+
+/** A delivery record ready to insert. */
+export type NewDelivery = Omit<Row, 'request_query' | 'request_headers' | 'crm_request' | 'warnings'> & {
+  request_query: Record<string, string | string[]>;
+  request_headers: Record<string, string>;
+  crm_request: CrmRequest | null;
+  warnings: string[];
+};
+
+const COLUMNS = [
+  'id', 'endpoint_id', 'status', 'reason', 'message', 'received_at', 'finished_at', 'duration_ms', 'customer_id',
+  'request_method', 'request_query', 'request_headers', 'content_type', 'payload', 'payload_bytes',
+  'crm_request', 'crm_http_status', 'crm_code', 'crm_message', 'crm_response', 'crm_duration_ms', 'warnings',
+] as const;
+
+const INSERT = `INSERT INTO deliveries (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;
+
+/** Inserts one finished delivery (one D1 query). */
+export async function insertDelivery(db: D1Database, record: NewDelivery): Promise<void> {
+  const row: Row = {
+    ...record,
+    request_query: JSON.stringify(record.request_query),
+    request_headers: JSON.stringify(record.request_headers),
+    crm_request: record.crm_request ? JSON.stringify(record.crm_request) : null,
+    warnings: record.warnings.length > 0 ? JSON.stringify(record.warnings) : null,
+  };
+  await db.prepare(INSERT).bind(...COLUMNS.map((c) => row[c] ?? null)).run();
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function parseJson<T>(text: string | null, fallback: T): T {
+  if (text === null) return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+function toSummary(row: Row): DeliverySummary {
+  return {
+    id: row.id,
+    endpointId: row.endpoint_id,
+    status: row.status,
+    reason: row.reason,
+    message: row.message,
+    receivedAt: iso(row.received_at)!,
+    finishedAt: iso(row.finished_at),
+    durationMs: row.duration_ms,
+    customerId: row.customer_id,
+    warnings: parseJson(row.warnings, []),
+    crm: { httpStatus: row.crm_http_status, code: row.crm_code, message: row.crm_message, durationMs: row.crm_duration_ms },
+  };
+}
+
+function toDelivery(row: Row): Delivery {
+  const summary = toSummary(row);
+  return {
+    ...summary,
+    request: {
+      method: row.request_method,
+      query: parseJson(row.request_query, {}),
+      headers: parseJson(row.request_headers, {}),
+      contentType: row.content_type,
+      body: row.payload,
+      bytes: row.payload_bytes,
+    },
+    crm: { ...summary.crm, request: parseJson(row.crm_request, null), response: parseJson(row.crm_response, row.crm_response) },
+  };
+}
+
+/** One whole delivery record; `null` when absent. */
+export async function getDelivery(db: D1Database, id: string): Promise<Delivery | null> {
+  const row = await db.prepare('SELECT * FROM deliveries WHERE id = ?').bind(id).first<Row>();
+  return row ? toDelivery(row) : null;
+}
+
+export type DeliveryFilter = { endpoint?: string; status?: DeliveryStatus; limit: number; cursor?: string };
+
+const SUMMARY_COLUMNS = COLUMNS.filter((c) => !['request_query', 'request_headers', 'payload', 'crm_request', 'crm_response'].includes(c)).join(', ');
+
+/** Deliveries newest first; `nextCursor` is the id to pass as `cursor` for the next page, or null at the end. */
+export async function listDeliveries(db: D1Database, filter: DeliveryFilter): Promise<{ deliveries: DeliverySummary[]; nextCursor: string | null }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.endpoint) (where.push('endpoint_id = ?'), params.push(filter.endpoint));
+  if (filter.status) (where.push('status = ?'), params.push(filter.status));
+  if (filter.cursor) (where.push('id < ?'), params.push(filter.cursor));
+  const sql = `SELECT ${SUMMARY_COLUMNS} FROM deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+  const { results } = await db.prepare(sql).bind(...params, filter.limit + 1).all<Row>();
+  const page = results.slice(0, filter.limit);
+  return {
+    deliveries: page.map(toSummary),
+    nextCursor: results.length > filter.limit ? page[page.length - 1]!.id : null,
+  };
+}

@@ -1,0 +1,67 @@
+import * as z from 'zod';
+import { DEFAULT_BODY_LIMIT, MAX_BODY_LIMIT } from '../receive/body';
+import { VerifyConfig } from '../verify';
+
+/** An endpoint id, as it appears in `/hooks/{id}`. */
+export const EndpointId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'an endpoint id is 1-64 of a-z, 0-9 and -, not starting with -');
+
+/** A CRM id: a snowflake above 2^53, so always a decimal string. */
+export const CrmId = z.string().regex(/^\d{1,20}$/, 'a CRM id is a decimal string such as "347772778973233152"');
+
+const FieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a CRM field name is letters, digits and _');
+const Scalar = z.union([z.string(), z.number(), z.boolean()]);
+const JsonValue = z.union([Scalar, z.array(Scalar)]);
+
+const ConstantRule = z.strictObject({ value: JsonValue });
+const FromRule = z.strictObject({
+  /** JSONata expression evaluated against the payload. */
+  from: z.string().min(1),
+  /** Translates values, e.g. labels to option ids; a value missing from the map leaves the field out, with a warning. */
+  map: z.record(z.string(), JsonValue).optional(),
+  /** Applied when the expression (or the map) yields nothing. */
+  default: JsonValue.optional(),
+  /** A missing value refuses the webhook with 422 mapping_failed. */
+  required: z.boolean().optional(),
+});
+
+/** A field: a JSONata expression string, a constant `{ value }`, or a rule `{ from, map?, default?, required? }`. */
+export const FieldRule = z.union([z.string().min(1), ConstantRule, FromRule], {
+  error: 'a field is a JSONata expression string, { "value": ... }, or { "from": ..., "map"?, "default"?, "required"? }',
+});
+export type FieldRule = z.infer<typeof FieldRule>;
+
+/** The configuration users write for one endpoint (stored in KV, validated on the way in and out). */
+export const EndpointConfig = z.strictObject({
+  name: z.string().min(1).max(200),
+  enabled: z.boolean().default(true),
+  crm: z.strictObject({ moduleId: CrmId, productLineId: CrmId }),
+  verify: VerifyConfig,
+  /** JSONata expression yielding the customer's CRM id. */
+  customerId: z.string().min(1),
+  fields: z.record(FieldName, FieldRule).superRefine((fields, ctx) => {
+    for (const reserved of ['mid', 'id']) {
+      if (reserved in fields) {
+        ctx.addIssue({ code: 'custom', path: [reserved], message: `"${reserved}" is set by ${reserved === 'mid' ? 'crm.moduleId' : 'customerId'}, not by fields` });
+      }
+    }
+  }),
+  /** Largest body accepted, in bytes (default 256 KiB, at most 1 MiB). */
+  maxBodyBytes: z.number().int().min(1024).max(MAX_BODY_LIMIT).default(DEFAULT_BODY_LIMIT),
+});
+export type EndpointConfig = z.infer<typeof EndpointConfig>;
+/** What a user may send: defaults not yet applied. */
+export type EndpointConfigInput = z.input<typeof EndpointConfig>;
+
+/** An endpoint as stored: its config plus a revision that changes on every write. */
+export const StoredEndpoint = z.object({
+  id: EndpointId,
+  revision: z.string(),
+  updatedAt: z.string(),
+  config: EndpointConfig,
+});
+export type StoredEndpoint = z.infer<typeof StoredEndpoint>;
+
+/** Formats zod issues as `{ path, message }` for a 400 body. */
+export function formatIssues(error: z.core.$ZodError): { path: string; message: string }[] {
+  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+}

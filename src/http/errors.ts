@@ -1,0 +1,57 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/** Every error code the adapter puts on the wire. */
+export type ErrorCode =
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'unauthorized'
+  | 'invalid_signature'
+  | 'invalid_body'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'validation_failed'
+  | 'mapping_failed'
+  | 'customer_unresolved'
+  | 'crm_unavailable'
+  | 'crm_rejected'
+  | 'endpoint_misconfigured'
+  | 'internal_error';
+
+/** The JSON shape of every refusal: `{ "error": { "code", "message" } }`, plus optional siblings. */
+export function errorBody(code: ErrorCode, message: string, extra?: Record<string, unknown>) {
+  return { error: { code, message }, ...extra };
+}
+
+/**
+ * An expected HTTP failure. Throw it from a route; `onError` renders it.
+ * @example throw new ApiError(404, 'not_found', 'No endpoint "landing"')
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ErrorCode,
+    message: string,
+    readonly extra?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+/** The one place errors become responses: known ones as JSON, unknown ones as a bare 500 (logged, never echoed). */
+export function onError(err: Error, c: Context) {
+  if (err instanceof ApiError) {
+    return c.json(errorBody(err.code, err.message, err.extra), err.status);
+  }
+  // Hono's own HTTPException (e.g. from a middleware) keeps its status but gets our body.
+  if ('getResponse' in err && 'status' in err && typeof err.status === 'number' && err.status < 500) {
+    return c.json(errorBody('invalid_body', err.message || 'Bad request'), err.status as ContentfulStatusCode);
+  }
+  console.error('unhandled error', err);
+  return c.json(errorBody('internal_error', 'Internal error'), 500);
+}
+
+/** JSON 404 for every unknown route. */
+export function notFound(c: Context) {
+  return c.json(errorBody('not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404);
+}

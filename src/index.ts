@@ -1,0 +1,20 @@
+import { Hono } from 'hono';
+import { admin } from './admin';
+import type { AppEnv } from './env';
+import { notFound, onError } from './http/errors';
+import { hooks } from './receive/route';
+
+/** Wires the routes; every step of the pipeline lives in its own folder (see README). */
+const app = new Hono<AppEnv>();
+
+app.get('/', (c) =>
+  c.json({ name: 'crm-webhook-adapter', webhooks: 'POST /hooks/{endpoint}', admin: '/admin (Authorization: Bearer <ADMIN_TOKEN>)' }),
+);
+app.route('/hooks', hooks);
+app.route('/admin', admin);
+app.notFound(notFound);
+app.onError(onError);
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

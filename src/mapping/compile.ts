@@ -1,0 +1,77 @@
+import jsonata from 'jsonata';
+import type { FieldRule } from '../endpoints/schema';
+
+export type Expression = ReturnType<typeof jsonata>;
+
+export type CompiledField =
+  | { name: string; kind: 'expression'; expression: Expression }
+  | { name: string; kind: 'constant'; value: unknown }
+  | {
+      name: string;
+      kind: 'rule';
+      expression: Expression;
+      map?: ReadonlyMap<string, unknown>;
+      default?: unknown;
+      required: boolean;
+    };
+
+export type CompiledMapping = { customerId: Expression; fields: CompiledField[] };
+
+export type MappingIssue = { path: string; message: string };
+
+type MappingSource = { customerId: string; fields: Record<string, FieldRule> };
+
+function compileExpression(source: string, path: string, issues: MappingIssue[]): Expression | undefined {
+  try {
+    return jsonata(source);
+  } catch (err) {
+    const e = err as { message?: string; position?: number };
+    issues.push({ path, message: `invalid JSONata: ${e.message ?? String(err)}${e.position !== undefined ? ` (at ${e.position})` : ''}` });
+    return undefined;
+  }
+}
+
+/** Compiles an endpoint's expressions; every broken one is reported with its path, so a PUT can refuse it. */
+export function compileMapping(source: MappingSource): { ok: true; mapping: CompiledMapping } | { ok: false; issues: MappingIssue[] } {
+  const issues: MappingIssue[] = [];
+  const customerId = compileExpression(source.customerId, 'customerId', issues);
+  const fields: CompiledField[] = [];
+  for (const [name, rule] of Object.entries(source.fields)) {
+    if (typeof rule === 'string') {
+      const expression = compileExpression(rule, `fields.${name}`, issues);
+      if (expression) fields.push({ name, kind: 'expression', expression });
+    } else if ('value' in rule) {
+      fields.push({ name, kind: 'constant', value: rule.value });
+    } else {
+      const expression = compileExpression(rule.from, `fields.${name}.from`, issues);
+      if (expression) {
+        fields.push({
+          name,
+          kind: 'rule',
+          expression,
+          map: rule.map ? new Map(Object.entries(rule.map)) : undefined,
+          default: rule.default,
+          required: rule.required ?? false,
+        });
+      }
+    }
+  }
+  if (issues.length > 0 || !customerId) return { ok: false, issues };
+  return { ok: true, mapping: { customerId, fields } };
+}
+
+// Compiled mappings live as long as the isolate, keyed by endpoint id and revision:
+// a changed configuration gets a new revision, so it is compiled once, on its first webhook.
+const cache = new Map<string, CompiledMapping>();
+const CACHE_LIMIT = 500;
+
+/** The compiled mapping of one configuration revision, compiled on first use. Throws if the stored config no longer compiles. */
+export function compiledMappingFor(cacheKey: string, source: MappingSource): CompiledMapping {
+  const hit = cache.get(cacheKey);
+  if (hit) return hit;
+  const compiled = compileMapping(source);
+  if (!compiled.ok) throw new Error(`stored mapping does not compile: ${compiled.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+  cache.set(cacheKey, compiled.mapping);
+  return compiled.mapping;
+}

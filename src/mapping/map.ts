@@ -1,0 +1,117 @@
+import type { CompiledMapping, Expression } from './compile';
+import { cnMobile, digits } from './helpers';
+
+/** What the expressions see: the parsed body as `$`, plus `$headers` (lower-case names) and `$query`. */
+export type MapInput = {
+  body: unknown;
+  headers: Record<string, string>;
+  query: Record<string, string | string[]>;
+};
+
+export type MapFailure =
+  | { ok: false; reason: 'mapping_failed'; message: string; field: string; warnings: string[] }
+  | { ok: false; reason: 'customer_unresolved'; message: string; warnings: string[] };
+
+export type MapResult = { ok: true; customerId: string; fields: Record<string, unknown>; warnings: string[] } | MapFailure;
+
+const helpers = { digits, cnMobile };
+
+/** Plain JSON value of a JSONata result (its sequences are arrays with extra flags). */
+function plain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(plain);
+  return value;
+}
+
+/** A value that says nothing: it is left out of the CRM body rather than blanking a field. */
+export function isNothing(value: unknown): boolean {
+  return (
+    value === undefined ||
+    value === null ||
+    (typeof value === 'string' && value.trim() === '') ||
+    (Array.isArray(value) && value.length === 0)
+  );
+}
+
+async function evaluate(expression: Expression, input: MapInput): Promise<unknown> {
+  return plain(await expression.evaluate(input.body, { ...helpers, headers: input.headers, query: input.query }));
+}
+
+function lookupKey(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.trim();
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+/** Translates a value (or each of an array's values) through a value map; misses are dropped with a warning. */
+function translate(name: string, value: unknown, map: ReadonlyMap<string, unknown>, warnings: string[]): unknown {
+  const one = (v: unknown) => {
+    const key = lookupKey(v);
+    if (key !== undefined && map.has(key)) return map.get(key);
+    warnings.push(`fields.${name}: value ${JSON.stringify(v)} is not in the map; field left out`);
+    return undefined;
+  };
+  if (Array.isArray(value)) return value.map(one).filter((v) => v !== undefined);
+  return one(value);
+}
+
+const DECIMAL_ID = /^\d{1,20}$/;
+
+/** A customer id as the CRM wants it: a decimal string, every digit intact. */
+function asId(value: unknown): string | undefined {
+  if (typeof value === 'string' && DECIMAL_ID.test(value.trim())) return value.trim();
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
+  return undefined;
+}
+
+/** Maps a parsed payload onto the CRM update's fields with an endpoint's compiled mapping. */
+export async function mapPayload(mapping: CompiledMapping, input: MapInput): Promise<MapResult> {
+  const warnings: string[] = [];
+  const fields: Record<string, unknown> = {};
+
+  for (const field of mapping.fields) {
+    let value: unknown;
+    try {
+      switch (field.kind) {
+        case 'constant':
+          value = field.value;
+          break;
+        case 'expression':
+          value = await evaluate(field.expression, input);
+          break;
+        case 'rule': {
+          value = await evaluate(field.expression, input);
+          if (field.map && !isNothing(value)) value = translate(field.name, value, field.map, warnings);
+          if (isNothing(value) && field.default !== undefined) value = field.default;
+          if (isNothing(value) && field.required) {
+            return { ok: false, reason: 'mapping_failed', field: field.name, message: `required field "${field.name}" has no value`, warnings };
+          }
+          break;
+        }
+      }
+    } catch (err) {
+      return {
+        ok: false,
+        reason: 'mapping_failed',
+        field: field.name,
+        message: `fields.${field.name}: ${(err as Error).message ?? String(err)}`,
+        warnings,
+      };
+    }
+    if (!isNothing(value)) fields[field.name] = value;
+  }
+
+  let rawId: unknown;
+  try {
+    rawId = await evaluate(mapping.customerId, input);
+  } catch (err) {
+    return { ok: false, reason: 'customer_unresolved', message: `customerId: ${(err as Error).message ?? String(err)}`, warnings };
+  }
+  const customerId = asId(rawId);
+  if (customerId === undefined) {
+    const message = isNothing(rawId)
+      ? 'customerId expression yielded nothing'
+      : `customerId expression yielded ${JSON.stringify(rawId).slice(0, 64)}, not a decimal id`;
+    return { ok: false, reason: 'customer_unresolved', message, warnings };
+  }
+  return { ok: true, customerId, fields, warnings };
+}

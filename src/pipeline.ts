@@ -1,0 +1,181 @@
+/**
+ * The webhook pipeline, one step per folder: receive -> verify -> map -> crm -> deliveries.
+ * `processWebhook` runs the steps for one request and returns the answer for the sender together
+ * with the delivery record; it never throws for anything a sender or the CRM can do.
+ */
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { updateCustomer, type CrmResult, type CrmSettings } from './crm/client';
+import type { NewDelivery } from './deliveries/store';
+import { newDeliveryId } from './deliveries/id';
+import type { StoredEndpoint } from './endpoints/schema';
+import { errorBody, type ErrorCode } from './http/errors';
+import { compiledMappingFor } from './mapping/compile';
+import { mapPayload } from './mapping/map';
+import { decodeText, parseBody, readRawBody } from './receive/body';
+import { credentialLocations, verifyRequest, type SecretResolver, type VerifyResult } from './verify';
+
+export type PipelineDeps = {
+  crm: CrmSettings;
+  fetch: typeof fetch;
+  secrets: SecretResolver;
+  now: () => number;
+};
+
+/** The answer for the sender and the row for the log. */
+export type Outcome = { status: ContentfulStatusCode; body: Record<string, unknown>; record: NewDelivery };
+
+// Headers that carry credentials whatever the scheme: never stored.
+const ALWAYS_SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
+const MAX_STORED_HEADER = 1024;
+
+function storedHeaders(headers: Headers, secret: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of headers) {
+    if (ALWAYS_SECRET_HEADERS.has(name) || secret.includes(name)) continue;
+    out[name] = value.length > MAX_STORED_HEADER ? `${value.slice(0, MAX_STORED_HEADER)}…` : value;
+  }
+  return out;
+}
+
+function queryObject(url: URL, omit: string[] = []): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [key, value] of url.searchParams) {
+    if (omit.includes(key)) continue;
+    const existing = out[key];
+    out[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  return out;
+}
+
+/** The generic 401 a refused sender sees, whatever the precise reason. */
+const SIGNATURE_REFUSED = 'Request could not be verified';
+
+function verifyFailure(result: Exclude<VerifyResult, { ok: true }>): { status: ContentfulStatusCode; code: ErrorCode; message: string; rowStatus: 'rejected' | 'failed' } {
+  switch (result.reason) {
+    case 'secret_missing':
+      return { status: 503, code: 'endpoint_misconfigured', message: 'Endpoint is misconfigured; the operator has been told', rowStatus: 'failed' };
+    case 'missing_credential':
+    case 'malformed_credential':
+    case 'credential_mismatch':
+    case 'malformed_signature':
+    case 'signature_mismatch':
+      return { status: 401, code: 'invalid_signature', message: SIGNATURE_REFUSED, rowStatus: 'rejected' };
+    default: {
+      const exhaustive: never = result;
+      throw new Error(`unhandled verification reason ${JSON.stringify(exhaustive)}`);
+    }
+  }
+}
+
+function crmFailureStatus(result: Exclude<CrmResult, { ok: true }>): ContentfulStatusCode {
+  switch (result.error) {
+    case 'crm_unavailable':
+    case 'crm_rejected':
+      return 502;
+  }
+}
+
+/** Runs one webhook through the pipeline. */
+export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request: Request): Promise<Outcome> {
+  const receivedAt = deps.now();
+  const id = newDeliveryId(receivedAt);
+  const { config } = endpoint;
+  const url = new URL(request.url);
+  const credentials = credentialLocations(config.verify);
+  const contentType = request.headers.get('content-type');
+
+  const record: NewDelivery = {
+    id,
+    endpoint_id: endpoint.id,
+    status: 'invalid',
+    reason: null,
+    message: null,
+    received_at: receivedAt,
+    finished_at: null,
+    duration_ms: null,
+    customer_id: null,
+    request_method: request.method,
+    request_query: queryObject(url, credentials.query),
+    request_headers: storedHeaders(request.headers, credentials.headers),
+    content_type: contentType,
+    payload: null,
+    payload_bytes: null,
+    crm_request: null,
+    crm_http_status: null,
+    crm_code: null,
+    crm_message: null,
+    crm_response: null,
+    crm_duration_ms: null,
+    warnings: [],
+  };
+
+  const finish = (
+    status: ContentfulStatusCode,
+    rowStatus: NewDelivery['status'],
+    reason: string | null,
+    message: string | null,
+    body: Record<string, unknown>,
+  ): Outcome => {
+    record.status = rowStatus;
+    record.reason = reason;
+    record.message = message;
+    record.finished_at = deps.now();
+    record.duration_ms = record.finished_at - receivedAt;
+    return { status, body, record };
+  };
+  // `reason` (the row's precise cause) defaults to the wire code; `senderMessage` to the row's message.
+  const refuse = (
+    status: ContentfulStatusCode,
+    rowStatus: NewDelivery['status'],
+    code: ErrorCode,
+    message: string,
+    more: { reason?: string; senderMessage?: string } = {},
+  ) => finish(status, rowStatus, more.reason ?? code, message, errorBody(code, more.senderMessage ?? message, { deliveryId: id }));
+
+  // 1. receive: the raw bytes, within the endpoint's limit
+  const raw = await readRawBody(request, config.maxBodyBytes);
+  if (!raw.ok) return refuse(413, 'invalid', 'payload_too_large', raw.message);
+  record.payload_bytes = raw.bytes.byteLength;
+  record.payload = decodeText(raw.bytes) ?? `[${raw.bytes.byteLength} bytes, not UTF-8]`;
+
+  // 2. verify: over the raw bytes, before anything is parsed
+  const verified = await verifyRequest(config.verify, { method: request.method, url, headers: request.headers, body: raw.bytes as Uint8Array<ArrayBuffer>, now: receivedAt }, deps.secrets);
+  if (!verified.ok) {
+    const failure = verifyFailure(verified);
+    return refuse(failure.status, failure.rowStatus, failure.code, verified.detail, { reason: verified.reason, senderMessage: failure.message });
+  }
+
+  // 3. parse by content type (ids above 2^53 kept as exact strings)
+  const parsed = await parseBody(raw.bytes, contentType);
+  if (!parsed.ok) {
+    const status = parsed.reason === 'unsupported_media_type' ? 415 : parsed.reason === 'payload_too_large' ? 413 : 400;
+    return refuse(status, 'invalid', parsed.reason, parsed.message);
+  }
+  record.warnings.push(...parsed.warnings);
+
+  // 4. map onto the CRM's update call
+  let mapping;
+  try {
+    mapping = compiledMappingFor(`${endpoint.id}:${endpoint.revision}`, config);
+  } catch (err) {
+    return refuse(503, 'failed', 'endpoint_misconfigured', (err as Error).message, { senderMessage: 'Endpoint is misconfigured; the operator has been told' });
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of request.headers) if (!ALWAYS_SECRET_HEADERS.has(name) && !credentials.headers.includes(name)) headers[name] = value;
+  const mapped = await mapPayload(mapping, { body: parsed.value, headers, query: queryObject(url, credentials.query) });
+  record.warnings.push(...mapped.warnings);
+  if (!mapped.ok) return refuse(422, 'invalid', mapped.reason, mapped.message);
+  record.customer_id = mapped.customerId;
+
+  // 5. deliver
+  const crmBody = { mid: config.crm.moduleId, id: mapped.customerId, ...mapped.fields };
+  const result = await updateCustomer(deps.fetch, deps.crm, config.crm.productLineId, crmBody);
+  record.crm_request = result.request;
+  record.crm_http_status = result.httpStatus ?? null;
+  record.crm_code = result.code ?? null;
+  record.crm_message = result.message || null;
+  record.crm_response = result.responseText ?? null;
+  record.crm_duration_ms = result.durationMs;
+  if (!result.ok) return refuse(crmFailureStatus(result), 'failed', result.error, result.message);
+  return finish(200, 'delivered', null, null, { deliveryId: id, status: 'delivered', customerId: mapped.customerId });
+}

@@ -1,0 +1,46 @@
+import { schemes, type VerifyConfig } from './schemes';
+import { secretNames } from './secret-name';
+import type { SchemeOutcome, VerifyFailureReason, VerifyInput } from './types';
+
+export { VerifyConfig } from './schemes';
+export type { VerifyInput, VerifyFailureReason } from './types';
+
+/** Looks a secret up by name; `undefined` when no such secret exists. */
+export type SecretResolver = (name: string) => Promise<string | undefined> | string | undefined;
+
+export type VerifyResult =
+  | { ok: true }
+  | { ok: false; reason: VerifyFailureReason; detail: string }
+  /** The endpoint names a secret that does not exist: the operator's mistake, never "no verification". */
+  | { ok: false; reason: 'secret_missing'; detail: string };
+
+/** The scheme's functions, typed for any config (each scheme only ever sees its own `type`). */
+type AnyScheme = {
+  verify(config: VerifyConfig, input: VerifyInput, secrets: string[]): Promise<SchemeOutcome>;
+  credentialHeaders(config: VerifyConfig): string[];
+  credentialQuery(config: VerifyConfig): string[];
+};
+const schemeOf = (config: VerifyConfig) => schemes[config.type] as unknown as AnyScheme;
+
+/** Verifies a raw request with the scheme its endpoint names. */
+export async function verifyRequest(config: VerifyConfig, input: VerifyInput, resolveSecret: SecretResolver): Promise<VerifyResult> {
+  const secrets: string[] = [];
+  if ('secret' in config) {
+    const names = secretNames(config.secret);
+    for (const name of names) {
+      const value = await resolveSecret(name);
+      if (typeof value === 'string' && value.length > 0) secrets.push(value);
+    }
+    // During a rotation one of the two may be gone already; none at all is a misconfiguration.
+    if (secrets.length === 0) {
+      return { ok: false, reason: 'secret_missing', detail: `secret ${names.join(' / ')} is not set (wrangler secret put ${names[0]})` };
+    }
+  }
+  return schemeOf(config).verify(config, input, secrets);
+}
+
+/** Header names (lower case) and query parameters that carry credentials for this config: never logged. */
+export function credentialLocations(config: VerifyConfig): { headers: string[]; query: string[] } {
+  const scheme = schemeOf(config);
+  return { headers: scheme.credentialHeaders(config), query: scheme.credentialQuery(config) };
+}

@@ -1,0 +1,14 @@
+import * as z from 'zod';
+import { defineScheme } from '../types';
+
+const schema = z.strictObject({ type: z.literal('none') });
+
+/** No verification: anyone who knows the URL can update any customer. Allowed, with a warning at PUT time. */
+export const none = defineScheme({
+  schema,
+  async verify() {
+    return { ok: true };
+  },
+  credentialHeaders: () => [],
+  credentialQuery: () => [],
+});

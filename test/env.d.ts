@@ -1,0 +1,9 @@
+// Bindings only the tests have (see vitest.config.ts).
+declare namespace Cloudflare {
+  interface Env {
+    TEST_FORM_TOKEN: string;
+    TEST_HMAC_SECRET: string;
+    TEST_HMAC_SECRET_OLD: string;
+    TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
+  }
+}

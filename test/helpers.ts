@@ -1,0 +1,130 @@
+/** Builders shared by the integration tests: a valid request first, then each test breaks one thing. */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import worker from '../src/index';
+import type { EndpointConfigInput } from '../src/endpoints/schema';
+
+export const MODULE_ID = '347772778973233152';
+export const CUSTOMER_ID = '688346218203447296';
+export const ADMIN = { authorization: 'Bearer test-admin-token' };
+
+/** Sends a request through the Worker's fetch and waits for its `waitUntil` work (the D1 write). */
+export async function call(request: Request): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(request, env, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+let counter = 0;
+/** A name no other test uses, so tests never depend on each other's state. */
+export function unique(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${crypto.randomUUID().slice(0, 8)}-${counter}`;
+}
+
+/** A fresh snowflake-sized id (18 digits, above 2^53). */
+export function snowflake(): string {
+  const digits = crypto.getRandomValues(new Uint32Array(3));
+  return `7${Array.from(digits, (d) => String(d % 1_000_000).padStart(6, '0')).join('').slice(0, 17)}`;
+}
+
+// ---- the stand-in CRM -------------------------------------------------------
+
+type TenantInit = {
+  mode?: 'merge' | 'replace' | 'reassign-owner';
+  customers?: Record<string, unknown>[];
+  failures?: unknown[];
+};
+
+/** A product line of its own in the stand-in CRM, with one customer CUSTOMER_ID unless told otherwise. */
+export async function crmTenant(init: TenantInit = {}): Promise<string> {
+  const productLineId = snowflake();
+  const body = { customers: [{ id: CUSTOMER_ID, name: '旧名字', phone: '13000000000', own_id: '400000000000000002' }], ...init };
+  const res = await fetch(`${env.CRM_BASE_URL}/__stub/tenants/${productLineId}`, { method: 'PUT', body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`stub: ${res.status}`);
+  return productLineId;
+}
+
+export type StubRequest = { path: string; headers: Record<string, string>; rawBody: string; body: Record<string, unknown>; outcome: string };
+export type StubState = { mode: string; customers: Record<string, unknown>[]; requests: StubRequest[]; pendingFailures: number };
+
+/** What the stand-in CRM holds and received for one product line. */
+export async function crmState(productLineId: string): Promise<StubState> {
+  const res = await fetch(`${env.CRM_BASE_URL}/__stub/tenants/${productLineId}`);
+  return res.json();
+}
+
+// ---- endpoints --------------------------------------------------------------
+
+/** A valid endpoint configuration (token in the query), the issue's example minus what a test changes. */
+export function endpointConfig(productLineId: string, overrides: Partial<EndpointConfigInput> = {}): EndpointConfigInput {
+  return {
+    name: 'Landing page form',
+    enabled: true,
+    crm: { moduleId: MODULE_ID, productLineId },
+    verify: { type: 'token', query: 'token', secret: 'TEST_FORM_TOKEN' },
+    customerId: 'crm_id',
+    fields: {
+      name: '$trim(name)',
+      phone: '$cnMobile(mobile)',
+      source: { value: '514465485002113024' },
+      select_1680162080347: { from: 'level', map: { A: '484020435193692160', B: '484020435193692161' } },
+      note: { from: 'comment' },
+      input_1680509561692: { from: 'utm_campaign', required: true },
+    },
+    ...overrides,
+  };
+}
+
+export async function putEndpoint(id: string, config: unknown): Promise<Response> {
+  return call(
+    new Request(`https://adapter.test/admin/endpoints/${id}`, {
+      method: 'PUT',
+      headers: { ...ADMIN, 'content-type': 'application/json' },
+      body: typeof config === 'string' ? config : JSON.stringify(config),
+    }),
+  );
+}
+
+/** Stores an endpoint and a tenant for it; returns both ids. */
+export async function setupEndpoint(overrides: Partial<EndpointConfigInput> = {}, tenant: TenantInit = {}) {
+  const productLineId = await crmTenant(tenant);
+  const endpointId = unique('ep');
+  const res = await putEndpoint(endpointId, endpointConfig(productLineId, overrides));
+  if (res.status !== 201) throw new Error(`PUT endpoint: ${res.status} ${await res.text()}`);
+  return { endpointId, productLineId };
+}
+
+/** A webhook POST as a form tool sends it. */
+export function hook(endpointId: string, body: string | FormData, init: { query?: string; headers?: Record<string, string> } = {}): Request {
+  const headers = new Headers(init.headers);
+  if (typeof body === 'string' && !headers.has('content-type')) headers.set('content-type', 'application/json');
+  return new Request(`https://adapter.test/hooks/${endpointId}${init.query ?? '?token=form-token-2f9c'}`, { method: 'POST', headers, body });
+}
+
+/** The JSON body the example mapping expects. */
+export function leadJson(overrides: Record<string, unknown> = {}): string {
+  return JSON.stringify({ crm_id: CUSTOMER_ID, name: ' 吴九 ', mobile: '+86 139-0013-9000', level: 'A', comment: '想了解价格', utm_campaign: 'spring', ...overrides });
+}
+
+// ---- the delivery log -------------------------------------------------------
+
+export type Row = Record<string, unknown> & { id: string; status: string; reason: string | null };
+
+export async function deliveryRow(id: string): Promise<Row | null> {
+  return env.DB.prepare('SELECT * FROM deliveries WHERE id = ?').bind(id).first<Row>();
+}
+
+export async function rowsFor(endpointId: string): Promise<Row[]> {
+  const { results } = await env.DB.prepare('SELECT * FROM deliveries WHERE endpoint_id = ? ORDER BY id').bind(endpointId).all<Row>();
+  return results;
+}
+
+// ---- signing ----------------------------------------------------------------
+
+export async function hmacOf(secret: string, body: string, encoding: 'hex' | 'base64', algorithm = 'SHA-256'): Promise<string> {
+  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: algorithm }, false, ['sign']);
+  const sig = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(body)));
+  return encoding === 'hex' ? Array.from(sig, (b) => b.toString(16).padStart(2, '0')).join('') : btoa(String.fromCharCode(...sig));
+}

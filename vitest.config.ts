@@ -1,0 +1,33 @@
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Tests run inside workerd with real local KV and D1 (migrations applied in test/setup.ts).
+ * The stand-in CRM runs in Node (test/global-setup.ts) and is reached over real HTTP.
+ */
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async ({ inject }) => ({
+      main: './src/index.ts',
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        bindings: {
+          CRM_BASE_URL: inject<string>('crmUrl'),
+          CRM_API_TOKEN: 'test-crm-token',
+          CRM_TIMEOUT_MS: '1500',
+          ADMIN_TOKEN: 'test-admin-token',
+          // endpoint secrets named by the tests' configurations
+          TEST_FORM_TOKEN: 'form-token-2f9c',
+          TEST_HMAC_SECRET: 'fixture-secret-2f9c',
+          TEST_HMAC_SECRET_OLD: 'old-secret-1a2b',
+          TEST_MIGRATIONS: await readD1Migrations('./migrations'),
+        },
+      },
+    })),
+  ],
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['./test/global-setup.ts'],
+    setupFiles: ['./test/setup.ts'],
+  },
+});
