@@ -53,7 +53,7 @@ const SIGNATURE_REFUSED = 'Request could not be verified';
 function verifyFailure(result: Exclude<VerifyResult, { ok: true }>): { status: ContentfulStatusCode; code: ErrorCode; message: string; rowStatus: 'rejected' | 'failed' } {
   switch (result.reason) {
     case 'secret_missing':
-      return { status: 503, code: 'endpoint_misconfigured', message: 'Endpoint is misconfigured; the operator has been told', rowStatus: 'failed' };
+      return { status: 503, code: 'endpoint_misconfigured', message: MISCONFIGURED, rowStatus: 'failed' };
     case 'missing_credential':
     case 'malformed_credential':
     case 'credential_mismatch':
@@ -75,18 +75,34 @@ function crmFailureStatus(result: Exclude<CrmResult, { ok: true }>): ContentfulS
   }
 }
 
-/** Runs one webhook through the pipeline. */
-export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request: Request): Promise<Outcome> {
-  const receivedAt = deps.now();
-  const id = newDeliveryId(receivedAt);
-  const { config } = endpoint;
-  const url = new URL(request.url);
-  const credentials = credentialLocations(config.verify);
-  const contentType = request.headers.get('content-type');
+const MISCONFIGURED = 'Endpoint is misconfigured; the operator has been told';
 
-  const record: NewDelivery = {
+/** The answer and row for a webhook whose endpoint exists but cannot be used as stored (503: the sender should retry). */
+export function misconfigured(endpointId: string, request: Request, message: string): Outcome {
+  const now = Date.now();
+  const id = newDeliveryId(now);
+  const url = new URL(request.url);
+  return {
+    status: 503,
+    body: errorBody('endpoint_misconfigured', MISCONFIGURED, { deliveryId: id }),
+    record: {
+      ...emptyRecord(id, endpointId, now, request, url, { headers: [], query: [] }),
+      status: 'failed',
+      reason: 'endpoint_misconfigured',
+      message,
+      finished_at: now,
+      duration_ms: 0,
+      // the credential locations are unknown here: keep no query and no headers at all
+      request_query: {},
+      request_headers: {},
+    },
+  };
+}
+
+function emptyRecord(id: string, endpointId: string, receivedAt: number, request: Request, url: URL, credentials: { headers: string[]; query: string[] }): NewDelivery {
+  return {
     id,
-    endpoint_id: endpoint.id,
+    endpoint_id: endpointId,
     status: 'invalid',
     reason: null,
     message: null,
@@ -97,7 +113,7 @@ export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoin
     request_method: request.method,
     request_query: queryObject(url, credentials.query),
     request_headers: storedHeaders(request.headers, credentials.headers),
-    content_type: contentType,
+    content_type: request.headers.get('content-type'),
     payload: null,
     payload_bytes: null,
     crm_request: null,
@@ -108,6 +124,18 @@ export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoin
     crm_duration_ms: null,
     warnings: [],
   };
+}
+
+/** Runs one webhook through the pipeline. */
+export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request: Request): Promise<Outcome> {
+  const receivedAt = deps.now();
+  const id = newDeliveryId(receivedAt);
+  const { config } = endpoint;
+  const url = new URL(request.url);
+  const credentials = credentialLocations(config.verify);
+  const contentType = request.headers.get('content-type');
+
+  const record = emptyRecord(id, endpoint.id, receivedAt, request, url, credentials);
 
   const finish = (
     status: ContentfulStatusCode,
@@ -158,7 +186,7 @@ export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoin
   try {
     mapping = compiledMappingFor(`${endpoint.id}:${endpoint.revision}`, config);
   } catch (err) {
-    return refuse(503, 'failed', 'endpoint_misconfigured', (err as Error).message, { senderMessage: 'Endpoint is misconfigured; the operator has been told' });
+    return refuse(503, 'failed', 'endpoint_misconfigured', (err as Error).message, { senderMessage: MISCONFIGURED });
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of request.headers) if (!ALWAYS_SECRET_HEADERS.has(name) && !credentials.headers.includes(name)) headers[name] = value;

@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
 import { crmSettings } from '../crm/client';
 import { insertDelivery } from '../deliveries/store';
-import { EndpointId } from '../endpoints/schema';
+import { EndpointId, type StoredEndpoint } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
-import { processWebhook } from '../pipeline';
+import { misconfigured, processWebhook } from '../pipeline';
 import { envSecrets } from '../verify/env-secrets';
 
 /** `POST /hooks/{endpoint}`: the URL users paste into their form tool or ad platform. */
@@ -13,7 +13,15 @@ export const hooks = new Hono<AppEnv>();
 
 hooks.post('/:id', async (c) => {
   const id = c.req.param('id');
-  const endpoint = EndpointId.safeParse(id).success ? await getEndpoint(c.env.ENDPOINTS, id) : null;
+  let endpoint: StoredEndpoint | null = null;
+  try {
+    endpoint = EndpointId.safeParse(id).success ? await getEndpoint(c.env.ENDPOINTS, id) : null;
+  } catch (err) {
+    // A stored configuration that no longer validates: the operator's to fix, and the sender should retry.
+    const outcome = misconfigured(id, c.req.raw, `stored configuration is invalid: ${(err as Error).message.slice(0, 500)}`);
+    c.executionCtx.waitUntil(insertDelivery(c.env.DB, outcome.record).catch((e) => console.error('delivery log write failed', e)));
+    return c.json(outcome.body, outcome.status);
+  }
   if (!endpoint || !endpoint.config.enabled) {
     // Unknown endpoints leave no row (a scan must not become D1 writes); the Worker's logs count them.
     console.log(JSON.stringify({ event: 'unknown_endpoint', endpoint: id.slice(0, 80) }));

@@ -94,8 +94,9 @@ const refuse = (code: number, message: string): Envelope => ({ code, message, da
 
 /** The customer as the CRM answers it: ids as strings, references expanded into objects, empty values as null or []. */
 export function expand(customer: Customer, tenant: Tenant): Record<string, unknown> {
+  const { id, ...rest } = customer;
   const item: Record<string, unknown> = {
-    id: customer.id,
+    id,
     title: customer.name ?? '',
     product_line_id: tenant.productLineId,
     name: null,
@@ -109,7 +110,7 @@ export function expand(customer: Customer, tenant: Tenant): Record<string, unkno
     is_lock: 0,
     _can_edit: true,
     _can_del: true,
-    ...customer,
+    ...rest,
   };
   const user = (id: unknown) => (typeof id === 'string' && USERS[id] ? USERS[id] : id ? { id, name: '', avatar_url: '' } : null);
   item.own_id = user(customer.own_id);

@@ -1,0 +1,45 @@
+/** Unit: how every kind of CRM answer is classified (the one place fetch is mocked; the rest talk to the stand-in CRM). */
+import { describe, expect, it } from 'vitest';
+import { updateCustomer, type CrmSettings } from '../src/crm/client';
+
+const settings: CrmSettings = { baseUrl: 'https://crm.test', authHeader: 'X-Token', authScheme: '', token: 'secret', timeoutMs: 50 };
+const answer = (status: number, body: string, headers: Record<string, string> = {}) => (async () => new Response(body, { status, headers })) as typeof fetch;
+
+describe('updateCustomer', () => {
+  it('sends the credential in the configured header, raw when the scheme is empty', async () => {
+    let seen: Headers | undefined;
+    const fetcher = (async (_url: string, init: RequestInit) => {
+      seen = new Headers(init.headers);
+      return new Response('{"code":200,"message":"","data":{"item":{"id":"1"}}}');
+    }) as unknown as typeof fetch;
+    const result = await updateCustomer(fetcher, settings, '9', { mid: '1', id: '1' });
+    expect(result.ok).toBe(true);
+    expect(seen!.get('x-token')).toBe('secret');
+    expect(seen!.get('default-product-id')).toBe('9');
+    expect(result.request.headers['x-token']).toBe('***');
+  });
+
+  const cases: [string, typeof fetch, Record<string, unknown>][] = [
+    ['code 200', answer(200, '{"code":200,"message":"ok","data":{"item":{"id":688346218203447296}}}'), { ok: true, item: { id: '688346218203447296' } }],
+    ['code 200 as a string', answer(200, '{"code":"200","data":null}'), { ok: true, item: null }],
+    ['code != 200', answer(200, '{"code":10001,"message":"字段错误"}'), { ok: false, error: 'crm_rejected', retryable: false, code: 10001, message: '字段错误' }],
+    ['HTTP 400', answer(400, '{"code":400,"message":"bad"}'), { ok: false, error: 'crm_rejected', message: 'bad', httpStatus: 400 }],
+    ['HTTP 404 without a body', answer(404, ''), { ok: false, error: 'crm_rejected', message: 'CRM answered HTTP 404' }],
+    ['HTTP 408', answer(408, ''), { ok: false, error: 'crm_unavailable', retryable: true }],
+    ['HTTP 429 with Retry-After', answer(429, '', { 'retry-after': '30' }), { ok: false, error: 'crm_unavailable', retryAfterSeconds: 30 }],
+    ['HTTP 503', answer(503, 'busy'), { ok: false, error: 'crm_unavailable', message: 'CRM answered HTTP 503' }],
+    ['an HTML page with HTTP 200', answer(200, '<html>'), { ok: false, error: 'crm_unavailable', message: 'CRM answered HTTP 200 with an unreadable body' }],
+    ['JSON without code', answer(200, '{"ok":true}'), { ok: false, error: 'crm_unavailable' }],
+    ['a network error', (async () => { throw new TypeError('connection refused'); }) as typeof fetch, { ok: false, error: 'crm_unavailable', message: 'CRM unreachable: connection refused' }],
+    [
+      'a timeout',
+      ((_u: string, init: RequestInit) => new Promise((_r, reject) => init.signal!.addEventListener('abort', () => reject(init.signal!.reason)))) as unknown as typeof fetch,
+      { ok: false, error: 'crm_unavailable', message: 'CRM did not answer within 50 ms' },
+    ],
+  ];
+  for (const [name, fetcher, expected] of cases) {
+    it(`classifies ${name}`, async () => {
+      expect(await updateCustomer(fetcher, settings, '9', { mid: '1', id: '1' })).toMatchObject(expected);
+    });
+  }
+});
