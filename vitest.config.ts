@@ -20,6 +20,8 @@ export default defineConfig({
           TEST_FORM_TOKEN: 'form-token-2f9c',
           TEST_HMAC_SECRET: 'fixture-secret-2f9c',
           TEST_HMAC_SECRET_OLD: 'old-secret-1a2b',
+          // whsec_ + base64("standard-webhooks-key-32-bytes!!")
+          TEST_WHSEC: 'whsec_c3RhbmRhcmQtd2ViaG9va3Mta2V5LTMyLWJ5dGVzISE=',
           TEST_MIGRATIONS: await readD1Migrations('./migrations'),
         },
       },

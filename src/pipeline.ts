@@ -13,6 +13,7 @@ import { compiledMappingFor } from './mapping/compile';
 import { mapPayload } from './mapping/map';
 import { decodeText, parseBody, readRawBody } from './receive/body';
 import { credentialLocations, verifyRequest, type SecretResolver, type VerifyResult } from './verify';
+import { metaHandshake, oceanEngineHandshake } from './verify/handshake';
 
 export type PipelineDeps = {
   crm: CrmSettings;
@@ -21,8 +22,8 @@ export type PipelineDeps = {
   now: () => number;
 };
 
-/** The answer for the sender and the row for the log. */
-export type Outcome = { status: ContentfulStatusCode; body: Record<string, unknown>; record: NewDelivery };
+/** The answer for the sender and the row for the log; `response` when the answer is not the usual JSON (a handshake). */
+export type Outcome = { status: ContentfulStatusCode; body: Record<string, unknown>; record: NewDelivery; response?: Response };
 
 // Headers that carry credentials whatever the scheme: never stored.
 const ALWAYS_SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
@@ -47,6 +48,13 @@ function queryObject(url: URL, omit: string[] = []): Record<string, string | str
   return out;
 }
 
+/** Replaces every occurrence of a secret in stored text with ***. */
+function scrubSecrets(text: string, secrets: string[]): string {
+  let out = text;
+  for (const secret of secrets) if (secret.length >= 4 && out.includes(secret)) out = out.split(secret).join('***');
+  return out;
+}
+
 /** The generic 401 a refused sender sees, whatever the precise reason. */
 const SIGNATURE_REFUSED = 'Request could not be verified';
 
@@ -59,6 +67,8 @@ function verifyFailure(result: Exclude<VerifyResult, { ok: true }>): { status: C
     case 'credential_mismatch':
     case 'malformed_signature':
     case 'signature_mismatch':
+    case 'stale_timestamp':
+    case 'malformed_timestamp':
       return { status: 401, code: 'invalid_signature', message: SIGNATURE_REFUSED, rowStatus: 'rejected' };
     default: {
       const exhaustive: never = result;
@@ -126,6 +136,33 @@ function emptyRecord(id: string, endpointId: string, receivedAt: number, request
   };
 }
 
+/** Answers a platform's GET verification (Meta's hub.challenge); a GET without a configured handshake is not for us. */
+export async function processHandshake(deps: PipelineDeps, endpoint: StoredEndpoint, request: Request): Promise<Outcome | null> {
+  const handshake = endpoint.config.handshake;
+  if (handshake?.type !== 'meta') return null;
+  const now = deps.now();
+  const id = newDeliveryId(now);
+  const url = new URL(request.url);
+  const record = emptyRecord(id, endpoint.id, now, request, url, { headers: [], query: ['hub.verify_token'] });
+  record.finished_at = deps.now();
+  record.duration_ms = record.finished_at - now;
+  const result = await metaHandshake(handshake, url, deps.secrets);
+  switch (result.kind) {
+    case 'answered':
+      return { status: 200, body: {}, response: result.response, record: { ...record, status: 'handshake', message: result.detail } };
+    case 'refused': {
+      const misconfigured = result.reason === 'secret_missing';
+      return {
+        status: misconfigured ? 503 : 401,
+        body: misconfigured ? errorBody('endpoint_misconfigured', MISCONFIGURED, { deliveryId: id }) : errorBody('invalid_signature', SIGNATURE_REFUSED, { deliveryId: id }),
+        record: { ...record, status: misconfigured ? 'failed' : 'rejected', reason: result.reason, message: result.detail },
+      };
+    }
+    case 'none':
+      return null;
+  }
+}
+
 /** Runs one webhook through the pipeline. */
 export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request: Request): Promise<Outcome> {
   const receivedAt = deps.now();
@@ -166,12 +203,21 @@ export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoin
   record.payload_bytes = raw.bytes.byteLength;
   record.payload = decodeText(raw.bytes) ?? `[${raw.bytes.byteLength} bytes, not UTF-8]`;
 
+  // A platform's challenge proves the URL, never reaches the CRM, and is answered before verification:
+  // the platform may not sign it, and echoing a number reveals nothing.
+  if (config.handshake?.type === 'ocean-engine') {
+    const handshake = oceanEngineHandshake(record.payload);
+    if (handshake.kind === 'answered') return { ...finish(200, 'handshake', null, handshake.detail, {}), response: handshake.response };
+  }
+
   // 2. verify: over the raw bytes, before anything is parsed
   const verified = await verifyRequest(config.verify, { method: request.method, url, headers: request.headers, body: raw.bytes as Uint8Array<ArrayBuffer>, now: receivedAt }, deps.secrets);
   if (!verified.ok) {
     const failure = verifyFailure(verified);
     return refuse(failure.status, failure.rowStatus, failure.code, verified.detail, { reason: verified.reason, senderMessage: failure.message });
   }
+  // A secret that travels inside the body (Google's google_key) never reaches the log.
+  record.payload = scrubSecrets(record.payload, verified.secrets);
 
   // 3. parse by content type (ids above 2^53 kept as exact strings)
   const parsed = await parseBody(raw.bytes, contentType);

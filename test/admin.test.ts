@@ -81,8 +81,8 @@ describe('endpoints', () => {
   });
 
   it('warns about a named secret that is not set yet', async () => {
-    const res = await putEndpoint(unique('nosecret'), endpointConfig('1', { verify: { type: 'token', query: 'token', secret: 'LANDING_FORM_TOKEN' } }));
-    expect((await res.json<{ warnings: string[] }>()).warnings[0]).toMatch(/secret LANDING_FORM_TOKEN is not set yet/);
+    const res = await putEndpoint(unique('nosecret'), endpointConfig('1', { verify: { type: 'token', query: 'token', secret: 'NEVER_SET_IN_ANY_FILE' } }));
+    expect((await res.json<{ warnings: string[] }>()).warnings[0]).toMatch(/secret NEVER_SET_IN_ANY_FILE is not set yet/);
   });
 
   type Bad = { name: string; config: unknown; paths: string[] };

@@ -4,6 +4,7 @@ declare namespace Cloudflare {
     TEST_FORM_TOKEN: string;
     TEST_HMAC_SECRET: string;
     TEST_HMAC_SECRET_OLD: string;
+    TEST_WHSEC: string;
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
   }
 }

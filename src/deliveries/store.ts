@@ -1,8 +1,8 @@
 import type { CrmRequest } from '../crm/client';
 
 /** Where a delivery ended. Later stages add queued, retrying, dead, duplicate, ... */
-export type DeliveryStatus = 'delivered' | 'failed' | 'rejected' | 'invalid';
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['delivered', 'failed', 'rejected', 'invalid'];
+export type DeliveryStatus = 'delivered' | 'failed' | 'rejected' | 'invalid' | 'handshake';
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['delivered', 'failed', 'rejected', 'invalid', 'handshake'];
 
 /** One delivery as the admin API shows it. */
 export type Delivery = {

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { DEFAULT_BODY_LIMIT, MAX_BODY_LIMIT } from '../receive/body';
 import { VerifyConfig } from '../verify';
+import { HandshakeConfig } from '../verify/handshake';
 
 /** An endpoint id, as it appears in `/hooks/{id}`. */
 export const EndpointId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'an endpoint id is 1-64 of a-z, 0-9 and -, not starting with -');
@@ -36,6 +37,8 @@ export const EndpointConfig = z.strictObject({
   enabled: z.boolean().default(true),
   crm: z.strictObject({ moduleId: CrmId, productLineId: CrmId }),
   verify: VerifyConfig,
+  /** A platform handshake to answer: Meta's GET echo or Ocean Engine's POST challenge. */
+  handshake: HandshakeConfig.optional(),
   /** JSONata expression yielding the customer's CRM id. */
   customerId: z.string().min(1),
   fields: z.record(FieldName, FieldRule).superRefine((fields, ctx) => {

@@ -5,7 +5,7 @@ import { EndpointId, type StoredEndpoint } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
-import { misconfigured, processWebhook } from '../pipeline';
+import { misconfigured, processHandshake, processWebhook, type PipelineDeps } from '../pipeline';
 import { envSecrets } from '../verify/env-secrets';
 
 /** `POST /hooks/{endpoint}`: the URL users paste into their form tool or ad platform. */
@@ -28,20 +28,31 @@ hooks.post('/:id', async (c) => {
     throw new ApiError(404, 'not_found', 'No such endpoint');
   }
 
-  const outcome = processWebhook(
-    { crm: crmSettings(c.env), fetch: (input, init) => fetch(input, init), secrets: envSecrets(c.env), now: Date.now },
-    endpoint,
-    c.req.raw,
-  );
+  const outcome = processWebhook(deps(c.env), endpoint, c.req.raw);
   // Registered before anything is awaited: a sender that hangs up (Jinshuju waits 2 s) cancels
   // neither the CRM call nor the log write, and the answer goes out before the row is written.
   c.executionCtx.waitUntil(
     outcome.then((o) => insertDelivery(c.env.DB, o.record)).catch((err) => console.error('delivery log write failed', err)),
   );
-  const { status, body } = await outcome;
-  return c.json(body, status);
+  const { status, body, response } = await outcome;
+  return response ?? c.json(body, status);
+});
+
+// Platform verification by GET (Meta's hub.challenge), for endpoints that configure it.
+hooks.get('/:id', async (c) => {
+  const id = c.req.param('id');
+  const endpoint = EndpointId.safeParse(id).success ? await getEndpoint(c.env.ENDPOINTS, id) : null;
+  if (!endpoint || !endpoint.config.enabled) throw new ApiError(404, 'not_found', 'No such endpoint');
+  const outcome = await processHandshake(deps(c.env), endpoint, c.req.raw);
+  if (!outcome) throw new ApiError(405, 'method_not_allowed', 'Webhooks are POSTed to this URL');
+  c.executionCtx.waitUntil(insertDelivery(c.env.DB, outcome.record).catch((err) => console.error('delivery log write failed', err)));
+  return outcome.response ?? c.json(outcome.body, outcome.status);
 });
 
 hooks.all('/:id', () => {
   throw new ApiError(405, 'method_not_allowed', 'Webhooks are POSTed to this URL');
 });
+
+function deps(env: Env): PipelineDeps {
+  return { crm: crmSettings(env), fetch: (input, init) => fetch(input, init), secrets: envSecrets(env), now: Date.now };
+}

@@ -9,7 +9,8 @@ export type { VerifyInput, VerifyFailureReason } from './types';
 export type SecretResolver = (name: string) => Promise<string | undefined> | string | undefined;
 
 export type VerifyResult =
-  | { ok: true }
+  /** `secrets`: the values that were tried, so they can be scrubbed from what is stored. */
+  | { ok: true; secrets: string[] }
   | { ok: false; reason: VerifyFailureReason; detail: string }
   /** The endpoint names a secret that does not exist: the operator's mistake, never "no verification". */
   | { ok: false; reason: 'secret_missing'; detail: string };
@@ -36,7 +37,8 @@ export async function verifyRequest(config: VerifyConfig, input: VerifyInput, re
       return { ok: false, reason: 'secret_missing', detail: `secret ${names.join(' / ')} is not set (wrangler secret put ${names[0]})` };
     }
   }
-  return schemeOf(config).verify(config, input, secrets);
+  const outcome = await schemeOf(config).verify(config, input, secrets);
+  return outcome.ok ? { ok: true, secrets } : outcome;
 }
 
 /** Header names (lower case) and query parameters that carry credentials for this config: never logged. */

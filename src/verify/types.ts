@@ -19,7 +19,9 @@ export type VerifyFailureReason =
   | 'malformed_credential'
   | 'credential_mismatch'
   | 'malformed_signature'
-  | 'signature_mismatch';
+  | 'signature_mismatch'
+  | 'stale_timestamp'
+  | 'malformed_timestamp';
 
 export type SchemeOutcome = { ok: true } | { ok: false; reason: VerifyFailureReason; detail: string };
 

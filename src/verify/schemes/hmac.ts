@@ -1,39 +1,104 @@
 import * as z from 'zod';
-import { decodeSignature, hmac as hmacOf, safeEqual, utf8 } from '../crypto';
+import { concatBytes, decodeSignature, digest, hmac as hmacOf, safeEqual, utf8, type Bytes } from '../crypto';
+import { Location, checkTimestamp, describeLocation, readLocation } from '../location';
 import { SecretRef } from '../secret-name';
-import { defineScheme } from '../types';
+import { defineScheme, type VerifyInput } from '../types';
 
-const schema = z.strictObject({
-  type: z.literal('hmac'),
-  /** Header that carries the signature, e.g. "x-signature". */
-  header: z.string().regex(/^[A-Za-z0-9-]+$/).transform((h) => h.toLowerCase()),
-  algorithm: z.enum(['sha256', 'sha1']).default('sha256'),
-  encoding: z.enum(['hex', 'base64']).default('hex'),
-  /** Text before the digest in the header, e.g. "sha256=". */
-  prefix: z.string().max(32).default(''),
-  secret: SecretRef,
-});
+/** Replay protection: the default tolerance of a signed timestamp, both ways. */
+export const DEFAULT_TOLERANCE_SECONDS = 300;
 
+const PLACEHOLDER = /\{(body|secret|timestamp|nonce|header\.[A-Za-z0-9-]+|query\.[A-Za-z0-9_.-]+)\}/g;
 
+const schema = z
+  .strictObject({
+    type: z.literal('hmac'),
+    /** `hmac`: keyed with the secret (default). `digest`: a plain hash of a signed text that contains `{secret}`. */
+    mode: z.enum(['hmac', 'digest']).default('hmac'),
+    algorithm: z.enum(['sha256', 'sha1']).default('sha256'),
+    encoding: z.enum(['hex', 'base64']).default('hex'),
+    /** Where the signature is: a header (the usual) or a query parameter. */
+    header: z.string().regex(/^[A-Za-z0-9-]+$/).transform((h) => h.toLowerCase()).optional(),
+    query: z.string().min(1).optional(),
+    /** Text before the digest, e.g. "sha256=". */
+    prefix: z.string().max(32).default(''),
+    /** The signed text: placeholders {body} {secret} {timestamp} {nonce} {header.NAME} {query.NAME}. */
+    signed: z.string().min(1).max(500).default('{body}'),
+    timestamp: z
+      .strictObject({
+        from: Location,
+        unit: z.enum(['s', 'ms']).default('s'),
+        toleranceSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_TOLERANCE_SECONDS),
+      })
+      .optional(),
+    nonce: z.strictObject({ from: Location }).optional(),
+    secret: SecretRef,
+  })
+  .superRefine((c, ctx) => {
+    if ((c.header === undefined) === (c.query === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of "header" or "query" for the signature' });
+    if (c.signed.includes('{timestamp}') && !c.timestamp) ctx.addIssue({ code: 'custom', path: ['timestamp'], message: '"signed" uses {timestamp}: say where it comes from' });
+    if (c.signed.includes('{nonce}') && !c.nonce) ctx.addIssue({ code: 'custom', path: ['nonce'], message: '"signed" uses {nonce}: say where it comes from' });
+    if (c.mode === 'digest' && !c.signed.includes('{secret}')) ctx.addIssue({ code: 'custom', path: ['signed'], message: 'mode "digest" needs {secret} in the signed text' });
+    const rest = c.signed.replace(PLACEHOLDER, '');
+    if (/[{}]/.test(rest)) ctx.addIssue({ code: 'custom', path: ['signed'], message: 'unknown placeholder; use {body} {secret} {timestamp} {nonce} {header.NAME} {query.NAME}' });
+  });
 
-/** HMAC over the raw body bytes, compared in constant time (GitHub-style `sha256=<hex>`, Typeform-style base64, ...). */
+type HmacConfig = z.infer<typeof schema>;
+
+/** Builds the signed bytes from the template; the body goes in as raw bytes, never re-encoded. */
+function signedBytes(config: HmacConfig, input: VerifyInput, secret: string): Bytes | string {
+  const parts: Bytes[] = [];
+  let last = 0;
+  for (const match of config.signed.matchAll(PLACEHOLDER)) {
+    parts.push(utf8(config.signed.slice(last, match.index)));
+    last = match.index + match[0].length;
+    const name = match[1]!;
+    let value: string | null;
+    if (name === 'body') {
+      parts.push(input.body);
+      continue;
+    } else if (name === 'secret') value = secret;
+    else if (name === 'timestamp') value = readLocation(config.timestamp!.from, input);
+    else if (name === 'nonce') value = readLocation(config.nonce!.from, input);
+    else if (name.startsWith('header.')) value = input.headers.get(name.slice(7));
+    else value = input.url.searchParams.get(name.slice(6));
+    if (value === null) return name; // the missing part's name
+    parts.push(utf8(value));
+  }
+  parts.push(utf8(config.signed.slice(last)));
+  return concatBytes(parts);
+}
+
+/**
+ * A signature over a signed text that the config describes: one implementation for GitHub/Meta-style
+ * `sha256=<hex>`, Typeform and Tally base64, Webflow `{timestamp}:{body}`, Xiaohongshu HMAC-SHA1 and
+ * Jiandaoyun's plain SHA-1 digest of `{query.nonce}:{body}:{secret}:{query.timestamp}`.
+ */
 export const hmac = defineScheme({
   schema,
   async verify(config, input, secrets) {
-    const header = input.headers.get(config.header);
-    if (!header) return { ok: false, reason: 'missing_credential', detail: `no signature in header ${config.header}` };
-    const value = header.trim();
+    const where = config.header ? `header ${config.header}` : `query parameter ${config.query}`;
+    const raw = config.header ? input.headers.get(config.header) : input.url.searchParams.get(config.query!);
+    if (!raw) return { ok: false, reason: 'missing_credential', detail: `no signature in ${where}` };
+    const value = raw.trim();
     if (config.prefix && !value.toLowerCase().startsWith(config.prefix.toLowerCase())) {
       return { ok: false, reason: 'malformed_signature', detail: `signature does not start with "${config.prefix}"` };
     }
     const presented = decodeSignature(value.slice(config.prefix.length), config.encoding);
     if (!presented) return { ok: false, reason: 'malformed_signature', detail: `signature is not ${config.encoding}` };
+
+    if (config.timestamp) {
+      const checked = checkTimestamp(readLocation(config.timestamp.from, input), config.timestamp.unit, config.timestamp.toleranceSeconds, input.now);
+      if (!checked.ok) return { ok: false, reason: checked.reason, detail: `${checked.detail} (${describeLocation(config.timestamp.from)})` };
+    }
+
     for (const secret of secrets) {
-      const expected = await hmacOf(config.algorithm, utf8(secret), input.body);
+      const text = signedBytes(config, input, secret);
+      if (typeof text === 'string') return { ok: false, reason: 'missing_credential', detail: `signed text needs {${text}}, which the request does not carry` };
+      const expected = config.mode === 'hmac' ? await hmacOf(config.algorithm, utf8(secret), text) : await digest(config.algorithm, text);
       if (await safeEqual(presented, expected)) return { ok: true };
     }
-    return { ok: false, reason: 'signature_mismatch', detail: `${config.algorithm} HMAC of the body does not match header ${config.header}` };
+    return { ok: false, reason: 'signature_mismatch', detail: `${config.algorithm} ${config.mode} of "${config.signed}" does not match ${where}` };
   },
-  credentialHeaders: (c) => [c.header],
-  credentialQuery: () => [],
+  credentialHeaders: (c) => (c.header ? [c.header] : []),
+  credentialQuery: (c) => (c.query ? [c.query] : []),
 });

@@ -1,11 +1,24 @@
 import * as z from 'zod';
+import { basic } from './basic';
+import { bodyKey } from './body-key';
 import { hmac } from './hmac';
 import { none } from './none';
+import { standardWebhooks } from './standard-webhooks';
 import { token } from './token';
+import { expandPreset } from '../presets';
 
 /** Every verification scheme, by `verify.type`. A new scheme is one file plus one entry in each list here. */
-export const schemes = { none, token, hmac } as const;
+export const schemes = { none, token, basic, hmac, 'standard-webhooks': standardWebhooks, 'body-key': bodyKey } as const;
 
-/** `verify` in an endpoint configuration: one of the schemes, picked by `type`. */
-export const VerifyConfig = z.discriminatedUnion('type', [none.schema, token.schema, hmac.schema]);
-export type VerifyConfig = z.infer<typeof VerifyConfig>;
+const union = z.discriminatedUnion('type', [
+  none.schema,
+  token.schema,
+  basic.schema,
+  hmac.schema,
+  standardWebhooks.schema,
+  bodyKey.schema,
+]);
+
+/** `verify` in an endpoint configuration: one of the schemes, picked by `type` (an `hmac` may name a sender `preset`). */
+export const VerifyConfig = z.preprocess(expandPreset, union);
+export type VerifyConfig = z.infer<typeof union>;

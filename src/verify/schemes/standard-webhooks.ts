@@ -1,0 +1,57 @@
+import * as z from 'zod';
+import { concatBytes, decodeSignature, hmac, safeEqual, utf8 } from '../crypto';
+import { checkTimestamp } from '../location';
+import { SecretRef } from '../secret-name';
+import { defineScheme } from '../types';
+import { DEFAULT_TOLERANCE_SECONDS } from './hmac';
+
+const schema = z.strictObject({
+  type: z.literal('standard-webhooks'),
+  /** A `whsec_<base64>` secret (the bytes after the prefix are the key) or a plain one. */
+  secret: SecretRef,
+  toleranceSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_TOLERANCE_SECONDS),
+});
+
+/** The key bytes of a Standard Webhooks secret. */
+function keyOf(secret: string) {
+  if (secret.startsWith('whsec_')) {
+    const key = decodeSignature(secret.slice(6), 'base64');
+    if (key) return key;
+  }
+  return utf8(secret);
+}
+
+/**
+ * The Standard Webhooks spec: `webhook-id`, `webhook-timestamp` (seconds, within the tolerance both
+ * ways), `webhook-signature` with one or more space-separated `v1,<base64>` entries over `<id>.<timestamp>.<body>`.
+ */
+export const standardWebhooks = defineScheme({
+  schema,
+  async verify(config, input, secrets) {
+    const id = input.headers.get('webhook-id');
+    const timestamp = input.headers.get('webhook-timestamp');
+    const signature = input.headers.get('webhook-signature');
+    if (!id || !timestamp || !signature) {
+      const missing = [!id && 'webhook-id', !timestamp && 'webhook-timestamp', !signature && 'webhook-signature'].filter(Boolean).join(', ');
+      return { ok: false, reason: 'missing_credential', detail: `missing ${missing}` };
+    }
+    const checked = checkTimestamp(timestamp, 's', config.toleranceSeconds, input.now);
+    if (!checked.ok) return { ok: false, reason: checked.reason, detail: `${checked.detail} (webhook-timestamp)` };
+
+    const presented = signature
+      .split(' ')
+      .filter((entry) => entry.startsWith('v1,'))
+      .map((entry) => decodeSignature(entry.slice(3), 'base64'))
+      .filter((sig): sig is NonNullable<typeof sig> => sig !== null);
+    if (presented.length === 0) return { ok: false, reason: 'malformed_signature', detail: 'no v1,<base64> entry in webhook-signature' };
+
+    const signed = concatBytes([utf8(`${id}.${timestamp}.`), input.body]);
+    for (const secret of secrets) {
+      const expected = await hmac('sha256', keyOf(secret), signed);
+      for (const sig of presented) if (await safeEqual(sig, expected)) return { ok: true };
+    }
+    return { ok: false, reason: 'signature_mismatch', detail: 'no webhook-signature entry matches' };
+  },
+  credentialHeaders: () => ['webhook-signature'],
+  credentialQuery: () => [],
+});
