@@ -48,6 +48,12 @@ function queryObject(url: URL, omit: string[] = []): Record<string, string | str
   return out;
 }
 
+function isFilled(body: unknown, field: string): boolean {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return false;
+  const value = (body as Record<string, unknown>)[field];
+  return !(value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0));
+}
+
 /** Replaces every occurrence of a secret in stored text with ***. */
 function scrubSecrets(text: string, secrets: string[]): string {
   let out = text;
@@ -226,6 +232,11 @@ export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoin
     return refuse(status, 'invalid', parsed.reason, parsed.message);
   }
   record.warnings.push(...parsed.warnings);
+
+  // A filled honeypot: answered like a success so bots learn nothing, never sent to the CRM.
+  if (config.honeypot && isFilled(parsed.value, config.honeypot)) {
+    return finish(200, 'spam', 'honeypot', `honeypot field "${config.honeypot}" was filled`, { deliveryId: id, status: 'accepted' });
+  }
 
   // 4. map onto the CRM's update call
   let mapping;

@@ -1,8 +1,8 @@
 import type { CrmRequest } from '../crm/client';
 
 /** Where a delivery ended. Later stages add queued, retrying, dead, duplicate, ... */
-export type DeliveryStatus = 'delivered' | 'failed' | 'rejected' | 'invalid' | 'handshake';
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['delivered', 'failed', 'rejected', 'invalid', 'handshake'];
+export type DeliveryStatus = 'delivered' | 'failed' | 'rejected' | 'invalid' | 'handshake' | 'spam';
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['delivered', 'failed', 'rejected', 'invalid', 'handshake', 'spam'];
 
 /** One delivery as the admin API shows it. */
 export type Delivery = {

@@ -48,6 +48,12 @@ export const EndpointConfig = z.strictObject({
       }
     }
   }),
+  /** Public HTML forms: a field that humans leave empty; a filled one is answered 200 and dropped (row `spam`). */
+  honeypot: z.string().min(1).max(128).optional(),
+  /** Public HTML forms: a form post gets a 303 to one of these (never to a URL from the request). */
+  redirect: z.strictObject({ success: z.url({ protocol: /^https?$/ }), failure: z.url({ protocol: /^https?$/ }) }).optional(),
+  /** Browser origins allowed to POST here with fetch (CORS); none by default. */
+  cors: z.strictObject({ origins: z.array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)).min(1).max(50) }).optional(),
   /** Largest body accepted, in bytes (default 256 KiB, at most 1 MiB). */
   maxBodyBytes: z.number().int().min(1024).max(MAX_BODY_LIMIT).default(DEFAULT_BODY_LIMIT),
 });

@@ -9,7 +9,21 @@ import { misconfigured, processHandshake, processWebhook, type PipelineDeps } fr
 import { envSecrets } from '../verify/env-secrets';
 
 /** `POST /hooks/{endpoint}`: the URL users paste into their form tool or ad platform. */
-export const hooks = new Hono<AppEnv>();
+export const hooks = new Hono<AppEnv & { Variables: { endpoint?: StoredEndpoint } }>();
+
+const FORM_POST = /^(application\/x-www-form-urlencoded|multipart\/form-data)/i;
+
+// A browser may read the answer only from an origin the endpoint allows.
+hooks.use('/:id', async (c, next) => {
+  await next();
+  const origin = c.req.header('origin');
+  if (!origin || c.req.method === 'OPTIONS') return;
+  const endpoint = c.get('endpoint');
+  if (endpoint?.config.cors?.origins.includes(origin)) {
+    c.res.headers.set('access-control-allow-origin', origin);
+    c.res.headers.append('vary', 'Origin');
+  }
+});
 
 hooks.post('/:id', async (c) => {
   const id = c.req.param('id');
@@ -22,6 +36,7 @@ hooks.post('/:id', async (c) => {
     c.executionCtx.waitUntil(insertDelivery(c.env.DB, outcome.record).catch((e) => console.error('delivery log write failed', e)));
     return c.json(outcome.body, outcome.status);
   }
+  if (endpoint) c.set('endpoint', endpoint);
   if (!endpoint || !endpoint.config.enabled) {
     // Unknown endpoints leave no row (a scan must not become D1 writes); the Worker's logs count them.
     console.log(JSON.stringify({ event: 'unknown_endpoint', endpoint: id.slice(0, 80) }));
@@ -35,7 +50,25 @@ hooks.post('/:id', async (c) => {
     outcome.then((o) => insertDelivery(c.env.DB, o.record)).catch((err) => console.error('delivery log write failed', err)),
   );
   const { status, body, response } = await outcome;
-  return response ?? c.json(body, status);
+  if (response) return response;
+  const { redirect } = endpoint.config;
+  // Only the configured URLs: nothing in the request can choose where the browser goes.
+  if (redirect && FORM_POST.test(c.req.header('content-type') ?? '')) return c.redirect(status < 300 ? redirect.success : redirect.failure, 303);
+  return c.json(body, status);
+});
+
+// CORS preflight for browsers posting with fetch from an allowed origin.
+hooks.options('/:id', async (c) => {
+  const endpoint = EndpointId.safeParse(c.req.param('id')).success ? await getEndpoint(c.env.ENDPOINTS, c.req.param('id')) : null;
+  const origin = c.req.header('origin');
+  c.header('vary', 'Origin');
+  if (!endpoint?.config.enabled || !origin || !endpoint.config.cors?.origins.includes(origin)) return c.body(null, 403);
+  const token = endpoint.config.verify.type === 'token' && endpoint.config.verify.header ? `, ${endpoint.config.verify.header}` : '';
+  c.header('access-control-allow-origin', origin);
+  c.header('access-control-allow-methods', 'POST');
+  c.header('access-control-allow-headers', `content-type${token}`);
+  c.header('access-control-max-age', '600');
+  return c.body(null, 204);
 });
 
 // Platform verification by GET (Meta's hub.challenge), for endpoints that configure it.
