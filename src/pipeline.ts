@@ -29,12 +29,17 @@ export type Outcome = { status: ContentfulStatusCode; body: Record<string, unkno
 const ALWAYS_SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
 const MAX_STORED_HEADER = 1024;
 
-function storedHeaders(headers: Headers, secret: string[]): Record<string, string> {
+/** The request's headers without any that carry credentials: what expressions see as `$headers`. */
+function visibleHeaders(headers: Headers, secret: string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of headers) {
-    if (ALWAYS_SECRET_HEADERS.has(name) || secret.includes(name)) continue;
-    out[name] = value.length > MAX_STORED_HEADER ? `${value.slice(0, MAX_STORED_HEADER)}…` : value;
-  }
+  for (const [name, value] of headers) if (!ALWAYS_SECRET_HEADERS.has(name) && !secret.includes(name)) out[name] = value;
+  return out;
+}
+
+/** The same, with long values cut, for the log. */
+function storedHeaders(visible: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(visible)) out[name] = value.length > MAX_STORED_HEADER ? `${value.slice(0, MAX_STORED_HEADER)}…` : value;
   return out;
 }
 
@@ -115,7 +120,15 @@ export function misconfigured(endpointId: string, request: Request, message: str
   };
 }
 
-function emptyRecord(id: string, endpointId: string, receivedAt: number, request: Request, url: URL, credentials: { headers: string[]; query: string[] }): NewDelivery {
+function emptyRecord(
+  id: string,
+  endpointId: string,
+  receivedAt: number,
+  request: Request,
+  url: URL,
+  credentials: { headers: string[]; query: string[] },
+  headers: Record<string, string> = visibleHeaders(request.headers, credentials.headers),
+): NewDelivery {
   return {
     id,
     endpoint_id: endpointId,
@@ -128,7 +141,7 @@ function emptyRecord(id: string, endpointId: string, receivedAt: number, request
     customer_id: null,
     request_method: request.method,
     request_query: queryObject(url, credentials.query),
-    request_headers: storedHeaders(request.headers, credentials.headers),
+    request_headers: storedHeaders(headers),
     content_type: request.headers.get('content-type'),
     payload: null,
     payload_bytes: null,
@@ -178,7 +191,8 @@ export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoin
   const credentials = credentialLocations(config.verify);
   const contentType = request.headers.get('content-type');
 
-  const record = emptyRecord(id, endpoint.id, receivedAt, request, url, credentials);
+  const headers = visibleHeaders(request.headers, credentials.headers);
+  const record = emptyRecord(id, endpoint.id, receivedAt, request, url, credentials, headers);
 
   const finish = (
     status: ContentfulStatusCode,
@@ -245,9 +259,7 @@ export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoin
   } catch (err) {
     return refuse(503, 'failed', 'endpoint_misconfigured', (err as Error).message, { senderMessage: MISCONFIGURED });
   }
-  const headers: Record<string, string> = {};
-  for (const [name, value] of request.headers) if (!ALWAYS_SECRET_HEADERS.has(name) && !credentials.headers.includes(name)) headers[name] = value;
-  const mapped = await mapPayload(mapping, { body: parsed.value, headers, query: queryObject(url, credentials.query) });
+  const mapped = await mapPayload(mapping, { body: parsed.value, headers, query: record.request_query });
   record.warnings.push(...mapped.warnings);
   if (!mapped.ok) return refuse(422, 'invalid', mapped.reason, mapped.message);
   record.customer_id = mapped.customerId;

@@ -29,7 +29,7 @@ hooks.post('/:id', async (c) => {
   const id = c.req.param('id');
   let endpoint: StoredEndpoint | null = null;
   try {
-    endpoint = EndpointId.safeParse(id).success ? await getEndpoint(c.env.ENDPOINTS, id) : null;
+    endpoint = await findEndpoint(c.env, id);
   } catch (err) {
     // A stored configuration that no longer validates: the operator's to fix, and the sender should retry.
     const outcome = misconfigured(id, c.req.raw, `stored configuration is invalid: ${(err as Error).message.slice(0, 500)}`);
@@ -59,7 +59,7 @@ hooks.post('/:id', async (c) => {
 
 // CORS preflight for browsers posting with fetch from an allowed origin.
 hooks.options('/:id', async (c) => {
-  const endpoint = EndpointId.safeParse(c.req.param('id')).success ? await getEndpoint(c.env.ENDPOINTS, c.req.param('id')) : null;
+  const endpoint = await findEndpoint(c.env, c.req.param('id'));
   const origin = c.req.header('origin');
   c.header('vary', 'Origin');
   if (!endpoint?.config.enabled || !origin || !endpoint.config.cors?.origins.includes(origin)) return c.body(null, 403);
@@ -74,7 +74,7 @@ hooks.options('/:id', async (c) => {
 // Platform verification by GET (Meta's hub.challenge), for endpoints that configure it.
 hooks.get('/:id', async (c) => {
   const id = c.req.param('id');
-  const endpoint = EndpointId.safeParse(id).success ? await getEndpoint(c.env.ENDPOINTS, id) : null;
+  const endpoint = await findEndpoint(c.env, id);
   if (!endpoint || !endpoint.config.enabled) throw new ApiError(404, 'not_found', 'No such endpoint');
   const outcome = await processHandshake(deps(c.env), endpoint, c.req.raw);
   if (!outcome) throw new ApiError(405, 'method_not_allowed', 'Webhooks are POSTed to this URL');
@@ -85,6 +85,11 @@ hooks.get('/:id', async (c) => {
 hooks.all('/:id', () => {
   throw new ApiError(405, 'method_not_allowed', 'Webhooks are POSTed to this URL');
 });
+
+/** The endpoint named in the URL; `null` for an unknown or malformed id. */
+function findEndpoint(env: Env, id: string): Promise<StoredEndpoint | null> {
+  return EndpointId.safeParse(id).success ? getEndpoint(env.ENDPOINTS, id) : Promise.resolve(null);
+}
 
 function deps(env: Env): PipelineDeps {
   return { crm: crmSettings(env), fetch: (input, init) => fetch(input, init), secrets: envSecrets(env), now: Date.now };
