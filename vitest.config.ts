@@ -16,6 +16,11 @@ export default defineConfig({
           CRM_API_TOKEN: 'test-crm-token',
           CRM_TIMEOUT_MS: '1500',
           ADMIN_TOKEN: 'test-admin-token',
+          SECRETS_KEY: 'test-secrets-key-0123456789abcdef0123',
+          TURNSTILE_VERIFY_URL: `${inject<string>('crmUrl')}/turnstile/v0/siteverify`,
+          // Cloudflare's published always-passes Turnstile test secret (the stand-in accepts only it)
+          TEST_TURNSTILE_SECRET: '1x0000000000000000000000000000000AA',
+          TEST_TURNSTILE_WRONG: '2x0000000000000000000000000000000AA',
           // endpoint secrets named by the tests' configurations
           TEST_FORM_TOKEN: 'form-token-2f9c',
           TEST_HMAC_SECRET: 'fixture-secret-2f9c',

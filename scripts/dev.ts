@@ -15,7 +15,10 @@ const CUSTOMER = '688346218203447296';
 
 // Local secrets: .dev.vars is what wrangler dev reads; create it once with development values.
 if (!existsSync('.dev.vars')) {
-  writeFileSync('.dev.vars', ['CRM_API_TOKEN=dev-crm-token', 'ADMIN_TOKEN=dev-admin-token', 'LANDING_FORM_TOKEN=dev-form-token', ''].join('\n'));
+  writeFileSync(
+    '.dev.vars',
+    ['CRM_API_TOKEN=dev-crm-token', 'ADMIN_TOKEN=dev-admin-token', `SECRETS_KEY=dev-${crypto.randomUUID()}`, 'LANDING_FORM_TOKEN=dev-form-token', ''].join('\n'),
+  );
   console.log('created .dev.vars with development secrets');
 }
 const vars = Object.fromEntries(
@@ -41,7 +44,7 @@ if (migrate.status !== 0) {
   process.exit(migrate.status ?? 1);
 }
 
-const wrangler = spawn('npx', ['wrangler', 'dev', '--port', String(PORT), '--ip', '127.0.0.1', '--var', `CRM_BASE_URL:${crm.url}`], { stdio: 'inherit' });
+const wrangler = spawn('npx', ['wrangler', 'dev', '--port', String(PORT), '--ip', '127.0.0.1', '--var', `CRM_BASE_URL:${crm.url}`, '--var', `TURNSTILE_VERIFY_URL:${crm.url}/turnstile/v0/siteverify`], { stdio: 'inherit' });
 const stop = async () => {
   wrangler.kill('SIGINT');
   await crm.close();

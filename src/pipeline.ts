@@ -12,11 +12,15 @@ import { errorBody, type ErrorCode } from './http/errors';
 import { compiledMappingFor } from './mapping/compile';
 import { mapPayload } from './mapping/map';
 import { decodeText, parseBody, readRawBody } from './receive/body';
-import { credentialLocations, verifyRequest, type SecretResolver, type VerifyResult } from './verify';
+import { redactPaths, scrubText, scrubValue, sensitiveForms } from './deliveries/redact';
+import { credentialLocations, resolveSecrets, verifyRequest, type SecretResolver, type VerifyResult } from './verify';
 import { metaHandshake, oceanEngineHandshake } from './verify/handshake';
+import { turnstileToken, verifyTurnstile, type TurnstileResult } from './verify/turnstile';
 
 export type PipelineDeps = {
   crm: CrmSettings;
+  /** Cloudflare Turnstile's siteverify URL (a stand-in in tests). */
+  turnstileUrl: string;
   fetch: typeof fetch;
   secrets: SecretResolver;
   now: () => number;
@@ -84,6 +88,22 @@ function verifyFailure(result: Exclude<VerifyResult, { ok: true }>): { status: C
     default: {
       const exhaustive: never = result;
       throw new Error(`unhandled verification reason ${JSON.stringify(exhaustive)}`);
+    }
+  }
+}
+
+function turnstileFailure(result: Exclude<TurnstileResult, { ok: true }>): { status: ContentfulStatusCode; code: ErrorCode; message: string; rowStatus: 'rejected' | 'failed' } {
+  switch (result.reason) {
+    case 'turnstile_missing':
+    case 'turnstile_rejected':
+      return { status: 403, code: 'turnstile_failed', message: 'The anti-bot check failed; reload the form and try again', rowStatus: 'rejected' };
+    case 'turnstile_unavailable':
+      return { status: 503, code: 'turnstile_unavailable', message: 'The anti-bot check could not be completed; try again shortly', rowStatus: 'failed' };
+    case 'turnstile_misconfigured':
+      return { status: 503, code: 'endpoint_misconfigured', message: MISCONFIGURED, rowStatus: 'failed' };
+    default: {
+      const exhaustive: never = result;
+      throw new Error(`unhandled turnstile reason ${JSON.stringify(exhaustive)}`);
     }
   }
 }
@@ -182,8 +202,36 @@ export async function processHandshake(deps: PipelineDeps, endpoint: StoredEndpo
   }
 }
 
-/** Runs one webhook through the pipeline. */
+/** Runs one webhook through the pipeline; what the log keeps is masked as the endpoint's `redact` says. */
 export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request: Request): Promise<Outcome> {
+  const contentType = request.headers.get('content-type');
+  let rawBytes: Uint8Array | undefined;
+  const outcome = await runWebhook(deps, endpoint, request, (bytes) => (rawBytes = bytes));
+  const paths = endpoint.config.redact;
+  if (paths?.length && rawBytes && outcome.record.status !== 'handshake') await redactRecord(outcome.record, rawBytes, contentType, paths);
+  return outcome;
+}
+
+/**
+ * Masks the stored payload (re-serialised as JSON, the masked paths replaced) and every place a
+ * masked value reappears: the CRM request and the CRM's answer.
+ */
+async function redactRecord(record: NewDelivery, bytes: Uint8Array, contentType: string | null, paths: string[]): Promise<void> {
+  const parsed = await parseBody(bytes, contentType);
+  if (!parsed.ok) {
+    record.payload = `[${bytes.byteLength} bytes withheld: the endpoint redacts fields and the body could not be parsed]`;
+    return;
+  }
+  const { value, originals } = redactPaths(parsed.value, paths);
+  const forms = sensitiveForms(originals);
+  record.payload = scrubText(JSON.stringify(value), forms);
+  record.warnings.push('payload stored redacted (as parsed JSON)');
+  if (record.crm_request) record.crm_request = scrubValue(record.crm_request, forms);
+  if (record.crm_response) record.crm_response = scrubText(record.crm_response, forms);
+  if (record.crm_message) record.crm_message = scrubText(record.crm_message, forms);
+}
+
+async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request: Request, keepRaw: (bytes: Uint8Array) => void): Promise<Outcome> {
   const receivedAt = deps.now();
   const id = newDeliveryId(receivedAt);
   const { config } = endpoint;
@@ -220,6 +268,7 @@ export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoin
   // 1. receive: the raw bytes, within the endpoint's limit
   const raw = await readRawBody(request, config.maxBodyBytes);
   if (!raw.ok) return refuse(413, 'invalid', 'payload_too_large', raw.message);
+  keepRaw(raw.bytes);
   record.payload_bytes = raw.bytes.byteLength;
   record.payload = decodeText(raw.bytes) ?? `[${raw.bytes.byteLength} bytes, not UTF-8]`;
 
@@ -250,6 +299,18 @@ export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoin
   // A filled honeypot: answered like a success so bots learn nothing, never sent to the CRM.
   if (config.honeypot && isFilled(parsed.value, config.honeypot)) {
     return finish(200, 'spam', 'honeypot', `honeypot field "${config.honeypot}" was filled`, { deliveryId: id, status: 'accepted' });
+  }
+
+  // A public form's Turnstile token, checked once with Cloudflare (tokens are single-use).
+  if (config.turnstile) {
+    const secret = await resolveSecrets([config.turnstile.secret], deps.secrets);
+    if (!secret.ok) return refuse(503, 'failed', 'endpoint_misconfigured', secret.detail, { reason: 'secret_missing', senderMessage: MISCONFIGURED });
+    const token = turnstileToken(parsed.value, config.turnstile.field);
+    const checked = await verifyTurnstile(deps.fetch, deps.turnstileUrl, secret.values[0]!, token, request.headers.get('cf-connecting-ip'));
+    if (!checked.ok) {
+      const failure = turnstileFailure(checked);
+      return refuse(failure.status, failure.rowStatus, failure.code, checked.detail, { reason: checked.reason, senderMessage: failure.message });
+    }
   }
 
   // 4. map onto the CRM's update call

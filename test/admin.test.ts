@@ -15,6 +15,10 @@ describe('admin token', () => {
     ['DELETE', '/admin/endpoints/x'],
     ['GET', '/admin/deliveries'],
     ['GET', '/admin/deliveries/x'],
+    ['GET', '/admin/endpoints/x/rate-limited'],
+    ['GET', '/admin/secrets'],
+    ['PUT', '/admin/secrets/X'],
+    ['DELETE', '/admin/secrets/X'],
   ];
   const tokens: [string, Record<string, string>][] = [
     ['no token', {}],

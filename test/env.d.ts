@@ -5,6 +5,8 @@ declare namespace Cloudflare {
     TEST_HMAC_SECRET: string;
     TEST_HMAC_SECRET_OLD: string;
     TEST_WHSEC: string;
+    TEST_TURNSTILE_SECRET: string;
+    TEST_TURNSTILE_WRONG: string;
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
   }
 }

@@ -1,5 +1,6 @@
-/** Public HTML forms posting from a browser: honeypot, configured redirects, CORS allow-list. */
+/** Public HTML forms posting from a browser: honeypot, redirects, CORS, Turnstile, rate limit, masking. */
 import { describe, expect, it } from 'vitest';
+import { env } from 'cloudflare:workers';
 import { CUSTOMER_ID, call, crmState, deliveryRow, hook, leadJson, rowsFor, setupEndpoint } from './helpers';
 import htmlForm from './fixtures/html-form.json';
 
@@ -88,5 +89,129 @@ describe('CORS', () => {
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://www.example.com');
     const other = await call(hook(endpointId, leadJson(), { headers: { origin: 'https://evil.example' } }));
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('Turnstile', () => {
+  const turnstile = { secret: 'TEST_TURNSTILE_SECRET' };
+  const withToken = (token: string) => body(`&cf-turnstile-response=${token}`);
+  const stubCalls = async (token: string) =>
+    (await (await fetch(`${env.CRM_BASE_URL}/__stub/turnstile?token=${token}`)).json<{ calls: { remoteip: string | null; secretOk: boolean }[] }>()).calls;
+
+  it('delivers a form whose token the service accepts, and passes the client IP on', async () => {
+    const { endpointId, productLineId } = await setupEndpoint({ fields, turnstile });
+    const token = `pass-${crypto.randomUUID()}`;
+    const res = await call(hook(endpointId, withToken(token), { headers: { ...FORM_HEADERS, 'cf-connecting-ip': '203.0.113.7' } }));
+    expect(res.status).toBe(200);
+    expect((await crmState(productLineId)).requests).toHaveLength(1);
+    expect(await stubCalls(token)).toEqual([{ token, remoteip: '203.0.113.7', secretOk: true }]);
+  });
+  it('refuses a token the service rejects with 403, logs why, and never calls the CRM', async () => {
+    const { endpointId, productLineId } = await setupEndpoint({ fields, turnstile });
+    const res = await call(hook(endpointId, withToken(`bad-${crypto.randomUUID()}`), { headers: FORM_HEADERS }));
+    expect(res.status).toBe(403);
+    expect((await res.json<{ error: { code: string } }>()).error.code).toBe('turnstile_failed');
+    expect((await rowsFor(endpointId))[0]).toMatchObject({ status: 'rejected', reason: 'turnstile_rejected', message: 'Turnstile refused the token: invalid-input-response' });
+    expect((await crmState(productLineId)).requests).toHaveLength(0);
+  });
+  it('refuses a form without a token, without asking the service', async () => {
+    const { endpointId, productLineId } = await setupEndpoint({ fields, turnstile });
+    const res = await call(hook(endpointId, body(), { headers: FORM_HEADERS }));
+    expect(res.status).toBe(403);
+    expect((await rowsFor(endpointId))[0]).toMatchObject({ status: 'rejected', reason: 'turnstile_missing' });
+    expect((await crmState(productLineId)).requests).toHaveLength(0);
+  });
+  it('answers 503 when the verification service is down, and never calls the CRM', async () => {
+    const { endpointId, productLineId } = await setupEndpoint({ fields, turnstile });
+    const res = await call(hook(endpointId, withToken(`unavailable-${crypto.randomUUID()}`), { headers: FORM_HEADERS }));
+    expect(res.status).toBe(503);
+    expect((await res.json<{ error: { code: string } }>()).error.code).toBe('turnstile_unavailable');
+    expect((await rowsFor(endpointId))[0]).toMatchObject({ status: 'failed', reason: 'turnstile_unavailable', message: 'Turnstile verification answered HTTP 503' });
+    expect((await crmState(productLineId)).requests).toHaveLength(0);
+  });
+  it('treats an answer that is not JSON as the service being down', async () => {
+    const { endpointId } = await setupEndpoint({ fields, turnstile });
+    const res = await call(hook(endpointId, withToken(`garbage-${crypto.randomUUID()}`), { headers: FORM_HEADERS }));
+    expect(res.status).toBe(503);
+    expect((await rowsFor(endpointId))[0]).toMatchObject({ reason: 'turnstile_unavailable' });
+  });
+  it('reports a wrong secret key as the operator\'s mistake, not the visitor\'s', async () => {
+    const { endpointId } = await setupEndpoint({ fields, turnstile: { secret: 'TEST_TURNSTILE_WRONG' } });
+    const res = await call(hook(endpointId, withToken(`pass-${crypto.randomUUID()}`), { headers: FORM_HEADERS }));
+    expect(res.status).toBe(503);
+    expect((await res.json<{ error: { code: string } }>()).error.code).toBe('endpoint_misconfigured');
+    expect((await rowsFor(endpointId))[0]).toMatchObject({ status: 'failed', reason: 'turnstile_misconfigured' });
+  });
+  it('sends a refused browser form to the failure URL', async () => {
+    const { endpointId } = await setupEndpoint({ fields, turnstile, redirect });
+    const res = await call(hook(endpointId, withToken('bad'), { headers: FORM_HEADERS }));
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe(redirect.failure);
+  });
+});
+
+describe('rate limit', () => {
+  // wrangler.toml: HOOK_RATE_LIMITER allows 10 requests per 60 s per endpoint and IP.
+  const LIMIT = 10;
+  it('answers the limit-plus-one request with 429 and Retry-After, and writes no row for it', async () => {
+    const { endpointId, productLineId } = await setupEndpoint({ rateLimit: true });
+    const headers = { 'cf-connecting-ip': '198.51.100.20' };
+    for (let i = 0; i < LIMIT; i++) expect((await call(hook(endpointId, leadJson(), { headers }))).status).toBe(200);
+    const res = await call(hook(endpointId, leadJson(), { headers }));
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('60');
+    expect((await res.json<{ error: { code: string } }>()).error.code).toBe('rate_limited');
+    expect(await rowsFor(endpointId)).toHaveLength(LIMIT);
+    expect((await crmState(productLineId)).requests).toHaveLength(LIMIT);
+    // counted instead of logged one by one
+    const counted = await call(new Request(`https://adapter.test/admin/endpoints/${endpointId}/rate-limited`, { headers: { authorization: 'Bearer test-admin-token' } }));
+    expect((await counted.json<{ total: number }>()).total).toBe(1);
+  });
+  it('counts each client IP on its own', async () => {
+    const { endpointId } = await setupEndpoint({ rateLimit: true });
+    for (let i = 0; i < LIMIT; i++) await call(hook(endpointId, leadJson(), { headers: { 'cf-connecting-ip': '198.51.100.30' } }));
+    expect((await call(hook(endpointId, leadJson(), { headers: { 'cf-connecting-ip': '198.51.100.31' } }))).status).toBe(200);
+  });
+  it('limits nothing for an endpoint that did not opt in', async () => {
+    const { endpointId } = await setupEndpoint();
+    for (let i = 0; i < LIMIT + 1; i++) expect((await call(hook(endpointId, leadJson(), { headers: { 'cf-connecting-ip': '198.51.100.40' } }))).status).toBe(200);
+  });
+});
+
+describe('masking personal data in the log', () => {
+  it('stores the phone as 138****8000 in the payload, the CRM request and the CRM answer', async () => {
+    const { endpointId, productLineId } = await setupEndpoint({ redact: ['mobile', 'contact.email'] });
+    const res = await call(hook(endpointId, leadJson({ mobile: '+86 138-0013-8000', contact: { email: 'wu.jiu@example.com' } })));
+    expect(res.status).toBe(200);
+    // the CRM got the real number
+    expect(JSON.parse((await crmState(productLineId)).requests[0]!.rawBody)).toMatchObject({ phone: '13800138000' });
+    const row = (await rowsFor(endpointId))[0]!;
+    const payload = JSON.parse(row.payload as string);
+    expect(payload).toMatchObject({ mobile: '138****8000', contact: { email: 'w***@example.com' }, name: ' 吴九 ' });
+    expect(JSON.parse(row.crm_request as string).body.phone).toBe('138****8000');
+    for (const column of ['payload', 'crm_request', 'crm_response']) {
+      expect(String(row[column])).not.toContain('13800138000');
+      expect(String(row[column])).not.toContain('0013-8000');
+    }
+  });
+  it('masks every element a wildcard path names, in a form post too', async () => {
+    const { endpointId } = await setupEndpoint({ fields, redact: ['mobile'] });
+    await call(hook(endpointId, body(), { headers: FORM_HEADERS }));
+    const row = (await rowsFor(endpointId))[0]!;
+    expect(JSON.parse(row.payload as string)).toMatchObject({ mobile: '139****9000', name: '吴九' });
+  });
+  it('keeps what arrived when the endpoint masks nothing', async () => {
+    const { endpointId } = await setupEndpoint();
+    const body = leadJson({ mobile: '13800138000' });
+    await call(hook(endpointId, body));
+    expect((await rowsFor(endpointId))[0]!.payload).toBe(body);
+  });
+  it('masks a refused request too', async () => {
+    const { endpointId } = await setupEndpoint({ redact: ['mobile'] });
+    await call(hook(endpointId, leadJson({ mobile: '13800138000' }), { query: '?token=wrong' }));
+    const row = (await rowsFor(endpointId))[0]!;
+    expect(row.status).toBe('rejected');
+    expect(row.payload).not.toContain('13800138000');
+    expect(JSON.parse(row.payload as string).mobile).toBe('138****8000');
   });
 });

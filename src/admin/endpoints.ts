@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
-import { EndpointConfig, EndpointId, formatIssues, type StoredEndpoint } from '../endpoints/schema';
+import { rateLimitedSince } from '../deliveries/rate-limited';
+import { EndpointConfig, EndpointId, endpointSecretNames, formatIssues, type StoredEndpoint } from '../endpoints/schema';
 import { deleteEndpoint, getEndpoint, listEndpoints, putEndpoint } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
 import { compileMapping } from '../mapping/compile';
-import { secretNames } from '../verify/secret-name';
-import { envSecrets } from '../verify/env-secrets';
+import { secretResolver } from '../secrets/resolver';
 import { readJsonBody, validationError } from './validation';
 
 export const endpointsAdmin = new Hono<AppEnv>();
@@ -25,12 +25,18 @@ function view(endpoint: StoredEndpoint, requestUrl: string) {
 async function warningsFor(config: EndpointConfig, env: Env): Promise<string[]> {
   const warnings: string[] = [];
   if (config.verify.type === 'none') warnings.push('verify.type is "none": anyone who knows the URL can update any customer');
-  if ('secret' in config.verify) {
-    const resolve = envSecrets(env);
-    for (const name of secretNames(config.verify.secret)) {
-      if ((await resolve(name)) === undefined) warnings.push(`secret ${name} is not set yet: webhooks are refused until it is (wrangler secret put ${name})`);
+  const resolve = secretResolver(env);
+  for (const name of endpointSecretNames(config)) {
+    let value: string | undefined;
+    try {
+      value = await resolve(name);
+    } catch (err) {
+      warnings.push(`secret ${name} cannot be read: ${(err as Error).message}`);
+      continue;
     }
+    if (value === undefined) warnings.push(`secret ${name} is not set yet: webhooks are refused until it is (wrangler secret put ${name}, or PUT /admin/secrets/${name})`);
   }
+  if (config.rateLimit && !env.HOOK_RATE_LIMITER) warnings.push('rateLimit is on but the HOOK_RATE_LIMITER binding is missing from wrangler.toml: nothing is limited');
   return warnings;
 }
 
@@ -43,6 +49,13 @@ endpointsAdmin.get('/:id', async (c) => {
   const endpoint = await getEndpoint(c.env.ENDPOINTS, endpointId(c.req.param('id')));
   if (!endpoint) throw new ApiError(404, 'not_found', 'No such endpoint');
   return c.json(view(endpoint, c.req.url));
+});
+
+/** How many requests the rate limit refused, per minute, over the last 24 hours. */
+endpointsAdmin.get('/:id/rate-limited', async (c) => {
+  const id = endpointId(c.req.param('id'));
+  const since = Date.now() - 24 * 3600_000;
+  return c.json({ endpointId: id, since: new Date(since).toISOString(), ...(await rateLimitedSince(c.env.DB, id, since)) });
 });
 
 endpointsAdmin.put('/:id', async (c) => {

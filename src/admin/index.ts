@@ -3,9 +3,11 @@ import type { AppEnv } from '../env';
 import { requireAdmin } from './auth';
 import { deliveriesAdmin } from './deliveries';
 import { endpointsAdmin } from './endpoints';
+import { secretsAdmin } from './secrets';
 
 /** The admin API: everything under `/admin`, bearer-token only. */
 export const admin = new Hono<AppEnv>();
 admin.use('*', requireAdmin);
 admin.route('/endpoints', endpointsAdmin);
 admin.route('/deliveries', deliveriesAdmin);
+admin.route('/secrets', secretsAdmin);

@@ -2,6 +2,8 @@ import * as z from 'zod';
 import { DEFAULT_BODY_LIMIT, MAX_BODY_LIMIT } from '../receive/body';
 import { VerifyConfig } from '../verify';
 import { HandshakeConfig } from '../verify/handshake';
+import { secretNames } from '../verify/secret-name';
+import { TurnstileConfig } from '../verify/turnstile';
 
 /** An endpoint id, as it appears in `/hooks/{id}`. */
 export const EndpointId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'an endpoint id is 1-64 of a-z, 0-9 and -, not starting with -');
@@ -54,6 +56,12 @@ export const EndpointConfig = z.strictObject({
   redirect: z.strictObject({ success: z.url({ protocol: /^https?$/ }), failure: z.url({ protocol: /^https?$/ }) }).optional(),
   /** Browser origins allowed to POST here with fetch (CORS); none by default. */
   cors: z.strictObject({ origins: z.array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)).min(1).max(50) }).optional(),
+  /** Public HTML forms: Cloudflare Turnstile, verified server-side before anything reaches the CRM. */
+  turnstile: TurnstileConfig.optional(),
+  /** Opt in to the per client IP rate limit (the HOOK_RATE_LIMITER binding in wrangler.toml): 429 beyond it, no log row. */
+  rateLimit: z.boolean().default(false),
+  /** Field paths of the payload masked in the log (`phone`, `contact.email`, `answers.*.phone_number`). */
+  redact: z.array(z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'a path is keys separated by dots, * for every key or element')).max(50).optional(),
   /** Largest body accepted, in bytes (default 256 KiB, at most 1 MiB). */
   maxBodyBytes: z.number().int().min(1024).max(MAX_BODY_LIMIT).default(DEFAULT_BODY_LIMIT),
 });
@@ -73,4 +81,13 @@ export type StoredEndpoint = z.infer<typeof StoredEndpoint>;
 /** Formats zod issues as `{ path, message }` for a 400 body. */
 export function formatIssues(error: z.core.$ZodError): { path: string; message: string }[] {
   return error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+}
+
+/** Every secret name a configuration refers to (verification, handshake, Turnstile). */
+export function endpointSecretNames(config: EndpointConfig): string[] {
+  const names = new Set<string>();
+  if ('secret' in config.verify) for (const n of secretNames(config.verify.secret)) names.add(n);
+  if (config.handshake && 'secret' in config.handshake) for (const n of secretNames(config.handshake.secret)) names.add(n);
+  if (config.turnstile) names.add(config.turnstile.secret);
+  return [...names];
 }

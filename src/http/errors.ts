@@ -16,6 +16,11 @@ export type ErrorCode =
   | 'crm_unavailable'
   | 'crm_rejected'
   | 'endpoint_misconfigured'
+  | 'turnstile_failed'
+  | 'turnstile_unavailable'
+  | 'rate_limited'
+  | 'secrets_unavailable'
+  | 'conflict'
   | 'internal_error';
 
 /** The JSON shape of every refusal: `{ "error": { "code", "message" } }`, plus optional siblings. */

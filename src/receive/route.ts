@@ -1,15 +1,19 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { crmSettings } from '../crm/client';
 import { insertDelivery } from '../deliveries/store';
 import { EndpointId, type StoredEndpoint } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
 import type { AppEnv } from '../env';
-import { ApiError } from '../http/errors';
+import { ApiError, errorBody } from '../http/errors';
 import { misconfigured, processHandshake, processWebhook, type PipelineDeps } from '../pipeline';
-import { envSecrets } from '../verify/env-secrets';
+import { secretResolver } from '../secrets/resolver';
+import { TURNSTILE_DEFAULT_URL } from '../verify/turnstile';
+import { countRateLimited } from '../deliveries/rate-limited';
+import { RATE_LIMIT_PERIOD_SECONDS, withinRateLimit } from './rate-limit';
 
 /** `POST /hooks/{endpoint}`: the URL users paste into their form tool or ad platform. */
-export const hooks = new Hono<AppEnv & { Variables: { endpoint?: StoredEndpoint } }>();
+type HooksEnv = AppEnv & { Variables: { endpoint?: StoredEndpoint } };
+export const hooks = new Hono<HooksEnv>();
 
 const FORM_POST = /^(application\/x-www-form-urlencoded|multipart\/form-data)/i;
 
@@ -41,6 +45,14 @@ hooks.post('/:id', async (c) => {
     // Unknown endpoints leave no row (a scan must not become D1 writes); the Worker's logs count them.
     console.log(JSON.stringify({ event: 'unknown_endpoint', endpoint: id.slice(0, 80) }));
     throw new ApiError(404, 'not_found', 'No such endpoint');
+  }
+  if (endpoint.config.rateLimit && !(await withinRateLimit(c.env.HOOK_RATE_LIMITER, endpoint.id, c.req.raw))) {
+    const { redirect } = endpoint.config;
+    if (redirect && FORM_POST.test(c.req.header('content-type') ?? '')) {
+      c.header('retry-after', String(RATE_LIMIT_PERIOD_SECONDS));
+      return c.redirect(redirect.failure, 303);
+    }
+    return rateLimited(c, endpoint.id);
   }
 
   const outcome = processWebhook(deps(c.env), endpoint, c.req.raw);
@@ -76,6 +88,7 @@ hooks.get('/:id', async (c) => {
   const id = c.req.param('id');
   const endpoint = await findEndpoint(c.env, id);
   if (!endpoint || !endpoint.config.enabled) throw new ApiError(404, 'not_found', 'No such endpoint');
+  if (endpoint.config.rateLimit && !(await withinRateLimit(c.env.HOOK_RATE_LIMITER, endpoint.id, c.req.raw))) return rateLimited(c, endpoint.id);
   const outcome = await processHandshake(deps(c.env), endpoint, c.req.raw);
   if (!outcome) throw new ApiError(405, 'method_not_allowed', 'Webhooks are POSTed to this URL');
   c.executionCtx.waitUntil(insertDelivery(c.env.DB, outcome.record).catch((err) => console.error('delivery log write failed', err)));
@@ -86,11 +99,20 @@ hooks.all('/:id', () => {
   throw new ApiError(405, 'method_not_allowed', 'Webhooks are POSTed to this URL');
 });
 
+/** 429 with Retry-After. No delivery row (a flood must not become D1 writes): counted per minute instead. */
+function rateLimited(c: Context<HooksEnv>, endpointId: string) {
+  console.log(JSON.stringify({ event: 'rate_limited', endpoint: endpointId }));
+  const flush = countRateLimited(c.env.DB, endpointId, Date.now());
+  if (flush) c.executionCtx.waitUntil(flush.catch((err) => console.error('rate-limit count write failed', err)));
+  c.header('retry-after', String(RATE_LIMIT_PERIOD_SECONDS));
+  return c.json(errorBody('rate_limited', `Too many requests from this address; retry after ${RATE_LIMIT_PERIOD_SECONDS} s`), 429);
+}
+
 /** The endpoint named in the URL; `null` for an unknown or malformed id. */
 function findEndpoint(env: Env, id: string): Promise<StoredEndpoint | null> {
   return EndpointId.safeParse(id).success ? getEndpoint(env.ENDPOINTS, id) : Promise.resolve(null);
 }
 
 function deps(env: Env): PipelineDeps {
-  return { crm: crmSettings(env), fetch: (input, init) => fetch(input, init), secrets: envSecrets(env), now: Date.now };
+  return { crm: crmSettings(env), fetch: (input, init) => fetch(input, init), secrets: secretResolver(env), now: Date.now, turnstileUrl: env.TURNSTILE_VERIFY_URL || TURNSTILE_DEFAULT_URL };
 }

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { safeEqual } from './crypto';
 import { SecretRef, secretNames } from './secret-name';
-import type { SecretResolver } from './index';
+import { resolveSecrets, type SecretResolver } from './index';
 
 /**
  * Handshakes that prove an endpoint to a platform. They never reach the CRM and are logged as `handshake`.
@@ -27,12 +27,9 @@ export async function metaHandshake(config: Extract<HandshakeConfig, { type: 'me
   const challenge = url.searchParams.get('hub.challenge');
   if (mode !== 'subscribe' || !challenge) return { kind: 'refused', reason: 'missing_credential', detail: 'not a hub.mode=subscribe request with hub.challenge' };
   if (!token) return { kind: 'refused', reason: 'missing_credential', detail: 'no hub.verify_token' };
-  const secrets: string[] = [];
-  for (const name of secretNames(config.secret)) {
-    const value = await resolve(name);
-    if (value) secrets.push(value);
-  }
-  if (secrets.length === 0) return { kind: 'refused', reason: 'secret_missing', detail: `secret ${secretNames(config.secret).join(' / ')} is not set` };
+  const resolved = await resolveSecrets(secretNames(config.secret), resolve);
+  if (!resolved.ok) return { kind: 'refused', reason: 'secret_missing', detail: resolved.detail };
+  const secrets = resolved.values;
   for (const secret of secrets) {
     if (await safeEqual(token, secret)) {
       return { kind: 'answered', detail: 'meta subscribe verified', response: new Response(challenge, { headers: { 'content-type': 'text/plain; charset=utf-8' } }) };

@@ -25,17 +25,11 @@ const schemeOf = (config: VerifyConfig) => schemes[config.type] as unknown as An
 
 /** Verifies a raw request with the scheme its endpoint names. */
 export async function verifyRequest(config: VerifyConfig, input: VerifyInput, resolveSecret: SecretResolver): Promise<VerifyResult> {
-  const secrets: string[] = [];
+  let secrets: string[] = [];
   if ('secret' in config) {
-    const names = secretNames(config.secret);
-    for (const name of names) {
-      const value = await resolveSecret(name);
-      if (typeof value === 'string' && value.length > 0) secrets.push(value);
-    }
-    // During a rotation one of the two may be gone already; none at all is a misconfiguration.
-    if (secrets.length === 0) {
-      return { ok: false, reason: 'secret_missing', detail: `secret ${names.join(' / ')} is not set (wrangler secret put ${names[0]})` };
-    }
+    const resolved = await resolveSecrets(secretNames(config.secret), resolveSecret);
+    if (!resolved.ok) return { ok: false, reason: 'secret_missing', detail: resolved.detail };
+    secrets = resolved.values;
   }
   const outcome = await schemeOf(config).verify(config, input, secrets);
   return outcome.ok ? { ok: true, secrets } : outcome;
@@ -45,4 +39,24 @@ export async function verifyRequest(config: VerifyConfig, input: VerifyInput, re
 export function credentialLocations(config: VerifyConfig): { headers: string[]; query: string[] } {
   const scheme = schemeOf(config);
   return { headers: scheme.credentialHeaders(config), query: scheme.credentialQuery(config) };
+}
+
+/**
+ * The values of one or two named secrets. During a rotation one of the two may be gone already;
+ * none at all (or one that cannot be read) is a misconfiguration, never "no verification".
+ */
+export async function resolveSecrets(names: string[], resolve: SecretResolver): Promise<{ ok: true; values: string[] } | { ok: false; detail: string }> {
+  const values: string[] = [];
+  const problems: string[] = [];
+  for (const name of names) {
+    try {
+      const value = await resolve(name);
+      if (typeof value === 'string' && value.length > 0) values.push(value);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  if (values.length > 0) return { ok: true, values };
+  const detail = problems.length > 0 ? problems.join('; ') : `secret ${names.join(' / ')} is not set (wrangler secret put ${names[0]}, or PUT /admin/secrets/${names[0]})`;
+  return { ok: false, detail };
 }

@@ -8,9 +8,13 @@
  * - `PUT /__stub/tenants/{productLineId}` `{ mode?, moduleId?, apiUserId?, customers?, failures? }` resets one product line
  * - `POST /__stub/tenants/{productLineId}/failures` `[Failure, ...]` scripts the next answers
  * - `GET /__stub/tenants/{productLineId}` `{ mode, customers, requests, pendingFailures }`
+ * - `GET /__stub/turnstile?token=` the siteverify calls received (see turnstile.ts)
+ *
+ * It also stands in for Cloudflare Turnstile's `POST /turnstile/v0/siteverify` (turnstile.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { siteverify, TURNSTILE_PATH, turnstileCalls } from './turnstile.ts';
 import { applyUpdate, expand, newTenant, readDetail, record, type Customer, type Envelope, type Failure, type Tenant } from './state.ts';
 
 export type CrmStubOptions = {
@@ -96,7 +100,12 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const path = new URL(req.url ?? '/', 'http://stub').pathname;
     const text = await readBody(req);
+    if (path === '/__stub/turnstile') return send(res, 200, { calls: turnstileCalls(new URL(req.url ?? '/', 'http://stub').searchParams.get('token') ?? undefined) });
     if (path.startsWith('/__stub/')) return control(req, res, path, text);
+    if (path === TURNSTILE_PATH && req.method === 'POST') {
+      const answer = siteverify(text, req.headers['content-type']);
+      return send(res, answer.status, answer.body);
+    }
 
     const isUpdate = path === '/api/moduleData/update';
     const isDetail = path === '/api/crm/client/detail';

@@ -1,0 +1,65 @@
+import { Hono } from 'hono';
+import * as z from 'zod';
+import { endpointSecretNames, formatIssues } from '../endpoints/schema';
+import { listEndpoints } from '../endpoints/store';
+import type { AppEnv } from '../env';
+import { ApiError } from '../http/errors';
+import { workerSecret } from '../secrets/resolver';
+import { deleteSecret, listSecrets, masterKey, writeSecret } from '../secrets/vault';
+import { SecretName } from '../verify/secret-name';
+import { readJsonBody, validationError } from './validation';
+
+/**
+ * `/admin/secrets`: endpoint secrets set without a redeploy. Write-only: no route ever returns a value.
+ * A Worker secret of the same name wins, so setting one here would be silently ignored: refused (409).
+ */
+export const secretsAdmin = new Hono<AppEnv>();
+
+const SecretValue = z.strictObject({ value: z.string().min(1).max(4096) });
+
+function secretName(raw: string): string {
+  const parsed = SecretName.safeParse(raw);
+  if (!parsed.success) throw validationError(formatIssues(parsed.error).map((i) => ({ ...i, path: 'name' })));
+  return parsed.data;
+}
+
+/** Every secret the adapter knows of: stored here, or named by an endpoint (then where it comes from, or `missing`). */
+secretsAdmin.get('/', async (c) => {
+  const [stored, endpoints] = await Promise.all([listSecrets(c.env.ENDPOINTS), listEndpoints(c.env.ENDPOINTS)]);
+  const rows = new Map<string, { name: string; source: 'worker' | 'admin' | 'missing'; updatedAt: string | null; usedBy: string[] }>();
+  const row = (name: string) => {
+    let r = rows.get(name);
+    if (!r) {
+      r = { name, source: workerSecret(c.env, name) ? 'worker' : 'missing', updatedAt: null, usedBy: [] };
+      rows.set(name, r);
+    }
+    return r;
+  };
+  for (const s of stored) {
+    const r = row(s.name);
+    if (r.source === 'missing') r.source = 'admin';
+    r.updatedAt = s.updatedAt;
+  }
+  for (const e of endpoints) for (const name of endpointSecretNames(e.config)) row(name).usedBy.push(e.id);
+  return c.json({ secrets: [...rows.values()].sort((a, b) => a.name.localeCompare(b.name)) });
+});
+
+secretsAdmin.put('/:name', async (c) => {
+  const name = secretName(c.req.param('name'));
+  const key = masterKey(c.env);
+  if (!key.ok) throw new ApiError(503, 'secrets_unavailable', key.message);
+  if (workerSecret(c.env, name)) {
+    throw new ApiError(409, 'conflict', `A Worker secret named ${name} exists and takes precedence; remove it (wrangler secret delete ${name}) or choose another name`);
+  }
+  const body = SecretValue.safeParse(await readJsonBody(c));
+  if (!body.success) throw validationError(formatIssues(body.error), 'secret');
+  const existed = (await listSecrets(c.env.ENDPOINTS)).some((s) => s.name === name);
+  const updatedAt = await writeSecret(c.env.ENDPOINTS, key.key, name, body.data.value);
+  return c.json({ name, source: 'admin', updatedAt }, existed ? 200 : 201);
+});
+
+secretsAdmin.delete('/:name', async (c) => {
+  const deleted = await deleteSecret(c.env.ENDPOINTS, secretName(c.req.param('name')));
+  if (!deleted) throw new ApiError(404, 'not_found', 'No such secret set through the admin API');
+  return c.body(null, 204);
+});

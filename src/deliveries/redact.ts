@@ -1,0 +1,96 @@
+/**
+ * Per-endpoint masking of personal data in what the log stores (`redact`: field paths).
+ * A path is dot-separated keys; `*` matches every key of an object or every element of an array
+ * (`answers.*.phone_number`). Phone numbers keep their first 3 and last 4 digits (`138****8000`, also from `+86 138-0013-8000`),
+ * e-mail addresses their first character and domain (`w***@example.com`), anything else becomes `***`.
+ */
+
+const PHONE = /^\+?[\d\s().-]{7,}$/;
+const EMAIL = /^([^@\s])[^@\s]*@([^@\s]+)$/;
+
+/** The masked form of one value. */
+export function maskValue(value: unknown): string {
+  const text = typeof value === 'string' ? value.trim() : typeof value === 'number' || typeof value === 'bigint' ? String(value) : '';
+  if (PHONE.test(text)) {
+    // a Chinese mobile keeps its own first digits, not the country code's
+    const digits = text.replace(/\D/g, '').replace(/^(0086|86)(?=1\d{10}$)/, '');
+    if (digits.length >= 7) return `${digits.slice(0, 3)}${'*'.repeat(digits.length - 7)}${digits.slice(-4)}`;
+  }
+  const email = EMAIL.exec(text);
+  if (email) return `${email[1]}***@${email[2]}`;
+  return '***';
+}
+
+/** Copies `value` with every path in `paths` masked; `originals` collects the masked strings (to scrub them elsewhere). */
+export function redactPaths(value: unknown, paths: string[]): { value: unknown; originals: string[] } {
+  const originals: string[] = [];
+  let out = structuredClone(value);
+  for (const path of paths) out = maskAt(out, path.split('.'), originals);
+  return { value: out, originals };
+}
+
+function maskAt(node: unknown, path: string[], originals: string[]): unknown {
+  if (path.length === 0) {
+    if (node === null || node === undefined || node === '') return node;
+    if (Array.isArray(node)) return node.map((n) => maskAt(n, [], originals));
+    if (typeof node === 'object') return '***';
+    originals.push(String(node));
+    return maskValue(node);
+  }
+  const [head, ...rest] = path as [string, ...string[]];
+  if (Array.isArray(node)) {
+    if (head === '*') return node.map((n) => maskAt(n, rest, originals));
+    const index = Number(head);
+    if (Number.isInteger(index) && index >= 0 && index < node.length) node[index] = maskAt(node[index], rest, originals);
+    return node;
+  }
+  if (node && typeof node === 'object') {
+    const record = node as Record<string, unknown>;
+    for (const key of head === '*' ? Object.keys(record) : [head]) {
+      if (Object.hasOwn(record, key)) record[key] = maskAt(record[key], rest, originals);
+    }
+  }
+  return node;
+}
+
+/**
+ * The strings to hide wherever else a masked value may reappear (the CRM request, the CRM's answer):
+ * each original, and for phone numbers their digits with and without the 86 prefix.
+ */
+export function sensitiveForms(originals: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const original of originals) {
+    const text = original.trim();
+    if (text.length < 3) continue;
+    const masked = maskValue(text);
+    out.set(text, masked);
+    if (PHONE.test(text)) {
+      const digits = text.replace(/\D/g, '');
+      if (digits.length >= 7) out.set(digits, masked);
+      if (/^(0086|86)1\d{10}$/.test(digits)) {
+        const local = digits.replace(/^(0086|86)/, '');
+        out.set(local, maskValue(local));
+      }
+    }
+  }
+  return out;
+}
+
+/** Replaces each sensitive string in `text`, longest first. */
+export function scrubText(text: string, forms: Map<string, string>): string {
+  let out = text;
+  for (const [original, masked] of [...forms].sort((a, b) => b[0].length - a[0].length)) {
+    if (out.includes(original)) out = out.split(original).join(masked);
+  }
+  return out;
+}
+
+/** The same over every string inside a JSON-like value. */
+export function scrubValue<T>(value: T, forms: Map<string, string>): T {
+  if (typeof value === 'string') return scrubText(value, forms) as T;
+  if (Array.isArray(value)) return value.map((v) => scrubValue(v, forms)) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubValue(v, forms)])) as T;
+  }
+  return value;
+}

@@ -1,0 +1,16 @@
+import type { SecretResolver } from '../verify';
+import { readSecret } from './vault';
+
+/** A Worker secret (`wrangler secret put NAME`, `.dev.vars` locally) by name. */
+export function workerSecret(env: object, name: string): string | undefined {
+  const value = (env as Record<string, unknown>)[name];
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/**
+ * Resolves the secrets endpoints name: a Worker secret first (it is set at deploy time and wins),
+ * then one set through `PUT /admin/secrets/{name}` (KV, encrypted under SECRETS_KEY).
+ */
+export function secretResolver(env: Env): SecretResolver {
+  return async (name) => workerSecret(env, name) ?? (await readSecret(env.ENDPOINTS, env.SECRETS_KEY, name));
+}

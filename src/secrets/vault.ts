@@ -1,0 +1,96 @@
+/**
+ * Secrets set through the admin API (`PUT /admin/secrets/{name}`), stored in KV encrypted with
+ * AES-256-GCM. The key is derived (HKDF-SHA-256) from the Worker secret `SECRETS_KEY`; the KV key
+ * is bound in as additional data, so a ciphertext copied under another name does not decrypt.
+ * Values are write-only: nothing here returns them except `readSecret`, which the pipeline uses.
+ */
+import { utf8 } from '../verify/crypto';
+
+const PREFIX = 'v1:secret:';
+const keyOf = (name: string) => `${PREFIX}${name}`;
+/** The shortest SECRETS_KEY accepted: 32 characters (e.g. `openssl rand -base64 32`). */
+export const MIN_MASTER_KEY_LENGTH = 32;
+
+type Sealed = { v: 1; iv: string; ct: string; updatedAt: string };
+
+export class VaultError extends Error {}
+
+const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+const unb64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+
+let cached: { master: string; key: Promise<CryptoKey> } | undefined;
+
+/** The AES key for a master key, derived once per isolate. */
+function aesKey(master: string): Promise<CryptoKey> {
+  if (cached?.master !== master) {
+    const key = crypto.subtle
+      .importKey('raw', utf8(master), 'HKDF', false, ['deriveKey'])
+      .then((base) =>
+        crypto.subtle.deriveKey(
+          { name: 'HKDF', hash: 'SHA-256', salt: utf8('crm-webhook-adapter'), info: utf8('endpoint secrets v1') },
+          base,
+          { name: 'AES-GCM', length: 256 },
+          false,
+          ['encrypt', 'decrypt'],
+        ),
+      );
+    cached = { master, key };
+  }
+  return cached.key;
+}
+
+/** `SECRETS_KEY` when it is usable, otherwise why not. */
+export function masterKey(env: { SECRETS_KEY?: string }): { ok: true; key: string } | { ok: false; message: string } {
+  const key = env.SECRETS_KEY;
+  if (!key) return { ok: false, message: 'SECRETS_KEY is not set: run `wrangler secret put SECRETS_KEY` with `openssl rand -base64 32`' };
+  if (key.length < MIN_MASTER_KEY_LENGTH) return { ok: false, message: `SECRETS_KEY is shorter than ${MIN_MASTER_KEY_LENGTH} characters` };
+  return { ok: true, key };
+}
+
+/** Encrypts and stores a secret; returns when it was written. */
+export async function writeSecret(kv: KVNamespace, master: string, name: string, value: string): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: utf8(keyOf(name)) }, await aesKey(master), utf8(value)));
+  const sealed: Sealed = { v: 1, iv: b64(iv), ct: b64(ct), updatedAt: new Date().toISOString() };
+  await kv.put(keyOf(name), JSON.stringify(sealed), { metadata: { updatedAt: sealed.updatedAt } });
+  return sealed.updatedAt;
+}
+
+/**
+ * Decrypts a stored secret; `undefined` when there is none. Throws `VaultError` when one is stored
+ * but cannot be read (no SECRETS_KEY, or a different one): the endpoint then refuses as misconfigured.
+ */
+export async function readSecret(kv: KVNamespace, master: string | undefined, name: string): Promise<string | undefined> {
+  const sealed = await kv.get<Sealed>(keyOf(name), { type: 'json', cacheTtl: 60 });
+  if (sealed === null) return undefined;
+  if (!master) throw new VaultError(`secret ${name} is stored encrypted but SECRETS_KEY is not set`);
+  try {
+    const plain = await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: unb64(sealed.iv), additionalData: utf8(keyOf(name)) },
+      await aesKey(master),
+      unb64(sealed.ct),
+    );
+    return new TextDecoder().decode(plain);
+  } catch {
+    throw new VaultError(`secret ${name} cannot be decrypted with the current SECRETS_KEY (was the key changed?)`);
+  }
+}
+
+/** Names and update times of the stored secrets (never their values). */
+export async function listSecrets(kv: KVNamespace): Promise<{ name: string; updatedAt: string | null }[]> {
+  const out: { name: string; updatedAt: string | null }[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await kv.list<{ updatedAt?: string }>({ prefix: PREFIX, cursor });
+    for (const key of page.keys) out.push({ name: key.name.slice(PREFIX.length), updatedAt: key.metadata?.updatedAt ?? null });
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return out;
+}
+
+/** Deletes a stored secret; `false` when there was none. */
+export async function deleteSecret(kv: KVNamespace, name: string): Promise<boolean> {
+  if ((await kv.get(keyOf(name))) === null) return false;
+  await kv.delete(keyOf(name));
+  return true;
+}
