@@ -3,6 +3,9 @@ import { admin } from './admin';
 import type { AppEnv } from './env';
 import { notFound, onError } from './http/errors';
 import { hooks } from './receive/route';
+import { runCron } from './cron';
+import type { DeliveryMessage } from './pipeline';
+import { handleQueue } from './queue/consumer';
 
 /** Wires the routes; every step of the pipeline lives in its own folder (see README). */
 const app = new Hono<AppEnv>();
@@ -17,4 +20,10 @@ app.onError(onError);
 
 export default {
   fetch: app.fetch,
-} satisfies ExportedHandler<Env>;
+  /** Queued deliveries and their dead-letter queue (src/queue/). */
+  queue: handleQueue,
+  /** Re-drive, retention, alerts (src/cron.ts). */
+  scheduled: async (controller, env, ctx) => {
+    ctx.waitUntil(runCron(env, controller.scheduledTime));
+  },
+} satisfies ExportedHandler<Env, DeliveryMessage>;

@@ -5,12 +5,16 @@
  */
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { updateCustomer, type CrmResult, type CrmSettings } from './crm/client';
-import type { NewDelivery } from './deliveries/store';
+import { attemptFromCrm, insertAttemptStatement, type Attempt } from './deliveries/attempts';
+import { claimKey, claimResult, claimStatements, MAX_KEY_LENGTH, releaseStatement, type Claim, type ClaimResult } from './deliveries/idempotency';
+import { insertDeliveryIfClaimedStatement, insertDeliveryStatement, type NewDelivery } from './deliveries/store';
+import { maxAttempts, retryDelaySeconds, type DeliveryConfig } from './queue/retry';
+import { encodeBytes } from './verify/crypto';
 import { newDeliveryId } from './deliveries/id';
 import type { StoredEndpoint } from './endpoints/schema';
 import { errorBody, type ErrorCode } from './http/errors';
 import { compiledMappingFor } from './mapping/compile';
-import { mapPayload } from './mapping/map';
+import { idempotencyKeyOf, mapPayload } from './mapping/map';
 import { decodeText, parseBody, readRawBody } from './receive/body';
 import { redactPaths, scrubText, scrubValue, sensitiveForms } from './deliveries/redact';
 import { credentialLocations, resolveSecrets, verifyRequest, type SecretResolver, type VerifyResult } from './verify';
@@ -19,6 +23,8 @@ import { turnstileToken, verifyTurnstile, type TurnstileResult } from './verify/
 
 export type PipelineDeps = {
   crm: CrmSettings;
+  db: D1Database;
+  queue: Queue<DeliveryMessage>;
   /** Cloudflare Turnstile's siteverify URL (a stand-in in tests). */
   turnstileUrl: string;
   fetch: typeof fetch;
@@ -26,8 +32,31 @@ export type PipelineDeps = {
   now: () => number;
 };
 
-/** The answer for the sender and the row for the log; `response` when the answer is not the usual JSON (a handshake). */
-export type Outcome = { status: ContentfulStatusCode; body: Record<string, unknown>; record: NewDelivery; response?: Response };
+/**
+ * The answer for the sender and the row for the log; `response` when the answer is not the usual JSON (a handshake).
+ * `persisted`: the row is already in D1 (queue mode writes it before answering). `attempt` and `release`
+ * (an idempotency claim to give back) are written with the row by `saveOutcome`.
+ */
+export type Outcome = {
+  status: ContentfulStatusCode;
+  body: Record<string, unknown>;
+  record: NewDelivery;
+  response?: Response;
+  persisted?: boolean;
+  attempt?: Attempt;
+  release?: { endpointId: string; key: string };
+  /** Masking already applied (the row was written before the wrapper could do it). */
+  redacted?: boolean;
+};
+
+/** Writes what an outcome still has to write, in one D1 batch. */
+export async function saveOutcome(db: D1Database, outcome: Outcome): Promise<void> {
+  const statements: D1PreparedStatement[] = [];
+  if (!outcome.persisted) statements.push(insertDeliveryStatement(db, outcome.record));
+  if (outcome.attempt && !outcome.persisted) statements.push(insertAttemptStatement(db, outcome.attempt));
+  if (outcome.release) statements.push(releaseStatement(db, outcome.release.endpointId, outcome.release.key, outcome.record.id));
+  if (statements.length > 0) await db.batch(statements);
+}
 
 // Headers that carry credentials whatever the scheme: never stored.
 const ALWAYS_SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
@@ -172,6 +201,17 @@ function emptyRecord(
     crm_response: null,
     crm_duration_ms: null,
     warnings: [],
+    mode: 'sync',
+    verified: 0,
+    raw_body: null,
+    raw_base64: 0,
+    attempts: 0,
+    run_attempts: 0,
+    next_attempt_at: null,
+    lease_until: null,
+    idempotency_key: null,
+    duplicate_of: null,
+    replays: 0,
   };
 }
 
@@ -208,8 +248,31 @@ export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoin
   let rawBytes: Uint8Array | undefined;
   const outcome = await runWebhook(deps, endpoint, request, (bytes) => (rawBytes = bytes));
   const paths = endpoint.config.redact;
-  if (paths?.length && rawBytes && outcome.record.status !== 'handshake') await redactRecord(outcome.record, rawBytes, contentType, paths);
+  if (!outcome.redacted && !outcome.persisted && paths?.length && rawBytes && outcome.record.status !== 'handshake') {
+    await redactRecord(outcome.record, rawBytes, contentType, paths);
+  }
   return outcome;
+}
+
+/**
+ * What a verified delivery keeps for replay and queued delivery: nothing extra when the stored
+ * payload is the body itself; the body (secrets scrubbed) when the payload was masked; base64 when it is not UTF-8.
+ */
+function keepForReplay(record: NewDelivery, replayText: string | null, bytes: Uint8Array): void {
+  if (replayText === null) {
+    record.raw_body = encodeBytes(bytes, 'base64');
+    record.raw_base64 = 1;
+  } else if (record.payload !== replayText) {
+    record.raw_body = replayText;
+  }
+}
+
+/** Masks the record as the endpoint says, from a body already parsed. */
+function redactParsed(record: NewDelivery, value: unknown, paths: string[]): void {
+  const { value: masked, originals } = redactPaths(value, paths);
+  const forms = sensitiveForms(originals);
+  record.payload = scrubText(JSON.stringify(masked), forms);
+  record.warnings.push('payload stored redacted (as parsed JSON)');
 }
 
 /**
@@ -222,13 +285,8 @@ async function redactRecord(record: NewDelivery, bytes: Uint8Array, contentType:
     record.payload = `[${bytes.byteLength} bytes withheld: the endpoint redacts fields and the body could not be parsed]`;
     return;
   }
-  const { value, originals } = redactPaths(parsed.value, paths);
-  const forms = sensitiveForms(originals);
-  record.payload = scrubText(JSON.stringify(value), forms);
-  record.warnings.push('payload stored redacted (as parsed JSON)');
-  if (record.crm_request) record.crm_request = scrubValue(record.crm_request, forms);
-  if (record.crm_response) record.crm_response = scrubText(record.crm_response, forms);
-  if (record.crm_message) record.crm_message = scrubText(record.crm_message, forms);
+  redactParsed(record, parsed.value, paths);
+  scrubCrmFacts(record, parsed.value, paths);
 }
 
 async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request: Request, keepRaw: (bytes: Uint8Array) => void): Promise<Outcome> {
@@ -287,6 +345,8 @@ async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request:
   }
   // A secret that travels inside the body (Google's google_key) never reaches the log.
   record.payload = scrubSecrets(record.payload, verified.secrets);
+  record.verified = 1;
+  const replayText = decodeText(raw.bytes) === null ? null : record.payload;
 
   // 3. parse by content type (ids above 2^53 kept as exact strings)
   const parsed = await parseBody(raw.bytes, contentType);
@@ -325,15 +385,134 @@ async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request:
   if (!mapped.ok) return refuse(422, 'invalid', mapped.reason, mapped.message);
   record.customer_id = mapped.customerId;
 
-  // 5. deliver
-  const crmBody = { mid: config.crm.moduleId, id: mapped.customerId, ...mapped.fields };
-  const result = await updateCustomer(deps.fetch, deps.crm, config.crm.productLineId, crmBody);
+  // What replay and the queue deliver from; masked first where the endpoint says so.
+  keepForReplay(record, replayText, raw.bytes);
+  if (config.redact?.length) redactParsed(record, parsed.value, config.redact);
+
+  // 5. dedupe: a repeat of a key seen within the window is answered, logged, and never delivered twice
+  const key = await idempotencyKeyOf(mapping, config.idempotencyKey, { body: parsed.value, headers, query: record.request_query });
+  if (key.warning) record.warnings.push(key.warning);
+  const claim: Claim | null = key.value
+    ? { endpointId: endpoint.id, key: key.value.slice(0, MAX_KEY_LENGTH), deliveryId: id, now: receivedAt, windowMs: config.idempotencyWindowDays * 86_400_000 }
+    : null;
+  record.idempotency_key = claim?.key ?? null;
+  const duplicate = (first: Exclude<ClaimResult, { claimed: true }>): Outcome => {
+    record.duplicate_of = first.firstId;
+    record.raw_body = null;
+    record.raw_base64 = 0;
+    return { ...finish(200, 'duplicate', 'duplicate', `duplicate of ${first.firstId} (idempotency key ${claim!.key})`, { deliveryId: first.firstId, status: 'duplicate', firstStatus: first.firstStatus }), redacted: true };
+  };
+  const storageDown = (err: unknown): Outcome => {
+    console.error('D1 unavailable: webhook refused with 503 so the sender retries', err);
+    return { ...refuse(503, 'failed', 'storage_unavailable', 'The delivery could not be recorded; retry later'), persisted: true };
+  };
+
+  // 6a. queue: recorded before the 202, then only its id goes to the queue (D1 is the source of truth)
+  if (config.delivery.mode === 'queue') {
+    record.mode = 'queue';
+    record.status = 'queued';
+    record.next_attempt_at = receivedAt;
+    record.duration_ms = deps.now() - receivedAt;
+    let claimed: ClaimResult = { claimed: true };
+    try {
+      if (claim) {
+        const [take, read] = claimStatements(deps.db, claim);
+        const results = await deps.db.batch<{ owner: string; status: string | null }>([take, insertDeliveryIfClaimedStatement(deps.db, record, claim), read]);
+        claimed = claimResult(id, results[2]!.results[0]);
+      } else {
+        await insertDeliveryStatement(deps.db, record).run();
+      }
+    } catch (err) {
+      return storageDown(err);
+    }
+    if (!claimed.claimed) return duplicate(claimed);
+    await enqueue(deps.queue, id);
+    return { status: 202, body: { deliveryId: id, status: 'queued' }, record, persisted: true, redacted: true };
+  }
+
+  // 6b. sync: the key is claimed before the CRM call, so concurrent repeats never make a second one
+  if (claim) {
+    let claimed: ClaimResult;
+    try {
+      claimed = await claimKey(deps.db, claim);
+    } catch (err) {
+      return storageDown(err);
+    }
+    if (!claimed.claimed) return duplicate(claimed);
+  }
+  const release = claim ? { endpointId: endpoint.id, key: claim.key } : undefined;
+  const result = await updateCustomer(deps.fetch, deps.crm, config.crm.productLineId, crmBodyOf(config, mapped));
+  recordCrmFacts(record, result);
+  if (config.redact?.length) scrubCrmFacts(record, parsed.value, config.redact);
+  record.attempts = 1;
+  record.run_attempts = 1;
+  const attemptStarted = deps.now() - result.durationMs;
+  if (result.ok) {
+    const outcome = finish(200, 'delivered', null, null, { deliveryId: id, status: 'delivered', customerId: mapped.customerId });
+    return { ...outcome, attempt: attemptFromCrm(id, 1, attemptStarted, result, 'delivered'), redacted: true };
+  }
+
+  // A retryable failure can be handed to the queue: recorded as retrying first, then answered 202.
+  if (isRetryable(result, config.delivery) && config.delivery.onFailure === 'retry' && maxAttempts(config.delivery) > 1) {
+    const delay = retryDelaySeconds(config.delivery, 1, 'retryAfterSeconds' in result ? result.retryAfterSeconds : undefined);
+    const outcome = finish(202, 'retrying', result.error, result.message, { deliveryId: id, status: 'retrying' });
+    record.mode = 'queue';
+    record.finished_at = null;
+    record.next_attempt_at = receivedAt + (record.duration_ms ?? 0) + delay * 1000;
+    const attempt = attemptFromCrm(id, 1, attemptStarted, result, 'retry', record.next_attempt_at);
+    try {
+      await deps.db.batch([insertDeliveryStatement(deps.db, record), insertAttemptStatement(deps.db, attempt)]);
+      await enqueue(deps.queue, id, delay);
+      return { ...outcome, persisted: true, redacted: true };
+    } catch (err) {
+      console.error('could not hand the delivery to the queue; answering the failure instead', err);
+      record.mode = 'sync';
+      record.next_attempt_at = null;
+    }
+  }
+  const failed = refuse(crmFailureStatus(result), 'failed', result.error, result.message);
+  return { ...failed, attempt: attemptFromCrm(id, 1, attemptStarted, result, 'failed'), release, redacted: true };
+}
+
+/** The CRM body: module, customer, mapped fields. */
+export function crmBodyOf(config: StoredEndpoint['config'], mapped: { customerId: string; fields: Record<string, unknown> }): Record<string, unknown> {
+  return { mid: config.crm.moduleId, id: mapped.customerId, ...mapped.fields };
+}
+
+/** Copies a CRM call's facts onto the record. */
+export function recordCrmFacts(record: Pick<NewDelivery, 'crm_request' | 'crm_http_status' | 'crm_code' | 'crm_message' | 'crm_response' | 'crm_duration_ms'>, result: CrmResult): void {
   record.crm_request = result.request;
   record.crm_http_status = result.httpStatus ?? null;
   record.crm_code = result.code ?? null;
   record.crm_message = result.message || null;
   record.crm_response = result.responseText ?? null;
   record.crm_duration_ms = result.durationMs;
-  if (!result.ok) return refuse(crmFailureStatus(result), 'failed', result.error, result.message);
-  return finish(200, 'delivered', null, null, { deliveryId: id, status: 'delivered', customerId: mapped.customerId });
+}
+
+/** Masks the endpoint's `redact` values where they reappear in the CRM request and answer. */
+export function scrubCrmFacts(record: Pick<NewDelivery, 'crm_request' | 'crm_response' | 'crm_message'>, parsedBody: unknown, paths: string[]): void {
+  const forms = sensitiveForms(redactPaths(parsedBody, paths).originals);
+  if (record.crm_request) record.crm_request = scrubValue(record.crm_request, forms);
+  if (record.crm_response) record.crm_response = scrubText(record.crm_response, forms);
+  if (record.crm_message) record.crm_message = scrubText(record.crm_message, forms);
+}
+
+/** Whether a failed CRM call is worth another try under this endpoint's delivery settings. */
+export function isRetryable(result: CrmResult, delivery: DeliveryConfig): boolean {
+  if (result.ok) return false;
+  return result.retryable || (result.code !== undefined && delivery.retryableCrmCodes.includes(result.code));
+}
+
+/** What goes on the queue: only the delivery's id (messages are at most 128 KB; D1 holds the rest). */
+export type DeliveryMessage = { id: string };
+
+/** Sends a delivery's id to the queue. A failed send is logged, not thrown: the row is due, and the cron re-drives it. */
+export async function enqueue(queue: Queue<DeliveryMessage>, id: string, delaySeconds?: number): Promise<boolean> {
+  try {
+    await queue.send({ id }, delaySeconds ? { delaySeconds } : undefined);
+    return true;
+  } catch (err) {
+    console.error(`queue send failed for ${id}; the cron re-drive will pick it up`, err);
+    return false;
+  }
 }

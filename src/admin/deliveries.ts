@@ -1,11 +1,14 @@
 import { zValidator } from '@hono/zod-validator';
 import { Hono } from 'hono';
 import * as z from 'zod';
+import { listAttempts } from '../deliveries/attempts';
 import { DELIVERY_STATUSES, getDelivery, listDeliveries } from '../deliveries/store';
+import { replayMany, ReplayFilter, replayOne } from '../queue/replay';
 import { EndpointId } from '../endpoints/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
-import { validationHook } from './validation';
+import { readJsonBody, validationError, validationHook } from './validation';
+import { formatIssues } from '../endpoints/schema';
 
 export const deliveriesAdmin = new Hono<AppEnv>();
 
@@ -22,7 +25,27 @@ deliveriesAdmin.get('/', zValidator('query', ListQuery, validationHook), async (
 });
 
 deliveriesAdmin.get('/:id', async (c) => {
-  const delivery = await getDelivery(c.env.DB, c.req.param('id'));
+  const id = c.req.param('id');
+  const [delivery, attempts] = await Promise.all([getDelivery(c.env.DB, id), listAttempts(c.env.DB, id)]);
   if (!delivery) throw new ApiError(404, 'not_found', 'No such delivery');
-  return c.json(delivery);
+  return c.json({ ...delivery, attempts });
+});
+
+/** Replays by filter: `{ "status": "failed", "endpoint"?, "since"?, "until"?, "limit"? (100, at most 500), "dryRun"? }`. */
+deliveriesAdmin.post('/replay', async (c) => {
+  const filter = ReplayFilter.safeParse(await readJsonBody(c));
+  if (!filter.success) throw validationError(formatIssues(filter.error), 'replay filter');
+  const result = await replayMany(c.env.DB, c.env.DELIVERY_QUEUE, filter.data, Date.now());
+  return c.json({ ...result, dryRun: filter.data.dryRun }, filter.data.dryRun ? 200 : 202);
+});
+
+/** Replays one delivery against the endpoint's current configuration, through the queue. */
+deliveriesAdmin.post('/:id/replay', async (c) => {
+  const id = c.req.param('id');
+  const result = await replayOne(c.env.DB, c.env.DELIVERY_QUEUE, id, Date.now());
+  if (!result.ok) {
+    if (result.why === 'not_found') throw new ApiError(404, 'not_found', result.message);
+    throw new ApiError(409, result.why === 'in_flight' ? 'conflict' : 'not_replayable', result.message);
+  }
+  return c.json({ deliveryId: id, status: 'queued' }, 202);
 });

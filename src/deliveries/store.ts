@@ -1,8 +1,9 @@
 import type { CrmRequest } from '../crm/client';
 
-/** Where a delivery ended. Later stages add queued, retrying, dead, duplicate, ... */
-export type DeliveryStatus = 'delivered' | 'failed' | 'rejected' | 'invalid' | 'handshake' | 'spam';
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['delivered', 'failed', 'rejected', 'invalid', 'handshake', 'spam'];
+/** Where a delivery stands (README "Statuses"). `queued` and `retrying` are the only ones not terminal. */
+export type DeliveryStatus = 'delivered' | 'failed' | 'rejected' | 'invalid' | 'handshake' | 'spam' | 'queued' | 'retrying' | 'dead' | 'duplicate';
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['delivered', 'failed', 'rejected', 'invalid', 'handshake', 'spam', 'queued', 'retrying', 'dead', 'duplicate'];
+export const IN_FLIGHT: readonly DeliveryStatus[] = ['queued', 'retrying'];
 
 /** One delivery as the admin API shows it. */
 export type Delivery = {
@@ -16,6 +17,14 @@ export type Delivery = {
   durationMs: number | null;
   customerId: string | null;
   warnings: string[];
+  mode: 'sync' | 'queue';
+  attempts: number;
+  nextAttemptAt: string | null;
+  idempotencyKey: string | null;
+  duplicateOf: string | null;
+  replays: number;
+  /** Whether the stored body can still be replayed (verified, and not yet removed by retention). */
+  replayable: boolean;
   request: {
     method: string;
     query: Record<string, string | string[]>;
@@ -62,7 +71,19 @@ type Row = {
   crm_response: string | null;
   crm_duration_ms: number | null;
   warnings: string | null;
+  mode: 'sync' | 'queue';
+  verified: number;
+  raw_body: string | null;
+  raw_base64: number;
+  attempts: number;
+  run_attempts: number;
+  next_attempt_at: number | null;
+  lease_until: number | null;
+  idempotency_key: string | null;
+  duplicate_of: string | null;
+  replays: number;
 };
+export type DeliveryRow = Row;
 
 /** A delivery record ready to insert. */
 export type NewDelivery = Omit<Row, 'request_query' | 'request_headers' | 'crm_request' | 'warnings'> & {
@@ -76,20 +97,42 @@ const COLUMNS = [
   'id', 'endpoint_id', 'status', 'reason', 'message', 'received_at', 'finished_at', 'duration_ms', 'customer_id',
   'request_method', 'request_query', 'request_headers', 'content_type', 'payload', 'payload_bytes',
   'crm_request', 'crm_http_status', 'crm_code', 'crm_message', 'crm_response', 'crm_duration_ms', 'warnings',
+  'mode', 'verified', 'raw_body', 'raw_base64', 'attempts', 'run_attempts', 'next_attempt_at', 'lease_until',
+  'idempotency_key', 'duplicate_of', 'replays',
 ] as const;
 
 const INSERT = `INSERT INTO deliveries (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;
 
-/** Inserts one finished delivery (one D1 query). */
-export async function insertDelivery(db: D1Database, record: NewDelivery): Promise<void> {
-  const row: Row = {
+/** The statement inserting one delivery record. */
+export function insertDeliveryStatement(db: D1Database, record: NewDelivery): D1PreparedStatement {
+  const row = rowOf(record);
+  return db.prepare(INSERT).bind(...COLUMNS.map((c) => row[c] ?? null));
+}
+
+function rowOf(record: NewDelivery): Row {
+  return {
     ...record,
     request_query: JSON.stringify(record.request_query),
     request_headers: JSON.stringify(record.request_headers),
     crm_request: record.crm_request ? JSON.stringify(record.crm_request) : null,
     warnings: record.warnings.length > 0 ? JSON.stringify(record.warnings) : null,
   };
-  await db.prepare(INSERT).bind(...COLUMNS.map((c) => row[c] ?? null)).run();
+}
+
+/** Inserts a delivery only if it holds the idempotency claim (in the claim's batch: the claim and the row land together). */
+export function insertDeliveryIfClaimedStatement(db: D1Database, record: NewDelivery, claim: { endpointId: string; key: string }): D1PreparedStatement {
+  const row = rowOf(record);
+  return db
+    .prepare(
+      `INSERT INTO deliveries (${COLUMNS.join(', ')}) SELECT ${COLUMNS.map(() => '?').join(', ')}
+       WHERE EXISTS (SELECT 1 FROM idempotency WHERE endpoint_id = ? AND key = ? AND delivery_id = ?)`,
+    )
+    .bind(...COLUMNS.map((c) => row[c] ?? null), claim.endpointId, claim.key, record.id);
+}
+
+/** Inserts one delivery (one D1 query). */
+export async function insertDelivery(db: D1Database, record: NewDelivery): Promise<void> {
+  await insertDeliveryStatement(db, record).run();
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -115,6 +158,13 @@ function toSummary(row: Row): DeliverySummary {
     durationMs: row.duration_ms,
     customerId: row.customer_id,
     warnings: parseJson(row.warnings, []),
+    mode: row.mode,
+    attempts: row.attempts,
+    nextAttemptAt: iso(row.next_attempt_at),
+    idempotencyKey: row.idempotency_key,
+    duplicateOf: row.duplicate_of,
+    replays: row.replays,
+    replayable: row.verified === 1 && (row.raw_body !== null || row.payload !== null) && row.status !== 'duplicate',
     crm: { httpStatus: row.crm_http_status, code: row.crm_code, message: row.crm_message, durationMs: row.crm_duration_ms },
   };
 }
@@ -143,7 +193,12 @@ export async function getDelivery(db: D1Database, id: string): Promise<Delivery 
 
 export type DeliveryFilter = { endpoint?: string; status?: DeliveryStatus; limit: number; cursor?: string };
 
-const SUMMARY_COLUMNS = COLUMNS.filter((c) => !['request_query', 'request_headers', 'payload', 'crm_request', 'crm_response'].includes(c)).join(', ');
+// The list carries no bodies; `payload IS NOT NULL` stands in for the payload to tell what can be replayed.
+const SUMMARY_COLUMNS = [
+  ...COLUMNS.filter((c) => !['request_query', 'request_headers', 'payload', 'raw_body', 'crm_request', 'crm_response'].includes(c)),
+  "CASE WHEN payload IS NULL THEN NULL ELSE '' END AS payload",
+  "CASE WHEN raw_body IS NULL THEN NULL ELSE '' END AS raw_body",
+].join(', ');
 
 /** Deliveries newest first; `nextCursor` is the id to pass as `cursor` for the next page, or null at the end. */
 export async function listDeliveries(db: D1Database, filter: DeliveryFilter): Promise<{ deliveries: DeliverySummary[]; nextCursor: string | null }> {

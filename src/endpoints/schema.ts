@@ -4,6 +4,8 @@ import { VerifyConfig } from '../verify';
 import { HandshakeConfig } from '../verify/handshake';
 import { secretNames } from '../verify/secret-name';
 import { TurnstileConfig } from '../verify/turnstile';
+import { DEFAULT_DELIVERY, DeliveryConfig } from '../queue/retry';
+import { NotifyConfig } from '../notify';
 
 /** An endpoint id, as it appears in `/hooks/{id}`. */
 export const EndpointId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'an endpoint id is 1-64 of a-z, 0-9 and -, not starting with -');
@@ -62,6 +64,14 @@ export const EndpointConfig = z.strictObject({
   rateLimit: z.boolean().default(false),
   /** Field paths of the payload masked in the log (`phone`, `contact.email`, `answers.*.phone_number`). */
   redact: z.array(z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'a path is keys separated by dots, * for every key or element')).max(50).optional(),
+  /** `sync` (default) or `queue`, retries and their schedule (README "Delivery"). */
+  delivery: DeliveryConfig.default(DEFAULT_DELIVERY),
+  /** Dedupes repeats: a JSONata expression over the payload (`lead_id`) or `{ "header": "webhook-id" }`. */
+  idempotencyKey: z.union([z.string().min(1), z.strictObject({ header: z.string().min(1).max(128).transform((h) => h.toLowerCase()) })]).optional(),
+  /** How long a key is remembered, in days (default 7). */
+  idempotencyWindowDays: z.number().min(1 / 24).max(90).default(7),
+  /** Where to report deliveries that ended `dead` (else NOTIFY_URL, if set). */
+  notify: NotifyConfig.optional(),
   /** Largest body accepted, in bytes (default 256 KiB, at most 1 MiB). */
   maxBodyBytes: z.number().int().min(1024).max(MAX_BODY_LIMIT).default(DEFAULT_BODY_LIMIT),
 });

@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'rate_limited'
   | 'secrets_unavailable'
   | 'conflict'
+  | 'storage_unavailable'
+  | 'not_replayable'
   | 'internal_error';
 
 /** The JSON shape of every refusal: `{ "error": { "code", "message" } }`, plus optional siblings. */

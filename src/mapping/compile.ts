@@ -15,11 +15,11 @@ export type CompiledField =
       required: boolean;
     };
 
-export type CompiledMapping = { customerId: Expression; fields: CompiledField[] };
+export type CompiledMapping = { customerId: Expression; fields: CompiledField[]; idempotencyKey?: Expression };
 
 export type MappingIssue = { path: string; message: string };
 
-type MappingSource = { customerId: string; fields: Record<string, FieldRule> };
+type MappingSource = { customerId: string; fields: Record<string, FieldRule>; idempotencyKey?: string | { header: string } };
 
 function compileExpression(source: string, path: string, issues: MappingIssue[]): Expression | undefined {
   try {
@@ -56,8 +56,9 @@ export function compileMapping(source: MappingSource): { ok: true; mapping: Comp
       }
     }
   }
+  const idempotencyKey = typeof source.idempotencyKey === 'string' ? compileExpression(source.idempotencyKey, 'idempotencyKey', issues) : undefined;
   if (issues.length > 0 || !customerId) return { ok: false, issues };
-  return { ok: true, mapping: { customerId, fields } };
+  return { ok: true, mapping: { customerId, fields, idempotencyKey } };
 }
 
 // Compiled mappings live as long as the isolate, keyed by endpoint id and revision:

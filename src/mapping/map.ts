@@ -115,3 +115,24 @@ export async function mapPayload(mapping: CompiledMapping, input: MapInput): Pro
   }
   return { ok: true, customerId, fields, warnings };
 }
+
+/** The idempotency key of a payload: the expression's value or the header's; nothing means no dedupe (with a warning). */
+export async function idempotencyKeyOf(
+  mapping: CompiledMapping,
+  source: string | { header: string } | undefined,
+  input: MapInput,
+): Promise<{ value?: string; warning?: string }> {
+  if (source === undefined) return {};
+  let raw: unknown;
+  if (typeof source === 'object') raw = input.headers[source.header];
+  else if (mapping.idempotencyKey) {
+    try {
+      raw = await evaluate(mapping.idempotencyKey, input);
+    } catch (err) {
+      return { warning: `idempotencyKey: ${(err as Error).message}; not deduplicated` };
+    }
+  }
+  const value = typeof raw === 'string' ? raw.trim() : typeof raw === 'number' ? String(raw) : undefined;
+  if (!value) return { warning: 'idempotencyKey yielded nothing; not deduplicated' };
+  return { value };
+}

@@ -5,7 +5,7 @@ import { EndpointId, type StoredEndpoint } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError, errorBody } from '../http/errors';
-import { misconfigured, processHandshake, processWebhook, type PipelineDeps } from '../pipeline';
+import { misconfigured, processHandshake, processWebhook, saveOutcome, type PipelineDeps } from '../pipeline';
 import { secretResolver } from '../secrets/resolver';
 import { TURNSTILE_DEFAULT_URL } from '../verify/turnstile';
 import { countRateLimited } from '../deliveries/rate-limited';
@@ -57,10 +57,9 @@ hooks.post('/:id', async (c) => {
 
   const outcome = processWebhook(deps(c.env), endpoint, c.req.raw);
   // Registered before anything is awaited: a sender that hangs up (Jinshuju waits 2 s) cancels
-  // neither the CRM call nor the log write, and the answer goes out before the row is written.
-  c.executionCtx.waitUntil(
-    outcome.then((o) => insertDelivery(c.env.DB, o.record)).catch((err) => console.error('delivery log write failed', err)),
-  );
+  // neither the CRM call nor the log write. In sync mode the answer goes out before the row is
+  // written; queue mode (and a sync failure handed to the queue) writes it before answering 202.
+  c.executionCtx.waitUntil(outcome.then((o) => saveOutcome(c.env.DB, o)).catch((err) => console.error('delivery log write failed', err)));
   const { status, body, response } = await outcome;
   if (response) return response;
   const { redirect } = endpoint.config;
@@ -113,6 +112,6 @@ function findEndpoint(env: Env, id: string): Promise<StoredEndpoint | null> {
   return EndpointId.safeParse(id).success ? getEndpoint(env.ENDPOINTS, id) : Promise.resolve(null);
 }
 
-function deps(env: Env): PipelineDeps {
-  return { crm: crmSettings(env), fetch: (input, init) => fetch(input, init), secrets: secretResolver(env), now: Date.now, turnstileUrl: env.TURNSTILE_VERIFY_URL || TURNSTILE_DEFAULT_URL };
+export function deps(env: Env): PipelineDeps {
+  return { db: env.DB, queue: env.DELIVERY_QUEUE, crm: crmSettings(env), fetch: (input, init) => fetch(input, init), secrets: secretResolver(env), now: Date.now, turnstileUrl: env.TURNSTILE_VERIFY_URL || TURNSTILE_DEFAULT_URL };
 }
