@@ -16,6 +16,8 @@ describe('admin token', () => {
     ['GET', '/admin/deliveries'],
     ['GET', '/admin/deliveries/x'],
     ['GET', '/admin/endpoints/x/rate-limited'],
+    ['POST', '/admin/deliveries/replay'],
+    ['POST', '/admin/deliveries/x/replay'],
     ['GET', '/admin/secrets'],
     ['PUT', '/admin/secrets/X'],
     ['DELETE', '/admin/secrets/X'],
@@ -29,7 +31,7 @@ describe('admin token', () => {
   for (const [method, path] of routes) {
     for (const [what, headers] of tokens) {
       it(`refuses ${method} ${path} with ${what}`, async () => {
-        const res = await call(new Request(`https://adapter.test${path}`, { method, headers, body: method === 'PUT' ? '{}' : undefined }));
+        const res = await call(new Request(`https://adapter.test${path}`, { method, headers, body: method === 'PUT' || method === 'POST' ? '{}' : undefined }));
         expect(res.status).toBe(401);
         expect(res.headers.get('www-authenticate')).toBe('Bearer realm="admin"');
         expect((await res.json<Issues>()).error.code).toBe('unauthorized');

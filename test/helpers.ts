@@ -1,5 +1,5 @@
 /** Builders shared by the integration tests: a valid request first, then each test breaks one thing. */
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, createMessageBatch, createScheduledController, getQueueResult, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import worker from '../src/index';
 import type { EndpointConfigInput } from '../src/endpoints/schema';
@@ -127,4 +127,62 @@ export async function hmacOf(secret: string, body: string, encoding: 'hex' | 'ba
   const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: algorithm }, false, ['sign']);
   const sig = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(body)));
   return encoding === 'hex' ? Array.from(sig, (b) => b.toString(16).padStart(2, '0')).join('') : btoa(String.fromCharCode(...sig));
+}
+
+// ---- queue, cron ------------------------------------------------------------
+
+export type Sent = { id: string; delaySeconds?: number };
+
+/**
+ * A queue producer that records what is sent, for tests that then run the consumer themselves
+ * (createMessageBatch + getQueueResult) instead of racing the local queue's own consumer.
+ */
+export function recordingQueue(options: { fail?: boolean } = {}) {
+  const sent: Sent[] = [];
+  const queue = {
+    sent,
+    async send(body: { id: string }, opts?: { delaySeconds?: number }) {
+      if (options.fail) throw new Error('queue unavailable (test)');
+      sent.push({ id: body.id, ...(opts?.delaySeconds !== undefined ? { delaySeconds: opts.delaySeconds } : {}) });
+    },
+    async sendBatch(messages: { body: { id: string } }[]) {
+      if (options.fail) throw new Error('queue unavailable (test)');
+      for (const m of messages) sent.push({ id: m.body.id });
+    },
+  };
+  return queue;
+}
+
+/** Sends a request through the Worker with some bindings replaced (a recording queue, a broken D1). */
+export async function callWith(request: Request, overrides: Partial<Record<keyof Env, unknown>>): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(request, { ...env, ...overrides } as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+/** Runs the queue consumer on messages for these deliveries, as the queue would deliver them. */
+export async function drive(ids: string[], options: { queue?: string; overrides?: Partial<Record<keyof Env, unknown>> } = {}) {
+  const batch = createMessageBatch(options.queue ?? 'crm-deliveries', ids.map((id, i) => ({ id: `msg-${i}-${id}`, timestamp: new Date(), attempts: 1, body: { id } })));
+  const ctx = createExecutionContext();
+  await worker.queue(batch as MessageBatch<{ id: string }>, { ...env, ...options.overrides } as Env, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+/** Runs the cron trigger as if at `at` (ms). */
+export async function runScheduled(at: number, overrides: Partial<Record<keyof Env, unknown>> = {}) {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: '*/5 * * * *' }), { ...env, ...overrides } as Env, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+export async function attemptsFor(deliveryId: string) {
+  const { results } = await env.DB.prepare('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY n').bind(deliveryId).all<Record<string, unknown>>();
+  return results;
+}
+
+/** Scripts the stand-in CRM's next answers for one product line. */
+export async function crmFailures(productLineId: string, failures: unknown[]) {
+  const res = await fetch(`${env.CRM_BASE_URL}/__stub/tenants/${productLineId}/failures`, { method: 'POST', body: JSON.stringify(failures) });
+  if (!res.ok) throw new Error(`stub: ${res.status}`);
 }

@@ -9,6 +9,7 @@
  * - `POST /__stub/tenants/{productLineId}/failures` `[Failure, ...]` scripts the next answers
  * - `GET /__stub/tenants/{productLineId}` `{ mode, customers, requests, pendingFailures }`
  * - `GET /__stub/turnstile?token=` the siteverify calls received (see turnstile.ts)
+ * - `POST /__stub/notify/{channel}` a stand-in alert receiver (group bot); `GET` lists what it received
  *
  * It also stands in for Cloudflare Turnstile's `POST /turnstile/v0/siteverify` (turnstile.ts).
  */
@@ -65,6 +66,7 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
   const scheme = options.authScheme ?? 'Bearer';
   const expectedAuth = scheme ? `${scheme} ${options.token}` : options.token;
   const keep = options.record ?? true;
+  const alerts = new Map<string, { headers: Record<string, string>; body: string }[]>();
 
   async function control(req: IncomingMessage, res: ServerResponse, path: string, text: string) {
     const match = /^\/__stub\/tenants\/(\d{1,20})(\/failures)?$/.exec(path);
@@ -100,6 +102,18 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const path = new URL(req.url ?? '/', 'http://stub').pathname;
     const text = await readBody(req);
+    // A stand-in for group-bot webhooks (WeCom, DingTalk, Feishu) and any alert receiver: POST records, GET lists.
+    const notify = /^\/__stub\/notify\/([\w-]{1,64})$/.exec(path);
+    if (notify) {
+      const channel = notify[1]!;
+      if (req.method === 'POST') {
+        const list = alerts.get(channel) ?? [];
+        list.push({ headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])), body: text });
+        alerts.set(channel, list);
+        return send(res, 200, { errcode: 0, errmsg: 'ok' });
+      }
+      return send(res, 200, { messages: alerts.get(channel) ?? [] });
+    }
     if (path === '/__stub/turnstile') return send(res, 200, { calls: turnstileCalls(new URL(req.url ?? '/', 'http://stub').searchParams.get('token') ?? undefined) });
     if (path.startsWith('/__stub/')) return control(req, res, path, text);
     if (path === TURNSTILE_PATH && req.method === 'POST') {

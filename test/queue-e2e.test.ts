@@ -1,0 +1,55 @@
+/**
+ * The real local queue end to end: 200 webhooks in queue mode while the stand-in CRM fails a third
+ * of the time. The Worker's own consumer (wrangler.toml) takes the messages; the test waits until
+ * every delivery is terminal (bounded), then checks that none is missing and none was applied twice.
+ */
+import { env } from 'cloudflare:workers';
+import { expect, it } from 'vitest';
+import { call, crmFailures, crmState, hook, leadJson, setupEndpoint } from './helpers';
+
+const COUNT = 200;
+
+it(`delivers ${COUNT} queued webhooks through a flaky CRM: every one delivered or dead, none twice`, { timeout: 120_000 }, async () => {
+  const { endpointId, productLineId } = await setupEndpoint({ delivery: { mode: 'queue', schedule: [0], maxAttempts: 4 }, fields: { note: 'comment' } });
+  // every third CRM call fails, in each retryable way that applies nothing
+  const failures = Array.from({ length: COUNT * 2 }, (_, i) =>
+    i % 3 === 0 ? [{ http: 500 }, { http: 503 }, { http: 429 }, { garbage: true }][(i / 3) % 4] : { delayMs: 0 },
+  );
+  await crmFailures(productLineId, failures);
+
+  const answers = await Promise.all(
+    Array.from({ length: COUNT }, async (_, i) => {
+      const res = await call(hook(endpointId, leadJson({ comment: `lead-${i}` })));
+      expect(res.status).toBe(202);
+      return (await res.json<{ deliveryId: string; status: string }>()).deliveryId;
+    }),
+  );
+  expect(new Set(answers).size).toBe(COUNT);
+
+  // wait (bounded) until the queue has taken every delivery to a terminal state
+  let open = COUNT;
+  for (let i = 0; i < 1000 && open > 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE endpoint_id = ? AND status IN ('queued', 'retrying')`).bind(endpointId).first<{ n: number }>();
+    open = row!.n;
+  }
+  expect(open).toBe(0);
+
+  const { results } = await env.DB.prepare('SELECT id, status, payload FROM deliveries WHERE endpoint_id = ?').bind(endpointId).all<{ id: string; status: string; payload: string }>();
+  expect(results).toHaveLength(COUNT);
+  expect(results.map((r) => r.id).sort()).toEqual([...answers].sort());
+  for (const r of results) expect(['delivered', 'dead']).toContain(r.status);
+
+  // what the CRM applied: each delivered webhook exactly once, each dead one never
+  const applied = new Map<string, number>();
+  for (const req of (await crmState(productLineId)).requests) {
+    if (req.outcome === 'applied') applied.set(String(req.body.note), (applied.get(String(req.body.note)) ?? 0) + 1);
+  }
+  for (const r of results) {
+    const note = JSON.parse(r.payload).comment as string;
+    expect(applied.get(note) ?? 0, `${note} (${r.status})`).toBe(r.status === 'delivered' ? 1 : 0);
+  }
+  const delivered = results.filter((r) => r.status === 'delivered').length;
+  console.log(`queue e2e: ${delivered} delivered, ${COUNT - delivered} dead`);
+  expect(delivered).toBeGreaterThan(COUNT * 0.9);
+});
