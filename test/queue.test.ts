@@ -392,3 +392,42 @@ describe('retention', () => {
     expect((await deliveryRow(ids[2]!))!.payload).not.toBeNull();
   });
 });
+
+describe('alerts', () => {
+  const received = async (channel: string) =>
+    (await (await fetch(`${env.CRM_BASE_URL}/__stub/notify/${channel}`)).json<{ messages: { body: string }[] }>()).messages.map((m) => JSON.parse(m.body));
+
+  it('sends at most one message per endpoint per 10 minutes; the cron sends the rest, counted', async () => {
+    const channel = `feishu-${crypto.randomUUID().slice(0, 8)}`;
+    const { endpointId } = await setupEndpoint({ ...queueMode(), notify: { url: `${env.CRM_BASE_URL}/__stub/notify/${channel}`, format: 'feishu' } });
+    const ids = [(await enqueueTo(endpointId)).id, (await enqueueTo(endpointId)).id, (await enqueueTo(endpointId)).id];
+    for (const id of ids) await drive([id], { queue: 'crm-deliveries-dlq' });
+    let messages = await received(channel);
+    expect(messages).toEqual([{ msg_type: 'text', content: { text: expect.stringContaining(`1 delivery for endpoint "${endpointId}" ended dead`) } }]);
+
+    await runScheduled(Date.now() + 5 * 60_000, { DELIVERY_QUEUE: recordingQueue() });
+    expect(await received(channel)).toHaveLength(1);
+    await runScheduled(Date.now() + 11 * 60_000, { DELIVERY_QUEUE: recordingQueue() });
+    messages = await received(channel);
+    expect(messages).toHaveLength(2);
+    expect(messages[1].content.text).toContain(`2 deliveries for endpoint "${endpointId}" ended dead`);
+    expect(messages[1].content.text).toContain(ids[2]);
+  });
+
+  it('speaks each group bot\'s format', async () => {
+    const { alertBody } = await import('../src/notify');
+    const alert = { endpointId: 'landing', count: 3, lastDeliveryId: '01abc', lastReason: 'crm_unavailable', at: 0 };
+    expect(alertBody('wecom', alert)).toEqual({ msgtype: 'text', text: { content: expect.stringContaining('3 deliveries') } });
+    expect(alertBody('dingtalk', alert)).toEqual({ msgtype: 'text', text: { content: expect.stringContaining('landing') } });
+    expect(alertBody('feishu', alert)).toEqual({ msg_type: 'text', content: { text: expect.stringContaining('crm_unavailable') } });
+    expect(alertBody('json', alert)).toMatchObject({ event: 'deliveries.dead', endpointId: 'landing', count: 3, lastDeliveryId: '01abc' });
+  });
+
+  it('uses NOTIFY_URL when the endpoint names no target', async () => {
+    const channel = `json-${crypto.randomUUID().slice(0, 8)}`;
+    const { endpointId } = await setupEndpoint(queueMode());
+    const { id } = await enqueueTo(endpointId);
+    await drive([id], { queue: 'crm-deliveries-dlq', overrides: { NOTIFY_URL: `${env.CRM_BASE_URL}/__stub/notify/${channel}`, NOTIFY_FORMAT: 'json' } });
+    expect(await received(channel)).toEqual([expect.objectContaining({ event: 'deliveries.dead', endpointId, count: 1, lastDeliveryId: id, lastReason: 'dead_letter' })]);
+  });
+});
