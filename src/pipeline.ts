@@ -4,7 +4,8 @@
  * with the delivery record; it never throws for anything a sender or the CRM can do.
  */
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { updateCustomer, type CrmResult, type CrmSettings } from './crm/client';
+import type { CrmResult, CrmSettings } from './crm/client';
+import { deliverToCrm } from './crm/deliver';
 import { attemptFromCrm, insertAttemptStatement, type Attempt } from './deliveries/attempts';
 import { claimKey, claimResult, claimStatements, MAX_KEY_LENGTH, releaseStatement, type Claim, type ClaimResult } from './deliveries/idempotency';
 import { insertDeliveryIfClaimedStatement, insertDeliveryStatement, type NewDelivery } from './deliveries/store';
@@ -45,6 +46,8 @@ export type Outcome = {
   persisted?: boolean;
   attempt?: Attempt;
   release?: { endpointId: string; key: string };
+  /** More statements for the same batch (customer keys learned from the CRM's answer). */
+  after?: D1PreparedStatement[];
   /** Masking already applied (the row was written before the wrapper could do it). */
   redacted?: boolean;
 };
@@ -55,6 +58,7 @@ export async function saveOutcome(db: D1Database, outcome: Outcome): Promise<voi
   if (!outcome.persisted) statements.push(insertDeliveryStatement(db, outcome.record));
   if (outcome.attempt && !outcome.persisted) statements.push(insertAttemptStatement(db, outcome.attempt));
   if (outcome.release) statements.push(releaseStatement(db, outcome.release.endpointId, outcome.release.key, outcome.record.id));
+  if (outcome.after) statements.push(...outcome.after);
   if (statements.length > 0) await db.batch(statements);
 }
 
@@ -382,7 +386,10 @@ async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request:
   }
   const mapped = await mapPayload(mapping, { body: parsed.value, headers, query: record.request_query });
   record.warnings.push(...mapped.warnings);
-  if (!mapped.ok) return refuse(422, 'invalid', mapped.reason, mapped.message);
+  if (!mapped.ok) {
+    const status = mapped.reason === 'customer_unresolved' && mapped.kind === 'missing' ? 'unmatched' : 'invalid';
+    return refuse(422, status, mapped.reason, mapped.message);
+  }
   record.customer_id = mapped.customerId;
 
   // What replay and the queue deliver from; masked first where the endpoint says so.
@@ -441,16 +448,28 @@ async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request:
     if (!claimed.claimed) return duplicate(claimed);
   }
   const release = claim ? { endpointId: endpoint.id, key: claim.key } : undefined;
-  const result = await updateCustomer(deps.fetch, deps.crm, config.crm.productLineId, crmBodyOf(config, mapped));
-  recordCrmFacts(record, result);
+  const delivered = await deliverToCrm(deps, targetOf(config), mapping, mapped);
+  const attemptStarted = receivedAt;
+  if (delivered.kind === 'unmatched' || delivered.kind === 'conflict') {
+    // The customer cannot be told: 422 for the sender; replay after importing keys.
+    const reason = delivered.kind === 'unmatched' ? 'customer_unresolved' : 'customer_conflict';
+    return { ...refuse(422, delivered.kind, 'customer_unresolved', delivered.message, { reason }), release, redacted: true };
+  }
+  record.customer_id = delivered.customerId;
+  if (delivered.result) recordCrmFacts(record, delivered.result);
   if (config.redact?.length) scrubCrmFacts(record, parsed.value, config.redact);
+  if (delivered.kind === 'unchanged') {
+    const outcome = finish(200, 'unchanged', 'unchanged', delivered.message, { deliveryId: id, status: 'unchanged', customerId: delivered.customerId });
+    return { ...outcome, redacted: true };
+  }
   record.attempts = 1;
   record.run_attempts = 1;
-  const attemptStarted = deps.now() - result.durationMs;
-  if (result.ok) {
-    const outcome = finish(200, 'delivered', null, null, { deliveryId: id, status: 'delivered', customerId: mapped.customerId });
-    return { ...outcome, attempt: attemptFromCrm(id, 1, attemptStarted, result, 'delivered'), redacted: true };
+  if (delivered.kind === 'delivered') {
+    for (const name of delivered.skipped) record.warnings.push(`fields.${name}: left out, the CRM already has a value`);
+    const outcome = finish(200, 'delivered', null, null, { deliveryId: id, status: 'delivered', customerId: delivered.customerId });
+    return { ...outcome, attempt: attemptFromCrm(id, 1, attemptStarted, delivered.result, 'delivered'), after: delivered.after, redacted: true };
   }
+  const result = delivered.result;
 
   // A retryable failure can be handed to the queue: recorded as retrying first, then answered 202.
   if (isRetryable(result, config.delivery) && config.delivery.onFailure === 'retry' && maxAttempts(config.delivery) > 1) {
@@ -474,9 +493,9 @@ async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request:
   return { ...failed, attempt: attemptFromCrm(id, 1, attemptStarted, result, 'failed'), release, redacted: true };
 }
 
-/** The CRM body: module, customer, mapped fields. */
-export function crmBodyOf(config: StoredEndpoint['config'], mapped: { customerId: string; fields: Record<string, unknown> }): Record<string, unknown> {
-  return { mid: config.crm.moduleId, id: mapped.customerId, ...mapped.fields };
+/** What the deliver step needs of an endpoint's configuration. */
+export function targetOf(config: StoredEndpoint['config']) {
+  return { moduleId: config.crm.moduleId, productLineId: config.crm.productLineId, update: config.update };
 }
 
 /** Copies a CRM call's facts onto the record. */

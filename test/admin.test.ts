@@ -17,6 +17,9 @@ describe('admin token', () => {
     ['GET', '/admin/deliveries/x'],
     ['GET', '/admin/endpoints/x/rate-limited'],
     ['POST', '/admin/deliveries/replay'],
+    ['POST', '/admin/customer-keys'],
+    ['GET', '/admin/customer-keys'],
+    ['DELETE', '/admin/customer-keys'],
     ['POST', '/admin/deliveries/x/replay'],
     ['GET', '/admin/secrets'],
     ['PUT', '/admin/secrets/X'],
@@ -146,7 +149,7 @@ describe('deliveries', () => {
     expect(all.deliveries[0]).toMatchObject({ endpointId, status: 'delivered', customerId: CUSTOMER_ID, crm: { httpStatus: 200, code: 200 } });
     expect(all.deliveries[0]).not.toHaveProperty('request');
 
-    const invalid = await (await admin(`/deliveries?endpoint=${endpointId}&status=invalid`)).json<{ deliveries: { id: string; reason: string }[] }>();
+    const invalid = await (await admin(`/deliveries?endpoint=${endpointId}&status=unmatched`)).json<{ deliveries: { id: string; reason: string }[] }>();
     expect(invalid.deliveries).toEqual([expect.objectContaining({ id: ids[1], reason: 'customer_unresolved' })]);
 
     const page1 = await (await admin(`/deliveries?endpoint=${endpointId}&limit=3`)).json<{ deliveries: { id: string }[]; nextCursor: string }>();

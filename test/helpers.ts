@@ -33,6 +33,8 @@ export function snowflake(): string {
 
 type TenantInit = {
   mode?: 'merge' | 'replace' | 'reassign-owner';
+  /** The customer module's id in this CRM (and in the endpoint's config); MODULE_ID unless told. */
+  moduleId?: string;
   customers?: Record<string, unknown>[];
   failures?: unknown[];
 };
@@ -91,7 +93,9 @@ export async function putEndpoint(id: string, config: unknown): Promise<Response
 export async function setupEndpoint(overrides: Partial<EndpointConfigInput> = {}, tenant: TenantInit = {}) {
   const productLineId = await crmTenant(tenant);
   const endpointId = unique('ep');
-  const res = await putEndpoint(endpointId, endpointConfig(productLineId, overrides));
+  const config = endpointConfig(productLineId, overrides);
+  if (tenant.moduleId) config.crm = { moduleId: tenant.moduleId, productLineId };
+  const res = await putEndpoint(endpointId, config);
   if (res.status !== 201) throw new Error(`PUT endpoint: ${res.status} ${await res.text()}`);
   return { endpointId, productLineId };
 }

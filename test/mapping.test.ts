@@ -118,7 +118,7 @@ describe('mapping failures on the wire', () => {
     expect(res.status).toBe(422);
     const body = await res.json<{ error: { code: string }; deliveryId: string }>();
     expect(body.error.code).toBe('customer_unresolved');
-    expect(await deliveryRow(body.deliveryId)).toMatchObject({ status: 'invalid', reason: 'customer_unresolved', message: 'customerId expression yielded nothing' });
+    expect(await deliveryRow(body.deliveryId)).toMatchObject({ status: 'unmatched', reason: 'customer_unresolved', message: 'customerId expression yielded nothing' });
     expect((await crmState(productLineId)).requests).toHaveLength(0);
   });
 

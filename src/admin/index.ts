@@ -4,6 +4,7 @@ import { requireAdmin } from './auth';
 import { deliveriesAdmin } from './deliveries';
 import { endpointsAdmin } from './endpoints';
 import { secretsAdmin } from './secrets';
+import { customerKeysAdmin } from './customer-keys';
 
 /** The admin API: everything under `/admin`, bearer-token only. */
 export const admin = new Hono<AppEnv>();
@@ -11,3 +12,4 @@ admin.use('*', requireAdmin);
 admin.route('/endpoints', endpointsAdmin);
 admin.route('/deliveries', deliveriesAdmin);
 admin.route('/secrets', secretsAdmin);
+admin.route('/customer-keys', customerKeysAdmin);

@@ -72,8 +72,28 @@ export async function updateCustomer(
   productLineId: string,
   body: Record<string, unknown>,
 ): Promise<CrmResult> {
-  const url = `${settings.baseUrl}/api/moduleData/update`;
-  const request: CrmRequest = { url, headers: maskedHeaders(settings, productLineId), body };
+  return callCrm(fetcher, settings, productLineId, '/api/moduleData/update', body, 'json');
+}
+
+/**
+ * Reads one customer, `POST /api/crm/client/detail` (form-encoded `mid`, `id`), classified like an update.
+ * @example await readCustomer(fetch, settings, '688051545102614528', '347772778973233152', '688346218203447296')
+ */
+export async function readCustomer(fetcher: typeof fetch, settings: CrmSettings, productLineId: string, moduleId: string, id: string): Promise<CrmResult> {
+  return callCrm(fetcher, settings, productLineId, '/api/crm/client/detail', { mid: moduleId, id }, 'form');
+}
+
+async function callCrm(
+  fetcher: typeof fetch,
+  settings: CrmSettings,
+  productLineId: string,
+  path: string,
+  body: Record<string, unknown>,
+  encoding: 'json' | 'form',
+): Promise<CrmResult> {
+  const url = `${settings.baseUrl}${path}`;
+  const contentType = encoding === 'json' ? 'application/json' : 'application/x-www-form-urlencoded';
+  const request: CrmRequest = { url, headers: { ...maskedHeaders(settings, productLineId), 'content-type': contentType }, body };
   const started = Date.now();
   let response: Response;
   let text: string;
@@ -81,11 +101,11 @@ export async function updateCustomer(
     response = await fetcher(url, {
       method: 'POST',
       headers: {
-        'content-type': 'application/json',
+        'content-type': contentType,
         'default-product-id': productLineId,
         [settings.authHeader]: settings.authScheme ? `${settings.authScheme} ${settings.token}` : settings.token,
       },
-      body: JSON.stringify(body),
+      body: encoding === 'json' ? JSON.stringify(body) : new URLSearchParams(body as Record<string, string>).toString(),
       signal: AbortSignal.timeout(settings.timeoutMs),
     });
     text = await response.text();

@@ -1,7 +1,7 @@
 import type { CrmResult } from '../crm/client';
 
 /** What one attempt ended as. */
-export type AttemptOutcome = 'delivered' | 'retry' | 'failed' | 'dead' | 'invalid';
+export type AttemptOutcome = 'delivered' | 'unchanged' | 'retry' | 'failed' | 'dead' | 'invalid' | 'unmatched' | 'conflict';
 
 /** One CRM call (or a try that ended before the call) made for a delivery. */
 export type Attempt = {

@@ -1,8 +1,12 @@
 import type { CrmRequest } from '../crm/client';
 
 /** Where a delivery stands (README "Statuses"). `queued` and `retrying` are the only ones not terminal. */
-export type DeliveryStatus = 'delivered' | 'failed' | 'rejected' | 'invalid' | 'handshake' | 'spam' | 'queued' | 'retrying' | 'dead' | 'duplicate';
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['delivered', 'failed', 'rejected', 'invalid', 'handshake', 'spam', 'queued', 'retrying', 'dead', 'duplicate'];
+export type DeliveryStatus =
+  | 'delivered' | 'unchanged' | 'failed' | 'rejected' | 'invalid' | 'unmatched' | 'conflict'
+  | 'handshake' | 'spam' | 'queued' | 'retrying' | 'dead' | 'duplicate';
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
+  'delivered', 'unchanged', 'failed', 'rejected', 'invalid', 'unmatched', 'conflict', 'handshake', 'spam', 'queued', 'retrying', 'dead', 'duplicate',
+];
 export const IN_FLIGHT: readonly DeliveryStatus[] = ['queued', 'retrying'];
 
 /** One delivery as the admin API shows it. */

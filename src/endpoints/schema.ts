@@ -6,6 +6,8 @@ import { secretNames } from '../verify/secret-name';
 import { TurnstileConfig } from '../verify/turnstile';
 import { DEFAULT_DELIVERY, DeliveryConfig } from '../queue/retry';
 import { NotifyConfig } from '../notify';
+import { KeyName } from '../customers/keys';
+import { UpdateConfig } from '../customers/update';
 
 /** An endpoint id, as it appears in `/hooks/{id}`. */
 export const EndpointId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'an endpoint id is 1-64 of a-z, 0-9 and -, not starting with -');
@@ -17,7 +19,11 @@ const FieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a CRM fiel
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
 const JsonValue = z.union([Scalar, z.array(Scalar)]);
 
-const ConstantRule = z.strictObject({ value: JsonValue });
+const ConstantRule = z.strictObject({
+  value: JsonValue,
+  /** Whether to replace a value the CRM already has (default: yes, except under update.mode "fill-empty"). */
+  overwrite: z.boolean().optional(),
+});
 const FromRule = z.strictObject({
   /** JSONata expression evaluated against the payload. */
   from: z.string().min(1),
@@ -27,6 +33,8 @@ const FromRule = z.strictObject({
   default: JsonValue.optional(),
   /** A missing value refuses the webhook with 422 mapping_failed. */
   required: z.boolean().optional(),
+  /** Whether to replace a value the CRM already has (default: yes, except under update.mode "fill-empty"). */
+  overwrite: z.boolean().optional(),
 });
 
 /** A field: a JSONata expression string, a constant `{ value }`, or a rule `{ from, map?, default?, required? }`. */
@@ -43,8 +51,12 @@ export const EndpointConfig = z.strictObject({
   verify: VerifyConfig,
   /** A platform handshake to answer: Meta's GET echo or Ocean Engine's POST challenge. */
   handshake: HandshakeConfig.optional(),
-  /** JSONata expression yielding the customer's CRM id. */
-  customerId: z.string().min(1),
+  /** JSONata expression yielding the customer's CRM id; the first choice. */
+  customerId: z.string().min(1).optional(),
+  /** Tried in order when customerId yields nothing: external keys (phone, clue_id, ...) looked up in D1. */
+  customerLookup: z.array(z.strictObject({ key: KeyName, value: z.string().min(1) })).min(1).max(10).optional(),
+  /** How to update: patch (default), fill-empty or merge; keepOwner; skipUnchanged (README "Updating safely"). */
+  update: UpdateConfig,
   fields: z.record(FieldName, FieldRule).superRefine((fields, ctx) => {
     for (const reserved of ['mid', 'id']) {
       if (reserved in fields) {
@@ -76,6 +88,7 @@ export const EndpointConfig = z.strictObject({
   maxBodyBytes: z.number().int().min(1024).max(MAX_BODY_LIMIT).default(DEFAULT_BODY_LIMIT),
 });
 export type EndpointConfig = z.infer<typeof EndpointConfig>;
+
 /** What a user may send: defaults not yet applied. */
 export type EndpointConfigInput = z.input<typeof EndpointConfig>;
 

@@ -15,11 +15,25 @@ export type CompiledField =
       required: boolean;
     };
 
-export type CompiledMapping = { customerId: Expression; fields: CompiledField[]; idempotencyKey?: Expression };
+export type CompiledLookup = { key: string; value: Expression };
+
+export type CompiledMapping = {
+  customerId?: Expression;
+  lookups: CompiledLookup[];
+  fields: CompiledField[];
+  /** Per field `overwrite`, where a rule states it. */
+  overwrites: ReadonlyMap<string, boolean>;
+  idempotencyKey?: Expression;
+};
 
 export type MappingIssue = { path: string; message: string };
 
-type MappingSource = { customerId: string; fields: Record<string, FieldRule>; idempotencyKey?: string | { header: string } };
+type MappingSource = {
+  customerId?: string;
+  customerLookup?: { key: string; value: string }[];
+  fields: Record<string, FieldRule>;
+  idempotencyKey?: string | { header: string };
+};
 
 function compileExpression(source: string, path: string, issues: MappingIssue[]): Expression | undefined {
   try {
@@ -34,7 +48,19 @@ function compileExpression(source: string, path: string, issues: MappingIssue[])
 /** Compiles an endpoint's expressions; every broken one is reported with its path, so a PUT can refuse it. */
 export function compileMapping(source: MappingSource): { ok: true; mapping: CompiledMapping } | { ok: false; issues: MappingIssue[] } {
   const issues: MappingIssue[] = [];
-  const customerId = compileExpression(source.customerId, 'customerId', issues);
+  if (source.customerId === undefined && !source.customerLookup) {
+    issues.push({ path: 'customerId', message: 'give customerId (an expression) or customerLookup (keys to look up), or both' });
+  }
+  const customerId = source.customerId === undefined ? undefined : compileExpression(source.customerId, 'customerId', issues);
+  const lookups: CompiledLookup[] = [];
+  (source.customerLookup ?? []).forEach((l, i) => {
+    const value = compileExpression(l.value, `customerLookup.${i}.value`, issues);
+    if (value) lookups.push({ key: l.key, value });
+  });
+  const overwrites = new Map<string, boolean>();
+  for (const [name, rule] of Object.entries(source.fields)) {
+    if (typeof rule === 'object' && rule.overwrite !== undefined) overwrites.set(name, rule.overwrite);
+  }
   const fields: CompiledField[] = [];
   for (const [name, rule] of Object.entries(source.fields)) {
     if (typeof rule === 'string') {
@@ -57,8 +83,8 @@ export function compileMapping(source: MappingSource): { ok: true; mapping: Comp
     }
   }
   const idempotencyKey = typeof source.idempotencyKey === 'string' ? compileExpression(source.idempotencyKey, 'idempotencyKey', issues) : undefined;
-  if (issues.length > 0 || !customerId) return { ok: false, issues };
-  return { ok: true, mapping: { customerId, fields, idempotencyKey } };
+  if (issues.length > 0) return { ok: false, issues };
+  return { ok: true, mapping: { customerId, lookups, fields, overwrites, idempotencyKey } };
 }
 
 // Compiled mappings live as long as the isolate, keyed by endpoint id and revision:

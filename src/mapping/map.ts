@@ -1,5 +1,6 @@
 import type { CompiledMapping, Expression } from './compile';
 import { cnMobile, digits } from './helpers';
+import { normaliseKey, type Lookup } from '../customers/keys';
 
 /** What the expressions see: the parsed body as `$`, plus `$headers` (lower-case names) and `$query`. */
 export type MapInput = {
@@ -10,9 +11,14 @@ export type MapInput = {
 
 export type MapFailure =
   | { ok: false; reason: 'mapping_failed'; message: string; field: string; warnings: string[] }
-  | { ok: false; reason: 'customer_unresolved'; message: string; warnings: string[] };
+  /** `missing`: no id and nothing to look up (the delivery is unmatched); `malformed`: a value that is no id (invalid). */
+  | { ok: false; reason: 'customer_unresolved'; kind: 'missing' | 'malformed'; message: string; warnings: string[] };
 
-export type MapResult = { ok: true; customerId: string; fields: Record<string, unknown>; warnings: string[] } | MapFailure;
+/** `customerId` when the payload names the customer; else `lookups` (normalised keys) to find it with. */
+export type MapResult =
+  | { ok: true; customerId: string; lookups?: undefined; fields: Record<string, unknown>; warnings: string[] }
+  | { ok: true; customerId: null; lookups: Lookup[]; fields: Record<string, unknown>; warnings: string[] }
+  | MapFailure;
 
 const helpers = { digits, cnMobile };
 
@@ -101,19 +107,33 @@ export async function mapPayload(mapping: CompiledMapping, input: MapInput): Pro
   }
 
   let rawId: unknown;
-  try {
-    rawId = await evaluate(mapping.customerId, input);
-  } catch (err) {
-    return { ok: false, reason: 'customer_unresolved', message: `customerId: ${(err as Error).message ?? String(err)}`, warnings };
+  if (mapping.customerId) {
+    try {
+      rawId = await evaluate(mapping.customerId, input);
+    } catch (err) {
+      return { ok: false, reason: 'customer_unresolved', kind: 'malformed', message: `customerId: ${(err as Error).message ?? String(err)}`, warnings };
+    }
+    const customerId = asId(rawId);
+    if (customerId !== undefined) return { ok: true, customerId, fields, warnings };
+    if (!isNothing(rawId)) {
+      return { ok: false, reason: 'customer_unresolved', kind: 'malformed', message: `customerId expression yielded ${JSON.stringify(rawId).slice(0, 64)}, not a decimal id`, warnings };
+    }
   }
-  const customerId = asId(rawId);
-  if (customerId === undefined) {
-    const message = isNothing(rawId)
-      ? 'customerId expression yielded nothing'
-      : `customerId expression yielded ${JSON.stringify(rawId).slice(0, 64)}, not a decimal id`;
-    return { ok: false, reason: 'customer_unresolved', message, warnings };
+  if (mapping.lookups.length === 0) return { ok: false, reason: 'customer_unresolved', kind: 'missing', message: 'customerId expression yielded nothing', warnings };
+  // the keys to look the customer up by, normalised as they are stored
+  const lookups: Lookup[] = [];
+  for (const lookup of mapping.lookups) {
+    let value: unknown;
+    try {
+      value = await evaluate(lookup.value, input);
+    } catch (err) {
+      warnings.push(`customerLookup ${lookup.key}: ${(err as Error).message}`);
+      continue;
+    }
+    const normal = normaliseKey(lookup.key, Array.isArray(value) ? value[0] : value);
+    if (normal !== null) lookups.push({ key: lookup.key, value: normal });
   }
-  return { ok: true, customerId, fields, warnings };
+  return { ok: true, customerId: null, lookups, fields, warnings };
 }
 
 /** The idempotency key of a payload: the expression's value or the header's; nothing means no dedupe (with a warning). */

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 
 /**
- * Alerts when deliveries end `dead`: a short message to a group bot or any URL, at most one per
+ * Alerts when deliveries end `dead` or `unmatched`: a short message to a group bot or any URL, at most one per
  * endpoint per 10 minutes (the rest are counted into the next one).
  */
 export const NOTIFY_INTERVAL_MS = 10 * 60_000;
@@ -25,9 +25,9 @@ export function notifyTarget(config: NotifyConfig | undefined, env: { NOTIFY_URL
 export type Alert = { endpointId: string; count: number; lastDeliveryId: string | null; lastReason: string | null; at: number };
 
 export function alertText(a: Alert): string {
-  return `[crm-webhook-adapter] ${a.count} deliver${a.count === 1 ? 'y' : 'ies'} for endpoint "${a.endpointId}" ended dead (gave up retrying).` +
+  return `[crm-webhook-adapter] ${a.count} deliver${a.count === 1 ? 'y' : 'ies'} for endpoint "${a.endpointId}" ended dead or unmatched.` +
     (a.lastDeliveryId ? ` Latest: ${a.lastDeliveryId}${a.lastReason ? ` (${a.lastReason})` : ''}.` : '') +
-    ' Check GET /admin/deliveries?status=dead, fix, then replay.';
+    ' Check GET /admin/deliveries?status=dead (or unmatched), fix the cause or import customer keys, then replay.';
 }
 
 /** The request body each group bot expects. */

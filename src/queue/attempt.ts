@@ -4,7 +4,8 @@
  * maps the stored body with the endpoint's *current* configuration, calls the CRM, and records the
  * attempt and the delivery's new state in one D1 batch.
  */
-import { updateCustomer, type CrmResult, type CrmSettings } from '../crm/client';
+import type { CrmResult, CrmSettings } from '../crm/client';
+import { deliverToCrm } from '../crm/deliver';
 import { attemptFromCrm, insertAttemptStatement, type Attempt, type AttemptOutcome } from '../deliveries/attempts';
 import type { DeliveryRow, DeliveryStatus } from '../deliveries/store';
 import type { StoredEndpoint } from '../endpoints/schema';
@@ -12,7 +13,7 @@ import { getEndpoint } from '../endpoints/store';
 import { compiledMappingFor } from '../mapping/compile';
 import { mapPayload } from '../mapping/map';
 import { notifyTarget, recordDead, sendAlert } from '../notify';
-import { crmBodyOf, isRetryable, recordCrmFacts, scrubCrmFacts } from '../pipeline';
+import { isRetryable, recordCrmFacts, scrubCrmFacts, targetOf } from '../pipeline';
 import { parseBody } from '../receive/body';
 import { decodeSignature, utf8 } from '../verify/crypto';
 import { maxAttempts, retryDelaySeconds } from './retry';
@@ -57,8 +58,16 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
     return { action: 'ack' }; // delivered, dead, replaced... or unknown: nothing to do
   }
 
-  const end = (outcome: AttemptOutcome, status: DeliveryStatus, reason: string | null, message: string | null, crm?: CrmResult, extra: Partial<DeliveryRow> = {}, delaySeconds?: number) =>
-    finishAttempt(deps, row, now, { outcome, status, reason, message, crm, extra }, delaySeconds);
+  const end = (
+    outcome: AttemptOutcome,
+    status: DeliveryStatus,
+    reason: string | null,
+    message: string | null,
+    crm?: CrmResult,
+    extra: Partial<DeliveryRow> = {},
+    delaySeconds?: number,
+    after: D1PreparedStatement[] = [],
+  ) => finishAttempt(deps, row, now, { outcome, status, reason, message, crm, extra, after }, delaySeconds);
 
   let endpoint: StoredEndpoint | null;
   try {
@@ -81,14 +90,19 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
     return end('retry', 'retrying', 'endpoint_misconfigured', (err as Error).message);
   }
   const mapped = await mapPayload(mapping, { body: parsed.value, headers: parseObject(row.request_headers), query: parseObject(row.request_query) });
-  if (!mapped.ok) return end('invalid', 'invalid', mapped.reason, mapped.message);
+  if (!mapped.ok) {
+    const missing = mapped.reason === 'customer_unresolved' && mapped.kind === 'missing';
+    return end(missing ? 'unmatched' : 'invalid', missing ? 'unmatched' : 'invalid', mapped.reason, mapped.message);
+  }
 
-  const result = await updateCustomer(deps.fetch, deps.crm, config.crm.productLineId, crmBodyOf(config, mapped));
+  const delivered = await deliverToCrm(deps, targetOf(config), mapping, mapped);
+  if (delivered.kind === 'unmatched') return end('unmatched', 'unmatched', 'customer_unresolved', delivered.message);
+  if (delivered.kind === 'conflict') return end('conflict', 'conflict', 'customer_conflict', delivered.message);
   const facts: Parameters<typeof recordCrmFacts>[0] = { crm_request: null, crm_http_status: null, crm_code: null, crm_message: null, crm_response: null, crm_duration_ms: null };
-  recordCrmFacts(facts, result);
+  if (delivered.result) recordCrmFacts(facts, delivered.result);
   if (config.redact?.length) scrubCrmFacts(facts, parsed.value, config.redact);
   const crmExtra: Partial<DeliveryRow> = {
-    customer_id: mapped.customerId,
+    customer_id: delivered.customerId,
     crm_request: facts.crm_request === null ? null : JSON.stringify(facts.crm_request),
     crm_http_status: facts.crm_http_status,
     crm_code: facts.crm_code,
@@ -96,7 +110,9 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
     crm_response: facts.crm_response,
     crm_duration_ms: facts.crm_duration_ms,
   };
-  if (result.ok) return end('delivered', 'delivered', null, null, result, crmExtra);
+  if (delivered.kind === 'unchanged') return end('unchanged', 'unchanged', 'unchanged', delivered.message, undefined, crmExtra);
+  if (delivered.kind === 'delivered') return end('delivered', 'delivered', null, null, delivered.result, crmExtra, undefined, delivered.after);
+  const result = delivered.result;
   if (!isRetryable(result, config.delivery)) return end('failed', 'failed', result.error, result.message, result, crmExtra);
   if (row.run_attempts >= maxAttempts(config.delivery)) {
     return end('dead', 'dead', result.error, `gave up after ${row.run_attempts} attempts: ${result.message}`, result, crmExtra);
@@ -113,7 +129,15 @@ function parseObject<T>(text: string | null): T {
   }
 }
 
-type Ending = { outcome: AttemptOutcome; status: DeliveryStatus; reason: string | null; message: string | null; crm?: CrmResult; extra: Partial<DeliveryRow> };
+type Ending = {
+  outcome: AttemptOutcome;
+  status: DeliveryStatus;
+  reason: string | null;
+  message: string | null;
+  crm?: CrmResult;
+  extra: Partial<DeliveryRow>;
+  after: D1PreparedStatement[];
+};
 
 async function finishAttempt(deps: AttemptDeps, row: DeliveryRow, startedAt: number, e: Ending, delaySeconds?: number): Promise<MessageAction> {
   const now = deps.now();
@@ -137,8 +161,9 @@ async function finishAttempt(deps: AttemptDeps, row: DeliveryRow, startedAt: num
   await deps.db.batch([
     deps.db.prepare(`UPDATE deliveries SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`).bind(...columns.map((c) => set[c] ?? null), row.id),
     insertAttemptStatement(deps.db, attempt),
+    ...e.after,
   ]);
-  if (e.status === 'dead') await alertDead(deps, row.endpoint_id, row.id, e.reason, now);
+  if (e.status === 'dead' || e.status === 'unmatched') await alertDead(deps, row.endpoint_id, row.id, e.reason, now);
   return retry ? { action: 'retry', delaySeconds: delay! } : { action: 'ack' };
 }
 

@@ -6,7 +6,7 @@ import { alertDead, attemptDelivery, type AttemptDeps } from './attempt';
 export const DEAD_LETTER_QUEUE = 'crm-deliveries-dlq';
 const ID = /^[0-9a-z]{26}$/;
 
-export function attemptDeps(env: Env, ctx: ExecutionContext, now: () => number = Date.now): AttemptDeps {
+export function attemptDeps(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }, now: () => number = Date.now): AttemptDeps {
   return {
     db: env.DB,
     endpoints: env.ENDPOINTS,

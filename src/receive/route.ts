@@ -7,6 +7,8 @@ import type { AppEnv } from '../env';
 import { ApiError, errorBody } from '../http/errors';
 import { misconfigured, processHandshake, processWebhook, saveOutcome, type PipelineDeps } from '../pipeline';
 import { secretResolver } from '../secrets/resolver';
+import { alertDead } from '../queue/attempt';
+import { attemptDeps } from '../queue/consumer';
 import { TURNSTILE_DEFAULT_URL } from '../verify/turnstile';
 import { countRateLimited } from '../deliveries/rate-limited';
 import { RATE_LIMIT_PERIOD_SECONDS, withinRateLimit } from './rate-limit';
@@ -59,7 +61,14 @@ hooks.post('/:id', async (c) => {
   // Registered before anything is awaited: a sender that hangs up (Jinshuju waits 2 s) cancels
   // neither the CRM call nor the log write. In sync mode the answer goes out before the row is
   // written; queue mode (and a sync failure handed to the queue) writes it before answering 202.
-  c.executionCtx.waitUntil(outcome.then((o) => saveOutcome(c.env.DB, o)).catch((err) => console.error('delivery log write failed', err)));
+  c.executionCtx.waitUntil(
+    outcome
+      .then(async (o) => {
+        await saveOutcome(c.env.DB, o);
+        if (o.record.status === 'unmatched') await alertDead(attemptDeps(c.env, c.executionCtx), o.record.endpoint_id, o.record.id, o.record.reason, Date.now());
+      })
+      .catch((err) => console.error('delivery log write failed', err)),
+  );
   const { status, body, response } = await outcome;
   if (response) return response;
   const { redirect } = endpoint.config;

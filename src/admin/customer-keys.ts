@@ -1,0 +1,57 @@
+import { zValidator } from '@hono/zod-validator';
+import { Hono } from 'hono';
+import * as z from 'zod';
+import { csvRows, deleteKey, importKeys, KeyName, listKeys, prepareRows } from '../customers/keys';
+import { CrmId } from '../endpoints/schema';
+import type { AppEnv } from '../env';
+import { ApiError } from '../http/errors';
+import { readJsonBody, validationHook } from './validation';
+
+/**
+ * `/admin/customer-keys`: external keys -> CRM customer ids, per module.
+ * Import JSON (`[{ "customer_id", "key", "value" }]`) or CSV (`customer_id,key,value` header).
+ */
+export const customerKeysAdmin = new Hono<AppEnv>();
+
+const ModuleQuery = z.strictObject({ moduleId: CrmId });
+const ListQuery = z.strictObject({
+  moduleId: CrmId.optional(),
+  key: KeyName.optional(),
+  value: z.string().max(256).optional(),
+  customerId: CrmId.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+const DeleteQuery = z.strictObject({ moduleId: CrmId, key: KeyName, value: z.string().min(1).max(256) });
+
+const EXAMPLES = 20;
+
+customerKeysAdmin.post('/', zValidator('query', ModuleQuery, validationHook), async (c) => {
+  const { moduleId } = c.req.valid('query');
+  const contentType = c.req.header('content-type') ?? '';
+  let rows: unknown[];
+  if (/^text\/(csv|plain)/i.test(contentType)) {
+    const parsed = csvRows(await c.req.text());
+    if (parsed === null) throw new ApiError(400, 'invalid_body', 'The CSV needs a header row with customer_id,key,value');
+    rows = parsed;
+  } else {
+    const body = await readJsonBody(c);
+    if (!Array.isArray(body)) throw new ApiError(400, 'invalid_body', 'Send a JSON array of { customer_id, key, value }, or CSV with content-type text/csv');
+    rows = body;
+  }
+  const prepared = prepareRows(rows);
+  const counts = await importKeys(c.env.DB, moduleId, prepared.rows, 'import', Date.now());
+  const reasons: Record<string, number> = {};
+  for (const r of prepared.refused) reasons[r.reason] = (reasons[r.reason] ?? 0) + 1;
+  return c.json({ received: rows.length, ...counts, refused: prepared.refused.length, reasons, examples: prepared.refused.slice(0, EXAMPLES) });
+});
+
+customerKeysAdmin.get('/', zValidator('query', ListQuery, validationHook), async (c) => {
+  const q = c.req.valid('query');
+  return c.json({ keys: await listKeys(c.env.DB, q.moduleId, { key: q.key, value: q.value, customerId: q.customerId }, q.limit) });
+});
+
+customerKeysAdmin.delete('/', zValidator('query', DeleteQuery, validationHook), async (c) => {
+  const q = c.req.valid('query');
+  if (!(await deleteKey(c.env.DB, q.moduleId, q.key, q.value))) throw new ApiError(404, 'not_found', 'No such key');
+  return c.body(null, 204);
+});
