@@ -15,7 +15,8 @@ import { newDeliveryId } from './deliveries/id';
 import type { StoredEndpoint } from './endpoints/schema';
 import { errorBody, type ErrorCode } from './http/errors';
 import { compiledMappingFor } from './mapping/compile';
-import { idempotencyKeyOf, mapPayload } from './mapping/map';
+import { idempotencyKeyOf, mapPayload, shouldSkip } from './mapping/map';
+import { viewOf } from './presets';
 import { decodeText, parseBody, readRawBody } from './receive/body';
 import { redactPaths, scrubText, scrubValue, sensitiveForms } from './deliveries/redact';
 import { credentialLocations, resolveSecrets, verifyRequest, type SecretResolver, type VerifyResult } from './verify';
@@ -384,7 +385,12 @@ async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request:
   } catch (err) {
     return refuse(503, 'failed', 'endpoint_misconfigured', (err as Error).message, { senderMessage: MISCONFIGURED });
   }
-  const mapped = await mapPayload(mapping, { body: parsed.value, headers, query: record.request_query });
+  // the payload as the mapping sees it: a preset's normalised view (Typeform answers by ref, ...)
+  const input = { body: viewOf(config.preset, parsed.value), headers, query: record.request_query };
+  const skip = await shouldSkip(mapping, input);
+  if (skip.warning) record.warnings.push(skip.warning);
+  if (skip.skip) return finish(200, 'skipped', 'skip_when', `skipWhen matched: ${config.skipWhen}`, { deliveryId: id, status: 'skipped' });
+  const mapped = await mapPayload(mapping, input);
   record.warnings.push(...mapped.warnings);
   if (!mapped.ok) {
     const status = mapped.reason === 'customer_unresolved' && mapped.kind === 'missing' ? 'unmatched' : 'invalid';
@@ -397,7 +403,7 @@ async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request:
   if (config.redact?.length) redactParsed(record, parsed.value, config.redact);
 
   // 5. dedupe: a repeat of a key seen within the window is answered, logged, and never delivered twice
-  const key = await idempotencyKeyOf(mapping, config.idempotencyKey, { body: parsed.value, headers, query: record.request_query });
+  const key = await idempotencyKeyOf(mapping, config.idempotencyKey, input);
   if (key.warning) record.warnings.push(key.warning);
   const claim: Claim | null = key.value
     ? { endpointId: endpoint.id, key: key.value.slice(0, MAX_KEY_LENGTH), deliveryId: id, now: receivedAt, windowMs: config.idempotencyWindowDays * 86_400_000 }

@@ -5,6 +5,7 @@ import { deliveriesAdmin } from './deliveries';
 import { endpointsAdmin } from './endpoints';
 import { secretsAdmin } from './secrets';
 import { customerKeysAdmin } from './customer-keys';
+import { describePresets } from '../presets';
 
 /** The admin API: everything under `/admin`, bearer-token only. */
 export const admin = new Hono<AppEnv>();
@@ -13,3 +14,4 @@ admin.route('/endpoints', endpointsAdmin);
 admin.route('/deliveries', deliveriesAdmin);
 admin.route('/secrets', secretsAdmin);
 admin.route('/customer-keys', customerKeysAdmin);
+admin.get('/presets', (c) => c.json({ presets: describePresets() }));

@@ -3,9 +3,9 @@ import type { CrmRequest } from '../crm/client';
 /** Where a delivery stands (README "Statuses"). `queued` and `retrying` are the only ones not terminal. */
 export type DeliveryStatus =
   | 'delivered' | 'unchanged' | 'failed' | 'rejected' | 'invalid' | 'unmatched' | 'conflict'
-  | 'handshake' | 'spam' | 'queued' | 'retrying' | 'dead' | 'duplicate';
+  | 'handshake' | 'spam' | 'skipped' | 'queued' | 'retrying' | 'dead' | 'duplicate';
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
-  'delivered', 'unchanged', 'failed', 'rejected', 'invalid', 'unmatched', 'conflict', 'handshake', 'spam', 'queued', 'retrying', 'dead', 'duplicate',
+  'delivered', 'unchanged', 'failed', 'rejected', 'invalid', 'unmatched', 'conflict', 'handshake', 'spam', 'skipped', 'queued', 'retrying', 'dead', 'duplicate',
 ];
 export const IN_FLIGHT: readonly DeliveryStatus[] = ['queued', 'retrying'];
 

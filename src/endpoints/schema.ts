@@ -8,6 +8,7 @@ import { DEFAULT_DELIVERY, DeliveryConfig } from '../queue/retry';
 import { NotifyConfig } from '../notify';
 import { KeyName } from '../customers/keys';
 import { UpdateConfig } from '../customers/update';
+import { applyPreset, PRESET_NAMES } from '../presets';
 
 /** An endpoint id, as it appears in `/hooks/{id}`. */
 export const EndpointId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'an endpoint id is 1-64 of a-z, 0-9 and -, not starting with -');
@@ -43,8 +44,10 @@ export const FieldRule = z.union([z.string().min(1), ConstantRule, FromRule], {
 });
 export type FieldRule = z.infer<typeof FieldRule>;
 
-/** The configuration users write for one endpoint (stored in KV, validated on the way in and out). */
-export const EndpointConfig = z.strictObject({
+/** The configuration's keys (stored in KV, validated on the way in and out). */
+const EndpointConfigObject = z.strictObject({
+  /** A sender preset (GET /admin/presets); every key given here overrides it. */
+  preset: z.enum(PRESET_NAMES).optional(),
   name: z.string().min(1).max(200),
   enabled: z.boolean().default(true),
   crm: z.strictObject({ moduleId: CrmId, productLineId: CrmId }),
@@ -84,13 +87,19 @@ export const EndpointConfig = z.strictObject({
   idempotencyWindowDays: z.number().min(1 / 24).max(90).default(7),
   /** Where to report deliveries that ended `dead` (else NOTIFY_URL, if set). */
   notify: NotifyConfig.optional(),
+  /** A JSONata expression over the (preset-normalised) payload: when true the webhook is answered 200 and logged `skipped`. */
+  skipWhen: z.string().min(1).optional(),
+  /** The body answered on success instead of the adapter's JSON, for senders that want a specific one. */
+  response: z.strictObject({ body: z.record(z.string(), z.unknown()) }).optional(),
   /** Largest body accepted, in bytes (default 256 KiB, at most 1 MiB). */
   maxBodyBytes: z.number().int().min(1024).max(MAX_BODY_LIMIT).default(DEFAULT_BODY_LIMIT),
 });
-export type EndpointConfig = z.infer<typeof EndpointConfig>;
+/** The configuration users write for one endpoint, a preset's keys filled in under it. */
+export const EndpointConfig = z.preprocess(applyPreset, EndpointConfigObject);
+export type EndpointConfig = z.infer<typeof EndpointConfigObject>;
 
 /** What a user may send: defaults not yet applied. */
-export type EndpointConfigInput = z.input<typeof EndpointConfig>;
+export type EndpointConfigInput = z.input<typeof EndpointConfigObject>;
 
 /** An endpoint as stored: its config plus a revision that changes on every write. */
 export const StoredEndpoint = z.object({

@@ -24,6 +24,7 @@ export type CompiledMapping = {
   /** Per field `overwrite`, where a rule states it. */
   overwrites: ReadonlyMap<string, boolean>;
   idempotencyKey?: Expression;
+  skipWhen?: Expression;
 };
 
 export type MappingIssue = { path: string; message: string };
@@ -33,6 +34,7 @@ type MappingSource = {
   customerLookup?: { key: string; value: string }[];
   fields: Record<string, FieldRule>;
   idempotencyKey?: string | { header: string };
+  skipWhen?: string;
 };
 
 function compileExpression(source: string, path: string, issues: MappingIssue[]): Expression | undefined {
@@ -83,8 +85,9 @@ export function compileMapping(source: MappingSource): { ok: true; mapping: Comp
     }
   }
   const idempotencyKey = typeof source.idempotencyKey === 'string' ? compileExpression(source.idempotencyKey, 'idempotencyKey', issues) : undefined;
+  const skipWhen = source.skipWhen === undefined ? undefined : compileExpression(source.skipWhen, 'skipWhen', issues);
   if (issues.length > 0) return { ok: false, issues };
-  return { ok: true, mapping: { customerId, lookups, fields, overwrites, idempotencyKey } };
+  return { ok: true, mapping: { customerId, lookups, fields, overwrites, idempotencyKey, skipWhen } };
 }
 
 // Compiled mappings live as long as the isolate, keyed by endpoint id and revision:

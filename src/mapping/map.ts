@@ -156,3 +156,14 @@ export async function idempotencyKeyOf(
   if (!value) return { warning: 'idempotencyKey yielded nothing; not deduplicated' };
   return { value };
 }
+
+/** Whether the endpoint's `skipWhen` says to leave this webhook alone (an error counts as "no", with a warning). */
+export async function shouldSkip(mapping: CompiledMapping, input: MapInput): Promise<{ skip: boolean; warning?: string }> {
+  if (!mapping.skipWhen) return { skip: false };
+  try {
+    const value = await evaluate(mapping.skipWhen, input);
+    return { skip: value === true };
+  } catch (err) {
+    return { skip: false, warning: `skipWhen: ${(err as Error).message}; delivered` };
+  }
+}

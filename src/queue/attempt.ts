@@ -11,7 +11,8 @@ import type { DeliveryRow, DeliveryStatus } from '../deliveries/store';
 import type { StoredEndpoint } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
 import { compiledMappingFor } from '../mapping/compile';
-import { mapPayload } from '../mapping/map';
+import { mapPayload, shouldSkip } from '../mapping/map';
+import { viewOf } from '../presets';
 import { notifyTarget, recordDead, sendAlert } from '../notify';
 import { isRetryable, recordCrmFacts, scrubCrmFacts, targetOf } from '../pipeline';
 import { parseBody } from '../receive/body';
@@ -89,7 +90,9 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   } catch (err) {
     return end('retry', 'retrying', 'endpoint_misconfigured', (err as Error).message);
   }
-  const mapped = await mapPayload(mapping, { body: parsed.value, headers: parseObject(row.request_headers), query: parseObject(row.request_query) });
+  const input = { body: viewOf(config.preset, parsed.value), headers: parseObject<Record<string, string>>(row.request_headers), query: parseObject<Record<string, string>>(row.request_query) };
+  if ((await shouldSkip(mapping, input)).skip) return end('skipped', 'skipped', 'skip_when', `skipWhen matched: ${config.skipWhen}`);
+  const mapped = await mapPayload(mapping, input);
   if (!mapped.ok) {
     const missing = mapped.reason === 'customer_unresolved' && mapped.kind === 'missing';
     return end(missing ? 'unmatched' : 'invalid', missing ? 'unmatched' : 'invalid', mapped.reason, mapped.message);

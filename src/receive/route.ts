@@ -71,6 +71,8 @@ hooks.post('/:id', async (c) => {
   );
   const { status, body, response } = await outcome;
   if (response) return response;
+  // A sender that wants a specific success body (config `response`) gets it for every 2xx.
+  if (endpoint.config.response && status < 300) return c.json(endpoint.config.response.body, status);
   const { redirect } = endpoint.config;
   // Only the configured URLs: nothing in the request can choose where the browser goes.
   if (redirect && FORM_POST.test(c.req.header('content-type') ?? '')) return c.redirect(status < 300 ? redirect.success : redirect.failure, 303);

@@ -1,0 +1,21 @@
+import { isObject, type Preset } from './types';
+
+/** Google Ads lead form extensions: `user_column_data` keyed by `column_id`, `google_key` checked, `lead_id` dedupes. */
+export const googleAdsLeadForm: Preset = {
+  name: 'google-ads-lead-form',
+  title: 'Google Ads lead form',
+  source: 'sender docs',
+  config: {
+    verify: { type: 'body-key', field: 'google_key', secret: 'GOOGLE_ADS_KEY' },
+    idempotencyKey: 'lead_id',
+    customerLookup: [{ key: 'phone', value: 'user_column_data.PHONE_NUMBER' }, { key: 'clue_id', value: 'lead_id' }],
+  },
+  view(body) {
+    if (!isObject(body) || !Array.isArray(body.user_column_data)) return body;
+    const columns: Record<string, unknown> = {};
+    for (const c of body.user_column_data) if (isObject(c) && typeof c.column_id === 'string') columns[c.column_id] = c.string_value;
+    return { ...body, user_column_data: columns };
+  },
+  recipe:
+    'Google Ads > the lead form asset > Lead delivery > Webhook integration: paste the URL as "Webhook URL" and a random string as "Key" (set it with PUT /admin/secrets/GOOGLE_ADS_KEY), then "Send test data". Test leads carry is_test: true; add "skipWhen": "is_test" to drop them.',
+};

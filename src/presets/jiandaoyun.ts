@@ -1,0 +1,15 @@
+import type { Preset } from './types';
+
+/** Jiandaoyun: `data` keyed by widget id or alias; `X-JDY-DeliverId` dedupes; only creates and updates are delivered. */
+export const jiandaoyun: Preset = {
+  name: 'jiandaoyun',
+  title: '简道云 Jiandaoyun',
+  source: 'sender docs',
+  config: {
+    verify: { type: 'hmac', preset: 'jiandaoyun', secret: 'JIANDAOYUN_SECRET' },
+    idempotencyKey: { header: 'x-jdy-deliverid' },
+    skipWhen: "$not(op in ['data_create', 'data_update'])",
+  },
+  recipe:
+    '简道云 > 表单 > 扩展功能 > 数据推送: paste the URL, tick the events (新增/修改数据), and set the 密钥 (JIANDAOYUN_SECRET). Map data.<alias> or data.<widget id>; other events (deletes, ...) are logged as skipped unless you change skipWhen.',
+};

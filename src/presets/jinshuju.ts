@@ -1,0 +1,36 @@
+import { isObject, type Preset } from './types';
+
+const ADDRESS_PARTS = ['province', 'city', 'district', 'street'];
+
+/** Jinshuju: `entry` fields under both `field1` and `field_1`; an address also as one line (`field_4_text`). */
+export const jinshuju: Preset = {
+  name: 'jinshuju',
+  title: '金数据 Jinshuju',
+  source: 'sender docs',
+  config: {
+    verify: { type: 'token', query: 'token', secret: 'JINSHUJU_TOKEN' },
+    // Jinshuju hangs up after 2 s: answer at once, deliver from the queue.
+    delivery: { mode: 'queue' },
+    idempotencyKey: '$string(form) & ":" & $string(entry.serial_number)',
+  },
+  view(body) {
+    if (!isObject(body) || !isObject(body.entry)) return body;
+    const entry: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(body.entry)) {
+      entry[key] = value;
+      const m = /^field_?(\d+)$/.exec(key);
+      if (m) {
+        entry[`field${m[1]}`] = value;
+        entry[`field_${m[1]}`] = value;
+        if (isObject(value) && ADDRESS_PARTS.some((p) => p in value)) {
+          const line = ADDRESS_PARTS.map((p) => value[p]).filter((v) => typeof v === 'string' && v).join('');
+          entry[`field${m[1]}_text`] = line;
+          entry[`field_${m[1]}_text`] = line;
+        }
+      }
+    }
+    return { ...body, entry };
+  },
+  recipe:
+    '金数据 > 表单 > 设置 > 数据推送 (Webhook): paste the URL with ?token=<JINSHUJU_TOKEN> and choose JSON. Map entry.field_1 (or entry.field1); multi-choice fields are arrays, an address is an object and also one line as entry.field_N_text.',
+};

@@ -1,0 +1,29 @@
+import { isObject, type Preset } from './types';
+
+/** Ocean Engine (巨量引擎) lead push: the verify_webhook challenge; `clue_id`, `telephone`, `remark_dict`. Unverified lead format. */
+export const oceanEngine: Preset = {
+  name: 'ocean-engine',
+  title: '巨量引擎 Ocean Engine leads',
+  source: 'third-party descriptions (unverified)',
+  config: {
+    verify: { type: 'token', query: 'token', secret: 'OCEAN_ENGINE_TOKEN' },
+    handshake: { type: 'ocean-engine' },
+    idempotencyKey: '$string(clue_id)',
+    customerLookup: [{ key: 'phone', value: 'telephone' }, { key: 'clue_id', value: '$string(clue_id)' }],
+  },
+  view(body) {
+    if (!isObject(body)) return body;
+    // remark_dict may arrive as a JSON string of question -> answer
+    let remarks = body.remark_dict;
+    if (typeof remarks === 'string') {
+      try {
+        remarks = JSON.parse(remarks);
+      } catch {
+        // keep the text
+      }
+    }
+    return { ...body, remark_dict: remarks };
+  },
+  recipe:
+    '巨量引擎 > 线索通 (Feiyu) > 线索推送 / 数据推送: paste the URL with ?token=<OCEAN_ENGINE_TOKEN>; the platform first sends a verify_webhook challenge, answered automatically. Map name, telephone, remark_dict.<question>. The lead fields come from third-party descriptions only.',
+};
