@@ -13,15 +13,15 @@ import { readJsonBody, validationHook } from './validation';
  */
 export const customerKeysAdmin = new Hono<AppEnv>();
 
-const ModuleQuery = z.strictObject({ moduleId: CrmId });
-const ListQuery = z.strictObject({
+export const ModuleQuery = z.strictObject({ moduleId: CrmId });
+export const KeysListQuery = z.strictObject({
   moduleId: CrmId.optional(),
   key: KeyName.optional(),
   value: z.string().max(256).optional(),
   customerId: CrmId.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
-const DeleteQuery = z.strictObject({ moduleId: CrmId, key: KeyName, value: z.string().min(1).max(256) });
+export const KeysDeleteQuery = z.strictObject({ moduleId: CrmId, key: KeyName, value: z.string().min(1).max(256) });
 
 const EXAMPLES = 20;
 
@@ -45,12 +45,12 @@ customerKeysAdmin.post('/', zValidator('query', ModuleQuery, validationHook), as
   return c.json({ received: rows.length, ...counts, refused: prepared.refused.length, reasons, examples: prepared.refused.slice(0, EXAMPLES) });
 });
 
-customerKeysAdmin.get('/', zValidator('query', ListQuery, validationHook), async (c) => {
+customerKeysAdmin.get('/', zValidator('query', KeysListQuery, validationHook), async (c) => {
   const q = c.req.valid('query');
   return c.json({ keys: await listKeys(c.env.DB, q.moduleId, { key: q.key, value: q.value, customerId: q.customerId }, q.limit) });
 });
 
-customerKeysAdmin.delete('/', zValidator('query', DeleteQuery, validationHook), async (c) => {
+customerKeysAdmin.delete('/', zValidator('query', KeysDeleteQuery, validationHook), async (c) => {
   const q = c.req.valid('query');
   if (!(await deleteKey(c.env.DB, q.moduleId, q.key, q.value))) throw new ApiError(404, 'not_found', 'No such key');
   return c.body(null, 204);

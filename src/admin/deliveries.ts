@@ -8,18 +8,19 @@ import { EndpointId } from '../endpoints/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
 import { readJsonBody, validationError, validationHook } from './validation';
+import { previewDelivery } from './preview';
 import { formatIssues } from '../endpoints/schema';
 
 export const deliveriesAdmin = new Hono<AppEnv>();
 
-const ListQuery = z.strictObject({
+export const DeliveryListQuery = z.strictObject({
   endpoint: EndpointId.optional(),
   status: z.enum(DELIVERY_STATUSES as [string, ...string[]]).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().regex(/^[0-9a-z]{26}$/, 'cursor is the nextCursor of a previous page').optional(),
 });
 
-deliveriesAdmin.get('/', zValidator('query', ListQuery, validationHook), async (c) => {
+deliveriesAdmin.get('/', zValidator('query', DeliveryListQuery, validationHook), async (c) => {
   const query = c.req.valid('query');
   return c.json(await listDeliveries(c.env.DB, query as Parameters<typeof listDeliveries>[1]));
 });
@@ -38,6 +39,9 @@ deliveriesAdmin.post('/replay', async (c) => {
   const result = await replayMany(c.env.DB, c.env.DELIVERY_QUEUE, filter.data, Date.now());
   return c.json({ ...result, dryRun: filter.data.dryRun }, filter.data.dryRun ? 200 : 202);
 });
+
+/** What a replay of this delivery would send under today's configuration. */
+deliveriesAdmin.post('/:id/preview', async (c) => c.json(await previewDelivery(c, c.req.param('id'))));
 
 /** Replays one delivery against the endpoint's current configuration, through the queue. */
 deliveriesAdmin.post('/:id/replay', async (c) => {

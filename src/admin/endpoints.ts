@@ -6,6 +6,7 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
 import { compileMapping } from '../mapping/compile';
 import { secretResolver } from '../secrets/resolver';
+import { previewStoredEndpoint } from './preview';
 import { readJsonBody, validationError } from './validation';
 
 export const endpointsAdmin = new Hono<AppEnv>();
@@ -57,6 +58,9 @@ endpointsAdmin.get('/:id/rate-limited', async (c) => {
   const since = Date.now() - 24 * 3600_000;
   return c.json({ endpointId: id, since: new Date(since).toISOString(), ...(await rateLimitedSince(c.env.DB, id, since)) });
 });
+
+/** What a sample request (this request's body, content type, headers and query) would send: no CRM call, no row. */
+endpointsAdmin.post('/:id/preview', async (c) => c.json(await previewStoredEndpoint(c, endpointId(c.req.param('id')))));
 
 endpointsAdmin.put('/:id', async (c) => {
   const id = endpointId(c.req.param('id'));

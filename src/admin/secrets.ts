@@ -15,7 +15,7 @@ import { readJsonBody, validationError } from './validation';
  */
 export const secretsAdmin = new Hono<AppEnv>();
 
-const SecretValue = z.strictObject({ value: z.string().min(1).max(4096) });
+export const SecretValue = z.strictObject({ value: z.string().min(1).max(4096) });
 
 function secretName(raw: string): string {
   const parsed = SecretName.safeParse(raw);

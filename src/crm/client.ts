@@ -53,7 +53,7 @@ function retryAfter(header: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }
 
-function maskedHeaders(settings: CrmSettings, productLineId: string): Record<string, string> {
+export function maskedHeaders(settings: CrmSettings, productLineId: string): Record<string, string> {
   return {
     'content-type': 'application/json',
     'default-product-id': productLineId,

@@ -45,7 +45,7 @@ export const FieldRule = z.union([z.string().min(1), ConstantRule, FromRule], {
 export type FieldRule = z.infer<typeof FieldRule>;
 
 /** The configuration's keys (stored in KV, validated on the way in and out). */
-const EndpointConfigObject = z.strictObject({
+export const EndpointConfigObject = z.strictObject({
   /** A sender preset (GET /admin/presets); every key given here overrides it. */
   preset: z.enum(PRESET_NAMES).optional(),
   name: z.string().min(1).max(200),

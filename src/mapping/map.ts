@@ -70,7 +70,8 @@ function asId(value: unknown): string | undefined {
 }
 
 /** Maps a parsed payload onto the CRM update's fields with an endpoint's compiled mapping. */
-export async function mapPayload(mapping: CompiledMapping, input: MapInput): Promise<MapResult> {
+/** `explain`: also warn about every field whose expression yielded nothing (the preview wants that; webhooks do not). */
+export async function mapPayload(mapping: CompiledMapping, input: MapInput, options: { explain?: boolean } = {}): Promise<MapResult> {
   const warnings: string[] = [];
   const fields: Record<string, unknown> = {};
 
@@ -104,6 +105,7 @@ export async function mapPayload(mapping: CompiledMapping, input: MapInput): Pro
       };
     }
     if (!isNothing(value)) fields[field.name] = value;
+    else if (options.explain && field.kind !== 'constant') warnings.push(`fields.${field.name}: yielded nothing; left out`);
   }
 
   let rawId: unknown;
