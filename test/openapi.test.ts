@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { admin } from '../src/admin';
 import { buildOpenApi } from '../src/admin/openapi-doc';
-import served from '../src/admin/openapi.json';
+import served from '../assets/openapi.json';
 import { ADMIN, call } from './helpers';
 
 describe('GET /admin/openapi.json', () => {

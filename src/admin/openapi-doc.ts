@@ -1,6 +1,6 @@
 /**
  * Builds the admin API's OpenAPI 3.1 document from the zod schemas the routes validate with.
- * Run at build time (`npm run openapi` writes src/admin/openapi.json); the Worker only serves the
+ * Run at build time (`npm run openapi` writes assets/openapi.json); the Worker only serves the
  * result, so it carries no generator. test/openapi.test.ts checks the file is current and complete.
  */
 import * as z from 'zod';

@@ -1,7 +1,8 @@
 import jsonata from 'jsonata';
 import type { FieldRule } from '../endpoints/schema';
+import { fastExpression, type Expression } from './fast-path';
 
-export type Expression = ReturnType<typeof jsonata>;
+export type { Expression } from './fast-path';
 
 export type CompiledField =
   | { name: string; kind: 'expression'; expression: Expression }
@@ -38,6 +39,9 @@ type MappingSource = {
 };
 
 function compileExpression(source: string, path: string, issues: MappingIssue[]): Expression | undefined {
+  // plain paths and $trim/$digits/$cnMobile of one skip JSONata (see fast-path.ts)
+  const fast = fastExpression(source);
+  if (fast) return fast;
   try {
     return jsonata(source);
   } catch (err) {

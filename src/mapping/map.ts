@@ -38,8 +38,14 @@ export function isNothing(value: unknown): boolean {
   );
 }
 
+// The bindings of one input, built once for all of its expressions.
+const bindingsOf = new WeakMap<MapInput, Record<string, unknown>>();
+
 async function evaluate(expression: Expression, input: MapInput): Promise<unknown> {
-  return plain(await expression.evaluate(input.body, { ...helpers, headers: input.headers, query: input.query }));
+  let bindings = bindingsOf.get(input);
+  if (!bindings) bindingsOf.set(input, (bindings = { ...helpers, headers: input.headers, query: input.query }));
+  const value = expression.evaluate(input.body, bindings);
+  return plain(value instanceof Promise ? await value : value);
 }
 
 function lookupKey(value: unknown): string | undefined {

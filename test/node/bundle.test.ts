@@ -1,0 +1,17 @@
+/** The deployable Worker stays under its gzipped budget (it is parsed on every cold start). */
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { expect, it } from 'vitest';
+import { bundleSize } from '../../bench/bundle.ts';
+
+const BUDGET_GZIP = 100 * 1024;
+const OUT = 'bench/out/bundle-test';
+
+it('bundles to less than 100 KiB gzipped', { timeout: 120_000 }, () => {
+  rmSync(OUT, { recursive: true, force: true });
+  const build = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '--minify', '--outdir', OUT], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  expect(build.status, build.stderr).toBe(0);
+  const size = bundleSize(OUT);
+  console.log(`bundle: ${size.file} ${Math.round(size.bytes / 1024)} KiB minified, ${(size.gzip / 1024).toFixed(1)} KiB gzipped`);
+  expect(size.gzip).toBeLessThan(BUDGET_GZIP);
+});
