@@ -1,25 +1,25 @@
 /**
- * `npm run bench`: the adapter in workerd (wrangler dev, local KV/D1/Queues, migrations applied) beside
+ * `npm run bench`: the built adapter in workerd (Miniflare, bench/worker.ts: local KV/D1/Queues, migrations applied) beside
  * the stand-in CRM on loopback. Drives load at concurrency 1, 16 and 64 and reports requests/s and
  * p50/p95/p99 for the direct CRM call and each adapter path, with each row's ratio to the direct call,
  * measured in the same run; then the CPU micro-benchmark and the bundle size. Writes bench/results.json
  * and bench/results.md. BENCH_DURATION (seconds per cell, default 5) shortens or lengthens the run.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { startCrmStub } from '../test/crm-stub/server.ts';
 import { newTenant } from '../test/crm-stub/state.ts';
 import { load, type LoadResult, type Target } from './load.ts';
 import { CUSTOMER_ID, MODULE_ID, fields, payload } from './payload.ts';
+import { startAdapter } from './worker.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5) * 1000;
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
 const PORT = Number(process.env.BENCH_PORT ?? 8797);
 const PRODUCT_LINE = '688051545102614528';
 const SECRETS = { CRM_API_TOKEN: 'bench-crm-token', ADMIN_TOKEN: 'bench-admin-token', BENCH_HMAC_SECRET: 'bench-hmac-secret', BENCH_FORM_TOKEN: 'bench-form-token' };
-const STATE = 'bench/out/state';
 
 const sh = (cmd: string, args: string[]) => {
   const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, CI: 'true' } });
@@ -30,23 +30,7 @@ const sh = (cmd: string, args: string[]) => {
 const crm = await startCrmStub({ token: SECRETS.CRM_API_TOKEN, record: false });
 crm.tenants.set(PRODUCT_LINE, newTenant(PRODUCT_LINE, { customers: [{ id: CUSTOMER_ID, name: '单单', phone: '18888282822' }] }));
 
-rmSync(STATE, { recursive: true, force: true });
-sh('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', STATE]);
-const vars = Object.entries({ ...SECRETS, CRM_BASE_URL: crm.url }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
-const wrangler = spawn('npx', ['wrangler', 'dev', '--port', String(PORT), '--ip', '127.0.0.1', '--persist-to', STATE, '--log-level', 'error', ...vars], {
-  stdio: ['ignore', 'inherit', 'inherit'],
-  env: { ...process.env, CI: 'true' },
-});
-const base = `http://127.0.0.1:${PORT}`;
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/`)).ok) break;
-  } catch {
-    // not yet
-  }
-  if (i > 600) throw new Error('wrangler dev did not start');
-  await new Promise((r) => setTimeout(r, 100));
-}
+const { url: base, mf } = await startAdapter(PORT, { ...SECRETS, CRM_BASE_URL: crm.url });
 const admin = { authorization: `Bearer ${SECRETS.ADMIN_TOKEN}`, 'content-type': 'application/json' };
 const crmConfig = { moduleId: MODULE_ID, productLineId: PRODUCT_LINE };
 const hmacVerify = { type: 'hmac', header: 'x-signature', prefix: 'sha256=', secret: 'BENCH_HMAC_SECRET' };
@@ -98,13 +82,12 @@ for (const c of CONCURRENCY) {
     r.ratioRps = Math.round((r.rps / d.rps) * 100) / 100;
   }
 }
-wrangler.kill('SIGINT');
+await mf.dispose();
 await crm.close();
 
 // ---- CPU micro-benchmark and bundle ------------------------------------------------------------
 sh('npx', ['vitest', 'run', '--config', 'vitest.bench.config.ts']);
 const cpu = JSON.parse(readFileSync('bench/out/cpu.json', 'utf8'));
-sh('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', 'bench/out/build', '--minify']);
 const { bundleSize } = await import('./bundle.ts');
 const bundle = bundleSize('bench/out/build');
 

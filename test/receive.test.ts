@@ -2,7 +2,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { parseJsonLossless } from '../src/receive/json';
-import { CUSTOMER_ID, call, crmState, deliveryRow, hook, leadJson, rowsFor, setupEndpoint, unique } from './helpers';
+import { CUSTOMER_ID, call, crmState, deliveryRow, hook, leadJson, putEndpoint, rowsFor, setupEndpoint, unique } from './helpers';
 
 const FORM = `crm_id=${CUSTOMER_ID}&name=%E5%90%B4%E4%B9%9D&mobile=%2B86+139-0013-9000&level=B&comment=%E6%83%B3%E4%BA%86%E8%A7%A3&utm_campaign=form&website=`;
 
@@ -143,5 +143,20 @@ describe('lossless JSON', () => {
 
   it('keeps nested and array ids too', () => {
     expect(parseJsonLossless('[{"a":[1763627800123456789]}]')).toEqual([{ a: ['1763627800123456789'] }]);
+  });
+});
+
+describe('endpoint cache', () => {
+  it('reads an endpoint from KV at most every 10 s per isolate, and an admin write takes effect at once', async () => {
+    const { endpointId, productLineId } = await setupEndpoint();
+    expect((await call(hook(endpointId, leadJson()))).status).toBe(200);
+    // another location disables it straight in KV: this isolate keeps its copy for a few seconds
+    const stored = JSON.parse((await env.ENDPOINTS.get(`v1:endpoint:${endpointId}`))!);
+    await env.ENDPOINTS.put(`v1:endpoint:${endpointId}`, JSON.stringify({ ...stored, config: { ...stored.config, enabled: false } }));
+    expect((await call(hook(endpointId, leadJson()))).status).toBe(200);
+    // a write through the admin API clears it
+    await putEndpoint(endpointId, { ...stored.config, enabled: false });
+    expect((await call(hook(endpointId, leadJson()))).status).toBe(404);
+    expect((await crmState(productLineId)).requests).toHaveLength(2);
   });
 });

@@ -11,10 +11,29 @@ export async function getEndpoint(kv: KVNamespace, id: string): Promise<StoredEn
   return StoredEndpoint.parse(raw);
 }
 
+// The webhook path reads each endpoint at most every CACHE_MS per isolate: a KV read per webhook is
+// the largest cost after the CRM call itself. KV already takes up to 60 s to spread a change; writes
+// through the admin API clear this isolate's copy at once.
+const CACHE_MS = 10_000;
+const cache = new Map<string, { at: number; endpoint: StoredEndpoint }>();
+
+/** `getEndpoint` through the isolate's short cache (found endpoints only: a new one is seen at once). */
+export async function getEndpointCached(kv: KVNamespace, id: string, now = Date.now()): Promise<StoredEndpoint | null> {
+  const hit = cache.get(id);
+  if (hit && now - hit.at < CACHE_MS) return hit.endpoint;
+  const endpoint = await getEndpoint(kv, id);
+  if (endpoint) {
+    if (cache.size >= 1000) cache.delete(cache.keys().next().value!);
+    cache.set(id, { at: now, endpoint });
+  } else cache.delete(id);
+  return endpoint;
+}
+
 /** Writes an endpoint with a fresh revision (so isolates recompile its expressions). */
 export async function putEndpoint(kv: KVNamespace, id: string, config: EndpointConfig): Promise<StoredEndpoint> {
   const stored: StoredEndpoint = { id, revision: crypto.randomUUID(), updatedAt: new Date().toISOString(), config };
   await kv.put(keyOf(id), JSON.stringify(stored));
+  cache.delete(id);
   return stored;
 }
 
@@ -36,5 +55,6 @@ export async function deleteEndpoint(kv: KVNamespace, id: string): Promise<boole
   const existing = await kv.get(keyOf(id));
   if (existing === null) return false;
   await kv.delete(keyOf(id));
+  cache.delete(id);
   return true;
 }

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { crmSettings } from '../crm/client';
 import { insertDelivery } from '../deliveries/store';
 import { EndpointId, type StoredEndpoint } from '../endpoints/schema';
-import { getEndpoint } from '../endpoints/store';
+import { getEndpointCached } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError, errorBody } from '../http/errors';
 import { misconfigured, processHandshake, processWebhook, saveOutcome, type PipelineDeps } from '../pipeline';
@@ -120,7 +120,7 @@ function rateLimited(c: Context<HooksEnv>, endpointId: string) {
 
 /** The endpoint named in the URL; `null` for an unknown or malformed id. */
 function findEndpoint(env: Env, id: string): Promise<StoredEndpoint | null> {
-  return EndpointId.safeParse(id).success ? getEndpoint(env.ENDPOINTS, id) : Promise.resolve(null);
+  return EndpointId.safeParse(id).success ? getEndpointCached(env.ENDPOINTS, id) : Promise.resolve(null);
 }
 
 export function deps(env: Env): PipelineDeps {
