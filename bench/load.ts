@@ -29,8 +29,8 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-export async function load(target: Target, concurrency: number, durationMs: number, warmupMs = 500): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+export async function load(target: Target, concurrency: number, durationMs: number, warmupMs = 500, keepAlive = true): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive, maxSockets: concurrency });
   // warm the connections and the isolate
   const warmEnd = performance.now() + warmupMs;
   await Promise.all(Array.from({ length: concurrency }, async () => {

@@ -82,6 +82,11 @@ for (const c of CONCURRENCY) {
     r.ratioRps = Math.round((r.rps / d.rps) * 100) / 100;
   }
 }
+// Where the time goes, server side: the adapter's own timings from the last 200 sync deliveries' rows.
+const recent = (await (await fetch(`${base}/admin/deliveries?endpoint=bench-sync&limit=200`, { headers: admin })).json()) as { deliveries: { durationMs: number; crm: { durationMs: number } }[] };
+const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const serverSide = { handlerP50Ms: med(recent.deliveries.map((d) => d.durationMs)), crmCallP50Ms: med(recent.deliveries.map((d) => d.crm.durationMs)) };
+console.log('server side (sync rows):', serverSide);
 await mf.dispose();
 await crm.close();
 
@@ -94,7 +99,7 @@ const bundle = bundleSize('bench/out/build');
 // ---- report ----------------------------------------------------------------------------------------
 const wranglerVersion = JSON.parse(readFileSync('node_modules/wrangler/package.json', 'utf8')).version;
 const machine = `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}, wrangler ${wranglerVersion}`;
-const report = { date: new Date().toISOString(), machine, durationSeconds: DURATION / 1000, load: results, rows: rows.map((r) => ({ key: r.key, label: r.label })), cpu, bundle };
+const report = { date: new Date().toISOString(), machine, durationSeconds: DURATION / 1000, load: results, serverSide, rows: rows.map((r) => ({ key: r.key, label: r.label })), cpu, bundle };
 writeFileSync('bench/results.json', `${JSON.stringify(report, null, 2)}\n`);
 
 const lines: string[] = [];
@@ -108,6 +113,7 @@ for (const c of CONCURRENCY) {
     lines.push(`| ${row.label}${drain} | ${c} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.errors} | ${r.ratioP50} | ${r.ratioRps} |`);
   }
 }
+lines.push('', `Server side, from the sync rows of the last cell (c=${CONCURRENCY[CONCURRENCY.length - 1]}): handler (receipt to answer) p50 ${serverSide.handlerP50Ms} ms, of which the CRM call p50 ${serverSide.crmCallP50Ms} ms (Date.now() in workerd advances only at I/O, so these are I/O-bounded times).`);
 lines.push('', '## Pipeline CPU (parse, verify, map, build the CRM body), in-process, Node', '', 'Wall time per webhook (includes Node\'s WebCrypto thread-pool hops, which workerd does not have) and CPU time (process.cpuUsage, all threads).', '', '| payload | cold µs (first after a config change, wall) | warm p50 µs wall | warm p99 µs wall | warm p50 µs CPU | warm p99 µs CPU |', '|---|---|---|---|---|---|');
 for (const [name, r] of Object.entries(cpu as Record<string, { cold: number; p50: number; p99: number; cpuP50: number; cpuP99: number; bytes: number }>)) lines.push(`| ${name} (${r.bytes} bytes) | ${r.cold} | ${r.p50} | ${r.p99} | ${r.cpuP50} | ${r.cpuP99} |`);
 lines.push('', '## Bundle', '', `\`wrangler deploy --dry-run --minify\`: ${bundle.file}, ${Math.round(bundle.bytes / 1024)} KiB minified, **${Math.round(bundle.gzip / 1024 * 10) / 10} KiB gzipped** (budget 100 KiB, checked by test/node/bundle.test.ts).`, '');
