@@ -83,3 +83,20 @@ describe('POST /admin/deliveries/{id}/preview', () => {
     expect((await post(`/deliveries/${deliveryId}/preview`, '')).status).toBe(409);
   });
 });
+
+describe('preview of a customer lookup', () => {
+  it('says when the lookup keys find nobody, and which key found the customer', async () => {
+    const { setupEndpoint: setup, snowflake } = await import('./helpers');
+    const moduleId = snowflake();
+    const { endpointId } = await setup({ customerId: undefined, customerLookup: [{ key: 'phone', value: 'mobile' }] } as never, { moduleId });
+    const nobody = await (await post(`/endpoints/${endpointId}/preview`, leadJson({ crm_id: undefined, mobile: '13300133000' }))).json<Preview>();
+    expect(nobody).toMatchObject({ outcome: 'unmatched', crm: null });
+    expect(nobody.warnings).toContain('no customer for phone=13300133000');
+    await call(new Request(`https://adapter.test/admin/customer-keys?moduleId=${moduleId}`, {
+      method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify([{ customer_id: CUSTOMER_ID, key: 'phone', value: '13300133000' }]),
+    }));
+    const found = await (await post(`/endpoints/${endpointId}/preview`, leadJson({ crm_id: undefined, mobile: '13300133000' }))).json<Preview>();
+    expect(found).toMatchObject({ outcome: 'would_deliver', customerId: CUSTOMER_ID });
+    expect(found.warnings).toContain('customer found by phone');
+  });
+});
