@@ -106,3 +106,18 @@ describe('endpoint warnings', () => {
     expect((await res.json<{ warnings: string[] }>()).warnings).toEqual([expect.stringContaining(`PUT /admin/secrets/${name}`)]);
   });
 });
+
+describe('secret cache', () => {
+  it('reads a stored secret from KV at most every 10 s per isolate; a PUT through the API takes effect at once', async () => {
+    const name = secretName();
+    await putSecret(name, 'first-token');
+    const { endpointId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: name } });
+    expect((await call(hook(endpointId, leadJson(), { query: '?token=first-token' }))).status).toBe(200);
+    // another location removes it straight from KV: this isolate keeps its copy for a few seconds
+    await env.ENDPOINTS.delete(`v1:secret:${name}`);
+    expect((await call(hook(endpointId, leadJson(), { query: '?token=first-token' }))).status).toBe(200);
+    await putSecret(name, 'second-token');
+    expect((await call(hook(endpointId, leadJson(), { query: '?token=first-token' }))).status).toBe(401);
+    expect((await call(hook(endpointId, leadJson(), { query: '?token=second-token' }))).status).toBe(200);
+  });
+});

@@ -1,5 +1,5 @@
 import type { SecretResolver } from '../verify';
-import { readSecret } from './vault';
+import { readSecretCached } from './vault';
 
 /** A Worker secret (`wrangler secret put NAME`, `.dev.vars` locally) by name. */
 export function workerSecret(env: object, name: string): string | undefined {
@@ -12,5 +12,5 @@ export function workerSecret(env: object, name: string): string | undefined {
  * then one set through `PUT /admin/secrets/{name}` (KV, encrypted under SECRETS_KEY).
  */
 export function secretResolver(env: Env): SecretResolver {
-  return async (name) => workerSecret(env, name) ?? (await readSecret(env.ENDPOINTS, env.SECRETS_KEY, name));
+  return async (name) => workerSecret(env, name) ?? (await readSecretCached(env.ENDPOINTS, env.SECRETS_KEY, name));
 }

@@ -53,7 +53,23 @@ export async function writeSecret(kv: KVNamespace, master: string, name: string,
   const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: utf8(keyOf(name)) }, await aesKey(master), utf8(value)));
   const sealed: Sealed = { v: 1, iv: b64(iv), ct: b64(ct), updatedAt: new Date().toISOString() };
   await kv.put(keyOf(name), JSON.stringify(sealed), { metadata: { updatedAt: sealed.updatedAt } });
+  values.delete(name);
   return sealed.updatedAt;
+}
+
+// Decrypted values are kept in the isolate for CACHE_MS, like endpoint configurations: no KV read per
+// webhook. PUT and DELETE through the admin API clear this isolate's copy at once.
+const CACHE_MS = 10_000;
+const values = new Map<string, { at: number; value: string | undefined }>();
+
+/** `readSecret` through the isolate's short cache. */
+export async function readSecretCached(kv: KVNamespace, master: string | undefined, name: string, now = Date.now()): Promise<string | undefined> {
+  const hit = values.get(name);
+  if (hit && now - hit.at < CACHE_MS) return hit.value;
+  const value = await readSecret(kv, master, name);
+  if (values.size >= 500) values.delete(values.keys().next().value!);
+  values.set(name, { at: now, value });
+  return value;
 }
 
 /**
@@ -92,5 +108,6 @@ export async function listSecrets(kv: KVNamespace): Promise<{ name: string; upda
 export async function deleteSecret(kv: KVNamespace, name: string): Promise<boolean> {
   if ((await kv.get(keyOf(name))) === null) return false;
   await kv.delete(keyOf(name));
+  values.delete(name);
   return true;
 }
