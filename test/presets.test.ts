@@ -2,7 +2,6 @@
  * Sender presets, from the raw request as each sender sends it (test/fixtures/, byte for byte, signed with
  * the fixture secret) to the exact CRM body. Fixtures with timestamps run with the clock fixed to their time.
  */
-import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import google from './fixtures/google-ads-lead-form.json';
 import htmlForm from './fixtures/html-form.json';
@@ -254,5 +253,4 @@ describe('preset rules', () => {
     const res = await putEndpoint(unique('p'), { ...endpointConfig('1'), preset: 'myspace' });
     expect(res.status).toBe(400);
   });
-  void env;
 });

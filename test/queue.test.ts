@@ -107,7 +107,7 @@ describe('retries', () => {
   });
 
   it('retries when the CRM cannot be reached at all (connection refused)', async () => {
-    const { productLineId, endpointId } = await setupEndpoint(queueMode());
+    const { endpointId } = await setupEndpoint(queueMode());
     const { id } = await enqueueTo(endpointId);
     const result = await drive([id], { overrides: { CRM_BASE_URL: 'http://127.0.0.1:9' } });
     expect(result.retryMessages).toHaveLength(1);

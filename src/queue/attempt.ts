@@ -26,7 +26,6 @@ export type AttemptDeps = {
   fetch: typeof fetch;
   now: () => number;
   notify: { NOTIFY_URL?: string; NOTIFY_FORMAT?: string };
-  waitUntil: (p: Promise<unknown>) => void;
 };
 
 /** What to do with the queue message. */

@@ -6,7 +6,7 @@ import { alertDead, attemptDelivery, type AttemptDeps } from './attempt';
 export const DEAD_LETTER_QUEUE = 'crm-deliveries-dlq';
 const ID = /^[0-9a-z]{26}$/;
 
-export function attemptDeps(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }, now: () => number = Date.now): AttemptDeps {
+export function attemptDeps(env: Env, now: () => number = Date.now): AttemptDeps {
   return {
     db: env.DB,
     endpoints: env.ENDPOINTS,
@@ -14,13 +14,12 @@ export function attemptDeps(env: Env, ctx: { waitUntil(p: Promise<unknown>): voi
     fetch: (input, init) => fetch(input, init),
     now,
     notify: { NOTIFY_URL: env.NOTIFY_URL, NOTIFY_FORMAT: env.NOTIFY_FORMAT },
-    waitUntil: (p) => ctx.waitUntil(p),
   };
 }
 
 /** The Worker's `queue` handler: deliveries from `crm-deliveries`, the dead ones from its dead-letter queue. */
-export async function handleQueue(batch: MessageBatch<DeliveryMessage>, env: Env, ctx: ExecutionContext): Promise<void> {
-  const deps = attemptDeps(env, ctx);
+export async function handleQueue(batch: MessageBatch<DeliveryMessage>, env: Env, _ctx: ExecutionContext): Promise<void> {
+  const deps = attemptDeps(env);
   await Promise.all(
     batch.messages.map(async (message) => {
       const id = message.body?.id;
