@@ -5,7 +5,7 @@
  * field), and the customer looked up in D1 (read only). The answer is the CRM request that would be sent.
  */
 import { maskedHeaders, type CrmSettings } from './crm/client';
-import { findKeys } from './customers/keys';
+import { resolveCustomer } from './crm/deliver';
 import { needsCurrent, planUpdate } from './customers/update';
 import type { EndpointConfig } from './endpoints/schema';
 import { compileMapping, type CompiledMapping } from './mapping/compile';
@@ -55,19 +55,16 @@ export async function previewWebhook(db: D1Database, crm: CrmSettings, config: E
     return { ...base, outcome: unmatched ? 'unmatched' : 'would_refuse', reason: mapped.reason, message: mapped.message, warnings };
   }
 
-  let customerId = mapped.customerId;
-  if (mapped.customerId === null) {
-    const lookups = mapped.lookups;
-    const rows = await findKeys(db, config.crm.moduleId, lookups);
-    const ids = [...new Set(rows.map((r) => r.customer_id))];
-    if (ids.length !== 1) {
-      const message = ids.length === 0 ? `no customer for ${lookups.map((l) => `${l.key}=${l.value}`).join(', ') || 'any lookup key'}` : `keys point to different customers: ${rows.map((r) => `${r.key} -> ${r.customer_id}`).join(', ')}`;
-      warnings.push(message);
-      return { ...base, outcome: ids.length === 0 ? 'unmatched' : 'conflict', reason: 'customer_unresolved', message, warnings };
-    }
-    customerId = ids[0]!;
-    warnings.push(`customer found by ${rows.map((r) => r.key).join(', ')}`);
+  // the same resolution as a delivery (read only); the preview names the values it looked for
+  const resolved = await resolveCustomer(db, config.crm.moduleId, mapped);
+  if ('kind' in resolved) {
+    const looked = (mapped.lookups ?? []).map((l) => `${l.key}=${l.value}`).join(', ') || 'any lookup key';
+    const message = resolved.kind === 'unmatched' ? `no customer for ${looked}` : resolved.message;
+    warnings.push(message);
+    return { ...base, outcome: resolved.kind, reason: 'customer_unresolved', message, warnings };
   }
+  const customerId = resolved.id;
+  if (resolved.foundBy.length > 0) warnings.push(`customer found by ${resolved.foundBy.join(', ')}`);
   const readsCurrentRecord = needsCurrent(config.update, mapping.overwrites);
   const plan = planUpdate(config.update, mapped.fields, mapping.overwrites, null);
   if (plan.kind === 'unchanged') return { ...base, customerId, readsCurrentRecord, outcome: 'nothing_to_send', message: 'no mapped field has a value', warnings };

@@ -22,9 +22,13 @@ export type Delivered =
   | { kind: 'conflict'; message: string; customerIds: string[] }
   | { kind: 'failed'; customerId: string; result: Extract<CrmResult, { ok: false }>; step: 'detail' | 'update' };
 
-/** Finds the customer by the lookup keys: every key that matches must agree. */
-async function resolveCustomer(db: D1Database, moduleId: string, mapped: Extract<MapResult, { ok: true }>): Promise<{ id: string } | Extract<Delivered, { kind: 'unmatched' | 'conflict' }>> {
-  if (mapped.customerId !== null) return { id: mapped.customerId };
+/** Finds the customer: the payload's id, else the lookup keys, every key that matches agreeing (`foundBy`: those keys). */
+export async function resolveCustomer(
+  db: D1Database,
+  moduleId: string,
+  mapped: Extract<MapResult, { ok: true }>,
+): Promise<{ id: string; foundBy: string[] } | Extract<Delivered, { kind: 'unmatched' | 'conflict' }>> {
+  if (mapped.customerId !== null) return { id: mapped.customerId, foundBy: [] };
   if (mapped.lookups.length === 0) return { kind: 'unmatched', message: 'no customer id, and no lookup key had a value' };
   const rows = await findKeys(db, moduleId, mapped.lookups);
   const ids = [...new Set(rows.map((r) => r.customer_id))];
@@ -33,7 +37,7 @@ async function resolveCustomer(db: D1Database, moduleId: string, mapped: Extract
     const which = rows.map((r) => `${r.key} -> ${r.customer_id}`).join(', ');
     return { kind: 'conflict', customerIds: ids, message: `keys point to different customers: ${which}` };
   }
-  return { id: ids[0]! };
+  return { id: ids[0]!, foundBy: rows.map((r) => r.key) };
 }
 
 export async function deliverToCrm(deps: DeliverDeps, target: Target, mapping: CompiledMapping, mapped: Extract<MapResult, { ok: true }>): Promise<Delivered> {
