@@ -116,7 +116,7 @@ for (const c of CONCURRENCY) {
 lines.push('', `Server side, from the sync rows of the last cell (c=${CONCURRENCY[CONCURRENCY.length - 1]}): handler (receipt to answer) p50 ${serverSide.handlerP50Ms} ms, of which the CRM call p50 ${serverSide.crmCallP50Ms} ms (Date.now() in workerd advances only at I/O, so these are I/O-bounded times).`);
 lines.push('', '## Pipeline CPU (parse, verify, map, build the CRM body), in-process, Node', '', 'Wall time per webhook (includes Node\'s WebCrypto thread-pool hops, which workerd does not have) and CPU time (process.cpuUsage, all threads).', '', '| payload | cold µs (first after a config change, wall) | warm p50 µs wall | warm p99 µs wall | warm p50 µs CPU | warm p99 µs CPU |', '|---|---|---|---|---|---|');
 for (const [name, r] of Object.entries(cpu as Record<string, { cold: number; p50: number; p99: number; cpuP50: number; cpuP99: number; bytes: number }>)) lines.push(`| ${name} (${r.bytes} bytes) | ${r.cold} | ${r.p50} | ${r.p99} | ${r.cpuP50} | ${r.cpuP99} |`);
-lines.push('', '## Bundle', '', `\`wrangler deploy --dry-run --minify\`: ${bundle.file}, ${Math.round(bundle.bytes / 1024)} KiB minified, **${Math.round(bundle.gzip / 1024 * 10) / 10} KiB gzipped** (budget 100 KiB, checked by test/node/bundle.test.ts).`, '');
+lines.push('', '## Bundle', '', `\`wrangler deploy --dry-run --minify\`: ${bundle.file}, ${Math.round(bundle.bytes / 1024)} KiB minified, **${Math.round(bundle.gzip / 1024 * 10) / 10} KiB gzipped** (budget 110 KiB, checked by test/node/bundle.test.ts).`, '');
 const notes = 'bench/notes.md';
 if (existsSync(notes)) lines.push(readFileSync(notes, 'utf8'));
 writeFileSync('bench/results.md', `${lines.join('\n')}\n`);

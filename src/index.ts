@@ -1,5 +1,6 @@
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import { admin } from './admin';
+import { consolePages } from './console';
 import type { AppEnv } from './env';
 import { notFound, onError } from './http/errors';
 import { hooks } from './receive/route';
@@ -11,10 +12,11 @@ import { handleQueue } from './queue/consumer';
 const app = new Hono<AppEnv>();
 
 app.get('/', (c) =>
-  c.json({ name: 'crm-webhook-adapter', webhooks: 'POST /hooks/{endpoint}', admin: '/admin (Authorization: Bearer <ADMIN_TOKEN>)' }),
+  c.json({ name: 'crm-webhook-adapter', webhooks: 'POST /hooks/{endpoint}', admin: '/admin (Authorization: Bearer <ADMIN_TOKEN>)', console: '/console' }),
 );
 app.route('/hooks', hooks);
 app.route('/admin', admin);
+app.route('/console', consolePages);
 app.notFound(notFound);
 app.onError(onError);
 

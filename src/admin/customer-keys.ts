@@ -1,7 +1,7 @@
 import { zValidator } from '@hono/zod-validator';
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import * as z from 'zod';
-import { csvRows, deleteKey, importKeys, KeyName, listKeys, prepareRows } from '../customers/keys';
+import { csvRows, deleteKey, importCustomerKeys, KeyName, listKeys } from '../customers/keys';
 import { CrmId } from '../endpoints/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
@@ -23,8 +23,6 @@ export const KeysListQuery = z.strictObject({
 });
 export const KeysDeleteQuery = z.strictObject({ moduleId: CrmId, key: KeyName, value: z.string().min(1).max(256) });
 
-const EXAMPLES = 20;
-
 customerKeysAdmin.post('/', zValidator('query', ModuleQuery, validationHook), async (c) => {
   const { moduleId } = c.req.valid('query');
   const contentType = c.req.header('content-type') ?? '';
@@ -38,11 +36,7 @@ customerKeysAdmin.post('/', zValidator('query', ModuleQuery, validationHook), as
     if (!Array.isArray(body)) throw new ApiError(400, 'invalid_body', 'Send a JSON array of { customer_id, key, value }, or CSV with content-type text/csv');
     rows = body;
   }
-  const prepared = prepareRows(rows);
-  const counts = await importKeys(c.env.DB, moduleId, prepared.rows, 'import', Date.now());
-  const reasons: Record<string, number> = {};
-  for (const r of prepared.refused) reasons[r.reason] = (reasons[r.reason] ?? 0) + 1;
-  return c.json({ received: rows.length, ...counts, refused: prepared.refused.length, reasons, examples: prepared.refused.slice(0, EXAMPLES) });
+  return c.json(await importCustomerKeys(c.env.DB, moduleId, rows, Date.now()));
 });
 
 customerKeysAdmin.get('/', zValidator('query', KeysListQuery, validationHook), async (c) => {

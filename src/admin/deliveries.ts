@@ -1,8 +1,8 @@
 import { zValidator } from '@hono/zod-validator';
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import * as z from 'zod';
 import { listAttempts } from '../deliveries/attempts';
-import { DELIVERY_STATUSES, getDelivery, listDeliveries } from '../deliveries/store';
+import { DELIVERY_STATUSES, getDelivery, listDeliveries, type DeliveryStatus } from '../deliveries/store';
 import { replayMany, ReplayFilter, replayOne } from '../queue/replay';
 import { EndpointId } from '../endpoints/schema';
 import type { AppEnv } from '../env';
@@ -16,13 +16,19 @@ export const deliveriesAdmin = new Hono<AppEnv>();
 export const DeliveryListQuery = z.strictObject({
   endpoint: EndpointId.optional(),
   status: z.enum(DELIVERY_STATUSES as [string, ...string[]]).optional(),
+  /** ISO times bounding `receivedAt` (since inclusive, until exclusive). */
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  /** A delivery id or customer id exactly, or text in the stored payload (a phone number, a name). */
+  q: z.string().trim().min(1).max(100).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().regex(/^[0-9a-z]{26}$/, 'cursor is the nextCursor of a previous page').optional(),
 });
 
 deliveriesAdmin.get('/', zValidator('query', DeliveryListQuery, validationHook), async (c) => {
-  const query = c.req.valid('query');
-  return c.json(await listDeliveries(c.env.DB, query as Parameters<typeof listDeliveries>[1]));
+  const { since, until, ...query } = c.req.valid('query');
+  const ms = (t: string | undefined) => (t === undefined ? undefined : Date.parse(t));
+  return c.json(await listDeliveries(c.env.DB, { ...query, status: query.status as DeliveryStatus | undefined, since: ms(since), until: ms(until) }));
 });
 
 deliveriesAdmin.get('/:id', async (c) => {

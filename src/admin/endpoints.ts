@@ -1,11 +1,10 @@
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import { rateLimitedSince } from '../deliveries/rate-limited';
-import { EndpointConfig, EndpointId, endpointSecretNames, formatIssues, type StoredEndpoint } from '../endpoints/schema';
-import { deleteEndpoint, getEndpoint, listEndpoints, putEndpoint } from '../endpoints/store';
+import { EndpointId, formatIssues, type StoredEndpoint } from '../endpoints/schema';
+import { saveEndpoint } from '../endpoints/save';
+import { deleteEndpoint, getEndpoint, listEndpoints } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
-import { compileMapping } from '../mapping/compile';
-import { secretResolver } from '../secrets/resolver';
 import { previewStoredEndpoint } from './preview';
 import { readJsonBody, validationError } from './validation';
 
@@ -20,25 +19,6 @@ function endpointId(raw: string): string {
 /** The endpoint as the API shows it, with the URL to paste into the sender. */
 function view(endpoint: StoredEndpoint, requestUrl: string) {
   return { ...endpoint, url: new URL(`/hooks/${endpoint.id}`, requestUrl).toString() };
-}
-
-/** Warnings a valid configuration still deserves. */
-async function warningsFor(config: EndpointConfig, env: Env): Promise<string[]> {
-  const warnings: string[] = [];
-  if (config.verify.type === 'none') warnings.push('verify.type is "none": anyone who knows the URL can update any customer');
-  const resolve = secretResolver(env);
-  for (const name of endpointSecretNames(config)) {
-    let value: string | undefined;
-    try {
-      value = await resolve(name);
-    } catch (err) {
-      warnings.push(`secret ${name} cannot be read: ${(err as Error).message}`);
-      continue;
-    }
-    if (value === undefined) warnings.push(`secret ${name} is not set yet: webhooks are refused until it is (wrangler secret put ${name}, or PUT /admin/secrets/${name})`);
-  }
-  if (config.rateLimit && !env.HOOK_RATE_LIMITER) warnings.push('rateLimit is on but the HOOK_RATE_LIMITER binding is missing from wrangler.toml: nothing is limited');
-  return warnings;
 }
 
 endpointsAdmin.get('/', async (c) => {
@@ -64,15 +44,9 @@ endpointsAdmin.post('/:id/preview', async (c) => c.json(await previewStoredEndpo
 
 endpointsAdmin.put('/:id', async (c) => {
   const id = endpointId(c.req.param('id'));
-  const parsed = EndpointConfig.safeParse(await readJsonBody(c));
-  if (!parsed.success) throw validationError(formatIssues(parsed.error), 'endpoint configuration');
-  // A broken expression is refused now, not discovered when a lead arrives.
-  const compiled = compileMapping(parsed.data);
-  if (!compiled.ok) throw validationError(compiled.issues, 'endpoint configuration');
-
-  const existed = (await c.env.ENDPOINTS.get(`v1:endpoint:${id}`)) !== null;
-  const stored = await putEndpoint(c.env.ENDPOINTS, id, parsed.data);
-  return c.json({ ...view(stored, c.req.url), warnings: await warningsFor(parsed.data, c.env) }, existed ? 200 : 201);
+  const saved = await saveEndpoint(c.env, id, await readJsonBody(c));
+  if (!saved.ok) throw validationError(saved.issues, 'endpoint configuration');
+  return c.json({ ...view(saved.endpoint, c.req.url), warnings: saved.warnings }, saved.created ? 201 : 200);
 });
 
 endpointsAdmin.delete('/:id', async (c) => {

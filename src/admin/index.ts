@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import type { AppEnv } from '../env';
 import { requireAdmin } from './auth';
 import { deliveriesAdmin } from './deliveries';

@@ -1,13 +1,14 @@
-import { Hono, type Context } from 'hono';
+import type { Context } from 'hono';
+import { Hono } from 'hono/tiny';
 import * as z from 'zod';
 import { crmSettings } from '../crm/client';
 import { storedBody } from '../queue/attempt';
 import type { DeliveryRow } from '../deliveries/store';
-import { EndpointConfig, formatIssues } from '../endpoints/schema';
+import { formatIssues } from '../endpoints/schema';
+import { checkConfig } from '../endpoints/save';
 import { getEndpoint } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
-import { compileMapping } from '../mapping/compile';
 import { previewWebhook, type Sample } from '../preview';
 import { utf8 } from '../verify/crypto';
 import { readJsonBody, validationError } from './validation';
@@ -33,15 +34,23 @@ export async function previewStoredEndpoint(c: Context<AppEnv>, id: string) {
 
 /** `POST /admin/deliveries/{id}/preview`: what a replay would send under today's configuration. */
 export async function previewDelivery(c: Context<AppEnv>, id: string) {
-  const row = await c.env.DB.prepare('SELECT * FROM deliveries WHERE id = ?').bind(id).first<DeliveryRow>();
-  if (!row) throw new ApiError(404, 'not_found', 'No such delivery');
+  const stored = await storedSample(c.env.DB, id);
+  if (!stored.ok) throw new ApiError(stored.why === 'not_found' ? 404 : 409, stored.why, stored.message);
+  const endpoint = await getEndpoint(c.env.ENDPOINTS, stored.endpointId);
+  if (!endpoint) throw new ApiError(404, 'not_found', `Endpoint ${stored.endpointId} no longer exists`);
+  return { deliveryId: id, endpointId: stored.endpointId, ...(await previewWebhook(c.env.DB, crmSettings(c.env), endpoint.config, stored.sample)) };
+}
+
+export type StoredSample = { ok: true; endpointId: string; sample: Sample } | { ok: false; why: 'not_found' | 'not_replayable'; message: string };
+
+/** A logged delivery as a sample request (its stored body, content type, headers and query), if it can be replayed. */
+export async function storedSample(db: D1Database, id: string): Promise<StoredSample> {
+  const row = await db.prepare('SELECT * FROM deliveries WHERE id = ?').bind(id).first<DeliveryRow>();
+  if (!row) return { ok: false, why: 'not_found', message: 'No such delivery' };
   const bytes = storedBody(row);
-  if (!bytes || row.verified !== 1) throw new ApiError(409, 'not_replayable', bytes ? 'The request was never verified' : 'The stored body was removed by retention');
-  const endpoint = await getEndpoint(c.env.ENDPOINTS, row.endpoint_id);
-  if (!endpoint) throw new ApiError(404, 'not_found', `Endpoint ${row.endpoint_id} no longer exists`);
+  if (!bytes || row.verified !== 1) return { ok: false, why: 'not_replayable', message: bytes ? 'The request was never verified' : 'The stored body was removed by retention' };
   const parse = <T>(t: string | null, d: T): T => (t ? (JSON.parse(t) as T) : d);
-  const sample: Sample = { bytes, contentType: row.content_type, headers: parse(row.request_headers, {}), query: parse(row.request_query, {}) };
-  return { deliveryId: id, endpointId: row.endpoint_id, ...(await previewWebhook(c.env.DB, crmSettings(c.env), endpoint.config, sample)) };
+  return { ok: true, endpointId: row.endpoint_id, sample: { bytes, contentType: row.content_type, headers: parse(row.request_headers, {}), query: parse(row.request_query, {}) } };
 }
 
 /** `POST /admin/preview`: `{ "config": <endpoint configuration>, "sample": { "body", "contentType"?, "headers"?, "query"? } }`. */
@@ -61,10 +70,8 @@ export const PreviewRequest = z.strictObject({
 previewAdmin.post('/', async (c) => {
   const request = PreviewRequest.safeParse(await readJsonBody(c));
   if (!request.success) throw validationError(formatIssues(request.error), 'preview request');
-  const config = EndpointConfig.safeParse(request.data.config);
-  if (!config.success) throw validationError(formatIssues(config.error).map((i) => ({ ...i, path: `config.${i.path}` })), 'configuration');
-  const compiled = compileMapping(config.data);
-  if (!compiled.ok) throw validationError(compiled.issues.map((i) => ({ ...i, path: `config.${i.path}` })), 'configuration');
+  const config = checkConfig(request.data.config);
+  if (!config.ok) throw validationError(config.issues.map((i) => ({ ...i, path: `config.${i.path}` })), 'configuration');
   const { body, contentType, headers, query } = request.data.sample;
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const sample: Sample = {
@@ -73,5 +80,5 @@ previewAdmin.post('/', async (c) => {
     headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
     query,
   };
-  return c.json(await previewWebhook(c.env.DB, crmSettings(c.env), config.data, sample, compiled.mapping));
+  return c.json(await previewWebhook(c.env.DB, crmSettings(c.env), config.config, sample, config.mapping));
 });

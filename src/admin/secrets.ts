@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import * as z from 'zod';
 import { endpointSecretNames, formatIssues } from '../endpoints/schema';
 import { listEndpoints } from '../endpoints/store';

@@ -131,6 +131,17 @@ export async function importKeys(db: D1Database, moduleId: string, rows: KeyRow[
   return { added, updated, unchanged: existing - updated };
 }
 
+const EXAMPLES = 20;
+
+/** An import as the admin API and the console report it: counts, refusals by reason, and the first refused rows. */
+export async function importCustomerKeys(db: D1Database, moduleId: string, rows: unknown[], now: number): Promise<ImportResult> {
+  const prepared = prepareRows(rows);
+  const counts = await importKeys(db, moduleId, prepared.rows, 'import', now);
+  const reasons: Record<string, number> = {};
+  for (const r of prepared.refused) reasons[r.reason] = (reasons[r.reason] ?? 0) + 1;
+  return { received: rows.length, ...counts, refused: prepared.refused.length, reasons, examples: prepared.refused.slice(0, EXAMPLES) };
+}
+
 function upsertStatement(db: D1Database, moduleId: string, json: string, source: string, now: number): D1PreparedStatement {
   return db
     .prepare(

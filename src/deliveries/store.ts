@@ -195,7 +195,17 @@ export async function getDelivery(db: D1Database, id: string): Promise<Delivery 
   return row ? toDelivery(row) : null;
 }
 
-export type DeliveryFilter = { endpoint?: string; status?: DeliveryStatus; limit: number; cursor?: string };
+export type DeliveryFilter = {
+  endpoint?: string;
+  status?: DeliveryStatus;
+  /** Received at or after / before these times (ms since epoch). */
+  since?: number;
+  until?: number;
+  /** Free text: a delivery id or customer id exactly, or text in the stored payload (a phone, a name, a lead id). */
+  q?: string;
+  limit: number;
+  cursor?: string;
+};
 
 // The list carries no bodies; `payload IS NOT NULL` stands in for the payload to tell what can be replayed.
 const SUMMARY_COLUMNS = [
@@ -210,6 +220,12 @@ export async function listDeliveries(db: D1Database, filter: DeliveryFilter): Pr
   const params: unknown[] = [];
   if (filter.endpoint) (where.push('endpoint_id = ?'), params.push(filter.endpoint));
   if (filter.status) (where.push('status = ?'), params.push(filter.status));
+  if (filter.since !== undefined) (where.push('received_at >= ?'), params.push(filter.since));
+  if (filter.until !== undefined) (where.push('received_at < ?'), params.push(filter.until));
+  if (filter.q) {
+    where.push("(id = ? OR customer_id = ? OR idempotency_key = ? OR payload LIKE ? ESCAPE '\\')");
+    params.push(filter.q, filter.q, filter.q, `%${filter.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
+  }
   if (filter.cursor) (where.push('id < ?'), params.push(filter.cursor));
   const sql = `SELECT ${SUMMARY_COLUMNS} FROM deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
   const { results } = await db.prepare(sql).bind(...params, filter.limit + 1).all<Row>();

@@ -37,8 +37,8 @@ export async function putEndpoint(kv: KVNamespace, id: string, config: EndpointC
   return stored;
 }
 
-/** Lists every endpoint, sorted by id. */
-export async function listEndpoints(kv: KVNamespace): Promise<StoredEndpoint[]> {
+/** Every endpoint id, sorted (KV list only). */
+export async function listEndpointIds(kv: KVNamespace): Promise<string[]> {
   const names: string[] = [];
   let cursor: string | undefined;
   do {
@@ -46,8 +46,13 @@ export async function listEndpoints(kv: KVNamespace): Promise<StoredEndpoint[]> 
     names.push(...page.keys.map((k) => k.name.slice(PREFIX.length)));
     cursor = page.list_complete ? undefined : page.cursor;
   } while (cursor);
-  const endpoints = await Promise.all(names.map((id) => getEndpoint(kv, id)));
-  return endpoints.filter((e): e is StoredEndpoint => e !== null).sort((a, b) => a.id.localeCompare(b.id));
+  return names.sort();
+}
+
+/** Lists every endpoint, sorted by id. */
+export async function listEndpoints(kv: KVNamespace): Promise<StoredEndpoint[]> {
+  const endpoints = await Promise.all((await listEndpointIds(kv)).map((id) => getEndpoint(kv, id)));
+  return endpoints.filter((e): e is StoredEndpoint => e !== null);
 }
 
 /** Deletes an endpoint; `false` when there was none. */

@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'conflict'
   | 'storage_unavailable'
   | 'not_replayable'
+  | 'csrf_failed'
   | 'internal_error';
 
 /** The JSON shape of every refusal: `{ "error": { "code", "message" } }`, plus optional siblings. */

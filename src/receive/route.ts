@@ -1,4 +1,5 @@
-import { Hono, type Context } from 'hono';
+import type { Context } from 'hono';
+import { Hono } from 'hono/tiny';
 import { crmSettings } from '../crm/client';
 import { insertDelivery } from '../deliveries/store';
 import { EndpointId, type StoredEndpoint } from '../endpoints/schema';

@@ -1,0 +1,56 @@
+/**
+ * Console sessions: the admin token is exchanged once for a signed cookie; nothing is stored server side.
+ *
+ * Cookie `__Host-console` = `<expires ms>.<nonce>.<HMAC-SHA256(key, "<expires>.<nonce>")>`, HttpOnly, Secure,
+ * SameSite=Strict, Path=/ (required by the __Host- prefix). The key is derived from ADMIN_TOKEN, so rotating
+ * the token signs every console user out. The CSRF token of a session is HMAC(key, "csrf.<nonce>"): every
+ * state-changing form carries it, and it is useless without the cookie (and the cookie without it).
+ * The cookie never authorises /admin, which reads only the Authorization header.
+ */
+import type { Context } from 'hono';
+import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
+import { encodeBytes, hmac, safeEqual, utf8 } from '../verify/crypto';
+
+export const COOKIE = 'console';
+export const SESSION_HOURS = 12;
+
+export type Session = { nonce: string; expires: number; csrf: string };
+
+const b64url = (bytes: Uint8Array) => encodeBytes(bytes, 'base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+async function sign(adminToken: string, text: string): Promise<string> {
+  const key = await hmac('sha256', utf8(adminToken), utf8('crm-webhook-adapter console session v1'));
+  return b64url(await hmac('sha256', key, utf8(text)));
+}
+
+/** Starts a session: sets the cookie, returns the session. */
+export async function startSession<E extends { Bindings: Env }>(c: Context<E>, adminToken: string, now = Date.now()): Promise<Session> {
+  const nonce = b64url(crypto.getRandomValues(new Uint8Array(18)));
+  const expires = now + SESSION_HOURS * 3_600_000;
+  const value = `${expires}.${nonce}`;
+  setCookie(c, COOKIE, `${value}.${await sign(adminToken, value)}`, {
+    prefix: 'host', httpOnly: true, secure: true, sameSite: 'Strict', path: '/', maxAge: SESSION_HOURS * 3600,
+  });
+  return { nonce, expires, csrf: await sign(adminToken, `csrf.${nonce}`) };
+}
+
+/** The request's session, if its cookie is well formed, correctly signed and not expired. */
+export async function readSession<E extends { Bindings: Env }>(c: Context<E>, now = Date.now()): Promise<Session | null> {
+  const adminToken = c.env.ADMIN_TOKEN;
+  const cookie = getCookie(c, COOKIE, 'host');
+  if (!adminToken || !cookie) return null;
+  const m = /^(\d{13})\.([A-Za-z0-9_-]{24})\.([A-Za-z0-9_-]{43})$/.exec(cookie);
+  if (!m) return null;
+  const expires = Number(m[1]);
+  if (!(await safeEqual(m[3]!, await sign(adminToken, `${m[1]}.${m[2]}`))) || expires <= now) return null;
+  return { nonce: m[2]!, expires, csrf: await sign(adminToken, `csrf.${m[2]}`) };
+}
+
+export function endSession<E extends { Bindings: Env }>(c: Context<E>): void {
+  deleteCookie(c, COOKIE, { prefix: 'host', path: '/', secure: true });
+}
+
+/** Whether a state-changing request carries its session's CSRF token (form field `_csrf` or header `x-csrf-token`). */
+export async function csrfOk(session: Session, given: string | undefined): Promise<boolean> {
+  return typeof given === 'string' && given.length > 0 && (await safeEqual(given, session.csrf));
+}

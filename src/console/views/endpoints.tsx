@@ -1,0 +1,104 @@
+import type { EndpointHealth } from '../../deliveries/stats';
+import type { DeliverySummary } from '../../deliveries/store';
+import type { StoredEndpoint } from '../../endpoints/schema';
+import type { Preset } from '../../presets';
+import type { PreviewResult } from '../../preview';
+import { PreviewResultView } from './deliveries';
+import { Csrf, Issues, Layout, Notice, Time } from './layout';
+
+type Issue = { path: string; message: string };
+
+export function EndpointsPage(p: { endpoints: StoredEndpoint[]; health: Map<string, EndpointHealth>; csrf: string }) {
+  return (
+    <Layout title="Endpoints" nav="endpoints" csrf={p.csrf}>
+      <p><a class="button" href="/console/endpoints/new">New endpoint</a></p>
+      {p.endpoints.length === 0 ? <p class="muted">No endpoint yet.</p> : (
+        <ul class="cards">
+          {p.endpoints.map((e) => {
+            const h = p.health.get(e.id);
+            const rate = h?.rate == null ? 'no deliveries in 24 h' : `${Math.round(h.rate * 1000) / 10}% succeeded in 24 h (${h.ok} of ${h.ok + h.failed})`;
+            return (
+              <li>
+                <a href={`/console/endpoints/${e.id}`}><strong>{e.id}</strong></a> <span class={`status g-${e.config.enabled ? 'ok' : 'other'}`}>{e.config.enabled ? 'enabled' : 'disabled'}</span>
+                <div>{e.config.name}{e.config.preset ? ` · preset ${e.config.preset}` : ''}</div>
+                <div class={h && h.failed > 0 ? 'bad' : 'muted'}>{rate}</div>
+                <div><a href={`/console/deliveries?endpoint=${encodeURIComponent(e.id)}&range=24h`}>Deliveries</a></div>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </Layout>
+  );
+}
+
+export type EditorProps = {
+  csrf: string;
+  /** null for a new endpoint (the id is typed in). */
+  endpoint: StoredEndpoint | null;
+  id: string;
+  configText: string;
+  issues: Issue[];
+  warnings: string[];
+  saved?: 'created' | 'saved';
+  url: string | null;
+  preset?: Preset;
+  recent: DeliverySummary[];
+  sample: { text: string; contentType: string; delivery: string };
+  preview: PreviewPaneProps;
+};
+
+export type PreviewPaneProps = { result?: PreviewResult; issues?: Issue[]; refusal?: string };
+
+/** The preview pane (also answered alone, as a fragment, to the page's script). */
+export function PreviewPane(p: PreviewPaneProps) {
+  return (
+    <div id="preview" aria-live="polite">
+      {p.refusal && <Notice kind="error"><p>{p.refusal}</p></Notice>}
+      {p.issues && p.issues.length > 0 && <Notice kind="error"><p>Fix the configuration to see the preview.</p></Notice>}
+      {p.result ? <PreviewResultView result={p.result} /> : !p.refusal && !(p.issues && p.issues.length) && <p class="muted">Paste a sample payload or pick a recent delivery, then Preview.</p>}
+    </div>
+  );
+}
+
+export function EditorPage(p: EditorProps) {
+  const action = p.endpoint ? `/console/endpoints/${p.endpoint.id}` : '/console/endpoints';
+  return (
+    <Layout title={p.endpoint ? `Endpoint ${p.endpoint.id}` : 'New endpoint'} nav="endpoints" csrf={p.csrf}>
+      {p.saved && <Notice kind="ok"><p>{p.saved === 'created' ? 'Endpoint created.' : 'Configuration saved. Running isolates pick it up within about a minute.'}</p></Notice>}
+      {p.warnings.length > 0 && <Notice kind="warn"><ul>{p.warnings.map((w) => <li>{w}</li>)}</ul></Notice>}
+      {p.url && (
+        <section class="url">
+          <label for="url">Webhook URL, to paste into the sender</label>
+          <div class="copy"><input id="url" readonly value={p.url} /><button type="button" data-copy="url">Copy</button></div>
+          {p.preset && <p class="recipe"><strong>{p.preset.title}:</strong> {p.preset.recipe}{p.preset.source !== 'sender docs' ? ` (${p.preset.source})` : ''}</p>}
+          {p.endpoint && <p class="muted">Revision {p.endpoint.revision}, saved <Time ms={p.endpoint.updatedAt} /></p>}
+        </section>
+      )}
+      <form method="post" action={action} class="editor" id="editor" data-preview={`${action === '/console/endpoints' ? '/console/endpoints/new' : action}/preview`}>
+        <Csrf token={p.csrf} />
+        <div class="pane">
+          {!p.endpoint && <label>Endpoint id <input name="id" value={p.id} required pattern="[a-z0-9][a-z0-9\-]{0,63}" autocomplete="off" /></label>}
+          <label for="config">Configuration (JSON)</label>
+          <textarea id="config" name="config" rows={24} spellcheck={false} aria-describedby="config-issues" aria-invalid={p.issues.length > 0 ? 'true' : undefined}>{p.configText}</textarea>
+          <Issues id="config-issues" issues={p.issues} />
+          <p><button type="submit">{p.endpoint ? 'Save' : 'Create'}</button></p>
+        </div>
+        <div class="pane">
+          <h2>Preview</h2>
+          <label for="delivery">A recent delivery</label>
+          <select id="delivery" name="delivery">
+            <option value="">none: use the sample below</option>
+            {p.recent.map((d) => <option value={d.id} selected={p.sample.delivery === d.id}>{`${d.receivedAt.slice(0, 19).replace('T', ' ')} ${d.status} ${d.customerId ?? ''}`}</option>)}
+          </select>
+          <label for="sample">Sample payload</label>
+          <textarea id="sample" name="sample" rows={10} spellcheck={false}>{p.sample.text}</textarea>
+          <label for="contentType">Content type</label>
+          <input id="contentType" name="contentType" value={p.sample.contentType} />
+          <p><button type="submit" formaction={`${action === '/console/endpoints' ? '/console/endpoints/new' : action}/preview`} class="secondary">Preview</button> <span class="muted">Updates as you type. No CRM call, nothing logged.</span></p>
+          <PreviewPane {...p.preview} />
+        </div>
+      </form>
+    </Layout>
+  );
+}

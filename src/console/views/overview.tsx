@@ -1,0 +1,81 @@
+import type { Bucket, StatusGroup, overview } from '../../deliveries/stats';
+import { Layout, Status, Time } from './layout';
+
+type Data = Awaited<ReturnType<typeof overview>>;
+const GROUPS: [StatusGroup, string][] = [['ok', 'delivered'], ['failed', 'failed'], ['pending', 'in flight'], ['other', 'other']];
+const COLOURS: Record<StatusGroup, string> = { ok: '#1a7f37', failed: '#cf222e', pending: '#bf8700', other: '#8c959f' };
+
+/** Stacked bars, one per bucket, as inline SVG (no chart library); the same numbers follow as a table. */
+function Chart(p: { title: string; buckets: Bucket[]; label: (b: Bucket, i: number) => string }) {
+  const max = Math.max(1, ...p.buckets.map((b) => b.counts.ok + b.counts.failed + b.counts.pending + b.counts.other));
+  const w = 10;
+  const total = (g: StatusGroup) => p.buckets.reduce((n, b) => n + b.counts[g], 0);
+  return (
+    <figure class="chart">
+      <figcaption>{p.title}: {GROUPS.map(([g, name]) => <span class="legend"><i class={`g-${g}`}></i>{`${name} ${total(g)}`}</span>)}</figcaption>
+      <svg viewBox={`0 0 ${p.buckets.length * w} 100`} preserveAspectRatio="none" role="img" aria-label={`${p.title}, stacked by status`}>
+        {p.buckets.map((b, i) => {
+          let y = 100;
+          return (
+            <g>
+              <title>{`${p.label(b, i)}: ${GROUPS.map(([g, name]) => `${b.counts[g]} ${name}`).join(', ')}`}</title>
+              {GROUPS.map(([g]) => {
+                const h = (b.counts[g] / max) * 100;
+                y -= h;
+                return h > 0 ? <rect x={i * w + 1} y={y} width={w - 2} height={h} fill={COLOURS[g]} /> : null;
+              })}
+            </g>
+          );
+        })}
+      </svg>
+      <div class="axis"><span>{p.label(p.buckets[0]!, 0)}</span><span>{p.label(p.buckets[p.buckets.length - 1]!, p.buckets.length - 1)}</span></div>
+      <details>
+        <summary>Numbers</summary>
+        <div class="scroll">
+          <table>
+            <thead><tr><th scope="col">from</th>{GROUPS.map(([, name]) => <th scope="col">{name}</th>)}</tr></thead>
+            <tbody>{p.buckets.map((b, i) => <tr><td>{p.label(b, i)}</td>{GROUPS.map(([g]) => <td>{b.counts[g]}</td>)}</tr>)}</tbody>
+          </table>
+        </div>
+      </details>
+    </figure>
+  );
+}
+
+function FailureList(p: { rows: Data['newestFailures']; empty: string }) {
+  if (p.rows.length === 0) return <p class="muted">{p.empty}</p>;
+  return (
+    <ul class="cards">
+      {p.rows.map((f) => (
+        <li>
+          <a href={`/console/deliveries/${f.id}`}><Status status={f.status} /> <strong>{f.endpointId}</strong></a>
+          <span class="muted"> <Time ms={f.receivedAt} /></span>
+          <div>{f.reason ?? ''}{f.message ? `: ${f.message}` : ''}</div>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function OverviewPage(p: { data: Data; csrf: string; now: number }) {
+  const hourLabel = (b: Bucket) => new Date(b.start).toISOString().slice(11, 16) + ' UTC';
+  const dayLabel = (b: Bucket) => new Date(b.start).toISOString().slice(5, 16).replace('T', ' ');
+  const failing = p.data.failingNow;
+  return (
+    <Layout title="Overview" nav="overview" csrf={p.csrf}>
+      <section aria-labelledby="failing">
+        <h2 id="failing">Failing now</h2>
+        <FailureList rows={failing} empty="No endpoint's latest delivery in the last 24 hours failed." />
+      </section>
+      <section class="charts">
+        <Chart title="Last 24 hours, per hour" buckets={p.data.hours} label={hourLabel} />
+        <Chart title="Last 7 days, per 24 hours" buckets={p.data.days} label={dayLabel} />
+      </section>
+      <section aria-labelledby="newest">
+        <h2 id="newest">Newest failures</h2>
+        <FailureList rows={p.data.newestFailures} empty="No failed delivery in the log." />
+        <p><a href="/console/deliveries?status=failed">All failed deliveries</a></p>
+      </section>
+    </Layout>
+  );
+}

@@ -1,0 +1,47 @@
+import { secretResolver } from '../secrets/resolver';
+import { compileMapping, type CompiledMapping } from '../mapping/compile';
+import { EndpointConfig, endpointSecretNames, formatIssues, type StoredEndpoint } from './schema';
+import { putEndpoint } from './store';
+
+export type Issue = { path: string; message: string };
+export type Checked = { ok: true; config: EndpointConfig; mapping: CompiledMapping } | { ok: false; issues: Issue[] };
+
+/** Validates a configuration as a user wrote it (preset applied) and compiles its expressions: every problem with its path. */
+export function checkConfig(raw: unknown): Checked {
+  const parsed = EndpointConfig.safeParse(raw);
+  if (!parsed.success) return { ok: false, issues: formatIssues(parsed.error) };
+  // a broken expression is refused now, not discovered when a lead arrives
+  const compiled = compileMapping(parsed.data);
+  if (!compiled.ok) return { ok: false, issues: compiled.issues };
+  return { ok: true, config: parsed.data, mapping: compiled.mapping };
+}
+
+/** Warnings a valid configuration still deserves. */
+export async function warningsFor(config: EndpointConfig, env: Env): Promise<string[]> {
+  const warnings: string[] = [];
+  if (config.verify.type === 'none') warnings.push('verify.type is "none": anyone who knows the URL can update any customer');
+  const resolve = secretResolver(env);
+  for (const name of endpointSecretNames(config)) {
+    let value: string | undefined;
+    try {
+      value = await resolve(name);
+    } catch (err) {
+      warnings.push(`secret ${name} cannot be read: ${(err as Error).message}`);
+      continue;
+    }
+    if (value === undefined) warnings.push(`secret ${name} is not set yet: webhooks are refused until it is (wrangler secret put ${name}, or PUT /admin/secrets/${name})`);
+  }
+  if (config.rateLimit && !env.HOOK_RATE_LIMITER) warnings.push('rateLimit is on but the HOOK_RATE_LIMITER binding is missing from wrangler.toml: nothing is limited');
+  return warnings;
+}
+
+export type Saved = { ok: true; endpoint: StoredEndpoint; created: boolean; warnings: string[] } | { ok: false; issues: Issue[] };
+
+/** Checks and stores an endpoint's configuration (the admin API's PUT and the console's editor). */
+export async function saveEndpoint(env: Env, id: string, raw: unknown): Promise<Saved> {
+  const checked = checkConfig(raw);
+  if (!checked.ok) return checked;
+  const existed = (await env.ENDPOINTS.get(`v1:endpoint:${id}`)) !== null;
+  const endpoint = await putEndpoint(env.ENDPOINTS, id, checked.config);
+  return { ok: true, endpoint, created: !existed, warnings: await warningsFor(checked.config, env) };
+}
