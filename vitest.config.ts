@@ -34,7 +34,7 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/node/**'],
+    exclude: ['test/node/**', 'test/e2e/**'],
     globalSetup: ['./test/global-setup.ts'],
     setupFiles: ['./test/setup.ts'],
   },

@@ -8,18 +8,21 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wrangler';
 
-export async function startAdapter(port: number, vars: Record<string, string>): Promise<{ url: string; mf: Miniflare }> {
-  const build = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '--minify', '--outdir', 'bench/out/build'], { stdio: 'inherit', env: { ...process.env, CI: 'true' } });
+export async function startAdapter(port: number, vars: Record<string, string>, options: { assets?: boolean; outdir?: string } = {}): Promise<{ url: string; mf: Miniflare }> {
+  const outdir = options.outdir ?? 'bench/out/build';
+  const build = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '--minify', '--outdir', outdir], { stdio: 'inherit', env: { ...process.env, CI: 'true' } });
   if (build.status !== 0) throw new Error('wrangler deploy --dry-run failed');
   const { workerOptions } = unstable_getMiniflareWorkerOptions('wrangler.toml');
-  // assets (the OpenAPI file) and module rules (the bundle is one file) are not needed here
-  const { assets: _assets, modulesRules: _rules, ...options } = workerOptions as typeof workerOptions & { assets?: unknown; modulesRules?: unknown };
+  // module rules are not needed (the bundle is one file); static assets (the OpenAPI file, the console's
+  // stylesheet and script) only when asked for: the benchmark does not serve them
+  const { assets, modulesRules: _rules, ...rest } = workerOptions as typeof workerOptions & { assets?: unknown; modulesRules?: unknown };
   const worker = {
-    ...options,
+    ...rest,
+    ...(options.assets ? { assets } : {}),
     name: 'crm-webhook-adapter',
     modules: true,
-    scriptPath: 'bench/out/build/index.js',
-    bindings: { ...(options.bindings ?? {}), ...vars },
+    scriptPath: `${outdir}/index.js`,
+    bindings: { ...(rest.bindings ?? {}), ...vars },
   };
   const mf = new Miniflare(convertV4MiniflareOptions({ host: '127.0.0.1', port, workers: [worker] } as unknown as Parameters<typeof convertV4MiniflareOptions>[0]));
   const url = (await mf.ready).toString().replace(/\/$/, '');
