@@ -85,4 +85,6 @@ The adapter is on ${base}, with the example endpoint "landing" (examples/landing
 Then see what was delivered:
 
   curl -H 'authorization: Bearer ${adminToken}' ${base}/admin/deliveries
+
+or in the console: http://localhost:${PORT}/console (admin token: ${adminToken})
 `);

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The console in a real headless Chromium (Debian's `chromium`, driven by playwright-core; no browser
  * download) against the built Worker running locally in workerd (Miniflare: local KV, D1, Queues, static
