@@ -356,3 +356,9 @@ describe('static assets', () => {
 it('the admin API keeps answering bearer tokens', async () => {
   expect((await call(new Request(`${BASE}/admin/endpoints`, { headers: ADMIN }))).status).toBe(200);
 });
+
+it('an unknown console page is a 404 page for a signed-in browser', async () => {
+  const res = await get('/console/nowhere', await signIn(), HTML);
+  expect(res.status).toBe(404);
+  expect(await res.text()).toContain('No console page at /console/nowhere');
+});

@@ -381,3 +381,5 @@ consolePages.post('/customer-keys/import', async (c) => {
   const imported = await importCustomerKeys(c.env.DB, moduleId.data, rows, Date.now());
   return page({ imported: { ...imported, moduleId: moduleId.data } });
 });
+
+consolePages.all('*', (c) => refuse(c, 404, 'not_found', `No console page at ${new URL(c.req.url).pathname}`));
