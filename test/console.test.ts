@@ -362,3 +362,8 @@ it('an unknown console page is a 404 page for a signed-in browser', async () => 
   expect(res.status).toBe(404);
   expect(await res.text()).toContain('No console page at /console/nowhere');
 });
+
+it('pages start with the HTML5 doctype (no quirks mode)', async () => {
+  const html = await (await get('/console', await signIn())).text();
+  expect(html.startsWith('<!DOCTYPE html><html lang="en">')).toBe(true);
+});

@@ -1,3 +1,4 @@
+import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import type { DeliveryStatus } from '../../deliveries/store';
 import { GROUP_OF } from '../../deliveries/stats';
@@ -14,6 +15,8 @@ const LINKS: [Nav, string, string][] = [
 /** Every console page: one stylesheet and one small script, both static assets (nothing inline: the CSP forbids it). */
 export function Layout(props: { title: string; nav: Nav; csrf?: string; children: Child }) {
   return (
+    <>
+    {raw('<!DOCTYPE html>')}
     <html lang="en">
       <head>
         <meta charset="utf-8" />
@@ -44,6 +47,7 @@ export function Layout(props: { title: string; nav: Nav; csrf?: string; children
         </main>
       </body>
     </html>
+    </>
   );
 }
 
