@@ -9,7 +9,7 @@ import { checkConfig } from '../endpoints/save';
 import { getEndpoint } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
-import { previewWebhook, type Sample } from '../preview';
+import { previewWebhook, type PreviewResult, type Sample } from '../preview';
 import { utf8 } from '../verify/crypto';
 import { readJsonBody, validationError } from './validation';
 
@@ -34,11 +34,18 @@ export async function previewStoredEndpoint(c: Context<AppEnv>, id: string) {
 
 /** `POST /admin/deliveries/{id}/preview`: what a replay would send under today's configuration. */
 export async function previewDelivery(c: Context<AppEnv>, id: string) {
-  const stored = await storedSample(c.env.DB, id);
-  if (!stored.ok) throw new ApiError(stored.why === 'not_found' ? 404 : 409, stored.why, stored.message);
-  const endpoint = await getEndpoint(c.env.ENDPOINTS, stored.endpointId);
-  if (!endpoint) throw new ApiError(404, 'not_found', `Endpoint ${stored.endpointId} no longer exists`);
-  return { deliveryId: id, endpointId: stored.endpointId, ...(await previewWebhook(c.env.DB, crmSettings(c.env), endpoint.config, stored.sample)) };
+  const preview = await previewOfDelivery(c.env, id);
+  if (!preview.ok) throw new ApiError(preview.why === 'not_found' ? 404 : 409, preview.why, preview.message);
+  return { deliveryId: id, endpointId: preview.endpointId, ...preview.result };
+}
+
+/** What a replay of a logged delivery would send now (the admin API's and the console's preview-replay). */
+export async function previewOfDelivery(env: Env, id: string): Promise<{ ok: true; endpointId: string; result: PreviewResult } | Extract<StoredSample, { ok: false }>> {
+  const stored = await storedSample(env.DB, id);
+  if (!stored.ok) return stored;
+  const endpoint = await getEndpoint(env.ENDPOINTS, stored.endpointId);
+  if (!endpoint) return { ok: false, why: 'not_found', message: `Endpoint ${stored.endpointId} no longer exists` };
+  return { ok: true, endpointId: stored.endpointId, result: await previewWebhook(env.DB, crmSettings(env), endpoint.config, stored.sample) };
 }
 
 export type StoredSample = { ok: true; endpointId: string; sample: Sample } | { ok: false; why: 'not_found' | 'not_replayable'; message: string };

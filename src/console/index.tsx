@@ -7,7 +7,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono/tiny';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import * as z from 'zod';
-import { storedSample } from '../admin/preview';
+import { previewOfDelivery, storedSample } from '../admin/preview';
 import { crmSettings } from '../crm/client';
 import { csvRows, importCustomerKeys, KeyName, listKeys } from '../customers/keys';
 import { listAttempts } from '../deliveries/attempts';
@@ -186,11 +186,9 @@ consolePages.get('/deliveries/:id', (c) => deliveryPage(c, c.req.param('id'), { 
 
 consolePages.get('/deliveries/:id/preview', async (c) => {
   const id = c.req.param('id');
-  const stored = await storedSample(c.env.DB, id);
-  if (!stored.ok) return deliveryPage(c, id, { refusal: `No preview: ${stored.message}` }, stored.why === 'not_found' ? 404 : 409);
-  const endpoint = await getEndpoint(c.env.ENDPOINTS, stored.endpointId);
-  if (!endpoint) return deliveryPage(c, id, { refusal: `No preview: endpoint ${stored.endpointId} no longer exists` }, 404);
-  return deliveryPage(c, id, { preview: await previewWebhook(c.env.DB, crmSettings(c.env), endpoint.config, stored.sample) });
+  const preview = await previewOfDelivery(c.env, id);
+  if (!preview.ok) return deliveryPage(c, id, { refusal: `No preview: ${preview.message}` }, preview.why === 'not_found' ? 404 : 409);
+  return deliveryPage(c, id, { preview: preview.result });
 });
 
 consolePages.post('/deliveries/:id/replay', async (c) => {
