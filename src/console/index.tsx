@@ -122,7 +122,7 @@ consolePages.post('/sign-out', (c) => {
   return c.redirect('/console/sign-in', 303);
 });
 
-consolePages.get('/', async (c) => c.html(<OverviewPage data={await overview(c.env.DB, Date.now())} csrf={c.get('session').csrf} now={Date.now()} />));
+consolePages.get('/', async (c) => c.html(<OverviewPage data={await overview(c.env.DB, Date.now())} csrf={c.get('session').csrf} />));
 
 // ---- deliveries
 
@@ -324,8 +324,8 @@ async function previewFromForm(c: C, endpoint: StoredEndpoint | null) {
   if (c.req.header('x-console-fragment') === 'preview') {
     return c.html(<div><Issues id="config-issues" issues={issues} /><PreviewPane {...pane} /></div>);
   }
-  const form2 = endpoint ? endpoint.id : String((await c.req.parseBody()).id ?? '');
-  return editorPage(c, endpoint, { id: form2, configText: f.config, issues, sample, preview: pane });
+  const id = endpoint ? endpoint.id : String((await c.req.parseBody()).id ?? '');
+  return editorPage(c, endpoint, { id, configText: f.config, issues, sample, preview: pane });
 }
 
 consolePages.post('/endpoints/_new/preview', (c) => previewFromForm(c, null));

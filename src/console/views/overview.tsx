@@ -57,7 +57,7 @@ function FailureList(p: { rows: Data['newestFailures']; empty: string }) {
   );
 }
 
-export function OverviewPage(p: { data: Data; csrf: string; now: number }) {
+export function OverviewPage(p: { data: Data; csrf: string }) {
   const hourLabel = (b: Bucket) => new Date(b.start).toISOString().slice(11, 16) + ' UTC';
   const dayLabel = (b: Bucket) => new Date(b.start).toISOString().slice(5, 16).replace('T', ' ');
   const failing = p.data.failingNow;
