@@ -10,7 +10,7 @@ import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wran
 
 export async function startAdapter(port: number, vars: Record<string, string>, options: { assets?: boolean; outdir?: string } = {}): Promise<{ url: string; mf: Miniflare }> {
   const outdir = options.outdir ?? 'bench/out/build';
-  const build = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '--minify', '--outdir', outdir], { stdio: 'inherit', env: { ...process.env, CI: 'true' } });
+  const build = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', outdir], { stdio: 'inherit', env: { ...process.env, CI: 'true' } });
   if (build.status !== 0) throw new Error('wrangler deploy --dry-run failed');
   const { workerOptions } = unstable_getMiniflareWorkerOptions('wrangler.toml');
   // module rules are not needed (the bundle is one file); static assets (the OpenAPI file, the console's

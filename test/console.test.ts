@@ -234,7 +234,10 @@ describe('endpoints', () => {
   it('shows the URL to paste and the configuration', async () => {
     const { endpointId, productLineId } = await setupEndpoint();
     const html = await (await get(`/console/endpoints/${endpointId}`, await signIn())).text();
-    expect(html).toContain(`value="https://adapter.test/hooks/${endpointId}"`);
+    // the whole URL: the token's query parameter carries the secret's name as a placeholder, never its value
+    expect(html).toContain(`value="https://adapter.test/hooks/${endpointId}?token=&lt;TEST_FORM_TOKEN&gt;"`);
+    expect(html).toContain('Replace &lt;TEST_FORM_TOKEN&gt; with the value of the secret TEST_FORM_TOKEN.');
+    expect(html).not.toContain('form-token-2f9c');
     expect(html).toContain(productLineId);
   });
 

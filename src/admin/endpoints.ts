@@ -2,6 +2,7 @@ import { Hono } from 'hono/tiny';
 import { rateLimitedSince } from '../deliveries/rate-limited';
 import { EndpointId, formatIssues, type StoredEndpoint } from '../endpoints/schema';
 import { saveEndpoint } from '../endpoints/save';
+import { webhookUrl } from '../endpoints/url';
 import { deleteEndpoint, getEndpoint, listEndpoints } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
@@ -18,7 +19,7 @@ function endpointId(raw: string): string {
 
 /** The endpoint as the API shows it, with the URL to paste into the sender. */
 function view(endpoint: StoredEndpoint, requestUrl: string) {
-  return { ...endpoint, url: new URL(`/hooks/${endpoint.id}`, requestUrl).toString() };
+  return { ...endpoint, ...webhookUrl(requestUrl, endpoint) };
 }
 
 endpointsAdmin.get('/', async (c) => {

@@ -37,10 +37,10 @@ export function buildOpenApi() {
     },
     security: [{ bearer: [] }],
     paths: {
-      '/admin/endpoints': { get: op('List endpoints', { responses: { 200: ok('every endpoint with its URL') } }) },
+      '/admin/endpoints': { get: op('List endpoints', { responses: { 200: ok('every endpoint with url (the whole URL to paste into the sender, secrets as <NAME> placeholders) and howToSend') } }) },
       '/admin/endpoints/{id}': {
         parameters: [pathParam('id', 'endpoint id, [a-z0-9][a-z0-9-]{0,63}')],
-        get: op('Read an endpoint', { responses: { 200: ok('the stored endpoint') } }),
+        get: op('Read an endpoint', { responses: { 200: ok('the stored endpoint, with url and howToSend') } }),
         put: op('Store an endpoint (201 created, 200 replaced)', { requestBody: body(config), responses: { 200: ok('replaced'), 201: ok('created'), 400: ERROR } }),
         delete: op('Delete an endpoint', { responses: { 204: { description: 'deleted' }, 404: ERROR } }),
       },

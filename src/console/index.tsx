@@ -16,6 +16,7 @@ import { DELIVERY_STATUSES, getDelivery, listDeliveries, type DeliveryStatus } f
 import { checkConfig, saveEndpoint, warningsFor, type Issue } from '../endpoints/save';
 import { CrmId, EndpointId, formatIssues, type StoredEndpoint } from '../endpoints/schema';
 import { getEndpoint, listEndpointIds, listEndpoints } from '../endpoints/store';
+import { webhookUrl } from '../endpoints/url';
 import type { AppEnv } from '../env';
 import { ApiError, errorBody, type ErrorCode } from '../http/errors';
 import { PRESETS } from '../presets';
@@ -23,6 +24,7 @@ import { previewWebhook, type Sample } from '../preview';
 import { replayMany, replayOne } from '../queue/replay';
 import { parseJsonLossless } from '../receive/json';
 import { safeEqual, utf8 } from '../verify/crypto';
+import { consolePath, consolePathWith, ROUTES } from './paths';
 import { csrfOk, endSession, readSession, startSession, type Session } from './session';
 import { CustomerKeysPage, type Lookup } from './views/customer-keys';
 import { BulkConfirmPage, BulkDonePage, DeliveriesPage, DeliveryPage, RANGES, type ListFilter, type Range } from './views/deliveries';
@@ -53,7 +55,7 @@ consolePages.onError((err, c) => {
   return refuse(c as C, 500, 'internal_error', 'Internal error');
 });
 
-consolePages.get('/static/*', (c) => c.env.ASSETS.fetch(c.req.raw));
+consolePages.get(ROUTES.static, (c) => c.env.ASSETS.fetch(c.req.raw));
 
 consolePages.use('*', async (c, next) => {
   await next();
@@ -77,12 +79,12 @@ consolePages.use('*', async (c, next) => {
   await next();
 });
 
-consolePages.get('/sign-in', async (c) => {
+consolePages.get(ROUTES.signIn, async (c) => {
   if (await readSession(c)) return c.redirect(safeNext(c.req.query('next')), 303);
   return c.html(<SignInPage next={safeNext(c.req.query('next'))} />);
 });
 
-consolePages.post('/sign-in', async (c) => {
+consolePages.post(ROUTES.signIn, async (c) => {
   const form = await c.req.parseBody();
   const next = safeNext(form.next);
   const expected = c.env.ADMIN_TOKEN;
@@ -102,7 +104,7 @@ consolePages.use('*', async (c, next) => {
   if (!session) {
     if (c.req.method === 'GET' || c.req.method === 'HEAD') {
       const url = new URL(c.req.url);
-      return c.redirect(`/console/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+      return c.redirect(consolePathWith('signIn', { next: url.pathname + url.search }), 303);
     }
     return refuse(c, 401, 'unauthorized', 'Sign in to the console first');
   }
@@ -117,12 +119,12 @@ consolePages.use('*', async (c, next) => {
   await next();
 });
 
-consolePages.post('/sign-out', (c) => {
+consolePages.post(ROUTES.signOut, (c) => {
   endSession(c);
-  return c.redirect('/console/sign-in', 303);
+  return c.redirect(consolePath('signIn'), 303);
 });
 
-consolePages.get('/', async (c) => c.html(<OverviewPage data={await overview(c.env.DB, Date.now())} csrf={c.get('session').csrf} />));
+consolePages.get(ROUTES.overview, async (c) => c.html(<OverviewPage data={await overview(c.env.DB, Date.now())} csrf={c.get('session').csrf} />));
 
 // ---- deliveries
 
@@ -137,7 +139,7 @@ const ListQuery = z.object({
 
 const sinceOf = (range: Range, now: number) => (RANGES[range] ? now - RANGES[range] : undefined);
 
-consolePages.get('/deliveries', async (c) => {
+consolePages.get(ROUTES.deliveries, async (c) => {
   const parsed = ListQuery.safeParse(c.req.query());
   const q = parsed.success ? parsed.data : ListQuery.parse({});
   const filter: ListFilter = { endpoint: q.endpoint, status: q.status, range: q.range, q: q.q };
@@ -160,7 +162,7 @@ const BulkForm = z.object({
 });
 const BULK_LIMIT = 500;
 
-consolePages.post('/deliveries/replay', async (c) => {
+consolePages.post(ROUTES.bulkReplay, async (c) => {
   const parsed = BulkForm.safeParse(await c.req.parseBody());
   if (!parsed.success) return refuse(c, 400, 'validation_failed', formatIssues(parsed.error).map((i) => `${i.path}: ${i.message}`).join('; '));
   const f = parsed.data;
@@ -182,25 +184,25 @@ async function deliveryPage(c: C, id: string, extra: { done?: string; refusal?: 
   return c.html(<DeliveryPage d={d} attempts={attempts} csrf={c.get('session').csrf} {...extra} />, status);
 }
 
-consolePages.get('/deliveries/:id', (c) => deliveryPage(c, c.req.param('id'), { done: c.req.query('done') }));
+consolePages.get(ROUTES.delivery, (c) => deliveryPage(c, c.req.param('id'), { done: c.req.query('done') }));
 
-consolePages.get('/deliveries/:id/preview', async (c) => {
+consolePages.get(ROUTES.deliveryPreview, async (c) => {
   const id = c.req.param('id');
   const preview = await previewOfDelivery(c.env, id);
   if (!preview.ok) return deliveryPage(c, id, { refusal: `No preview: ${preview.message}` }, preview.why === 'not_found' ? 404 : 409);
   return deliveryPage(c, id, { preview: preview.result });
 });
 
-consolePages.post('/deliveries/:id/replay', async (c) => {
+consolePages.post(ROUTES.deliveryReplay, async (c) => {
   const id = c.req.param('id');
   const result = await replayOne(c.env.DB, c.env.DELIVERY_QUEUE, id, Date.now());
   if (!result.ok) return deliveryPage(c, id, { refusal: `Not replayed: ${result.message}` }, result.why === 'not_found' ? 404 : 409);
-  return c.redirect(`/console/deliveries/${id}?done=replayed`, 303);
+  return c.redirect(consolePathWith('delivery', { done: 'replayed' }, { id }), 303);
 });
 
 // ---- endpoints
 
-consolePages.get('/endpoints', async (c) => {
+consolePages.get(ROUTES.endpoints, async (c) => {
   const [endpoints, health] = await Promise.all([listEndpoints(c.env.ENDPOINTS), healthStatement(c.env.DB, Date.now() - 86_400_000).all()]);
   return c.html(<EndpointsPage endpoints={endpoints} health={healthOf(health.results)} csrf={c.get('session').csrf} />);
 });
@@ -236,7 +238,7 @@ async function editorPage(c: C, endpoint: StoredEndpoint | null, state: EditorSt
       issues={state.issues ?? []}
       warnings={config && !state.issues?.length ? await warningsFor(config, c.env) : []}
       saved={state.saved}
-      url={endpoint ? new URL(`/hooks/${endpoint.id}`, c.req.url).toString() : null}
+      url={endpoint ? webhookUrl(c.req.url, endpoint) : null}
       preset={config?.preset ? PRESETS[config.preset] : undefined}
       recent={recent}
       sample={sample}
@@ -248,9 +250,9 @@ async function editorPage(c: C, endpoint: StoredEndpoint | null, state: EditorSt
 
 const SAVED = { created: 'created', saved: 'saved' } as const;
 
-consolePages.get('/endpoints/_new', (c) => editorPage(c, null, { id: '', configText: JSON.stringify(NEW_CONFIG, null, 2) }));
+consolePages.get(ROUTES.newEndpoint, (c) => editorPage(c, null, { id: '', configText: JSON.stringify(NEW_CONFIG, null, 2) }));
 
-consolePages.get('/endpoints/:id', async (c) => {
+consolePages.get(ROUTES.endpoint, async (c) => {
   const endpoint = await getEndpoint(c.env.ENDPOINTS, c.req.param('id'));
   if (!endpoint) throw new ApiError(404, 'not_found', 'No such endpoint');
   const saved = SAVED[c.req.query('saved') as keyof typeof SAVED];
@@ -300,12 +302,12 @@ async function saveFromForm(c: C, endpoint: StoredEndpoint | null, id: string) {
   if (!raw.ok) return again(raw.issues);
   const saved = await saveEndpoint(c.env, id, raw.value);
   if (!saved.ok) return again(saved.issues);
-  return c.redirect(`/console/endpoints/${id}?saved=${saved.created ? 'created' : 'saved'}`, 303);
+  return c.redirect(consolePathWith('endpoint', { saved: saved.created ? 'created' : 'saved' }, { id }), 303);
 }
 
-consolePages.post('/endpoints', async (c) => saveFromForm(c, null, String((await c.req.parseBody()).id ?? '').trim()));
+consolePages.post(ROUTES.endpoints, async (c) => saveFromForm(c, null, String((await c.req.parseBody()).id ?? '').trim()));
 
-consolePages.post('/endpoints/:id', async (c) => {
+consolePages.post(ROUTES.endpoint, async (c) => {
   const endpoint = await getEndpoint(c.env.ENDPOINTS, c.req.param('id'));
   if (!endpoint) throw new ApiError(404, 'not_found', 'No such endpoint');
   return saveFromForm(c, endpoint, endpoint.id);
@@ -328,9 +330,9 @@ async function previewFromForm(c: C, endpoint: StoredEndpoint | null) {
   return editorPage(c, endpoint, { id, configText: f.config, issues, sample, preview: pane });
 }
 
-consolePages.post('/endpoints/_new/preview', (c) => previewFromForm(c, null));
+consolePages.post(ROUTES.newEndpointPreview, (c) => previewFromForm(c, null));
 
-consolePages.post('/endpoints/:id/preview', async (c) => {
+consolePages.post(ROUTES.endpointPreview, async (c) => {
   const endpoint = await getEndpoint(c.env.ENDPOINTS, c.req.param('id'));
   if (!endpoint) throw new ApiError(404, 'not_found', 'No such endpoint');
   return previewFromForm(c, endpoint);
@@ -349,7 +351,7 @@ async function modulesOf(kv: KVNamespace): Promise<string[]> {
   return [...new Set((await listEndpoints(kv)).map((e) => e.config.crm.moduleId))];
 }
 
-consolePages.get('/customer-keys', async (c) => {
+consolePages.get(ROUTES.customerKeys, async (c) => {
   const raw = c.req.query();
   const lookup: Lookup = { moduleId: raw.moduleId ?? '', key: raw.key ?? '', value: raw.value ?? '', customerId: raw.customerId ?? '' };
   const modules = await modulesOf(c.env.ENDPOINTS);
@@ -364,7 +366,7 @@ consolePages.get('/customer-keys', async (c) => {
   return c.html(<CustomerKeysPage csrf={csrf} modules={modules} lookup={lookup} rows={rows} />);
 });
 
-consolePages.post('/customer-keys/import', async (c) => {
+consolePages.post(ROUTES.customerKeysImport, async (c) => {
   const form = await c.req.parseBody();
   const moduleId = CrmId.safeParse(typeof form.moduleId === 'string' ? form.moduleId.trim() : '');
   const lookup: Lookup = { moduleId: typeof form.moduleId === 'string' ? form.moduleId : '', key: '', value: '', customerId: '' };

@@ -1,9 +1,9 @@
 import { schemes, type VerifyConfig } from './schemes';
 import { secretNames } from './secret-name';
-import type { SchemeOutcome, VerifyFailureReason, VerifyInput } from './types';
+import type { SchemeOutcome, SendInstructions, VerifyFailureReason, VerifyInput } from './types';
 
 export { VerifyConfig } from './schemes';
-export type { VerifyInput, VerifyFailureReason } from './types';
+export type { SendInstructions, VerifyInput, VerifyFailureReason } from './types';
 
 /** Looks a secret up by name; `undefined` when no such secret exists. */
 export type SecretResolver = (name: string) => Promise<string | undefined> | string | undefined;
@@ -20,6 +20,7 @@ type AnyScheme = {
   verify(config: VerifyConfig, input: VerifyInput, secrets: string[]): Promise<SchemeOutcome>;
   credentialHeaders(config: VerifyConfig): string[];
   credentialQuery(config: VerifyConfig): string[];
+  howToSend(config: VerifyConfig): SendInstructions;
 };
 const schemeOf = (config: VerifyConfig) => schemes[config.type] as unknown as AnyScheme;
 
@@ -59,4 +60,9 @@ export async function resolveSecrets(names: string[], resolve: SecretResolver): 
   if (values.length > 0) return { ok: true, values };
   const detail = problems.length > 0 ? problems.join('; ') : `secret ${names.join(' / ')} is not set (wrangler secret put ${names[0]}, or PUT /admin/secrets/${names[0]})`;
   return { ok: false, detail };
+}
+
+/** What the sender must be told to pass this endpoint's check (query placeholders and one sentence). */
+export function howToSend(config: VerifyConfig): SendInstructions {
+  return schemeOf(config).howToSend(config);
 }

@@ -37,7 +37,12 @@ export interface Scheme<S extends z.ZodType<{ type: string }>> {
   credentialHeaders(config: z.infer<S>): string[];
   /** Query parameters that carry credentials: never stored. */
   credentialQuery(config: z.infer<S>): string[];
+  /** What the sender must be told: query parameters to add to the URL (name -> placeholder) and one sentence for the rest. */
+  howToSend(config: z.infer<S>): SendInstructions;
 }
+
+/** How to set up the sender: `query` goes into the pasted URL (placeholders name secrets, never their values). */
+export type SendInstructions = { query: Record<string, string>; note: string | null };
 
 /** Ties a scheme's functions to its config schema's type. */
 export function defineScheme<S extends z.ZodType<{ type: string }>>(scheme: Scheme<S>): Scheme<S> {

@@ -6,6 +6,7 @@
  * test-results/console/ (not committed). `npm run test:e2e`; CHROMIUM_PATH overrides /usr/bin/chromium.
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Miniflare } from 'miniflare';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,8 @@ import { startCrmStub, type CrmStub } from '../crm-stub/server.ts';
 import { newTenant } from '../crm-stub/state.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const FONTS = fileURLToPath(new URL('./fonts.conf', import.meta.url));
+const FONT_FILES = ['/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc'];
 const SHOTS = 'test-results/console';
 const ADMIN_TOKEN = 'e2e-admin-token';
 const FORM_TOKEN = 'e2e-form-token';
@@ -58,11 +61,34 @@ async function signIn(context: BrowserContext): Promise<Page> {
 const text = (locator: Locator) => async () => (await locator.innerText({ timeout: 5_000 })).trim();
 const POLL = { timeout: 15_000, interval: 200 };
 
+/**
+ * What sticks out past the right edge at the current width: the document's overflow and the elements that
+ * cause it (named, so a failure says which element and by how much). Fails first if the stylesheet is not
+ * applied, since an unstyled page measures nothing about our layout.
+ */
+async function sideways(page: Page) {
+  return page.evaluate(() => {
+    const styled = getComputedStyle(document.body).marginTop === '0px';
+    const width = document.documentElement.clientWidth;
+    const culprits: string[] = [];
+    for (const el of document.querySelectorAll('body *')) {
+      const r = el.getBoundingClientRect();
+      // inside a scrolling box (.scroll, pre) overflow is the box's own, not the page's
+      const scroller = el.parentElement?.closest('.scroll, pre');
+      if (r.right > width + 0.5 && r.width > 0 && !scroller) {
+        culprits.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className ? `.${String(el.className).split(' ').join('.')}` : ''} +${Math.round(r.right - width)}px`);
+      }
+    }
+    return { styled, overflow: document.documentElement.scrollWidth - width, culprits: culprits.slice(0, 5) };
+  });
+}
+
 /** Saves a screenshot at phone and desktop width, and checks that nothing scrolls sideways at 390 px. */
 async function shoot(page: Page, name: string) {
   await page.setViewportSize(PHONE);
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  expect(overflow, `${name} scrolls sideways at 390 px`).toBeLessThanOrEqual(0);
+  const s = await sideways(page);
+  expect(s.styled, `${name}: app.css is not applied`).toBe(true);
+  expect(s.overflow, `${name} scrolls sideways at 390 px: ${s.culprits.join(', ')}`).toBeLessThanOrEqual(0);
   await page.screenshot({ path: `${SHOTS}/${name}-phone.png`, fullPage: true });
   await page.setViewportSize(DESKTOP);
   await page.screenshot({ path: `${SHOTS}/${name}-desktop.png`, fullPage: true });
@@ -70,6 +96,7 @@ async function shoot(page: Page, name: string) {
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
+  for (const font of FONT_FILES) if (!existsSync(font)) throw new Error(`no ${font}: apt-get install fonts-dejavu-core fonts-noto-cjk`);
   mkdirSync(SHOTS, { recursive: true });
   crm = await startCrmStub({ token: 'e2e-crm-token', port: 0, host: '127.0.0.1' });
   crm.tenants.set(PRODUCT_LINE, newTenant(PRODUCT_LINE, { customers: [{ id: CUSTOMER, name: '单单', phone: '18888282822', note: '', own_id: '400000000000000002', source: '514465485002113024' }] }));
@@ -79,7 +106,9 @@ beforeAll(async () => {
   mf = started.mf;
   // Chromium treats localhost as a secure context, so the Secure, __Host- session cookie is kept over http
   base = started.url.replace('127.0.0.1', 'localhost');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  // the fonts are fixed (test/e2e/fonts.conf: the two font packages .ci/run installs), so the layout measured
+  // is the same on a fresh machine as on one that has collected other fonts
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], env: { ...process.env, FONTCONFIG_FILE: FONTS } });
   expect((await admin('/admin/endpoints/landing', { method: 'PUT', body: JSON.stringify(brokenConfig) })).status).toBe(201);
 }, 240_000);
 
@@ -212,7 +241,9 @@ describe('the console in Chromium', () => {
     await page.goto(`${base}/console/endpoints`);
     await expect.poll(text(page.locator('ul.cards')), POLL).toContain('落地页表单');
     await shoot(page, 'endpoints');
-    await page.goto(`${base}/console/endpoints/_new`);
+    // the way a marketer gets there: the button on the endpoints page
+    await page.click('a:text("New endpoint")');
+    await expect.poll(text(page.locator('h1')), POLL).toBe('New endpoint');
     await shoot(page, 'endpoint-new');
     await page.goto(`${base}/console/customer-keys`);
     await page.fill('textarea[name=csv]', `customer_id,key,value\n${CUSTOMER},phone,+86 138-0013-8000\nbad,phone,1`);
@@ -229,6 +260,106 @@ describe('the console in Chromium', () => {
     await page.click('button:text("Replay every invalid delivery of landing…")');
     await expect.poll(text(page.locator('.confirm')), POLL).toMatch(/^Replay \d+ invalid deliver(y|ies) of landing\?$/);
     await shoot(page, 'bulk-replay');
+    await context.close();
+  });
+});
+
+/** Every delivery status, each as a row (copies of a real delivered row), so every page variant is crawled. */
+async function rowsOfEveryStatus(endpoint: string, statuses: string[]) {
+  const db = await mf.getD1Database('DB');
+  const real = await db.prepare('SELECT id FROM deliveries WHERE endpoint_id = ? AND status = ? ORDER BY id DESC LIMIT 1').bind(endpoint, 'delivered').first<{ id: string }>();
+  const columns = (await db.prepare('PRAGMA table_info(deliveries)').all<{ name: string }>()).results.map((c: { name: string }) => c.name).filter((c: string) => c !== 'id' && c !== 'status' && c !== 'duplicate_of');
+  for (const [i, status] of statuses.entries()) {
+    const id = `${real!.id.slice(0, 23)}x${i.toString(36).padStart(2, '0')}`;
+    await db
+      .prepare(`INSERT INTO deliveries (id, status, duplicate_of, ${columns.join(', ')}) SELECT ?, ?, ?, ${columns.join(', ')} FROM deliveries WHERE id = ?`)
+      .bind(id, status, status === 'duplicate' ? real!.id : null, real!.id)
+      .run();
+  }
+}
+
+type Target = { url: string; fields: [string, string][]; fragment: boolean };
+
+/** The links, GET forms and POST targets (form actions, formaction buttons, the live preview) of a page. */
+async function targetsOf(page: Page): Promise<{ links: string[]; posts: Target[] }> {
+  return page.evaluate(() => {
+    const fieldsOf = (form: HTMLFormElement) => [...new FormData(form).entries()].filter((e): e is [string, string] => typeof e[1] === 'string');
+    const links = [...document.querySelectorAll<HTMLAnchorElement>('a[href]')].map((a) => a.href);
+    const posts: { url: string; fields: [string, string][]; fragment: boolean }[] = [];
+    for (const form of document.querySelectorAll<HTMLFormElement>('form')) {
+      if (form.method === 'get') {
+        links.push(`${form.action}?${new URLSearchParams(fieldsOf(form)).toString()}`);
+        continue;
+      }
+      posts.push({ url: form.action, fields: fieldsOf(form), fragment: false });
+      for (const button of form.querySelectorAll<HTMLButtonElement>('button[formaction]')) posts.push({ url: button.formAction, fields: fieldsOf(form), fragment: false });
+      if (form.dataset.preview) posts.push({ url: new URL(form.dataset.preview, location.href).href, fields: fieldsOf(form), fragment: true });
+    }
+    return { links, posts };
+  });
+}
+
+describe('every console link works', () => {
+  it('crawls every page from the overview: each link, GET form and POST target answers, and no page scrolls sideways', async () => {
+    const config = { ...brokenConfig, name: 'crawl', fields: { name: 'name', note: 'comment' } };
+    expect((await admin('/admin/endpoints/crawl', { method: 'PUT', body: JSON.stringify(config) })).status).toBe(201);
+    expect((await webhook('crawl', { crm_id: CUSTOMER, name: '爬虫', comment: 'crawl' })).status).toBe(200);
+    expect((await fetch(`${base}/hooks/crawl?token=wrong`, { method: 'POST', body: '{}' })).status).toBe(401);
+    const context = await browser.newContext({ viewport: PHONE });
+    const page = await signIn(context);
+    // the statuses a user can filter by are the ones to have a row of each
+    await page.goto(`${base}/console/deliveries`);
+    const statuses = (await page.locator('select[name=status] option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).filter(Boolean);
+    expect(statuses).toContain('dead');
+    await rowsOfEveryStatus('crawl', statuses);
+    const keys = await admin(`/admin/customer-keys?moduleId=${MODULE_ID}`, { method: 'POST', body: JSON.stringify([{ customer_id: CUSTOMER, key: 'phone', value: '13800138000' }]) });
+    expect(keys.status).toBe(200);
+
+    const origin = new URL(base).origin;
+    const seen = new Set<string>();
+    const queue = [`${base}/console`];
+    const posts = new Map<string, Target>();
+    const broken: string[] = [];
+    while (queue.length > 0 && seen.size < 400) {
+      const url = queue.shift()!;
+      if (seen.has(url)) continue;
+      seen.add(url);
+      const res = await page.goto(url);
+      const status = res?.status() ?? 0;
+      if (status >= 400) broken.push(`GET ${url} -> ${status}`);
+      const s = await sideways(page);
+      if (!s.styled || s.overflow > 0) broken.push(`${url} scrolls sideways at 390 px by ${s.overflow}: ${s.culprits.join(', ')}`);
+      const found = await targetsOf(page);
+      for (const link of found.links) {
+        const u = new URL(link);
+        u.hash = '';
+        if (u.origin === origin && u.pathname.startsWith('/console') && !u.pathname.startsWith('/console/static/') && !seen.has(u.href)) queue.push(u.href);
+      }
+      for (const t of found.posts) posts.set(`${t.url} ${t.fragment}`, t);
+    }
+    expect(queue, 'the crawl stopped early').toEqual([]);
+    expect(broken).toEqual([]);
+    // every page kind was reached, with a delivery of every status
+    const paths = [...seen].map((u) => new URL(u).pathname);
+    for (const p of ['/console', '/console/deliveries', '/console/endpoints', '/console/endpoints/_new', '/console/endpoints/crawl', '/console/customer-keys']) expect(paths).toContain(p);
+    expect(paths.filter((p) => /^\/console\/deliveries\/[0-9a-z]{26}$/.test(p)).length).toBeGreaterThanOrEqual(statuses.length);
+    expect(paths.some((p) => p.endsWith('/preview'))).toBe(true);
+
+    // POSTs with the page's own fields and CSRF token; sign-out last (it ends the session)
+    const signOut = [...posts.values()].filter((t) => t.url.endsWith('/console/sign-out'));
+    expect(signOut.length).toBe(1);
+    const targets = [...posts.values()].filter((t) => !t.url.endsWith('/console/sign-out'));
+    for (const t of [...targets, ...signOut]) {
+      const res = await page.request.post(t.url, {
+        form: Object.fromEntries(t.fields),
+        headers: { accept: 'text/html', origin, ...(t.fragment ? { 'x-console-fragment': 'preview', 'x-csrf-token': Object.fromEntries(t.fields)._csrf ?? '' } : {}) },
+      });
+      if (res.status() === 404 || res.status() >= 500) broken.push(`POST ${t.url}${t.fragment ? ' (live preview)' : ''} -> ${res.status()}`);
+    }
+    const postPaths = targets.map((t) => new URL(t.url).pathname);
+    for (const p of ['/console/endpoints', '/console/endpoints/_new/preview', '/console/endpoints/crawl/preview', '/console/deliveries/replay', '/console/customer-keys/import']) expect(postPaths).toContain(p);
+    expect(broken).toEqual([]);
+    console.log(`crawled ${seen.size} pages and ${posts.size} POST targets`);
     await context.close();
   });
 });

@@ -1,4 +1,8 @@
-/** The deployable Worker stays under its gzipped budget (it is parsed on every cold start). */
+/**
+ * The deployable Worker stays under its gzipped budget (it is parsed on every cold start). The build is
+ * `wrangler deploy --dry-run` with no build flags, so what is checked is what `npm run deploy` ships
+ * (minify and source maps come from wrangler.toml); `--outdir` only keeps the file for a second look.
+ */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { expect, it } from 'vitest';
@@ -7,14 +11,19 @@ import { bundleSize } from '../../bench/bundle.ts';
 // 100 KiB held until the console (issue 8) joined the same Worker: hono/jsx and the pages add about 14 KiB
 // gzipped, and wrangler cannot split them into a lazily loaded module. The way back under 100 is zod/mini
 // (zod classic alone is about 30 KiB gzipped, its JSON Schema support included): see README "Benchmark".
-const BUDGET_GZIP = 110 * 1024;
+const BUDGET_KIB = 110;
 const OUT = 'bench/out/bundle-test';
 
-it('bundles to less than 110 KiB gzipped', { timeout: 120_000 }, () => {
+it(`ships less than ${BUDGET_KIB} KiB gzipped, as wrangler deploy reports it`, { timeout: 120_000 }, () => {
   rmSync(OUT, { recursive: true, force: true });
-  const build = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '--minify', '--outdir', OUT], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  const build = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', OUT], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
   expect(build.status, build.stderr).toBe(0);
+  const reported = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(build.stdout);
+  expect(reported, build.stdout).not.toBeNull();
+  const [upload, gzip] = [Number(reported![1]), Number(reported![2])];
   const size = bundleSize(OUT);
-  console.log(`bundle: ${size.file} ${Math.round(size.bytes / 1024)} KiB minified, ${(size.gzip / 1024).toFixed(1)} KiB gzipped`);
-  expect(size.gzip).toBeLessThan(BUDGET_GZIP);
+  console.log(`wrangler deploy --dry-run: Total Upload ${upload} KiB / gzip ${gzip} KiB (${size.file}: ${(size.gzip / 1024).toFixed(1)} KiB at gzip -9)`);
+  // the file checked is the one wrangler reported: minified (a non-minified build is about 700 KiB)
+  expect(Math.abs(size.bytes / 1024 - upload)).toBeLessThan(upload * 0.05);
+  expect(gzip).toBeLessThan(BUDGET_KIB);
 });

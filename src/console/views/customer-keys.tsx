@@ -1,5 +1,6 @@
 import type { ImportResult, listKeys } from '../../customers/keys';
 import { Csrf, Layout, Notice, Time } from './layout';
+import { consolePath } from '../paths';
 
 export type Lookup = { moduleId: string; key: string; value: string; customerId: string };
 
@@ -14,7 +15,7 @@ export function CustomerKeysPage(p: {
       {p.refusal && <Notice kind="error"><p>{p.refusal}</p></Notice>}
       <section>
         <h2>Look up</h2>
-        <form method="get" action="/console/customer-keys" class="filters" role="search">
+        <form method="get" action={consolePath('customerKeys')} class="filters" role="search">
           <label>Module id <input name="moduleId" value={l.moduleId} list="modules" inputmode="numeric" /></label>
           <label>Key <input name="key" value={l.key} placeholder="phone" /></label>
           <label>Value <input name="value" value={l.value} placeholder="13800138000" /></label>
@@ -43,7 +44,7 @@ export function CustomerKeysPage(p: {
             )}
           </Notice>
         )}
-        <form method="post" action="/console/customer-keys/import" enctype="multipart/form-data">
+        <form method="post" action={consolePath('customerKeysImport')} enctype="multipart/form-data">
           <Csrf token={p.csrf} />
           <label>Module id <input name="moduleId" value={l.moduleId} list="modules" inputmode="numeric" required /></label>
           <label>CSV file (header <code>customer_id,key,value</code>) <input type="file" name="file" accept=".csv,text/csv,text/plain" /></label>

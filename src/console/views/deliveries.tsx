@@ -4,18 +4,19 @@ type Attempt = Awaited<ReturnType<typeof listAttempts>>[number];
 import { DELIVERY_STATUSES, type Delivery, type DeliverySummary } from '../../deliveries/store';
 import type { PreviewResult } from '../../preview';
 import { Csrf, Json, Layout, Notice, Status, Time } from './layout';
+import { consolePath, consolePathWith } from '../paths';
 
 export const RANGES = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000, all: 0 } as const;
 export type Range = keyof typeof RANGES;
 export type ListFilter = { endpoint?: string; status?: string; range: Range; q?: string };
 
-const query = (f: ListFilter, extra: Record<string, string> = {}) =>
-  new URLSearchParams(Object.entries({ ...f, ...extra }).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== '')).toString();
+/** The deliveries list with this filter (and a cursor, for the next page). */
+const listPath = (f: ListFilter, extra: Record<string, string> = {}) => consolePathWith('deliveries', { ...f, ...extra });
 
 function FilterForm(p: { filter: ListFilter; endpoints: string[] }) {
   const f = p.filter;
   return (
-    <form method="get" action="/console/deliveries" class="filters" role="search">
+    <form method="get" action={consolePath('deliveries')} class="filters" role="search">
       <label>Endpoint
         <select name="endpoint">
           <option value="">any</option>
@@ -46,7 +47,7 @@ export function DeliveriesPage(p: { filter: ListFilter; endpoints: string[]; row
       <FilterForm filter={f} endpoints={p.endpoints} />
       {p.issues?.map((m) => <Notice kind="error"><p>{m}</p></Notice>)}
       {f.status && (
-        <form method="post" action="/console/deliveries/replay" class="bulk">
+        <form method="post" action={consolePath('bulkReplay')} class="bulk">
           <Csrf token={p.csrf} />
           <input type="hidden" name="status" value={f.status} />
           <input type="hidden" name="endpoint" value={f.endpoint ?? ''} />
@@ -61,7 +62,7 @@ export function DeliveriesPage(p: { filter: ListFilter; endpoints: string[]; row
         <ul class="deliveries">
           {p.rows.map((d) => (
             <li>
-              <a href={`/console/deliveries/${d.id}`} class="row">
+              <a href={consolePath('delivery', { id: d.id })} class="row">
                 <span class="top"><Status status={d.status} /> <strong>{d.endpointId}</strong> <Time ms={d.receivedAt} /></span>
                 <span>{`customer ${d.customerId ?? '—'}`}</span>
                 <span class="muted">{[d.reason, d.crm.message ?? d.message].filter(Boolean).join(': ') || ' '}</span>
@@ -70,7 +71,7 @@ export function DeliveriesPage(p: { filter: ListFilter; endpoints: string[]; row
           ))}
         </ul>
       )}
-      {p.nextCursor && <p><a href={`/console/deliveries?${query(f, { cursor: p.nextCursor })}`} rel="next">Older deliveries</a></p>}
+      {p.nextCursor && <p><a href={listPath(f, { cursor: p.nextCursor })} rel="next">Older deliveries</a></p>}
     </Layout>
   );
 }
@@ -101,7 +102,7 @@ export const DONE: Record<string, string> = {
 export function DeliveryPage(p: { d: Delivery; attempts: Attempt[]; csrf: string; done?: string; refusal?: string; preview?: PreviewResult }) {
   const d = p.d;
   const facts: [string, unknown][] = [
-    ['Endpoint', <a href={`/console/endpoints/${d.endpointId}`}>{d.endpointId}</a>],
+    ['Endpoint', <a href={consolePath('endpoint', { id: d.endpointId })}>{d.endpointId}</a>],
     ['Received', <Time ms={d.receivedAt} />],
     ['Finished', <Time ms={d.finishedAt} />],
     ['Customer id', d.customerId ?? '—'],
@@ -111,7 +112,7 @@ export function DeliveryPage(p: { d: Delivery; attempts: Attempt[]; csrf: string
     ['Mode', `${d.mode}, ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}, ${d.replays} replay${d.replays === 1 ? '' : 's'}`],
     ['Idempotency key', d.idempotencyKey ?? '—'],
   ];
-  if (d.duplicateOf) facts.push(['Duplicate of', <a href={`/console/deliveries/${d.duplicateOf}`}>{d.duplicateOf}</a>]);
+  if (d.duplicateOf) facts.push(['Duplicate of', <a href={consolePath('delivery', { id: d.duplicateOf })}>{d.duplicateOf}</a>]);
   if (d.nextAttemptAt) facts.push(['Next attempt', <Time ms={d.nextAttemptAt} />]);
   return (
     <Layout title={`Delivery ${d.id}`} nav="deliveries" csrf={p.csrf}>
@@ -121,11 +122,11 @@ export function DeliveryPage(p: { d: Delivery; attempts: Attempt[]; csrf: string
       <dl class="facts">{facts.map(([k, v]) => <><dt>{k}</dt><dd>{v as string}</dd></>)}</dl>
       {d.warnings.length > 0 && <Notice kind="warn"><ul>{d.warnings.map((w) => <li>{w}</li>)}</ul></Notice>}
       <div class="actions">
-        <form method="post" action={`/console/deliveries/${d.id}/replay`} class="inline">
+        <form method="post" action={consolePath('deliveryReplay', { id: d.id })} class="inline">
           <Csrf token={p.csrf} />
           <button type="submit" disabled={!d.replayable}>Replay</button>
         </form>
-        <a class="button secondary" href={`/console/deliveries/${d.id}/preview#preview`}>Preview replay</a>
+        {d.replayable && <a class="button secondary" href={`${consolePath('deliveryPreview', { id: d.id })}#preview`}>Preview replay</a>}
         {!d.replayable && <span class="muted">Not replayable: unverified, a duplicate, or its body was removed by retention.</span>}
       </div>
       {p.preview && <section id="preview" tabindex={-1}><h2>What a replay would send now</h2><PreviewResultView result={p.preview} /></section>}
@@ -172,13 +173,13 @@ export function PreviewResultView(p: { result: PreviewResult }) {
 
 export function BulkConfirmPage(p: { csrf: string; filter: ListFilter; matched: number; limit: number }) {
   const f = p.filter;
-  const back = `/console/deliveries?${query(f)}`;
+  const back = listPath(f);
   return (
     <Layout title="Replay deliveries" nav="deliveries" csrf={p.csrf}>
       {p.matched === 0 ? (
         <Notice kind="warn"><p>No replayable delivery matches: nothing to replay.</p></Notice>
       ) : (
-        <form method="post" action="/console/deliveries/replay">
+        <form method="post" action={consolePath('bulkReplay')}>
           <Csrf token={p.csrf} />
           <input type="hidden" name="status" value={f.status} />
           <input type="hidden" name="endpoint" value={f.endpoint ?? ''} />
@@ -197,7 +198,7 @@ export function BulkDonePage(p: { csrf: string; filter: ListFilter; queued: numb
   return (
     <Layout title="Replay deliveries" nav="deliveries" csrf={p.csrf}>
       <Notice kind="ok"><p>{`${p.queued} of ${p.matched} deliveries queued for replay.`}</p></Notice>
-      <p><a href={`/console/deliveries?${query({ ...p.filter, status: 'queued' })}`}>See them</a> · <a href={`/console/deliveries?${query(p.filter)}`}>Back to the list</a></p>
+      <p><a href={listPath({ ...p.filter, status: 'queued' })}>See them</a> · <a href={listPath(p.filter)}>Back to the list</a></p>
     </Layout>
   );
 }

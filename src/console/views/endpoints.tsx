@@ -1,17 +1,19 @@
 import type { EndpointHealth } from '../../deliveries/stats';
 import type { DeliverySummary } from '../../deliveries/store';
 import type { StoredEndpoint } from '../../endpoints/schema';
+import type { WebhookUrl } from '../../endpoints/url';
 import type { Preset } from '../../presets';
 import type { PreviewResult } from '../../preview';
 import { PreviewResultView } from './deliveries';
 import { Csrf, Issues, Layout, Notice, Time } from './layout';
+import { consolePath, consolePathWith } from '../paths';
 
 type Issue = { path: string; message: string };
 
 export function EndpointsPage(p: { endpoints: StoredEndpoint[]; health: Map<string, EndpointHealth>; csrf: string }) {
   return (
     <Layout title="Endpoints" nav="endpoints" csrf={p.csrf}>
-      <p><a class="button" href="/console/endpoints/new">New endpoint</a></p>
+      <p><a class="button" href={consolePath('newEndpoint')}>New endpoint</a></p>
       {p.endpoints.length === 0 ? <p class="muted">No endpoint yet.</p> : (
         <ul class="cards">
           {p.endpoints.map((e) => {
@@ -19,10 +21,10 @@ export function EndpointsPage(p: { endpoints: StoredEndpoint[]; health: Map<stri
             const rate = h?.rate == null ? 'no deliveries in 24 h' : `${Math.round(h.rate * 1000) / 10}% succeeded in 24 h (${h.ok} of ${h.ok + h.failed})`;
             return (
               <li>
-                <a href={`/console/endpoints/${e.id}`}><strong>{e.id}</strong></a> <span class={`status g-${e.config.enabled ? 'ok' : 'other'}`}>{e.config.enabled ? 'enabled' : 'disabled'}</span>
+                <a href={consolePath('endpoint', { id: e.id })}><strong>{e.id}</strong></a> <span class={`status g-${e.config.enabled ? 'ok' : 'other'}`}>{e.config.enabled ? 'enabled' : 'disabled'}</span>
                 <div>{e.config.name}{e.config.preset ? ` · preset ${e.config.preset}` : ''}</div>
                 <div class={h && h.failed > 0 ? 'bad' : 'muted'}>{rate}</div>
-                <div><a href={`/console/deliveries?endpoint=${encodeURIComponent(e.id)}&range=24h`}>Deliveries</a></div>
+                <div><a href={consolePathWith('deliveries', { endpoint: e.id, range: '24h' })}>Deliveries</a></div>
               </li>
             );
           })}
@@ -41,7 +43,7 @@ export type EditorProps = {
   issues: Issue[];
   warnings: string[];
   saved?: 'created' | 'saved';
-  url: string | null;
+  url: WebhookUrl | null;
   preset?: Preset;
   recent: DeliverySummary[];
   sample: { text: string; contentType: string; delivery: string };
@@ -62,7 +64,8 @@ export function PreviewPane(p: PreviewPaneProps) {
 }
 
 export function EditorPage(p: EditorProps) {
-  const action = p.endpoint ? `/console/endpoints/${p.endpoint.id}` : '/console/endpoints';
+  const action = p.endpoint ? consolePath('endpoint', { id: p.endpoint.id }) : consolePath('endpoints');
+  const preview = p.endpoint ? consolePath('endpointPreview', { id: p.endpoint.id }) : consolePath('newEndpointPreview');
   return (
     <Layout title={p.endpoint ? `Endpoint ${p.endpoint.id}` : 'New endpoint'} nav="endpoints" csrf={p.csrf}>
       {p.saved && <Notice kind="ok"><p>{p.saved === 'created' ? 'Endpoint created.' : 'Configuration saved. Running isolates pick it up within about a minute.'}</p></Notice>}
@@ -70,12 +73,13 @@ export function EditorPage(p: EditorProps) {
       {p.url && (
         <section class="url">
           <label for="url">Webhook URL, to paste into the sender</label>
-          <div class="copy"><input id="url" readonly value={p.url} /><button type="button" data-copy="url">Copy</button></div>
+          <div class="copy"><input id="url" readonly value={p.url.url} /><button type="button" data-copy="url">Copy</button></div>
+          {p.url.howToSend && <p class="how-to-send">{p.url.howToSend}</p>}
           {p.preset && <p class="recipe"><strong>{p.preset.title}:</strong> {p.preset.recipe}{p.preset.source !== 'sender docs' ? ` (${p.preset.source})` : ''}</p>}
           {p.endpoint && <p class="muted">Revision {p.endpoint.revision}, saved <Time ms={p.endpoint.updatedAt} /></p>}
         </section>
       )}
-      <form method="post" action={action} class="editor" id="editor" data-preview={`${action === '/console/endpoints' ? '/console/endpoints/new' : action}/preview`}>
+      <form method="post" action={action} class="editor" id="editor" data-preview={preview}>
         <Csrf token={p.csrf} />
         <div class="pane">
           {!p.endpoint && <label>Endpoint id <input name="id" value={p.id} required pattern="[a-z0-9][a-z0-9\-]{0,63}" autocomplete="off" /></label>}
@@ -95,7 +99,7 @@ export function EditorPage(p: EditorProps) {
           <textarea id="sample" name="sample" rows={10} spellcheck={false}>{p.sample.text}</textarea>
           <label for="contentType">Content type</label>
           <input id="contentType" name="contentType" value={p.sample.contentType} />
-          <p><button type="submit" formaction={`${action === '/console/endpoints' ? '/console/endpoints/new' : action}/preview`} class="secondary">Preview</button> <span class="muted">Updates as you type. No CRM call, nothing logged.</span></p>
+          <p><button type="submit" formaction={preview} class="secondary">Preview</button> <span class="muted">Updates as you type. No CRM call, nothing logged.</span></p>
           <PreviewPane {...p.preview} />
         </div>
       </form>

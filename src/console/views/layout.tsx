@@ -2,14 +2,15 @@ import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import type { DeliveryStatus } from '../../deliveries/store';
 import { GROUP_OF } from '../../deliveries/stats';
+import { assetPath, consolePath } from '../paths';
 
 export type Nav = 'overview' | 'deliveries' | 'endpoints' | 'customer-keys' | null;
 
 const LINKS: [Nav, string, string][] = [
-  ['overview', '/console', 'Overview'],
-  ['deliveries', '/console/deliveries', 'Deliveries'],
-  ['endpoints', '/console/endpoints', 'Endpoints'],
-  ['customer-keys', '/console/customer-keys', 'Customer keys'],
+  ['overview', consolePath('overview'), 'Overview'],
+  ['deliveries', consolePath('deliveries'), 'Deliveries'],
+  ['endpoints', consolePath('endpoints'), 'Endpoints'],
+  ['customer-keys', consolePath('customerKeys'), 'Customer keys'],
 ];
 
 /** Every console page: one stylesheet and one small script, both static assets (nothing inline: the CSP forbids it). */
@@ -22,8 +23,8 @@ export function Layout(props: { title: string; nav: Nav; csrf?: string; children
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · CRM webhook adapter`}</title>
-        <link rel="stylesheet" href="/console/static/app.css" />
-        <script src="/console/static/app.js" defer></script>
+        <link rel="stylesheet" href={assetPath('app.css')} />
+        <script src={assetPath('app.js')} defer></script>
       </head>
       <body>
         <a class="skip" href="#main">Skip to content</a>
@@ -34,7 +35,7 @@ export function Layout(props: { title: string; nav: Nav; csrf?: string; children
               {LINKS.map(([key, href, label]) => (
                 <a href={href} aria-current={props.nav === key ? 'page' : undefined}>{label}</a>
               ))}
-              <form method="post" action="/console/sign-out" class="inline">
+              <form method="post" action={consolePath('signOut')} class="inline">
                 <Csrf token={props.csrf} />
                 <button type="submit" class="link">Sign out</button>
               </form>
@@ -90,7 +91,7 @@ export function ErrorPage(p: { status: number; code: string; message: string; cs
   return (
     <Layout title={`${p.status}: ${p.code}`} nav={null} csrf={p.csrf}>
       <Notice kind="error"><p>{p.message}</p></Notice>
-      <p><a href="/console">Back to the console</a></p>
+      <p><a href={consolePath('overview')}>Back to the console</a></p>
     </Layout>
   );
 }

@@ -1,5 +1,6 @@
 import type { Bucket, StatusGroup, overview } from '../../deliveries/stats';
 import { Layout, Status, Time } from './layout';
+import { consolePath, consolePathWith } from '../paths';
 
 type Data = Awaited<ReturnType<typeof overview>>;
 const GROUPS: [StatusGroup, string][] = [['ok', 'delivered'], ['failed', 'failed'], ['pending', 'in flight'], ['other', 'other']];
@@ -48,7 +49,7 @@ function FailureList(p: { rows: Data['newestFailures']; empty: string }) {
     <ul class="cards">
       {p.rows.map((f) => (
         <li>
-          <a href={`/console/deliveries/${f.id}`}><Status status={f.status} /> <strong>{f.endpointId}</strong></a>
+          <a href={consolePath('delivery', { id: f.id })}><Status status={f.status} /> <strong>{f.endpointId}</strong></a>
           <span class="muted"> <Time ms={f.receivedAt} /></span>
           <div>{f.reason ?? ''}{f.message ? `: ${f.message}` : ''}</div>
         </li>
@@ -74,7 +75,7 @@ export function OverviewPage(p: { data: Data; csrf: string }) {
       <section aria-labelledby="newest">
         <h2 id="newest">Newest failures</h2>
         <FailureList rows={p.data.newestFailures} empty="No failed delivery in the log." />
-        <p><a href="/console/deliveries?status=failed">All failed deliveries</a></p>
+        <p><a href={consolePathWith('deliveries', { status: 'failed' })}>All failed deliveries</a></p>
       </section>
     </Layout>
   );

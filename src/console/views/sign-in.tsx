@@ -1,10 +1,11 @@
 import { Layout, Notice } from './layout';
+import { consolePath } from '../paths';
 
 export function SignInPage(p: { next: string; error?: string }) {
   return (
     <Layout title="Sign in" nav={null}>
       {p.error && <Notice kind="error"><p>{p.error}</p></Notice>}
-      <form method="post" action="/console/sign-in" class="narrow">
+      <form method="post" action={consolePath('signIn')} class="narrow">
         <input type="hidden" name="next" value={p.next} />
         <label for="token">Admin token</label>
         <input id="token" name="token" type="password" autocomplete="current-password" required autofocus />

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { safeEqual } from '../crypto';
-import { SecretRef } from '../secret-name';
+import { SecretRef, secretNames } from '../secret-name';
 import { defineScheme } from '../types';
 
 const schema = z.strictObject({
@@ -40,4 +40,5 @@ export const basic = defineScheme({
   },
   credentialHeaders: () => ['authorization'],
   credentialQuery: () => [],
+  howToSend: (c) => ({ query: {}, note: `Basic authentication: user name "${c.username}", password: the secret ${secretNames(c.secret)[0]}.` }),
 });

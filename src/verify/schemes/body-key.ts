@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { safeEqual } from '../crypto';
 import { decodeText } from '../../receive/body';
 import { parseJsonLossless } from '../../receive/json';
-import { SecretRef } from '../secret-name';
+import { SecretRef, secretNames } from '../secret-name';
 import { defineScheme } from '../types';
 
 const schema = z.strictObject({
@@ -38,4 +38,5 @@ export const bodyKey = defineScheme({
   },
   credentialHeaders: () => [],
   credentialQuery: () => [],
+  howToSend: (c) => ({ query: {}, note: `The sender puts the secret ${secretNames(c.secret)[0]} in the body field "${c.field}" (Google Ads: the "Key" field of the lead form).` }),
 });

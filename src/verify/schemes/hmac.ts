@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { concatBytes, decodeSignature, digest, hmac as hmacOf, safeEqual, utf8, type Bytes } from '../crypto';
 import { Location, checkTimestamp, describeLocation, readLocation } from '../location';
-import { SecretRef } from '../secret-name';
+import { SecretRef, secretNames } from '../secret-name';
 import { defineScheme, type VerifyInput } from '../types';
 
 /** Replay protection: the default tolerance of a signed timestamp, both ways. */
@@ -101,4 +101,5 @@ export const hmac = defineScheme({
   },
   credentialHeaders: (c) => (c.header ? [c.header] : []),
   credentialQuery: (c) => (c.query ? [c.query] : []),
+  howToSend: (c) => ({ query: {}, note: `The sender signs each request with the secret ${secretNames(c.secret)[0]}; the signature travels in ${c.header ? `the ${c.header} header` : `the query parameter ${c.query}`}.` }),
 });

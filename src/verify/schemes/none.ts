@@ -11,4 +11,5 @@ export const none = defineScheme({
   },
   credentialHeaders: () => [],
   credentialQuery: () => [],
+  howToSend: () => ({ query: {}, note: null }),
 });

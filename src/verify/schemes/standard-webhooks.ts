@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { concatBytes, decodeSignature, hmac, safeEqual, utf8 } from '../crypto';
 import { checkTimestamp } from '../location';
-import { SecretRef } from '../secret-name';
+import { SecretRef, secretNames } from '../secret-name';
 import { defineScheme } from '../types';
 import { DEFAULT_TOLERANCE_SECONDS } from './hmac';
 
@@ -54,4 +54,5 @@ export const standardWebhooks = defineScheme({
   },
   credentialHeaders: () => ['webhook-signature'],
   credentialQuery: () => [],
+  howToSend: (c) => ({ query: {}, note: `Standard Webhooks signature (webhook-id, webhook-timestamp, webhook-signature headers) with the secret ${secretNames(c.secret)[0]}.` }),
 });

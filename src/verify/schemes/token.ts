@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { safeEqual } from '../crypto';
-import { SecretRef } from '../secret-name';
+import { SecretRef, secretNames } from '../secret-name';
 import { defineScheme } from '../types';
 
 const schema = z
@@ -33,4 +33,8 @@ export const token = defineScheme({
   },
   credentialHeaders: (c) => (c.header ? [c.header] : []),
   credentialQuery: (c) => (c.query ? [c.query] : []),
+  howToSend: (c) => {
+    const name = secretNames(c.secret)[0]!;
+    return c.query ? { query: { [c.query]: `<${name}>` }, note: `Replace <${name}> with the value of the secret ${name}.` } : { query: {}, note: `Send the secret ${name} in the ${c.header} header${c.header === 'authorization' ? ' (Bearer <token>)' : ''}.` };
+  },
 });
