@@ -7,7 +7,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { CrmResult, CrmSettings } from './crm/client';
 import { deliverToCrm } from './crm/deliver';
 import { attemptFromCrm, insertAttemptStatement, type Attempt } from './deliveries/attempts';
-import { claimKey, claimResult, claimStatements, MAX_KEY_LENGTH, releaseStatement, type Claim, type ClaimResult } from './deliveries/idempotency';
+import { claimWithRow, LEASE_MARGIN_MS, MAX_KEY_LENGTH, releaseStatement, type Claim, type ClaimResult } from './deliveries/idempotency';
 import { insertDeliveryIfClaimedStatement, insertDeliveryStatement, type NewDelivery } from './deliveries/store';
 import { maxAttempts, retryDelaySeconds, type DeliveryConfig } from './queue/retry';
 import { encodeBytes } from './verify/crypto';
@@ -254,7 +254,10 @@ export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoin
   const outcome = await runWebhook(deps, endpoint, request, (bytes) => (rawBytes = bytes));
   const paths = endpoint.config.redact;
   if (!outcome.redacted && !outcome.persisted && paths?.length && rawBytes && outcome.record.status !== 'handshake') {
-    await redactRecord(outcome.record, rawBytes, contentType, paths);
+    // A request refused before it was verified is not worth parsing and masking (anyone can send one): its
+    // payload is withheld whole, at no cost. A verified one refused later is masked, for the operator to fix it.
+    if (outcome.record.verified === 0) outcome.record.payload = `[${rawBytes.byteLength} bytes withheld: the endpoint redacts fields and the request was not verified]`;
+    else await redactRecord(outcome.record, rawBytes, contentType, paths);
   }
   return outcome;
 }
@@ -398,9 +401,10 @@ async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request:
   }
   record.customer_id = mapped.customerId;
 
-  // What replay and the queue deliver from; masked first where the endpoint says so.
-  keepForReplay(record, replayText, raw.bytes);
+  // The stored payload is masked where the endpoint says so; what replay and the queue deliver from is the real
+  // body (secrets scrubbed), kept beside it, so the CRM never receives a masked value.
   if (config.redact?.length) redactParsed(record, parsed.value, config.redact);
+  keepForReplay(record, replayText, raw.bytes);
 
   // 5. dedupe: a repeat of a key seen within the window is answered, logged, and never delivered twice
   const key = await idempotencyKeyOf(mapping, config.idempotencyKey, input);
@@ -429,9 +433,7 @@ async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request:
     let claimed: ClaimResult = { claimed: true };
     try {
       if (claim) {
-        const [take, read] = claimStatements(deps.db, claim);
-        const results = await deps.db.batch<{ owner: string; status: string | null }>([take, insertDeliveryIfClaimedStatement(deps.db, record, claim), read]);
-        claimed = claimResult(id, results[2]!.results[0]);
+        claimed = await claimWithRow(deps.db, claim, insertDeliveryIfClaimedStatement(deps.db, record, claim));
       } else {
         await insertDeliveryStatement(deps.db, record).run();
       }
@@ -443,11 +445,15 @@ async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request:
     return { status: 202, body: { deliveryId: id, status: 'queued' }, record, persisted: true, redacted: true };
   }
 
-  // 6b. sync: the key is claimed before the CRM call, so concurrent repeats never make a second one
+  // 6b. sync: the key is claimed before the CRM call, so concurrent repeats never make a second one. The row
+  // goes in with the claim, in flight (`queued`, leased for the CRM timeout): if the Worker stops mid-call, the
+  // row stays visible, the cron re-drive finishes it, and a repeat after the lease takes the claim over.
   if (claim) {
+    const lease = receivedAt + deps.crm.timeoutMs + LEASE_MARGIN_MS;
+    const inFlight: NewDelivery = { ...record, status: 'queued', next_attempt_at: receivedAt, lease_until: lease, finished_at: null, duration_ms: null };
     let claimed: ClaimResult;
     try {
-      claimed = await claimKey(deps.db, claim);
+      claimed = await claimWithRow(deps.db, claim, insertDeliveryIfClaimedStatement(deps.db, inFlight, claim));
     } catch (err) {
       return storageDown(err);
     }

@@ -61,7 +61,8 @@ export function sensitiveForms(originals: string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const original of originals) {
     const text = original.trim();
-    if (text.length < 3) continue;
+    // too short to hide elsewhere without hiding everything ("A", "1"); two Chinese characters are a whole name
+    if (text.length < 2 || (text.length < 3 && /^[\x00-\x7f]*$/.test(text))) continue;
     const masked = maskValue(text);
     out.set(text, masked);
     if (PHONE.test(text)) {
@@ -76,13 +77,34 @@ export function sensitiveForms(originals: string[]): Map<string, string> {
   return out;
 }
 
-/** Replaces each sensitive string in `text`, longest first. */
+/** Up to this many values, each is also found inside longer text (one linear pass per value). */
+const MAX_SUBSTRING_FORMS = 32;
+// a JSON string (its contents in group 1), or a run of digits that may be a phone number written any way
+const STRING_OR_DIGITS = /"((?:[^"\\]|\\.)*)"|\+?\d[\d\s().-]{5,}\d/g;
+const DIGIT_RUN = /\+?\d[\d\s().-]{5,}\d/g;
+
+/**
+ * Replaces each sensitive string in `text`. A few values (the usual case: a name, a phone) are found anywhere,
+ * longest first. Many values (`items.*.phone` over a long list) would make that quadratic, so then the text is
+ * scanned once: a whole JSON string or a digit run that is one of the values is replaced; the cost stays
+ * linear in the text, whatever the number of values.
+ */
 export function scrubText(text: string, forms: Map<string, string>): string {
-  let out = text;
-  for (const [original, masked] of [...forms].sort((a, b) => b[0].length - a[0].length)) {
-    if (out.includes(original)) out = out.split(original).join(masked);
+  if (forms.size === 0) return text;
+  if (forms.size <= MAX_SUBSTRING_FORMS) {
+    let out = text;
+    for (const [original, masked] of [...forms].sort((a, b) => b[0].length - a[0].length)) {
+      if (out.includes(original)) out = out.split(original).join(masked);
+    }
+    return out;
   }
-  return out;
+  const run = (digits: string) => forms.get(digits) ?? forms.get(digits.replace(/\D/g, '')) ?? digits;
+  return text.replace(STRING_OR_DIGITS, (whole: string, inner: string | undefined) => {
+    // a bare number is JSON: its masked form is written as a string, so the text stays valid JSON
+    if (inner === undefined) return forms.has(whole) || forms.has(whole.replace(/\D/g, '')) ? JSON.stringify(run(whole)) : whole;
+    const masked = forms.get(inner.trim());
+    return masked !== undefined ? JSON.stringify(masked) : `"${inner.replace(DIGIT_RUN, run)}"`;
+  });
 }
 
 /** The same over every string inside a JSON-like value. */

@@ -105,7 +105,8 @@ const COLUMNS = [
   'idempotency_key', 'duplicate_of', 'replays',
 ] as const;
 
-const INSERT = `INSERT INTO deliveries (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;
+// OR REPLACE: a sync delivery with an idempotency key wrote its row in flight with the claim; its final row replaces it
+const INSERT = `INSERT OR REPLACE INTO deliveries (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;
 
 /** The statement inserting one delivery record. */
 export function insertDeliveryStatement(db: D1Database, record: NewDelivery): D1PreparedStatement {

@@ -7,6 +7,7 @@
 import type { CrmResult, CrmSettings } from '../crm/client';
 import { deliverToCrm } from '../crm/deliver';
 import { attemptFromCrm, insertAttemptStatement, type Attempt, type AttemptOutcome } from '../deliveries/attempts';
+import { LEASE_MARGIN_MS } from '../deliveries/idempotency';
 import type { DeliveryRow, DeliveryStatus } from '../deliveries/store';
 import type { StoredEndpoint } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
@@ -32,7 +33,6 @@ export type AttemptDeps = {
 export type MessageAction = { action: 'ack' } | { action: 'retry'; delaySeconds: number };
 
 // An attempt holds the delivery for the CRM timeout plus this margin.
-const LEASE_MARGIN_MS = 30_000;
 
 /** The body a delivery was received with (secrets scrubbed), or null once retention removed it. */
 export function storedBody(row: Pick<DeliveryRow, 'raw_body' | 'raw_base64' | 'payload'>): Uint8Array | null {
@@ -58,6 +58,8 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
     return { action: 'ack' }; // delivered, dead, replaced... or unknown: nothing to do
   }
 
+  // what this attempt noticed (as the sync path records it), added to what the row already says
+  const warnings: string[] = [];
   const end = (
     outcome: AttemptOutcome,
     status: DeliveryStatus,
@@ -67,7 +69,7 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
     extra: Partial<DeliveryRow> = {},
     delaySeconds?: number,
     after: D1PreparedStatement[] = [],
-  ) => finishAttempt(deps, row, now, { outcome, status, reason, message, crm, extra, after }, delaySeconds);
+  ) => finishAttempt(deps, row, now, { outcome, status, reason, message, crm, extra: { ...extra, ...mergedWarnings(row.warnings, warnings) }, after }, delaySeconds);
 
   let endpoint: StoredEndpoint | null;
   try {
@@ -82,6 +84,7 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   if (!bytes) return end('failed', 'failed', 'payload_purged', 'the stored body was removed by retention');
   const parsed = await parseBody(bytes, row.content_type);
   if (!parsed.ok) return end('invalid', 'invalid', parsed.reason, parsed.message);
+  warnings.push(...parsed.warnings);
   const { config } = endpoint;
   let mapping;
   try {
@@ -90,8 +93,11 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
     return end('retry', 'retrying', 'endpoint_misconfigured', (err as Error).message);
   }
   const input = { body: viewOf(config.preset, parsed.value), headers: parseObject<Record<string, string>>(row.request_headers), query: parseObject<Record<string, string>>(row.request_query) };
-  if ((await shouldSkip(mapping, input)).skip) return end('skipped', 'skipped', 'skip_when', `skipWhen matched: ${config.skipWhen}`);
+  const skip = await shouldSkip(mapping, input);
+  if (skip.warning) warnings.push(skip.warning);
+  if (skip.skip) return end('skipped', 'skipped', 'skip_when', `skipWhen matched: ${config.skipWhen}`);
   const mapped = await mapPayload(mapping, input);
+  warnings.push(...mapped.warnings);
   if (!mapped.ok) {
     const missing = mapped.reason === 'customer_unresolved' && mapped.kind === 'missing';
     return end(missing ? 'unmatched' : 'invalid', missing ? 'unmatched' : 'invalid', mapped.reason, mapped.message);
@@ -113,6 +119,7 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
     crm_duration_ms: facts.crm_duration_ms,
   };
   if (delivered.kind === 'unchanged') return end('unchanged', 'unchanged', 'unchanged', delivered.message, undefined, crmExtra);
+  if (delivered.kind === 'delivered') for (const name of delivered.skipped) warnings.push(`fields.${name}: left out, the CRM already has a value`);
   if (delivered.kind === 'delivered') return end('delivered', 'delivered', null, null, delivered.result, crmExtra, undefined, delivered.after);
   const result = delivered.result;
   if (!isRetryable(result, config.delivery)) return end('failed', 'failed', result.error, result.message, result, crmExtra);
@@ -123,11 +130,18 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   return end('retry', 'retrying', result.error, result.message, result, { ...crmExtra, next_attempt_at: now + delay * 1000 }, delay);
 }
 
-function parseObject<T>(text: string | null): T {
+/** The row's warnings with this attempt's added (each once); nothing to write when the attempt added none. */
+function mergedWarnings(stored: string | null, added: string[]): Partial<DeliveryRow> {
+  if (added.length === 0) return {};
+  const all = [...new Set([...parseObject<string[]>(stored, []), ...added])];
+  return { warnings: JSON.stringify(all) };
+}
+
+function parseObject<T>(text: string | null, fallback: T = {} as T): T {
   try {
-    return (text ? JSON.parse(text) : {}) as T;
+    return (text ? JSON.parse(text) : fallback) as T;
   } catch {
-    return {} as T;
+    return fallback;
   }
 }
 

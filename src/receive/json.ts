@@ -18,8 +18,36 @@ function keepUnsafeIntegers(this: unknown, _key: string, value: unknown, context
   return value;
 }
 
-/** Parses JSON text, turning every integer beyond 2^53 into its exact decimal string. Throws SyntaxError like `JSON.parse`. */
+/**
+ * How deep JSON may nest. No form, ad platform or no-code tool sends more than a handful of levels; a body
+ * nesting thousands deep (60 KB is enough for 10,000) would overflow the stack of every recursive step after
+ * the parse (serialising the row, masking, the mapping), so it is refused before it is parsed.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether the text opens more than `max` arrays or objects inside each other (one linear scan, strings skipped). */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // a backslash escapes the next character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > max) return true;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return false;
+}
+
+/**
+ * Parses JSON text, turning every integer beyond 2^53 into its exact decimal string. Throws SyntaxError like
+ * `JSON.parse`, also for text nesting deeper than MAX_JSON_DEPTH.
+ */
 export function parseJsonLossless(text: string): unknown {
+  if (text.length > 2 * MAX_JSON_DEPTH && nestsDeeperThan(text, MAX_JSON_DEPTH)) throw new SyntaxError(`JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
   if (!LONG_INTEGER.test(text)) return JSON.parse(text);
   return JSON.parse(text, keepUnsafeIntegers as (this: unknown, key: string, value: unknown) => unknown);
 }
