@@ -21,7 +21,11 @@ const SECRET = 'bench-hmac-secret';
 const verify = VerifyConfig.parse({ type: 'hmac', header: 'x-signature', prefix: 'sha256=', secret: 'S' });
 
 async function once(cacheKey: string, config: { customerId: string; fields: Record<string, never> }, body: Uint8Array, headers: Headers) {
-  const verified = await verifyRequest(verify, { method: 'POST', url: new URL('https://x/hooks/b'), headers, body: body as Uint8Array<ArrayBuffer>, now: Date.now() }, () => SECRET);
+  const verified = await verifyRequest(
+    verify,
+    { method: 'POST', url: new URL('https://x/hooks/b'), headers, body: body as Uint8Array<ArrayBuffer>, now: Date.now() },
+    () => SECRET,
+  );
   if (!verified.ok) throw new Error(verified.detail);
   const parsed = await parseBody(body, 'application/json');
   if (!parsed.ok) throw new Error(parsed.message);

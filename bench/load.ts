@@ -13,7 +13,14 @@ function once(agent: Agent, t: Target): Promise<{ ms: number; ok: boolean }> {
   const started = performance.now();
   return new Promise((resolve) => {
     const req = request(
-      { agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method: t.method ?? 'POST', headers: { ...t.headers, 'content-length': Buffer.byteLength(t.body) } },
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method: t.method ?? 'POST',
+        headers: { ...t.headers, 'content-length': Buffer.byteLength(t.body) },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve({ ms: performance.now() - started, ok: res.statusCode === (t.expect ?? 200) }));
@@ -33,20 +40,24 @@ export async function load(target: Target, concurrency: number, durationMs: numb
   const agent = new Agent({ keepAlive, maxSockets: concurrency });
   // warm the connections and the isolate
   const warmEnd = performance.now() + warmupMs;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < warmEnd) await once(agent, target);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < warmEnd) await once(agent, target);
+    }),
+  );
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();
   const end = started + durationMs;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < end) {
-      const r = await once(agent, target);
-      latencies.push(r.ms);
-      if (!r.ok) errors++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const r = await once(agent, target);
+        latencies.push(r.ms);
+        if (!r.ok) errors++;
+      }
+    }),
+  );
   const elapsed = performance.now() - started;
   agent.destroy();
   latencies.sort((a, b) => a - b);

@@ -48,12 +48,46 @@ for (const [id, config] of Object.entries(endpoints)) {
 const lead = payload(20);
 const json = JSON.stringify(lead);
 const signature = `sha256=${createHmac('sha256', SECRETS.BENCH_HMAC_SECRET).update(json).digest('hex')}`;
-const crmBody = JSON.stringify({ mid: MODULE_ID, id: CUSTOMER_ID, name: '吴九', phone: '13900139000', ...Object.fromEntries(Object.entries(lead).slice(3).map(([k, v], i) => [`input_${1700000000003 + i}`, v])) });
+const crmBody = JSON.stringify({
+  mid: MODULE_ID,
+  id: CUSTOMER_ID,
+  name: '吴九',
+  phone: '13900139000',
+  ...Object.fromEntries(
+    Object.entries(lead)
+      .slice(3)
+      .map(([_k, v], i) => [`input_${1700000000003 + i}`, v]),
+  ),
+});
 const rows: { key: string; label: string; target: Target }[] = [
-  { key: 'direct', label: 'stand-in CRM called directly (the floor)', target: { url: `${crm.url}/api/moduleData/update`, headers: { 'content-type': 'application/json', 'default-product-id': PRODUCT_LINE, authorization: `Bearer ${SECRETS.CRM_API_TOKEN}` }, body: crmBody } },
-  { key: 'sync', label: 'sync webhook: JSON, 20 fields, HMAC, D1 logged', target: { url: `${base}/hooks/bench-sync`, headers: { 'content-type': 'application/json', 'x-signature': signature }, body: json } },
-  { key: 'form', label: 'sync webhook: form post, 20 fields, token', target: { url: `${base}/hooks/bench-form?token=${SECRETS.BENCH_FORM_TOKEN}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(lead).toString() } },
-  { key: 'queue', label: 'queue mode acknowledgement (202), JSON, HMAC', target: { url: `${base}/hooks/bench-queue`, headers: { 'content-type': 'application/json', 'x-signature': signature }, body: json, expect: 202 } },
+  {
+    key: 'direct',
+    label: 'stand-in CRM called directly (the floor)',
+    target: {
+      url: `${crm.url}/api/moduleData/update`,
+      headers: { 'content-type': 'application/json', 'default-product-id': PRODUCT_LINE, authorization: `Bearer ${SECRETS.CRM_API_TOKEN}` },
+      body: crmBody,
+    },
+  },
+  {
+    key: 'sync',
+    label: 'sync webhook: JSON, 20 fields, HMAC, D1 logged',
+    target: { url: `${base}/hooks/bench-sync`, headers: { 'content-type': 'application/json', 'x-signature': signature }, body: json },
+  },
+  {
+    key: 'form',
+    label: 'sync webhook: form post, 20 fields, token',
+    target: {
+      url: `${base}/hooks/bench-form?token=${SECRETS.BENCH_FORM_TOKEN}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(lead).toString(),
+    },
+  },
+  {
+    key: 'queue',
+    label: 'queue mode acknowledgement (202), JSON, HMAC',
+    target: { url: `${base}/hooks/bench-queue`, headers: { 'content-type': 'application/json', 'x-signature': signature }, body: json, expect: 202 },
+  },
 ];
 
 async function open(status: string): Promise<number> {
@@ -65,7 +99,8 @@ const results: Record<string, Record<number, LoadResult & { ratioP50?: number; r
 for (const c of CONCURRENCY) {
   for (const row of rows) {
     const r = await load(row.target, c, DURATION);
-    (results[row.key] ??= {})[c] = r;
+    results[row.key] ??= {};
+    results[row.key]![c] = r;
     let extra = '';
     if (row.key === 'queue') {
       const loadEnd = performance.now();
@@ -83,7 +118,9 @@ for (const c of CONCURRENCY) {
   }
 }
 // Where the time goes, server side: the adapter's own timings from the last 200 sync deliveries' rows.
-const recent = (await (await fetch(`${base}/admin/deliveries?endpoint=bench-sync&limit=200`, { headers: admin })).json()) as { deliveries: { durationMs: number; crm: { durationMs: number } }[] };
+const recent = (await (await fetch(`${base}/admin/deliveries?endpoint=bench-sync&limit=200`, { headers: admin })).json()) as {
+  deliveries: { durationMs: number; crm: { durationMs: number } }[];
+};
 const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const serverSide = { handlerP50Ms: med(recent.deliveries.map((d) => d.durationMs)), crmCallP50Ms: med(recent.deliveries.map((d) => d.crm.durationMs)) };
 console.log('server side (sync rows):', serverSide);
@@ -99,11 +136,25 @@ const bundle = bundleSize('bench/out/build');
 // ---- report ----------------------------------------------------------------------------------------
 const wranglerVersion = JSON.parse(readFileSync('node_modules/wrangler/package.json', 'utf8')).version;
 const machine = `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}, wrangler ${wranglerVersion}`;
-const report = { date: new Date().toISOString(), machine, durationSeconds: DURATION / 1000, load: results, serverSide, rows: rows.map((r) => ({ key: r.key, label: r.label })), cpu, bundle };
+const report = {
+  date: new Date().toISOString(),
+  machine,
+  durationSeconds: DURATION / 1000,
+  load: results,
+  serverSide,
+  rows: rows.map((r) => ({ key: r.key, label: r.label })),
+  cpu,
+  bundle,
+};
 writeFileSync('bench/results.json', `${JSON.stringify(report, null, 2)}\n`);
 
 const lines: string[] = [];
-lines.push('# Benchmark results', '', `Run ${report.date} on ${machine}. ${DURATION / 1000} s per cell after a 0.5 s warm-up; closed-loop keep-alive HTTP client (bench/load.ts).`, '');
+lines.push(
+  '# Benchmark results',
+  '',
+  `Run ${report.date} on ${machine}. ${DURATION / 1000} s per cell after a 0.5 s warm-up; closed-loop keep-alive HTTP client (bench/load.ts).`,
+  '',
+);
 lines.push('## Load: adapter vs the direct CRM call, same run', '');
 lines.push('| row | concurrency | req/s | p50 ms | p95 ms | p99 ms | errors | p50 / direct | req/s / direct |', '|---|---|---|---|---|---|---|---|---|');
 for (const c of CONCURRENCY) {
@@ -113,10 +164,28 @@ for (const c of CONCURRENCY) {
     lines.push(`| ${row.label}${drain} | ${c} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.errors} | ${r.ratioP50} | ${r.ratioRps} |`);
   }
 }
-lines.push('', `Server side, from the sync rows of the last cell (c=${CONCURRENCY[CONCURRENCY.length - 1]}): handler (receipt to answer) p50 ${serverSide.handlerP50Ms} ms, of which the CRM call p50 ${serverSide.crmCallP50Ms} ms (Date.now() in workerd advances only at I/O, so these are I/O-bounded times).`);
-lines.push('', '## Pipeline CPU (parse, verify, map, build the CRM body), in-process, Node', '', 'Wall time per webhook (includes Node\'s WebCrypto thread-pool hops, which workerd does not have) and CPU time (process.cpuUsage, all threads).', '', '| payload | cold µs (first after a config change, wall) | warm p50 µs wall | warm p99 µs wall | warm p50 µs CPU | warm p99 µs CPU |', '|---|---|---|---|---|---|');
-for (const [name, r] of Object.entries(cpu as Record<string, { cold: number; p50: number; p99: number; cpuP50: number; cpuP99: number; bytes: number }>)) lines.push(`| ${name} (${r.bytes} bytes) | ${r.cold} | ${r.p50} | ${r.p99} | ${r.cpuP50} | ${r.cpuP99} |`);
-lines.push('', '## Bundle', '', `\`wrangler deploy --dry-run --minify\`: ${bundle.file}, ${Math.round(bundle.bytes / 1024)} KiB minified, **${Math.round(bundle.gzip / 1024 * 10) / 10} KiB gzipped** (budget 110 KiB, checked by test/node/bundle.test.ts).`, '');
+lines.push(
+  '',
+  `Server side, from the sync rows of the last cell (c=${CONCURRENCY[CONCURRENCY.length - 1]}): handler (receipt to answer) p50 ${serverSide.handlerP50Ms} ms, of which the CRM call p50 ${serverSide.crmCallP50Ms} ms (Date.now() in workerd advances only at I/O, so these are I/O-bounded times).`,
+);
+lines.push(
+  '',
+  '## Pipeline CPU (parse, verify, map, build the CRM body), in-process, Node',
+  '',
+  "Wall time per webhook (includes Node's WebCrypto thread-pool hops, which workerd does not have) and CPU time (process.cpuUsage, all threads).",
+  '',
+  '| payload | cold µs (first after a config change, wall) | warm p50 µs wall | warm p99 µs wall | warm p50 µs CPU | warm p99 µs CPU |',
+  '|---|---|---|---|---|---|',
+);
+for (const [name, r] of Object.entries(cpu as Record<string, { cold: number; p50: number; p99: number; cpuP50: number; cpuP99: number; bytes: number }>))
+  lines.push(`| ${name} (${r.bytes} bytes) | ${r.cold} | ${r.p50} | ${r.p99} | ${r.cpuP50} | ${r.cpuP99} |`);
+lines.push(
+  '',
+  '## Bundle',
+  '',
+  `\`wrangler deploy --dry-run --minify\`: ${bundle.file}, ${Math.round(bundle.bytes / 1024)} KiB minified, **${Math.round((bundle.gzip / 1024) * 10) / 10} KiB gzipped** (budget 110 KiB, checked by test/node/bundle.test.ts).`,
+  '',
+);
 const notes = 'bench/notes.md';
 if (existsSync(notes)) lines.push(readFileSync(notes, 'utf8'));
 writeFileSync('bench/results.md', `${lines.join('\n')}\n`);

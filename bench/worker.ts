@@ -27,7 +27,9 @@ export async function startAdapter(port: number, vars: Record<string, string>, o
   const mf = new Miniflare(convertV4MiniflareOptions({ host: '127.0.0.1', port, workers: [worker] } as unknown as Parameters<typeof convertV4MiniflareOptions>[0]));
   const url = (await mf.ready).toString().replace(/\/$/, '');
   const db = await mf.getD1Database('DB');
-  for (const file of readdirSync('migrations').filter((f) => f.endsWith('.sql')).sort()) {
+  for (const file of readdirSync('migrations')
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
     for (const statement of unstable_splitSqlQuery(readFileSync(`migrations/${file}`, 'utf8'))) await db.prepare(statement).run();
   }
   return { url, mf };

@@ -75,7 +75,9 @@ async function missingSecrets(workerUrl: string | undefined): Promise<string[]> 
   } catch {
     console.warn('could not read `wrangler secret list`; listing every required secret');
   }
-  const missing = Object.keys(REQUIRED_SECRETS).filter((name) => !present.includes(name)).map((name) => `${name}: ${REQUIRED_SECRETS[name]}`);
+  const missing = Object.keys(REQUIRED_SECRETS)
+    .filter((name) => !present.includes(name))
+    .map((name) => `${name}: ${REQUIRED_SECRETS[name]}`);
   const adminToken = process.env.ADMIN_TOKEN;
   if (workerUrl && adminToken) {
     try {
@@ -86,7 +88,7 @@ async function missingSecrets(workerUrl: string | undefined): Promise<string[]> 
       console.warn(`could not ask ${workerUrl}/admin/secrets which endpoint secrets are missing: ${(err as Error).message}`);
     }
   } else {
-    missing.push('(each endpoint\'s own secret: run again with ADMIN_TOKEN in the environment to check them, or GET /admin/secrets)');
+    missing.push("(each endpoint's own secret: run again with ADMIN_TOKEN in the environment to check them, or GET /admin/secrets)");
   }
   return missing;
 }

@@ -50,7 +50,11 @@ const formToken = vars.LANDING_FORM_TOKEN ?? 'dev-form-token';
 
 if (!(await portFree(PORT))) stop(`port ${PORT} is in use (another npm run dev?): stop it, or choose another port for the adapter, e.g. PORT=8797 npm run dev`);
 const crm = await startCrmStub({ token: vars.CRM_API_TOKEN ?? 'dev-crm-token', port: CRM_PORT }).catch((err: NodeJS.ErrnoException) =>
-  stop(err.code === 'EADDRINUSE' ? `port ${CRM_PORT} is in use: choose another port for the stand-in CRM, e.g. CRM_PORT=8798 npm run dev` : `the stand-in CRM did not start: ${err.message}`),
+  stop(
+    err.code === 'EADDRINUSE'
+      ? `port ${CRM_PORT} is in use: choose another port for the stand-in CRM, e.g. CRM_PORT=8798 npm run dev`
+      : `the stand-in CRM did not start: ${err.message}`,
+  ),
 );
 crm.tenants.set(
   PRODUCT_LINE,
@@ -67,10 +71,14 @@ if (migrate.status !== 0) {
 const names = new Set(migrate.stdout.match(/\d{4}_[\w-]+\.sql/g) ?? []);
 console.log(`D1 (local): ${/no migrations to apply/i.test(migrate.stdout) ? 'migrations up to date' : `applied ${names.size} migration(s)`}`);
 
-const wrangler = spawn('npx', ['wrangler', 'dev', '--port', String(PORT), '--ip', '127.0.0.1', '--var', `CRM_BASE_URL:${crm.url}`, '--var', `TURNSTILE_VERIFY_URL:${crm.url}/turnstile/v0/siteverify`], {
-  stdio: ['inherit', 'pipe', 'pipe'],
-  env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-});
+const wrangler = spawn(
+  'npx',
+  ['wrangler', 'dev', '--port', String(PORT), '--ip', '127.0.0.1', '--var', `CRM_BASE_URL:${crm.url}`, '--var', `TURNSTILE_VERIFY_URL:${crm.url}/turnstile/v0/siteverify`],
+  {
+    stdio: ['inherit', 'pipe', 'pipe'],
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+  },
+);
 // start-up output is held back until the adapter answers; afterwards wrangler's lines are passed through
 let held = '';
 let ready = false;
@@ -114,7 +122,11 @@ const auth = { authorization: `Bearer ${adminToken}` };
 const existing = await fetch(`${base}/admin/endpoints/landing`, { headers: auth });
 let example = 'the example endpoint "landing" is stored already (left as it is)';
 if (existing.status === 404) {
-  const put = await fetch(`${base}/admin/endpoints/landing`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: readFileSync('examples/landing.json', 'utf8') });
+  const put = await fetch(`${base}/admin/endpoints/landing`, {
+    method: 'PUT',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: readFileSync('examples/landing.json', 'utf8'),
+  });
   example = put.ok ? 'stored the example endpoint "landing" (examples/landing.json)' : `could not store the example endpoint: ${put.status} ${await put.text()}`;
 } else if (!existing.ok) {
   example = `could not read the example endpoint: ${existing.status} ${await existing.text()}`;

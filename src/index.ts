@@ -3,17 +3,15 @@ import { admin } from './admin';
 import { consolePages } from './console';
 import type { AppEnv } from './env';
 import { notFound, onError } from './http/errors';
-import { hooks } from './receive/route';
-import { runCron } from './cron';
-import type { DeliveryMessage } from './pipeline';
-import { handleQueue } from './queue/consumer';
+import { hooks } from './entry/webhook';
+import { runCron } from './entry/cron';
+import type { DeliveryMessage } from './pipeline/webhook';
+import { handleQueue } from './entry/queue';
 
 /** Wires the routes; every step of the pipeline lives in its own folder (see README). */
 const app = new Hono<AppEnv>();
 
-app.get('/', (c) =>
-  c.json({ name: 'crm-webhook-adapter', webhooks: 'POST /hooks/{endpoint}', admin: '/admin (Authorization: Bearer <ADMIN_TOKEN>)', console: '/console' }),
-);
+app.get('/', (c) => c.json({ name: 'crm-webhook-adapter', webhooks: 'POST /hooks/{endpoint}', admin: '/admin (Authorization: Bearer <ADMIN_TOKEN>)', console: '/console' }));
 app.route('/hooks', hooks);
 app.route('/admin', admin);
 app.route('/console', consolePages);

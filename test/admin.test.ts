@@ -59,7 +59,13 @@ describe('endpoints', () => {
     expect(put.status).toBe(201);
     const stored = await put.json<Record<string, any>>();
     // the whole URL to paste: the token's query parameter with the secret's name, never its value
-    expect(stored).toMatchObject({ id, url: `https://adapter.test/hooks/${id}?token=<TEST_FORM_TOKEN>`, howToSend: 'Replace <TEST_FORM_TOKEN> with the value of the secret TEST_FORM_TOKEN.', warnings: [], config: { name: 'Landing page form', maxBodyBytes: 262144 } });
+    expect(stored).toMatchObject({
+      id,
+      url: `https://adapter.test/hooks/${id}?token=<TEST_FORM_TOKEN>`,
+      howToSend: 'Replace <TEST_FORM_TOKEN> with the value of the secret TEST_FORM_TOKEN.',
+      warnings: [],
+      config: { name: 'Landing page form', maxBodyBytes: 262144 },
+    });
     expect(stored.revision).toBeTypeOf('string');
 
     const again = await putEndpoint(id, endpointConfig(productLineId, { name: 'Renamed' }));

@@ -322,7 +322,7 @@ describe('endpoints', () => {
 describe('customer keys', () => {
   it('imports a CSV file with a summary, then finds the key', async () => {
     const s = await signIn();
-    const moduleId = '9' + MODULE_ID.slice(1);
+    const moduleId = `9${MODULE_ID.slice(1)}`;
     const body = new FormData();
     body.set('_csrf', s.csrf);
     body.set('moduleId', moduleId);

@@ -30,7 +30,13 @@ describe('updateCustomer', () => {
     ['HTTP 503', answer(503, 'busy'), { ok: false, error: 'crm_unavailable', message: 'CRM answered HTTP 503' }],
     ['an HTML page with HTTP 200', answer(200, '<html>'), { ok: false, error: 'crm_unavailable', message: 'CRM answered HTTP 200 with an unreadable body' }],
     ['JSON without code', answer(200, '{"ok":true}'), { ok: false, error: 'crm_unavailable' }],
-    ['a network error', (async () => { throw new TypeError('connection refused'); }) as typeof fetch, { ok: false, error: 'crm_unavailable', message: 'CRM unreachable: connection refused' }],
+    [
+      'a network error',
+      (async () => {
+        throw new TypeError('connection refused');
+      }) as typeof fetch,
+      { ok: false, error: 'crm_unavailable', message: 'CRM unreachable: connection refused' },
+    ],
     [
       'a timeout',
       ((_u: string, init: RequestInit) => new Promise((_r, reject) => init.signal!.addEventListener('abort', () => reject(init.signal!.reason)))) as unknown as typeof fetch,

@@ -3,9 +3,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { normaliseKey, parseCsv } from '../src/customers/keys';
 import { planUpdate } from '../src/customers/update';
-import {
-  ADMIN, CUSTOMER_ID, MODULE_ID, call, callWith, crmState, deliveryRow, drive, hook, leadJson, recordingQueue, rowsFor, setupEndpoint, snowflake,
-} from './helpers';
+import { ADMIN, CUSTOMER_ID, MODULE_ID, call, callWith, crmState, deliveryRow, drive, hook, leadJson, recordingQueue, rowsFor, setupEndpoint, snowflake } from './helpers';
 
 type Answer = { deliveryId: string; status: string; customerId?: string; error?: { code: string; message: string } };
 const OTHER_ID = '688346218203447297';
@@ -20,7 +18,10 @@ const importCsv = (moduleId: string, csv: string) => keysApi(`?moduleId=${module
 async function lookupEndpoint(extra: Record<string, unknown> = {}) {
   const moduleId = snowflake();
   const config = {
-    customerLookup: [{ key: 'phone', value: 'mobile' }, { key: 'clue_id', value: 'clue_id' }],
+    customerLookup: [
+      { key: 'phone', value: 'mobile' },
+      { key: 'clue_id', value: 'clue_id' },
+    ],
     fields: { name: '$trim(name)', note: 'comment' },
     ...extra,
   };
@@ -40,12 +41,15 @@ describe('key normalisation', () => {
     ['phone', '---', null],
   ])('%s %j -> %j', (key, value, normal) => expect(normaliseKey(key, value)).toBe(normal));
   it('reads CSV with quotes, CRLF and a BOM', () => {
-    expect(parseCsv('\ufeffcustomer_id,key,value\r\n1,note,"a, ""b"""\r\n')).toEqual([['customer_id', 'key', 'value'], ['1', 'note', 'a, "b"']]);
+    expect(parseCsv('\ufeffcustomer_id,key,value\r\n1,note,"a, ""b"""\r\n')).toEqual([
+      ['customer_id', 'key', 'value'],
+      ['1', 'note', 'a, "b"'],
+    ]);
   });
 });
 
 describe('finding the customer', () => {
-  it('uses the payload\'s id first, without a lookup', async () => {
+  it("uses the payload's id first, without a lookup", async () => {
     const { endpointId, productLineId } = await lookupEndpoint();
     const res = await call(hook(endpointId, leadJson({ crm_id: CUSTOMER_ID })));
     expect(await res.json<Answer>()).toMatchObject({ status: 'delivered', customerId: CUSTOMER_ID });
@@ -61,7 +65,7 @@ describe('finding the customer', () => {
     expect(JSON.parse((await crmState(productLineId)).requests[0]!.rawBody)).toMatchObject({ id: CUSTOMER_ID, mid: moduleId });
   });
 
-  it('finds the customer by the ad platform\'s lead id when the phone is unknown', async () => {
+  it("finds the customer by the ad platform's lead id when the phone is unknown", async () => {
     const { endpointId, moduleId } = await lookupEndpoint();
     await importCsv(moduleId, `customer_id,key,value\n${CUSTOMER_ID},clue_id,7234567890123456789\n`);
     const res = await call(hook(endpointId, lead({ mobile: '13700000000', clue_id: '7234567890123456789' })));
@@ -72,7 +76,10 @@ describe('finding the customer', () => {
     const { endpointId, moduleId } = await lookupEndpoint({ fields: { name: 'name', phone: '$cnMobile(mobile)', clue_id_unique: 'clue_id' } });
     await call(hook(endpointId, leadJson({ crm_id: CUSTOMER_ID, mobile: '13600136000', clue_id: 'lead-42' })));
     const learned = await (await keysApi(`?moduleId=${moduleId}&customerId=${CUSTOMER_ID}`)).json<{ keys: Record<string, string>[] }>();
-    expect(learned.keys.map((k) => [k.key, k.value, k.source]).sort()).toEqual([['clue_id', 'lead-42', 'learned'], ['phone', '13600136000', 'learned']]);
+    expect(learned.keys.map((k) => [k.key, k.value, k.source]).sort()).toEqual([
+      ['clue_id', 'lead-42', 'learned'],
+      ['phone', '13600136000', 'learned'],
+    ]);
     const res = await call(hook(endpointId, lead({ mobile: '+86 136 0013 6000' })));
     expect(await res.json<Answer>()).toMatchObject({ status: 'delivered', customerId: CUSTOMER_ID });
   });
@@ -105,7 +112,11 @@ describe('finding the customer', () => {
     await importCsv(moduleId, `customer_id,key,value\n${CUSTOMER_ID},phone,13500135000\n`);
     const queue = recordingQueue();
     const replay = await callWith(
-      new Request('https://adapter.test/admin/deliveries/replay', { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify({ endpoint: endpointId, status: 'unmatched' }) }),
+      new Request('https://adapter.test/admin/deliveries/replay', {
+        method: 'POST',
+        headers: { ...ADMIN, 'content-type': 'application/json' },
+        body: JSON.stringify({ endpoint: endpointId, status: 'unmatched' }),
+      }),
       { DELIVERY_QUEUE: queue },
     );
     expect(await replay.json()).toMatchObject({ queued: 1 });
@@ -126,7 +137,10 @@ describe('finding the customer', () => {
 describe('customer-keys admin', () => {
   it('reports added, updated, unchanged and refused rows with reasons', async () => {
     const moduleId = snowflake();
-    await importJson(moduleId, [{ customer_id: CUSTOMER_ID, key: 'phone', value: '13800138000' }, { customer_id: CUSTOMER_ID, key: 'email', value: 'a@b.cn' }]);
+    await importJson(moduleId, [
+      { customer_id: CUSTOMER_ID, key: 'phone', value: '13800138000' },
+      { customer_id: CUSTOMER_ID, key: 'email', value: 'a@b.cn' },
+    ]);
     const res = await importCsv(
       moduleId,
       [
@@ -140,7 +154,11 @@ describe('customer-keys admin', () => {
       ].join('\n'),
     );
     expect(await res.json()).toEqual({
-      received: 6, added: 1, updated: 1, unchanged: 1, refused: 3,
+      received: 6,
+      added: 1,
+      updated: 1,
+      unchanged: 1,
+      refused: 3,
       reasons: { 'customer_id is not a decimal id': 1, 'key is not a valid key name': 1, 'value is empty (after normalising) or longer than 256': 1 },
       examples: [
         { row: 4, reason: 'customer_id is not a decimal id' },
@@ -222,8 +240,14 @@ describe('updating safely', () => {
   it('merge sends the whole record, references as ids, with the mapped fields laid over it', async () => {
     const { updates } = await run({ mode: 'merge' }, 'merge');
     expect(JSON.parse(updates[0]!.rawBody)).toEqual({
-      mid: MODULE_ID, id: CUSTOMER_ID, name: '新名字', phone: '13900139000', note: '想了解价格',
-      textarea_1680158327352: '销售备注', source: '514465485002113024', own_id: SALES,
+      mid: MODULE_ID,
+      id: CUSTOMER_ID,
+      name: '新名字',
+      phone: '13900139000',
+      note: '想了解价格',
+      textarea_1680158327352: '销售备注',
+      source: '514465485002113024',
+      own_id: SALES,
     });
   });
 
@@ -256,7 +280,14 @@ describe('updating safely', () => {
 
   it('plans the update from normalised values: references by id, [] and null and "" as empty', () => {
     const current = { name: '', source: { id: '514465485002113024', name: '官网表单' }, select_1680162080347: [], note: null, own_id: { id: SALES, name: '销售小王' } };
-    expect(planUpdate({ mode: 'fill-empty', skipUnchanged: false }, { name: 'A', note: 'n', select_1680162080347: '484020435193692160', source: '514465485002113025' }, new Map(), current)).toEqual({
+    expect(
+      planUpdate(
+        { mode: 'fill-empty', skipUnchanged: false },
+        { name: 'A', note: 'n', select_1680162080347: '484020435193692160', source: '514465485002113025' },
+        new Map(),
+        current,
+      ),
+    ).toEqual({
       kind: 'send',
       body: { name: 'A', note: 'n', select_1680162080347: '484020435193692160', own_id: SALES },
       skipped: ['source'],
@@ -266,7 +297,7 @@ describe('updating safely', () => {
 });
 
 describe('alerts for unmatched deliveries', () => {
-  it('tells the endpoint\'s group bot when a webhook cannot be matched to a customer', async () => {
+  it("tells the endpoint's group bot when a webhook cannot be matched to a customer", async () => {
     const channel = `dingtalk-${crypto.randomUUID().slice(0, 8)}`;
     const { endpointId } = await lookupEndpoint({ notify: { url: `${env.CRM_BASE_URL}/__stub/notify/${channel}`, format: 'dingtalk' } });
     expect((await call(hook(endpointId, lead({ mobile: '13200132000' })))).status).toBe(422);

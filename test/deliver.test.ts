@@ -14,7 +14,7 @@ describe('a webhook that maps and delivers', () => {
     expect(crm.requests).toHaveLength(1);
     const sent = crm.requests[0]!;
     expect(sent.path).toBe('/api/moduleData/update');
-    expect(sent.headers['authorization']).toBe('Bearer test-crm-token');
+    expect(sent.headers.authorization).toBe('Bearer test-crm-token');
     expect(sent.headers['default-product-id']).toBe(productLineId);
     expect(sent.headers['content-type']).toBe('application/json');
     // every id travels as an exact decimal string; left-out fields are absent, never null

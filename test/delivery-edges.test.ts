@@ -7,9 +7,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { scrubText, sensitiveForms } from '../src/deliveries/redact';
 import { nestsDeeperThan } from '../src/receive/json';
-import {
-  ADMIN, CUSTOMER_ID, call, callWith, crmFailures, crmState, deliveryRow, drive, hook, leadJson, recordingQueue, rowsFor, runScheduled, setupEndpoint,
-} from './helpers';
+import { ADMIN, CUSTOMER_ID, call, callWith, crmFailures, crmState, deliveryRow, drive, hook, leadJson, recordingQueue, rowsFor, runScheduled, setupEndpoint } from './helpers';
 
 type Answer = { deliveryId: string; status: string; firstStatus?: string; error?: { code: string; message: string } };
 const queueMode = { delivery: { mode: 'queue' as const, schedule: [30, 120] } };
@@ -44,7 +42,10 @@ describe('redact masks the log, never what the CRM receives', () => {
     const { deliveryId } = await res.json<Answer>();
     await drive([deliveryId]);
     const requests = (await crmState(productLineId)).requests;
-    expect(requests.map((r) => r.body)).toMatchObject([{ name: '吴九', phone: REAL_PHONE }, { name: '吴九', phone: REAL_PHONE }]);
+    expect(requests.map((r) => r.body)).toMatchObject([
+      { name: '吴九', phone: REAL_PHONE },
+      { name: '吴九', phone: REAL_PHONE },
+    ]);
     expect(await deliveryRow(deliveryId)).toMatchObject({ status: 'delivered', attempts: 2 });
   });
 

@@ -13,7 +13,22 @@ const inputs: unknown[] = [
   'text',
   {},
 ];
-const expressions = ['name', 'data.Company', 'data.`First Name`', 'data.list', 'data.one', 'n', 'zero', 'f', 'nil', 'missing.deep', '$trim(name)', '$digits(mobile)', '$cnMobile(mobile)', '$trim(data.Company)'];
+const expressions = [
+  'name',
+  'data.Company',
+  'data.`First Name`',
+  'data.list',
+  'data.one',
+  'n',
+  'zero',
+  'f',
+  'nil',
+  'missing.deep',
+  '$trim(name)',
+  '$digits(mobile)',
+  '$cnMobile(mobile)',
+  '$trim(data.Company)',
+];
 
 /** The value as JSON, or "throws" (JSONata refuses e.g. $trim of a number; the fast path must too). */
 async function outcome(run: () => unknown): Promise<string> {

@@ -43,10 +43,12 @@ describe('redirect', () => {
   });
   it('never takes the target from the request', async () => {
     const { endpointId } = await setupEndpoint({ fields, redirect });
-    const res = await call(hook(endpointId, body('&redirect=https%3A%2F%2Fevil.example&next=https%3A%2F%2Fevil.example'), {
-      query: '?token=form-token-2f9c&redirect=https://evil.example',
-      headers: { ...FORM_HEADERS, referer: 'https://evil.example' },
-    }));
+    const res = await call(
+      hook(endpointId, body('&redirect=https%3A%2F%2Fevil.example&next=https%3A%2F%2Fevil.example'), {
+        query: '?token=form-token-2f9c&redirect=https://evil.example',
+        headers: { ...FORM_HEADERS, referer: 'https://evil.example' },
+      }),
+    );
     expect(res.headers.get('location')).toBe(redirect.success);
   });
   it('answers JSON, not a redirect, to a JSON post', async () => {
@@ -135,7 +137,7 @@ describe('Turnstile', () => {
     expect(res.status).toBe(503);
     expect((await rowsFor(endpointId))[0]).toMatchObject({ reason: 'turnstile_unavailable' });
   });
-  it('reports a wrong secret key as the operator\'s mistake, not the visitor\'s', async () => {
+  it("reports a wrong secret key as the operator's mistake, not the visitor's", async () => {
     const { endpointId } = await setupEndpoint({ fields, turnstile: { secret: 'TEST_TURNSTILE_WRONG' } });
     const res = await call(hook(endpointId, withToken(`pass-${crypto.randomUUID()}`), { headers: FORM_HEADERS }));
     expect(res.status).toBe(503);

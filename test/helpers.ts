@@ -26,7 +26,9 @@ export function unique(prefix: string): string {
 /** A fresh snowflake-sized id (18 digits, above 2^53). */
 export function snowflake(): string {
   const digits = crypto.getRandomValues(new Uint32Array(3));
-  return `7${Array.from(digits, (d) => String(d % 1_000_000).padStart(6, '0')).join('').slice(0, 17)}`;
+  return `7${Array.from(digits, (d) => String(d % 1_000_000).padStart(6, '0'))
+    .join('')
+    .slice(0, 17)}`;
 }
 
 // ---- the stand-in CRM -------------------------------------------------------
@@ -167,7 +169,10 @@ export async function callWith(request: Request, overrides: Partial<Record<keyof
 
 /** Runs the queue consumer on messages for these deliveries, as the queue would deliver them. */
 export async function drive(ids: string[], options: { queue?: string; overrides?: Partial<Record<keyof Env, unknown>> } = {}) {
-  const batch = createMessageBatch(options.queue ?? 'crm-deliveries', ids.map((id, i) => ({ id: `msg-${i}-${id}`, timestamp: new Date(), attempts: 1, body: { id } })));
+  const batch = createMessageBatch(
+    options.queue ?? 'crm-deliveries',
+    ids.map((id, i) => ({ id: `msg-${i}-${id}`, timestamp: new Date(), attempts: 1, body: { id } })),
+  );
   const ctx = createExecutionContext();
   await worker.queue(batch as MessageBatch<{ id: string }>, { ...env, ...options.overrides } as Env, ctx);
   return getQueueResult(batch, ctx);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { compileMapping } from '../src/mapping/compile';
 import { cnMobile, digits } from '../src/mapping/helpers';
 import { mapPayload, type MapInput } from '../src/mapping/map';
-import type { FieldRule } from '../src/endpoints/schema';
+import type { FieldRule } from '../src/mapping/rules';
 import { CUSTOMER_ID, call, crmState, deliveryRow, hook, leadJson, setupEndpoint } from './helpers';
 
 function compile(fields: Record<string, FieldRule>, customerId = 'crm_id') {
@@ -44,7 +44,10 @@ describe('mapPayload', () => {
       note: '"来源: " & $headers."x-source" & " / " & $query.utm',
       input_1: '$digits(code)',
     });
-    const result = await mapPayload(mapping, input({ crm_id: CUSTOMER_ID, name: ' 吴九 ', mobile: '+86 139 0013 9000', code: 'A-12-B3' }, { headers: { 'x-source': 'lp' }, query: { utm: 'ad' } }));
+    const result = await mapPayload(
+      mapping,
+      input({ crm_id: CUSTOMER_ID, name: ' 吴九 ', mobile: '+86 139 0013 9000', code: 'A-12-B3' }, { headers: { 'x-source': 'lp' }, query: { utm: 'ad' } }),
+    );
     expect(result).toEqual({ ok: true, customerId: CUSTOMER_ID, warnings: [], fields: { name: '吴九', phone: '13900139000', note: '来源: lp / ad', input_1: '123' } });
   });
 
@@ -90,7 +93,11 @@ describe('mapPayload', () => {
 
   it('refuses a customer id that is missing or not decimal', async () => {
     expect(await mapPayload(compile({}), input({}))).toMatchObject({ ok: false, reason: 'customer_unresolved', message: 'customerId expression yielded nothing' });
-    expect(await mapPayload(compile({}), input({ crm_id: 'abc' }))).toMatchObject({ ok: false, reason: 'customer_unresolved', message: 'customerId expression yielded "abc", not a decimal id' });
+    expect(await mapPayload(compile({}), input({ crm_id: 'abc' }))).toMatchObject({
+      ok: false,
+      reason: 'customer_unresolved',
+      message: 'customerId expression yielded "abc", not a decimal id',
+    });
     expect(await mapPayload(compile({}), input({ crm_id: 1.5 }))).toMatchObject({ ok: false, reason: 'customer_unresolved' });
   });
 

@@ -10,10 +10,14 @@ describe('GET /admin/openapi.json', () => {
     expect(served).toEqual(JSON.parse(JSON.stringify(buildOpenApi())));
   });
   it('documents every admin route, and nothing that is not one', () => {
-    const routes = new Set(
-      admin.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} /admin${r.path.replace(/\/$/, '')}`.replace(/:(\w+)/g, '{$1}')),
+    const routes = new Set(admin.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} /admin${r.path.replace(/\/$/, '')}`.replace(/:(\w+)/g, '{$1}')));
+    const documented = new Set(
+      Object.entries(served.paths).flatMap(([path, ops]) =>
+        Object.keys(ops)
+          .filter((m) => m !== 'parameters')
+          .map((m) => `${m.toUpperCase()} ${path}`),
+      ),
     );
-    const documented = new Set(Object.entries(served.paths).flatMap(([path, ops]) => Object.keys(ops).filter((m) => m !== 'parameters').map((m) => `${m.toUpperCase()} ${path}`)));
     expect([...routes].sort()).toEqual([...documented].sort());
   });
   it('is served to an admin, as OpenAPI 3.1 with the endpoint configuration schema', async () => {

@@ -39,9 +39,13 @@ async function presetEndpoint(config: Record<string, unknown>, phone?: string) {
   if (put.status !== 201) throw new Error(`PUT endpoint: ${put.status} ${await put.text()}`);
   const ids = { endpointId, productLineId };
   if (phone) {
-    const res = await call(new Request(`https://adapter.test/admin/customer-keys?moduleId=${moduleId}`, {
-      method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify([{ customer_id: CUSTOMER_ID, key: 'phone', value: phone }]),
-    }));
+    const res = await call(
+      new Request(`https://adapter.test/admin/customer-keys?moduleId=${moduleId}`, {
+        method: 'POST',
+        headers: { ...ADMIN, 'content-type': 'application/json' },
+        body: JSON.stringify([{ customer_id: CUSTOMER_ID, key: 'phone', value: phone }]),
+      }),
+    );
     expect(res.status).toBe(200);
   }
   return { ...ids, moduleId };
@@ -88,12 +92,24 @@ describe('typeform', () => {
     const { endpointId, productLineId, moduleId } = await presetEndpoint({
       preset: 'typeform',
       verify: { secret: SECRET },
-      fields: { name: 'answers.name', phone: '$cnMobile(answers.phone)', note: 'answers.course', input_1680509561692: 'hidden.utm_campaign', number_1700000000001: 'answers.budget' },
+      fields: {
+        name: 'answers.name',
+        phone: '$cnMobile(answers.phone)',
+        note: 'answers.course',
+        input_1680509561692: 'hidden.utm_campaign',
+        number_1700000000001: 'answers.budget',
+      },
     });
     const res = await call(send(endpointId, typeform));
     expect(res.status).toBe(200);
     expect(await crmBody(productLineId)).toEqual({
-      mid: moduleId, id: CUSTOMER_ID, name: '李雷', phone: '13900139000', note: '少儿编程', input_1680509561692: 'spring-sale', number_1700000000001: 5000,
+      mid: moduleId,
+      id: CUSTOMER_ID,
+      name: '李雷',
+      phone: '13900139000',
+      note: '少儿编程',
+      input_1680509561692: 'spring-sale',
+      number_1700000000001: 5000,
     });
   });
 });
@@ -101,7 +117,12 @@ describe('typeform', () => {
 describe('tally', () => {
   it('keys fields by label and by key, with option texts', async () => {
     const { endpointId, productLineId, moduleId } = await presetEndpoint(
-      { preset: 'tally', verify: { secret: SECRET }, customerLookup: [{ key: 'phone', value: 'fields.Phone' }], fields: { name: 'fields.Name', phone: '$cnMobile(fields.question_w4Q9Lo)', note: '$join(fields.Plan, ",")' } },
+      {
+        preset: 'tally',
+        verify: { secret: SECRET },
+        customerLookup: [{ key: 'phone', value: 'fields.Phone' }],
+        fields: { name: 'fields.Name', phone: '$cnMobile(fields.question_w4Q9Lo)', note: '$join(fields.Plan, ",")' },
+      },
       '13700137000',
     );
     await call(send(endpointId, tally));
@@ -114,7 +135,12 @@ describe('webflow', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.parse('2025-11-20T08:20:30Z'));
     const { endpointId, productLineId, moduleId } = await presetEndpoint(
-      { preset: 'webflow', verify: { secret: SECRET }, customerLookup: [{ key: 'phone', value: '$string(data.`Phone Number`)' }], fields: { name: 'data.`First Name`', note: 'data.Company' } },
+      {
+        preset: 'webflow',
+        verify: { secret: SECRET },
+        customerLookup: [{ key: 'phone', value: '$string(data.`Phone Number`)' }],
+        fields: { name: 'data.`First Name`', note: 'data.Company' },
+      },
       '13600136000',
     );
     const res = await call(send(endpointId, webflow));
@@ -146,7 +172,12 @@ describe('jinshuju', () => {
     expect(res.status).toBe(202);
     await drive(queue.sent.map((m) => m.id));
     expect(await crmBody(productLineId)).toEqual({
-      mid: moduleId, id: CUSTOMER_ID, name: '韩梅梅', phone: '13700137000', note: 'A 套餐、C 套餐', input_1680509561692: '浙江省杭州市西湖区文三路 1 号',
+      mid: moduleId,
+      id: CUSTOMER_ID,
+      name: '韩梅梅',
+      phone: '13700137000',
+      note: 'A 套餐、C 套餐',
+      input_1680509561692: '浙江省杭州市西湖区文三路 1 号',
     });
     const again = await (await callWith(send(endpointId, jinshuju, { path: '?token=form-token-2f9c' }), { DELIVERY_QUEUE: queue })).json<Answer>();
     expect(again.status).toBe('duplicate');
@@ -196,7 +227,11 @@ describe('xiaohongshu', () => {
 });
 
 describe('ocean-engine', () => {
-  const config = { preset: 'ocean-engine', verify: { secret: SECRET }, fields: { name: 'name', phone: '$cnMobile(telephone)', note: 'remark_dict.`意向车型`', input_1680509561692: 'remark_dict.`城市`' } };
+  const config = {
+    preset: 'ocean-engine',
+    verify: { secret: SECRET },
+    fields: { name: 'name', phone: '$cnMobile(telephone)', note: 'remark_dict.`意向车型`', input_1680509561692: 'remark_dict.`城市`' },
+  };
   it('answers the verify_webhook challenge digit for digit', async () => {
     const { endpointId, productLineId } = await presetEndpoint(config);
     const res = await call(send(endpointId, oceanChallenge, { path: '?token=fixture-secret-2f9c' }));
@@ -214,7 +249,11 @@ describe('ocean-engine', () => {
 
 describe('zapier', () => {
   it('takes a form payload with Basic auth', async () => {
-    const { endpointId, productLineId, moduleId } = await presetEndpoint({ preset: 'zapier', verify: { secret: SECRET }, fields: { name: 'name', phone: '$cnMobile(phone)', note: 'note' } });
+    const { endpointId, productLineId, moduleId } = await presetEndpoint({
+      preset: 'zapier',
+      verify: { secret: SECRET },
+      fields: { name: 'name', phone: '$cnMobile(phone)', note: 'note' },
+    });
     expect((await call(send(endpointId, zapier))).status).toBe(200);
     expect(await crmBody(productLineId)).toEqual({ mid: moduleId, id: CUSTOMER_ID, name: '周八', phone: '18888282822', note: '来自 Zapier' });
   });
@@ -226,7 +265,11 @@ describe('zapier', () => {
 
 describe('html-form', () => {
   it('takes a browser form post with the token and an empty honeypot', async () => {
-    const { endpointId, productLineId, moduleId } = await presetEndpoint({ preset: 'html-form', verify: { secret: SECRET }, fields: { name: 'name', phone: '$cnMobile(mobile)', note: 'comment' } });
+    const { endpointId, productLineId, moduleId } = await presetEndpoint({
+      preset: 'html-form',
+      verify: { secret: SECRET },
+      fields: { name: 'name', phone: '$cnMobile(mobile)', note: 'comment' },
+    });
     expect((await call(send(endpointId, htmlForm))).status).toBe(200);
     expect(await crmBody(productLineId)).toEqual({ mid: moduleId, id: CUSTOMER_ID, name: '吴九', phone: '13900139000', note: '想了解价格' });
   });
@@ -239,12 +282,27 @@ describe('html-form', () => {
 
 describe('preset rules', () => {
   it('lets the endpoint override what the preset supplies, and lists the presets', async () => {
-    const { endpointId } = await presetEndpoint({ preset: 'jinshuju', verify: { secret: 'TEST_FORM_TOKEN' }, delivery: { mode: 'sync' }, customerId: 'entry.crm', fields: { name: 'entry.field1' } });
+    const { endpointId } = await presetEndpoint({
+      preset: 'jinshuju',
+      verify: { secret: 'TEST_FORM_TOKEN' },
+      delivery: { mode: 'sync' },
+      customerId: 'entry.crm',
+      fields: { name: 'entry.field1' },
+    });
     const stored = await (await call(new Request(`https://adapter.test/admin/endpoints/${endpointId}`, { headers: ADMIN }))).json<{ config: Record<string, any> }>();
     expect(stored.config).toMatchObject({ preset: 'jinshuju', verify: { type: 'token', query: 'token', secret: 'TEST_FORM_TOKEN' }, delivery: { mode: 'sync' } });
     const list = await (await call(new Request('https://adapter.test/admin/presets', { headers: ADMIN }))).json<{ presets: { name: string; source: string }[] }>();
     expect(list.presets.map((p) => p.name)).toEqual([
-      'google-ads-lead-form', 'typeform', 'tally', 'webflow', 'jinshuju', 'jiandaoyun', 'xiaohongshu', 'ocean-engine', 'zapier', 'html-form',
+      'google-ads-lead-form',
+      'typeform',
+      'tally',
+      'webflow',
+      'jinshuju',
+      'jiandaoyun',
+      'xiaohongshu',
+      'ocean-engine',
+      'zapier',
+      'html-form',
     ]);
     expect(list.presets.find((p) => p.name === 'xiaohongshu')!.source).toContain('unverified');
   });

@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest';
 import typeform from './fixtures/typeform.json';
 import { ADMIN, CUSTOMER_ID, MODULE_ID, call, crmState, endpointConfig, hook, leadJson, putEndpoint, rowsFor, setupEndpoint } from './helpers';
 
-type Preview = { outcome: string; reason?: string; message?: string; customerId: string | null; crm: { url: string; headers: Record<string, string>; body: Record<string, unknown> } | null; warnings: string[]; view?: any };
+type Preview = {
+  outcome: string;
+  reason?: string;
+  message?: string;
+  customerId: string | null;
+  crm: { url: string; headers: Record<string, string>; body: Record<string, unknown> } | null;
+  warnings: string[];
+  view?: any;
+};
 
 const post = (path: string, body: string, contentType = 'application/json') =>
   call(new Request(`https://adapter.test/admin${path}`, { method: 'POST', headers: { ...ADMIN, 'content-type': contentType }, body }));
@@ -18,8 +26,14 @@ describe('POST /admin/endpoints/{id}/preview', () => {
     expect(p.crm!.url).toMatch(/\/api\/moduleData\/update$/);
     expect(p.crm!.headers).toMatchObject({ authorization: 'Bearer ***', 'default-product-id': productLineId });
     expect(p.crm!.body).toEqual({
-      mid: MODULE_ID, id: CUSTOMER_ID, name: '吴九', phone: '13900139000', source: '514465485002113024',
-      select_1680162080347: '484020435193692160', note: '想了解价格', input_1680509561692: 'spring',
+      mid: MODULE_ID,
+      id: CUSTOMER_ID,
+      name: '吴九',
+      phone: '13900139000',
+      source: '514465485002113024',
+      select_1680162080347: '484020435193692160',
+      note: '想了解价格',
+      input_1680509561692: 'spring',
     });
     expect(JSON.stringify(p)).not.toContain('test-crm-token');
     expect((await crmState(productLineId)).requests).toHaveLength(0);
@@ -43,16 +57,24 @@ describe('POST /admin/endpoints/{id}/preview', () => {
     expect(p).toMatchObject({ outcome: 'would_refuse', reason: 'mapping_failed' });
     expect(p.warnings).toContain('required field "input_1680509561692" has no value');
   });
-  it('honours the sample\'s content type (a form post)', async () => {
+  it("honours the sample's content type (a form post)", async () => {
     const { endpointId } = await setupEndpoint();
-    const p = await (await post(`/endpoints/${endpointId}/preview`, `crm_id=${CUSTOMER_ID}&name=%E5%90%B4%E4%B9%9D&utm_campaign=x`, 'application/x-www-form-urlencoded')).json<Preview>();
+    const p = await (
+      await post(`/endpoints/${endpointId}/preview`, `crm_id=${CUSTOMER_ID}&name=%E5%90%B4%E4%B9%9D&utm_campaign=x`, 'application/x-www-form-urlencoded')
+    ).json<Preview>();
     expect(p.crm!.body).toMatchObject({ name: '吴九', input_1680509561692: 'x' });
   });
 });
 
 describe('POST /admin/preview', () => {
-  it('previews a configuration that is not saved, with the preset\'s view of the payload', async () => {
-    const config = { name: 'draft', preset: 'typeform', crm: { moduleId: MODULE_ID, productLineId: '1' }, verify: { secret: 'X_SECRET' }, fields: { name: 'answers.name', note: 'answers.course' } };
+  it("previews a configuration that is not saved, with the preset's view of the payload", async () => {
+    const config = {
+      name: 'draft',
+      preset: 'typeform',
+      crm: { moduleId: MODULE_ID, productLineId: '1' },
+      verify: { secret: 'X_SECRET' },
+      fields: { name: 'answers.name', note: 'answers.course' },
+    };
     const res = await post('/preview', JSON.stringify({ config, sample: { body: typeform.body, contentType: 'application/json' } }));
     const p = await res.json<Preview>();
     expect(p.outcome).toBe('would_deliver');
@@ -68,7 +90,7 @@ describe('POST /admin/preview', () => {
 });
 
 describe('POST /admin/deliveries/{id}/preview', () => {
-  it('shows what a replay would send under today\'s configuration', async () => {
+  it("shows what a replay would send under today's configuration", async () => {
     const { endpointId, productLineId } = await setupEndpoint();
     const { deliveryId } = await (await call(hook(endpointId, leadJson()))).json<{ deliveryId: string }>();
     await putEndpoint(endpointId, endpointConfig(productLineId, { fields: { note: 'utm_campaign' } }));
@@ -92,9 +114,13 @@ describe('preview of a customer lookup', () => {
     const nobody = await (await post(`/endpoints/${endpointId}/preview`, leadJson({ crm_id: undefined, mobile: '13300133000' }))).json<Preview>();
     expect(nobody).toMatchObject({ outcome: 'unmatched', crm: null });
     expect(nobody.warnings).toContain('no customer for phone=13300133000');
-    await call(new Request(`https://adapter.test/admin/customer-keys?moduleId=${moduleId}`, {
-      method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify([{ customer_id: CUSTOMER_ID, key: 'phone', value: '13300133000' }]),
-    }));
+    await call(
+      new Request(`https://adapter.test/admin/customer-keys?moduleId=${moduleId}`, {
+        method: 'POST',
+        headers: { ...ADMIN, 'content-type': 'application/json' },
+        body: JSON.stringify([{ customer_id: CUSTOMER_ID, key: 'phone', value: '13300133000' }]),
+      }),
+    );
     const found = await (await post(`/endpoints/${endpointId}/preview`, leadJson({ crm_id: undefined, mobile: '13300133000' }))).json<Preview>();
     expect(found).toMatchObject({ outcome: 'would_deliver', customerId: CUSTOMER_ID });
     expect(found.warnings).toContain('customer found by phone');

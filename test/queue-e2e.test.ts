@@ -12,9 +12,7 @@ const COUNT = 200;
 it(`delivers ${COUNT} queued webhooks through a flaky CRM: every one delivered or dead, none twice`, { timeout: 120_000 }, async () => {
   const { endpointId, productLineId } = await setupEndpoint({ delivery: { mode: 'queue', schedule: [0], maxAttempts: 4 }, fields: { note: 'comment' } });
   // every third CRM call fails, in each retryable way that applies nothing
-  const failures = Array.from({ length: COUNT * 2 }, (_, i) =>
-    i % 3 === 0 ? [{ http: 500 }, { http: 503 }, { http: 429 }, { garbage: true }][(i / 3) % 4] : { delayMs: 0 },
-  );
+  const failures = Array.from({ length: COUNT * 2 }, (_, i) => (i % 3 === 0 ? [{ http: 500 }, { http: 503 }, { http: 429 }, { garbage: true }][(i / 3) % 4] : { delayMs: 0 }));
   await crmFailures(productLineId, failures);
 
   const answers = await Promise.all(
@@ -35,7 +33,9 @@ it(`delivers ${COUNT} queued webhooks through a flaky CRM: every one delivered o
   }
   expect(open).toBe(0);
 
-  const { results } = await env.DB.prepare('SELECT id, status, payload FROM deliveries WHERE endpoint_id = ?').bind(endpointId).all<{ id: string; status: string; payload: string }>();
+  const { results } = await env.DB.prepare('SELECT id, status, payload FROM deliveries WHERE endpoint_id = ?')
+    .bind(endpointId)
+    .all<{ id: string; status: string; payload: string }>();
   expect(results).toHaveLength(COUNT);
   expect(results.map((r) => r.id).sort()).toEqual([...answers].sort());
   for (const r of results) expect(['delivered', 'dead']).toContain(r.status);

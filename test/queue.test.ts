@@ -6,7 +6,21 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import {
-  ADMIN, CUSTOMER_ID, attemptsFor, call, callWith, crmFailures, crmState, deliveryRow, drive, hook, leadJson, recordingQueue, rowsFor, runScheduled, setupEndpoint,
+  ADMIN,
+  CUSTOMER_ID,
+  attemptsFor,
+  call,
+  callWith,
+  crmFailures,
+  crmState,
+  deliveryRow,
+  drive,
+  hook,
+  leadJson,
+  recordingQueue,
+  rowsFor,
+  runScheduled,
+  setupEndpoint,
 } from './helpers';
 
 type Answer = { deliveryId: string; status: string; firstStatus?: string; error?: { code: string } };
@@ -60,7 +74,7 @@ describe('queue mode', () => {
 });
 
 describe('retries', () => {
-  it('retries after HTTP 500 with the schedule\'s delay (with jitter), then delivers', async () => {
+  it("retries after HTTP 500 with the schedule's delay (with jitter), then delivers", async () => {
     const { productLineId, endpointId } = await setupEndpoint(queueMode());
     await crmFailures(productLineId, [{ http: 500 }]);
     const { id } = await enqueueTo(endpointId);
@@ -80,7 +94,7 @@ describe('retries', () => {
     ]);
   });
 
-  it('waits at least the CRM\'s Retry-After on 429', async () => {
+  it("waits at least the CRM's Retry-After on 429", async () => {
     const { productLineId, endpointId } = await setupEndpoint(queueMode({ schedule: [1] }));
     await crmFailures(productLineId, [{ http: 429, retryAfter: 7 }]);
     const { id } = await enqueueTo(endpointId);
@@ -135,7 +149,7 @@ describe('retries', () => {
     expect(await deliveryRow(id)).toMatchObject({ status: 'delivered' });
   });
 
-  it('ends dead after maxAttempts, and alerts the endpoint\'s group bot', async () => {
+  it("ends dead after maxAttempts, and alerts the endpoint's group bot", async () => {
     const channel = `wecom-${crypto.randomUUID().slice(0, 8)}`;
     const { productLineId, endpointId } = await setupEndpoint({
       ...queueMode({ maxAttempts: 2 }),
@@ -195,7 +209,10 @@ describe('sync with onFailure: retry', () => {
     expect(await deliveryRow(answer.deliveryId)).toMatchObject({ status: 'retrying', mode: 'queue', attempts: 1, crm_http_status: 502 });
     await drive([answer.deliveryId]);
     expect(await deliveryRow(answer.deliveryId)).toMatchObject({ status: 'delivered', attempts: 2 });
-    expect(await attemptsFor(answer.deliveryId)).toMatchObject([{ n: 1, outcome: 'retry' }, { n: 2, outcome: 'delivered' }]);
+    expect(await attemptsFor(answer.deliveryId)).toMatchObject([
+      { n: 1, outcome: 'retry' },
+      { n: 2, outcome: 'delivered' },
+    ]);
   });
   it('answers a permanent refusal with 502 as before', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ delivery: { onFailure: 'retry' } });
@@ -338,8 +355,13 @@ describe('replay', () => {
     expect(queue.sent).toEqual([{ id: deliveryId }]);
     await drive([deliveryId]);
     expect(await deliveryRow(deliveryId)).toMatchObject({ status: 'delivered', attempts: 2, replays: 1 });
-    const detail = await (await call(new Request(`https://adapter.test/admin/deliveries/${deliveryId}`, { headers: ADMIN }))).json<{ attempts: { n: number; outcome: string }[] }>();
-    expect(detail.attempts.map((a) => [a.n, a.outcome])).toEqual([[1, 'failed'], [2, 'delivered']]);
+    const detail = await (await call(new Request(`https://adapter.test/admin/deliveries/${deliveryId}`, { headers: ADMIN }))).json<{
+      attempts: { n: number; outcome: string }[];
+    }>();
+    expect(detail.attempts.map((a) => [a.n, a.outcome])).toEqual([
+      [1, 'failed'],
+      [2, 'delivered'],
+    ]);
   });
 
   it('refuses to replay what was never verified, what is in flight, and what does not exist', async () => {
@@ -383,8 +405,12 @@ describe('retention', () => {
     for (let i = 0; i < 3; i++) ids.push((await (await call(hook(endpointId, leadJson()))).json<Answer>()).deliveryId);
     const day = 86_400_000;
     const now = Date.now();
-    await env.DB.prepare('UPDATE deliveries SET received_at = ? WHERE id = ?').bind(now - 10 * day, ids[0]).run();
-    await env.DB.prepare('UPDATE deliveries SET received_at = ? WHERE id = ?').bind(now - 40 * day, ids[1]).run();
+    await env.DB.prepare('UPDATE deliveries SET received_at = ? WHERE id = ?')
+      .bind(now - 10 * day, ids[0])
+      .run();
+    await env.DB.prepare('UPDATE deliveries SET received_at = ? WHERE id = ?')
+      .bind(now - 40 * day, ids[1])
+      .run();
     await runScheduled(now, { DELIVERY_QUEUE: recordingQueue() });
     expect(await deliveryRow(ids[0]!)).toMatchObject({ payload: null, raw_body: null, status: 'delivered' });
     expect(await deliveryRow(ids[1]!)).toBeNull();
@@ -414,7 +440,7 @@ describe('alerts', () => {
     expect(messages[1].content.text).toContain(ids[2]);
   });
 
-  it('speaks each group bot\'s format', async () => {
+  it("speaks each group bot's format", async () => {
     const { alertBody } = await import('../src/notify');
     const alert = { endpointId: 'landing', count: 3, lastDeliveryId: '01abc', lastReason: 'crm_unavailable', at: 0 };
     expect(alertBody('wecom', alert)).toEqual({ msgtype: 'text', text: { content: expect.stringContaining('3 deliveries') } });

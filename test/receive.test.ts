@@ -17,7 +17,13 @@ describe('content types', () => {
     const { endpointId, productLineId } = await setupEndpoint();
     const res = await call(hook(endpointId, FORM, { headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
     expect(res.status).toBe(200);
-    expect(await sentBody(productLineId)).toMatchObject({ id: CUSTOMER_ID, name: '吴九', phone: '13900139000', select_1680162080347: '484020435193692161', input_1680509561692: 'form' });
+    expect(await sentBody(productLineId)).toMatchObject({
+      id: CUSTOMER_ID,
+      name: '吴九',
+      phone: '13900139000',
+      select_1680162080347: '484020435193692161',
+      input_1680509561692: 'form',
+    });
   });
 
   it('maps multipart/form-data text fields and skips files with a warning', async () => {
@@ -53,12 +59,27 @@ describe('content types', () => {
 describe('refusals', () => {
   type Case = { name: string; body: string | Uint8Array; headers?: Record<string, string>; status: number; code: string; row: string; message: RegExp };
   const cases: Case[] = [
-    { name: 'an unsupported content type', body: '<lead/>', headers: { 'content-type': 'application/xml' }, status: 415, code: 'unsupported_media_type', row: 'invalid', message: /application\/xml is not supported/ },
+    {
+      name: 'an unsupported content type',
+      body: '<lead/>',
+      headers: { 'content-type': 'application/xml' },
+      status: 415,
+      code: 'unsupported_media_type',
+      row: 'invalid',
+      message: /application\/xml is not supported/,
+    },
     { name: 'broken JSON', body: '{"crm_id": ', status: 400, code: 'invalid_body', row: 'invalid', message: /not valid JSON/ },
     { name: 'a JSON scalar', body: '42', status: 400, code: 'invalid_body', row: 'invalid', message: /object or an array/ },
     { name: 'an empty body', body: '', status: 400, code: 'invalid_body', row: 'invalid', message: /empty/ },
     { name: 'bytes that are not UTF-8', body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), status: 400, code: 'invalid_body', row: 'invalid', message: /UTF-8/ },
-    { name: 'a body over the limit', body: JSON.stringify({ crm_id: CUSTOMER_ID, pad: 'x'.repeat(256 * 1024) }), status: 413, code: 'payload_too_large', row: 'invalid', message: /exceeds 262144 bytes/ },
+    {
+      name: 'a body over the limit',
+      body: JSON.stringify({ crm_id: CUSTOMER_ID, pad: 'x'.repeat(256 * 1024) }),
+      status: 413,
+      code: 'payload_too_large',
+      row: 'invalid',
+      message: /exceeds 262144 bytes/,
+    },
   ];
   for (const c of cases) {
     it(`answers ${c.status} ${c.code} for ${c.name}, logs it, and never calls the CRM`, async () => {

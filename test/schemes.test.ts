@@ -18,7 +18,13 @@ async function refused(res: Response, productLineId: string, reason: string) {
 
 describe('basic (Zapier)', () => {
   const verify = { type: 'basic' as const, username: 'zapier', secret: 'TEST_HMAC_SECRET' };
-  const fields = { name: 'name', phone: '$cnMobile(phone)', select_1680162080347: { from: 'level', map: { B: '484020435193692161' } }, note: 'note', input_1680509561692: 'utm_campaign' };
+  const fields = {
+    name: 'name',
+    phone: '$cnMobile(phone)',
+    select_1680162080347: { from: 'level', map: { B: '484020435193692161' } },
+    note: 'note',
+    input_1680509561692: 'utm_campaign',
+  };
   const send = (endpointId: string, authorization?: string) =>
     call(hook(endpointId, zapier.body, { query: '', headers: { 'content-type': zapier.headers['content-type'], ...(authorization ? { authorization } : {}) } }));
 
@@ -27,7 +33,13 @@ describe('basic (Zapier)', () => {
     const res = await send(endpointId, zapier.headers.authorization);
     expect(res.status).toBe(200);
     expect(JSON.parse((await crmState(productLineId)).requests[0]!.rawBody)).toEqual({
-      mid: '347772778973233152', id: CUSTOMER_ID, name: '周八', phone: '18888282822', select_1680162080347: '484020435193692161', note: '来自 Zapier', input_1680509561692: 'zap-test',
+      mid: '347772778973233152',
+      id: CUSTOMER_ID,
+      name: '周八',
+      phone: '18888282822',
+      select_1680162080347: '484020435193692161',
+      note: '来自 Zapier',
+      input_1680509561692: 'zap-test',
     });
   });
   it('refuses a missing Authorization header', async () => {

@@ -5,7 +5,9 @@ import { masterKey, readSecret, writeSecret } from '../src/secrets/vault';
 import { ADMIN, call, crmState, hook, leadJson, rowsFor, setupEndpoint, unique } from './helpers';
 
 const secretsApi = (path: string, init: RequestInit = {}) =>
-  call(new Request(`https://adapter.test/admin/secrets${path}`, { ...init, headers: { ...ADMIN, 'content-type': 'application/json', ...(init.headers as Record<string, string>) } }));
+  call(
+    new Request(`https://adapter.test/admin/secrets${path}`, { ...init, headers: { ...ADMIN, 'content-type': 'application/json', ...(init.headers as Record<string, string>) } }),
+  );
 const putSecret = (name: string, value: unknown) => secretsApi(`/${name}`, { method: 'PUT', body: JSON.stringify({ value }) });
 const secretName = () => unique('S').toUpperCase().replace(/-/g, '_');
 

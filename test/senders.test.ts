@@ -26,14 +26,23 @@ function inputOf(f: Fixture, change: { body?: string; headers?: Record<string, s
   };
 }
 
-const verify = (config: unknown, input: VerifyInput, secret = 'fixture-secret-2f9c') =>
-  verifyRequest(VerifyConfig.parse(config), input, () => secret);
+const verify = (config: unknown, input: VerifyInput, secret = 'fixture-secret-2f9c') => verifyRequest(VerifyConfig.parse(config), input, () => secret);
 
 type Case = { preset: string; fixture: Fixture; header: string; now?: number; resign?: (body: string) => Promise<Record<string, string>> };
 const cases: Case[] = [
-  { preset: 'typeform', fixture: typeform, header: 'typeform-signature', resign: async (b) => ({ 'typeform-signature': `sha256=${await hmacOf('fixture-secret-2f9c', b, 'base64')}` }) },
+  {
+    preset: 'typeform',
+    fixture: typeform,
+    header: 'typeform-signature',
+    resign: async (b) => ({ 'typeform-signature': `sha256=${await hmacOf('fixture-secret-2f9c', b, 'base64')}` }),
+  },
   { preset: 'tally', fixture: tally, header: 'tally-signature', resign: async (b) => ({ 'tally-signature': await hmacOf('fixture-secret-2f9c', b, 'base64') }) },
-  { preset: 'xiaohongshu', fixture: xiaohongshu, header: 'x-red-signature', resign: async (b) => ({ 'x-red-signature': `sha1=${await hmacOf('fixture-secret-2f9c', b, 'hex', 'SHA-1')}` }) },
+  {
+    preset: 'xiaohongshu',
+    fixture: xiaohongshu,
+    header: 'x-red-signature',
+    resign: async (b) => ({ 'x-red-signature': `sha1=${await hmacOf('fixture-secret-2f9c', b, 'hex', 'SHA-1')}` }),
+  },
   { preset: 'webflow', fixture: webflow, header: 'x-webflow-signature', now: 1763626800000 + 60_000 },
   { preset: 'jiandaoyun', fixture: jiandaoyun, header: 'x-jdy-signature', now: 1763627400_000 + 60_000 },
 ];

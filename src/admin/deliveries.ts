@@ -3,7 +3,7 @@ import { Hono } from 'hono/tiny';
 import * as z from 'zod';
 import { listAttempts } from '../deliveries/attempts';
 import { DELIVERY_STATUSES, getDelivery, listDeliveries, type DeliveryStatus } from '../deliveries/store';
-import { replayMany, ReplayFilter, replayOne } from '../queue/replay';
+import { replayMany, ReplayFilter, replayOne } from '../pipeline/replay';
 import { EndpointId } from '../endpoints/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
@@ -22,7 +22,10 @@ export const DeliveryListQuery = z.strictObject({
   /** A delivery id or customer id exactly, or text in the stored payload (a phone number, a name). */
   q: z.string().trim().min(1).max(100).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().regex(/^[0-9a-z]{26}$/, 'cursor is the nextCursor of a previous page').optional(),
+  cursor: z
+    .string()
+    .regex(/^[0-9a-z]{26}$/, 'cursor is the nextCursor of a previous page')
+    .optional(),
 });
 
 deliveriesAdmin.get('/', zValidator('query', DeliveryListQuery, validationHook), async (c) => {

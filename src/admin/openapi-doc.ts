@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { EndpointConfigObject } from '../endpoints/schema';
-import { ReplayFilter } from '../queue/replay';
+import { ReplayFilter } from '../pipeline/replay';
 import { KeysDeleteQuery, KeysListQuery, ModuleQuery } from './customer-keys';
 import { DeliveryListQuery } from './deliveries';
 import { PreviewRequest } from './preview';
@@ -37,7 +37,9 @@ export function buildOpenApi() {
     },
     security: [{ bearer: [] }],
     paths: {
-      '/admin/endpoints': { get: op('List endpoints', { responses: { 200: ok('every endpoint with url (the whole URL to paste into the sender, secrets as <NAME> placeholders) and howToSend') } }) },
+      '/admin/endpoints': {
+        get: op('List endpoints', { responses: { 200: ok('every endpoint with url (the whole URL to paste into the sender, secrets as <NAME> placeholders) and howToSend') } }),
+      },
       '/admin/endpoints/{id}': {
         parameters: [pathParam('id', 'endpoint id, [a-z0-9][a-z0-9-]{0,63}')],
         get: op('Read an endpoint', { responses: { 200: ok('the stored endpoint, with url and howToSend') } }),
@@ -46,13 +48,18 @@ export function buildOpenApi() {
       },
       '/admin/endpoints/{id}/preview': {
         parameters: [pathParam('id', 'endpoint id')],
-        post: op('Preview what a sample request would send (no CRM call, no row)', { requestBody: { content: { '*/*': { schema: anySample } } }, responses: { 200: ok('the CRM request and warnings') } }),
+        post: op('Preview what a sample request would send (no CRM call, no row)', {
+          requestBody: { content: { '*/*': { schema: anySample } } },
+          responses: { 200: ok('the CRM request and warnings') },
+        }),
       },
       '/admin/endpoints/{id}/rate-limited': {
         parameters: [pathParam('id', 'endpoint id')],
         get: op('Requests refused by the rate limit, per minute, last 24 h', { responses: { 200: ok('counts') } }),
       },
-      '/admin/preview': { post: op('Preview an unsaved configuration with a sample', { requestBody: body(json(PreviewRequest)), responses: { 200: ok('the CRM request and warnings') } }) },
+      '/admin/preview': {
+        post: op('Preview an unsaved configuration with a sample', { requestBody: body(json(PreviewRequest)), responses: { 200: ok('the CRM request and warnings') } }),
+      },
       '/admin/presets': { get: op('List the sender presets and what each supplies', { responses: { 200: ok('presets') } }) },
       '/admin/deliveries': { get: op('List deliveries, newest first', { parameters: queryParams(DeliveryListQuery), responses: { 200: ok('a page and nextCursor') } }) },
       '/admin/deliveries/{id}': {
@@ -67,11 +74,16 @@ export function buildOpenApi() {
         parameters: [pathParam('id', 'delivery id')],
         post: op('Preview what a replay would send today', { responses: { 200: ok('the CRM request and warnings'), 409: ERROR } }),
       },
-      '/admin/deliveries/replay': { post: op('Replay deliveries by filter (bounded)', { requestBody: body(json(ReplayFilter)), responses: { 200: ok('dry run counts'), 202: ok('queued') } }) },
+      '/admin/deliveries/replay': {
+        post: op('Replay deliveries by filter (bounded)', { requestBody: body(json(ReplayFilter)), responses: { 200: ok('dry run counts'), 202: ok('queued') } }),
+      },
       '/admin/secrets': { get: op('List secret names and where each comes from (never values)', { responses: { 200: ok('secrets') } }) },
       '/admin/secrets/{name}': {
         parameters: [pathParam('name', 'secret name, e.g. TYPEFORM_SECRET')],
-        put: op('Set a secret (write-only, AES-GCM in KV)', { requestBody: body(json(SecretValue)), responses: { 200: ok('replaced'), 201: ok('created'), 409: ERROR, 503: ERROR } }),
+        put: op('Set a secret (write-only, AES-GCM in KV)', {
+          requestBody: body(json(SecretValue)),
+          responses: { 200: ok('replaced'), 201: ok('created'), 409: ERROR, 503: ERROR },
+        }),
         delete: op('Delete a secret set through this API', { responses: { 204: { description: 'deleted' }, 404: ERROR } }),
       },
       '/admin/customer-keys': {
@@ -80,7 +92,9 @@ export function buildOpenApi() {
           requestBody: {
             required: true,
             content: {
-              'application/json': { schema: { type: 'array', items: { type: 'object', properties: { customer_id: { type: 'string' }, key: { type: 'string' }, value: { type: 'string' } } } } },
+              'application/json': {
+                schema: { type: 'array', items: { type: 'object', properties: { customer_id: { type: 'string' }, key: { type: 'string' }, value: { type: 'string' } } } },
+              },
               'text/csv': { schema: { type: 'string' } },
             },
           },

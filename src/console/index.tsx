@@ -7,7 +7,6 @@ import type { Context } from 'hono';
 import { Hono } from 'hono/tiny';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import * as z from 'zod';
-import { previewOfDelivery, storedSample } from '../admin/preview';
 import { crmSettings } from '../crm/client';
 import { csvRows, importCustomerKeys, KeyName, listKeys } from '../customers/keys';
 import { listAttempts } from '../deliveries/attempts';
@@ -20,8 +19,8 @@ import { webhookUrl } from '../endpoints/url';
 import type { AppEnv } from '../env';
 import { ApiError, errorBody, type ErrorCode } from '../http/errors';
 import { PRESETS } from '../presets';
-import { previewWebhook, type Sample } from '../preview';
-import { replayMany, replayOne } from '../queue/replay';
+import { previewOfDelivery, previewWebhook, storedSample, type Sample } from '../pipeline/preview';
+import { replayMany, replayOne } from '../pipeline/replay';
 import { parseJsonLossless } from '../receive/json';
 import { safeEqual, utf8 } from '../verify/crypto';
 import { consolePath, consolePathWith, ROUTES } from './paths';
@@ -134,7 +133,13 @@ const ListQuery = z.object({
   status: z.preprocess(blank, z.enum(DELIVERY_STATUSES as [DeliveryStatus, ...DeliveryStatus[]]).optional()),
   range: z.preprocess(blank, z.enum(Object.keys(RANGES) as [Range, ...Range[]]).default('all')),
   q: z.preprocess(blank, z.string().trim().max(100).optional()),
-  cursor: z.preprocess(blank, z.string().regex(/^[0-9a-z]{26}$/).optional()),
+  cursor: z.preprocess(
+    blank,
+    z
+      .string()
+      .regex(/^[0-9a-z]{26}$/)
+      .optional(),
+  ),
 });
 
 const sinceOf = (range: Range, now: number) => (RANGES[range] ? now - RANGES[range] : undefined);
@@ -164,7 +169,15 @@ const BULK_LIMIT = 500;
 
 consolePages.post(ROUTES.bulkReplay, async (c) => {
   const parsed = BulkForm.safeParse(await c.req.parseBody());
-  if (!parsed.success) return refuse(c, 400, 'validation_failed', formatIssues(parsed.error).map((i) => `${i.path}: ${i.message}`).join('; '));
+  if (!parsed.success)
+    return refuse(
+      c,
+      400,
+      'validation_failed',
+      formatIssues(parsed.error)
+        .map((i) => `${i.path}: ${i.message}`)
+        .join('; '),
+    );
   const f = parsed.data;
   const now = Date.now();
   const since = sinceOf(f.range, now);
@@ -178,7 +191,12 @@ consolePages.post(ROUTES.bulkReplay, async (c) => {
   return c.html(<BulkDonePage csrf={c.get('session').csrf} filter={shown} queued={done.queued} matched={done.matched} />, 202);
 });
 
-async function deliveryPage(c: C, id: string, extra: { done?: string; refusal?: string; preview?: Awaited<ReturnType<typeof previewWebhook>> } = {}, status: ContentfulStatusCode = 200) {
+async function deliveryPage(
+  c: C,
+  id: string,
+  extra: { done?: string; refusal?: string; preview?: Awaited<ReturnType<typeof previewWebhook>> } = {},
+  status: ContentfulStatusCode = 200,
+) {
   const [d, attempts] = await Promise.all([getDelivery(c.env.DB, id), listAttempts(c.env.DB, id)]);
   if (!d) throw new ApiError(404, 'not_found', 'No such delivery');
   return c.html(<DeliveryPage d={d} attempts={attempts} csrf={c.get('session').csrf} {...extra} />, status);
@@ -261,7 +279,10 @@ consolePages.get(ROUTES.endpoint, async (c) => {
 
 const EditorForm = z.object({
   config: z.string().max(256 * 1024),
-  sample: z.string().max(1024 * 1024).default(''),
+  sample: z
+    .string()
+    .max(1024 * 1024)
+    .default(''),
   contentType: z.string().max(200).default('application/json'),
   delivery: z.string().max(26).default(''),
 });
@@ -291,7 +312,15 @@ async function previewOf(c: C, config: Parameters<typeof previewWebhook>[2], s: 
 /** Save (or create) from the editor form: errors are shown beside the configuration, with status 400. */
 async function saveFromForm(c: C, endpoint: StoredEndpoint | null, id: string) {
   const form = EditorForm.safeParse(await c.req.parseBody());
-  if (!form.success) return refuse(c, 400, 'validation_failed', formatIssues(form.error).map((i) => `${i.path}: ${i.message}`).join('; '));
+  if (!form.success)
+    return refuse(
+      c,
+      400,
+      'validation_failed',
+      formatIssues(form.error)
+        .map((i) => `${i.path}: ${i.message}`)
+        .join('; '),
+    );
   const f = form.data;
   const sample = { text: f.sample, contentType: f.contentType, delivery: f.delivery };
   const again = (issues: Issue[]) => editorPage(c, endpoint, { id, configText: f.config, issues, sample }, 400);
@@ -316,7 +345,15 @@ consolePages.post(ROUTES.endpoint, async (c) => {
 /** Preview of the configuration being edited (saved or not): the page's script asks for the fragment only. */
 async function previewFromForm(c: C, endpoint: StoredEndpoint | null) {
   const form = EditorForm.safeParse(await c.req.parseBody());
-  if (!form.success) return refuse(c, 400, 'validation_failed', formatIssues(form.error).map((i) => `${i.path}: ${i.message}`).join('; '));
+  if (!form.success)
+    return refuse(
+      c,
+      400,
+      'validation_failed',
+      formatIssues(form.error)
+        .map((i) => `${i.path}: ${i.message}`)
+        .join('; '),
+    );
   const f = form.data;
   const sample = { text: f.sample, contentType: f.contentType, delivery: f.delivery };
   const raw = parseConfigText(f.config);
@@ -324,7 +361,12 @@ async function previewFromForm(c: C, endpoint: StoredEndpoint | null) {
   const issues = checked.ok ? [] : checked.issues;
   const pane: PreviewPaneProps = checked.ok ? await previewOf(c, checked.config, sample, checked.mapping) : { issues };
   if (c.req.header('x-console-fragment') === 'preview') {
-    return c.html(<div><Issues id="config-issues" issues={issues} /><PreviewPane {...pane} /></div>);
+    return c.html(
+      <div>
+        <Issues id="config-issues" issues={issues} />
+        <PreviewPane {...pane} />
+      </div>,
+    );
   }
   const id = endpoint ? endpoint.id : String((await c.req.parseBody()).id ?? '');
   return editorPage(c, endpoint, { id, configText: f.config, issues, sample, preview: pane });
@@ -358,7 +400,11 @@ consolePages.get(ROUTES.customerKeys, async (c) => {
   const csrf = c.get('session').csrf;
   if (!Object.values(lookup).some((v) => v.trim() !== '')) return c.html(<CustomerKeysPage csrf={csrf} modules={modules} lookup={lookup} />);
   const parsed = LookupQuery.safeParse(raw);
-  let refusal = parsed.success ? undefined : formatIssues(parsed.error).map((i) => `${i.path}: ${i.message}`).join('; ');
+  let refusal = parsed.success
+    ? undefined
+    : formatIssues(parsed.error)
+        .map((i) => `${i.path}: ${i.message}`)
+        .join('; ');
   if (parsed.success && parsed.data.value !== undefined && !parsed.data.key) refusal = 'Say which key the value is (phone, clue_id, email …)';
   if (refusal || !parsed.success) return c.html(<CustomerKeysPage csrf={csrf} modules={modules} lookup={lookup} refusal={refusal} />, 400);
   const q = parsed.data;

@@ -29,7 +29,12 @@ export async function startSession<E extends { Bindings: Env }>(c: Context<E>, a
   const expires = now + SESSION_HOURS * 3_600_000;
   const value = `${expires}.${nonce}`;
   setCookie(c, COOKIE, `${value}.${await sign(adminToken, value)}`, {
-    prefix: 'host', httpOnly: true, secure: true, sameSite: 'Strict', path: '/', maxAge: SESSION_HOURS * 3600,
+    prefix: 'host',
+    httpOnly: true,
+    secure: true,
+    sameSite: 'Strict',
+    path: '/',
+    maxAge: SESSION_HOURS * 3600,
   });
   return { nonce, expires, csrf: await sign(adminToken, `csrf.${nonce}`) };
 }

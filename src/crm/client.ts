@@ -29,7 +29,10 @@ export function crmSettings(env: Env): CrmSettings {
 const Envelope = z.object({
   code: z.union([z.number(), z.string()]).transform((c) => Number(c)),
   message: z.string().nullish(),
-  data: z.object({ item: z.record(z.string(), z.unknown()).nullish() }).loose().nullish(),
+  data: z
+    .object({ item: z.record(z.string(), z.unknown()).nullish() })
+    .loose()
+    .nullish(),
 });
 
 /** The request the adapter sends, as logged (the credential masked). */
@@ -66,12 +69,7 @@ export function maskedHeaders(settings: CrmSettings, productLineId: string): Rec
  * all come back as a classified `CrmResult`.
  * @example await updateCustomer(fetch, settings, '688051545102614528', { mid: '347772778973233152', id: '688346218203447296', name: '吴九' })
  */
-export async function updateCustomer(
-  fetcher: typeof fetch,
-  settings: CrmSettings,
-  productLineId: string,
-  body: Record<string, unknown>,
-): Promise<CrmResult> {
+export async function updateCustomer(fetcher: typeof fetch, settings: CrmSettings, productLineId: string, body: Record<string, unknown>): Promise<CrmResult> {
   return callCrm(fetcher, settings, productLineId, '/api/moduleData/update', body, 'json');
 }
 

@@ -3,6 +3,7 @@
  * successful CRM answer; looked up when a webhook carries no CRM id.
  */
 import * as z from 'zod';
+import { Where } from '../shared/sql';
 
 export const KeyName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a key name is lower case letters, digits and _ (phone, clue_id, email, ...)');
 const ID = /^\d{1,20}$/;
@@ -50,12 +51,16 @@ export function parseCsv(text: string): string[][] {
     const ch = input[i]!;
     if (quoted) {
       if (ch === '"') {
-        if (input[i + 1] === '"') (field += '"'), i++;
-        else quoted = false;
+        if (input[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
       } else field += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') (row.push(field), (field = ''));
-    else if (ch === '\n' || ch === '\r') {
+    else if (ch === ',') {
+      row.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
       if (ch === '\r' && input[i + 1] === '\n') i++;
       row.push(field);
       rows.push(row);
@@ -63,7 +68,10 @@ export function parseCsv(text: string): string[][] {
       field = '';
     } else field += ch;
   }
-  if (field !== '' || row.length > 0) (row.push(field), rows.push(row));
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
   return rows.filter((r) => !(r.length === 1 && r[0]!.trim() === ''));
 }
 
@@ -78,24 +86,32 @@ export function csvRows(text: string): unknown[] | null {
 }
 
 /** Validates and normalises import rows; the last of two rows for the same key wins. */
+/** One import row as stored, or why it is refused. */
+function checkKeyRow(raw: unknown): KeyRow | string {
+  if (!raw || typeof raw !== 'object') return 'not an object';
+  const r = raw as Record<string, unknown>;
+  const customerId = typeof r.customer_id === 'number' && Number.isSafeInteger(r.customer_id) ? String(r.customer_id) : r.customer_id;
+  if (typeof customerId !== 'string' || !ID.test(customerId.trim())) return 'customer_id is not a decimal id';
+  const key = KeyName.safeParse(typeof r.key === 'string' ? r.key.trim() : r.key);
+  if (!key.success) return 'key is not a valid key name';
+  const value = normaliseKey(key.data, r.value);
+  if (value === null) return 'value is empty (after normalising) or longer than 256';
+  return { customer_id: customerId.trim(), key: key.data, value };
+}
+
 export function prepareRows(rows: unknown[]): { rows: KeyRow[]; refused: { row: number; reason: string }[] } {
   const refused: { row: number; reason: string }[] = [];
   const byKey = new Map<string, KeyRow>();
-  rows.forEach((raw, i) => {
-    const n = i + 1;
-    if (!raw || typeof raw !== 'object') return refused.push({ row: n, reason: 'not an object' });
-    const r = raw as Record<string, unknown>;
-    const customerId = typeof r.customer_id === 'number' && Number.isSafeInteger(r.customer_id) ? String(r.customer_id) : r.customer_id;
-    if (typeof customerId !== 'string' || !ID.test(customerId.trim())) return refused.push({ row: n, reason: 'customer_id is not a decimal id' });
-    const key = KeyName.safeParse(typeof r.key === 'string' ? r.key.trim() : r.key);
-    if (!key.success) return refused.push({ row: n, reason: 'key is not a valid key name' });
-    const value = normaliseKey(key.data, r.value);
-    if (value === null) return refused.push({ row: n, reason: 'value is empty (after normalising) or longer than 256' });
-    const row = { customer_id: customerId.trim(), key: key.data, value };
-    const id = `${row.key}\u0000${row.value}`;
-    if (byKey.has(id)) refused.push({ row: n, reason: 'same key and value as an earlier row (the later row wins)' });
-    byKey.set(id, row);
-  });
+  for (const [i, raw] of rows.entries()) {
+    const checked = checkKeyRow(raw);
+    if (typeof checked === 'string') {
+      refused.push({ row: i + 1, reason: checked });
+      continue;
+    }
+    const id = `${checked.key}\u0000${checked.value}`;
+    if (byKey.has(id)) refused.push({ row: i + 1, reason: 'same key and value as an earlier row (the later row wins)' });
+    byKey.set(id, checked);
+  }
   return { rows: [...byKey.values()], refused };
 }
 
@@ -187,15 +203,14 @@ export async function findKeys(db: D1Database, moduleId: string, lookups: Lookup
 }
 
 export async function listKeys(db: D1Database, moduleId: string | undefined, filter: { key?: string; value?: string; customerId?: string }, limit = 100) {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (moduleId) (where.push('module_id = ?'), params.push(moduleId));
-  if (filter.key) (where.push('key = ?'), params.push(filter.key));
-  if (filter.key && filter.value !== undefined) (where.push('value = ?'), params.push(normaliseKey(filter.key, filter.value) ?? ''));
-  if (filter.customerId) (where.push('customer_id = ?'), params.push(filter.customerId));
+  const where = new Where();
+  if (moduleId) where.and('module_id = ?', moduleId);
+  if (filter.key) where.and('key = ?', filter.key);
+  if (filter.key && filter.value !== undefined) where.and('value = ?', normaliseKey(filter.key, filter.value) ?? '');
+  if (filter.customerId) where.and('customer_id = ?', filter.customerId);
   const { results } = await db
-    .prepare(`SELECT module_id, key, value, customer_id, source, updated_at FROM customer_keys ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC LIMIT ?`)
-    .bind(...params, limit)
+    .prepare(`SELECT module_id, key, value, customer_id, source, updated_at FROM customer_keys ${where.sql} ORDER BY updated_at DESC LIMIT ?`)
+    .bind(...where.params, limit)
     .all<{ module_id: string; key: string; value: string; customer_id: string; source: string; updated_at: number }>();
   return results.map((r) => ({ moduleId: r.module_id, key: r.key, value: r.value, customerId: r.customer_id, source: r.source, updatedAt: new Date(r.updated_at).toISOString() }));
 }

@@ -55,20 +55,13 @@ export function sameValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(normaliseValue(a)) === JSON.stringify(normaliseValue(b));
 }
 
-export type Plan =
-  | { kind: 'send'; body: Record<string, unknown>; skipped: string[] }
-  | { kind: 'unchanged' };
+export type Plan = { kind: 'send'; body: Record<string, unknown>; skipped: string[] } | { kind: 'unchanged' };
 
 /**
  * The update body for a mapped webhook, given the current record (or null when none was read).
  * `fields` excludes `mid` and `id`, which the caller adds.
  */
-export function planUpdate(
-  config: UpdateConfig,
-  fields: Record<string, unknown>,
-  overwrites: ReadonlyMap<string, boolean>,
-  current: Record<string, unknown> | null,
-): Plan {
+export function planUpdate(config: UpdateConfig, fields: Record<string, unknown>, overwrites: ReadonlyMap<string, boolean>, current: Record<string, unknown> | null): Plan {
   const skipped: string[] = [];
   const body: Record<string, unknown> = {};
   if (current && config.mode === 'merge') {

@@ -45,7 +45,9 @@ export function claimStatements(db: D1Database, c: Claim): { before: D1PreparedS
       )
       .bind(c.endpointId, c.key, c.deliveryId, c.now + c.windowMs, c.now),
     read: db
-      .prepare('SELECT i.delivery_id AS owner, d.status AS status, d.mode AS mode FROM idempotency i LEFT JOIN deliveries d ON d.id = i.delivery_id WHERE i.endpoint_id = ?1 AND i.key = ?2')
+      .prepare(
+        'SELECT i.delivery_id AS owner, d.status AS status, d.mode AS mode FROM idempotency i LEFT JOIN deliveries d ON d.id = i.delivery_id WHERE i.endpoint_id = ?1 AND i.key = ?2',
+      )
       .bind(c.endpointId, c.key),
   };
 }

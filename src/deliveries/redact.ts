@@ -62,7 +62,7 @@ export function sensitiveForms(originals: string[]): Map<string, string> {
   for (const original of originals) {
     const text = original.trim();
     // too short to hide elsewhere without hiding everything ("A", "1"); two Chinese characters are a whole name
-    if (text.length < 2 || (text.length < 3 && /^[\x00-\x7f]*$/.test(text))) continue;
+    if (text.length < 2 || (text.length < 3 && !/[^ -~]/.test(text))) continue;
     const masked = maskValue(text);
     out.set(text, masked);
     if (PHONE.test(text)) {

@@ -19,7 +19,9 @@ export async function enforceRetention(db: D1Database, now: number, rawDays: num
            AND status NOT IN ('queued', 'retrying') LIMIT ?2)`,
       )
       .bind(rawBefore, PER_RUN),
-    db.prepare(`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE received_at < ?1 AND status NOT IN ('queued', 'retrying') LIMIT ?2)`).bind(logBefore, PER_RUN),
+    db
+      .prepare(`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE received_at < ?1 AND status NOT IN ('queued', 'retrying') LIMIT ?2)`)
+      .bind(logBefore, PER_RUN),
     db.prepare(`DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE received_at < ?1 AND status NOT IN ('queued', 'retrying') LIMIT ?2)`).bind(logBefore, PER_RUN),
     db.prepare('DELETE FROM idempotency WHERE expires_at < ?1').bind(now),
     db.prepare('DELETE FROM rate_limited WHERE minute < ?1').bind(logBefore),

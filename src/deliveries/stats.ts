@@ -3,10 +3,20 @@ import type { DeliveryStatus } from './store';
 /** How the console groups statuses: what reached the CRM (or needed nothing), what did not, what is still on its way. */
 export type StatusGroup = 'ok' | 'failed' | 'pending' | 'other';
 export const GROUP_OF: Record<DeliveryStatus, StatusGroup> = {
-  delivered: 'ok', unchanged: 'ok', skipped: 'ok',
-  failed: 'failed', rejected: 'failed', invalid: 'failed', unmatched: 'failed', conflict: 'failed', dead: 'failed',
-  queued: 'pending', retrying: 'pending',
-  handshake: 'other', spam: 'other', duplicate: 'other',
+  delivered: 'ok',
+  unchanged: 'ok',
+  skipped: 'ok',
+  failed: 'failed',
+  rejected: 'failed',
+  invalid: 'failed',
+  unmatched: 'failed',
+  conflict: 'failed',
+  dead: 'failed',
+  queued: 'pending',
+  retrying: 'pending',
+  handshake: 'other',
+  spam: 'other',
+  duplicate: 'other',
 };
 const FAILED = (Object.keys(GROUP_OF) as DeliveryStatus[]).filter((s) => GROUP_OF[s] === 'failed');
 const IN = `(${FAILED.map((s) => `'${s}'`).join(', ')})`;
@@ -32,10 +42,12 @@ export async function overview(db: D1Database, now: number) {
     healthStatement(db, since24h),
     db.prepare(`SELECT id, endpoint_id, status, reason, message, received_at, customer_id FROM deliveries WHERE status IN ${IN} ORDER BY id DESC LIMIT 10`),
     // SQLite: the bare columns come from the row holding MAX(id), i.e. each endpoint's newest finished delivery
-    db.prepare(
-      `SELECT endpoint_id, status, reason, message, MAX(id) AS id, received_at, customer_id FROM deliveries
+    db
+      .prepare(
+        `SELECT endpoint_id, status, reason, message, MAX(id) AS id, received_at, customer_id FROM deliveries
        WHERE received_at >= ? AND status NOT IN ('queued', 'retrying', 'handshake', 'duplicate', 'spam') GROUP BY endpoint_id`,
-    ).bind(since24h),
+      )
+      .bind(since24h),
   ]);
 
   const hours: Bucket[] = Array.from({ length: 24 }, (_, i) => ({ start: (thisHour - 23 + i) * HOUR, counts: empty() }));
@@ -51,8 +63,13 @@ export async function overview(db: D1Database, now: number) {
   const health = healthOf(perEndpoint!.results);
 
   const failure = (r: Record<string, unknown>): Failure => ({
-    id: r.id as string, endpointId: r.endpoint_id as string, status: r.status as DeliveryStatus, reason: r.reason as string | null,
-    message: r.message as string | null, receivedAt: r.received_at as number, customerId: r.customer_id as string | null,
+    id: r.id as string,
+    endpointId: r.endpoint_id as string,
+    status: r.status as DeliveryStatus,
+    reason: r.reason as string | null,
+    message: r.message as string | null,
+    receivedAt: r.received_at as number,
+    customerId: r.customer_id as string | null,
   });
   const failingNow = (latest!.results as Record<string, unknown>[]).filter((r) => GROUP_OF[r.status as DeliveryStatus] === 'failed').map(failure);
   return { hours, days, health, newestFailures: (newest!.results as Record<string, unknown>[]).map(failure), failingNow };

@@ -1,11 +1,37 @@
 import type { CrmRequest } from '../crm/client';
+import { Where } from '../shared/sql';
 
 /** Where a delivery stands (README "Statuses"). `queued` and `retrying` are the only ones not terminal. */
 export type DeliveryStatus =
-  | 'delivered' | 'unchanged' | 'failed' | 'rejected' | 'invalid' | 'unmatched' | 'conflict'
-  | 'handshake' | 'spam' | 'skipped' | 'queued' | 'retrying' | 'dead' | 'duplicate';
+  | 'delivered'
+  | 'unchanged'
+  | 'failed'
+  | 'rejected'
+  | 'invalid'
+  | 'unmatched'
+  | 'conflict'
+  | 'handshake'
+  | 'spam'
+  | 'skipped'
+  | 'queued'
+  | 'retrying'
+  | 'dead'
+  | 'duplicate';
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
-  'delivered', 'unchanged', 'failed', 'rejected', 'invalid', 'unmatched', 'conflict', 'handshake', 'spam', 'skipped', 'queued', 'retrying', 'dead', 'duplicate',
+  'delivered',
+  'unchanged',
+  'failed',
+  'rejected',
+  'invalid',
+  'unmatched',
+  'conflict',
+  'handshake',
+  'spam',
+  'skipped',
+  'queued',
+  'retrying',
+  'dead',
+  'duplicate',
 ];
 export const IN_FLIGHT: readonly DeliveryStatus[] = ['queued', 'retrying'];
 
@@ -98,11 +124,39 @@ export type NewDelivery = Omit<Row, 'request_query' | 'request_headers' | 'crm_r
 };
 
 const COLUMNS = [
-  'id', 'endpoint_id', 'status', 'reason', 'message', 'received_at', 'finished_at', 'duration_ms', 'customer_id',
-  'request_method', 'request_query', 'request_headers', 'content_type', 'payload', 'payload_bytes',
-  'crm_request', 'crm_http_status', 'crm_code', 'crm_message', 'crm_response', 'crm_duration_ms', 'warnings',
-  'mode', 'verified', 'raw_body', 'raw_base64', 'attempts', 'run_attempts', 'next_attempt_at', 'lease_until',
-  'idempotency_key', 'duplicate_of', 'replays',
+  'id',
+  'endpoint_id',
+  'status',
+  'reason',
+  'message',
+  'received_at',
+  'finished_at',
+  'duration_ms',
+  'customer_id',
+  'request_method',
+  'request_query',
+  'request_headers',
+  'content_type',
+  'payload',
+  'payload_bytes',
+  'crm_request',
+  'crm_http_status',
+  'crm_code',
+  'crm_message',
+  'crm_response',
+  'crm_duration_ms',
+  'warnings',
+  'mode',
+  'verified',
+  'raw_body',
+  'raw_base64',
+  'attempts',
+  'run_attempts',
+  'next_attempt_at',
+  'lease_until',
+  'idempotency_key',
+  'duplicate_of',
+  'replays',
 ] as const;
 
 // OR REPLACE: a sync delivery with an idempotency key wrote its row in flight with the claim; its final row replaces it
@@ -217,19 +271,21 @@ const SUMMARY_COLUMNS = [
 
 /** Deliveries newest first; `nextCursor` is the id to pass as `cursor` for the next page, or null at the end. */
 export async function listDeliveries(db: D1Database, filter: DeliveryFilter): Promise<{ deliveries: DeliverySummary[]; nextCursor: string | null }> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (filter.endpoint) (where.push('endpoint_id = ?'), params.push(filter.endpoint));
-  if (filter.status) (where.push('status = ?'), params.push(filter.status));
-  if (filter.since !== undefined) (where.push('received_at >= ?'), params.push(filter.since));
-  if (filter.until !== undefined) (where.push('received_at < ?'), params.push(filter.until));
+  const where = new Where();
+  if (filter.endpoint) where.and('endpoint_id = ?', filter.endpoint);
+  if (filter.status) where.and('status = ?', filter.status);
+  if (filter.since !== undefined) where.and('received_at >= ?', filter.since);
+  if (filter.until !== undefined) where.and('received_at < ?', filter.until);
   if (filter.q) {
-    where.push("(id = ? OR customer_id = ? OR idempotency_key = ? OR payload LIKE ? ESCAPE '\\')");
-    params.push(filter.q, filter.q, filter.q, `%${filter.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
+    const like = `%${filter.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+    where.and("(id = ? OR customer_id = ? OR idempotency_key = ? OR payload LIKE ? ESCAPE '\\')", filter.q, filter.q, filter.q, like);
   }
-  if (filter.cursor) (where.push('id < ?'), params.push(filter.cursor));
-  const sql = `SELECT ${SUMMARY_COLUMNS} FROM deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-  const { results } = await db.prepare(sql).bind(...params, filter.limit + 1).all<Row>();
+  if (filter.cursor) where.and('id < ?', filter.cursor);
+  const sql = `SELECT ${SUMMARY_COLUMNS} FROM deliveries ${where.sql} ORDER BY id DESC LIMIT ?`;
+  const { results } = await db
+    .prepare(sql)
+    .bind(...where.params, filter.limit + 1)
+    .all<Row>();
   const page = results.slice(0, filter.limit);
   return {
     deliveries: page.map(toSummary),

@@ -4,11 +4,12 @@ import { VerifyConfig } from '../verify';
 import { HandshakeConfig } from '../verify/handshake';
 import { secretNames } from '../verify/secret-name';
 import { TurnstileConfig } from '../verify/turnstile';
-import { DEFAULT_DELIVERY, DeliveryConfig } from '../queue/retry';
+import { DEFAULT_DELIVERY, DeliveryConfig } from '../deliveries/retry';
 import { NotifyConfig } from '../notify';
 import { KeyName } from '../customers/keys';
 import { UpdateConfig } from '../customers/update';
 import { applyPreset, PRESET_NAMES } from '../presets';
+import { FieldRule } from '../mapping/rules';
 
 /** An endpoint id, as it appears in `/hooks/{id}`. */
 export const EndpointId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'an endpoint id is 1-64 of a-z, 0-9 and -, not starting with -');
@@ -17,32 +18,6 @@ export const EndpointId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'an endp
 export const CrmId = z.string().regex(/^\d{1,20}$/, 'a CRM id is a decimal string such as "347772778973233152"');
 
 const FieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a CRM field name is letters, digits and _');
-const Scalar = z.union([z.string(), z.number(), z.boolean()]);
-const JsonValue = z.union([Scalar, z.array(Scalar)]);
-
-const ConstantRule = z.strictObject({
-  value: JsonValue,
-  /** Whether to replace a value the CRM already has (default: yes, except under update.mode "fill-empty"). */
-  overwrite: z.boolean().optional(),
-});
-const FromRule = z.strictObject({
-  /** JSONata expression evaluated against the payload. */
-  from: z.string().min(1),
-  /** Translates values, e.g. labels to option ids; a value missing from the map leaves the field out, with a warning. */
-  map: z.record(z.string(), JsonValue).optional(),
-  /** Applied when the expression (or the map) yields nothing. */
-  default: JsonValue.optional(),
-  /** A missing value refuses the webhook with 422 mapping_failed. */
-  required: z.boolean().optional(),
-  /** Whether to replace a value the CRM already has (default: yes, except under update.mode "fill-empty"). */
-  overwrite: z.boolean().optional(),
-});
-
-/** A field: a JSONata expression string, a constant `{ value }`, or a rule `{ from, map?, default?, required? }`. */
-export const FieldRule = z.union([z.string().min(1), ConstantRule, FromRule], {
-  error: 'a field is a JSONata expression string, { "value": ... }, or { "from": ..., "map"?, "default"?, "required"? }',
-});
-export type FieldRule = z.infer<typeof FieldRule>;
 
 /** The configuration's keys (stored in KV, validated on the way in and out). */
 export const EndpointConfigObject = z.strictObject({
@@ -57,7 +32,11 @@ export const EndpointConfigObject = z.strictObject({
   /** JSONata expression yielding the customer's CRM id; the first choice. */
   customerId: z.string().min(1).optional(),
   /** Tried in order when customerId yields nothing: external keys (phone, clue_id, ...) looked up in D1. */
-  customerLookup: z.array(z.strictObject({ key: KeyName, value: z.string().min(1) })).min(1).max(10).optional(),
+  customerLookup: z
+    .array(z.strictObject({ key: KeyName, value: z.string().min(1) }))
+    .min(1)
+    .max(10)
+    .optional(),
   /** How to update: patch (default), fill-empty or merge; keepOwner; skipUnchanged (README "Updating safely"). */
   update: UpdateConfig,
   fields: z.record(FieldName, FieldRule).superRefine((fields, ctx) => {
@@ -72,19 +51,44 @@ export const EndpointConfigObject = z.strictObject({
   /** Public HTML forms: a form post gets a 303 to one of these (never to a URL from the request). */
   redirect: z.strictObject({ success: z.url({ protocol: /^https?$/ }), failure: z.url({ protocol: /^https?$/ }) }).optional(),
   /** Browser origins allowed to POST here with fetch (CORS); none by default. */
-  cors: z.strictObject({ origins: z.array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)).min(1).max(50) }).optional(),
+  cors: z
+    .strictObject({
+      origins: z
+        .array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin))
+        .min(1)
+        .max(50),
+    })
+    .optional(),
   /** Public HTML forms: Cloudflare Turnstile, verified server-side before anything reaches the CRM. */
   turnstile: TurnstileConfig.optional(),
   /** Opt in to the per client IP rate limit (the HOOK_RATE_LIMITER binding in wrangler.toml): 429 beyond it, no log row. */
   rateLimit: z.boolean().default(false),
   /** Field paths of the payload masked in the log (`phone`, `contact.email`, `answers.*.phone_number`). */
-  redact: z.array(z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'a path is keys separated by dots, * for every key or element')).max(50).optional(),
+  redact: z
+    .array(z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'a path is keys separated by dots, * for every key or element'))
+    .max(50)
+    .optional(),
   /** `sync` (default) or `queue`, retries and their schedule (README "Delivery"). */
   delivery: DeliveryConfig.default(DEFAULT_DELIVERY),
   /** Dedupes repeats: a JSONata expression over the payload (`lead_id`) or `{ "header": "webhook-id" }`. */
-  idempotencyKey: z.union([z.string().min(1), z.strictObject({ header: z.string().min(1).max(128).transform((h) => h.toLowerCase()) })]).optional(),
+  idempotencyKey: z
+    .union([
+      z.string().min(1),
+      z.strictObject({
+        header: z
+          .string()
+          .min(1)
+          .max(128)
+          .transform((h) => h.toLowerCase()),
+      }),
+    ])
+    .optional(),
   /** How long a key is remembered, in days (default 7). */
-  idempotencyWindowDays: z.number().min(1 / 24).max(90).default(7),
+  idempotencyWindowDays: z
+    .number()
+    .min(1 / 24)
+    .max(90)
+    .default(7),
   /** Where to report deliveries that ended `dead` (else NOTIFY_URL, if set). */
   notify: NotifyConfig.optional(),
   /** A JSONata expression over the (preset-normalised) payload: when true the webhook is answered 200 and logged `skipped`. */

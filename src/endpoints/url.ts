@@ -13,6 +13,8 @@ export function webhookUrl(requestUrl: string, endpoint: StoredEndpoint): Webhoo
   const send = howToSend(endpoint.config.verify);
   const url = new URL(`/hooks/${endpoint.id}`, requestUrl);
   // placeholders stay readable: <NAME> is not percent-encoded
-  const query = Object.entries(send.query).map(([name, placeholder]) => `${encodeURIComponent(name)}=${placeholder}`).join('&');
+  const query = Object.entries(send.query)
+    .map(([name, placeholder]) => `${encodeURIComponent(name)}=${placeholder}`)
+    .join('&');
   return { url: query ? `${url}?${query}` : url.toString(), howToSend: send.note };
 }

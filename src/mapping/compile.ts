@@ -1,5 +1,5 @@
 import jsonata from 'jsonata';
-import type { FieldRule } from '../endpoints/schema';
+import type { FieldRule } from './rules';
 import { fastExpression, type Expression } from './fast-path';
 
 export type { Expression } from './fast-path';

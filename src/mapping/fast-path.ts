@@ -58,7 +58,10 @@ export function fastExpression(source: string): Expression | null {
   const path = parsePath(call ? call[2]! : source);
   if (!path || (call && !fn)) return null;
   let compiled: Expression | undefined;
-  const slow = (input: unknown, bindings?: Record<string, unknown>) => (compiled ??= jsonata(source)).evaluate(input, bindings);
+  const slow = (input: unknown, bindings?: Record<string, unknown>) => {
+    compiled ??= jsonata(source);
+    return compiled.evaluate(input, bindings);
+  };
   return {
     evaluate(input, bindings) {
       if (input === null || typeof input !== 'object' || Array.isArray(input)) return slow(input, bindings);

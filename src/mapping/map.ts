@@ -30,12 +30,7 @@ function plain(value: unknown): unknown {
 
 /** A value that says nothing: it is left out of the CRM body rather than blanking a field. */
 export function isNothing(value: unknown): boolean {
-  return (
-    value === undefined ||
-    value === null ||
-    (typeof value === 'string' && value.trim() === '') ||
-    (Array.isArray(value) && value.length === 0)
-  );
+  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '') || (Array.isArray(value) && value.length === 0);
 }
 
 // The bindings of one input, built once for all of its expressions.
@@ -43,7 +38,10 @@ const bindingsOf = new WeakMap<MapInput, Record<string, unknown>>();
 
 async function evaluate(expression: Expression, input: MapInput): Promise<unknown> {
   let bindings = bindingsOf.get(input);
-  if (!bindings) bindingsOf.set(input, (bindings = { ...helpers, headers: input.headers, query: input.query }));
+  if (!bindings) {
+    bindings = { ...helpers, headers: input.headers, query: input.query };
+    bindingsOf.set(input, bindings);
+  }
   const value = expression.evaluate(input.body, bindings);
   return plain(value instanceof Promise ? await value : value);
 }
@@ -124,7 +122,13 @@ export async function mapPayload(mapping: CompiledMapping, input: MapInput, opti
     const customerId = asId(rawId);
     if (customerId !== undefined) return { ok: true, customerId, fields, warnings };
     if (!isNothing(rawId)) {
-      return { ok: false, reason: 'customer_unresolved', kind: 'malformed', message: `customerId expression yielded ${JSON.stringify(rawId).slice(0, 64)}, not a decimal id`, warnings };
+      return {
+        ok: false,
+        reason: 'customer_unresolved',
+        kind: 'malformed',
+        message: `customerId expression yielded ${JSON.stringify(rawId).slice(0, 64)}, not a decimal id`,
+        warnings,
+      };
     }
   }
   if (mapping.lookups.length === 0) return { ok: false, reason: 'customer_unresolved', kind: 'missing', message: 'customerId expression yielded nothing', warnings };
@@ -145,11 +149,7 @@ export async function mapPayload(mapping: CompiledMapping, input: MapInput, opti
 }
 
 /** The idempotency key of a payload: the expression's value or the header's; nothing means no dedupe (with a warning). */
-export async function idempotencyKeyOf(
-  mapping: CompiledMapping,
-  source: string | { header: string } | undefined,
-  input: MapInput,
-): Promise<{ value?: string; warning?: string }> {
+export async function idempotencyKeyOf(mapping: CompiledMapping, source: string | { header: string } | undefined, input: MapInput): Promise<{ value?: string; warning?: string }> {
   if (source === undefined) return {};
   let raw: unknown;
   if (typeof source === 'object') raw = input.headers[source.header];

@@ -25,9 +25,11 @@ export function notifyTarget(config: NotifyConfig | undefined, env: { NOTIFY_URL
 export type Alert = { endpointId: string; count: number; lastDeliveryId: string | null; lastReason: string | null; at: number };
 
 export function alertText(a: Alert): string {
-  return `[crm-webhook-adapter] ${a.count} deliver${a.count === 1 ? 'y' : 'ies'} for endpoint "${a.endpointId}" ended dead or unmatched.` +
+  return (
+    `[crm-webhook-adapter] ${a.count} deliver${a.count === 1 ? 'y' : 'ies'} for endpoint "${a.endpointId}" ended dead or unmatched.` +
     (a.lastDeliveryId ? ` Latest: ${a.lastDeliveryId}${a.lastReason ? ` (${a.lastReason})` : ''}.` : '') +
-    ' Check GET /admin/deliveries?status=dead (or unmatched), fix the cause or import customer keys, then replay.';
+    ' Check GET /admin/deliveries?status=dead (or unmatched), fix the cause or import customer keys, then replay.'
+  );
 }
 
 /** The request body each group bot expects. */
@@ -40,7 +42,15 @@ export function alertBody(format: NotifyFormat, a: Alert): unknown {
     case 'feishu':
       return { msg_type: 'text', content: { text } };
     case 'json':
-      return { event: 'deliveries.dead', endpointId: a.endpointId, count: a.count, lastDeliveryId: a.lastDeliveryId, lastReason: a.lastReason, at: new Date(a.at).toISOString(), text };
+      return {
+        event: 'deliveries.dead',
+        endpointId: a.endpointId,
+        count: a.count,
+        lastDeliveryId: a.lastDeliveryId,
+        lastReason: a.lastReason,
+        at: new Date(a.at).toISOString(),
+        text,
+      };
   }
 }
 

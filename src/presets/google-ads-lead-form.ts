@@ -8,7 +8,10 @@ export const googleAdsLeadForm: Preset = {
   config: {
     verify: { type: 'body-key', field: 'google_key', secret: 'GOOGLE_ADS_KEY' },
     idempotencyKey: 'lead_id',
-    customerLookup: [{ key: 'phone', value: 'user_column_data.PHONE_NUMBER' }, { key: 'clue_id', value: 'lead_id' }],
+    customerLookup: [
+      { key: 'phone', value: 'user_column_data.PHONE_NUMBER' },
+      { key: 'clue_id', value: 'lead_id' },
+    ],
   },
   view(body) {
     if (!isObject(body) || !Array.isArray(body.user_column_data)) return body;

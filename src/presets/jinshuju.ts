@@ -23,7 +23,9 @@ export const jinshuju: Preset = {
         entry[`field${m[1]}`] = value;
         entry[`field_${m[1]}`] = value;
         if (isObject(value) && ADDRESS_PARTS.some((p) => p in value)) {
-          const line = ADDRESS_PARTS.map((p) => value[p]).filter((v) => typeof v === 'string' && v).join('');
+          const line = ADDRESS_PARTS.map((p) => value[p])
+            .filter((v) => typeof v === 'string' && v)
+            .join('');
           entry[`field${m[1]}_text`] = line;
           entry[`field_${m[1]}_text`] = line;
         }

@@ -9,7 +9,10 @@ export const oceanEngine: Preset = {
     verify: { type: 'token', query: 'token', secret: 'OCEAN_ENGINE_TOKEN' },
     handshake: { type: 'ocean-engine' },
     idempotencyKey: '$string(clue_id)',
-    customerLookup: [{ key: 'phone', value: 'telephone' }, { key: 'clue_id', value: '$string(clue_id)' }],
+    customerLookup: [
+      { key: 'phone', value: 'telephone' },
+      { key: 'clue_id', value: '$string(clue_id)' },
+    ],
   },
   view(body) {
     if (!isObject(body)) return body;

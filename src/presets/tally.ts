@@ -27,5 +27,6 @@ export const tally: Preset = {
     }
     return { ...body.data, eventId: body.eventId, fields };
   },
-  recipe: 'Tally > your form > Integrations > Webhooks > Connect: paste the URL and set a signing secret (TALLY_SECRET). Map fields.<label> (e.g. fields.Phone) or fields.<question key>.',
+  recipe:
+    'Tally > your form > Integrations > Webhooks > Connect: paste the URL and set a signing secret (TALLY_SECRET). Map fields.<label> (e.g. fields.Phone) or fields.<question key>.',
 };

@@ -17,7 +17,10 @@ export const typeform: Preset = {
     verify: { type: 'hmac', preset: 'typeform', secret: 'TYPEFORM_SECRET' },
     idempotencyKey: 'event_id',
     customerId: 'hidden.crm_id',
-    customerLookup: [{ key: 'phone', value: 'answers.phone' }, { key: 'email', value: 'answers.email' }],
+    customerLookup: [
+      { key: 'phone', value: 'answers.phone' },
+      { key: 'email', value: 'answers.email' },
+    ],
   },
   view(body) {
     if (!isObject(body) || !isObject(body.form_response)) return body;

@@ -8,7 +8,10 @@ export const xiaohongshu: Preset = {
   config: {
     verify: { type: 'hmac', preset: 'xiaohongshu', secret: 'XIAOHONGSHU_SECRET' },
     idempotencyKey: 'data.leads_id',
-    customerLookup: [{ key: 'phone', value: 'fields.`手机号`' }, { key: 'clue_id', value: 'data.leads_id' }],
+    customerLookup: [
+      { key: 'phone', value: 'fields.`手机号`' },
+      { key: 'clue_id', value: 'data.leads_id' },
+    ],
   },
   view(body) {
     if (!isObject(body) || !isObject(body.data)) return body;
@@ -19,5 +22,5 @@ export const xiaohongshu: Preset = {
     return { ...body, fields };
   },
   recipe:
-    '小红书聚光 > 工具 > 线索 > 线索推送 (API/Webhook): paste the URL and the token (XIAOHONGSHU_SECRET). Map fields.`姓名`, fields.`手机号`. The signature scheme comes from third-party descriptions only: check the first deliveries\' rows.',
+    "小红书聚光 > 工具 > 线索 > 线索推送 (API/Webhook): paste the URL and the token (XIAOHONGSHU_SECRET). Map fields.`姓名`, fields.`手机号`. The signature scheme comes from third-party descriptions only: check the first deliveries' rows.",
 };

@@ -81,11 +81,7 @@ export async function readSecret(kv: KVNamespace, master: string | undefined, na
   if (sealed === null) return undefined;
   if (!master) throw new VaultError(`secret ${name} is stored encrypted but SECRETS_KEY is not set`);
   try {
-    const plain = await crypto.subtle.decrypt(
-      { name: 'AES-GCM', iv: unb64(sealed.iv), additionalData: utf8(keyOf(name)) },
-      await aesKey(master),
-      unb64(sealed.ct),
-    );
+    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: unb64(sealed.iv), additionalData: utf8(keyOf(name)) }, await aesKey(master), unb64(sealed.ct));
     return new TextDecoder().decode(plain);
   } catch {
     throw new VaultError(`secret ${name} cannot be decrypted with the current SECRETS_KEY (was the key changed?)`);

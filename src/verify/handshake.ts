@@ -9,10 +9,7 @@ import { resolveSecrets, type SecretResolver } from './index';
  * - `ocean-engine`: `POST {"event":"verify_webhook","challenge":N}` answered with `{"BaseResp":{...},"challenge":N}`,
  *   N copied digit for digit from the raw text (it exceeds 2^53).
  */
-export const HandshakeConfig = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('meta'), secret: SecretRef }),
-  z.strictObject({ type: z.literal('ocean-engine') }),
-]);
+export const HandshakeConfig = z.discriminatedUnion('type', [z.strictObject({ type: z.literal('meta'), secret: SecretRef }), z.strictObject({ type: z.literal('ocean-engine') })]);
 export type HandshakeConfig = z.infer<typeof HandshakeConfig>;
 
 export type HandshakeResult =

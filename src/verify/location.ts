@@ -1,7 +1,10 @@
 import * as z from 'zod';
 import type { VerifyInput } from './types';
 
-const HeaderName = z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name').transform((h) => h.toLowerCase());
+const HeaderName = z
+  .string()
+  .regex(/^[A-Za-z0-9-]+$/, 'a header name')
+  .transform((h) => h.toLowerCase());
 
 /** Where a value travels: `{ "header": "x-signature" }` or `{ "query": "sig" }`. */
 export const Location = z.union([z.strictObject({ header: HeaderName }), z.strictObject({ query: z.string().min(1) })]);

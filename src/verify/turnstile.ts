@@ -30,13 +30,7 @@ export function turnstileToken(body: unknown, field: string): string | undefined
 }
 
 /** Verifies a Turnstile token server-side (siteverify), once: tokens are single-use. */
-export async function verifyTurnstile(
-  fetchFn: typeof fetch,
-  url: string,
-  secret: string,
-  token: string | undefined,
-  remoteIp: string | null,
-): Promise<TurnstileResult> {
+export async function verifyTurnstile(fetchFn: typeof fetch, url: string, secret: string, token: string | undefined, remoteIp: string | null): Promise<TurnstileResult> {
   if (!token) return { ok: false, reason: 'turnstile_missing', detail: 'no Turnstile token in the form' };
   if (token.length > 2048) return { ok: false, reason: 'turnstile_rejected', detail: 'Turnstile token longer than 2048 characters' };
   const form = new URLSearchParams({ secret, response: token });
@@ -45,7 +39,11 @@ export async function verifyTurnstile(
   try {
     res = await fetchFn(url, { method: 'POST', body: form, signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (err) {
-    return { ok: false, reason: 'turnstile_unavailable', detail: `Turnstile verification failed: ${(err as Error).name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS} ms` : (err as Error).message}` };
+    return {
+      ok: false,
+      reason: 'turnstile_unavailable',
+      detail: `Turnstile verification failed: ${(err as Error).name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS} ms` : (err as Error).message}`,
+    };
   }
   const text = await res.text();
   if (!res.ok) return { ok: false, reason: 'turnstile_unavailable', detail: `Turnstile verification answered HTTP ${res.status}` };

@@ -73,9 +73,7 @@ export function newTenant(productLineId: string, init: Partial<Omit<Tenant, 'cus
     apiUserId: init.apiUserId ?? DEFAULT_API_USER,
     failures: [...(init.failures ?? [])],
     requests: [],
-    customers: new Map(
-      (init.customers ?? []).map((c) => [c.id, { created_at: now, updated_at: now, own_id: DEFAULT_API_USER, ...c }]),
-    ),
+    customers: new Map((init.customers ?? []).map((c) => [c.id, { created_at: now, updated_at: now, own_id: DEFAULT_API_USER, ...c }])),
   };
 }
 
@@ -118,10 +116,7 @@ export function expand(customer: Customer, tenant: Tenant): Record<string, unkno
   item.created_id = user(customer.created_id ?? tenant.apiUserId);
   item.updated_id = user(customer.updated_id ?? tenant.apiUserId);
   const source = customer.source;
-  item.source =
-    typeof source === 'string' && source
-      ? { id: source, name: SOURCES[source] ?? '', group_id: '0', is_active: 1, color: '', sort_num: 0, is_default: 0 }
-      : [];
+  item.source = typeof source === 'string' && source ? { id: source, name: SOURCES[source] ?? '', group_id: '0', is_active: 1, color: '', sort_num: 0, is_default: 0 } : [];
   for (const [key, value] of Object.entries(item)) if (value === '' && EDITABLE.test(key)) item[key] = null;
   return item;
 }

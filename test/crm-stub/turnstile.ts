@@ -31,6 +31,7 @@ export function siteverify(text: string, contentType: string | undefined): { sta
   if (!fields.secret) return { status: 200, body: { success: false, 'error-codes': ['missing-input-secret'] } };
   if (!secretOk) return { status: 200, body: { success: false, 'error-codes': ['invalid-input-secret'] } };
   if (!token) return { status: 200, body: { success: false, 'error-codes': ['missing-input-response'] } };
-  if (token.startsWith('pass')) return { status: 200, body: { success: true, challenge_ts: new Date().toISOString(), hostname: 'localhost', 'error-codes': [], action: '', cdata: '' } };
+  if (token.startsWith('pass'))
+    return { status: 200, body: { success: true, challenge_ts: new Date().toISOString(), hostname: 'localhost', 'error-codes': [], action: '', cdata: '' } };
   return { status: 200, body: { success: false, 'error-codes': ['invalid-input-response'] } };
 }

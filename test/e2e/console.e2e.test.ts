@@ -76,7 +76,9 @@ async function sideways(page: Page) {
       // inside a scrolling box (.scroll, pre) overflow is the box's own, not the page's
       const scroller = el.parentElement?.closest('.scroll, pre');
       if (r.right > width + 0.5 && r.width > 0 && !scroller) {
-        culprits.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className ? `.${String(el.className).split(' ').join('.')}` : ''} +${Math.round(r.right - width)}px`);
+        culprits.push(
+          `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className ? `.${String(el.className).split(' ').join('.')}` : ''} +${Math.round(r.right - width)}px`,
+        );
       }
     }
     return { styled, overflow: document.documentElement.scrollWidth - width, culprits: culprits.slice(0, 5) };
@@ -99,10 +101,21 @@ beforeAll(async () => {
   for (const font of FONT_FILES) if (!existsSync(font)) throw new Error(`no ${font}: apt-get install fonts-dejavu-core fonts-noto-cjk`);
   mkdirSync(SHOTS, { recursive: true });
   crm = await startCrmStub({ token: 'e2e-crm-token', port: 0, host: '127.0.0.1' });
-  crm.tenants.set(PRODUCT_LINE, newTenant(PRODUCT_LINE, { customers: [{ id: CUSTOMER, name: '单单', phone: '18888282822', note: '', own_id: '400000000000000002', source: '514465485002113024' }] }));
-  const started = await startAdapter(0, {
-    ADMIN_TOKEN, CRM_API_TOKEN: 'e2e-crm-token', CRM_BASE_URL: crm.url, E2E_FORM_TOKEN: FORM_TOKEN, SECRETS_KEY: 'e2e-secrets-key-0123456789abcdef0123',
-  }, { assets: true, outdir: 'bench/out/e2e-build' });
+  crm.tenants.set(
+    PRODUCT_LINE,
+    newTenant(PRODUCT_LINE, { customers: [{ id: CUSTOMER, name: '单单', phone: '18888282822', note: '', own_id: '400000000000000002', source: '514465485002113024' }] }),
+  );
+  const started = await startAdapter(
+    0,
+    {
+      ADMIN_TOKEN,
+      CRM_API_TOKEN: 'e2e-crm-token',
+      CRM_BASE_URL: crm.url,
+      E2E_FORM_TOKEN: FORM_TOKEN,
+      SECRETS_KEY: 'e2e-secrets-key-0123456789abcdef0123',
+    },
+    { assets: true, outdir: 'bench/out/e2e-build' },
+  );
   mf = started.mf;
   // Chromium treats localhost as a secure context, so the Secure, __Host- session cookie is kept over http
   base = started.url.replace('127.0.0.1', 'localhost');
@@ -189,10 +202,13 @@ describe('the console in Chromium', () => {
     await expect.poll(text(page.locator('.notice.ok')), POLL).toContain('Replay queued');
     // the local queue delivers it within a few seconds: reload until the status says so
     await expect
-      .poll(async () => {
-        await page.reload();
-        return (await page.locator('.headline').innerText()).trim();
-      }, { timeout: 30_000, interval: 500 })
+      .poll(
+        async () => {
+          await page.reload();
+          return (await page.locator('.headline').innerText()).trim();
+        },
+        { timeout: 30_000, interval: 500 },
+      )
       .toBe('delivered');
     await expect.poll(text(page.locator('ol.timeline')), POLL).toContain('delivered');
     const customer = crm.tenants.get(PRODUCT_LINE)!.customers.get(CUSTOMER)!;
@@ -223,7 +239,10 @@ describe('the console in Chromium', () => {
     const context = await browser.newContext({ viewport: DESKTOP });
     const page = await signIn(context);
     let dialogs = 0;
-    page.on('dialog', async (d) => ((dialogs += 1), await d.dismiss()));
+    page.on('dialog', async (d) => {
+      dialogs += 1;
+      await d.dismiss();
+    });
     await page.goto(`${base}/console/deliveries?endpoint=xss&status=delivered`);
     await page.locator('ul.deliveries a.row').first().click();
     await expect.poll(text(page.locator('pre').first()), POLL).toContain('<script>window.__xss = 1; alert(1)</script>');
@@ -268,7 +287,9 @@ describe('the console in Chromium', () => {
 async function rowsOfEveryStatus(endpoint: string, statuses: string[]) {
   const db = await mf.getD1Database('DB');
   const real = await db.prepare('SELECT id FROM deliveries WHERE endpoint_id = ? AND status = ? ORDER BY id DESC LIMIT 1').bind(endpoint, 'delivered').first<{ id: string }>();
-  const columns = (await db.prepare('PRAGMA table_info(deliveries)').all<{ name: string }>()).results.map((c: { name: string }) => c.name).filter((c: string) => c !== 'id' && c !== 'status' && c !== 'duplicate_of');
+  const columns = (await db.prepare('PRAGMA table_info(deliveries)').all<{ name: string }>()).results
+    .map((c: { name: string }) => c.name)
+    .filter((c: string) => c !== 'id' && c !== 'status' && c !== 'duplicate_of');
   for (const [i, status] of statuses.entries()) {
     const id = `${real!.id.slice(0, 23)}x${i.toString(36).padStart(2, '0')}`;
     await db
@@ -312,7 +333,10 @@ describe('every console link works', () => {
     const statuses = (await page.locator('select[name=status] option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).filter(Boolean);
     expect(statuses).toContain('dead');
     await rowsOfEveryStatus('crawl', statuses);
-    const keys = await admin(`/admin/customer-keys?moduleId=${MODULE_ID}`, { method: 'POST', body: JSON.stringify([{ customer_id: CUSTOMER, key: 'phone', value: '13800138000' }]) });
+    const keys = await admin(`/admin/customer-keys?moduleId=${MODULE_ID}`, {
+      method: 'POST',
+      body: JSON.stringify([{ customer_id: CUSTOMER, key: 'phone', value: '13800138000' }]),
+    });
     expect(keys.status).toBe(200);
 
     const origin = new URL(base).origin;
@@ -341,7 +365,8 @@ describe('every console link works', () => {
     expect(broken).toEqual([]);
     // every page kind was reached, with a delivery of every status
     const paths = [...seen].map((u) => new URL(u).pathname);
-    for (const p of ['/console', '/console/deliveries', '/console/endpoints', '/console/endpoints/_new', '/console/endpoints/crawl', '/console/customer-keys']) expect(paths).toContain(p);
+    for (const p of ['/console', '/console/deliveries', '/console/endpoints', '/console/endpoints/_new', '/console/endpoints/crawl', '/console/customer-keys'])
+      expect(paths).toContain(p);
     expect(paths.filter((p) => /^\/console\/deliveries\/[0-9a-z]{26}$/.test(p)).length).toBeGreaterThanOrEqual(statuses.length);
     expect(paths.some((p) => p.endsWith('/preview'))).toBe(true);
 
@@ -357,7 +382,8 @@ describe('every console link works', () => {
       if (res.status() === 404 || res.status() >= 500) broken.push(`POST ${t.url}${t.fragment ? ' (live preview)' : ''} -> ${res.status()}`);
     }
     const postPaths = targets.map((t) => new URL(t.url).pathname);
-    for (const p of ['/console/endpoints', '/console/endpoints/_new/preview', '/console/endpoints/crawl/preview', '/console/deliveries/replay', '/console/customer-keys/import']) expect(postPaths).toContain(p);
+    for (const p of ['/console/endpoints', '/console/endpoints/_new/preview', '/console/endpoints/crawl/preview', '/console/deliveries/replay', '/console/customer-keys/import'])
+      expect(postPaths).toContain(p);
     expect(broken).toEqual([]);
     console.log(`crawled ${seen.size} pages and ${posts.size} POST targets`);
     await context.close();

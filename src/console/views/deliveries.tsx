@@ -2,7 +2,7 @@ import type { listAttempts } from '../../deliveries/attempts';
 
 type Attempt = Awaited<ReturnType<typeof listAttempts>>[number];
 import { DELIVERY_STATUSES, type Delivery, type DeliverySummary } from '../../deliveries/store';
-import type { PreviewResult } from '../../preview';
+import type { PreviewResult } from '../../pipeline/preview';
 import { Csrf, Json, Layout, Notice, Status, Time } from './layout';
 import { consolePath, consolePathWith } from '../paths';
 
@@ -17,24 +17,41 @@ function FilterForm(p: { filter: ListFilter; endpoints: string[] }) {
   const f = p.filter;
   return (
     <form method="get" action={consolePath('deliveries')} class="filters" role="search">
-      <label>Endpoint
+      <label>
+        Endpoint
         <select name="endpoint">
           <option value="">any</option>
-          {p.endpoints.map((id) => <option value={id} selected={f.endpoint === id}>{id}</option>)}
+          {p.endpoints.map((id) => (
+            <option value={id} selected={f.endpoint === id}>
+              {id}
+            </option>
+          ))}
         </select>
       </label>
-      <label>Status
+      <label>
+        Status
         <select name="status">
           <option value="">any</option>
-          {DELIVERY_STATUSES.map((s) => <option value={s} selected={f.status === s}>{s}</option>)}
+          {DELIVERY_STATUSES.map((s) => (
+            <option value={s} selected={f.status === s}>
+              {s}
+            </option>
+          ))}
         </select>
       </label>
-      <label>Received
+      <label>
+        Received
         <select name="range">
-          {(Object.keys(RANGES) as Range[]).map((r) => <option value={r} selected={f.range === r}>{r === 'all' ? 'any time' : `last ${r}`}</option>)}
+          {(Object.keys(RANGES) as Range[]).map((r) => (
+            <option value={r} selected={f.range === r}>
+              {r === 'all' ? 'any time' : `last ${r}`}
+            </option>
+          ))}
         </select>
       </label>
-      <label class="grow">Search <input type="search" name="q" value={f.q ?? ''} placeholder="customer id, phone, name, delivery id" maxlength={100} /></label>
+      <label class="grow">
+        Search <input type="search" name="q" value={f.q ?? ''} placeholder="customer id, phone, name, delivery id" maxlength={100} />
+      </label>
       <button type="submit">Filter</button>
     </form>
   );
@@ -45,7 +62,11 @@ export function DeliveriesPage(p: { filter: ListFilter; endpoints: string[]; row
   return (
     <Layout title="Deliveries" nav="deliveries" csrf={p.csrf}>
       <FilterForm filter={f} endpoints={p.endpoints} />
-      {p.issues?.map((m) => <Notice kind="error"><p>{m}</p></Notice>)}
+      {p.issues?.map((m) => (
+        <Notice kind="error">
+          <p>{m}</p>
+        </Notice>
+      ))}
       {f.status && (
         <form method="post" action={consolePath('bulkReplay')} class="bulk">
           <Csrf token={p.csrf} />
@@ -63,7 +84,9 @@ export function DeliveriesPage(p: { filter: ListFilter; endpoints: string[]; row
           {p.rows.map((d) => (
             <li>
               <a href={consolePath('delivery', { id: d.id })} class="row">
-                <span class="top"><Status status={d.status} /> <strong>{d.endpointId}</strong> <Time ms={d.receivedAt} /></span>
+                <span class="top">
+                  <Status status={d.status} /> <strong>{d.endpointId}</strong> <Time ms={d.receivedAt} />
+                </span>
                 <span>{`customer ${d.customerId ?? '—'}`}</span>
                 <span class="muted">{[d.reason, d.crm.message ?? d.message].filter(Boolean).join(': ') || ' '}</span>
               </a>
@@ -71,7 +94,13 @@ export function DeliveriesPage(p: { filter: ListFilter; endpoints: string[]; row
           ))}
         </ul>
       )}
-      {p.nextCursor && <p><a href={listPath(f, { cursor: p.nextCursor })} rel="next">Older deliveries</a></p>}
+      {p.nextCursor && (
+        <p>
+          <a href={listPath(f, { cursor: p.nextCursor })} rel="next">
+            Older deliveries
+          </a>
+        </p>
+      )}
     </Layout>
   );
 }
@@ -84,11 +113,21 @@ function Timeline(p: { attempts: Attempt[] }) {
         <li class={`o-${a.outcome}`}>
           <strong>{`#${a.n} ${a.outcome}`}</strong> <Time ms={a.startedAt} />
           <div>
-            {[a.httpStatus !== null ? `HTTP ${a.httpStatus}` : null, a.crmCode !== null ? `CRM code ${a.crmCode}` : null, a.crmMessage, a.error, a.durationMs !== null ? `${a.durationMs} ms` : null]
+            {[
+              a.httpStatus !== null ? `HTTP ${a.httpStatus}` : null,
+              a.crmCode !== null ? `CRM code ${a.crmCode}` : null,
+              a.crmMessage,
+              a.error,
+              a.durationMs !== null ? `${a.durationMs} ms` : null,
+            ]
               .filter(Boolean)
               .join(' · ')}
           </div>
-          {a.nextAttemptAt !== null && <div class="muted">next attempt <Time ms={a.nextAttemptAt} /></div>}
+          {a.nextAttemptAt !== null && (
+            <div class="muted">
+              next attempt <Time ms={a.nextAttemptAt} />
+            </div>
+          )}
         </li>
       ))}
     </ol>
@@ -116,20 +155,56 @@ export function DeliveryPage(p: { d: Delivery; attempts: Attempt[]; csrf: string
   if (d.nextAttemptAt) facts.push(['Next attempt', <Time ms={d.nextAttemptAt} />]);
   return (
     <Layout title={`Delivery ${d.id}`} nav="deliveries" csrf={p.csrf}>
-      {p.done && DONE[p.done] && <Notice kind="ok"><p>{DONE[p.done]}</p></Notice>}
-      {p.refusal && <Notice kind="error"><p>{p.refusal}</p></Notice>}
-      <p class="headline"><Status status={d.status} /></p>
-      <dl class="facts">{facts.map(([k, v]) => <><dt>{k}</dt><dd>{v as string}</dd></>)}</dl>
-      {d.warnings.length > 0 && <Notice kind="warn"><ul>{d.warnings.map((w) => <li>{w}</li>)}</ul></Notice>}
+      {p.done && DONE[p.done] && (
+        <Notice kind="ok">
+          <p>{DONE[p.done]}</p>
+        </Notice>
+      )}
+      {p.refusal && (
+        <Notice kind="error">
+          <p>{p.refusal}</p>
+        </Notice>
+      )}
+      <p class="headline">
+        <Status status={d.status} />
+      </p>
+      <dl class="facts">
+        {facts.map(([k, v]) => (
+          <>
+            <dt>{k}</dt>
+            <dd>{v as string}</dd>
+          </>
+        ))}
+      </dl>
+      {d.warnings.length > 0 && (
+        <Notice kind="warn">
+          <ul>
+            {d.warnings.map((w) => (
+              <li>{w}</li>
+            ))}
+          </ul>
+        </Notice>
+      )}
       <div class="actions">
         <form method="post" action={consolePath('deliveryReplay', { id: d.id })} class="inline">
           <Csrf token={p.csrf} />
-          <button type="submit" disabled={!d.replayable}>Replay</button>
+          <button type="submit" disabled={!d.replayable}>
+            Replay
+          </button>
         </form>
-        {d.replayable && <a class="button secondary" href={`${consolePath('deliveryPreview', { id: d.id })}#preview`}>Preview replay</a>}
+        {d.replayable && (
+          <a class="button secondary" href={`${consolePath('deliveryPreview', { id: d.id })}#preview`}>
+            Preview replay
+          </a>
+        )}
         {!d.replayable && <span class="muted">Not replayable: unverified, a duplicate, or its body was removed by retention.</span>}
       </div>
-      {p.preview && <section id="preview" tabindex={-1}><h2>What a replay would send now</h2><PreviewResultView result={p.preview} /></section>}
+      {p.preview && (
+        <section id="preview" tabindex={-1}>
+          <h2>What a replay would send now</h2>
+          <PreviewResultView result={p.preview} />
+        </section>
+      )}
       <section>
         <h2>Attempts</h2>
         <Timeline attempts={p.attempts} />
@@ -138,12 +213,20 @@ export function DeliveryPage(p: { d: Delivery; attempts: Attempt[]; csrf: string
         <h2>What arrived</h2>
         <p class="muted">{`${d.request.method} · ${d.request.contentType ?? 'no content type'} · ${d.request.bytes ?? 0} bytes (masked as the endpoint’s redact says)`}</p>
         <Json value={d.request.body ?? '(body removed by retention)'} label="Request body" />
-        <details><summary>Headers and query</summary><Json value={{ headers: d.request.headers, query: d.request.query }} /></details>
+        <details>
+          <summary>Headers and query</summary>
+          <Json value={{ headers: d.request.headers, query: d.request.query }} />
+        </details>
       </section>
       <section>
         <h2>CRM request</h2>
         {d.crm.request ? <Json value={d.crm.request} label="CRM request" /> : <p class="muted">Nothing was sent to the CRM.</p>}
-        {d.crm.response !== null && <><h3>CRM response</h3><Json value={d.crm.response} label="CRM response" /></>}
+        {d.crm.response !== null && (
+          <>
+            <h3>CRM response</h3>
+            <Json value={d.crm.response} label="CRM response" />
+          </>
+        )}
       </section>
     </Layout>
   );
@@ -163,10 +246,34 @@ export function PreviewResultView(p: { result: PreviewResult }) {
   const r = p.result;
   return (
     <div class="preview-result">
-      <p><span class={`status g-${r.outcome === 'would_deliver' ? 'ok' : r.outcome === 'would_skip' || r.outcome === 'nothing_to_send' ? 'other' : 'failed'}`}>{OUTCOME[r.outcome]}</span>{r.reason ? ` ${r.reason}` : ''}{r.message ? `: ${r.message}` : ''}</p>
-      {r.warnings.length > 0 && <Notice kind="warn"><ul>{r.warnings.map((w) => <li>{w}</li>)}</ul></Notice>}
-      {r.crm && <><h3>CRM body</h3><Json value={r.crm.body} label="CRM body" /></>}
-      {r.view !== undefined && <details><summary>The payload as the mapping sees it</summary><Json value={r.view} /></details>}
+      <p>
+        <span class={`status g-${r.outcome === 'would_deliver' ? 'ok' : r.outcome === 'would_skip' || r.outcome === 'nothing_to_send' ? 'other' : 'failed'}`}>
+          {OUTCOME[r.outcome]}
+        </span>
+        {r.reason ? ` ${r.reason}` : ''}
+        {r.message ? `: ${r.message}` : ''}
+      </p>
+      {r.warnings.length > 0 && (
+        <Notice kind="warn">
+          <ul>
+            {r.warnings.map((w) => (
+              <li>{w}</li>
+            ))}
+          </ul>
+        </Notice>
+      )}
+      {r.crm && (
+        <>
+          <h3>CRM body</h3>
+          <Json value={r.crm.body} label="CRM body" />
+        </>
+      )}
+      {r.view !== undefined && (
+        <details>
+          <summary>The payload as the mapping sees it</summary>
+          <Json value={r.view} />
+        </details>
+      )}
     </div>
   );
 }
@@ -177,7 +284,9 @@ export function BulkConfirmPage(p: { csrf: string; filter: ListFilter; matched: 
   return (
     <Layout title="Replay deliveries" nav="deliveries" csrf={p.csrf}>
       {p.matched === 0 ? (
-        <Notice kind="warn"><p>No replayable delivery matches: nothing to replay.</p></Notice>
+        <Notice kind="warn">
+          <p>No replayable delivery matches: nothing to replay.</p>
+        </Notice>
       ) : (
         <form method="post" action={consolePath('bulkReplay')}>
           <Csrf token={p.csrf} />
@@ -197,8 +306,12 @@ export function BulkConfirmPage(p: { csrf: string; filter: ListFilter; matched: 
 export function BulkDonePage(p: { csrf: string; filter: ListFilter; queued: number; matched: number }) {
   return (
     <Layout title="Replay deliveries" nav="deliveries" csrf={p.csrf}>
-      <Notice kind="ok"><p>{`${p.queued} of ${p.matched} deliveries queued for replay.`}</p></Notice>
-      <p><a href={listPath({ ...p.filter, status: 'queued' })}>See them</a> · <a href={listPath(p.filter)}>Back to the list</a></p>
+      <Notice kind="ok">
+        <p>{`${p.queued} of ${p.matched} deliveries queued for replay.`}</p>
+      </Notice>
+      <p>
+        <a href={listPath({ ...p.filter, status: 'queued' })}>See them</a> · <a href={listPath(p.filter)}>Back to the list</a>
+      </p>
     </Layout>
   );
 }

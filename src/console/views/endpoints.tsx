@@ -3,7 +3,7 @@ import type { DeliverySummary } from '../../deliveries/store';
 import type { StoredEndpoint } from '../../endpoints/schema';
 import type { WebhookUrl } from '../../endpoints/url';
 import type { Preset } from '../../presets';
-import type { PreviewResult } from '../../preview';
+import type { PreviewResult } from '../../pipeline/preview';
 import { PreviewResultView } from './deliveries';
 import { Csrf, Issues, Layout, Notice, Time } from './layout';
 import { consolePath, consolePathWith } from '../paths';
@@ -13,18 +13,32 @@ type Issue = { path: string; message: string };
 export function EndpointsPage(p: { endpoints: StoredEndpoint[]; health: Map<string, EndpointHealth>; csrf: string }) {
   return (
     <Layout title="Endpoints" nav="endpoints" csrf={p.csrf}>
-      <p><a class="button" href={consolePath('newEndpoint')}>New endpoint</a></p>
-      {p.endpoints.length === 0 ? <p class="muted">No endpoint yet.</p> : (
+      <p>
+        <a class="button" href={consolePath('newEndpoint')}>
+          New endpoint
+        </a>
+      </p>
+      {p.endpoints.length === 0 ? (
+        <p class="muted">No endpoint yet.</p>
+      ) : (
         <ul class="cards">
           {p.endpoints.map((e) => {
             const h = p.health.get(e.id);
             const rate = h?.rate == null ? 'no deliveries in 24 h' : `${Math.round(h.rate * 1000) / 10}% succeeded in 24 h (${h.ok} of ${h.ok + h.failed})`;
             return (
               <li>
-                <a href={consolePath('endpoint', { id: e.id })}><strong>{e.id}</strong></a> <span class={`status g-${e.config.enabled ? 'ok' : 'other'}`}>{e.config.enabled ? 'enabled' : 'disabled'}</span>
-                <div>{e.config.name}{e.config.preset ? ` · preset ${e.config.preset}` : ''}</div>
+                <a href={consolePath('endpoint', { id: e.id })}>
+                  <strong>{e.id}</strong>
+                </a>{' '}
+                <span class={`status g-${e.config.enabled ? 'ok' : 'other'}`}>{e.config.enabled ? 'enabled' : 'disabled'}</span>
+                <div>
+                  {e.config.name}
+                  {e.config.preset ? ` · preset ${e.config.preset}` : ''}
+                </div>
                 <div class={h && h.failed > 0 ? 'bad' : 'muted'}>{rate}</div>
-                <div><a href={consolePathWith('deliveries', { endpoint: e.id, range: '24h' })}>Deliveries</a></div>
+                <div>
+                  <a href={consolePathWith('deliveries', { endpoint: e.id, range: '24h' })}>Deliveries</a>
+                </div>
               </li>
             );
           })}
@@ -56,9 +70,17 @@ export type PreviewPaneProps = { result?: PreviewResult; issues?: Issue[]; refus
 export function PreviewPane(p: PreviewPaneProps) {
   return (
     <div id="preview" aria-live="polite">
-      {p.refusal && <Notice kind="error"><p>{p.refusal}</p></Notice>}
-      {p.issues && p.issues.length > 0 && <Notice kind="error"><p>Fix the configuration to see the preview.</p></Notice>}
-      {p.result ? <PreviewResultView result={p.result} /> : !p.refusal && !(p.issues && p.issues.length) && <p class="muted">Paste a sample payload or pick a recent delivery, then Preview.</p>}
+      {p.refusal && (
+        <Notice kind="error">
+          <p>{p.refusal}</p>
+        </Notice>
+      )}
+      {p.issues && p.issues.length > 0 && (
+        <Notice kind="error">
+          <p>Fix the configuration to see the preview.</p>
+        </Notice>
+      )}
+      {p.result ? <PreviewResultView result={p.result} /> : !p.refusal && !p.issues?.length && <p class="muted">Paste a sample payload or pick a recent delivery, then Preview.</p>}
     </div>
   );
 }
@@ -68,38 +90,81 @@ export function EditorPage(p: EditorProps) {
   const preview = p.endpoint ? consolePath('endpointPreview', { id: p.endpoint.id }) : consolePath('newEndpointPreview');
   return (
     <Layout title={p.endpoint ? `Endpoint ${p.endpoint.id}` : 'New endpoint'} nav="endpoints" csrf={p.csrf}>
-      {p.saved && <Notice kind="ok"><p>{p.saved === 'created' ? 'Endpoint created.' : 'Configuration saved. Running isolates pick it up within about a minute.'}</p></Notice>}
-      {p.warnings.length > 0 && <Notice kind="warn"><ul>{p.warnings.map((w) => <li>{w}</li>)}</ul></Notice>}
+      {p.saved && (
+        <Notice kind="ok">
+          <p>{p.saved === 'created' ? 'Endpoint created.' : 'Configuration saved. Running isolates pick it up within about a minute.'}</p>
+        </Notice>
+      )}
+      {p.warnings.length > 0 && (
+        <Notice kind="warn">
+          <ul>
+            {p.warnings.map((w) => (
+              <li>{w}</li>
+            ))}
+          </ul>
+        </Notice>
+      )}
       {p.url && (
         <section class="url">
           <label for="url">Webhook URL, to paste into the sender</label>
-          <div class="copy"><input id="url" readonly value={p.url.url} /><button type="button" data-copy="url">Copy</button></div>
+          <div class="copy">
+            <input id="url" readonly value={p.url.url} />
+            <button type="button" data-copy="url">
+              Copy
+            </button>
+          </div>
           {p.url.howToSend && <p class="how-to-send">{p.url.howToSend}</p>}
-          {p.preset && <p class="recipe"><strong>{p.preset.title}:</strong> {p.preset.recipe}{p.preset.source !== 'sender docs' ? ` (${p.preset.source})` : ''}</p>}
-          {p.endpoint && <p class="muted">Revision {p.endpoint.revision}, saved <Time ms={p.endpoint.updatedAt} /></p>}
+          {p.preset && (
+            <p class="recipe">
+              <strong>{p.preset.title}:</strong> {p.preset.recipe}
+              {p.preset.source !== 'sender docs' ? ` (${p.preset.source})` : ''}
+            </p>
+          )}
+          {p.endpoint && (
+            <p class="muted">
+              Revision {p.endpoint.revision}, saved <Time ms={p.endpoint.updatedAt} />
+            </p>
+          )}
         </section>
       )}
       <form method="post" action={action} class="editor" id="editor" data-preview={preview}>
         <Csrf token={p.csrf} />
         <div class="pane">
-          {!p.endpoint && <label>Endpoint id <input name="id" value={p.id} required pattern="[a-z0-9][a-z0-9\-]{0,63}" autocomplete="off" /></label>}
+          {!p.endpoint && (
+            <label>
+              Endpoint id <input name="id" value={p.id} required pattern="[a-z0-9][a-z0-9\-]{0,63}" autocomplete="off" />
+            </label>
+          )}
           <label for="config">Configuration (JSON)</label>
-          <textarea id="config" name="config" rows={24} spellcheck={false} aria-describedby="config-issues" aria-invalid={p.issues.length > 0 ? 'true' : undefined}>{p.configText}</textarea>
+          <textarea id="config" name="config" rows={24} spellcheck={false} aria-describedby="config-issues" aria-invalid={p.issues.length > 0 ? 'true' : undefined}>
+            {p.configText}
+          </textarea>
           <Issues id="config-issues" issues={p.issues} />
-          <p><button type="submit">{p.endpoint ? 'Save' : 'Create'}</button></p>
+          <p>
+            <button type="submit">{p.endpoint ? 'Save' : 'Create'}</button>
+          </p>
         </div>
         <div class="pane">
           <h2>Preview</h2>
           <label for="delivery">A recent delivery</label>
           <select id="delivery" name="delivery">
             <option value="">none: use the sample below</option>
-            {p.recent.map((d) => <option value={d.id} selected={p.sample.delivery === d.id}>{`${d.receivedAt.slice(0, 19).replace('T', ' ')} ${d.status} ${d.customerId ?? ''}`}</option>)}
+            {p.recent.map((d) => (
+              <option value={d.id} selected={p.sample.delivery === d.id}>{`${d.receivedAt.slice(0, 19).replace('T', ' ')} ${d.status} ${d.customerId ?? ''}`}</option>
+            ))}
           </select>
           <label for="sample">Sample payload</label>
-          <textarea id="sample" name="sample" rows={10} spellcheck={false}>{p.sample.text}</textarea>
+          <textarea id="sample" name="sample" rows={10} spellcheck={false}>
+            {p.sample.text}
+          </textarea>
           <label for="contentType">Content type</label>
           <input id="contentType" name="contentType" value={p.sample.contentType} />
-          <p><button type="submit" formaction={preview} class="secondary">Preview</button> <span class="muted">Updates as you type. No CRM call, nothing logged.</span></p>
+          <p>
+            <button type="submit" formaction={preview} class="secondary">
+              Preview
+            </button>{' '}
+            <span class="muted">Updates as you type. No CRM call, nothing logged.</span>
+          </p>
           <PreviewPane {...p.preview} />
         </div>
       </form>

@@ -17,37 +17,43 @@ const LINKS: [Nav, string, string][] = [
 export function Layout(props: { title: string; nav: Nav; csrf?: string; children: Child }) {
   return (
     <>
-    {raw('<!DOCTYPE html>')}
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{`${props.title} · CRM webhook adapter`}</title>
-        <link rel="stylesheet" href={assetPath('app.css')} />
-        <script src={assetPath('app.js')} defer></script>
-      </head>
-      <body>
-        <a class="skip" href="#main">Skip to content</a>
-        <header>
-          <span class="brand">CRM webhook adapter</span>
-          {props.csrf !== undefined && (
-            <nav aria-label="Console">
-              {LINKS.map(([key, href, label]) => (
-                <a href={href} aria-current={props.nav === key ? 'page' : undefined}>{label}</a>
-              ))}
-              <form method="post" action={consolePath('signOut')} class="inline">
-                <Csrf token={props.csrf} />
-                <button type="submit" class="link">Sign out</button>
-              </form>
-            </nav>
-          )}
-        </header>
-        <main id="main" tabindex={-1}>
-          <h1>{props.title}</h1>
-          {props.children}
-        </main>
-      </body>
-    </html>
+      {raw('<!DOCTYPE html>')}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <title>{`${props.title} · CRM webhook adapter`}</title>
+          <link rel="stylesheet" href={assetPath('app.css')} />
+          <script src={assetPath('app.js')} defer></script>
+        </head>
+        <body>
+          <a class="skip" href="#main">
+            Skip to content
+          </a>
+          <header>
+            <span class="brand">CRM webhook adapter</span>
+            {props.csrf !== undefined && (
+              <nav aria-label="Console">
+                {LINKS.map(([key, href, label]) => (
+                  <a href={href} aria-current={props.nav === key ? 'page' : undefined}>
+                    {label}
+                  </a>
+                ))}
+                <form method="post" action={consolePath('signOut')} class="inline">
+                  <Csrf token={props.csrf} />
+                  <button type="submit" class="link">
+                    Sign out
+                  </button>
+                </form>
+              </nav>
+            )}
+          </header>
+          <main id="main" tabindex={-1}>
+            <h1>{props.title}</h1>
+            {props.children}
+          </main>
+        </body>
+      </html>
     </>
   );
 }
@@ -67,11 +73,19 @@ export function Status(p: { status: DeliveryStatus }) {
 
 /** A value as indented JSON (escaped like every other text). */
 export function Json(p: { value: unknown; label?: string }) {
-  return <pre class="code" tabindex={0} aria-label={p.label}>{typeof p.value === 'string' ? p.value : JSON.stringify(p.value, null, 2)}</pre>;
+  return (
+    <pre class="code" tabindex={0} role="region" aria-label={p.label ?? 'JSON'}>
+      {typeof p.value === 'string' ? p.value : JSON.stringify(p.value, null, 2)}
+    </pre>
+  );
 }
 
 export function Notice(p: { kind: 'ok' | 'error' | 'warn'; children: Child }) {
-  return <div class={`notice ${p.kind}`} role={p.kind === 'error' ? 'alert' : 'status'}>{p.children}</div>;
+  return (
+    <div class={`notice ${p.kind}`} role={p.kind === 'error' ? 'alert' : 'status'}>
+      {p.children}
+    </div>
+  );
 }
 
 export function Issues(p: { issues: { path: string; message: string }[]; id?: string }) {
@@ -80,7 +94,13 @@ export function Issues(p: { issues: { path: string; message: string }[]; id?: st
       {p.issues.length > 0 && (
         <Notice kind="error">
           <p>{`${p.issues.length} problem${p.issues.length === 1 ? '' : 's'} in the configuration:`}</p>
-          <ul>{p.issues.map((i) => <li><code>{i.path || '(top)'}</code> {i.message}</li>)}</ul>
+          <ul>
+            {p.issues.map((i) => (
+              <li>
+                <code>{i.path || '(top)'}</code> {i.message}
+              </li>
+            ))}
+          </ul>
         </Notice>
       )}
     </div>
@@ -90,8 +110,12 @@ export function Issues(p: { issues: { path: string; message: string }[]; id?: st
 export function ErrorPage(p: { status: number; code: string; message: string; csrf?: string }) {
   return (
     <Layout title={`${p.status}: ${p.code}`} nav={null} csrf={p.csrf}>
-      <Notice kind="error"><p>{p.message}</p></Notice>
-      <p><a href={consolePath('overview')}>Back to the console</a></p>
+      <Notice kind="error">
+        <p>{p.message}</p>
+      </Notice>
+      <p>
+        <a href={consolePath('overview')}>Back to the console</a>
+      </p>
     </Layout>
   );
 }

@@ -3,7 +3,12 @@ import { Layout, Status, Time } from './layout';
 import { consolePath, consolePathWith } from '../paths';
 
 type Data = Awaited<ReturnType<typeof overview>>;
-const GROUPS: [StatusGroup, string][] = [['ok', 'delivered'], ['failed', 'failed'], ['pending', 'in flight'], ['other', 'other']];
+const GROUPS: [StatusGroup, string][] = [
+  ['ok', 'delivered'],
+  ['failed', 'failed'],
+  ['pending', 'in flight'],
+  ['other', 'other'],
+];
 const COLOURS: Record<StatusGroup, string> = { ok: '#1a7f37', failed: '#cf222e', pending: '#bf8700', other: '#8c959f' };
 
 /** Stacked bars, one per bucket, as inline SVG (no chart library); the same numbers follow as a table. */
@@ -13,7 +18,15 @@ function Chart(p: { title: string; buckets: Bucket[]; label: (b: Bucket, i: numb
   const total = (g: StatusGroup) => p.buckets.reduce((n, b) => n + b.counts[g], 0);
   return (
     <figure class="chart">
-      <figcaption>{p.title}: {GROUPS.map(([g, name]) => <span class="legend"><i class={`g-${g}`}></i>{`${name} ${total(g)}`}</span>)}</figcaption>
+      <figcaption>
+        {p.title}:{' '}
+        {GROUPS.map(([g, name]) => (
+          <span class="legend">
+            <i class={`g-${g}`}></i>
+            {`${name} ${total(g)}`}
+          </span>
+        ))}
+      </figcaption>
       <svg viewBox={`0 0 ${p.buckets.length * w} 100`} preserveAspectRatio="none" role="img" aria-label={`${p.title}, stacked by status`}>
         {p.buckets.map((b, i) => {
           let y = 100;
@@ -29,13 +42,32 @@ function Chart(p: { title: string; buckets: Bucket[]; label: (b: Bucket, i: numb
           );
         })}
       </svg>
-      <div class="axis"><span>{p.label(p.buckets[0]!, 0)}</span><span>{p.label(p.buckets[p.buckets.length - 1]!, p.buckets.length - 1)}</span></div>
+      <div class="axis">
+        <span>{p.label(p.buckets[0]!, 0)}</span>
+        <span>{p.label(p.buckets[p.buckets.length - 1]!, p.buckets.length - 1)}</span>
+      </div>
       <details>
         <summary>Numbers</summary>
         <div class="scroll">
           <table>
-            <thead><tr><th scope="col">from</th>{GROUPS.map(([, name]) => <th scope="col">{name}</th>)}</tr></thead>
-            <tbody>{p.buckets.map((b, i) => <tr><td>{p.label(b, i)}</td>{GROUPS.map(([g]) => <td>{b.counts[g]}</td>)}</tr>)}</tbody>
+            <thead>
+              <tr>
+                <th scope="col">from</th>
+                {GROUPS.map(([, name]) => (
+                  <th scope="col">{name}</th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {p.buckets.map((b, i) => (
+                <tr>
+                  <td>{p.label(b, i)}</td>
+                  {GROUPS.map(([g]) => (
+                    <td>{b.counts[g]}</td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
           </table>
         </div>
       </details>
@@ -49,9 +81,17 @@ function FailureList(p: { rows: Data['newestFailures']; empty: string }) {
     <ul class="cards">
       {p.rows.map((f) => (
         <li>
-          <a href={consolePath('delivery', { id: f.id })}><Status status={f.status} /> <strong>{f.endpointId}</strong></a>
-          <span class="muted"> <Time ms={f.receivedAt} /></span>
-          <div>{f.reason ?? ''}{f.message ? `: ${f.message}` : ''}</div>
+          <a href={consolePath('delivery', { id: f.id })}>
+            <Status status={f.status} /> <strong>{f.endpointId}</strong>
+          </a>
+          <span class="muted">
+            {' '}
+            <Time ms={f.receivedAt} />
+          </span>
+          <div>
+            {f.reason ?? ''}
+            {f.message ? `: ${f.message}` : ''}
+          </div>
         </li>
       ))}
     </ul>
@@ -59,7 +99,7 @@ function FailureList(p: { rows: Data['newestFailures']; empty: string }) {
 }
 
 export function OverviewPage(p: { data: Data; csrf: string }) {
-  const hourLabel = (b: Bucket) => new Date(b.start).toISOString().slice(11, 16) + ' UTC';
+  const hourLabel = (b: Bucket) => `${new Date(b.start).toISOString().slice(11, 16)} UTC`;
   const dayLabel = (b: Bucket) => new Date(b.start).toISOString().slice(5, 16).replace('T', ' ');
   const failing = p.data.failingNow;
   return (
@@ -75,7 +115,9 @@ export function OverviewPage(p: { data: Data; csrf: string }) {
       <section aria-labelledby="newest">
         <h2 id="newest">Newest failures</h2>
         <FailureList rows={p.data.newestFailures} empty="No failed delivery in the log." />
-        <p><a href={consolePathWith('deliveries', { status: 'failed' })}>All failed deliveries</a></p>
+        <p>
+          <a href={consolePathWith('deliveries', { status: 'failed' })}>All failed deliveries</a>
+        </p>
       </section>
     </Layout>
   );

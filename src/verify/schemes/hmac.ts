@@ -17,7 +17,11 @@ const schema = z
     algorithm: z.enum(['sha256', 'sha1']).default('sha256'),
     encoding: z.enum(['hex', 'base64']).default('hex'),
     /** Where the signature is: a header (the usual) or a query parameter. */
-    header: z.string().regex(/^[A-Za-z0-9-]+$/).transform((h) => h.toLowerCase()).optional(),
+    header: z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/)
+      .transform((h) => h.toLowerCase())
+      .optional(),
     query: z.string().min(1).optional(),
     /** Text before the digest, e.g. "sha256=". */
     prefix: z.string().max(32).default(''),
@@ -101,5 +105,8 @@ export const hmac = defineScheme({
   },
   credentialHeaders: (c) => (c.header ? [c.header] : []),
   credentialQuery: (c) => (c.query ? [c.query] : []),
-  howToSend: (c) => ({ query: {}, note: `The sender signs each request with the secret ${secretNames(c.secret)[0]}; the signature travels in ${c.header ? `the ${c.header} header` : `the query parameter ${c.query}`}.` }),
+  howToSend: (c) => ({
+    query: {},
+    note: `The sender signs each request with the secret ${secretNames(c.secret)[0]}; the signature travels in ${c.header ? `the ${c.header} header` : `the query parameter ${c.query}`}.`,
+  }),
 });

@@ -7,7 +7,11 @@ const schema = z
   .strictObject({
     type: z.literal('token'),
     /** Header that carries the token, e.g. "x-webhook-token". `Authorization: Bearer <token>` also works. */
-    header: z.string().regex(/^[A-Za-z0-9-]+$/).transform((h) => h.toLowerCase()).optional(),
+    header: z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/)
+      .transform((h) => h.toLowerCase())
+      .optional(),
     /** Query parameter that carries the token, e.g. "token" for `/hooks/landing?token=...`. */
     query: z.string().min(1).optional(),
     secret: SecretRef,
@@ -15,8 +19,6 @@ const schema = z
   .refine((c) => (c.header === undefined) !== (c.query === undefined), {
     message: 'give exactly one of "header" or "query"',
   });
-
-
 
 /** A shared secret in a header or a query parameter: all a plain HTML form or a Zapier step can do. */
 export const token = defineScheme({
@@ -35,6 +37,8 @@ export const token = defineScheme({
   credentialQuery: (c) => (c.query ? [c.query] : []),
   howToSend: (c) => {
     const name = secretNames(c.secret)[0]!;
-    return c.query ? { query: { [c.query]: `<${name}>` }, note: `Replace <${name}> with the value of the secret ${name}.` } : { query: {}, note: `Send the secret ${name} in the ${c.header} header${c.header === 'authorization' ? ' (Bearer <token>)' : ''}.` };
+    return c.query
+      ? { query: { [c.query]: `<${name}>` }, note: `Replace <${name}> with the value of the secret ${name}.` }
+      : { query: {}, note: `Send the secret ${name} in the ${c.header} header${c.header === 'authorization' ? ' (Bearer <token>)' : ''}.` };
   },
 });

@@ -6,13 +6,13 @@ import { EndpointId, type StoredEndpoint } from '../endpoints/schema';
 import { getEndpointCached } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError, errorBody } from '../http/errors';
-import { misconfigured, processHandshake, processWebhook, saveOutcome, type PipelineDeps } from '../pipeline';
+import { misconfigured, processHandshake, processWebhook, saveOutcome, type PipelineDeps } from '../pipeline/webhook';
 import { secretResolver } from '../secrets/resolver';
-import { alertDead } from '../queue/attempt';
-import { attemptDeps } from '../queue/consumer';
+import { alertDead } from '../pipeline/attempt';
+import { attemptDeps } from './queue';
 import { TURNSTILE_DEFAULT_URL } from '../verify/turnstile';
 import { countRateLimited } from '../deliveries/rate-limited';
-import { RATE_LIMIT_PERIOD_SECONDS, withinRateLimit } from './rate-limit';
+import { RATE_LIMIT_PERIOD_SECONDS, withinRateLimit } from '../receive/rate-limit';
 
 /** `POST /hooks/{endpoint}`: the URL users paste into their form tool or ad platform. */
 type HooksEnv = AppEnv & { Variables: { endpoint?: StoredEndpoint } };
@@ -44,7 +44,7 @@ hooks.post('/:id', async (c) => {
     return c.json(outcome.body, outcome.status);
   }
   if (endpoint) c.set('endpoint', endpoint);
-  if (!endpoint || !endpoint.config.enabled) {
+  if (!endpoint?.config.enabled) {
     // Unknown endpoints leave no row (a scan must not become D1 writes); the Worker's logs count them.
     console.log(JSON.stringify({ event: 'unknown_endpoint', endpoint: id.slice(0, 80) }));
     throw new ApiError(404, 'not_found', 'No such endpoint');
@@ -98,7 +98,7 @@ hooks.options('/:id', async (c) => {
 hooks.get('/:id', async (c) => {
   const id = c.req.param('id');
   const endpoint = await findEndpoint(c.env, id);
-  if (!endpoint || !endpoint.config.enabled) throw new ApiError(404, 'not_found', 'No such endpoint');
+  if (!endpoint?.config.enabled) throw new ApiError(404, 'not_found', 'No such endpoint');
   if (endpoint.config.rateLimit && !(await withinRateLimit(c.env.HOOK_RATE_LIMITER, endpoint.id, c.req.raw))) return rateLimited(c, endpoint.id);
   const outcome = await processHandshake(deps(c.env), endpoint, c.req.raw);
   if (!outcome) throw new ApiError(405, 'method_not_allowed', 'Webhooks are POSTed to this URL');
@@ -125,5 +125,13 @@ function findEndpoint(env: Env, id: string): Promise<StoredEndpoint | null> {
 }
 
 export function deps(env: Env): PipelineDeps {
-  return { db: env.DB, queue: env.DELIVERY_QUEUE, crm: crmSettings(env), fetch: (input, init) => fetch(input, init), secrets: secretResolver(env), now: Date.now, turnstileUrl: env.TURNSTILE_VERIFY_URL || TURNSTILE_DEFAULT_URL };
+  return {
+    db: env.DB,
+    queue: env.DELIVERY_QUEUE,
+    crm: crmSettings(env),
+    fetch: (input, init) => fetch(input, init),
+    secrets: secretResolver(env),
+    now: Date.now,
+    turnstileUrl: env.TURNSTILE_VERIFY_URL || TURNSTILE_DEFAULT_URL,
+  };
 }

@@ -4,14 +4,18 @@
  * every expression that yields nothing, every map miss, a customer id that is no id, a missing required
  * field), and the customer looked up in D1 (read only). The answer is the CRM request that would be sent.
  */
-import { maskedHeaders, type CrmSettings } from './crm/client';
-import { resolveCustomer } from './crm/deliver';
-import { needsCurrent, planUpdate } from './customers/update';
-import type { EndpointConfig } from './endpoints/schema';
-import { compileMapping, type CompiledMapping } from './mapping/compile';
-import { idempotencyKeyOf, mapPayload, shouldSkip } from './mapping/map';
-import { viewOf } from './presets';
-import { parseBody } from './receive/body';
+import { maskedHeaders, type CrmSettings } from '../crm/client';
+import { resolveCustomer } from './deliver';
+import { needsCurrent, planUpdate } from '../customers/update';
+import type { EndpointConfig } from '../endpoints/schema';
+import { compileMapping, type CompiledMapping } from '../mapping/compile';
+import { idempotencyKeyOf, mapPayload, shouldSkip } from '../mapping/map';
+import { viewOf } from '../presets';
+import { parseBody } from '../receive/body';
+import { crmSettings } from '../crm/client';
+import type { DeliveryRow } from '../deliveries/store';
+import { getEndpoint } from '../endpoints/store';
+import { storedBody } from './attempt';
 
 export type Sample = { bytes: Uint8Array; contentType: string | null; headers: Record<string, string>; query: Record<string, string | string[]> };
 
@@ -33,7 +37,8 @@ export async function previewWebhook(db: D1Database, crm: CrmSettings, config: E
   const empty = { customerId: null, idempotencyKey: null, crm: null, readsCurrentRecord: false };
   if (!mapping) {
     const compiled = compileMapping(config);
-    if (!compiled.ok) return { ...empty, outcome: 'would_refuse', reason: 'endpoint_misconfigured', message: compiled.issues.map((i) => `${i.path}: ${i.message}`).join('; '), warnings: [] };
+    if (!compiled.ok)
+      return { ...empty, outcome: 'would_refuse', reason: 'endpoint_misconfigured', message: compiled.issues.map((i) => `${i.path}: ${i.message}`).join('; '), warnings: [] };
     mapping = compiled.mapping;
   }
   const parsed = await parseBody(sample.bytes, sample.contentType);
@@ -78,4 +83,25 @@ export async function previewWebhook(db: D1Database, crm: CrmSettings, config: E
     crm: { url: `${crm.baseUrl}/api/moduleData/update`, headers: maskedHeaders(crm, config.crm.productLineId), body },
     warnings,
   };
+}
+
+/** What a replay of a logged delivery would send now (the admin API's and the console's preview-replay). */
+export async function previewOfDelivery(env: Env, id: string): Promise<{ ok: true; endpointId: string; result: PreviewResult } | Extract<StoredSample, { ok: false }>> {
+  const stored = await storedSample(env.DB, id);
+  if (!stored.ok) return stored;
+  const endpoint = await getEndpoint(env.ENDPOINTS, stored.endpointId);
+  if (!endpoint) return { ok: false, why: 'not_found', message: `Endpoint ${stored.endpointId} no longer exists` };
+  return { ok: true, endpointId: stored.endpointId, result: await previewWebhook(env.DB, crmSettings(env), endpoint.config, stored.sample) };
+}
+
+export type StoredSample = { ok: true; endpointId: string; sample: Sample } | { ok: false; why: 'not_found' | 'not_replayable'; message: string };
+
+/** A logged delivery as a sample request (its stored body, content type, headers and query), if it can be replayed. */
+export async function storedSample(db: D1Database, id: string): Promise<StoredSample> {
+  const row = await db.prepare('SELECT * FROM deliveries WHERE id = ?').bind(id).first<DeliveryRow>();
+  if (!row) return { ok: false, why: 'not_found', message: 'No such delivery' };
+  const bytes = storedBody(row);
+  if (!bytes || row.verified !== 1) return { ok: false, why: 'not_replayable', message: bytes ? 'The request was never verified' : 'The stored body was removed by retention' };
+  const parse = <T>(t: string | null, d: T): T => (t ? (JSON.parse(t) as T) : d);
+  return { ok: true, endpointId: row.endpoint_id, sample: { bytes, contentType: row.content_type, headers: parse(row.request_headers, {}), query: parse(row.request_query, {}) } };
 }

@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import { DELIVERY_STATUSES } from '../deliveries/store';
 import { EndpointId } from '../endpoints/schema';
-import { enqueue, type DeliveryMessage } from '../pipeline';
+import { enqueue, type DeliveryMessage } from './webhook';
+import { Where } from '../shared/sql';
 
 /**
  * Replay: a delivery runs again against the endpoint's current configuration, through the queue,
@@ -19,7 +20,10 @@ export type ReplayOne = { ok: true } | { ok: false; why: 'not_found' | 'in_fligh
 export async function replayOne(db: D1Database, queue: Queue<DeliveryMessage>, id: string, now: number): Promise<ReplayOne> {
   const updated = await db.prepare(`${RESTART} WHERE id = ?2 AND ${REPLAYABLE} RETURNING id`).bind(now, id).first<{ id: string }>();
   if (!updated) {
-    const row = await db.prepare('SELECT status, verified, payload IS NULL AND raw_body IS NULL AS purged FROM deliveries WHERE id = ?').bind(id).first<{ status: string; verified: number; purged: number }>();
+    const row = await db
+      .prepare('SELECT status, verified, payload IS NULL AND raw_body IS NULL AS purged FROM deliveries WHERE id = ?')
+      .bind(id)
+      .first<{ status: string; verified: number; purged: number }>();
     if (!row) return { ok: false, why: 'not_found', message: 'No such delivery' };
     if (row.status === 'queued' || row.status === 'retrying') return { ok: false, why: 'in_flight', message: `The delivery is ${row.status} already` };
     if (row.verified !== 1) return { ok: false, why: 'not_replayable', message: 'The request was never verified (or was a handshake): it cannot be replayed' };
@@ -45,18 +49,27 @@ export type ReplayFilter = z.infer<typeof ReplayFilter>;
 
 /** Replays every replayable delivery matching the filter, newest first, bounded by `limit`. */
 export async function replayMany(db: D1Database, queue: Queue<DeliveryMessage>, filter: ReplayFilter, now: number): Promise<{ matched: number; queued: number; ids: string[] }> {
-  const where = [REPLAYABLE, 'status = ?'];
-  const params: unknown[] = [filter.status];
-  if (filter.endpoint) (where.push('endpoint_id = ?'), params.push(filter.endpoint));
-  if (filter.since) (where.push('received_at >= ?'), params.push(Date.parse(filter.since)));
-  if (filter.until) (where.push('received_at < ?'), params.push(Date.parse(filter.until)));
-  const select = `SELECT id FROM deliveries WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${filter.limit}`;
+  const where = new Where().and(REPLAYABLE).and('status = ?', filter.status);
+  if (filter.endpoint) where.and('endpoint_id = ?', filter.endpoint);
+  if (filter.since) where.and('received_at >= ?', Date.parse(filter.since));
+  if (filter.until) where.and('received_at < ?', Date.parse(filter.until));
+  const params = where.params;
+  const select = `SELECT id FROM deliveries ${where.sql} ORDER BY id DESC LIMIT ${filter.limit}`;
   if (filter.dryRun) {
-    const count = await db.prepare(`SELECT COUNT(*) AS n FROM (SELECT id FROM deliveries WHERE ${where.join(' AND ')} LIMIT ${filter.limit})`).bind(...params).first<{ n: number }>();
+    const count = await db
+      .prepare(`SELECT COUNT(*) AS n FROM (SELECT id FROM deliveries ${where.sql} LIMIT ${filter.limit})`)
+      .bind(...params)
+      .first<{ n: number }>();
     return { matched: count?.n ?? 0, queued: 0, ids: [] };
   }
-  const { results } = await db.prepare(`${RESTART} WHERE id IN (${select}) RETURNING id`).bind(now, ...params).all<{ id: string }>();
-  const ids = results.map((r) => r.id).sort().reverse();
+  const { results } = await db
+    .prepare(`${RESTART} WHERE id IN (${select}) RETURNING id`)
+    .bind(now, ...params)
+    .all<{ id: string }>();
+  const ids = results
+    .map((r) => r.id)
+    .sort()
+    .reverse();
   for (let i = 0; i < ids.length; i += 100) {
     try {
       await queue.sendBatch(ids.slice(i, i + 100).map((id) => ({ body: { id } })));

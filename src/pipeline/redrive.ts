@@ -1,4 +1,4 @@
-import { enqueue, type DeliveryMessage } from '../pipeline';
+import { enqueue, type DeliveryMessage } from './webhook';
 
 const BATCH = 100; // sendBatch takes at most 100 messages
 

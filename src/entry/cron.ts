@@ -2,10 +2,10 @@
  * The cron trigger (every 5 minutes, wrangler.toml): re-drive deliveries whose queue message was
  * lost, enforce retention, send alerts that waited out their 10 minutes.
  */
-import { enforceRetention } from './deliveries/retention';
-import { getEndpoint } from './endpoints/store';
-import { notifyTarget, sendAlert, takeDueAlerts } from './notify';
-import { redrive } from './queue/redrive';
+import { enforceRetention } from '../deliveries/retention';
+import { getEndpoint } from '../endpoints/store';
+import { notifyTarget, sendAlert, takeDueAlerts } from '../notify';
+import { redrive } from '../pipeline/redrive';
 
 const num = (v: string | undefined, fallback: number) => {
   const n = Number(v);

@@ -1,6 +1,6 @@
 import { crmSettings } from '../crm/client';
-import type { DeliveryMessage } from '../pipeline';
-import { alertDead, attemptDelivery, type AttemptDeps } from './attempt';
+import type { DeliveryMessage } from '../pipeline/webhook';
+import { alertDead, attemptDelivery, type AttemptDeps } from '../pipeline/attempt';
 
 /** The dead-letter queue's name (wrangler.toml): messages the consumer could not handle at all end there. */
 export const DEAD_LETTER_QUEUE = 'crm-deliveries-dlq';

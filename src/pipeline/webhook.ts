@@ -4,24 +4,24 @@
  * with the delivery record; it never throws for anything a sender or the CRM can do.
  */
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { CrmResult, CrmSettings } from './crm/client';
-import { deliverToCrm } from './crm/deliver';
-import { attemptFromCrm, insertAttemptStatement, type Attempt } from './deliveries/attempts';
-import { claimWithRow, LEASE_MARGIN_MS, MAX_KEY_LENGTH, releaseStatement, type Claim, type ClaimResult } from './deliveries/idempotency';
-import { insertDeliveryIfClaimedStatement, insertDeliveryStatement, type NewDelivery } from './deliveries/store';
-import { maxAttempts, retryDelaySeconds, type DeliveryConfig } from './queue/retry';
-import { encodeBytes } from './verify/crypto';
-import { newDeliveryId } from './deliveries/id';
-import type { StoredEndpoint } from './endpoints/schema';
-import { errorBody, type ErrorCode } from './http/errors';
-import { compiledMappingFor } from './mapping/compile';
-import { idempotencyKeyOf, mapPayload, shouldSkip } from './mapping/map';
-import { viewOf } from './presets';
-import { decodeText, parseBody, readRawBody } from './receive/body';
-import { redactPaths, scrubText, scrubValue, sensitiveForms } from './deliveries/redact';
-import { credentialLocations, resolveSecrets, verifyRequest, type SecretResolver, type VerifyResult } from './verify';
-import { metaHandshake, oceanEngineHandshake } from './verify/handshake';
-import { turnstileToken, verifyTurnstile, type TurnstileResult } from './verify/turnstile';
+import type { CrmResult, CrmSettings } from '../crm/client';
+import { deliverToCrm } from './deliver';
+import { attemptFromCrm, insertAttemptStatement, type Attempt } from '../deliveries/attempts';
+import { claimWithRow, LEASE_MARGIN_MS, MAX_KEY_LENGTH, releaseStatement, type Claim, type ClaimResult } from '../deliveries/idempotency';
+import { insertDeliveryIfClaimedStatement, insertDeliveryStatement, type NewDelivery } from '../deliveries/store';
+import { maxAttempts, retryDelaySeconds, type DeliveryConfig } from '../deliveries/retry';
+import { encodeBytes } from '../verify/crypto';
+import { newDeliveryId } from '../deliveries/id';
+import type { StoredEndpoint } from '../endpoints/schema';
+import { errorBody, type ErrorCode } from '../http/errors';
+import { compiledMappingFor, type CompiledMapping } from '../mapping/compile';
+import { idempotencyKeyOf, mapPayload, shouldSkip } from '../mapping/map';
+import { viewOf } from '../presets';
+import { decodeText, parseBody, readRawBody } from '../receive/body';
+import { redactPaths, scrubText, scrubValue, sensitiveForms } from '../deliveries/redact';
+import { credentialLocations, resolveSecrets, verifyRequest, type SecretResolver, type VerifyResult } from '../verify';
+import { metaHandshake, oceanEngineHandshake } from '../verify/handshake';
+import { turnstileToken, verifyTurnstile, type TurnstileResult } from '../verify/turnstile';
 
 export type PipelineDeps = {
   crm: CrmSettings;
@@ -308,13 +308,7 @@ async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request:
   const headers = visibleHeaders(request.headers, credentials.headers);
   const record = emptyRecord(id, endpoint.id, receivedAt, request, url, credentials, headers);
 
-  const finish = (
-    status: ContentfulStatusCode,
-    rowStatus: NewDelivery['status'],
-    reason: string | null,
-    message: string | null,
-    body: Record<string, unknown>,
-  ): Outcome => {
+  const finish = (status: ContentfulStatusCode, rowStatus: NewDelivery['status'], reason: string | null, message: string | null, body: Record<string, unknown>): Outcome => {
     record.status = rowStatus;
     record.reason = reason;
     record.message = message;
@@ -323,13 +317,8 @@ async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request:
     return { status, body, record };
   };
   // `reason` (the row's precise cause) defaults to the wire code; `senderMessage` to the row's message.
-  const refuse = (
-    status: ContentfulStatusCode,
-    rowStatus: NewDelivery['status'],
-    code: ErrorCode,
-    message: string,
-    more: { reason?: string; senderMessage?: string } = {},
-  ) => finish(status, rowStatus, more.reason ?? code, message, errorBody(code, more.senderMessage ?? message, { deliveryId: id }));
+  const refuse = (status: ContentfulStatusCode, rowStatus: NewDelivery['status'], code: ErrorCode, message: string, more: { reason?: string; senderMessage?: string } = {}) =>
+    finish(status, rowStatus, more.reason ?? code, message, errorBody(code, more.senderMessage ?? message, { deliveryId: id }));
 
   // 1. receive: the raw bytes, within the endpoint's limit
   const raw = await readRawBody(request, config.maxBodyBytes);
@@ -346,7 +335,11 @@ async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request:
   }
 
   // 2. verify: over the raw bytes, before anything is parsed
-  const verified = await verifyRequest(config.verify, { method: request.method, url, headers: request.headers, body: raw.bytes as Uint8Array<ArrayBuffer>, now: receivedAt }, deps.secrets);
+  const verified = await verifyRequest(
+    config.verify,
+    { method: request.method, url, headers: request.headers, body: raw.bytes as Uint8Array<ArrayBuffer>, now: receivedAt },
+    deps.secrets,
+  );
   if (!verified.ok) {
     const failure = verifyFailure(verified);
     return refuse(failure.status, failure.rowStatus, failure.code, verified.detail, { reason: verified.reason, senderMessage: failure.message });
@@ -382,7 +375,7 @@ async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request:
   }
 
   // 4. map onto the CRM's update call
-  let mapping;
+  let mapping: CompiledMapping;
   try {
     mapping = compiledMappingFor(`${endpoint.id}:${endpoint.revision}`, config);
   } catch (err) {
@@ -417,7 +410,14 @@ async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request:
     record.duplicate_of = first.firstId;
     record.raw_body = null;
     record.raw_base64 = 0;
-    return { ...finish(200, 'duplicate', 'duplicate', `duplicate of ${first.firstId} (idempotency key ${claim!.key})`, { deliveryId: first.firstId, status: 'duplicate', firstStatus: first.firstStatus }), redacted: true };
+    return {
+      ...finish(200, 'duplicate', 'duplicate', `duplicate of ${first.firstId} (idempotency key ${claim!.key})`, {
+        deliveryId: first.firstId,
+        status: 'duplicate',
+        firstStatus: first.firstStatus,
+      }),
+      redacted: true,
+    };
   };
   const storageDown = (err: unknown): Outcome => {
     console.error('D1 unavailable: webhook refused with 503 so the sender retries', err);
@@ -511,7 +511,10 @@ export function targetOf(config: StoredEndpoint['config']) {
 }
 
 /** Copies a CRM call's facts onto the record. */
-export function recordCrmFacts(record: Pick<NewDelivery, 'crm_request' | 'crm_http_status' | 'crm_code' | 'crm_message' | 'crm_response' | 'crm_duration_ms'>, result: CrmResult): void {
+export function recordCrmFacts(
+  record: Pick<NewDelivery, 'crm_request' | 'crm_http_status' | 'crm_code' | 'crm_message' | 'crm_response' | 'crm_duration_ms'>,
+  result: CrmResult,
+): void {
   record.crm_request = result.request;
   record.crm_http_status = result.httpStatus ?? null;
   record.crm_code = result.code ?? null;

@@ -5,20 +5,20 @@
  * attempt and the delivery's new state in one D1 batch.
  */
 import type { CrmResult, CrmSettings } from '../crm/client';
-import { deliverToCrm } from '../crm/deliver';
+import { deliverToCrm } from './deliver';
 import { attemptFromCrm, insertAttemptStatement, type Attempt, type AttemptOutcome } from '../deliveries/attempts';
 import { LEASE_MARGIN_MS } from '../deliveries/idempotency';
 import type { DeliveryRow, DeliveryStatus } from '../deliveries/store';
 import type { StoredEndpoint } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
-import { compiledMappingFor } from '../mapping/compile';
+import { compiledMappingFor, type CompiledMapping } from '../mapping/compile';
 import { mapPayload, shouldSkip } from '../mapping/map';
 import { viewOf } from '../presets';
 import { notifyTarget, recordDead, sendAlert } from '../notify';
-import { isRetryable, recordCrmFacts, scrubCrmFacts, targetOf } from '../pipeline';
+import { isRetryable, recordCrmFacts, scrubCrmFacts, targetOf } from './webhook';
 import { parseBody } from '../receive/body';
 import { decodeSignature, utf8 } from '../verify/crypto';
-import { maxAttempts, retryDelaySeconds } from './retry';
+import { maxAttempts, retryDelaySeconds } from '../deliveries/retry';
 
 export type AttemptDeps = {
   db: D1Database;
@@ -50,7 +50,10 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
     .bind(now + deps.crm.timeoutMs + LEASE_MARGIN_MS, deliveryId, now)
     .first<DeliveryRow>();
   if (!row) {
-    const current = await deps.db.prepare('SELECT status, lease_until FROM deliveries WHERE id = ?').bind(deliveryId).first<{ status: DeliveryStatus; lease_until: number | null }>();
+    const current = await deps.db
+      .prepare('SELECT status, lease_until FROM deliveries WHERE id = ?')
+      .bind(deliveryId)
+      .first<{ status: DeliveryStatus; lease_until: number | null }>();
     // Another attempt holds it (a re-driven duplicate message): look again once its lease is over.
     if (current && (current.status === 'queued' || current.status === 'retrying') && current.lease_until !== null) {
       return { action: 'retry', delaySeconds: Math.max(1, Math.ceil((current.lease_until - now) / 1000)) };
@@ -86,13 +89,17 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   if (!parsed.ok) return end('invalid', 'invalid', parsed.reason, parsed.message);
   warnings.push(...parsed.warnings);
   const { config } = endpoint;
-  let mapping;
+  let mapping: CompiledMapping;
   try {
     mapping = compiledMappingFor(`${endpoint.id}:${endpoint.revision}`, config);
   } catch (err) {
     return end('retry', 'retrying', 'endpoint_misconfigured', (err as Error).message);
   }
-  const input = { body: viewOf(config.preset, parsed.value), headers: parseObject<Record<string, string>>(row.request_headers), query: parseObject<Record<string, string>>(row.request_query) };
+  const input = {
+    body: viewOf(config.preset, parsed.value),
+    headers: parseObject<Record<string, string>>(row.request_headers),
+    query: parseObject<Record<string, string>>(row.request_query),
+  };
   const skip = await shouldSkip(mapping, input);
   if (skip.warning) warnings.push(skip.warning);
   if (skip.skip) return end('skipped', 'skipped', 'skip_when', `skipWhen matched: ${config.skipWhen}`);
@@ -162,7 +169,18 @@ async function finishAttempt(deps: AttemptDeps, row: DeliveryRow, startedAt: num
   const delay = retry ? (delaySeconds ?? 60) : undefined;
   const attempt: Attempt = e.crm
     ? attemptFromCrm(row.id, row.attempts, startedAt, e.crm, e.outcome, nextAttemptAt)
-    : { delivery_id: row.id, n: row.attempts, started_at: startedAt, duration_ms: now - startedAt, http_status: null, crm_code: null, crm_message: null, error: e.reason, outcome: e.outcome, next_attempt_at: nextAttemptAt };
+    : {
+        delivery_id: row.id,
+        n: row.attempts,
+        started_at: startedAt,
+        duration_ms: now - startedAt,
+        http_status: null,
+        crm_code: null,
+        crm_message: null,
+        error: e.reason,
+        outcome: e.outcome,
+        next_attempt_at: nextAttemptAt,
+      };
   const set: Record<string, unknown> = {
     ...e.extra,
     status: e.status,
@@ -184,7 +202,13 @@ async function finishAttempt(deps: AttemptDeps, row: DeliveryRow, startedAt: num
 }
 
 /** Counts a dead delivery for its endpoint's alert and sends one if the endpoint's 10 minutes are up. */
-export async function alertDead(deps: Pick<AttemptDeps, 'db' | 'endpoints' | 'fetch' | 'notify'>, endpointId: string, deliveryId: string, reason: string | null, now: number): Promise<void> {
+export async function alertDead(
+  deps: Pick<AttemptDeps, 'db' | 'endpoints' | 'fetch' | 'notify'>,
+  endpointId: string,
+  deliveryId: string,
+  reason: string | null,
+  now: number,
+): Promise<void> {
   const alert = await recordDead(deps.db, endpointId, deliveryId, reason, now);
   if (!alert) return;
   let endpoint: StoredEndpoint | null = null;

@@ -7,7 +7,7 @@ import { findKeys, learnStatement } from '../customers/keys';
 import { needsCurrent, planUpdate, type UpdateConfig } from '../customers/update';
 import type { CompiledMapping } from '../mapping/compile';
 import type { MapResult } from '../mapping/map';
-import { readCustomer, updateCustomer, type CrmResult, type CrmSettings } from './client';
+import { readCustomer, updateCustomer, type CrmResult, type CrmSettings } from '../crm/client';
 
 export type DeliverDeps = { db: D1Database; fetch: typeof fetch; crm: CrmSettings; now: () => number };
 
@@ -54,7 +54,12 @@ export async function deliverToCrm(deps: DeliverDeps, target: Target, mapping: C
   }
   const plan = planUpdate(target.update, mapped.fields, mapping.overwrites, current);
   if (plan.kind === 'unchanged') {
-    return { kind: 'unchanged', customerId, result: detail, message: current ? 'every mapped value is already in the CRM (or left alone by fill-empty): no update sent' : 'no mapped field had a value: no update sent' };
+    return {
+      kind: 'unchanged',
+      customerId,
+      result: detail,
+      message: current ? 'every mapped value is already in the CRM (or left alone by fill-empty): no update sent' : 'no mapped field had a value: no update sent',
+    };
   }
   const result = await updateCustomer(deps.fetch, deps.crm, target.productLineId, { mid: target.moduleId, id: customerId, ...plan.body });
   if (!result.ok) return { kind: 'failed', customerId, result, step: 'update' };
