@@ -135,6 +135,16 @@ describe('endpoints', () => {
     });
   }
 
+  it('says in words what is wrong with each value (never a bare "Invalid input")', async () => {
+    const res = await putEndpoint(unique('bad'), { ...endpointConfig('1'), enabled: 'yes', colour: 'blue', maxBodyBytes: 10 });
+    const messages = Object.fromEntries((await res.json<Issues>()).issues.map((i) => [i.path, i.message]));
+    expect(messages).toEqual({
+      enabled: 'Invalid input: expected boolean, received string',
+      '': 'Unrecognized key: "colour"',
+      maxBodyBytes: 'Too small: expected number to be >=1024',
+    });
+  });
+
   it('refuses an invalid endpoint id', async () => {
     const res = await putEndpoint('Bad_Id', endpointConfig('1'));
     expect(res.status).toBe(400);

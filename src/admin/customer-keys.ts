@@ -1,6 +1,6 @@
 import { zValidator } from '@hono/zod-validator';
 import { Hono } from 'hono/tiny';
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { csvRows, deleteKey, importCustomerKeys, KeyName, listKeys } from '../customers/keys';
 import { CrmId } from '../endpoints/schema';
 import type { AppEnv } from '../env';
@@ -15,13 +15,13 @@ export const customerKeysAdmin = new Hono<AppEnv>();
 
 export const ModuleQuery = z.strictObject({ moduleId: CrmId });
 export const KeysListQuery = z.strictObject({
-  moduleId: CrmId.optional(),
-  key: KeyName.optional(),
-  value: z.string().max(256).optional(),
-  customerId: CrmId.optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  moduleId: z.optional(CrmId),
+  key: z.optional(KeyName),
+  value: z.optional(z.string().check(z.maxLength(256))),
+  customerId: z.optional(CrmId),
+  limit: z._default(z.coerce.number().check(z.int()).check(z.gte(1)).check(z.lte(1000)), 100),
 });
-export const KeysDeleteQuery = z.strictObject({ moduleId: CrmId, key: KeyName, value: z.string().min(1).max(256) });
+export const KeysDeleteQuery = z.strictObject({ moduleId: CrmId, key: KeyName, value: z.string().check(z.minLength(1)).check(z.maxLength(256)) });
 
 customerKeysAdmin.post('/', zValidator('query', ModuleQuery, validationHook), async (c) => {
   const { moduleId } = c.req.valid('query');

@@ -1,6 +1,6 @@
 import { zValidator } from '@hono/zod-validator';
 import { Hono } from 'hono/tiny';
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { listAttempts } from '../deliveries/attempts';
 import { DELIVERY_STATUSES, getDelivery, listDeliveries, type DeliveryStatus } from '../deliveries/store';
 import { replayMany, ReplayFilter, replayOne } from '../pipeline/replay';
@@ -14,18 +14,15 @@ import { formatIssues } from '../endpoints/schema';
 export const deliveriesAdmin = new Hono<AppEnv>();
 
 export const DeliveryListQuery = z.strictObject({
-  endpoint: EndpointId.optional(),
-  status: z.enum(DELIVERY_STATUSES as [string, ...string[]]).optional(),
+  endpoint: z.optional(EndpointId),
+  status: z.optional(z.enum(DELIVERY_STATUSES as [string, ...string[]])),
   /** ISO times bounding `receivedAt` (since inclusive, until exclusive). */
-  since: z.iso.datetime({ offset: true }).optional(),
-  until: z.iso.datetime({ offset: true }).optional(),
+  since: z.optional(z.iso.datetime({ offset: true })),
+  until: z.optional(z.iso.datetime({ offset: true })),
   /** A delivery id or customer id exactly, or text in the stored payload (a phone number, a name). */
-  q: z.string().trim().min(1).max(100).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z
-    .string()
-    .regex(/^[0-9a-z]{26}$/, 'cursor is the nextCursor of a previous page')
-    .optional(),
+  q: z.optional(z.string().check(z.trim()).check(z.minLength(1)).check(z.maxLength(100))),
+  limit: z._default(z.coerce.number().check(z.int()).check(z.gte(1)).check(z.lte(200)), 50),
+  cursor: z.optional(z.string().check(z.regex(/^[0-9a-z]{26}$/, 'cursor is the nextCursor of a previous page'))),
 });
 
 deliveriesAdmin.get('/', zValidator('query', DeliveryListQuery, validationHook), async (c) => {

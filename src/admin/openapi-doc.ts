@@ -3,7 +3,7 @@
  * Run at build time (`npm run openapi` writes assets/openapi.json); the Worker only serves the
  * result, so it carries no generator. test/openapi.test.ts checks the file is current and complete.
  */
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { EndpointConfigObject } from '../endpoints/schema';
 import { ReplayFilter } from '../pipeline/replay';
 import { KeysDeleteQuery, KeysListQuery, ModuleQuery } from './customer-keys';
@@ -11,10 +11,10 @@ import { DeliveryListQuery } from './deliveries';
 import { PreviewRequest } from './preview';
 import { SecretValue } from './secrets';
 
-const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+const json = (schema: z.core.$ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
 
 /** Query parameters of an object schema. */
-function queryParams(schema: z.ZodObject, required: string[] = []) {
+function queryParams(schema: z.ZodMiniObject, required: string[] = []) {
   const s = json(schema) as { properties: Record<string, unknown>; required?: string[] };
   return Object.entries(s.properties).map(([name, prop]) => ({ name, in: 'query', required: (s.required ?? required).includes(name), schema: prop }));
 }

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono/tiny';
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { crmSettings } from '../crm/client';
 import { formatIssues } from '../endpoints/schema';
 import { checkConfig } from '../endpoints/save';
@@ -45,9 +45,9 @@ export const PreviewRequest = z.strictObject({
   sample: z.strictObject({
     /** A string is sent as is; anything else as JSON. */
     body: z.unknown(),
-    contentType: z.string().optional(),
-    headers: z.record(z.string(), z.string()).default({}),
-    query: z.record(z.string(), z.string()).default({}),
+    contentType: z.optional(z.string()),
+    headers: z._default(z.record(z.string(), z.string()), {}),
+    query: z._default(z.record(z.string(), z.string()), {}),
   }),
 });
 

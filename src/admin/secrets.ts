@@ -1,5 +1,5 @@
 import { Hono } from 'hono/tiny';
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { endpointSecretNames, formatIssues } from '../endpoints/schema';
 import { listEndpoints } from '../endpoints/store';
 import type { AppEnv } from '../env';
@@ -15,7 +15,7 @@ import { readJsonBody, validationError } from './validation';
  */
 export const secretsAdmin = new Hono<AppEnv>();
 
-export const SecretValue = z.strictObject({ value: z.string().min(1).max(4096) });
+export const SecretValue = z.strictObject({ value: z.string().check(z.minLength(1)).check(z.maxLength(4096)) });
 
 function secretName(raw: string): string {
   const parsed = SecretName.safeParse(raw);

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import type * as z from 'zod';
+import type * as z from '../shared/zod';
 import { formatIssues } from '../endpoints/schema';
 import { ApiError } from '../http/errors';
 import { parseJsonLossless } from '../receive/json';

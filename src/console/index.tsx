@@ -6,7 +6,8 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono/tiny';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import * as z from 'zod';
+import * as z from '../shared/zod';
+import { preprocess } from '../shared/zod';
 import { crmSettings } from '../crm/client';
 import { csvRows, importCustomerKeys, KeyName, listKeys } from '../customers/keys';
 import { listAttempts } from '../deliveries/attempts';
@@ -129,17 +130,11 @@ consolePages.get(ROUTES.overview, async (c) => c.html(<OverviewPage data={await 
 
 const blank = (v: unknown) => (v === '' ? undefined : v);
 const ListQuery = z.object({
-  endpoint: z.preprocess(blank, EndpointId.optional()),
-  status: z.preprocess(blank, z.enum(DELIVERY_STATUSES as [DeliveryStatus, ...DeliveryStatus[]]).optional()),
-  range: z.preprocess(blank, z.enum(Object.keys(RANGES) as [Range, ...Range[]]).default('all')),
-  q: z.preprocess(blank, z.string().trim().max(100).optional()),
-  cursor: z.preprocess(
-    blank,
-    z
-      .string()
-      .regex(/^[0-9a-z]{26}$/)
-      .optional(),
-  ),
+  endpoint: preprocess(blank, z.optional(EndpointId)),
+  status: preprocess(blank, z.optional(z.enum(DELIVERY_STATUSES as [DeliveryStatus, ...DeliveryStatus[]]))),
+  range: preprocess(blank, z._default(z.enum(Object.keys(RANGES) as [Range, ...Range[]]), 'all')),
+  q: preprocess(blank, z.optional(z.string().check(z.trim()).check(z.maxLength(100)))),
+  cursor: preprocess(blank, z.optional(z.string().check(z.regex(/^[0-9a-z]{26}$/)))),
 });
 
 const sinceOf = (range: Range, now: number) => (RANGES[range] ? now - RANGES[range] : undefined);
@@ -161,9 +156,9 @@ consolePages.get(ROUTES.deliveries, async (c) => {
 
 const BulkForm = z.object({
   status: z.enum(DELIVERY_STATUSES as [DeliveryStatus, ...DeliveryStatus[]]),
-  endpoint: z.preprocess(blank, EndpointId.optional()),
-  range: z.enum(Object.keys(RANGES) as [Range, ...Range[]]).default('all'),
-  confirm: z.preprocess(blank, z.coerce.number().int().min(1).optional()),
+  endpoint: preprocess(blank, z.optional(EndpointId)),
+  range: z._default(z.enum(Object.keys(RANGES) as [Range, ...Range[]]), 'all'),
+  confirm: preprocess(blank, z.optional(z.coerce.number().check(z.int()).check(z.gte(1)))),
 });
 const BULK_LIMIT = 500;
 
@@ -278,13 +273,10 @@ consolePages.get(ROUTES.endpoint, async (c) => {
 });
 
 const EditorForm = z.object({
-  config: z.string().max(256 * 1024),
-  sample: z
-    .string()
-    .max(1024 * 1024)
-    .default(''),
-  contentType: z.string().max(200).default('application/json'),
-  delivery: z.string().max(26).default(''),
+  config: z.string().check(z.maxLength(256 * 1024)),
+  sample: z._default(z.string().check(z.maxLength(1024 * 1024)), ''),
+  contentType: z._default(z.string().check(z.maxLength(200)), 'application/json'),
+  delivery: z._default(z.string().check(z.maxLength(26)), ''),
 });
 
 /** The configuration text as JSON (ids above 2^53 keep their digits), or the issue to show beside it. */
@@ -383,10 +375,10 @@ consolePages.post(ROUTES.endpointPreview, async (c) => {
 // ---- customer keys
 
 const LookupQuery = z.object({
-  moduleId: z.preprocess(blank, CrmId.optional()),
-  key: z.preprocess(blank, KeyName.optional()),
-  value: z.preprocess(blank, z.string().trim().max(256).optional()),
-  customerId: z.preprocess(blank, CrmId.optional()),
+  moduleId: preprocess(blank, z.optional(CrmId)),
+  key: preprocess(blank, z.optional(KeyName)),
+  value: preprocess(blank, z.optional(z.string().check(z.trim()).check(z.maxLength(256)))),
+  customerId: preprocess(blank, z.optional(CrmId)),
 });
 
 async function modulesOf(kv: KVNamespace): Promise<string[]> {

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { parseJsonLossless } from '../receive/json';
 
 /** How to reach the CRM; built from the Worker's vars and secrets by `crmSettings`. */
@@ -27,12 +27,12 @@ export function crmSettings(env: Env): CrmSettings {
 
 /** The CRM's response envelope: success is `code === 200`. */
 const Envelope = z.object({
-  code: z.union([z.number(), z.string()]).transform((c) => Number(c)),
-  message: z.string().nullish(),
-  data: z
-    .object({ item: z.record(z.string(), z.unknown()).nullish() })
-    .loose()
-    .nullish(),
+  code: z.pipe(
+    z.union([z.number(), z.string()]),
+    z.transform((c) => Number(c)),
+  ),
+  message: z.nullish(z.string()),
+  data: z.nullish(z.looseObject({ item: z.nullish(z.record(z.string(), z.unknown())) })),
 });
 
 /** The request the adapter sends, as logged (the credential masked). */

@@ -2,10 +2,10 @@
  * External keys -> CRM customer id, per module: filled by an admin import and learned from every
  * successful CRM answer; looked up when a webhook carries no CRM id.
  */
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { Where } from '../shared/sql';
 
-export const KeyName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a key name is lower case letters, digits and _ (phone, clue_id, email, ...)');
+export const KeyName = z.string().check(z.regex(/^[a-z][a-z0-9_]{0,63}$/, 'a key name is lower case letters, digits and _ (phone, clue_id, email, ...)'));
 const ID = /^\d{1,20}$/;
 const MAX_VALUE = 256;
 

@@ -7,17 +7,18 @@
  *   fields laid over them, as the CRM's own web app sends the whole form.
  * `keepOwner` re-sends the current `own_id`, so an update never hands the customer to the API user.
  */
-import * as z from 'zod';
+import * as z from '../shared/zod';
 
-export const UpdateConfig = z
-  .strictObject({
-    mode: z.enum(['patch', 'fill-empty', 'merge']).default('patch'),
+export const UpdateConfig = z._default(
+  z.strictObject({
+    mode: z._default(z.enum(['patch', 'fill-empty', 'merge']), 'patch'),
     /** Re-send the current owner (default: on under fill-empty and merge). */
-    keepOwner: z.boolean().optional(),
+    keepOwner: z.optional(z.boolean()),
     /** No update call when every mapped value equals the current one (row `unchanged`). */
-    skipUnchanged: z.boolean().default(false),
-  })
-  .default({ mode: 'patch', skipUnchanged: false });
+    skipUnchanged: z._default(z.boolean(), false),
+  }),
+  { mode: 'patch', skipUnchanged: false },
+);
 export type UpdateConfig = z.infer<typeof UpdateConfig>;
 
 export function keepsOwner(config: UpdateConfig): boolean {

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from '../shared/zod';
+import { preprocess } from '../shared/zod';
 
 /**
  * The retry schedule: seconds to wait before each retry. The default makes 9 attempts (1 + 8 retries)
@@ -10,19 +11,25 @@ export const MAX_DELAY_SECONDS = 12 * 3600;
 const JITTER = 0.2;
 
 /** `delivery` in an endpoint configuration (a bare "sync" or "queue" is short for `{ "mode": ... }`). */
-export const DeliveryConfig = z.preprocess(
+export const DeliveryConfig = preprocess(
   (v) => (typeof v === 'string' ? { mode: v } : v),
   z.strictObject({
     /** `sync`: call the CRM inline and answer with its result; `queue`: answer 202 at once, deliver from the queue. */
-    mode: z.enum(['sync', 'queue']).default('sync'),
+    mode: z._default(z.enum(['sync', 'queue']), 'sync'),
     /** sync only: `retry` hands a retryable failure to the queue and answers 202 `retrying`; `fail` answers 502. */
-    onFailure: z.enum(['fail', 'retry']).default('fail'),
+    onFailure: z._default(z.enum(['fail', 'retry']), 'fail'),
     /** Seconds before each retry; the last value repeats. Jitter of ±20% is added. */
-    schedule: z.array(z.number().int().min(0).max(MAX_DELAY_SECONDS)).min(1).max(50).default(DEFAULT_SCHEDULE),
+    schedule: z._default(
+      z
+        .array(z.int().check(z.gte(0)).check(z.lte(MAX_DELAY_SECONDS)))
+        .check(z.minLength(1))
+        .check(z.maxLength(50)),
+      DEFAULT_SCHEDULE,
+    ),
     /** CRM calls per run before the delivery is `dead` (default: one more than the schedule's length). */
-    maxAttempts: z.number().int().min(1).max(100).optional(),
+    maxAttempts: z.optional(z.int().check(z.gte(1)).check(z.lte(100))),
     /** CRM `code`s (answered with HTTP 200) that mean "try again later" rather than "refused". */
-    retryableCrmCodes: z.array(z.number().int()).max(50).default([]),
+    retryableCrmCodes: z._default(z.array(z.int()).check(z.maxLength(50)), []),
   }),
 );
 export type DeliveryConfig = z.infer<typeof DeliveryConfig>;

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from '../shared/zod';
+import { preprocess } from '../shared/zod';
 import { DEFAULT_BODY_LIMIT, MAX_BODY_LIMIT } from '../receive/body';
 import { VerifyConfig } from '../verify';
 import { HandshakeConfig } from '../verify/handshake';
@@ -12,94 +13,100 @@ import { applyPreset, PRESET_NAMES } from '../presets';
 import { FieldRule } from '../mapping/rules';
 
 /** An endpoint id, as it appears in `/hooks/{id}`. */
-export const EndpointId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'an endpoint id is 1-64 of a-z, 0-9 and -, not starting with -');
+export const EndpointId = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'an endpoint id is 1-64 of a-z, 0-9 and -, not starting with -'));
 
 /** A CRM id: a snowflake above 2^53, so always a decimal string. */
-export const CrmId = z.string().regex(/^\d{1,20}$/, 'a CRM id is a decimal string such as "347772778973233152"');
+export const CrmId = z.string().check(z.regex(/^\d{1,20}$/, 'a CRM id is a decimal string such as "347772778973233152"'));
 
-const FieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a CRM field name is letters, digits and _');
+const FieldName = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a CRM field name is letters, digits and _'));
 
 /** The configuration's keys (stored in KV, validated on the way in and out). */
 export const EndpointConfigObject = z.strictObject({
   /** A sender preset (GET /admin/presets); every key given here overrides it. */
-  preset: z.enum(PRESET_NAMES).optional(),
-  name: z.string().min(1).max(200),
-  enabled: z.boolean().default(true),
+  preset: z.optional(z.enum(PRESET_NAMES)),
+  name: z.string().check(z.minLength(1)).check(z.maxLength(200)),
+  enabled: z._default(z.boolean(), true),
   crm: z.strictObject({ moduleId: CrmId, productLineId: CrmId }),
   verify: VerifyConfig,
   /** A platform handshake to answer: Meta's GET echo or Ocean Engine's POST challenge. */
-  handshake: HandshakeConfig.optional(),
+  handshake: z.optional(HandshakeConfig),
   /** JSONata expression yielding the customer's CRM id; the first choice. */
-  customerId: z.string().min(1).optional(),
+  customerId: z.optional(z.string().check(z.minLength(1))),
   /** Tried in order when customerId yields nothing: external keys (phone, clue_id, ...) looked up in D1. */
-  customerLookup: z
-    .array(z.strictObject({ key: KeyName, value: z.string().min(1) }))
-    .min(1)
-    .max(10)
-    .optional(),
+  customerLookup: z.optional(
+    z
+      .array(z.strictObject({ key: KeyName, value: z.string().check(z.minLength(1)) }))
+      .check(z.minLength(1))
+      .check(z.maxLength(10)),
+  ),
   /** How to update: patch (default), fill-empty or merge; keepOwner; skipUnchanged (README "Updating safely"). */
   update: UpdateConfig,
-  fields: z.record(FieldName, FieldRule).superRefine((fields, ctx) => {
-    for (const reserved of ['mid', 'id']) {
-      if (reserved in fields) {
-        ctx.addIssue({ code: 'custom', path: [reserved], message: `"${reserved}" is set by ${reserved === 'mid' ? 'crm.moduleId' : 'customerId'}, not by fields` });
+  fields: z.record(FieldName, FieldRule).check(
+    z.superRefine((fields, ctx) => {
+      for (const reserved of ['mid', 'id']) {
+        if (reserved in fields) {
+          ctx.addIssue({ code: 'custom', path: [reserved], message: `"${reserved}" is set by ${reserved === 'mid' ? 'crm.moduleId' : 'customerId'}, not by fields` });
+        }
       }
-    }
-  }),
+    }),
+  ),
   /** Public HTML forms: a field that humans leave empty; a filled one is answered 200 and dropped (row `spam`). */
-  honeypot: z.string().min(1).max(128).optional(),
+  honeypot: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(128))),
   /** Public HTML forms: a form post gets a 303 to one of these (never to a URL from the request). */
-  redirect: z.strictObject({ success: z.url({ protocol: /^https?$/ }), failure: z.url({ protocol: /^https?$/ }) }).optional(),
+  redirect: z.optional(z.strictObject({ success: z.url({ protocol: /^https?$/ }), failure: z.url({ protocol: /^https?$/ }) })),
   /** Browser origins allowed to POST here with fetch (CORS); none by default. */
-  cors: z
-    .strictObject({
+  cors: z.optional(
+    z.strictObject({
       origins: z
-        .array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin))
-        .min(1)
-        .max(50),
-    })
-    .optional(),
+        .array(
+          z.pipe(
+            z.url({ protocol: /^https?$/ }),
+            z.transform((u) => new URL(u).origin),
+          ),
+        )
+        .check(z.minLength(1))
+        .check(z.maxLength(50)),
+    }),
+  ),
   /** Public HTML forms: Cloudflare Turnstile, verified server-side before anything reaches the CRM. */
-  turnstile: TurnstileConfig.optional(),
+  turnstile: z.optional(TurnstileConfig),
   /** Opt in to the per client IP rate limit (the HOOK_RATE_LIMITER binding in wrangler.toml): 429 beyond it, no log row. */
-  rateLimit: z.boolean().default(false),
+  rateLimit: z._default(z.boolean(), false),
   /** Field paths of the payload masked in the log (`phone`, `contact.email`, `answers.*.phone_number`). */
-  redact: z
-    .array(z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'a path is keys separated by dots, * for every key or element'))
-    .max(50)
-    .optional(),
+  redact: z.optional(z.array(z.string().check(z.regex(/^[^.\s]+(\.[^.\s]+)*$/, 'a path is keys separated by dots, * for every key or element'))).check(z.maxLength(50))),
   /** `sync` (default) or `queue`, retries and their schedule (README "Delivery"). */
-  delivery: DeliveryConfig.default(DEFAULT_DELIVERY),
+  delivery: z._default(DeliveryConfig, DEFAULT_DELIVERY),
   /** Dedupes repeats: a JSONata expression over the payload (`lead_id`) or `{ "header": "webhook-id" }`. */
-  idempotencyKey: z
-    .union([
-      z.string().min(1),
+  idempotencyKey: z.optional(
+    z.union([
+      z.string().check(z.minLength(1)),
       z.strictObject({
-        header: z
-          .string()
-          .min(1)
-          .max(128)
-          .transform((h) => h.toLowerCase()),
+        header: z.pipe(
+          z.string().check(z.minLength(1)).check(z.maxLength(128)),
+          z.transform((h) => h.toLowerCase()),
+        ),
       }),
-    ])
-    .optional(),
+    ]),
+  ),
   /** How long a key is remembered, in days (default 7). */
-  idempotencyWindowDays: z
-    .number()
-    .min(1 / 24)
-    .max(90)
-    .default(7),
+  idempotencyWindowDays: z._default(
+    z
+      .number()
+      .check(z.gte(1 / 24))
+      .check(z.lte(90)),
+    7,
+  ),
   /** Where to report deliveries that ended `dead` (else NOTIFY_URL, if set). */
-  notify: NotifyConfig.optional(),
+  notify: z.optional(NotifyConfig),
   /** A JSONata expression over the (preset-normalised) payload: when true the webhook is answered 200 and logged `skipped`. */
-  skipWhen: z.string().min(1).optional(),
+  skipWhen: z.optional(z.string().check(z.minLength(1))),
   /** The body answered on success instead of the adapter's JSON, for senders that want a specific one. */
-  response: z.strictObject({ body: z.record(z.string(), z.unknown()) }).optional(),
+  response: z.optional(z.strictObject({ body: z.record(z.string(), z.unknown()) })),
   /** Largest body accepted, in bytes (default 256 KiB, at most 1 MiB). */
-  maxBodyBytes: z.number().int().min(1024).max(MAX_BODY_LIMIT).default(DEFAULT_BODY_LIMIT),
+  maxBodyBytes: z._default(z.int().check(z.gte(1024)).check(z.lte(MAX_BODY_LIMIT)), DEFAULT_BODY_LIMIT),
 });
 /** The configuration users write for one endpoint, a preset's keys filled in under it. */
-export const EndpointConfig = z.preprocess(applyPreset, EndpointConfigObject);
+export const EndpointConfig = preprocess(applyPreset, EndpointConfigObject);
 export type EndpointConfig = z.infer<typeof EndpointConfigObject>;
 
 /** What a user may send: defaults not yet applied. */

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../shared/zod';
 
 /**
  * Alerts when deliveries end `dead` or `unmatched`: a short message to a group bot or any URL, at most one per
@@ -10,7 +10,7 @@ export type NotifyFormat = (typeof NOTIFY_FORMATS)[number];
 
 export const NotifyConfig = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
-  format: z.enum(NOTIFY_FORMATS).default('json'),
+  format: z._default(z.enum(NOTIFY_FORMATS), 'json'),
 });
 export type NotifyConfig = z.infer<typeof NotifyConfig>;
 

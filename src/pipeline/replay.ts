@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { DELIVERY_STATUSES } from '../deliveries/store';
 import { EndpointId } from '../endpoints/schema';
 import { enqueue, type DeliveryMessage } from './webhook';
@@ -35,15 +35,15 @@ export async function replayOne(db: D1Database, queue: Queue<DeliveryMessage>, i
 }
 
 export const ReplayFilter = z.strictObject({
-  endpoint: EndpointId.optional(),
+  endpoint: z.optional(EndpointId),
   status: z.enum(DELIVERY_STATUSES as [string, ...string[]]),
   /** ISO times bounding `receivedAt`. */
-  since: z.iso.datetime({ offset: true }).optional(),
-  until: z.iso.datetime({ offset: true }).optional(),
+  since: z.optional(z.iso.datetime({ offset: true })),
+  until: z.optional(z.iso.datetime({ offset: true })),
   /** At most this many (newest first); 500 at most per call. */
-  limit: z.number().int().min(1).max(500).default(100),
+  limit: z._default(z.int().check(z.gte(1)).check(z.lte(500)), 100),
   /** Only count what would be replayed. */
-  dryRun: z.boolean().default(false),
+  dryRun: z._default(z.boolean(), false),
 });
 export type ReplayFilter = z.infer<typeof ReplayFilter>;
 

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { safeEqual } from './crypto';
 import { SecretRef, secretNames } from './secret-name';
 import { resolveSecrets, type SecretResolver } from './index';

@@ -1,13 +1,13 @@
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import type { VerifyInput } from './types';
 
-const HeaderName = z
-  .string()
-  .regex(/^[A-Za-z0-9-]+$/, 'a header name')
-  .transform((h) => h.toLowerCase());
+const HeaderName = z.pipe(
+  z.string().check(z.regex(/^[A-Za-z0-9-]+$/, 'a header name')),
+  z.transform((h) => h.toLowerCase()),
+);
 
 /** Where a value travels: `{ "header": "x-signature" }` or `{ "query": "sig" }`. */
-export const Location = z.union([z.strictObject({ header: HeaderName }), z.strictObject({ query: z.string().min(1) })]);
+export const Location = z.union([z.strictObject({ header: HeaderName }), z.strictObject({ query: z.string().check(z.minLength(1)) })]);
 export type Location = z.infer<typeof Location>;
 
 /** Reads a value from its location; `null` when absent or empty. */

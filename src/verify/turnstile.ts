@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../shared/zod';
 import { SecretName } from './secret-name';
 
 /** Cloudflare's verification service; `TURNSTILE_VERIFY_URL` points tests and `npm run dev` at a stand-in. */
@@ -8,7 +8,7 @@ const TIMEOUT_MS = 5000;
 /** `turnstile` in an endpoint configuration: the widget's secret key (by name) and the form field carrying its token. */
 export const TurnstileConfig = z.strictObject({
   secret: SecretName,
-  field: z.string().min(1).max(128).default('cf-turnstile-response'),
+  field: z._default(z.string().check(z.minLength(1)).check(z.maxLength(128)), 'cf-turnstile-response'),
 });
 export type TurnstileConfig = z.infer<typeof TurnstileConfig>;
 

@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from '../shared/zod';
 
 /** What a scheme may look at: the raw request, before any parsing. */
 export type VerifyInput = {
@@ -29,7 +29,7 @@ export type SchemeOutcome = { ok: true } | { ok: false; reason: VerifyFailureRea
  * One verification scheme: its config schema and its check. Adding a scheme is one file
  * exporting one of these (made with `defineScheme`), listed in `schemes/index.ts`.
  */
-export interface Scheme<S extends z.ZodType<{ type: string }>> {
+export interface Scheme<S extends z.ZodMiniType<{ type: string }>> {
   schema: S;
   /** Checks the request against every candidate secret (several during rotation). */
   verify(config: z.infer<S>, input: VerifyInput, secrets: string[]): Promise<SchemeOutcome>;
@@ -45,6 +45,6 @@ export interface Scheme<S extends z.ZodType<{ type: string }>> {
 export type SendInstructions = { query: Record<string, string>; note: string | null };
 
 /** Ties a scheme's functions to its config schema's type. */
-export function defineScheme<S extends z.ZodType<{ type: string }>>(scheme: Scheme<S>): Scheme<S> {
+export function defineScheme<S extends z.ZodMiniType<{ type: string }>>(scheme: Scheme<S>): Scheme<S> {
   return scheme;
 }

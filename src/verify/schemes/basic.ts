@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../shared/zod';
 import { safeEqual } from '../crypto';
 import { SecretRef, secretNames } from '../secret-name';
 import { defineScheme } from '../types';
@@ -6,7 +6,7 @@ import { defineScheme } from '../types';
 const schema = z.strictObject({
   type: z.literal('basic'),
   /** The user name the sender must present (Zapier's POST action: anything you choose). */
-  username: z.string().min(1).max(128),
+  username: z.string().check(z.minLength(1)).check(z.maxLength(128)),
   /** The password, as a named secret. */
   secret: SecretRef,
 });

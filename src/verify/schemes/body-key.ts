@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../shared/zod';
 import { safeEqual } from '../crypto';
 import { decodeText } from '../../receive/body';
 import { parseJsonLossless } from '../../receive/json';
@@ -8,7 +8,7 @@ import { defineScheme } from '../types';
 const schema = z.strictObject({
   type: z.literal('body-key'),
   /** The top-level body field that carries the key, e.g. "google_key" (Google Ads lead forms). */
-  field: z.string().min(1).max(128),
+  field: z.string().check(z.minLength(1)).check(z.maxLength(128)),
   secret: SecretRef,
 });
 

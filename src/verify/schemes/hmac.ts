@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../shared/zod';
 import { concatBytes, decodeSignature, digest, hmac as hmacOf, safeEqual, utf8, type Bytes } from '../crypto';
 import { Location, checkTimestamp, describeLocation, readLocation } from '../location';
 import { SecretRef, secretNames } from '../secret-name';
@@ -13,38 +13,41 @@ const schema = z
   .strictObject({
     type: z.literal('hmac'),
     /** `hmac`: keyed with the secret (default). `digest`: a plain hash of a signed text that contains `{secret}`. */
-    mode: z.enum(['hmac', 'digest']).default('hmac'),
-    algorithm: z.enum(['sha256', 'sha1']).default('sha256'),
-    encoding: z.enum(['hex', 'base64']).default('hex'),
+    mode: z._default(z.enum(['hmac', 'digest']), 'hmac'),
+    algorithm: z._default(z.enum(['sha256', 'sha1']), 'sha256'),
+    encoding: z._default(z.enum(['hex', 'base64']), 'hex'),
     /** Where the signature is: a header (the usual) or a query parameter. */
-    header: z
-      .string()
-      .regex(/^[A-Za-z0-9-]+$/)
-      .transform((h) => h.toLowerCase())
-      .optional(),
-    query: z.string().min(1).optional(),
+    header: z.optional(
+      z.pipe(
+        z.string().check(z.regex(/^[A-Za-z0-9-]+$/)),
+        z.transform((h) => h.toLowerCase()),
+      ),
+    ),
+    query: z.optional(z.string().check(z.minLength(1))),
     /** Text before the digest, e.g. "sha256=". */
-    prefix: z.string().max(32).default(''),
+    prefix: z._default(z.string().check(z.maxLength(32)), ''),
     /** The signed text: placeholders {body} {secret} {timestamp} {nonce} {header.NAME} {query.NAME}. */
-    signed: z.string().min(1).max(500).default('{body}'),
-    timestamp: z
-      .strictObject({
+    signed: z._default(z.string().check(z.minLength(1)).check(z.maxLength(500)), '{body}'),
+    timestamp: z.optional(
+      z.strictObject({
         from: Location,
-        unit: z.enum(['s', 'ms']).default('s'),
-        toleranceSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_TOLERANCE_SECONDS),
-      })
-      .optional(),
-    nonce: z.strictObject({ from: Location }).optional(),
+        unit: z._default(z.enum(['s', 'ms']), 's'),
+        toleranceSeconds: z._default(z.int().check(z.gte(1)).check(z.lte(86_400)), DEFAULT_TOLERANCE_SECONDS),
+      }),
+    ),
+    nonce: z.optional(z.strictObject({ from: Location })),
     secret: SecretRef,
   })
-  .superRefine((c, ctx) => {
-    if ((c.header === undefined) === (c.query === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of "header" or "query" for the signature' });
-    if (c.signed.includes('{timestamp}') && !c.timestamp) ctx.addIssue({ code: 'custom', path: ['timestamp'], message: '"signed" uses {timestamp}: say where it comes from' });
-    if (c.signed.includes('{nonce}') && !c.nonce) ctx.addIssue({ code: 'custom', path: ['nonce'], message: '"signed" uses {nonce}: say where it comes from' });
-    if (c.mode === 'digest' && !c.signed.includes('{secret}')) ctx.addIssue({ code: 'custom', path: ['signed'], message: 'mode "digest" needs {secret} in the signed text' });
-    const rest = c.signed.replace(PLACEHOLDER, '');
-    if (/[{}]/.test(rest)) ctx.addIssue({ code: 'custom', path: ['signed'], message: 'unknown placeholder; use {body} {secret} {timestamp} {nonce} {header.NAME} {query.NAME}' });
-  });
+  .check(
+    z.superRefine((c, ctx) => {
+      if ((c.header === undefined) === (c.query === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of "header" or "query" for the signature' });
+      if (c.signed.includes('{timestamp}') && !c.timestamp) ctx.addIssue({ code: 'custom', path: ['timestamp'], message: '"signed" uses {timestamp}: say where it comes from' });
+      if (c.signed.includes('{nonce}') && !c.nonce) ctx.addIssue({ code: 'custom', path: ['nonce'], message: '"signed" uses {nonce}: say where it comes from' });
+      if (c.mode === 'digest' && !c.signed.includes('{secret}')) ctx.addIssue({ code: 'custom', path: ['signed'], message: 'mode "digest" needs {secret} in the signed text' });
+      const rest = c.signed.replace(PLACEHOLDER, '');
+      if (/[{}]/.test(rest)) ctx.addIssue({ code: 'custom', path: ['signed'], message: 'unknown placeholder; use {body} {secret} {timestamp} {nonce} {header.NAME} {query.NAME}' });
+    }),
+  );
 
 type HmacConfig = z.infer<typeof schema>;
 

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from '../../shared/zod';
+import { preprocess } from '../../shared/zod';
 import { basic } from './basic';
 import { bodyKey } from './body-key';
 import { hmac } from './hmac';
@@ -13,5 +14,5 @@ export const schemes = { none, token, basic, hmac, 'standard-webhooks': standard
 const union = z.discriminatedUnion('type', [none.schema, token.schema, basic.schema, hmac.schema, standardWebhooks.schema, bodyKey.schema]);
 
 /** `verify` in an endpoint configuration: one of the schemes, picked by `type` (an `hmac` may name a sender `preset`). */
-export const VerifyConfig = z.preprocess(expandPreset, union);
+export const VerifyConfig = preprocess(expandPreset, union);
 export type VerifyConfig = z.infer<typeof union>;

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../shared/zod';
 import { defineScheme } from '../types';
 
 const schema = z.strictObject({ type: z.literal('none') });

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../shared/zod';
 import { concatBytes, decodeSignature, hmac, safeEqual, utf8 } from '../crypto';
 import { checkTimestamp } from '../location';
 import { SecretRef, secretNames } from '../secret-name';
@@ -9,7 +9,7 @@ const schema = z.strictObject({
   type: z.literal('standard-webhooks'),
   /** A `whsec_<base64>` secret (the bytes after the prefix are the key) or a plain one. */
   secret: SecretRef,
-  toleranceSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_TOLERANCE_SECONDS),
+  toleranceSeconds: z._default(z.int().check(z.gte(1)).check(z.lte(86_400)), DEFAULT_TOLERANCE_SECONDS),
 });
 
 /** The key bytes of a Standard Webhooks secret. */

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../shared/zod';
 import { safeEqual } from '../crypto';
 import { SecretRef, secretNames } from '../secret-name';
 import { defineScheme } from '../types';
@@ -7,18 +7,21 @@ const schema = z
   .strictObject({
     type: z.literal('token'),
     /** Header that carries the token, e.g. "x-webhook-token". `Authorization: Bearer <token>` also works. */
-    header: z
-      .string()
-      .regex(/^[A-Za-z0-9-]+$/)
-      .transform((h) => h.toLowerCase())
-      .optional(),
+    header: z.optional(
+      z.pipe(
+        z.string().check(z.regex(/^[A-Za-z0-9-]+$/)),
+        z.transform((h) => h.toLowerCase()),
+      ),
+    ),
     /** Query parameter that carries the token, e.g. "token" for `/hooks/landing?token=...`. */
-    query: z.string().min(1).optional(),
+    query: z.optional(z.string().check(z.minLength(1))),
     secret: SecretRef,
   })
-  .refine((c) => (c.header === undefined) !== (c.query === undefined), {
-    message: 'give exactly one of "header" or "query"',
-  });
+  .check(
+    z.refine((c) => (c.header === undefined) !== (c.query === undefined), {
+      message: 'give exactly one of "header" or "query"',
+    }),
+  );
 
 /** A shared secret in a header or a query parameter: all a plain HTML form or a Zapier step can do. */
 export const token = defineScheme({
