@@ -5,7 +5,7 @@ import type { AppEnv } from './env';
 import { notFound, onError } from './http/errors';
 import { hooks } from './entry/webhook';
 import { runCron } from './entry/cron';
-import type { DeliveryMessage } from './pipeline/webhook';
+import type { DeliveryMessage } from './pipeline/core';
 import { handleQueue } from './entry/queue';
 
 /** Wires the routes; every step of the pipeline lives in its own folder (see README). */

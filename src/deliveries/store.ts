@@ -34,6 +34,8 @@ export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
   'duplicate',
 ];
 export const IN_FLIGHT: readonly DeliveryStatus[] = ['queued', 'retrying'];
+/** IN_FLIGHT as an SQL list, for the queries that pick deliveries still to be attempted. */
+export const IN_FLIGHT_SQL = `(${IN_FLIGHT.map((s) => `'${s}'`).join(', ')})`;
 
 /** One delivery as the admin API shows it. */
 export type Delivery = {

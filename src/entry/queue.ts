@@ -1,6 +1,7 @@
 import { crmSettings } from '../crm/client';
-import type { DeliveryMessage } from '../pipeline/webhook';
+import type { DeliveryMessage } from '../pipeline/core';
 import { alertDead, attemptDelivery, type AttemptDeps } from '../pipeline/attempt';
+import { IN_FLIGHT_SQL } from '../deliveries/store';
 
 /** The dead-letter queue's name (wrangler.toml): messages the consumer could not handle at all end there. */
 export const DEAD_LETTER_QUEUE = 'crm-deliveries-dlq';
@@ -52,7 +53,7 @@ async function markDead(deps: AttemptDeps, id: string): Promise<void> {
       `UPDATE deliveries SET status = 'dead', reason = COALESCE(reason, 'dead_letter'),
        message = 'the queue gave up on this delivery (dead-letter queue)' || COALESCE(': ' || message, ''),
        next_attempt_at = NULL, lease_until = NULL, finished_at = ?1, duration_ms = ?1 - received_at
-       WHERE id = ?2 AND status IN ('queued', 'retrying') RETURNING endpoint_id, reason`,
+       WHERE id = ?2 AND status IN ${IN_FLIGHT_SQL} RETURNING endpoint_id, reason`,
     )
     .bind(now, id)
     .first<{ endpoint_id: string; reason: string | null }>();

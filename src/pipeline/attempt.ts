@@ -5,18 +5,15 @@
  * attempt and the delivery's new state in one D1 batch.
  */
 import type { CrmResult, CrmSettings } from '../crm/client';
-import { deliverToCrm } from './deliver';
+import { type Delivered, deliverToCrm } from './deliver';
 import { attemptFromCrm, insertAttemptStatement, type Attempt, type AttemptOutcome } from '../deliveries/attempts';
 import { LEASE_MARGIN_MS } from '../deliveries/idempotency';
-import type { DeliveryRow, DeliveryStatus } from '../deliveries/store';
-import type { StoredEndpoint } from '../endpoints/schema';
+import { type DeliveryRow, type DeliveryStatus, IN_FLIGHT, IN_FLIGHT_SQL } from '../deliveries/store';
+import type { EndpointConfig, StoredEndpoint } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
 import { compiledMappingFor, type CompiledMapping } from '../mapping/compile';
-import { mapPayload, shouldSkip } from '../mapping/map';
-import { viewOf } from '../presets';
 import { notifyTarget, recordDead, sendAlert } from '../notify';
-import { isRetryable, recordCrmFacts, scrubCrmFacts, targetOf } from './webhook';
-import { parseBody } from '../receive/body';
+import { crmFacts, isRetryable, isUnmatched, type Prepared, prepare, targetOf, warningsOf } from './core';
 import { decodeSignature, utf8 } from '../verify/crypto';
 import { maxAttempts, retryDelaySeconds } from '../deliveries/retry';
 
@@ -40,39 +37,45 @@ export function storedBody(row: Pick<DeliveryRow, 'raw_body' | 'raw_base64' | 'p
   return row.payload === null ? null : utf8(row.payload);
 }
 
-export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Promise<MessageAction> {
-  const now = deps.now();
+/** Takes the lease on a due delivery (one CRM call at a time, whatever the queue sends twice): the row, or what to do with the message. */
+async function lease(deps: AttemptDeps, deliveryId: string, now: number): Promise<{ row: DeliveryRow } | MessageAction> {
   const row = await deps.db
     .prepare(
       `UPDATE deliveries SET attempts = attempts + 1, run_attempts = run_attempts + 1, lease_until = ?1
-       WHERE id = ?2 AND status IN ('queued', 'retrying') AND (lease_until IS NULL OR lease_until < ?3) RETURNING *`,
+       WHERE id = ?2 AND status IN ${IN_FLIGHT_SQL} AND (lease_until IS NULL OR lease_until < ?3) RETURNING *`,
     )
     .bind(now + deps.crm.timeoutMs + LEASE_MARGIN_MS, deliveryId, now)
     .first<DeliveryRow>();
-  if (!row) {
-    const current = await deps.db
-      .prepare('SELECT status, lease_until FROM deliveries WHERE id = ?')
-      .bind(deliveryId)
-      .first<{ status: DeliveryStatus; lease_until: number | null }>();
-    // Another attempt holds it (a re-driven duplicate message): look again once its lease is over.
-    if (current && (current.status === 'queued' || current.status === 'retrying') && current.lease_until !== null) {
-      return { action: 'retry', delaySeconds: Math.max(1, Math.ceil((current.lease_until - now) / 1000)) };
-    }
-    return { action: 'ack' }; // delivered, dead, replaced... or unknown: nothing to do
+  if (row) return { row };
+  const current = await deps.db.prepare('SELECT status, lease_until FROM deliveries WHERE id = ?').bind(deliveryId).first<{ status: DeliveryStatus; lease_until: number | null }>();
+  // another attempt holds it (a re-driven duplicate message): look again once its lease is over
+  if (current && IN_FLIGHT.includes(current.status) && current.lease_until !== null) {
+    return { action: 'retry', delaySeconds: Math.max(1, Math.ceil((current.lease_until - now) / 1000)) };
   }
+  return { action: 'ack' }; // delivered, dead, replaced... or unknown: nothing to do
+}
 
+type End = (
+  outcome: AttemptOutcome,
+  status: DeliveryStatus,
+  reason: string | null,
+  message: string | null,
+  crm?: CrmResult | null,
+  extra?: Partial<DeliveryRow>,
+  delaySeconds?: number,
+  after?: D1PreparedStatement[],
+) => Promise<MessageAction>;
+
+/** One attempt at a stored delivery (the queue consumer's work for one message). */
+export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Promise<MessageAction> {
+  const now = deps.now();
+  const leased = await lease(deps, deliveryId, now);
+  if (!('row' in leased)) return leased;
+  const { row } = leased;
   // what this attempt noticed (as the sync path records it), added to what the row already says
   const warnings: string[] = [];
-  const end = (
-    outcome: AttemptOutcome,
-    status: DeliveryStatus,
-    reason: string | null,
-    message: string | null,
-    crm?: CrmResult,
-    extra: Partial<DeliveryRow> = {},
-    delaySeconds?: number,
-    after: D1PreparedStatement[] = [],
-  ) => finishAttempt(deps, row, now, { outcome, status, reason, message, crm, extra: { ...extra, ...mergedWarnings(row.warnings, warnings) }, after }, delaySeconds);
+  const end: End = (outcome, status, reason, message, crm, extra = {}, delaySeconds, after = []) =>
+    finishAttempt(deps, row, now, { outcome, status, reason, message, crm: crm ?? undefined, extra: { ...extra, ...mergedWarnings(row.warnings, warnings) }, after }, delaySeconds);
 
   let endpoint: StoredEndpoint | null;
   try {
@@ -82,59 +85,49 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   }
   if (!endpoint) return end('failed', 'failed', 'endpoint_missing', `endpoint ${row.endpoint_id} no longer exists`);
   if (!endpoint.config.enabled) return end('failed', 'failed', 'endpoint_disabled', `endpoint ${row.endpoint_id} is disabled; replay once it is enabled`);
-
   const bytes = storedBody(row);
   if (!bytes) return end('failed', 'failed', 'payload_purged', 'the stored body was removed by retention');
-  const parsed = await parseBody(bytes, row.content_type);
-  if (!parsed.ok) return end('invalid', 'invalid', parsed.reason, parsed.message);
-  warnings.push(...parsed.warnings);
-  const { config } = endpoint;
   let mapping: CompiledMapping;
   try {
-    mapping = compiledMappingFor(`${endpoint.id}:${endpoint.revision}`, config);
+    mapping = compiledMappingFor(`${endpoint.id}:${endpoint.revision}`, endpoint.config);
   } catch (err) {
     return end('retry', 'retrying', 'endpoint_misconfigured', (err as Error).message);
   }
-  const input = {
-    body: viewOf(config.preset, parsed.value),
+  const request = {
+    bytes,
+    contentType: row.content_type,
     headers: parseObject<Record<string, string>>(row.request_headers),
     query: parseObject<Record<string, string>>(row.request_query),
   };
-  const skip = await shouldSkip(mapping, input);
-  if (skip.warning) warnings.push(skip.warning);
-  if (skip.skip) return end('skipped', 'skipped', 'skip_when', `skipWhen matched: ${config.skipWhen}`);
-  const mapped = await mapPayload(mapping, input);
-  warnings.push(...mapped.warnings);
-  if (!mapped.ok) {
-    const missing = mapped.reason === 'customer_unresolved' && mapped.kind === 'missing';
-    return end(missing ? 'unmatched' : 'invalid', missing ? 'unmatched' : 'invalid', mapped.reason, mapped.message);
-  }
+  const prepared = await prepare(endpoint.config, mapping, request);
+  warnings.push(...prepared.warnings);
+  if (!prepared.ok) return endUnmapped(end, prepared, endpoint.config.skipWhen);
+  const delivered = await deliverToCrm(deps, targetOf(endpoint.config), mapping, prepared.mapped);
+  warnings.push(...warningsOf(delivered));
+  return endDelivered(end, delivered, row, endpoint.config, prepared.value, now);
+}
 
-  const delivered = await deliverToCrm(deps, targetOf(config), mapping, mapped);
+/** The end of an attempt whose stored body was not delivered: unreadable, skipped, or refused by the mapping. */
+function endUnmapped(end: End, prepared: Exclude<Prepared, { ok: true }>, skipWhen: string | undefined): Promise<MessageAction> {
+  if (prepared.step === 'parse') return end('invalid', 'invalid', prepared.failure.reason, prepared.failure.message);
+  if (prepared.step === 'skip') return end('skipped', 'skipped', 'skip_when', `skipWhen matched: ${skipWhen}`);
+  const status = isUnmatched(prepared.failure) ? 'unmatched' : 'invalid';
+  return end(status, status, prepared.failure.reason, prepared.failure.message);
+}
+
+/** The end of an attempt that reached the deliver step: delivered, unchanged, nobody to update, or a failure to retry or give up on. */
+function endDelivered(end: End, delivered: Delivered, row: DeliveryRow, config: EndpointConfig, value: unknown, now: number): Promise<MessageAction> {
   if (delivered.kind === 'unmatched') return end('unmatched', 'unmatched', 'customer_unresolved', delivered.message);
   if (delivered.kind === 'conflict') return end('conflict', 'conflict', 'customer_conflict', delivered.message);
-  const facts: Parameters<typeof recordCrmFacts>[0] = { crm_request: null, crm_http_status: null, crm_code: null, crm_message: null, crm_response: null, crm_duration_ms: null };
-  if (delivered.result) recordCrmFacts(facts, delivered.result);
-  if (config.redact?.length) scrubCrmFacts(facts, parsed.value, config.redact);
-  const crmExtra: Partial<DeliveryRow> = {
-    customer_id: delivered.customerId,
-    crm_request: facts.crm_request === null ? null : JSON.stringify(facts.crm_request),
-    crm_http_status: facts.crm_http_status,
-    crm_code: facts.crm_code,
-    crm_message: facts.crm_message,
-    crm_response: facts.crm_response,
-    crm_duration_ms: facts.crm_duration_ms,
-  };
-  if (delivered.kind === 'unchanged') return end('unchanged', 'unchanged', 'unchanged', delivered.message, undefined, crmExtra);
-  if (delivered.kind === 'delivered') for (const name of delivered.skipped) warnings.push(`fields.${name}: left out, the CRM already has a value`);
-  if (delivered.kind === 'delivered') return end('delivered', 'delivered', null, null, delivered.result, crmExtra, undefined, delivered.after);
+  const facts = crmFacts(delivered.result, value, config.redact);
+  const extra: Partial<DeliveryRow> = { ...facts, customer_id: delivered.customerId, crm_request: facts.crm_request === null ? null : JSON.stringify(facts.crm_request) };
+  if (delivered.kind === 'unchanged') return end('unchanged', 'unchanged', 'unchanged', delivered.message, null, extra);
+  if (delivered.kind === 'delivered') return end('delivered', 'delivered', null, null, delivered.result, extra, undefined, delivered.after);
   const result = delivered.result;
-  if (!isRetryable(result, config.delivery)) return end('failed', 'failed', result.error, result.message, result, crmExtra);
-  if (row.run_attempts >= maxAttempts(config.delivery)) {
-    return end('dead', 'dead', result.error, `gave up after ${row.run_attempts} attempts: ${result.message}`, result, crmExtra);
-  }
+  if (!isRetryable(result, config.delivery)) return end('failed', 'failed', result.error, result.message, result, extra);
+  if (row.run_attempts >= maxAttempts(config.delivery)) return end('dead', 'dead', result.error, `gave up after ${row.run_attempts} attempts: ${result.message}`, result, extra);
   const delay = retryDelaySeconds(config.delivery, row.run_attempts, 'retryAfterSeconds' in result ? result.retryAfterSeconds : undefined);
-  return end('retry', 'retrying', result.error, result.message, result, { ...crmExtra, next_attempt_at: now + delay * 1000 }, delay);
+  return end('retry', 'retrying', result.error, result.message, result, { ...extra, next_attempt_at: now + delay * 1000 }, delay);
 }
 
 /** The row's warnings with this attempt's added (each once); nothing to write when the attempt added none. */

@@ -9,13 +9,11 @@ import { resolveCustomer } from './deliver';
 import { needsCurrent, planUpdate } from '../customers/update';
 import type { EndpointConfig } from '../endpoints/schema';
 import { compileMapping, type CompiledMapping } from '../mapping/compile';
-import { idempotencyKeyOf, mapPayload, shouldSkip } from '../mapping/map';
-import { viewOf } from '../presets';
-import { parseBody } from '../receive/body';
 import { crmSettings } from '../crm/client';
 import type { DeliveryRow } from '../deliveries/store';
 import { getEndpoint } from '../endpoints/store';
 import { storedBody } from './attempt';
+import { isUnmatched, type Prepared, prepare } from './core';
 
 export type Sample = { bytes: Uint8Array; contentType: string | null; headers: Record<string, string>; query: Record<string, string | string[]> };
 
@@ -33,6 +31,7 @@ export type PreviewResult = {
   warnings: string[];
 };
 
+/** What a sample would do under a configuration: the core's `prepare` and customer resolution, stopping before the CRM call. */
 export async function previewWebhook(db: D1Database, crm: CrmSettings, config: EndpointConfig, sample: Sample, mapping?: CompiledMapping): Promise<PreviewResult> {
   const empty = { customerId: null, idempotencyKey: null, crm: null, readsCurrentRecord: false };
   if (!mapping) {
@@ -41,28 +40,37 @@ export async function previewWebhook(db: D1Database, crm: CrmSettings, config: E
       return { ...empty, outcome: 'would_refuse', reason: 'endpoint_misconfigured', message: compiled.issues.map((i) => `${i.path}: ${i.message}`).join('; '), warnings: [] };
     mapping = compiled.mapping;
   }
-  const parsed = await parseBody(sample.bytes, sample.contentType);
-  if (!parsed.ok) return { ...empty, outcome: 'would_refuse', reason: parsed.reason, message: parsed.message, warnings: [] };
-  const warnings = [...parsed.warnings];
-  const input = { body: viewOf(config.preset, parsed.value), headers: sample.headers, query: sample.query };
-  const skip = await shouldSkip(mapping, input);
-  if (skip.warning) warnings.push(skip.warning);
-  if (skip.skip) return { ...empty, outcome: 'would_skip', reason: 'skip_when', view: input.body, warnings };
-
-  const mapped = await mapPayload(mapping, input, { explain: true });
-  warnings.push(...mapped.warnings);
-  const key = await idempotencyKeyOf(mapping, config.idempotencyKey, input);
-  if (key.warning) warnings.push(key.warning);
-  const base = { ...empty, view: input.body, idempotencyKey: key.value ?? null };
-  if (!mapped.ok) {
-    warnings.push(mapped.message);
-    const unmatched = mapped.reason === 'customer_unresolved' && mapped.kind === 'missing';
-    return { ...base, outcome: unmatched ? 'unmatched' : 'would_refuse', reason: mapped.reason, message: mapped.message, warnings };
+  const prepared = await prepare(config, mapping, sample, { explain: true });
+  const { warnings } = prepared;
+  if (!prepared.ok && prepared.step === 'parse') return { ...empty, outcome: 'would_refuse', reason: prepared.failure.reason, message: prepared.failure.message, warnings };
+  if (!prepared.ok && prepared.step === 'skip') return { ...empty, outcome: 'would_skip', reason: 'skip_when', view: prepared.view, warnings };
+  if (!prepared.ok) {
+    warnings.push(prepared.failure.message);
+    return {
+      ...empty,
+      view: prepared.view,
+      outcome: isUnmatched(prepared.failure) ? 'unmatched' : 'would_refuse',
+      reason: prepared.failure.reason,
+      message: prepared.failure.message,
+      warnings,
+    };
   }
+  return previewCrmCall(db, crm, config, mapping, prepared, { ...empty, view: prepared.input.body, idempotencyKey: prepared.key });
+}
 
-  // the same resolution as a delivery (read only); the preview names the values it looked for
+/** The customer resolved as a delivery would (read only) and the CRM request that would be sent. */
+async function previewCrmCall(
+  db: D1Database,
+  crm: CrmSettings,
+  config: EndpointConfig,
+  mapping: CompiledMapping,
+  prepared: Extract<Prepared, { ok: true }>,
+  base: Omit<PreviewResult, 'outcome' | 'warnings'>,
+): Promise<PreviewResult> {
+  const { mapped, warnings } = prepared;
   const resolved = await resolveCustomer(db, config.crm.moduleId, mapped);
   if ('kind' in resolved) {
+    // the preview names the values it looked for
     const looked = (mapped.lookups ?? []).map((l) => `${l.key}=${l.value}`).join(', ') || 'any lookup key';
     const message = resolved.kind === 'unmatched' ? `no customer for ${looked}` : resolved.message;
     warnings.push(message);
@@ -75,14 +83,8 @@ export async function previewWebhook(db: D1Database, crm: CrmSettings, config: E
   if (plan.kind === 'unchanged') return { ...base, customerId, readsCurrentRecord, outcome: 'nothing_to_send', message: 'no mapped field has a value', warnings };
   if (readsCurrentRecord) warnings.push(`update.mode ${config.update.mode}: the current record is read first, and the body is adjusted to it`);
   const body = { mid: config.crm.moduleId, id: customerId, ...plan.body };
-  return {
-    ...base,
-    outcome: 'would_deliver',
-    customerId,
-    readsCurrentRecord,
-    crm: { url: `${crm.baseUrl}/api/moduleData/update`, headers: maskedHeaders(crm, config.crm.productLineId), body },
-    warnings,
-  };
+  const request = { url: `${crm.baseUrl}/api/moduleData/update`, headers: maskedHeaders(crm, config.crm.productLineId), body };
+  return { ...base, outcome: 'would_deliver', customerId, readsCurrentRecord, crm: request, warnings };
 }
 
 /** What a replay of a logged delivery would send now (the admin API's and the console's preview-replay). */

@@ -1,4 +1,5 @@
-import { enqueue, type DeliveryMessage } from './webhook';
+import { type DeliveryMessage, enqueue } from './core';
+import { IN_FLIGHT_SQL } from '../deliveries/store';
 
 const BATCH = 100; // sendBatch takes at most 100 messages
 
@@ -13,7 +14,7 @@ export async function redrive(db: D1Database, queue: Queue<DeliveryMessage>, now
     .prepare(
       `UPDATE deliveries SET next_attempt_at = ?1 WHERE id IN (
          SELECT id FROM deliveries WHERE next_attempt_at IS NOT NULL AND next_attempt_at < ?2
-         AND status IN ('queued', 'retrying') AND (lease_until IS NULL OR lease_until < ?1)
+         AND status IN ${IN_FLIGHT_SQL} AND (lease_until IS NULL OR lease_until < ?1)
          ORDER BY next_attempt_at LIMIT ?3)
        RETURNING id`,
     )

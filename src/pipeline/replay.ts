@@ -1,7 +1,7 @@
 import * as z from '../shared/zod';
 import { DELIVERY_STATUSES } from '../deliveries/store';
 import { EndpointId } from '../endpoints/schema';
-import { enqueue, type DeliveryMessage } from './webhook';
+import { type DeliveryMessage, enqueue } from './core';
 import { Where } from '../shared/sql';
 
 /**

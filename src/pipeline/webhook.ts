@@ -1,27 +1,26 @@
 /**
- * The webhook pipeline, one step per folder: receive -> verify -> map -> crm -> deliveries.
- * `processWebhook` runs the steps for one request and returns the answer for the sender together
- * with the delivery record; it never throws for anything a sender or the CRM can do.
+ * One webhook through the pipeline: receive -> verify -> parse -> public-form checks -> map (./core.ts) ->
+ * dedupe -> deliver now (./deliver.ts) or queue. `processWebhook` returns the answer for the sender with the row
+ * and the explicit list of D1 writes still to make; it never throws for anything a sender or the CRM can do.
  */
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { CrmResult, CrmSettings } from '../crm/client';
-import { deliverToCrm } from './deliver';
-import { attemptFromCrm, insertAttemptStatement, type Attempt } from '../deliveries/attempts';
-import { claimWithRow, LEASE_MARGIN_MS, MAX_KEY_LENGTH, releaseStatement, type Claim, type ClaimResult } from '../deliveries/idempotency';
-import { insertDeliveryIfClaimedStatement, insertDeliveryStatement, type NewDelivery } from '../deliveries/store';
-import { maxAttempts, retryDelaySeconds, type DeliveryConfig } from '../deliveries/retry';
-import { encodeBytes } from '../verify/crypto';
+import { attemptFromCrm, insertAttemptStatement } from '../deliveries/attempts';
 import { newDeliveryId } from '../deliveries/id';
-import type { StoredEndpoint } from '../endpoints/schema';
-import { errorBody, type ErrorCode } from '../http/errors';
-import { compiledMappingFor, type CompiledMapping } from '../mapping/compile';
-import { idempotencyKeyOf, mapPayload, shouldSkip } from '../mapping/map';
-import { viewOf } from '../presets';
+import { type Claim, type ClaimResult, claimWithRow, LEASE_MARGIN_MS, MAX_KEY_LENGTH } from '../deliveries/idempotency';
+import { maxAttempts, retryDelaySeconds } from '../deliveries/retry';
+import { insertDeliveryIfClaimedStatement, insertDeliveryStatement, type NewDelivery } from '../deliveries/store';
+import type { EndpointConfig, StoredEndpoint } from '../endpoints/schema';
+import { type ErrorCode, errorBody } from '../http/errors';
+import { type CompiledMapping, compiledMappingFor } from '../mapping/compile';
 import { decodeText, parseBody, readRawBody } from '../receive/body';
-import { redactPaths, scrubText, scrubValue, sensitiveForms } from '../deliveries/redact';
-import { credentialLocations, resolveSecrets, verifyRequest, type SecretResolver, type VerifyResult } from '../verify';
-import { metaHandshake, oceanEngineHandshake } from '../verify/handshake';
-import { turnstileToken, verifyTurnstile, type TurnstileResult } from '../verify/turnstile';
+import { credentialLocations, resolveSecrets, type SecretResolver, verifyRequest } from '../verify';
+import { oceanEngineHandshake } from '../verify/handshake';
+import { turnstileToken, verifyTurnstile } from '../verify/turnstile';
+import { bodyFailureStatus, MISCONFIGURED, turnstileAnswer, verifyAnswer } from './answers';
+import { crmFacts, type DeliveryMessage, enqueue, isRetryable, isUnmatched, type Prepared, prepareParsed, targetOf, warningsOf } from './core';
+import { type Delivered, deliverToCrm } from './deliver';
+import { keepForReplay, maskParsed, maskRefused, newRecord, queryObject, scrubSecrets, statementsOf, visibleHeaders, type Write } from './record';
 
 export type PipelineDeps = {
   crm: CrmSettings;
@@ -34,61 +33,140 @@ export type PipelineDeps = {
   now: () => number;
 };
 
-/**
- * The answer for the sender and the row for the log; `response` when the answer is not the usual JSON (a handshake).
- * `persisted`: the row is already in D1 (queue mode writes it before answering). `attempt` and `release`
- * (an idempotency claim to give back) are written with the row by `saveOutcome`.
- */
-export type Outcome = {
-  status: ContentfulStatusCode;
-  body: Record<string, unknown>;
-  record: NewDelivery;
-  response?: Response;
-  persisted?: boolean;
-  attempt?: Attempt;
-  release?: { endpointId: string; key: string };
-  /** More statements for the same batch (customer keys learned from the CRM's answer). */
-  after?: D1PreparedStatement[];
-  /** Masking already applied (the row was written before the wrapper could do it). */
-  redacted?: boolean;
-};
+/** The answer for the sender, the row, and the D1 writes still to make; `response` when the answer is not the usual JSON (a handshake). */
+export type Outcome = { status: ContentfulStatusCode; body: Record<string, unknown>; record: NewDelivery; response?: Response; writes: Write[] };
 
-/** Writes what an outcome still has to write, in one D1 batch. */
+/** Makes an outcome's writes, in one D1 batch. */
 export async function saveOutcome(db: D1Database, outcome: Outcome): Promise<void> {
-  const statements: D1PreparedStatement[] = [];
-  if (!outcome.persisted) statements.push(insertDeliveryStatement(db, outcome.record));
-  if (outcome.attempt && !outcome.persisted) statements.push(insertAttemptStatement(db, outcome.attempt));
-  if (outcome.release) statements.push(releaseStatement(db, outcome.release.endpointId, outcome.release.key, outcome.record.id));
-  if (outcome.after) statements.push(...outcome.after);
+  const statements = statementsOf(db, outcome.record, outcome.writes);
   if (statements.length > 0) await db.batch(statements);
 }
 
-// Headers that carry credentials whatever the scheme: never stored.
-const ALWAYS_SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
-const MAX_STORED_HEADER = 1024;
+/** One webhook's state while it runs: the row grows as the steps learn more. `masked`: the payload is in its stored form. */
+type Run = {
+  deps: PipelineDeps;
+  endpoint: StoredEndpoint;
+  config: EndpointConfig;
+  request: Request;
+  record: NewDelivery;
+  headers: Record<string, string>;
+  bytes: Uint8Array | null;
+  masked: boolean;
+};
 
-/** The request's headers without any that carry credentials: what expressions see as `$headers`. */
-function visibleHeaders(headers: Headers, secret: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of headers) if (!ALWAYS_SECRET_HEADERS.has(name) && !secret.includes(name)) out[name] = value;
-  return out;
-}
+const ROW: Write[] = [{ kind: 'row' }];
 
-/** The same, with long values cut, for the log. */
-function storedHeaders(visible: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(visible)) out[name] = value.length > MAX_STORED_HEADER ? `${value.slice(0, MAX_STORED_HEADER)}…` : value;
-  return out;
-}
-
-function queryObject(url: URL, omit: string[] = []): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [key, value] of url.searchParams) {
-    if (omit.includes(key)) continue;
-    const existing = out[key];
-    out[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+/** Runs one webhook through the pipeline. What the log keeps is masked as the endpoint's `redact` says. */
+export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request: Request): Promise<Outcome> {
+  const run = start(deps, endpoint, request);
+  const received = await receive(run);
+  if (received) return received;
+  const verified = await verify(run);
+  if (!verified.ok) return verified.outcome;
+  const parsed = await parseBody(run.bytes!, run.record.content_type);
+  if (!parsed.ok) return refuse(run, bodyFailureStatus(parsed), 'invalid', parsed.reason, parsed.message);
+  run.record.warnings.push(...parsed.warnings);
+  const gated = await gate(run, parsed.value);
+  if (gated) return gated;
+  let mapping: CompiledMapping;
+  try {
+    mapping = compiledMappingFor(`${endpoint.id}:${endpoint.revision}`, run.config);
+  } catch (err) {
+    return refuse(run, 503, 'failed', 'endpoint_misconfigured', (err as Error).message, { senderMessage: MISCONFIGURED });
   }
-  return out;
+  const prepared = await prepareParsed(run.config, mapping, parsed.value, { headers: run.headers, query: run.record.request_query }, run.record.warnings);
+  if (!prepared.ok) return notMapped(run, prepared);
+  run.record.customer_id = prepared.mapped.customerId;
+  storeBodies(run, parsed.value, verified.replayText);
+  const claim = claimOf(run, prepared.key);
+  if (run.config.delivery.mode === 'queue') return recordAndQueue(run, claim);
+  return deliverNow(run, mapping, prepared, claim);
+}
+
+function start(deps: PipelineDeps, endpoint: StoredEndpoint, request: Request): Run {
+  const receivedAt = deps.now();
+  const credentials = credentialLocations(endpoint.config.verify);
+  const headers = visibleHeaders(request.headers, credentials.headers);
+  const record = newRecord(newDeliveryId(receivedAt), endpoint.id, receivedAt, request, queryObject(new URL(request.url), credentials.query), headers);
+  return { deps, endpoint, config: endpoint.config, request, record, headers, bytes: null, masked: false };
+}
+
+/** Ends the run: the row's status and times, its payload masked where the endpoint says so, and the writes. */
+async function finish(
+  run: Run,
+  status: ContentfulStatusCode,
+  rowStatus: NewDelivery['status'],
+  reason: string | null,
+  message: string | null,
+  body: Record<string, unknown>,
+  writes: Write[] = ROW,
+): Promise<Outcome> {
+  const { record } = run;
+  record.status = rowStatus;
+  record.reason = reason;
+  record.message = message;
+  record.finished_at = run.deps.now();
+  record.duration_ms = record.finished_at - record.received_at;
+  if (run.config.redact?.length && !run.masked && run.bytes && rowStatus !== 'handshake') await maskRefused(record, run.bytes, run.config.redact);
+  run.masked = true;
+  return { status, body, record, writes };
+}
+
+/** A refusal: `reason` (the row's precise cause) defaults to the wire code, `senderMessage` to the row's message. */
+function refuse(
+  run: Run,
+  status: ContentfulStatusCode,
+  rowStatus: NewDelivery['status'],
+  code: ErrorCode,
+  message: string,
+  more: { reason?: string; senderMessage?: string; writes?: Write[] } = {},
+) {
+  return finish(run, status, rowStatus, more.reason ?? code, message, errorBody(code, more.senderMessage ?? message, { deliveryId: run.record.id }), more.writes);
+}
+
+/** 1. The raw bytes, within the endpoint's limit; a platform's challenge is answered here, before verification. */
+async function receive(run: Run): Promise<Outcome | null> {
+  const raw = await readRawBody(run.request, run.config.maxBodyBytes);
+  if (!raw.ok) return refuse(run, 413, 'invalid', 'payload_too_large', raw.message);
+  run.bytes = raw.bytes;
+  run.record.payload_bytes = raw.bytes.byteLength;
+  run.record.payload = decodeText(raw.bytes) ?? `[${raw.bytes.byteLength} bytes, not UTF-8]`;
+  // the platform may not sign its challenge, and echoing a number reveals nothing
+  if (run.config.handshake?.type !== 'ocean-engine') return null;
+  const handshake = oceanEngineHandshake(run.record.payload);
+  if (handshake.kind !== 'answered') return null;
+  return { ...(await finish(run, 200, 'handshake', null, handshake.detail, {})), response: handshake.response };
+}
+
+/** 2. The sender, over the raw bytes, before anything is parsed. `replayText`: the body to keep (secrets scrubbed), null when not UTF-8. */
+async function verify(run: Run): Promise<{ ok: true; replayText: string | null } | { ok: false; outcome: Outcome }> {
+  const { request, record } = run;
+  const input = { method: request.method, url: new URL(request.url), headers: request.headers, body: run.bytes as Uint8Array<ArrayBuffer>, now: record.received_at };
+  const verified = await verifyRequest(run.config.verify, input, run.deps.secrets);
+  if (!verified.ok) {
+    const answer = verifyAnswer(verified);
+    return { ok: false, outcome: await refuse(run, answer.status, answer.rowStatus, answer.code, verified.detail, { reason: verified.reason, senderMessage: answer.message }) };
+  }
+  // a secret that travels inside the body (Google's google_key) never reaches the log
+  record.payload = scrubSecrets(record.payload!, verified.secrets);
+  record.verified = 1;
+  return { ok: true, replayText: decodeText(run.bytes!) === null ? null : record.payload };
+}
+
+/** 3. A public form's checks: a filled honeypot (answered like a success, never sent), a Turnstile token (checked once). */
+async function gate(run: Run, value: unknown): Promise<Outcome | null> {
+  const { config, record } = run;
+  if (config.honeypot && isFilled(value, config.honeypot)) {
+    return finish(run, 200, 'spam', 'honeypot', `honeypot field "${config.honeypot}" was filled`, { deliveryId: record.id, status: 'accepted' });
+  }
+  if (!config.turnstile) return null;
+  const secret = await resolveSecrets([config.turnstile.secret], run.deps.secrets);
+  if (!secret.ok) return refuse(run, 503, 'failed', 'endpoint_misconfigured', secret.detail, { reason: 'secret_missing', senderMessage: MISCONFIGURED });
+  const token = turnstileToken(value, config.turnstile.field);
+  const checked = await verifyTurnstile(run.deps.fetch, run.deps.turnstileUrl, secret.values[0]!, token, run.request.headers.get('cf-connecting-ip'));
+  if (checked.ok) return null;
+  const answer = turnstileAnswer(checked);
+  return refuse(run, answer.status, answer.rowStatus, answer.code, checked.detail, { reason: checked.reason, senderMessage: answer.message });
 }
 
 function isFilled(body: unknown, field: string): boolean {
@@ -97,456 +175,130 @@ function isFilled(body: unknown, field: string): boolean {
   return !(value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0));
 }
 
-/** Replaces every occurrence of a secret in stored text with ***. */
-function scrubSecrets(text: string, secrets: string[]): string {
-  let out = text;
-  for (const secret of secrets) if (secret.length >= 4 && out.includes(secret)) out = out.split(secret).join('***');
-  return out;
+/** 4. A body the mapping skips (skipWhen) or refuses (422; `unmatched` when nobody could be named). */
+function notMapped(run: Run, prepared: Exclude<Prepared, { ok: true }>): Promise<Outcome> {
+  if (prepared.step === 'skip') return finish(run, 200, 'skipped', 'skip_when', `skipWhen matched: ${run.config.skipWhen}`, { deliveryId: run.record.id, status: 'skipped' });
+  if (prepared.step === 'parse') return refuse(run, bodyFailureStatus(prepared.failure), 'invalid', prepared.failure.reason, prepared.failure.message);
+  return refuse(run, 422, isUnmatched(prepared.failure) ? 'unmatched' : 'invalid', prepared.failure.reason, prepared.failure.message);
 }
 
-/** The generic 401 a refused sender sees, whatever the precise reason. */
-const SIGNATURE_REFUSED = 'Request could not be verified';
-
-function verifyFailure(result: Exclude<VerifyResult, { ok: true }>): { status: ContentfulStatusCode; code: ErrorCode; message: string; rowStatus: 'rejected' | 'failed' } {
-  switch (result.reason) {
-    case 'secret_missing':
-      return { status: 503, code: 'endpoint_misconfigured', message: MISCONFIGURED, rowStatus: 'failed' };
-    case 'missing_credential':
-    case 'malformed_credential':
-    case 'credential_mismatch':
-    case 'malformed_signature':
-    case 'signature_mismatch':
-    case 'stale_timestamp':
-    case 'malformed_timestamp':
-      return { status: 401, code: 'invalid_signature', message: SIGNATURE_REFUSED, rowStatus: 'rejected' };
-    default: {
-      const exhaustive: never = result;
-      throw new Error(`unhandled verification reason ${JSON.stringify(exhaustive)}`);
-    }
-  }
+/** The stored payload masked where the endpoint says so; the real body (secrets scrubbed) kept beside it for the queue and replay. */
+function storeBodies(run: Run, value: unknown, replayText: string | null): void {
+  if (run.config.redact?.length) maskParsed(run.record, value, run.config.redact);
+  keepForReplay(run.record, replayText, run.bytes!);
+  run.masked = true;
 }
 
-function turnstileFailure(result: Exclude<TurnstileResult, { ok: true }>): { status: ContentfulStatusCode; code: ErrorCode; message: string; rowStatus: 'rejected' | 'failed' } {
-  switch (result.reason) {
-    case 'turnstile_missing':
-    case 'turnstile_rejected':
-      return { status: 403, code: 'turnstile_failed', message: 'The anti-bot check failed; reload the form and try again', rowStatus: 'rejected' };
-    case 'turnstile_unavailable':
-      return { status: 503, code: 'turnstile_unavailable', message: 'The anti-bot check could not be completed; try again shortly', rowStatus: 'failed' };
-    case 'turnstile_misconfigured':
-      return { status: 503, code: 'endpoint_misconfigured', message: MISCONFIGURED, rowStatus: 'failed' };
-    default: {
-      const exhaustive: never = result;
-      throw new Error(`unhandled turnstile reason ${JSON.stringify(exhaustive)}`);
-    }
-  }
-}
-
-function crmFailureStatus(result: Exclude<CrmResult, { ok: true }>): ContentfulStatusCode {
-  switch (result.error) {
-    case 'crm_unavailable':
-    case 'crm_rejected':
-      return 502;
-  }
-}
-
-const MISCONFIGURED = 'Endpoint is misconfigured; the operator has been told';
-
-/** The answer and row for a webhook whose endpoint exists but cannot be used as stored (503: the sender should retry). */
-export function misconfigured(endpointId: string, request: Request, message: string): Outcome {
-  const now = Date.now();
-  const id = newDeliveryId(now);
-  const url = new URL(request.url);
-  return {
-    status: 503,
-    body: errorBody('endpoint_misconfigured', MISCONFIGURED, { deliveryId: id }),
-    record: {
-      ...emptyRecord(id, endpointId, now, request, url, { headers: [], query: [] }),
-      status: 'failed',
-      reason: 'endpoint_misconfigured',
-      message,
-      finished_at: now,
-      duration_ms: 0,
-      // the credential locations are unknown here: keep no query and no headers at all
-      request_query: {},
-      request_headers: {},
-    },
-  };
-}
-
-function emptyRecord(
-  id: string,
-  endpointId: string,
-  receivedAt: number,
-  request: Request,
-  url: URL,
-  credentials: { headers: string[]; query: string[] },
-  headers: Record<string, string> = visibleHeaders(request.headers, credentials.headers),
-): NewDelivery {
-  return {
-    id,
-    endpoint_id: endpointId,
-    status: 'invalid',
-    reason: null,
-    message: null,
-    received_at: receivedAt,
-    finished_at: null,
-    duration_ms: null,
-    customer_id: null,
-    request_method: request.method,
-    request_query: queryObject(url, credentials.query),
-    request_headers: storedHeaders(headers),
-    content_type: request.headers.get('content-type'),
-    payload: null,
-    payload_bytes: null,
-    crm_request: null,
-    crm_http_status: null,
-    crm_code: null,
-    crm_message: null,
-    crm_response: null,
-    crm_duration_ms: null,
-    warnings: [],
-    mode: 'sync',
-    verified: 0,
-    raw_body: null,
-    raw_base64: 0,
-    attempts: 0,
-    run_attempts: 0,
-    next_attempt_at: null,
-    lease_until: null,
-    idempotency_key: null,
-    duplicate_of: null,
-    replays: 0,
-  };
-}
-
-/** Answers a platform's GET verification (Meta's hub.challenge); a GET without a configured handshake is not for us. */
-export async function processHandshake(deps: PipelineDeps, endpoint: StoredEndpoint, request: Request): Promise<Outcome | null> {
-  const handshake = endpoint.config.handshake;
-  if (handshake?.type !== 'meta') return null;
-  const now = deps.now();
-  const id = newDeliveryId(now);
-  const url = new URL(request.url);
-  const record = emptyRecord(id, endpoint.id, now, request, url, { headers: [], query: ['hub.verify_token'] });
-  record.finished_at = deps.now();
-  record.duration_ms = record.finished_at - now;
-  const result = await metaHandshake(handshake, url, deps.secrets);
-  switch (result.kind) {
-    case 'answered':
-      return { status: 200, body: {}, response: result.response, record: { ...record, status: 'handshake', message: result.detail } };
-    case 'refused': {
-      const misconfigured = result.reason === 'secret_missing';
-      return {
-        status: misconfigured ? 503 : 401,
-        body: misconfigured ? errorBody('endpoint_misconfigured', MISCONFIGURED, { deliveryId: id }) : errorBody('invalid_signature', SIGNATURE_REFUSED, { deliveryId: id }),
-        record: { ...record, status: misconfigured ? 'failed' : 'rejected', reason: result.reason, message: result.detail },
-      };
-    }
-    case 'none':
-      return null;
-  }
-}
-
-/** Runs one webhook through the pipeline; what the log keeps is masked as the endpoint's `redact` says. */
-export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request: Request): Promise<Outcome> {
-  const contentType = request.headers.get('content-type');
-  let rawBytes: Uint8Array | undefined;
-  const outcome = await runWebhook(deps, endpoint, request, (bytes) => (rawBytes = bytes));
-  const paths = endpoint.config.redact;
-  if (!outcome.redacted && !outcome.persisted && paths?.length && rawBytes && outcome.record.status !== 'handshake') {
-    // A request refused before it was verified is not worth parsing and masking (anyone can send one): its
-    // payload is withheld whole, at no cost. A verified one refused later is masked, for the operator to fix it.
-    if (outcome.record.verified === 0) outcome.record.payload = `[${rawBytes.byteLength} bytes withheld: the endpoint redacts fields and the request was not verified]`;
-    else await redactRecord(outcome.record, rawBytes, contentType, paths);
-  }
-  return outcome;
-}
-
-/**
- * What a verified delivery keeps for replay and queued delivery: nothing extra when the stored
- * payload is the body itself; the body (secrets scrubbed) when the payload was masked; base64 when it is not UTF-8.
- */
-function keepForReplay(record: NewDelivery, replayText: string | null, bytes: Uint8Array): void {
-  if (replayText === null) {
-    record.raw_body = encodeBytes(bytes, 'base64');
-    record.raw_base64 = 1;
-  } else if (record.payload !== replayText) {
-    record.raw_body = replayText;
-  }
-}
-
-/** Masks the record as the endpoint says, from a body already parsed. */
-function redactParsed(record: NewDelivery, value: unknown, paths: string[]): void {
-  const { value: masked, originals } = redactPaths(value, paths);
-  const forms = sensitiveForms(originals);
-  record.payload = scrubText(JSON.stringify(masked), forms);
-  record.warnings.push('payload stored redacted (as parsed JSON)');
-}
-
-/**
- * Masks the stored payload (re-serialised as JSON, the masked paths replaced) and every place a
- * masked value reappears: the CRM request and the CRM's answer.
- */
-async function redactRecord(record: NewDelivery, bytes: Uint8Array, contentType: string | null, paths: string[]): Promise<void> {
-  const parsed = await parseBody(bytes, contentType);
-  if (!parsed.ok) {
-    record.payload = `[${bytes.byteLength} bytes withheld: the endpoint redacts fields and the body could not be parsed]`;
-    return;
-  }
-  redactParsed(record, parsed.value, paths);
-  scrubCrmFacts(record, parsed.value, paths);
-}
-
-async function runWebhook(deps: PipelineDeps, endpoint: StoredEndpoint, request: Request, keepRaw: (bytes: Uint8Array) => void): Promise<Outcome> {
-  const receivedAt = deps.now();
-  const id = newDeliveryId(receivedAt);
-  const { config } = endpoint;
-  const url = new URL(request.url);
-  const credentials = credentialLocations(config.verify);
-  const contentType = request.headers.get('content-type');
-
-  const headers = visibleHeaders(request.headers, credentials.headers);
-  const record = emptyRecord(id, endpoint.id, receivedAt, request, url, credentials, headers);
-
-  const finish = (status: ContentfulStatusCode, rowStatus: NewDelivery['status'], reason: string | null, message: string | null, body: Record<string, unknown>): Outcome => {
-    record.status = rowStatus;
-    record.reason = reason;
-    record.message = message;
-    record.finished_at = deps.now();
-    record.duration_ms = record.finished_at - receivedAt;
-    return { status, body, record };
-  };
-  // `reason` (the row's precise cause) defaults to the wire code; `senderMessage` to the row's message.
-  const refuse = (status: ContentfulStatusCode, rowStatus: NewDelivery['status'], code: ErrorCode, message: string, more: { reason?: string; senderMessage?: string } = {}) =>
-    finish(status, rowStatus, more.reason ?? code, message, errorBody(code, more.senderMessage ?? message, { deliveryId: id }));
-
-  // 1. receive: the raw bytes, within the endpoint's limit
-  const raw = await readRawBody(request, config.maxBodyBytes);
-  if (!raw.ok) return refuse(413, 'invalid', 'payload_too_large', raw.message);
-  keepRaw(raw.bytes);
-  record.payload_bytes = raw.bytes.byteLength;
-  record.payload = decodeText(raw.bytes) ?? `[${raw.bytes.byteLength} bytes, not UTF-8]`;
-
-  // A platform's challenge proves the URL, never reaches the CRM, and is answered before verification:
-  // the platform may not sign it, and echoing a number reveals nothing.
-  if (config.handshake?.type === 'ocean-engine') {
-    const handshake = oceanEngineHandshake(record.payload);
-    if (handshake.kind === 'answered') return { ...finish(200, 'handshake', null, handshake.detail, {}), response: handshake.response };
-  }
-
-  // 2. verify: over the raw bytes, before anything is parsed
-  const verified = await verifyRequest(
-    config.verify,
-    { method: request.method, url, headers: request.headers, body: raw.bytes as Uint8Array<ArrayBuffer>, now: receivedAt },
-    deps.secrets,
-  );
-  if (!verified.ok) {
-    const failure = verifyFailure(verified);
-    return refuse(failure.status, failure.rowStatus, failure.code, verified.detail, { reason: verified.reason, senderMessage: failure.message });
-  }
-  // A secret that travels inside the body (Google's google_key) never reaches the log.
-  record.payload = scrubSecrets(record.payload, verified.secrets);
-  record.verified = 1;
-  const replayText = decodeText(raw.bytes) === null ? null : record.payload;
-
-  // 3. parse by content type (ids above 2^53 kept as exact strings)
-  const parsed = await parseBody(raw.bytes, contentType);
-  if (!parsed.ok) {
-    const status = parsed.reason === 'unsupported_media_type' ? 415 : parsed.reason === 'payload_too_large' ? 413 : 400;
-    return refuse(status, 'invalid', parsed.reason, parsed.message);
-  }
-  record.warnings.push(...parsed.warnings);
-
-  // A filled honeypot: answered like a success so bots learn nothing, never sent to the CRM.
-  if (config.honeypot && isFilled(parsed.value, config.honeypot)) {
-    return finish(200, 'spam', 'honeypot', `honeypot field "${config.honeypot}" was filled`, { deliveryId: id, status: 'accepted' });
-  }
-
-  // A public form's Turnstile token, checked once with Cloudflare (tokens are single-use).
-  if (config.turnstile) {
-    const secret = await resolveSecrets([config.turnstile.secret], deps.secrets);
-    if (!secret.ok) return refuse(503, 'failed', 'endpoint_misconfigured', secret.detail, { reason: 'secret_missing', senderMessage: MISCONFIGURED });
-    const token = turnstileToken(parsed.value, config.turnstile.field);
-    const checked = await verifyTurnstile(deps.fetch, deps.turnstileUrl, secret.values[0]!, token, request.headers.get('cf-connecting-ip'));
-    if (!checked.ok) {
-      const failure = turnstileFailure(checked);
-      return refuse(failure.status, failure.rowStatus, failure.code, checked.detail, { reason: checked.reason, senderMessage: failure.message });
-    }
-  }
-
-  // 4. map onto the CRM's update call
-  let mapping: CompiledMapping;
-  try {
-    mapping = compiledMappingFor(`${endpoint.id}:${endpoint.revision}`, config);
-  } catch (err) {
-    return refuse(503, 'failed', 'endpoint_misconfigured', (err as Error).message, { senderMessage: MISCONFIGURED });
-  }
-  // the payload as the mapping sees it: a preset's normalised view (Typeform answers by ref, ...)
-  const input = { body: viewOf(config.preset, parsed.value), headers, query: record.request_query };
-  const skip = await shouldSkip(mapping, input);
-  if (skip.warning) record.warnings.push(skip.warning);
-  if (skip.skip) return finish(200, 'skipped', 'skip_when', `skipWhen matched: ${config.skipWhen}`, { deliveryId: id, status: 'skipped' });
-  const mapped = await mapPayload(mapping, input);
-  record.warnings.push(...mapped.warnings);
-  if (!mapped.ok) {
-    const status = mapped.reason === 'customer_unresolved' && mapped.kind === 'missing' ? 'unmatched' : 'invalid';
-    return refuse(422, status, mapped.reason, mapped.message);
-  }
-  record.customer_id = mapped.customerId;
-
-  // The stored payload is masked where the endpoint says so; what replay and the queue deliver from is the real
-  // body (secrets scrubbed), kept beside it, so the CRM never receives a masked value.
-  if (config.redact?.length) redactParsed(record, parsed.value, config.redact);
-  keepForReplay(record, replayText, raw.bytes);
-
-  // 5. dedupe: a repeat of a key seen within the window is answered, logged, and never delivered twice
-  const key = await idempotencyKeyOf(mapping, config.idempotencyKey, input);
-  if (key.warning) record.warnings.push(key.warning);
-  const claim: Claim | null = key.value
-    ? { endpointId: endpoint.id, key: key.value.slice(0, MAX_KEY_LENGTH), deliveryId: id, now: receivedAt, windowMs: config.idempotencyWindowDays * 86_400_000 }
+/** 5. The idempotency claim this webhook will take, if its key yields a value. */
+function claimOf(run: Run, key: string | null): Claim | null {
+  const { record, config } = run;
+  const claim = key
+    ? { endpointId: run.endpoint.id, key: key.slice(0, MAX_KEY_LENGTH), deliveryId: record.id, now: record.received_at, windowMs: config.idempotencyWindowDays * 86_400_000 }
     : null;
   record.idempotency_key = claim?.key ?? null;
-  const duplicate = (first: Exclude<ClaimResult, { claimed: true }>): Outcome => {
-    record.duplicate_of = first.firstId;
-    record.raw_body = null;
-    record.raw_base64 = 0;
-    return {
-      ...finish(200, 'duplicate', 'duplicate', `duplicate of ${first.firstId} (idempotency key ${claim!.key})`, {
-        deliveryId: first.firstId,
-        status: 'duplicate',
-        firstStatus: first.firstStatus,
-      }),
-      redacted: true,
-    };
-  };
-  const storageDown = (err: unknown): Outcome => {
-    console.error('D1 unavailable: webhook refused with 503 so the sender retries', err);
-    return { ...refuse(503, 'failed', 'storage_unavailable', 'The delivery could not be recorded; retry later'), persisted: true };
-  };
+  return claim;
+}
 
-  // 6a. queue: recorded before the 202, then only its id goes to the queue (D1 is the source of truth)
-  if (config.delivery.mode === 'queue') {
-    record.mode = 'queue';
-    record.status = 'queued';
-    record.next_attempt_at = receivedAt;
-    record.duration_ms = deps.now() - receivedAt;
-    let claimed: ClaimResult = { claimed: true };
-    try {
-      if (claim) {
-        claimed = await claimWithRow(deps.db, claim, insertDeliveryIfClaimedStatement(deps.db, record, claim));
-      } else {
-        await insertDeliveryStatement(deps.db, record).run();
-      }
-    } catch (err) {
-      return storageDown(err);
-    }
-    if (!claimed.claimed) return duplicate(claimed);
-    await enqueue(deps.queue, id);
-    return { status: 202, body: { deliveryId: id, status: 'queued' }, record, persisted: true, redacted: true };
+/** A repeat of a key seen within the window: answered with the first delivery's id, logged, never delivered. */
+function duplicate(run: Run, claim: Claim, first: Exclude<ClaimResult, { claimed: true }>): Promise<Outcome> {
+  const { record } = run;
+  record.duplicate_of = first.firstId;
+  record.raw_body = null;
+  record.raw_base64 = 0;
+  const body = { deliveryId: first.firstId, status: 'duplicate', firstStatus: first.firstStatus };
+  return finish(run, 200, 'duplicate', 'duplicate', `duplicate of ${first.firstId} (idempotency key ${claim.key})`, body);
+}
+
+/** D1 could not take the claim or the row: 503 so that the sender retries; nothing can be written. */
+function storageDown(run: Run, err: unknown): Promise<Outcome> {
+  console.error('D1 unavailable: webhook refused with 503 so the sender retries', err);
+  return refuse(run, 503, 'failed', 'storage_unavailable', 'The delivery could not be recorded; retry later', { writes: [] });
+}
+
+/** 6a. Queue mode: recorded (with its claim) before the 202, then only its id goes to the queue; D1 is the source of truth. */
+async function recordAndQueue(run: Run, claim: Claim | null): Promise<Outcome> {
+  const { record, deps } = run;
+  record.mode = 'queue';
+  record.status = 'queued';
+  record.next_attempt_at = record.received_at;
+  record.duration_ms = deps.now() - record.received_at;
+  let claimed: ClaimResult = { claimed: true };
+  try {
+    if (claim) claimed = await claimWithRow(deps.db, claim, insertDeliveryIfClaimedStatement(deps.db, record, claim));
+    else await insertDeliveryStatement(deps.db, record).run();
+  } catch (err) {
+    return storageDown(run, err);
   }
+  if (!claimed.claimed) return duplicate(run, claim!, claimed);
+  await enqueue(deps.queue, record.id);
+  return { status: 202, body: { deliveryId: record.id, status: 'queued' }, record, writes: [] };
+}
 
-  // 6b. sync: the key is claimed before the CRM call, so concurrent repeats never make a second one. The row
-  // goes in with the claim, in flight (`queued`, leased for the CRM timeout): if the Worker stops mid-call, the
-  // row stays visible, the cron re-drive finishes it, and a repeat after the lease takes the claim over.
+/**
+ * 6b. Sync: the key is claimed before the CRM call, so concurrent repeats never make a second one. The row goes in
+ * with the claim, in flight (`queued`, leased for the CRM timeout): if the Worker stops mid-call, the row stays
+ * visible, the cron re-drive finishes it, and a repeat after the lease takes the claim over.
+ */
+async function deliverNow(run: Run, mapping: CompiledMapping, prepared: Extract<Prepared, { ok: true }>, claim: Claim | null): Promise<Outcome> {
+  const { record, deps } = run;
   if (claim) {
-    const lease = receivedAt + deps.crm.timeoutMs + LEASE_MARGIN_MS;
-    const inFlight: NewDelivery = { ...record, status: 'queued', next_attempt_at: receivedAt, lease_until: lease, finished_at: null, duration_ms: null };
+    const lease = record.received_at + deps.crm.timeoutMs + LEASE_MARGIN_MS;
+    const inFlight: NewDelivery = { ...record, status: 'queued', next_attempt_at: record.received_at, lease_until: lease, finished_at: null, duration_ms: null };
     let claimed: ClaimResult;
     try {
       claimed = await claimWithRow(deps.db, claim, insertDeliveryIfClaimedStatement(deps.db, inFlight, claim));
     } catch (err) {
-      return storageDown(err);
+      return storageDown(run, err);
     }
-    if (!claimed.claimed) return duplicate(claimed);
+    if (!claimed.claimed) return duplicate(run, claim, claimed);
   }
-  const release = claim ? { endpointId: endpoint.id, key: claim.key } : undefined;
-  const delivered = await deliverToCrm(deps, targetOf(config), mapping, mapped);
-  const attemptStarted = receivedAt;
+  const delivered = await deliverToCrm(deps, targetOf(run.config), mapping, prepared.mapped);
+  return afterCrm(run, delivered, prepared.value, claim);
+}
+
+/** 7. What the CRM call decided, as the answer, the row and its writes. */
+async function afterCrm(run: Run, delivered: Delivered, value: unknown, claim: Claim | null): Promise<Outcome> {
+  const { record } = run;
+  const release: Write[] = claim ? [{ kind: 'release', endpointId: claim.endpointId, key: claim.key }] : [];
   if (delivered.kind === 'unmatched' || delivered.kind === 'conflict') {
-    // The customer cannot be told: 422 for the sender; replay after importing keys.
+    // the customer cannot be told: 422 for the sender; replay after importing keys
     const reason = delivered.kind === 'unmatched' ? 'customer_unresolved' : 'customer_conflict';
-    return { ...refuse(422, delivered.kind, 'customer_unresolved', delivered.message, { reason }), release, redacted: true };
+    return refuse(run, 422, delivered.kind, 'customer_unresolved', delivered.message, { reason, writes: [...ROW, ...release] });
   }
   record.customer_id = delivered.customerId;
-  if (delivered.result) recordCrmFacts(record, delivered.result);
-  if (config.redact?.length) scrubCrmFacts(record, parsed.value, config.redact);
+  Object.assign(record, crmFacts(delivered.result, value, run.config.redact));
   if (delivered.kind === 'unchanged') {
-    const outcome = finish(200, 'unchanged', 'unchanged', delivered.message, { deliveryId: id, status: 'unchanged', customerId: delivered.customerId });
-    return { ...outcome, redacted: true };
+    return finish(run, 200, 'unchanged', 'unchanged', delivered.message, { deliveryId: record.id, status: 'unchanged', customerId: delivered.customerId });
   }
   record.attempts = 1;
   record.run_attempts = 1;
-  if (delivered.kind === 'delivered') {
-    for (const name of delivered.skipped) record.warnings.push(`fields.${name}: left out, the CRM already has a value`);
-    const outcome = finish(200, 'delivered', null, null, { deliveryId: id, status: 'delivered', customerId: delivered.customerId });
-    return { ...outcome, attempt: attemptFromCrm(id, 1, attemptStarted, delivered.result, 'delivered'), after: delivered.after, redacted: true };
-  }
-  const result = delivered.result;
+  if (delivered.kind === 'failed') return crmFailed(run, delivered.result, release);
+  record.warnings.push(...warningsOf(delivered));
+  const attempt = attemptFromCrm(record.id, 1, record.received_at, delivered.result, 'delivered');
+  const writes: Write[] = [...ROW, { kind: 'attempt', attempt }, { kind: 'learned', statements: delivered.after }];
+  return finish(run, 200, 'delivered', null, null, { deliveryId: record.id, status: 'delivered', customerId: delivered.customerId }, writes);
+}
 
-  // A retryable failure can be handed to the queue: recorded as retrying first, then answered 202.
+/** A failed CRM call: handed to the queue when retryable and the endpoint says so (recorded first, then 202), else 502. */
+async function crmFailed(run: Run, result: Extract<CrmResult, { ok: false }>, release: Write[]): Promise<Outcome> {
+  const { record, config, deps } = run;
   if (isRetryable(result, config.delivery) && config.delivery.onFailure === 'retry' && maxAttempts(config.delivery) > 1) {
     const delay = retryDelaySeconds(config.delivery, 1, 'retryAfterSeconds' in result ? result.retryAfterSeconds : undefined);
-    const outcome = finish(202, 'retrying', result.error, result.message, { deliveryId: id, status: 'retrying' });
+    const outcome = await finish(run, 202, 'retrying', result.error, result.message, { deliveryId: record.id, status: 'retrying' }, []);
     record.mode = 'queue';
     record.finished_at = null;
-    record.next_attempt_at = receivedAt + (record.duration_ms ?? 0) + delay * 1000;
-    const attempt = attemptFromCrm(id, 1, attemptStarted, result, 'retry', record.next_attempt_at);
+    record.next_attempt_at = record.received_at + (record.duration_ms ?? 0) + delay * 1000;
+    const attempt = attemptFromCrm(record.id, 1, record.received_at, result, 'retry', record.next_attempt_at);
     try {
       await deps.db.batch([insertDeliveryStatement(deps.db, record), insertAttemptStatement(deps.db, attempt)]);
-      await enqueue(deps.queue, id, delay);
-      return { ...outcome, persisted: true, redacted: true };
+      await enqueue(deps.queue, record.id, delay);
+      return outcome;
     } catch (err) {
       console.error('could not hand the delivery to the queue; answering the failure instead', err);
       record.mode = 'sync';
       record.next_attempt_at = null;
     }
   }
-  const failed = refuse(crmFailureStatus(result), 'failed', result.error, result.message);
-  return { ...failed, attempt: attemptFromCrm(id, 1, attemptStarted, result, 'failed'), release, redacted: true };
-}
-
-/** What the deliver step needs of an endpoint's configuration. */
-export function targetOf(config: StoredEndpoint['config']) {
-  return { moduleId: config.crm.moduleId, productLineId: config.crm.productLineId, update: config.update };
-}
-
-/** Copies a CRM call's facts onto the record. */
-export function recordCrmFacts(
-  record: Pick<NewDelivery, 'crm_request' | 'crm_http_status' | 'crm_code' | 'crm_message' | 'crm_response' | 'crm_duration_ms'>,
-  result: CrmResult,
-): void {
-  record.crm_request = result.request;
-  record.crm_http_status = result.httpStatus ?? null;
-  record.crm_code = result.code ?? null;
-  record.crm_message = result.message || null;
-  record.crm_response = result.responseText ?? null;
-  record.crm_duration_ms = result.durationMs;
-}
-
-/** Masks the endpoint's `redact` values where they reappear in the CRM request and answer. */
-export function scrubCrmFacts(record: Pick<NewDelivery, 'crm_request' | 'crm_response' | 'crm_message'>, parsedBody: unknown, paths: string[]): void {
-  const forms = sensitiveForms(redactPaths(parsedBody, paths).originals);
-  if (record.crm_request) record.crm_request = scrubValue(record.crm_request, forms);
-  if (record.crm_response) record.crm_response = scrubText(record.crm_response, forms);
-  if (record.crm_message) record.crm_message = scrubText(record.crm_message, forms);
-}
-
-/** Whether a failed CRM call is worth another try under this endpoint's delivery settings. */
-export function isRetryable(result: CrmResult, delivery: DeliveryConfig): boolean {
-  if (result.ok) return false;
-  return result.retryable || (result.code !== undefined && delivery.retryableCrmCodes.includes(result.code));
-}
-
-/** What goes on the queue: only the delivery's id (messages are at most 128 KB; D1 holds the rest). */
-export type DeliveryMessage = { id: string };
-
-/** Sends a delivery's id to the queue. A failed send is logged, not thrown: the row is due, and the cron re-drives it. */
-export async function enqueue(queue: Queue<DeliveryMessage>, id: string, delaySeconds?: number): Promise<boolean> {
-  try {
-    await queue.send({ id }, delaySeconds ? { delaySeconds } : undefined);
-    return true;
-  } catch (err) {
-    console.error(`queue send failed for ${id}; the cron re-drive will pick it up`, err);
-    return false;
-  }
+  const attempt: Write = { kind: 'attempt', attempt: attemptFromCrm(record.id, 1, record.received_at, result, 'failed') };
+  return refuse(run, 502, 'failed', result.error, result.message, { writes: [...ROW, attempt, ...release] });
 }
