@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { startCrmStub } from '../test/crm-stub/server.ts';
 import { newTenant } from '../test/crm-stub/state.ts';
@@ -30,7 +30,11 @@ const sh = (cmd: string, args: string[]) => {
 const crm = await startCrmStub({ token: SECRETS.CRM_API_TOKEN, record: false });
 crm.tenants.set(PRODUCT_LINE, newTenant(PRODUCT_LINE, { customers: [{ id: CUSTOMER_ID, name: '单单', phone: '18888282822' }] }));
 
-const { url: base, mf } = await startAdapter(PORT, { ...SECRETS, CRM_BASE_URL: crm.url });
+const { url: base, mf } = await startAdapter(
+  PORT,
+  { ...SECRETS, CRM_BASE_URL: crm.url },
+  { floors: { crmUrl: crm.url, productLine: PRODUCT_LINE, crmToken: SECRETS.CRM_API_TOKEN } },
+);
 const admin = { authorization: `Bearer ${SECRETS.ADMIN_TOKEN}`, 'content-type': 'application/json' };
 const crmConfig = { moduleId: MODULE_ID, productLineId: PRODUCT_LINE };
 const hmacVerify = { type: 'hmac', header: 'x-signature', prefix: 'sha256=', secret: 'BENCH_HMAC_SECRET' };
@@ -70,6 +74,16 @@ const rows: { key: string; label: string; target: Target }[] = [
     },
   },
   {
+    key: 'floorForward',
+    label: 'floor: a Worker that only forwards the body to the CRM',
+    target: { url: `${base}/__floor/forward`, headers: { 'content-type': 'application/json' }, body: crmBody },
+  },
+  {
+    key: 'floorD1',
+    label: 'floor: forward, and write one D1 row under waitUntil',
+    target: { url: `${base}/__floor/forward-d1`, headers: { 'content-type': 'application/json' }, body: crmBody },
+  },
+  {
     key: 'sync',
     label: 'sync webhook: JSON, 20 fields, HMAC, D1 logged',
     target: { url: `${base}/hooks/bench-sync`, headers: { 'content-type': 'application/json', 'x-signature': signature }, body: json },
@@ -95,7 +109,8 @@ async function open(status: string): Promise<number> {
   return ((await res.json()) as { deliveries: unknown[] }).deliveries.length;
 }
 
-const results: Record<string, Record<number, LoadResult & { ratioP50?: number; ratioRps?: number; drainMs?: number; queued?: number }>> = {};
+type Cell = LoadResult & { ratioP50?: number; ratioRps?: number; overForwardP50?: number; overD1P50?: number; rpsVsForward?: number; rpsVsD1?: number; drainMs?: number };
+const results: Record<string, Record<number, Cell>> = {};
 for (const c of CONCURRENCY) {
   for (const row of rows) {
     const r = await load(row.target, c, DURATION);
@@ -110,11 +125,18 @@ for (const c of CONCURRENCY) {
     }
     console.log(`c=${c} ${row.key}: ${r.rps} req/s, p50 ${r.p50} ms, p95 ${r.p95} ms, p99 ${r.p99} ms, errors ${r.errors}${extra}`);
   }
+  const round = (x: number) => Math.round(x * 100) / 100;
   for (const row of rows) {
     const d = results.direct![c]!;
+    const fwd = results.floorForward![c]!;
+    const d1 = results.floorD1![c]!;
     const r = results[row.key]![c]!;
-    r.ratioP50 = Math.round((r.p50 / d.p50) * 100) / 100;
-    r.ratioRps = Math.round((r.rps / d.rps) * 100) / 100;
+    r.ratioP50 = round(r.p50 / d.p50);
+    r.ratioRps = round(r.rps / d.rps);
+    r.overForwardP50 = round(r.p50 / fwd.p50);
+    r.overD1P50 = round(r.p50 / d1.p50);
+    r.rpsVsForward = round(r.rps / fwd.rps);
+    r.rpsVsD1 = round(r.rps / d1.rps);
   }
 }
 // Where the time goes, server side: the adapter's own timings from the last 200 sync deliveries' rows.
@@ -124,6 +146,36 @@ const recent = (await (await fetch(`${base}/admin/deliveries?endpoint=bench-sync
 const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const serverSide = { handlerP50Ms: med(recent.deliveries.map((d) => d.durationMs)), crmCallP50Ms: med(recent.deliveries.map((d) => d.crm.durationMs)) };
 console.log('server side (sync rows):', serverSide);
+
+// ---- CPU inside workerd: the workerd process's own CPU time over N sequential requests ----------------------
+/** utime + stime of the workerd process Miniflare started (Linux /proc), in ms. */
+function workerdCpuMs(): number {
+  const clk = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) !== process.pid || !stat.includes('(workerd)')) continue;
+      total += ((Number(fields[11]) + Number(fields[12])) / clk) * 1000;
+    } catch {
+      // a process that ended meanwhile
+    }
+  }
+  return total;
+}
+const CPU_N = Number(process.env.BENCH_CPU_REQUESTS ?? 2000);
+const cpuInWorkerd: Record<string, number> = {};
+for (const row of rows.filter((r) => r.key !== 'direct' && r.key !== 'queue')) {
+  await load(row.target, 1, 300); // warm
+  const before = workerdCpuMs();
+  for (let i = 0; i < CPU_N; i++) {
+    const res = await fetch(row.target.url, { method: 'POST', headers: row.target.headers, body: row.target.body });
+    await res.arrayBuffer();
+  }
+  cpuInWorkerd[row.key] = Math.round(((workerdCpuMs() - before) / CPU_N) * 1000) / 1000;
+  console.log(`workerd CPU per request, ${row.key}: ${cpuInWorkerd[row.key]} ms`);
+}
 await mf.dispose();
 await crm.close();
 
@@ -142,6 +194,7 @@ const report = {
   durationSeconds: DURATION / 1000,
   load: results,
   serverSide,
+  cpuInWorkerd,
   rows: rows.map((r) => ({ key: r.key, label: r.label })),
   cpu,
   bundle,
@@ -156,17 +209,35 @@ lines.push(
   '',
 );
 lines.push('## Load: adapter vs the direct CRM call, same run', '');
-lines.push('| row | concurrency | req/s | p50 ms | p95 ms | p99 ms | errors | p50 / direct | req/s / direct |', '|---|---|---|---|---|---|---|---|---|');
+lines.push(
+  "The two floors run in the same Miniflare as the adapter: a Worker that only forwards the body to the stand-in CRM, and one that also writes one D1 row under `waitUntil`. Ratios: p50 over the floor's p50 and req/s over the floor's req/s, at the same concurrency.",
+  '',
+);
+lines.push(
+  '| row | concurrency | req/s | p50 ms | p95 ms | p99 ms | errors | p50 / direct | p50 / forward floor | p50 / forward+D1 floor | req/s / forward floor | req/s / forward+D1 floor |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+);
 for (const c of CONCURRENCY) {
   for (const row of rows) {
     const r = results[row.key]![c]!;
     const drain = row.key === 'queue' ? ` (drained ${r.drainMs} ms after)` : '';
-    lines.push(`| ${row.label}${drain} | ${c} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.errors} | ${r.ratioP50} | ${r.ratioRps} |`);
+    lines.push(
+      `| ${row.label}${drain} | ${c} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.errors} | ${r.ratioP50} | ${r.overForwardP50} | ${r.overD1P50} | ${r.rpsVsForward} | ${r.rpsVsD1} |`,
+    );
   }
 }
 lines.push(
   '',
   `Server side, from the sync rows of the last cell (c=${CONCURRENCY[CONCURRENCY.length - 1]}): handler (receipt to answer) p50 ${serverSide.handlerP50Ms} ms, of which the CRM call p50 ${serverSide.crmCallP50Ms} ms (Date.now() in workerd advances only at I/O, so these are I/O-bounded times).`,
+);
+const fwdCpu = cpuInWorkerd.floorForward ?? 0;
+lines.push(
+  '',
+  `## CPU inside workerd, per request (${CPU_N} sequential requests each; the workerd process's utime + stime from /proc, 10 ms ticks)`,
+  '',
+  '| row | workerd CPU ms / request | minus the forward-only floor |',
+  '|---|---|---|',
+  ...Object.entries(cpuInWorkerd).map(([key, ms]) => `| ${rows.find((r) => r.key === key)!.label} | ${ms} | ${Math.round((ms - fwdCpu) * 1000) / 1000} |`),
 );
 lines.push(
   '',
@@ -183,7 +254,7 @@ lines.push(
   '',
   '## Bundle',
   '',
-  `\`wrangler deploy --dry-run --minify\`: ${bundle.file}, ${Math.round(bundle.bytes / 1024)} KiB minified, **${Math.round((bundle.gzip / 1024) * 10) / 10} KiB gzipped** (budget 110 KiB, checked by test/node/bundle.test.ts).`,
+  `\`wrangler deploy --dry-run\` (minify and source maps set in wrangler.toml): ${bundle.file}, ${Math.round(bundle.bytes / 1024)} KiB minified, **${Math.round((bundle.gzip / 1024) * 10) / 10} KiB gzipped** (budget 100 KiB, checked by test/node/bundle.test.ts).`,
   '',
 );
 const notes = 'bench/notes.md';

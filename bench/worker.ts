@@ -8,7 +8,34 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wrangler';
 
-export async function startAdapter(port: number, vars: Record<string, string>, options: { assets?: boolean; outdir?: string } = {}): Promise<{ url: string; mf: Miniflare }> {
+/**
+ * The runtime's own floors, in the same Miniflare as the adapter: a Worker that only forwards the body to the CRM
+ * (what any adapter must at least do), and one that also writes one D1 row under waitUntil (what logging must at
+ * least cost). Reached at /__floor/forward and /__floor/forward-d1 on the adapter's port.
+ */
+const FLOOR_FORWARD = `export default {
+  async fetch(request, env) {
+    const res = await fetch(env.CRM_URL, { method: 'POST', headers: { 'content-type': 'application/json', 'default-product-id': env.PRODUCT_LINE, authorization: 'Bearer ' + env.CRM_API_TOKEN }, body: await request.arrayBuffer() });
+    return new Response(await res.arrayBuffer(), { status: res.status, headers: { 'content-type': 'application/json' } });
+  },
+};`;
+const FLOOR_FORWARD_D1 = `export default {
+  async fetch(request, env, ctx) {
+    const body = await request.text();
+    const res = await fetch(env.CRM_URL, { method: 'POST', headers: { 'content-type': 'application/json', 'default-product-id': env.PRODUCT_LINE, authorization: 'Bearer ' + env.CRM_API_TOKEN }, body });
+    const answer = await res.text();
+    ctx.waitUntil(env.DB.prepare('INSERT INTO floor_log (id, received_at, payload, answer) VALUES (?, ?, ?, ?)').bind(crypto.randomUUID(), Date.now(), body, answer).run());
+    return new Response(answer, { status: res.status, headers: { 'content-type': 'application/json' } });
+  },
+};`;
+
+export type Floors = { crmUrl: string; productLine: string; crmToken: string };
+
+export async function startAdapter(
+  port: number,
+  vars: Record<string, string>,
+  options: { assets?: boolean; outdir?: string; floors?: Floors } = {},
+): Promise<{ url: string; mf: Miniflare }> {
   const outdir = options.outdir ?? 'bench/out/build';
   const build = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', outdir], { stdio: 'inherit', env: { ...process.env, CI: 'true' } });
   if (build.status !== 0) throw new Error('wrangler deploy --dry-run failed');
@@ -24,13 +51,25 @@ export async function startAdapter(port: number, vars: Record<string, string>, o
     scriptPath: `${outdir}/index.js`,
     bindings: { ...(rest.bindings ?? {}), ...vars },
   };
-  const mf = new Miniflare(convertV4MiniflareOptions({ host: '127.0.0.1', port, workers: [worker] } as unknown as Parameters<typeof convertV4MiniflareOptions>[0]));
+  const workers: unknown[] = [worker];
+  if (options.floors) {
+    const f = options.floors;
+    const floorVars = { CRM_URL: `${f.crmUrl}/api/moduleData/update`, PRODUCT_LINE: f.productLine, CRM_API_TOKEN: f.crmToken };
+    const common = { modules: true, compatibilityDate: (rest as { compatibilityDate?: string }).compatibilityDate, bindings: floorVars };
+    workers.push({ ...common, name: 'floor-forward', script: FLOOR_FORWARD, routes: ['*/__floor/forward'] });
+    workers.push({ ...common, name: 'floor-forward-d1', script: FLOOR_FORWARD_D1, routes: ['*/__floor/forward-d1'], d1Databases: { DB: 'floor-db' } });
+  }
+  const mf = new Miniflare(convertV4MiniflareOptions({ host: '127.0.0.1', port, workers } as unknown as Parameters<typeof convertV4MiniflareOptions>[0]));
   const url = (await mf.ready).toString().replace(/\/$/, '');
   const db = await mf.getD1Database('DB');
   for (const file of readdirSync('migrations')
     .filter((f) => f.endsWith('.sql'))
     .sort()) {
     for (const statement of unstable_splitSqlQuery(readFileSync(`migrations/${file}`, 'utf8'))) await db.prepare(statement).run();
+  }
+  if (options.floors) {
+    const floorDb = await mf.getD1Database('DB', 'floor-forward-d1');
+    await floorDb.prepare('CREATE TABLE floor_log (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL, payload TEXT, answer TEXT)').run();
   }
   return { url, mf };
 }

@@ -10,14 +10,12 @@ import { ApiError } from '../http/errors';
 import { previewOfDelivery, previewWebhook, type Sample } from '../pipeline/preview';
 import { utf8 } from '../verify/crypto';
 import { readJsonBody, validationError } from './validation';
-
-/** Headers a sample request may carry that are never shown to expressions (the admin credential among them). */
-const HIDDEN = new Set(['authorization', 'cookie', 'proxy-authorization']);
+import { ALWAYS_SECRET_HEADERS } from '../verify';
 
 /** A sample request as the sender would send it: this request's body, content type, headers and query. */
 export async function sampleOf(c: Context): Promise<Sample> {
   const headers: Record<string, string> = {};
-  for (const [k, v] of c.req.raw.headers) if (!HIDDEN.has(k)) headers[k] = v;
+  for (const [k, v] of c.req.raw.headers) if (!ALWAYS_SECRET_HEADERS.has(k)) headers[k] = v;
   const query: Record<string, string> = {};
   for (const [k, v] of new URL(c.req.url).searchParams) query[k] = v;
   return { bytes: new Uint8Array(await c.req.arrayBuffer()), contentType: c.req.header('content-type') ?? null, headers, query };

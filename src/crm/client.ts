@@ -120,7 +120,13 @@ async function callCrm(
     };
   }
   const facts = { request, durationMs: Date.now() - started, httpStatus: response.status, responseText: text.slice(0, MAX_LOGGED_RESPONSE) };
+  return classifyAnswer(response, text, facts);
+}
 
+type AnswerFacts = { request: CrmRequest; durationMs: number; httpStatus: number; responseText: string };
+
+/** The one classification of a CRM answer: retryable outage, refusal, or success (with the record it returned). */
+function classifyAnswer(response: Response, text: string, facts: AnswerFacts): CrmResult {
   let envelope: z.infer<typeof Envelope> | undefined;
   try {
     const parsed = Envelope.safeParse(parseJsonLossless(text));
@@ -130,26 +136,21 @@ async function callCrm(
   }
   const status = response.status;
   const crmMessage = envelope?.message ?? '';
-
   if (status >= 500 || status === 429 || status === 408) {
+    const retryAfterSeconds = retryAfter(response.headers.get('retry-after'));
     return {
       ok: false,
       error: 'crm_unavailable',
       retryable: true,
       code: envelope?.code,
       message: `CRM answered HTTP ${status}${crmMessage ? `: ${crmMessage}` : ''}`,
-      retryAfterSeconds: retryAfter(response.headers.get('retry-after')),
+      retryAfterSeconds,
       ...facts,
     };
   }
-  if (status >= 400) {
-    return { ok: false, error: 'crm_rejected', retryable: false, code: envelope?.code, message: crmMessage || `CRM answered HTTP ${status}`, ...facts };
-  }
-  if (!envelope) {
-    return { ok: false, error: 'crm_unavailable', retryable: true, message: `CRM answered HTTP ${status} with an unreadable body`, ...facts };
-  }
-  if (envelope.code !== 200) {
+  if (status >= 400) return { ok: false, error: 'crm_rejected', retryable: false, code: envelope?.code, message: crmMessage || `CRM answered HTTP ${status}`, ...facts };
+  if (!envelope) return { ok: false, error: 'crm_unavailable', retryable: true, message: `CRM answered HTTP ${status} with an unreadable body`, ...facts };
+  if (envelope.code !== 200)
     return { ok: false, error: 'crm_rejected', retryable: false, code: envelope.code, message: crmMessage || `CRM answered code ${envelope.code}`, ...facts };
-  }
   return { ok: true, code: 200, message: crmMessage, item: envelope.data?.item ?? null, ...facts, httpStatus: status };
 }

@@ -1,5 +1,6 @@
 import type { CrmRequest } from '../crm/client';
 import { Where } from '../shared/sql';
+import { parseJsonOr } from '../shared/json';
 
 /** Where a delivery stands (README "Statuses"). `queued` and `retrying` are the only ones not terminal. */
 export type DeliveryStatus =
@@ -34,6 +35,14 @@ export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
   'duplicate',
 ];
 export const IN_FLIGHT: readonly DeliveryStatus[] = ['queued', 'retrying'];
+/**
+ * The one replay rule: a verified delivery whose body is still stored, not in flight, not a duplicate (replay its
+ * first instead). As SQL for the replay queries, and for a row already read.
+ */
+export const REPLAYABLE_SQL = "verified = 1 AND (raw_body IS NOT NULL OR payload IS NOT NULL) AND status NOT IN ('queued', 'retrying', 'duplicate')";
+export const isReplayable = (row: Pick<DeliveryRow, 'verified' | 'raw_body' | 'payload' | 'status'>) =>
+  row.verified === 1 && (row.raw_body !== null || row.payload !== null) && !IN_FLIGHT.includes(row.status) && row.status !== 'duplicate';
+
 /** IN_FLIGHT as an SQL list, for the queries that pick deliveries still to be attempted. */
 export const IN_FLIGHT_SQL = `(${IN_FLIGHT.map((s) => `'${s}'`).join(', ')})`;
 
@@ -198,15 +207,6 @@ export async function insertDelivery(db: D1Database, record: NewDelivery): Promi
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function parseJson<T>(text: string | null, fallback: T): T {
-  if (text === null) return fallback;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return fallback;
-  }
-}
-
 function toSummary(row: Row): DeliverySummary {
   return {
     id: row.id,
@@ -218,14 +218,14 @@ function toSummary(row: Row): DeliverySummary {
     finishedAt: iso(row.finished_at),
     durationMs: row.duration_ms,
     customerId: row.customer_id,
-    warnings: parseJson(row.warnings, []),
+    warnings: parseJsonOr(row.warnings, []),
     mode: row.mode,
     attempts: row.attempts,
     nextAttemptAt: iso(row.next_attempt_at),
     idempotencyKey: row.idempotency_key,
     duplicateOf: row.duplicate_of,
     replays: row.replays,
-    replayable: row.verified === 1 && (row.raw_body !== null || row.payload !== null) && row.status !== 'duplicate',
+    replayable: isReplayable(row),
     crm: { httpStatus: row.crm_http_status, code: row.crm_code, message: row.crm_message, durationMs: row.crm_duration_ms },
   };
 }
@@ -236,13 +236,13 @@ function toDelivery(row: Row): Delivery {
     ...summary,
     request: {
       method: row.request_method,
-      query: parseJson(row.request_query, {}),
-      headers: parseJson(row.request_headers, {}),
+      query: parseJsonOr(row.request_query, {}),
+      headers: parseJsonOr(row.request_headers, {}),
       contentType: row.content_type,
       body: row.payload,
       bytes: row.payload_bytes,
     },
-    crm: { ...summary.crm, request: parseJson(row.crm_request, null), response: parseJson(row.crm_response, row.crm_response) },
+    crm: { ...summary.crm, request: parseJsonOr(row.crm_request, null), response: parseJsonOr(row.crm_response, row.crm_response) },
   };
 }
 

@@ -1,4 +1,5 @@
 import { StoredEndpoint, type EndpointConfig } from './schema';
+import { IsolateCache } from '../shared/cache';
 
 /** KV key of an endpoint configuration; the version prefix lets a later layout live beside this one. */
 const PREFIX = 'v1:endpoint:';
@@ -15,17 +16,15 @@ export async function getEndpoint(kv: KVNamespace, id: string): Promise<StoredEn
 // the largest cost after the CRM call itself. KV already takes up to 60 s to spread a change; writes
 // through the admin API clear this isolate's copy at once.
 const CACHE_MS = 10_000;
-const cache = new Map<string, { at: number; endpoint: StoredEndpoint }>();
+const cache = new IsolateCache<StoredEndpoint>(CACHE_MS, 1000);
 
 /** `getEndpoint` through the isolate's short cache (found endpoints only: a new one is seen at once). */
 export async function getEndpointCached(kv: KVNamespace, id: string, now = Date.now()): Promise<StoredEndpoint | null> {
-  const hit = cache.get(id);
-  if (hit && now - hit.at < CACHE_MS) return hit.endpoint;
+  const hit = cache.get(id, now);
+  if (hit) return hit.value;
   const endpoint = await getEndpoint(kv, id);
-  if (endpoint) {
-    if (cache.size >= 1000) cache.delete(cache.keys().next().value!);
-    cache.set(id, { at: now, endpoint });
-  } else cache.delete(id);
+  if (endpoint) cache.set(id, endpoint, now);
+  else cache.delete(id);
   return endpoint;
 }
 

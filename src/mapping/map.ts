@@ -73,47 +73,45 @@ function asId(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Maps a parsed payload onto the CRM update's fields with an endpoint's compiled mapping. */
-/** `explain`: also warn about every field whose expression yielded nothing (the preview wants that; webhooks do not). */
+/**
+ * Maps a parsed payload onto the CRM update's fields with an endpoint's compiled mapping, and names the customer.
+ * `explain`: also warn about every field whose expression yielded nothing (the preview wants that; webhooks do not).
+ */
 export async function mapPayload(mapping: CompiledMapping, input: MapInput, options: { explain?: boolean } = {}): Promise<MapResult> {
   const warnings: string[] = [];
-  const fields: Record<string, unknown> = {};
+  const mapped = await mapFields(mapping, input, warnings, options.explain ?? false);
+  if (!mapped.ok) return { ...mapped, warnings };
+  return mapCustomer(mapping, input, mapped.fields, warnings);
+}
 
+type FieldFailure = { ok: false; reason: 'mapping_failed'; field: string; message: string };
+
+/** Every field rule's value; a field that yields nothing is left out (a required one fails the mapping). */
+async function mapFields(mapping: CompiledMapping, input: MapInput, warnings: string[], explain: boolean): Promise<{ ok: true; fields: Record<string, unknown> } | FieldFailure> {
+  const fields: Record<string, unknown> = {};
   for (const field of mapping.fields) {
     let value: unknown;
     try {
-      switch (field.kind) {
-        case 'constant':
-          value = field.value;
-          break;
-        case 'expression':
-          value = await evaluate(field.expression, input);
-          break;
-        case 'rule': {
-          value = await evaluate(field.expression, input);
-          if (field.map && !isNothing(value)) value = translate(field.name, value, field.map, warnings);
-          if (isNothing(value) && field.default !== undefined) value = field.default;
-          if (isNothing(value) && field.required) {
-            return { ok: false, reason: 'mapping_failed', field: field.name, message: `required field "${field.name}" has no value`, warnings };
-          }
-          break;
-        }
+      if (field.kind === 'constant') value = field.value;
+      else value = await evaluate(field.expression, input);
+      if (field.kind === 'rule') {
+        if (field.map && !isNothing(value)) value = translate(field.name, value, field.map, warnings);
+        if (isNothing(value) && field.default !== undefined) value = field.default;
+        if (isNothing(value) && field.required) return { ok: false, reason: 'mapping_failed', field: field.name, message: `required field "${field.name}" has no value` };
       }
     } catch (err) {
-      return {
-        ok: false,
-        reason: 'mapping_failed',
-        field: field.name,
-        message: `fields.${field.name}: ${(err as Error).message ?? String(err)}`,
-        warnings,
-      };
+      return { ok: false, reason: 'mapping_failed', field: field.name, message: `fields.${field.name}: ${(err as Error).message ?? String(err)}` };
     }
     if (!isNothing(value)) fields[field.name] = value;
-    else if (options.explain && field.kind !== 'constant') warnings.push(`fields.${field.name}: yielded nothing; left out`);
+    else if (explain && field.kind !== 'constant') warnings.push(`fields.${field.name}: yielded nothing; left out`);
   }
+  return { ok: true, fields };
+}
 
-  let rawId: unknown;
+/** The customer: the payload's CRM id, else the lookup keys (normalised as they are stored). */
+async function mapCustomer(mapping: CompiledMapping, input: MapInput, fields: Record<string, unknown>, warnings: string[]): Promise<MapResult> {
   if (mapping.customerId) {
+    let rawId: unknown;
     try {
       rawId = await evaluate(mapping.customerId, input);
     } catch (err) {
@@ -132,7 +130,6 @@ export async function mapPayload(mapping: CompiledMapping, input: MapInput, opti
     }
   }
   if (mapping.lookups.length === 0) return { ok: false, reason: 'customer_unresolved', kind: 'missing', message: 'customerId expression yielded nothing', warnings };
-  // the keys to look the customer up by, normalised as they are stored
   const lookups: Lookup[] = [];
   for (const lookup of mapping.lookups) {
     let value: unknown;

@@ -16,6 +16,7 @@ import { notifyTarget, recordDead, sendAlert } from '../notify';
 import { crmFacts, isRetryable, isUnmatched, type Prepared, prepare, targetOf, warningsOf } from './core';
 import { decodeSignature, utf8 } from '../verify/crypto';
 import { maxAttempts, retryDelaySeconds } from '../deliveries/retry';
+import { parseJsonOr } from '../shared/json';
 
 export type AttemptDeps = {
   db: D1Database;
@@ -96,8 +97,8 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   const request = {
     bytes,
     contentType: row.content_type,
-    headers: parseObject<Record<string, string>>(row.request_headers),
-    query: parseObject<Record<string, string>>(row.request_query),
+    headers: parseJsonOr<Record<string, string>>(row.request_headers, {}),
+    query: parseJsonOr<Record<string, string>>(row.request_query, {}),
   };
   const prepared = await prepare(endpoint.config, mapping, request);
   warnings.push(...prepared.warnings);
@@ -133,16 +134,8 @@ function endDelivered(end: End, delivered: Delivered, row: DeliveryRow, config: 
 /** The row's warnings with this attempt's added (each once); nothing to write when the attempt added none. */
 function mergedWarnings(stored: string | null, added: string[]): Partial<DeliveryRow> {
   if (added.length === 0) return {};
-  const all = [...new Set([...parseObject<string[]>(stored, []), ...added])];
+  const all = [...new Set([...parseJsonOr<string[]>(stored, []), ...added])];
   return { warnings: JSON.stringify(all) };
-}
-
-function parseObject<T>(text: string | null, fallback: T = {} as T): T {
-  try {
-    return (text ? JSON.parse(text) : fallback) as T;
-  } catch {
-    return fallback;
-  }
 }
 
 type Ending = {

@@ -14,6 +14,7 @@ import type { DeliveryRow } from '../deliveries/store';
 import { getEndpoint } from '../endpoints/store';
 import { storedBody } from './attempt';
 import { isUnmatched, type Prepared, prepare } from './core';
+import { parseJsonOr } from '../shared/json';
 
 export type Sample = { bytes: Uint8Array; contentType: string | null; headers: Record<string, string>; query: Record<string, string | string[]> };
 
@@ -104,6 +105,9 @@ export async function storedSample(db: D1Database, id: string): Promise<StoredSa
   if (!row) return { ok: false, why: 'not_found', message: 'No such delivery' };
   const bytes = storedBody(row);
   if (!bytes || row.verified !== 1) return { ok: false, why: 'not_replayable', message: bytes ? 'The request was never verified' : 'The stored body was removed by retention' };
-  const parse = <T>(t: string | null, d: T): T => (t ? (JSON.parse(t) as T) : d);
-  return { ok: true, endpointId: row.endpoint_id, sample: { bytes, contentType: row.content_type, headers: parse(row.request_headers, {}), query: parse(row.request_query, {}) } };
+  return {
+    ok: true,
+    endpointId: row.endpoint_id,
+    sample: { bytes, contentType: row.content_type, headers: parseJsonOr(row.request_headers, {}), query: parseJsonOr(row.request_query, {}) },
+  };
 }

@@ -9,6 +9,7 @@ import { redactPaths, scrubText, sensitiveForms } from '../deliveries/redact';
 import { insertDeliveryStatement, type NewDelivery } from '../deliveries/store';
 import { parseBody } from '../receive/body';
 import { encodeBytes } from '../verify/crypto';
+import { ALWAYS_SECRET_HEADERS } from '../verify';
 
 /** One D1 write of a path's outcome; `statementsOf` turns the list into one batch. */
 export type Write =
@@ -39,8 +40,6 @@ function statementsOfWrite(db: D1Database, record: NewDelivery, w: Write): D1Pre
   }
 }
 
-// Headers that carry credentials whatever the scheme: never stored.
-const ALWAYS_SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
 const MAX_STORED_HEADER = 1024;
 
 /** The request's headers without any that carry credentials: what expressions see as `$headers`. */

@@ -3,13 +3,14 @@ import { DELIVERY_STATUSES } from '../deliveries/store';
 import { EndpointId } from '../endpoints/schema';
 import { type DeliveryMessage, enqueue } from './core';
 import { Where } from '../shared/sql';
+import { REPLAYABLE_SQL } from '../deliveries/store';
 
 /**
  * Replay: a delivery runs again against the endpoint's current configuration, through the queue,
  * as the same delivery (new attempt rows, a new run of maxAttempts). Only verified deliveries
  * whose body is still stored can be replayed; one in flight is left alone.
  */
-const REPLAYABLE = `verified = 1 AND (raw_body IS NOT NULL OR payload IS NOT NULL) AND status NOT IN ('queued', 'retrying', 'duplicate')`;
+const REPLAYABLE = REPLAYABLE_SQL;
 
 // ?1 is the time; later anonymous parameters number on from 2.
 const RESTART = `UPDATE deliveries SET status = 'queued', mode = 'queue', reason = NULL, message = NULL, finished_at = NULL,

@@ -4,7 +4,8 @@
  * is bound in as additional data, so a ciphertext copied under another name does not decrypt.
  * Values are write-only: nothing here returns them except `readSecret`, which the pipeline uses.
  */
-import { utf8 } from '../verify/crypto';
+import { decodeSignature, encodeBytes, utf8 } from '../verify/crypto';
+import { IsolateCache } from '../shared/cache';
 
 const PREFIX = 'v1:secret:';
 const keyOf = (name: string) => `${PREFIX}${name}`;
@@ -15,8 +16,8 @@ type Sealed = { v: 1; iv: string; ct: string; updatedAt: string };
 
 export class VaultError extends Error {}
 
-const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
-const unb64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+const b64 = (bytes: Uint8Array) => encodeBytes(bytes, 'base64');
+const unb64 = (text: string) => decodeSignature(text, 'base64') ?? new Uint8Array(0);
 
 let cached: { master: string; key: Promise<CryptoKey> } | undefined;
 
@@ -60,15 +61,14 @@ export async function writeSecret(kv: KVNamespace, master: string, name: string,
 // Decrypted values are kept in the isolate for CACHE_MS, like endpoint configurations: no KV read per
 // webhook. PUT and DELETE through the admin API clear this isolate's copy at once.
 const CACHE_MS = 10_000;
-const values = new Map<string, { at: number; value: string | undefined }>();
+const values = new IsolateCache<string | undefined>(CACHE_MS, 500);
 
 /** `readSecret` through the isolate's short cache. */
 export async function readSecretCached(kv: KVNamespace, master: string | undefined, name: string, now = Date.now()): Promise<string | undefined> {
-  const hit = values.get(name);
-  if (hit && now - hit.at < CACHE_MS) return hit.value;
+  const hit = values.get(name, now);
+  if (hit) return hit.value;
   const value = await readSecret(kv, master, name);
-  if (values.size >= 500) values.delete(values.keys().next().value!);
-  values.set(name, { at: now, value });
+  values.set(name, value, now);
   return value;
 }
 

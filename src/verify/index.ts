@@ -5,6 +5,9 @@ import type { SchemeOutcome, SendInstructions, VerifyFailureReason, VerifyInput 
 export { VerifyConfig } from './schemes';
 export type { SendInstructions, VerifyInput, VerifyFailureReason } from './types';
 
+/** Headers that carry credentials whatever the scheme: never stored, never shown to expressions. */
+export const ALWAYS_SECRET_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie']);
+
 /** Looks a secret up by name; `undefined` when no such secret exists. */
 export type SecretResolver = (name: string) => Promise<string | undefined> | string | undefined;
 

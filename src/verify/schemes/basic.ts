@@ -1,5 +1,5 @@
 import * as z from '../../shared/zod';
-import { safeEqual } from '../crypto';
+import { safeEqual, decodeSignature } from '../crypto';
 import { SecretRef, secretNames } from '../secret-name';
 import { defineScheme } from '../types';
 
@@ -14,12 +14,9 @@ const schema = z.strictObject({
 function decodeBasic(header: string): { user: string; password: string } | null {
   const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
   if (!match) return null;
-  let text: string;
-  try {
-    text = new TextDecoder().decode(Uint8Array.from(atob(match[1]!), (c) => c.charCodeAt(0)));
-  } catch {
-    return null;
-  }
+  const bytes = decodeSignature(match[1]!, 'base64');
+  if (!bytes) return null;
+  const text = new TextDecoder().decode(bytes);
   const colon = text.indexOf(':');
   return colon < 0 ? null : { user: text.slice(0, colon), password: text.slice(colon + 1) };
 }
