@@ -1,11 +1,10 @@
-import { zValidator } from '@hono/zod-validator';
 import { Hono } from 'hono/tiny';
 import * as z from '../shared/zod';
 import { csvRows, deleteKey, importCustomerKeys, KeyName, listKeys } from '../customers/keys';
 import { CrmId } from '../endpoints/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
-import { readJsonBody, validationHook } from './validation';
+import { readJsonBody, valid } from './validation';
 
 /**
  * `/admin/customer-keys`: external keys -> CRM customer ids, per module.
@@ -23,7 +22,7 @@ export const KeysListQuery = z.strictObject({
 });
 export const KeysDeleteQuery = z.strictObject({ moduleId: CrmId, key: KeyName, value: z.string().check(z.minLength(1)).check(z.maxLength(256)) });
 
-customerKeysAdmin.post('/', zValidator('query', ModuleQuery, validationHook), async (c) => {
+customerKeysAdmin.post('/', valid('query', ModuleQuery), async (c) => {
   const { moduleId } = c.req.valid('query');
   const contentType = c.req.header('content-type') ?? '';
   let rows: unknown[];
@@ -39,12 +38,12 @@ customerKeysAdmin.post('/', zValidator('query', ModuleQuery, validationHook), as
   return c.json(await importCustomerKeys(c.env.DB, moduleId, rows, Date.now()));
 });
 
-customerKeysAdmin.get('/', zValidator('query', KeysListQuery, validationHook), async (c) => {
+customerKeysAdmin.get('/', valid('query', KeysListQuery), async (c) => {
   const q = c.req.valid('query');
   return c.json({ keys: await listKeys(c.env.DB, q.moduleId, { key: q.key, value: q.value, customerId: q.customerId }, q.limit) });
 });
 
-customerKeysAdmin.delete('/', zValidator('query', KeysDeleteQuery, validationHook), async (c) => {
+customerKeysAdmin.delete('/', valid('query', KeysDeleteQuery), async (c) => {
   const q = c.req.valid('query');
   if (!(await deleteKey(c.env.DB, q.moduleId, q.key, q.value))) throw new ApiError(404, 'not_found', 'No such key');
   return c.body(null, 204);

@@ -1,4 +1,3 @@
-import { zValidator } from '@hono/zod-validator';
 import { Hono } from 'hono/tiny';
 import * as z from '../shared/zod';
 import { listAttempts } from '../deliveries/attempts';
@@ -7,9 +6,8 @@ import { replayMany, ReplayFilter, replayOne } from '../pipeline/replay';
 import { EndpointId } from '../endpoints/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
-import { readJsonBody, validationError, validationHook } from './validation';
+import { valid } from './validation';
 import { previewDelivery } from './preview';
-import { formatIssues } from '../endpoints/schema';
 
 export const deliveriesAdmin = new Hono<AppEnv>();
 
@@ -25,7 +23,7 @@ export const DeliveryListQuery = z.strictObject({
   cursor: z.optional(z.string().check(z.regex(/^[0-9a-z]{26}$/, 'cursor is the nextCursor of a previous page'))),
 });
 
-deliveriesAdmin.get('/', zValidator('query', DeliveryListQuery, validationHook), async (c) => {
+deliveriesAdmin.get('/', valid('query', DeliveryListQuery), async (c) => {
   const { since, until, ...query } = c.req.valid('query');
   const ms = (t: string | undefined) => (t === undefined ? undefined : Date.parse(t));
   return c.json(await listDeliveries(c.env.DB, { ...query, status: query.status as DeliveryStatus | undefined, since: ms(since), until: ms(until) }));
@@ -39,11 +37,10 @@ deliveriesAdmin.get('/:id', async (c) => {
 });
 
 /** Replays by filter: `{ "status": "failed", "endpoint"?, "since"?, "until"?, "limit"? (100, at most 500), "dryRun"? }`. */
-deliveriesAdmin.post('/replay', async (c) => {
-  const filter = ReplayFilter.safeParse(await readJsonBody(c));
-  if (!filter.success) throw validationError(formatIssues(filter.error), 'replay filter');
-  const result = await replayMany(c.env.DB, c.env.DELIVERY_QUEUE, filter.data, Date.now());
-  return c.json({ ...result, dryRun: filter.data.dryRun }, filter.data.dryRun ? 200 : 202);
+deliveriesAdmin.post('/replay', valid('json', ReplayFilter, 'replay filter'), async (c) => {
+  const filter = c.req.valid('json');
+  const result = await replayMany(c.env.DB, c.env.DELIVERY_QUEUE, filter, Date.now());
+  return c.json({ ...result, dryRun: filter.dryRun }, filter.dryRun ? 200 : 202);
 });
 
 /** What a replay of this delivery would send under today's configuration. */

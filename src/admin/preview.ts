@@ -2,14 +2,13 @@ import type { Context } from 'hono';
 import { Hono } from 'hono/tiny';
 import * as z from '../shared/zod';
 import { crmSettings } from '../crm/client';
-import { formatIssues } from '../endpoints/schema';
 import { checkConfig } from '../endpoints/save';
 import { getEndpoint } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
 import { previewOfDelivery, previewWebhook, type Sample } from '../pipeline/preview';
 import { utf8 } from '../verify/crypto';
-import { readJsonBody, validationError } from './validation';
+import { valid, validationError } from './validation';
 import { ALWAYS_SECRET_HEADERS } from '../verify';
 
 /** A sample request as the sender would send it: this request's body, content type, headers and query. */
@@ -49,16 +48,15 @@ export const PreviewRequest = z.strictObject({
   }),
 });
 
-previewAdmin.post('/', async (c) => {
-  const request = PreviewRequest.safeParse(await readJsonBody(c));
-  if (!request.success) throw validationError(formatIssues(request.error), 'preview request');
-  const config = checkConfig(request.data.config);
+previewAdmin.post('/', valid('json', PreviewRequest, 'preview request'), async (c) => {
+  const request = c.req.valid('json');
+  const config = checkConfig(request.config);
   if (!config.ok)
     throw validationError(
       config.issues.map((i) => ({ ...i, path: `config.${i.path}` })),
       'configuration',
     );
-  const { body, contentType, headers, query } = request.data.sample;
+  const { body, contentType, headers, query } = request.sample;
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const sample: Sample = {
     bytes: utf8(text),

@@ -1,13 +1,13 @@
 import { Hono } from 'hono/tiny';
 import * as z from '../shared/zod';
-import { endpointSecretNames, formatIssues } from '../endpoints/schema';
+import { endpointSecretNames } from '../endpoints/schema';
 import { listEndpoints } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
 import { workerSecret } from '../secrets/resolver';
 import { deleteSecret, listSecrets, masterKey, writeSecret } from '../secrets/vault';
 import { SecretName } from '../verify/secret-name';
-import { readJsonBody, validationError } from './validation';
+import { valid } from './validation';
 
 /**
  * `/admin/secrets`: endpoint secrets set without a redeploy. Write-only: no route ever returns a value.
@@ -17,11 +17,7 @@ export const secretsAdmin = new Hono<AppEnv>();
 
 export const SecretValue = z.strictObject({ value: z.string().check(z.minLength(1)).check(z.maxLength(4096)) });
 
-function secretName(raw: string): string {
-  const parsed = SecretName.safeParse(raw);
-  if (!parsed.success) throw validationError(formatIssues(parsed.error).map((i) => ({ ...i, path: 'name' })));
-  return parsed.data;
-}
+const byName = valid('param', z.object({ name: SecretName }));
 
 /** Every secret the adapter knows of: stored here, or named by an endpoint (then where it comes from, or `missing`). */
 secretsAdmin.get('/', async (c) => {
@@ -44,22 +40,20 @@ secretsAdmin.get('/', async (c) => {
   return c.json({ secrets: [...rows.values()].sort((a, b) => a.name.localeCompare(b.name)) });
 });
 
-secretsAdmin.put('/:name', async (c) => {
-  const name = secretName(c.req.param('name'));
+secretsAdmin.put('/:name', byName, valid('json', SecretValue, 'secret'), async (c) => {
+  const { name } = c.req.valid('param');
   const key = masterKey(c.env);
   if (!key.ok) throw new ApiError(503, 'secrets_unavailable', key.message);
   if (workerSecret(c.env, name)) {
     throw new ApiError(409, 'conflict', `A Worker secret named ${name} exists and takes precedence; remove it (wrangler secret delete ${name}) or choose another name`);
   }
-  const body = SecretValue.safeParse(await readJsonBody(c));
-  if (!body.success) throw validationError(formatIssues(body.error), 'secret');
   const existed = (await listSecrets(c.env.ENDPOINTS)).some((s) => s.name === name);
-  const updatedAt = await writeSecret(c.env.ENDPOINTS, key.key, name, body.data.value);
+  const updatedAt = await writeSecret(c.env.ENDPOINTS, key.key, name, c.req.valid('json').value);
   return c.json({ name, source: 'admin', updatedAt }, existed ? 200 : 201);
 });
 
-secretsAdmin.delete('/:name', async (c) => {
-  const deleted = await deleteSecret(c.env.ENDPOINTS, secretName(c.req.param('name')));
+secretsAdmin.delete('/:name', byName, async (c) => {
+  const deleted = await deleteSecret(c.env.ENDPOINTS, c.req.valid('param').name);
   if (!deleted) throw new ApiError(404, 'not_found', 'No such secret set through the admin API');
   return c.body(null, 204);
 });
