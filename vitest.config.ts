@@ -2,40 +2,58 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
 /**
- * Tests run inside workerd with real local KV and D1 (migrations applied in test/setup.ts).
- * The stand-in CRM runs in Node (test/global-setup.ts) and is reached over real HTTP.
+ * Every test suite in one config, as projects:
+ * - `workers`: inside workerd with real local KV, D1 (migrations applied in test/setup.ts) and Queues; the stand-in
+ *   CRM runs in Node (test/global-setup.ts) and is reached over real HTTP;
+ * - `node`: tests that run wrangler or the repository's scripts themselves (bundle budget, deploy, layers);
+ * - `e2e`: the console in Debian's Chromium against the built Worker (npm run test:e2e);
+ * - `openapi`, `bench-cpu`: build-time tools run through vitest (npm run openapi, npm run bench).
+ * `npm test` runs `workers` and `node`.
  */
 export default defineConfig({
-  plugins: [
-    cloudflareTest(async ({ inject }) => ({
-      main: './src/index.ts',
-      wrangler: { configPath: './wrangler.toml' },
-      miniflare: {
-        bindings: {
-          CRM_BASE_URL: inject<string>('crmUrl'),
-          CRM_API_TOKEN: 'test-crm-token',
-          CRM_TIMEOUT_MS: '1500',
-          ADMIN_TOKEN: 'test-admin-token',
-          SECRETS_KEY: 'test-secrets-key-0123456789abcdef0123',
-          TURNSTILE_VERIFY_URL: `${inject<string>('crmUrl')}/turnstile/v0/siteverify`,
-          // Cloudflare's published always-passes Turnstile test secret (the stand-in accepts only it)
-          TEST_TURNSTILE_SECRET: '1x0000000000000000000000000000000AA',
-          TEST_TURNSTILE_WRONG: '2x0000000000000000000000000000000AA',
-          // endpoint secrets named by the tests' configurations
-          TEST_FORM_TOKEN: 'form-token-2f9c',
-          TEST_HMAC_SECRET: 'fixture-secret-2f9c',
-          TEST_HMAC_SECRET_OLD: 'old-secret-1a2b',
-          // whsec_ + base64("standard-webhooks-key-32-bytes!!")
-          TEST_WHSEC: 'whsec_c3RhbmRhcmQtd2ViaG9va3Mta2V5LTMyLWJ5dGVzISE=',
-          TEST_MIGRATIONS: await readD1Migrations('./migrations'),
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(async ({ inject }) => ({
+            main: './src/index.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                CRM_BASE_URL: inject<string>('crmUrl'),
+                CRM_API_TOKEN: 'test-crm-token',
+                CRM_TIMEOUT_MS: '1500',
+                ADMIN_TOKEN: 'test-admin-token',
+                SECRETS_KEY: 'test-secrets-key-0123456789abcdef0123',
+                TURNSTILE_VERIFY_URL: `${inject<string>('crmUrl')}/turnstile/v0/siteverify`,
+                // Cloudflare's published always-passes Turnstile test secret (the stand-in accepts only it)
+                TEST_TURNSTILE_SECRET: '1x0000000000000000000000000000000AA',
+                TEST_TURNSTILE_WRONG: '2x0000000000000000000000000000000AA',
+                // endpoint secrets named by the tests' configurations
+                TEST_FORM_TOKEN: 'form-token-2f9c',
+                TEST_HMAC_SECRET: 'fixture-secret-2f9c',
+                TEST_HMAC_SECRET_OLD: 'old-secret-1a2b',
+                // whsec_ + base64("standard-webhooks-key-32-bytes!!")
+                TEST_WHSEC: 'whsec_c3RhbmRhcmQtd2ViaG9va3Mta2V5LTMyLWJ5dGVzISE=',
+                TEST_MIGRATIONS: await readD1Migrations('./migrations'),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'workers',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/node/**', 'test/e2e/**'],
+          globalSetup: ['./test/global-setup.ts'],
+          setupFiles: ['./test/setup.ts'],
         },
       },
-    })),
-  ],
-  test: {
-    include: ['test/**/*.test.ts'],
-    exclude: ['test/node/**', 'test/e2e/**'],
-    globalSetup: ['./test/global-setup.ts'],
-    setupFiles: ['./test/setup.ts'],
+      { test: { name: 'node', include: ['test/node/**/*.test.ts'], environment: 'node' } },
+      {
+        test: { name: 'e2e', include: ['test/e2e/**/*.e2e.test.ts'], environment: 'node', testTimeout: 60_000, hookTimeout: 240_000, fileParallelism: false },
+      },
+      { test: { name: 'openapi', include: ['scripts/openapi.gen.ts'], environment: 'node' } },
+      { test: { name: 'bench-cpu', include: ['bench/cpu.bench-run.ts'], environment: 'node' } },
+    ],
   },
 });

@@ -180,7 +180,7 @@ await mf.dispose();
 await crm.close();
 
 // ---- CPU micro-benchmark and bundle ------------------------------------------------------------
-sh('npx', ['vitest', 'run', '--config', 'vitest.bench.config.ts']);
+sh('npx', ['vitest', 'run', '--project', 'bench-cpu']);
 const cpu = JSON.parse(readFileSync('bench/out/cpu.json', 'utf8'));
 const { bundleSize } = await import('./bundle.ts');
 const bundle = bundleSize('bench/out/build');
