@@ -25,9 +25,82 @@ const ok = (description: string, schema: Record<string, unknown> = { type: 'obje
 const body = (schema: Record<string, unknown>, contentType = 'application/json') => ({ required: true, content: { [contentType]: { schema } } });
 const op = (summary: string, extra: Record<string, unknown>) => ({ summary, responses: { 401: ERROR, 400: ERROR, 404: ERROR }, ...extra });
 
-export function buildOpenApi() {
+/** Every admin route with its parameters, bodies and answers. */
+function adminPaths() {
   const config = { $ref: '#/components/schemas/EndpointConfig' };
   const anySample = { description: 'a sample request body as the sender sends it (content type honoured)' };
+  return {
+    '/admin/endpoints': {
+      get: op('List endpoints', { responses: { 200: ok('every endpoint with url (the whole URL to paste into the sender, secrets as <NAME> placeholders) and howToSend') } }),
+    },
+    '/admin/endpoints/{id}': {
+      parameters: [pathParam('id', 'endpoint id, [a-z0-9][a-z0-9-]{0,63}')],
+      get: op('Read an endpoint', { responses: { 200: ok('the stored endpoint, with url and howToSend') } }),
+      put: op('Store an endpoint (201 created, 200 replaced)', { requestBody: body(config), responses: { 200: ok('replaced'), 201: ok('created'), 400: ERROR } }),
+      delete: op('Delete an endpoint', { responses: { 204: { description: 'deleted' }, 404: ERROR } }),
+    },
+    '/admin/endpoints/{id}/preview': {
+      parameters: [pathParam('id', 'endpoint id')],
+      post: op('Preview what a sample request would send (no CRM call, no row)', {
+        requestBody: { content: { '*/*': { schema: anySample } } },
+        responses: { 200: ok('the CRM request and warnings') },
+      }),
+    },
+    '/admin/endpoints/{id}/rate-limited': {
+      parameters: [pathParam('id', 'endpoint id')],
+      get: op('Requests refused by the rate limit, per minute, last 24 h', { responses: { 200: ok('counts') } }),
+    },
+    '/admin/preview': {
+      post: op('Preview an unsaved configuration with a sample', { requestBody: body(json(PreviewRequest)), responses: { 200: ok('the CRM request and warnings') } }),
+    },
+    '/admin/presets': { get: op('List the sender presets and what each supplies', { responses: { 200: ok('presets') } }) },
+    '/admin/deliveries': { get: op('List deliveries, newest first', { parameters: queryParams(DeliveryListQuery), responses: { 200: ok('a page and nextCursor') } }) },
+    '/admin/deliveries/{id}': {
+      parameters: [pathParam('id', 'delivery id (ULID)')],
+      get: op('Read a delivery with its attempts', { responses: { 200: ok('the delivery') } }),
+    },
+    '/admin/deliveries/{id}/replay': {
+      parameters: [pathParam('id', 'delivery id')],
+      post: op('Replay a delivery through the queue', { responses: { 202: ok('queued'), 409: ERROR } }),
+    },
+    '/admin/deliveries/{id}/preview': {
+      parameters: [pathParam('id', 'delivery id')],
+      post: op('Preview what a replay would send today', { responses: { 200: ok('the CRM request and warnings'), 409: ERROR } }),
+    },
+    '/admin/deliveries/replay': {
+      post: op('Replay deliveries by filter (bounded)', { requestBody: body(json(ReplayFilter)), responses: { 200: ok('dry run counts'), 202: ok('queued') } }),
+    },
+    '/admin/secrets': { get: op('List secret names and where each comes from (never values)', { responses: { 200: ok('secrets') } }) },
+    '/admin/secrets/{name}': {
+      parameters: [pathParam('name', 'secret name, e.g. TYPEFORM_SECRET')],
+      put: op('Set a secret (write-only, AES-GCM in KV)', {
+        requestBody: body(json(SecretValue)),
+        responses: { 200: ok('replaced'), 201: ok('created'), 409: ERROR, 503: ERROR },
+      }),
+      delete: op('Delete a secret set through this API', { responses: { 204: { description: 'deleted' }, 404: ERROR } }),
+    },
+    '/admin/customer-keys': {
+      post: op('Import customer keys (JSON array or CSV customer_id,key,value)', {
+        parameters: queryParams(ModuleQuery),
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: { type: 'array', items: { type: 'object', properties: { customer_id: { type: 'string' }, key: { type: 'string' }, value: { type: 'string' } } } },
+            },
+            'text/csv': { schema: { type: 'string' } },
+          },
+        },
+        responses: { 200: ok('added, updated, unchanged, refused and why') },
+      }),
+      get: op('Look customer keys up', { parameters: queryParams(KeysListQuery), responses: { 200: ok('keys') } }),
+      delete: op('Delete one key', { parameters: queryParams(KeysDeleteQuery), responses: { 204: { description: 'deleted' }, 404: ERROR } }),
+    },
+    '/admin/openapi.json': { get: op('This document', { responses: { 200: ok('OpenAPI 3.1') } }) },
+  };
+}
+
+export function buildOpenApi() {
   return {
     openapi: '3.1.0',
     info: {
@@ -36,75 +109,7 @@ export function buildOpenApi() {
       description: 'Everything under /admin needs Authorization: Bearer <ADMIN_TOKEN>. Errors are { "error": { "code", "message" } }.',
     },
     security: [{ bearer: [] }],
-    paths: {
-      '/admin/endpoints': {
-        get: op('List endpoints', { responses: { 200: ok('every endpoint with url (the whole URL to paste into the sender, secrets as <NAME> placeholders) and howToSend') } }),
-      },
-      '/admin/endpoints/{id}': {
-        parameters: [pathParam('id', 'endpoint id, [a-z0-9][a-z0-9-]{0,63}')],
-        get: op('Read an endpoint', { responses: { 200: ok('the stored endpoint, with url and howToSend') } }),
-        put: op('Store an endpoint (201 created, 200 replaced)', { requestBody: body(config), responses: { 200: ok('replaced'), 201: ok('created'), 400: ERROR } }),
-        delete: op('Delete an endpoint', { responses: { 204: { description: 'deleted' }, 404: ERROR } }),
-      },
-      '/admin/endpoints/{id}/preview': {
-        parameters: [pathParam('id', 'endpoint id')],
-        post: op('Preview what a sample request would send (no CRM call, no row)', {
-          requestBody: { content: { '*/*': { schema: anySample } } },
-          responses: { 200: ok('the CRM request and warnings') },
-        }),
-      },
-      '/admin/endpoints/{id}/rate-limited': {
-        parameters: [pathParam('id', 'endpoint id')],
-        get: op('Requests refused by the rate limit, per minute, last 24 h', { responses: { 200: ok('counts') } }),
-      },
-      '/admin/preview': {
-        post: op('Preview an unsaved configuration with a sample', { requestBody: body(json(PreviewRequest)), responses: { 200: ok('the CRM request and warnings') } }),
-      },
-      '/admin/presets': { get: op('List the sender presets and what each supplies', { responses: { 200: ok('presets') } }) },
-      '/admin/deliveries': { get: op('List deliveries, newest first', { parameters: queryParams(DeliveryListQuery), responses: { 200: ok('a page and nextCursor') } }) },
-      '/admin/deliveries/{id}': {
-        parameters: [pathParam('id', 'delivery id (ULID)')],
-        get: op('Read a delivery with its attempts', { responses: { 200: ok('the delivery') } }),
-      },
-      '/admin/deliveries/{id}/replay': {
-        parameters: [pathParam('id', 'delivery id')],
-        post: op('Replay a delivery through the queue', { responses: { 202: ok('queued'), 409: ERROR } }),
-      },
-      '/admin/deliveries/{id}/preview': {
-        parameters: [pathParam('id', 'delivery id')],
-        post: op('Preview what a replay would send today', { responses: { 200: ok('the CRM request and warnings'), 409: ERROR } }),
-      },
-      '/admin/deliveries/replay': {
-        post: op('Replay deliveries by filter (bounded)', { requestBody: body(json(ReplayFilter)), responses: { 200: ok('dry run counts'), 202: ok('queued') } }),
-      },
-      '/admin/secrets': { get: op('List secret names and where each comes from (never values)', { responses: { 200: ok('secrets') } }) },
-      '/admin/secrets/{name}': {
-        parameters: [pathParam('name', 'secret name, e.g. TYPEFORM_SECRET')],
-        put: op('Set a secret (write-only, AES-GCM in KV)', {
-          requestBody: body(json(SecretValue)),
-          responses: { 200: ok('replaced'), 201: ok('created'), 409: ERROR, 503: ERROR },
-        }),
-        delete: op('Delete a secret set through this API', { responses: { 204: { description: 'deleted' }, 404: ERROR } }),
-      },
-      '/admin/customer-keys': {
-        post: op('Import customer keys (JSON array or CSV customer_id,key,value)', {
-          parameters: queryParams(ModuleQuery),
-          requestBody: {
-            required: true,
-            content: {
-              'application/json': {
-                schema: { type: 'array', items: { type: 'object', properties: { customer_id: { type: 'string' }, key: { type: 'string' }, value: { type: 'string' } } } },
-              },
-              'text/csv': { schema: { type: 'string' } },
-            },
-          },
-          responses: { 200: ok('added, updated, unchanged, refused and why') },
-        }),
-        get: op('Look customer keys up', { parameters: queryParams(KeysListQuery), responses: { 200: ok('keys') } }),
-        delete: op('Delete one key', { parameters: queryParams(KeysDeleteQuery), responses: { 204: { description: 'deleted' }, 404: ERROR } }),
-      },
-      '/admin/openapi.json': { get: op('This document', { responses: { 200: ok('OpenAPI 3.1') } }) },
-    },
+    paths: adminPaths(),
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: { EndpointConfig: json(EndpointConfigObject) },

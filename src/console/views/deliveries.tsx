@@ -138,7 +138,8 @@ export const DONE: Record<string, string> = {
   replayed: 'Replay queued: the delivery runs again with the endpoint’s current configuration. Reload to see its outcome.',
 };
 
-export function DeliveryPage(p: { d: Delivery; attempts: Attempt[]; csrf: string; done?: string; refusal?: string; preview?: PreviewResult }) {
+/** The facts of a delivery as a definition list. */
+function DeliveryFacts(p: { d: Delivery }) {
   const d = p.d;
   const facts: [string, unknown][] = [
     ['Endpoint', <a href={consolePath('endpoint', { id: d.endpointId })}>{d.endpointId}</a>],
@@ -154,61 +155,43 @@ export function DeliveryPage(p: { d: Delivery; attempts: Attempt[]; csrf: string
   if (d.duplicateOf) facts.push(['Duplicate of', <a href={consolePath('delivery', { id: d.duplicateOf })}>{d.duplicateOf}</a>]);
   if (d.nextAttemptAt) facts.push(['Next attempt', <Time ms={d.nextAttemptAt} />]);
   return (
-    <Layout title={`Delivery ${d.id}`} nav="deliveries" csrf={p.csrf}>
-      {p.done && DONE[p.done] && (
-        <Notice kind="ok">
-          <p>{DONE[p.done]}</p>
-        </Notice>
+    <dl class="facts">
+      {facts.map(([k, v]) => (
+        <>
+          <dt>{k}</dt>
+          <dd>{v as string}</dd>
+        </>
+      ))}
+    </dl>
+  );
+}
+
+/** Replay and Preview replay, or why the delivery cannot be replayed. */
+function ReplayActions(p: { d: Delivery; csrf: string }) {
+  const d = p.d;
+  return (
+    <div class="actions">
+      <form method="post" action={consolePath('deliveryReplay', { id: d.id })} class="inline">
+        <Csrf token={p.csrf} />
+        <button type="submit" disabled={!d.replayable}>
+          Replay
+        </button>
+      </form>
+      {d.replayable && (
+        <a class="button secondary" href={`${consolePath('deliveryPreview', { id: d.id })}#preview`}>
+          Preview replay
+        </a>
       )}
-      {p.refusal && (
-        <Notice kind="error">
-          <p>{p.refusal}</p>
-        </Notice>
-      )}
-      <p class="headline">
-        <Status status={d.status} />
-      </p>
-      <dl class="facts">
-        {facts.map(([k, v]) => (
-          <>
-            <dt>{k}</dt>
-            <dd>{v as string}</dd>
-          </>
-        ))}
-      </dl>
-      {d.warnings.length > 0 && (
-        <Notice kind="warn">
-          <ul>
-            {d.warnings.map((w) => (
-              <li>{w}</li>
-            ))}
-          </ul>
-        </Notice>
-      )}
-      <div class="actions">
-        <form method="post" action={consolePath('deliveryReplay', { id: d.id })} class="inline">
-          <Csrf token={p.csrf} />
-          <button type="submit" disabled={!d.replayable}>
-            Replay
-          </button>
-        </form>
-        {d.replayable && (
-          <a class="button secondary" href={`${consolePath('deliveryPreview', { id: d.id })}#preview`}>
-            Preview replay
-          </a>
-        )}
-        {!d.replayable && <span class="muted">Not replayable: unverified, a duplicate, or its body was removed by retention.</span>}
-      </div>
-      {p.preview && (
-        <section id="preview" tabindex={-1}>
-          <h2>What a replay would send now</h2>
-          <PreviewResultView result={p.preview} />
-        </section>
-      )}
-      <section>
-        <h2>Attempts</h2>
-        <Timeline attempts={p.attempts} />
-      </section>
+      {!d.replayable && <span class="muted">Not replayable: in flight, unverified, a duplicate, or its body was removed by retention.</span>}
+    </div>
+  );
+}
+
+/** What arrived (masked as the endpoint says) and what went to the CRM and came back. */
+function RequestAndCrm(p: { d: Delivery }) {
+  const d = p.d;
+  return (
+    <>
       <section>
         <h2>What arrived</h2>
         <p class="muted">{`${d.request.method} · ${d.request.contentType ?? 'no content type'} · ${d.request.bytes ?? 0} bytes (masked as the endpoint’s redact says)`}</p>
@@ -228,6 +211,49 @@ export function DeliveryPage(p: { d: Delivery; attempts: Attempt[]; csrf: string
           </>
         )}
       </section>
+    </>
+  );
+}
+
+export function DeliveryPage(p: { d: Delivery; attempts: Attempt[]; csrf: string; done?: string; refusal?: string; preview?: PreviewResult }) {
+  const d = p.d;
+  return (
+    <Layout title={`Delivery ${d.id}`} nav="deliveries" csrf={p.csrf}>
+      {p.done && DONE[p.done] && (
+        <Notice kind="ok">
+          <p>{DONE[p.done]}</p>
+        </Notice>
+      )}
+      {p.refusal && (
+        <Notice kind="error">
+          <p>{p.refusal}</p>
+        </Notice>
+      )}
+      <p class="headline">
+        <Status status={d.status} />
+      </p>
+      <DeliveryFacts d={d} />
+      {d.warnings.length > 0 && (
+        <Notice kind="warn">
+          <ul>
+            {d.warnings.map((w) => (
+              <li>{w}</li>
+            ))}
+          </ul>
+        </Notice>
+      )}
+      <ReplayActions d={d} csrf={p.csrf} />
+      {p.preview && (
+        <section id="preview" tabindex={-1}>
+          <h2>What a replay would send now</h2>
+          <PreviewResultView result={p.preview} />
+        </section>
+      )}
+      <section>
+        <h2>Attempts</h2>
+        <Timeline attempts={p.attempts} />
+      </section>
+      <RequestAndCrm d={d} />
     </Layout>
   );
 }

@@ -85,6 +85,62 @@ export function PreviewPane(p: PreviewPaneProps) {
   );
 }
 
+/** The whole URL to copy, what else the sender must be told, and the preset's recipe. */
+function UrlSection(p: Pick<EditorProps, 'url' | 'preset' | 'endpoint'> & { url: NonNullable<EditorProps['url']> }) {
+  return (
+    <section class="url">
+      <label for="url">Webhook URL, to paste into the sender</label>
+      <div class="copy">
+        <input id="url" readonly value={p.url.url} />
+        <button type="button" data-copy="url">
+          Copy
+        </button>
+      </div>
+      {p.url.howToSend && <p class="how-to-send">{p.url.howToSend}</p>}
+      {p.preset && (
+        <p class="recipe">
+          <strong>{p.preset.title}:</strong> {p.preset.recipe}
+          {p.preset.source !== 'sender docs' ? ` (${p.preset.source})` : ''}
+        </p>
+      )}
+      {p.endpoint && (
+        <p class="muted">
+          Revision {p.endpoint.revision}, saved <Time ms={p.endpoint.updatedAt} />
+        </p>
+      )}
+    </section>
+  );
+}
+
+/** The sample to preview with (a recent delivery, or one pasted) and the preview itself. */
+function PreviewSection(p: Pick<EditorProps, 'recent' | 'sample' | 'preview'> & { action: string }) {
+  return (
+    <div class="pane">
+      <h2>Preview</h2>
+      <label for="delivery">A recent delivery</label>
+      <select id="delivery" name="delivery">
+        <option value="">none: use the sample below</option>
+        {p.recent.map((d) => (
+          <option value={d.id} selected={p.sample.delivery === d.id}>{`${d.receivedAt.slice(0, 19).replace('T', ' ')} ${d.status} ${d.customerId ?? ''}`}</option>
+        ))}
+      </select>
+      <label for="sample">Sample payload</label>
+      <textarea id="sample" name="sample" rows={10} spellcheck={false}>
+        {p.sample.text}
+      </textarea>
+      <label for="contentType">Content type</label>
+      <input id="contentType" name="contentType" value={p.sample.contentType} />
+      <p>
+        <button type="submit" formaction={p.action} class="secondary">
+          Preview
+        </button>{' '}
+        <span class="muted">Updates as you type. No CRM call, nothing logged.</span>
+      </p>
+      <PreviewPane {...p.preview} />
+    </div>
+  );
+}
+
 export function EditorPage(p: EditorProps) {
   const action = p.endpoint ? consolePath('endpoint', { id: p.endpoint.id }) : consolePath('endpoints');
   const preview = p.endpoint ? consolePath('endpointPreview', { id: p.endpoint.id }) : consolePath('newEndpointPreview');
@@ -104,29 +160,7 @@ export function EditorPage(p: EditorProps) {
           </ul>
         </Notice>
       )}
-      {p.url && (
-        <section class="url">
-          <label for="url">Webhook URL, to paste into the sender</label>
-          <div class="copy">
-            <input id="url" readonly value={p.url.url} />
-            <button type="button" data-copy="url">
-              Copy
-            </button>
-          </div>
-          {p.url.howToSend && <p class="how-to-send">{p.url.howToSend}</p>}
-          {p.preset && (
-            <p class="recipe">
-              <strong>{p.preset.title}:</strong> {p.preset.recipe}
-              {p.preset.source !== 'sender docs' ? ` (${p.preset.source})` : ''}
-            </p>
-          )}
-          {p.endpoint && (
-            <p class="muted">
-              Revision {p.endpoint.revision}, saved <Time ms={p.endpoint.updatedAt} />
-            </p>
-          )}
-        </section>
-      )}
+      {p.url && <UrlSection url={p.url} preset={p.preset} endpoint={p.endpoint} />}
       <form method="post" action={action} class="editor" id="editor" data-preview={preview}>
         <Csrf token={p.csrf} />
         <div class="pane">
@@ -144,29 +178,7 @@ export function EditorPage(p: EditorProps) {
             <button type="submit">{p.endpoint ? 'Save' : 'Create'}</button>
           </p>
         </div>
-        <div class="pane">
-          <h2>Preview</h2>
-          <label for="delivery">A recent delivery</label>
-          <select id="delivery" name="delivery">
-            <option value="">none: use the sample below</option>
-            {p.recent.map((d) => (
-              <option value={d.id} selected={p.sample.delivery === d.id}>{`${d.receivedAt.slice(0, 19).replace('T', ' ')} ${d.status} ${d.customerId ?? ''}`}</option>
-            ))}
-          </select>
-          <label for="sample">Sample payload</label>
-          <textarea id="sample" name="sample" rows={10} spellcheck={false}>
-            {p.sample.text}
-          </textarea>
-          <label for="contentType">Content type</label>
-          <input id="contentType" name="contentType" value={p.sample.contentType} />
-          <p>
-            <button type="submit" formaction={preview} class="secondary">
-              Preview
-            </button>{' '}
-            <span class="muted">Updates as you type. No CRM call, nothing logged.</span>
-          </p>
-          <PreviewPane {...p.preview} />
-        </div>
+        <PreviewSection recent={p.recent} sample={p.sample} preview={p.preview} action={preview} />
       </form>
     </Layout>
   );
