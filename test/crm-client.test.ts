@@ -1,6 +1,6 @@
 /** Unit: how every kind of CRM answer is classified (the one place fetch is mocked; the rest talk to the stand-in CRM). */
 import { describe, expect, it } from 'vitest';
-import { updateCustomer, type CrmSettings } from '../src/crm/client';
+import { readCustomer, updateCustomer, type CrmSettings } from '../src/crm/client';
 
 const settings: CrmSettings = { baseUrl: 'https://crm.test', authHeader: 'X-Token', authScheme: '', token: 'secret', timeoutMs: 50 };
 const answer = (status: number, body: string, headers: Record<string, string> = {}) => (async () => new Response(body, { status, headers })) as typeof fetch;
@@ -46,6 +46,37 @@ describe('updateCustomer', () => {
   for (const [name, fetcher, expected] of cases) {
     it(`classifies ${name}`, async () => {
       expect(await updateCustomer(fetcher, settings, '9', { mid: '1', id: '1' })).toMatchObject(expected);
+    });
+  }
+});
+
+/**
+ * The CRM's backend is PHP: an empty `data` is `[]`, an empty `item` too, and `code` and `message` come in several
+ * shapes. Every shape is classified by `code`, for the update and the detail call alike.
+ */
+describe('envelopes the PHP backend sends', () => {
+  const shapes: [string, string, Record<string, unknown>][] = [
+    [
+      'a refusal with data: []',
+      '{"code":404,"message":"数据不存在或已被删除","data":[]}',
+      { ok: false, error: 'crm_rejected', retryable: false, code: 404, message: '数据不存在或已被删除' },
+    ],
+    ['a refusal with code as a string and no data', '{"code":"403","message":"无权限"}', { ok: false, error: 'crm_rejected', code: 403, message: '无权限' }],
+    ['a refusal with message null', '{"code":500,"message":null,"data":[]}', { ok: false, error: 'crm_rejected', code: 500, message: 'CRM answered code 500' }],
+    ['a refusal with message absent', '{"code":10001,"data":{}}', { ok: false, error: 'crm_rejected', code: 10001, message: 'CRM answered code 10001' }],
+    ['success with data: []', '{"code":200,"message":"","data":[]}', { ok: true, item: null }],
+    ['success with item: []', '{"code":200,"message":"","data":{"item":[]}}', { ok: true, item: null }],
+    ['success without data', '{"code":"200"}', { ok: true, item: null }],
+    ['success with a number message', '{"code":200,"message":0,"data":{"item":{"id":"7"}}}', { ok: true, item: { id: '7' } }],
+    ['code that is not a number', '{"code":"abc","message":"x"}', { ok: false, error: 'crm_unavailable', message: 'CRM answered HTTP 200 with an unreadable body' }],
+    ['a JSON array', '[]', { ok: false, error: 'crm_unavailable' }],
+  ];
+  for (const [name, body, expected] of shapes) {
+    it(`update: ${name}`, async () => {
+      expect(await updateCustomer(answer(200, body), settings, '9', { mid: '1', id: '1' })).toMatchObject(expected);
+    });
+    it(`detail: ${name}`, async () => {
+      expect(await readCustomer(answer(200, body), settings, '9', '1', '1')).toMatchObject(expected);
     });
   }
 });

@@ -25,15 +25,26 @@ export function crmSettings(env: Env): CrmSettings {
   };
 }
 
-/** The CRM's response envelope: success is `code === 200`. */
-const Envelope = z.object({
+/**
+ * The CRM's response envelope, whatever shape the PHP backend gives it: `code` a number or a numeric string (200 is
+ * success), `message` a string, null or absent, `data` an object, `[]` (PHP's empty array), null or absent. Only a
+ * body that is not a JSON object with a `code` is unreadable.
+ */
+const Envelope = z.looseObject({
   code: z.pipe(
-    z.union([z.number(), z.string()]),
+    z.union([z.number(), z.string().check(z.regex(/^\s*-?\d+\s*$/))]),
     z.transform((c) => Number(c)),
   ),
-  message: z.nullish(z.string()),
-  data: z.nullish(z.looseObject({ item: z.nullish(z.record(z.string(), z.unknown())) })),
+  message: z.catch(z.nullish(z.string()), null),
+  data: z.optional(z.unknown()),
 });
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The record a successful answer carries (`data.item`), or null when `data` or `item` is empty (`[]`, null, absent). */
+function itemOf(data: unknown): Record<string, unknown> | null {
+  return isRecord(data) && isRecord(data.item) ? data.item : null;
+}
 
 /** The request the adapter sends, as logged (the credential masked). */
 export type CrmRequest = { url: string; headers: Record<string, string>; body: Record<string, unknown> };
@@ -152,5 +163,5 @@ function classifyAnswer(response: Response, text: string, facts: AnswerFacts): C
   if (!envelope) return { ok: false, error: 'crm_unavailable', retryable: true, message: `CRM answered HTTP ${status} with an unreadable body`, ...facts };
   if (envelope.code !== 200)
     return { ok: false, error: 'crm_rejected', retryable: false, code: envelope.code, message: crmMessage || `CRM answered code ${envelope.code}`, ...facts };
-  return { ok: true, code: 200, message: crmMessage, item: envelope.data?.item ?? null, ...facts, httpStatus: status };
+  return { ok: true, code: 200, message: crmMessage, item: itemOf(envelope.data), ...facts, httpStatus: status };
 }

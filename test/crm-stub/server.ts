@@ -123,13 +123,13 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
 
     const isUpdate = path === '/api/moduleData/update';
     const isDetail = path === '/api/crm/client/detail';
-    if (req.method !== 'POST' || (!isUpdate && !isDetail)) return send(res, 404, { code: 404, message: 'Not Found', data: null });
+    if (req.method !== 'POST' || (!isUpdate && !isDetail)) return send(res, 404, { code: 404, message: 'Not Found', data: [] });
 
-    if (req.headers[authHeader] !== expectedAuth) return send(res, 401, { code: 401, message: '登录已失效，请重新登录', data: null });
+    if (req.headers[authHeader] !== expectedAuth) return send(res, 401, { code: 401, message: '登录已失效，请重新登录', data: [] });
     const pid = req.headers['default-product-id'];
-    if (typeof pid !== 'string' || !pid) return send(res, 200, { code: 400, message: 'default-product-id 不能为空', data: null });
+    if (typeof pid !== 'string' || !pid) return send(res, 200, { code: 400, message: 'default-product-id 不能为空', data: [] });
     const tenant = tenants.get(pid);
-    if (!tenant) return send(res, 200, { code: 403, message: '产品线不存在或无权限', data: null });
+    if (!tenant) return send(res, 200, { code: 403, message: '产品线不存在或无权限', data: [] });
 
     let body: unknown;
     try {
@@ -150,14 +150,14 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
         if ('garbage' in failure) return send(res, 200, '<html><body>502 Bad Gateway</body></html>');
         if ('http' in failure) {
           const extra: Record<string, string> = failure.retryAfter !== undefined ? { 'retry-after': String(failure.retryAfter) } : {};
-          return send(res, failure.http, failure.body ?? { code: failure.http, message: `HTTP ${failure.http}`, data: null }, extra);
+          return send(res, failure.http, failure.body ?? { code: failure.http, message: `HTTP ${failure.http}`, data: [] }, extra);
         }
-        return send(res, 200, { code: failure.code, message: failure.message ?? `错误 ${failure.code}`, data: null });
+        return send(res, 200, { code: failure.code, message: failure.message ?? `错误 ${failure.code}`, data: [] });
       }
     }
     if (body === undefined) {
       record(tenant, { ...entry, outcome: 'refused' });
-      return send(res, 200, { code: 400, message: '请求体不是合法的 JSON', data: null });
+      return send(res, 200, { code: 400, message: '请求体不是合法的 JSON', data: [] });
     }
     const answer: Envelope = isUpdate ? applyUpdate(tenant, body) : readDetail(tenant, new URLSearchParams(text));
     record(tenant, { ...entry, outcome: answer.code === 200 ? 'applied' : 'refused' });
@@ -167,7 +167,7 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
       console.error('crm stub error', err);
-      if (!res.headersSent) send(res, 500, { code: 500, message: 'stub error', data: null });
+      if (!res.headersSent) send(res, 500, { code: 500, message: 'stub error', data: [] });
     });
   });
   server.keepAliveTimeout = 65_000;

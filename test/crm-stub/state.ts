@@ -86,9 +86,10 @@ function timestamp(): string {
   return new Date().toISOString().replace('T', ' ').slice(0, 19);
 }
 
-export type Envelope = { code: number; message: string; data: { item: Record<string, unknown> } | null };
+export type Envelope = { code: number; message: string; data: { item: Record<string, unknown> } | [] | null };
 
-const refuse = (code: number, message: string): Envelope => ({ code, message, data: null });
+// PHP-style, like the real backend: an empty `data` is serialised as [] (an empty array), not {} or null
+const refuse = (code: number, message: string): Envelope => ({ code, message, data: [] });
 
 /** The customer as the CRM answers it: ids as strings, references expanded into objects, empty values as null or []. */
 export function expand(customer: Customer, tenant: Tenant): Record<string, unknown> {
