@@ -114,11 +114,11 @@ describe('refusals', () => {
     expect(await rowsFor(id)).toHaveLength(0);
   });
 
-  it('answers 404 for a disabled endpoint and writes no row', async () => {
+  it('holds a webhook to a disabled endpoint (202 held, one row, no CRM call): paused, not gone', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ enabled: false });
     const res = await call(hook(endpointId, leadJson()));
-    expect(res.status).toBe(404);
-    expect(await rowsFor(endpointId)).toHaveLength(0);
+    expect(res.status).toBe(202);
+    expect(await rowsFor(endpointId)).toMatchObject([{ status: 'held' }]);
     expect((await crmState(productLineId)).requests).toHaveLength(0);
   });
 
@@ -177,7 +177,7 @@ describe('endpoint cache', () => {
     expect((await call(hook(endpointId, leadJson()))).status).toBe(200);
     // a write through the admin API clears it
     await putEndpoint(endpointId, { ...stored.config, enabled: false });
-    expect((await call(hook(endpointId, leadJson()))).status).toBe(404);
+    expect((await call(hook(endpointId, leadJson()))).status).toBe(202); // paused: held
     expect((await crmState(productLineId)).requests).toHaveLength(2);
   });
 });

@@ -6,6 +6,7 @@ import { webhookUrl } from '../endpoints/url';
 import { deleteEndpoint, getEndpoint, listEndpoints } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
+import { heldCounts, releaseHeld } from '../pipeline/replay';
 import { previewStoredEndpoint } from './preview';
 import * as z from '../shared/zod';
 import { valid, validationError } from './validation';
@@ -15,20 +16,20 @@ export const endpointsAdmin = new Hono<AppEnv>();
 const IdParam = z.object({ id: EndpointId });
 const byId = valid('param', IdParam);
 
-/** The endpoint as the API shows it, with the URL to paste into the sender. */
-function view(endpoint: StoredEndpoint, requestUrl: string) {
-  return { ...endpoint, ...webhookUrl(requestUrl, endpoint) };
+/** The endpoint as the API shows it, with the URL to paste into the sender and how many deliveries it holds (disabled). */
+function view(endpoint: StoredEndpoint, requestUrl: string, held: Map<string, number>) {
+  return { ...endpoint, ...webhookUrl(requestUrl, endpoint), held: held.get(endpoint.id) ?? 0 };
 }
 
 endpointsAdmin.get('/', async (c) => {
-  const endpoints = await listEndpoints(c.env.ENDPOINTS);
-  return c.json({ endpoints: endpoints.map((e) => view(e, c.req.url)) });
+  const [endpoints, held] = await Promise.all([listEndpoints(c.env.ENDPOINTS), heldCounts(c.env.DB)]);
+  return c.json({ endpoints: endpoints.map((e) => view(e, c.req.url, held)) });
 });
 
 endpointsAdmin.get('/:id', byId, async (c) => {
   const endpoint = await getEndpoint(c.env.ENDPOINTS, c.req.valid('param').id);
   if (!endpoint) throw new ApiError(404, 'not_found', 'No such endpoint');
-  return c.json(view(endpoint, c.req.url));
+  return c.json(view(endpoint, c.req.url, await heldCounts(c.env.DB)));
 });
 
 /** How many requests the rate limit refused, per minute, over the last 24 hours. */
@@ -46,7 +47,10 @@ endpointsAdmin.put('/:id', byId, valid('json', z.unknown(), 'endpoint configurat
   const { id } = c.req.valid('param');
   const saved = await saveEndpoint(c.env, id, c.req.valid('json'));
   if (!saved.ok) throw validationError(saved.issues, 'endpoint configuration');
-  return c.json({ ...view(saved.endpoint, c.req.url), warnings: saved.warnings }, saved.created ? 201 : 200);
+  // enabled (again): what was held while it was paused goes to the queue now, in arrival order
+  const released = saved.endpoint.config.enabled ? await releaseHeld(c.env.DB, c.env.DELIVERY_QUEUE, id, Date.now()) : 0;
+  const held = await heldCounts(c.env.DB);
+  return c.json({ ...view(saved.endpoint, c.req.url, held), released, warnings: saved.warnings }, saved.created ? 201 : 200);
 });
 
 endpointsAdmin.delete('/:id', byId, async (c) => {

@@ -21,7 +21,7 @@ import type { AppEnv } from '../env';
 import { ApiError, errorBody, type ErrorCode } from '../http/errors';
 import { PRESETS } from '../presets';
 import { previewOfDelivery, previewWebhook, storedSample, type Sample } from '../pipeline/preview';
-import { replayMany, replayOne } from '../pipeline/replay';
+import { replayMany, replayOne, heldCounts, releaseHeld } from '../pipeline/replay';
 import { parseJsonLossless } from '../receive/json';
 import { safeEqual, utf8 } from '../verify/crypto';
 import { consolePath, consolePathWith, ROUTES } from './paths';
@@ -216,8 +216,8 @@ consolePages.post(ROUTES.deliveryReplay, async (c) => {
 // ---- endpoints
 
 consolePages.get(ROUTES.endpoints, async (c) => {
-  const [endpoints, health] = await Promise.all([listEndpoints(c.env.ENDPOINTS), healthStatement(c.env.DB, Date.now() - 86_400_000).all()]);
-  return c.html(<EndpointsPage endpoints={endpoints} health={healthOf(health.results)} csrf={c.get('session').csrf} />);
+  const [endpoints, health, held] = await Promise.all([listEndpoints(c.env.ENDPOINTS), healthStatement(c.env.DB, Date.now() - 86_400_000).all(), heldCounts(c.env.DB)]);
+  return c.html(<EndpointsPage endpoints={endpoints} health={healthOf(health.results)} held={held} csrf={c.get('session').csrf} />);
 });
 
 const NEW_CONFIG = {
@@ -322,6 +322,7 @@ async function saveFromForm(c: C, endpoint: StoredEndpoint | null, id: string) {
   const raw = parseConfigText(f.config);
   if (!raw.ok) return again(raw.issues);
   const saved = await saveEndpoint(c.env, id, raw.value);
+  if (saved.ok && saved.endpoint.config.enabled) await releaseHeld(c.env.DB, c.env.DELIVERY_QUEUE, id, Date.now());
   if (!saved.ok) return again(saved.issues);
   return c.redirect(consolePathWith('endpoint', { saved: saved.created ? 'created' : 'saved' }, { id }), 303);
 }

@@ -14,6 +14,7 @@ export const GROUP_OF: Record<DeliveryStatus, StatusGroup> = {
   dead: 'failed',
   queued: 'pending',
   retrying: 'pending',
+  held: 'pending',
   handshake: 'other',
   spam: 'other',
   duplicate: 'other',

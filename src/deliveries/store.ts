@@ -2,7 +2,10 @@ import type { CrmRequest } from '../crm/client';
 import { Where } from '../shared/sql';
 import { parseJsonOr } from '../shared/json';
 
-/** Where a delivery stands (README "Statuses"). `queued` and `retrying` are the only ones not terminal. */
+/**
+ * Where a delivery stands (README "Statuses"). `queued` and `retrying` are on their way; `held` waits for its
+ * endpoint to be enabled again (then it is queued); every other status is terminal.
+ */
 export type DeliveryStatus =
   | 'delivered'
   | 'unchanged'
@@ -17,7 +20,8 @@ export type DeliveryStatus =
   | 'queued'
   | 'retrying'
   | 'dead'
-  | 'duplicate';
+  | 'duplicate'
+  | 'held';
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
   'delivered',
   'unchanged',
@@ -33,15 +37,16 @@ export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
   'retrying',
   'dead',
   'duplicate',
+  'held',
 ];
 export const IN_FLIGHT: readonly DeliveryStatus[] = ['queued', 'retrying'];
 /**
  * The one replay rule: a verified delivery whose body is still stored, not in flight, not a duplicate (replay its
  * first instead). As SQL for the replay queries, and for a row already read.
  */
-export const REPLAYABLE_SQL = "verified = 1 AND (raw_body IS NOT NULL OR payload IS NOT NULL) AND status NOT IN ('queued', 'retrying', 'duplicate')";
+export const REPLAYABLE_SQL = "verified = 1 AND (raw_body IS NOT NULL OR payload IS NOT NULL) AND status NOT IN ('queued', 'retrying', 'duplicate', 'held')";
 export const isReplayable = (row: Pick<DeliveryRow, 'verified' | 'raw_body' | 'payload' | 'status'>) =>
-  row.verified === 1 && (row.raw_body !== null || row.payload !== null) && !IN_FLIGHT.includes(row.status) && row.status !== 'duplicate';
+  row.verified === 1 && (row.raw_body !== null || row.payload !== null) && !IN_FLIGHT.includes(row.status) && row.status !== 'duplicate' && row.status !== 'held';
 
 /** IN_FLIGHT as an SQL list, for the queries that pick deliveries still to be attempted. */
 export const IN_FLIGHT_SQL = `(${IN_FLIGHT.map((s) => `'${s}'`).join(', ')})`;

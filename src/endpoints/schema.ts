@@ -101,7 +101,16 @@ export const EndpointConfigObject = z.strictObject({
   /** A JSONata expression over the (preset-normalised) payload: when true the webhook is answered 200 and logged `skipped`. */
   skipWhen: z.optional(z.string().check(z.minLength(1))),
   /** The body answered on success instead of the adapter's JSON, for senders that want a specific one. */
-  response: z.optional(z.strictObject({ body: z.record(z.string(), z.unknown()) })),
+  response: z.optional(
+    z.strictObject({
+      /** The body of every accepted (2xx) answer, instead of the adapter's own. */
+      body: z.optional(z.record(z.string(), z.unknown())),
+      /** The status of every accepted answer (default: 200 sync, 202 queued, held or handed to the queue). */
+      status: z.optional(z.union([z.literal(200), z.literal(201), z.literal(202), z.literal(204)])),
+      /** `accept`: a webhook whose customer cannot be found (sync: or that the mapping refuses) is answered 2xx, not 422; the row is kept. */
+      unresolved: z._default(z.enum(['refuse', 'accept']), 'refuse'),
+    }),
+  ),
   /** Largest body accepted, in bytes (default 256 KiB, at most 1 MiB). */
   maxBodyBytes: z._default(z.int().check(z.gte(1024)).check(z.lte(MAX_BODY_LIMIT)), DEFAULT_BODY_LIMIT),
 });

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { Hono } from 'hono/tiny';
 import { crmSettings } from '../crm/client';
 import { insertDelivery } from '../deliveries/store';
@@ -6,6 +7,7 @@ import { EndpointId, type StoredEndpoint } from '../endpoints/schema';
 import { getEndpointCached } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError, errorBody } from '../http/errors';
+import { policyAnswer } from '../pipeline/answers';
 import { misconfigured, processHandshake } from '../pipeline/handshake';
 import { type PipelineDeps, processWebhook, saveOutcome } from '../pipeline/webhook';
 import { secretResolver } from '../secrets/resolver';
@@ -45,8 +47,9 @@ hooks.post('/:id', async (c) => {
     return c.json(outcome.body, outcome.status);
   }
   if (endpoint) c.set('endpoint', endpoint);
-  if (!endpoint?.config.enabled) {
-    // Unknown endpoints leave no row (a scan must not become D1 writes); the Worker's logs count them.
+  if (!endpoint) {
+    // Unknown endpoints leave no row (a scan must not become D1 writes); the Worker's logs count them. Never 410:
+    // some senders (Typeform) switch a webhook off for good on a 410. A disabled endpoint is paused, not gone.
     console.log(JSON.stringify({ event: 'unknown_endpoint', endpoint: id.slice(0, 80) }));
     throw new ApiError(404, 'not_found', 'No such endpoint');
   }
@@ -71,14 +74,14 @@ hooks.post('/:id', async (c) => {
       })
       .catch((err) => console.error('delivery log write failed', err)),
   );
-  const { status, body, response } = await outcome;
-  if (response) return response;
-  // A sender that wants a specific success body (config `response`) gets it for every 2xx.
-  if (endpoint.config.response && status < 300) return c.json(endpoint.config.response.body, status);
+  const done = await outcome;
+  if (done.response) return done.response;
+  // the endpoint's answer policy (`response`): status, body, and whether an unresolved customer is accepted
+  const { status, body } = policyAnswer(endpoint.config, done);
   const { redirect } = endpoint.config;
   // Only the configured URLs: nothing in the request can choose where the browser goes.
   if (redirect && FORM_POST.test(c.req.header('content-type') ?? '')) return c.redirect(status < 300 ? redirect.success : redirect.failure, 303);
-  return c.json(body, status);
+  return body === null ? c.body(null, 204) : c.json(body, status as ContentfulStatusCode);
 });
 
 // CORS preflight for browsers posting with fetch from an allowed origin.
@@ -86,7 +89,7 @@ hooks.options('/:id', async (c) => {
   const endpoint = await findEndpoint(c.env, c.req.param('id'));
   const origin = c.req.header('origin');
   c.header('vary', 'Origin');
-  if (!endpoint?.config.enabled || !origin || !endpoint.config.cors?.origins.includes(origin)) return c.body(null, 403);
+  if (!endpoint || !origin || !endpoint.config.cors?.origins.includes(origin)) return c.body(null, 403);
   const token = endpoint.config.verify.type === 'token' && endpoint.config.verify.header ? `, ${endpoint.config.verify.header}` : '';
   c.header('access-control-allow-origin', origin);
   c.header('access-control-allow-methods', 'POST');
@@ -99,7 +102,7 @@ hooks.options('/:id', async (c) => {
 hooks.get('/:id', async (c) => {
   const id = c.req.param('id');
   const endpoint = await findEndpoint(c.env, id);
-  if (!endpoint?.config.enabled) throw new ApiError(404, 'not_found', 'No such endpoint');
+  if (!endpoint) throw new ApiError(404, 'not_found', 'No such endpoint');
   if (endpoint.config.rateLimit && !(await withinRateLimit(c.env.HOOK_RATE_LIMITER, endpoint.id, c.req.raw))) return rateLimited(c, endpoint.id);
   const outcome = await processHandshake(deps(c.env), endpoint, c.req.raw);
   if (!outcome) throw new ApiError(405, 'method_not_allowed', 'Webhooks are POSTed to this URL');

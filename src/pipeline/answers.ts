@@ -3,6 +3,7 @@
  * so a new reason cannot be forgotten. The sender sees a generic message; the row keeps the detail.
  */
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { EndpointConfig } from '../endpoints/schema';
 import type { ErrorCode } from '../http/errors';
 import type { BodyFailure } from '../receive/body';
 import type { VerifyResult } from '../verify';
@@ -59,4 +60,28 @@ export function bodyFailureStatus(failure: BodyFailure): ContentfulStatusCode {
     case 'invalid_body':
       return 400;
   }
+}
+
+type Answered = { status: number; body: Record<string, unknown>; record: { id: string; status: string } };
+
+/**
+ * The answer under the endpoint's `response` policy: `unresolved: "accept"` answers a webhook whose customer
+ * cannot be found (and a sync one the mapping refuses) as accepted, so an ad platform's test lead or setup check
+ * passes; `status` sets every accepted answer's status (204: no body); `body` replaces every accepted answer's body.
+ */
+export function policyAnswer(config: EndpointConfig, outcome: Answered): { status: ContentfulStatusCode | 204; body: Record<string, unknown> | null } {
+  const policy = config.response;
+  let status = outcome.status;
+  let body = outcome.body;
+  const rowStatus = outcome.record.status;
+  const unresolved = rowStatus === 'unmatched' || rowStatus === 'conflict' || (rowStatus === 'invalid' && status === 422);
+  if (policy?.unresolved === 'accept' && unresolved) {
+    status = 200;
+    body = { deliveryId: outcome.record.id, status: rowStatus };
+  } else if (status >= 300) {
+    return { status: status as ContentfulStatusCode, body };
+  }
+  if (policy?.status) status = policy.status;
+  if (policy?.body) body = policy.body;
+  return status === 204 ? { status: 204, body: null } : { status: status as ContentfulStatusCode, body };
 }

@@ -85,7 +85,7 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
     return end('retry', 'retrying', 'endpoint_misconfigured', `stored configuration is invalid: ${(err as Error).message.slice(0, 300)}`);
   }
   if (!endpoint) return end('failed', 'failed', 'endpoint_missing', `endpoint ${row.endpoint_id} no longer exists`);
-  if (!endpoint.config.enabled) return end('failed', 'failed', 'endpoint_disabled', `endpoint ${row.endpoint_id} is disabled; replay once it is enabled`);
+  if (!endpoint.config.enabled) return holdRow(deps, row);
   const bytes = storedBody(row);
   if (!bytes) return end('failed', 'failed', 'payload_purged', 'the stored body was removed by retention');
   let mapping: CompiledMapping;
@@ -106,6 +106,18 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   const delivered = await deliverToCrm(deps, targetOf(endpoint.config), mapping, prepared.mapped);
   warnings.push(...warningsOf(delivered));
   return endDelivered(end, delivered, row, endpoint.config, prepared.value, now);
+}
+
+/** The endpoint was disabled while this delivery waited: it is held (no CRM call made), and released when the endpoint is enabled. */
+async function holdRow(deps: AttemptDeps, row: DeliveryRow): Promise<MessageAction> {
+  await deps.db
+    .prepare(
+      `UPDATE deliveries SET status = 'held', reason = 'endpoint_disabled', message = 'the endpoint is disabled: held until it is enabled again',
+         attempts = attempts - 1, run_attempts = run_attempts - 1, lease_until = NULL, next_attempt_at = NULL WHERE id = ?`,
+    )
+    .bind(row.id)
+    .run();
+  return { action: 'ack' };
 }
 
 /** The end of an attempt whose stored body was not delivered: unreadable, skipped, or refused by the mapping. */

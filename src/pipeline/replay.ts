@@ -80,3 +80,32 @@ export async function replayMany(db: D1Database, queue: Queue<DeliveryMessage>, 
   }
   return { matched: ids.length, queued: ids.length, ids };
 }
+
+/**
+ * Queues every delivery an endpoint held while it was disabled, oldest first (arrival order). Run whenever an
+ * enabled configuration is saved; with nothing held it is one indexed query. Returns how many were released.
+ */
+export async function releaseHeld(db: D1Database, queue: Queue<DeliveryMessage>, endpointId: string, now: number): Promise<number> {
+  const { results } = await db
+    .prepare(
+      `UPDATE deliveries SET status = 'queued', mode = 'queue', reason = NULL, message = NULL, finished_at = NULL, next_attempt_at = ?1, lease_until = NULL
+       WHERE endpoint_id = ?2 AND status = 'held' RETURNING id`,
+    )
+    .bind(now, endpointId)
+    .all<{ id: string }>();
+  const ids = results.map((r) => r.id).sort();
+  for (let i = 0; i < ids.length; i += 100) {
+    try {
+      await queue.sendBatch(ids.slice(i, i + 100).map((id) => ({ body: { id } })));
+    } catch (err) {
+      console.error('release send failed; the cron re-drive picks the rest up', err);
+    }
+  }
+  return ids.length;
+}
+
+/** How many deliveries each endpoint holds while disabled. */
+export async function heldCounts(db: D1Database): Promise<Map<string, number>> {
+  const { results } = await db.prepare("SELECT endpoint_id, COUNT(*) AS n FROM deliveries WHERE status = 'held' GROUP BY endpoint_id").all<{ endpoint_id: string; n: number }>();
+  return new Map(results.map((r) => [r.endpoint_id, r.n]));
+}

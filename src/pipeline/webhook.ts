@@ -68,6 +68,7 @@ export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoin
   run.record.warnings.push(...parsed.warnings);
   const gated = await gate(run, parsed.value);
   if (gated) return gated;
+  if (!run.config.enabled) return hold(run, parsed.value, verified.replayText);
   let mapping: CompiledMapping;
   try {
     mapping = compiledMappingFor(`${endpoint.id}:${endpoint.revision}`, run.config);
@@ -187,6 +188,17 @@ function storeBodies(run: Run, value: unknown, replayText: string | null): void 
   if (run.config.redact?.length) maskParsed(run.record, value, run.config.redact);
   keepForReplay(run.record, replayText, run.bytes!);
   run.masked = true;
+}
+
+/**
+ * A disabled endpoint is paused: a verified webhook is kept as `held` (nothing mapped, no CRM call) and answered
+ * 202; enabling the endpoint again queues every held delivery in arrival order (./replay.ts `releaseHeld`).
+ */
+function hold(run: Run, value: unknown, replayText: string | null): Promise<Outcome> {
+  storeBodies(run, value, replayText);
+  run.record.mode = 'queue';
+  const message = 'the endpoint is disabled: held until it is enabled again';
+  return finish(run, 202, 'held', 'endpoint_disabled', message, { deliveryId: run.record.id, status: 'held' });
 }
 
 /** 5. The idempotency claim this webhook will take, if its key yields a value. */

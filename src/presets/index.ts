@@ -22,7 +22,7 @@ export const PRESETS: Record<string, Preset> = Object.fromEntries(
 );
 export const PRESET_NAMES = Object.keys(PRESETS) as [string, ...string[]];
 
-const MERGED = new Set(['verify', 'handshake', 'delivery', 'update']);
+const MERGED = new Set(['verify', 'handshake', 'delivery', 'update', 'response']);
 
 /** The configuration with its preset's keys filled in under it (for z.preprocess). */
 export function applyPreset(input: unknown): unknown {

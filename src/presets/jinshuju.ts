@@ -8,6 +8,9 @@ export const jinshuju: Preset = {
   title: '金数据 Jinshuju',
   source: 'sender docs',
   config: {
+    // Jinshuju stops pushing after 6 failed answers in a row and never re-sends what came in between: a lead it
+    // cannot place is answered 200 (`unmatched` in the log, replayable), and older forms want 200 exactly
+    response: { status: 200, unresolved: 'accept' },
     verify: { type: 'token', query: 'token', secret: 'JINSHUJU_TOKEN' },
     // Jinshuju hangs up after 2 s: answer at once, deliver from the queue.
     delivery: { mode: 'queue' },

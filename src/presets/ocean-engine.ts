@@ -6,6 +6,8 @@ export const oceanEngine: Preset = {
   title: '巨量引擎 Ocean Engine leads',
   source: 'third-party descriptions (unverified)',
   config: {
+    // the platform's setup test sends a lead nobody has: answered 200 (`unmatched` in the log), or the setup fails
+    response: { status: 200, unresolved: 'accept' },
     verify: { type: 'token', query: 'token', secret: 'OCEAN_ENGINE_TOKEN' },
     handshake: { type: 'ocean-engine' },
     idempotencyKey: '$string(clue_id)',

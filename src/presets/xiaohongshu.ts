@@ -6,6 +6,8 @@ export const xiaohongshu: Preset = {
   title: '小红书 Xiaohongshu leads',
   source: 'third-party descriptions (unverified)',
   config: {
+    // the platform's setup test sends a lead nobody has: answered 200 (`unmatched` in the log), or the setup fails
+    response: { status: 200, unresolved: 'accept' },
     verify: { type: 'hmac', preset: 'xiaohongshu', secret: 'XIAOHONGSHU_SECRET' },
     idempotencyKey: 'data.leads_id',
     customerLookup: [

@@ -10,7 +10,7 @@ import { consolePath, consolePathWith } from '../paths';
 
 type Issue = { path: string; message: string };
 
-export function EndpointsPage(p: { endpoints: StoredEndpoint[]; health: Map<string, EndpointHealth>; csrf: string }) {
+export function EndpointsPage(p: { endpoints: StoredEndpoint[]; health: Map<string, EndpointHealth>; held: Map<string, number>; csrf: string }) {
   return (
     <Layout title="Endpoints" nav="endpoints" csrf={p.csrf}>
       <p>
@@ -30,7 +30,12 @@ export function EndpointsPage(p: { endpoints: StoredEndpoint[]; health: Map<stri
                 <a href={consolePath('endpoint', { id: e.id })}>
                   <strong>{e.id}</strong>
                 </a>{' '}
-                <span class={`status g-${e.config.enabled ? 'ok' : 'other'}`}>{e.config.enabled ? 'enabled' : 'disabled'}</span>
+                <span class={`status g-${e.config.enabled ? 'ok' : 'other'}`}>{e.config.enabled ? 'enabled' : 'paused'}</span>
+                {(p.held.get(e.id) ?? 0) > 0 && (
+                  <div>
+                    <a href={consolePathWith('deliveries', { endpoint: e.id, status: 'held' })}>{`${p.held.get(e.id)} held until it is enabled again`}</a>
+                  </div>
+                )}
                 <div>
                   {e.config.name}
                   {e.config.preset ? ` · preset ${e.config.preset}` : ''}
