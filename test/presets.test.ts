@@ -131,13 +131,14 @@ describe('tally', () => {
 });
 
 describe('webflow', () => {
-  it('verifies the timestamped signature and keys form data by label', async () => {
+  const signed = { verify: { type: 'hmac', preset: 'webflow', secret: SECRET } };
+  it('API-created webhooks: verifies the timestamped signature and keys form data by label', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.parse('2025-11-20T08:20:30Z'));
     const { endpointId, productLineId, moduleId } = await presetEndpoint(
       {
         preset: 'webflow',
-        verify: { secret: SECRET },
+        ...signed,
         customerLookup: [{ key: 'phone', value: '$string(data.`Phone Number`)' }],
         fields: { name: 'data.`First Name`', note: 'data.Company' },
       },
@@ -146,13 +147,33 @@ describe('webflow', () => {
     const res = await call(send(endpointId, webflow));
     expect(res.status).toBe(200);
     expect(await crmBody(productLineId)).toEqual({ mid: moduleId, id: CUSTOMER_ID, name: 'Ada', note: 'Example Ltd' });
+    // the submission id dedupes: the same submission again is a duplicate
+    expect(await (await call(send(endpointId, webflow))).json()).toMatchObject({ status: 'duplicate' });
   });
-  it('refuses the same request ten minutes later (stale timestamp)', async () => {
+  it('accepts a retry with the original timestamp 10 minutes later (Webflow retries 10 minutes apart)', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.parse('2025-11-20T08:30:30Z'));
-    const { endpointId } = await presetEndpoint({ preset: 'webflow', verify: { secret: SECRET }, customerId: "'1'", fields: {} });
+    const { endpointId } = await presetEndpoint({ preset: 'webflow', ...signed, customerId: "'1'", fields: {} });
+    expect((await call(send(endpointId, webflow))).status).not.toBe(401);
+  });
+  it('refuses the same request two hours later (stale timestamp)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.parse('2025-11-20T10:20:30Z'));
+    const { endpointId } = await presetEndpoint({ preset: 'webflow', ...signed, customerId: "'1'", fields: {} });
     expect((await call(send(endpointId, webflow))).status).toBe(401);
     expect((await rowsFor(endpointId))[0]).toMatchObject({ reason: 'stale_timestamp' });
+  });
+  it('dashboard webhooks (not signed): the preset checks a token in the URL', async () => {
+    const { endpointId, productLineId } = await presetEndpoint({
+      preset: 'webflow',
+      verify: { secret: SECRET },
+      customerId: "'688346218203447296'",
+      fields: { name: 'data.`First Name`' },
+    });
+    const unsigned = { ...webflow, headers: { 'content-type': 'application/json' } };
+    expect((await call(send(endpointId, unsigned))).status).toBe(401);
+    expect((await call(send(endpointId, unsigned, { path: '?token=fixture-secret-2f9c' }))).status).toBe(200);
+    expect((await crmState(productLineId)).requests).toHaveLength(1);
   });
 });
 
@@ -236,15 +257,28 @@ describe('ocean-engine', () => {
   it('answers the verify_webhook challenge digit for digit', async () => {
     const { endpointId, productLineId } = await presetEndpoint(config);
     const res = await call(send(endpointId, oceanChallenge, { path: '?token=fixture-secret-2f9c' }));
-    expect(await res.text()).toBe('{"BaseResp":{"StatusCode":200,"StatusMessage":""},"challenge":1763627800123456789}');
+    expect(await res.text()).toBe('{"challenge":1763627800123456789}');
     expect((await crmState(productLineId)).requests).toHaveLength(0);
   });
-  it('delivers a lead: telephone, remark_dict answers, clue_id kept exact as the dedupe key', async () => {
+  it('delivers a lead: telephone, remark_dict answers; Msg-Id is the dedupe key', async () => {
     const { endpointId, productLineId, moduleId } = await presetEndpoint(config, '13100131000');
     const res = await call(send(endpointId, oceanLead));
     const { deliveryId } = await res.json<Answer>();
     expect(await crmBody(productLineId)).toEqual({ mid: moduleId, id: CUSTOMER_ID, name: '周九', phone: '13100131000', note: 'SUV', input_1680509561692: '广州' });
-    expect(await deliveryRow(deliveryId)).toMatchObject({ idempotency_key: '7234567890123456789' });
+    expect(await deliveryRow(deliveryId)).toMatchObject({ idempotency_key: 'a8f2c4e6-9b1d-4f3a-8c2e-fixture00001' });
+    expect(await (await call(send(endpointId, oceanLead))).json()).toMatchObject({ status: 'duplicate' });
+  });
+  it('answers the challenge nested under content, as ByteDance documents it', async () => {
+    const { endpointId } = await presetEndpoint(config);
+    const nested = { ...oceanChallenge, body: '{"event":"verify_webhook","client_key":"aw1234","content":{"challenge":9876543210987654321}}' };
+    const res = await call(send(endpointId, nested, { path: '?token=fixture-secret-2f9c' }));
+    expect(await res.text()).toBe('{"challenge":9876543210987654321}');
+  });
+  it('reads the Feiyu naming too (telphone, adv_id)', async () => {
+    const { endpointId, productLineId } = await presetEndpoint({ ...config, fields: { ...config.fields, input_1680509561692: '$string(advertiser_id)' } }, '13100131000');
+    const feiyu = { ...oceanLead, headers: { ...oceanLead.headers, 'msg-id': 'feiyu-1' }, body: oceanLead.body.replace('"telephone"', '"telphone"') };
+    expect((await call(send(endpointId, feiyu))).status).toBe(200);
+    expect(await crmBody(productLineId)).toMatchObject({ phone: '13100131000', input_1680509561692: '1780000000000001' });
   });
 });
 
@@ -303,6 +337,7 @@ describe('preset rules', () => {
       'xiaohongshu',
       'ocean-engine',
       'zapier',
+      'automation',
       'html-form',
     ]);
     expect(list.presets.find((p) => p.name === 'xiaohongshu')!.source).toContain('unverified');
@@ -311,5 +346,93 @@ describe('preset rules', () => {
     const { endpointConfig } = await import('./helpers');
     const res = await putEndpoint(unique('p'), { ...endpointConfig('1'), preset: 'myspace' });
     expect(res.status).toBe(400);
+  });
+});
+
+describe('what the senders really send', () => {
+  it('xiaohongshu: accepts HMAC-SHA1 and a plain sha1(token + body), and the row says which matched', async () => {
+    const config = { preset: 'xiaohongshu', verify: { secret: SECRET }, fields: { name: 'fields.`姓名`' } };
+    const hmacForm = await presetEndpoint(config, '15000150000');
+    expect((await call(send(hmacForm.endpointId, xiaohongshu))).status).toBe(200);
+    expect(JSON.parse((await rowsFor(hmacForm.endpointId))[0]!.warnings as string)).toContain('signature matched as sha1 HMAC keyed with the secret');
+    const plain = await presetEndpoint(config, '15000150000');
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-1', new TextEncoder().encode(`fixture-secret-2f9c${xiaohongshu.body}`)));
+    const hex = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+    expect((await call(send(plain.endpointId, xiaohongshu, { headers: { 'x-red-signature': `sha1=${hex}` } }))).status).toBe(200);
+    expect(JSON.parse((await rowsFor(plain.endpointId))[0]!.warnings as string)).toContain('signature matched as plain sha1(secret + signed text)');
+    expect((await call(send(plain.endpointId, xiaohongshu, { headers: { 'x-red-signature': `sha1=${'0'.repeat(40)}` } }))).status).toBe(401);
+  });
+
+  it('typeform: a form_response_partial is skipped, never sent to the CRM', async () => {
+    const { endpointId, productLineId } = await presetEndpoint({ preset: 'typeform', verify: { secret: SECRET }, fields: { name: 'answers.name' } });
+    const partial = typeform.body.replace('"event_type":"form_response"', '"event_type":"form_response_partial"');
+    expect(partial).not.toBe(typeform.body);
+    const sig = btoa(
+      String.fromCharCode(
+        ...new Uint8Array(
+          await crypto.subtle.sign(
+            'HMAC',
+            await crypto.subtle.importKey('raw', new TextEncoder().encode('fixture-secret-2f9c'), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']),
+            new TextEncoder().encode(partial),
+          ),
+        ),
+      ),
+    );
+    const res = await call(send(endpointId, typeform, { body: partial, headers: { 'typeform-signature': `sha256=${sig}` } }));
+    expect(await res.json()).toMatchObject({ status: 'skipped' });
+    expect((await crmState(productLineId)).requests).toHaveLength(0);
+  });
+
+  it('google: a "Send test data" lead (is_test) is answered 200 and skipped', async () => {
+    const { endpointId, productLineId } = await presetEndpoint({ preset: 'google-ads-lead-form', verify: { secret: SECRET }, fields: { name: 'user_column_data.FULL_NAME' } });
+    const test = google.body.replace('"is_test":false', '"is_test":true');
+    expect(test).not.toBe(google.body);
+    const res = await call(send(endpointId, google, { body: test }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'skipped' });
+    expect((await crmState(productLineId)).requests).toHaveLength(0);
+  });
+
+  it('jinshuju: an edited entry (same serial_number, newer updated_at) is delivered; an exact repeat is not; the old address key is read', async () => {
+    const config = { preset: 'jinshuju', verify: { secret: 'TEST_FORM_TOKEN' }, customerId: "'688346218203447296'", fields: { note: 'entry.field_4_text', name: 'entry.field_1' } };
+    const { endpointId, productLineId } = await presetEndpoint(config);
+    const v1 = jinshuju.body.replace('"info_remote_ip"', '"updated_at":"2026-11-20T08:30:00.000Z","info_remote_ip"').replace('"street":"文三路 1 号"', '"address":"文三路 1 号"');
+    const v2 = v1.replace('"updated_at":"2026-11-20T08:30:00.000Z"', '"updated_at":"2026-11-20T09:00:00.000Z"').replace('韩梅梅', '韩梅');
+    const queue = recordingQueue();
+    const post = (body: string) => callWith(send(endpointId, jinshuju, { path: '?token=form-token-2f9c', body }), { DELIVERY_QUEUE: queue });
+    expect(await (await post(v1)).json()).toMatchObject({ status: 'queued' });
+    expect(await (await post(v1)).json()).toMatchObject({ status: 'duplicate' });
+    expect(await (await post(v2)).json()).toMatchObject({ status: 'queued' });
+    for (const m of queue.sent) await drive([m.id]);
+    const updates = (await crmState(productLineId)).requests.map((r) => r.body);
+    expect(updates.map((b) => b.name)).toEqual(['韩梅梅', '韩梅']);
+    expect(updates[0]).toMatchObject({ note: '浙江省杭州市西湖区文三路 1 号' });
+  });
+
+  it('jiandaoyun: data_recover is delivered like data_update', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Number(new URL(`https://x/${jiandaoyun.path}`).searchParams.get('timestamp')) * 1000);
+    const { endpointId, productLineId } = await presetEndpoint({ preset: 'jiandaoyun', verify: { secret: SECRET }, customerId: "'688346218203447296'", fields: { name: 'op' } });
+    const body = jiandaoyun.body.replace('"op":"data_update"', '"op":"data_recover"');
+    const signed = new TextEncoder().encode(`0f5ade:${body}:fixture-secret-2f9c:1763627400`);
+    const hex = [...new Uint8Array(await crypto.subtle.digest('SHA-1', signed))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const res = await call(send(endpointId, jiandaoyun, { body, headers: { 'x-jdy-signature': hex, 'x-jdy-deliverid': 'deliver-recover-1' } }));
+    expect(await res.json()).toMatchObject({ status: 'delivered' });
+    expect((await crmState(productLineId)).requests.at(-1)!.body).toMatchObject({ name: 'data_recover' });
+  });
+});
+
+describe('automation (Make, n8n, Pipedream)', () => {
+  it('takes a JSON post with the token in X-Webhook-Token, and refuses one without', async () => {
+    const { endpointId, productLineId, moduleId } = await presetEndpoint({
+      preset: 'automation',
+      verify: { secret: 'TEST_FORM_TOKEN' },
+      fields: { name: 'name', phone: '$cnMobile(phone)' },
+    });
+    const body = JSON.stringify({ crm_id: '688346218203447296', name: 'Meta 线索', phone: '+86 139 0013 9000' });
+    const lead = { headers: { 'content-type': 'application/json' }, body };
+    expect((await call(send(endpointId, lead))).status).toBe(401);
+    expect((await call(send(endpointId, lead, { headers: { 'x-webhook-token': 'form-token-2f9c' } }))).status).toBe(200);
+    expect(await crmBody(productLineId)).toEqual({ mid: moduleId, id: CUSTOMER_ID, name: 'Meta 线索', phone: '13900139000' });
   });
 });

@@ -154,7 +154,7 @@ describe('handshakes', () => {
     const { endpointId, productLineId } = await setupEndpoint({ handshake: { type: 'ocean-engine' } });
     const res = await call(hook(endpointId, ocean.body, { query: '' }));
     expect(res.status).toBe(200);
-    expect(await res.text()).toBe('{"BaseResp":{"StatusCode":200,"StatusMessage":""},"challenge":1763627800123456789}');
+    expect(await res.text()).toBe('{"challenge":1763627800123456789}');
     expect((await crmState(productLineId)).requests).toHaveLength(0);
     const { results } = await env.DB.prepare('SELECT status FROM deliveries WHERE endpoint_id = ?').bind(endpointId).all();
     expect(results).toEqual([{ status: 'handshake' }]);

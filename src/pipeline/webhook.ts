@@ -151,6 +151,7 @@ async function verify(run: Run): Promise<{ ok: true; replayText: string | null }
   // a secret that travels inside the body (Google's google_key) never reaches the log
   record.payload = scrubSecrets(record.payload!, verified.secrets);
   record.verified = 1;
+  if (verified.note) record.warnings.push(verified.note);
   return { ok: true, replayText: decodeText(run.bytes!) === null ? null : record.payload };
 }
 

@@ -10,6 +10,8 @@ export const googleAdsLeadForm: Preset = {
     response: { status: 200, unresolved: 'accept' },
     verify: { type: 'body-key', field: 'google_key', secret: 'GOOGLE_ADS_KEY' },
     idempotencyKey: 'lead_id',
+    // "Send test data" leads carry is_test: true: answered 200, logged as skipped, never sent to the CRM
+    skipWhen: 'is_test = true',
     customerLookup: [
       { key: 'phone', value: 'user_column_data.PHONE_NUMBER' },
       { key: 'clue_id', value: 'lead_id' },
@@ -22,5 +24,5 @@ export const googleAdsLeadForm: Preset = {
     return { ...body, user_column_data: columns };
   },
   recipe:
-    'Google Ads > the lead form asset > Lead delivery > Webhook integration: paste the URL as "Webhook URL" and a random string as "Key" (set it with PUT /admin/secrets/GOOGLE_ADS_KEY), then "Send test data". Test leads carry is_test: true; add "skipWhen": "is_test" to drop them.',
+    'Google Ads > the lead form asset > Lead delivery > Webhook integration: paste the URL as "Webhook URL" and a random string as "Key" (set it with PUT /admin/secrets/GOOGLE_ADS_KEY), then "Send test data": test leads (is_test: true) are answered 200 and logged as skipped.',
 };

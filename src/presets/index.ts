@@ -3,6 +3,7 @@
  * idempotency key, delivery mode, customer lookup, and a normalised view of the payload, so that a
  * field mapping is short. Anything the endpoint states overrides the preset (objects one level deep).
  */
+import { automation } from './automation';
 import { googleAdsLeadForm } from './google-ads-lead-form';
 import { htmlForm } from './html-form';
 import { jiandaoyun } from './jiandaoyun';
@@ -18,7 +19,7 @@ import { zapier } from './zapier';
 export type { Preset } from './types';
 
 export const PRESETS: Record<string, Preset> = Object.fromEntries(
-  [googleAdsLeadForm, typeform, tally, webflow, jinshuju, jiandaoyun, xiaohongshu, oceanEngine, zapier, htmlForm].map((p) => [p.name, p]),
+  [googleAdsLeadForm, typeform, tally, webflow, jinshuju, jiandaoyun, xiaohongshu, oceanEngine, zapier, automation, htmlForm].map((p) => [p.name, p]),
 );
 export const PRESET_NAMES = Object.keys(PRESETS) as [string, ...string[]];
 

@@ -8,8 +8,9 @@ export const jiandaoyun: Preset = {
   config: {
     verify: { type: 'hmac', preset: 'jiandaoyun', secret: 'JIANDAOYUN_SECRET' },
     idempotencyKey: { header: 'x-jdy-deliverid' },
-    skipWhen: "$not(op in ['data_create', 'data_update'])",
+    // data_recover (a deleted entry restored) is delivered like an update
+    skipWhen: "$not(op in ['data_create', 'data_update', 'data_recover'])",
   },
   recipe:
-    '简道云 > 表单 > 扩展功能 > 数据推送: paste the URL, tick the events (新增/修改数据), and set the 密钥 (JIANDAOYUN_SECRET). Map data.<alias> or data.<widget id>; other events (deletes, ...) are logged as skipped unless you change skipWhen.',
+    '简道云 > 表单 > 扩展功能 > 数据推送: paste the URL, tick the events (新增/修改/恢复数据), and set the 密钥 (JIANDAOYUN_SECRET). Map data.<alias> or data.<widget id>; other events (deletes, ...) are logged as skipped unless you change skipWhen.',
 };

@@ -1,6 +1,7 @@
 import { isObject, type Preset } from './types';
 
-const ADDRESS_PARTS = ['province', 'city', 'district', 'street'];
+// `address` is the detailed line older forms send (newer ones: `street`)
+const ADDRESS_PARTS = ['province', 'city', 'district', 'street', 'address'];
 
 /** Jinshuju: `entry` fields under both `field1` and `field_1`; an address also as one line (`field_4_text`). */
 export const jinshuju: Preset = {
@@ -14,7 +15,9 @@ export const jinshuju: Preset = {
     verify: { type: 'token', query: 'token', secret: 'JINSHUJU_TOKEN' },
     // Jinshuju hangs up after 2 s: answer at once, deliver from the queue.
     delivery: { mode: 'queue' },
-    idempotencyKey: '$string(form) & ":" & $string(entry.serial_number)',
+    // Jinshuju re-sends an entry when it is edited (same serial_number, newer updated_at): an edit is delivered, an
+    // exact repeat is not
+    idempotencyKey: '$string(form) & ":" & $string(entry.serial_number) & ":" & $string(entry.updated_at)',
   },
   view(body) {
     if (!isObject(body) || !isObject(body.entry)) return body;
@@ -37,5 +40,5 @@ export const jinshuju: Preset = {
     return { ...body, entry };
   },
   recipe:
-    '金数据 > 表单 > 设置 > 数据推送 (Webhook): paste the URL with ?token=<JINSHUJU_TOKEN> and choose JSON. Map entry.field_1 (or entry.field1); multi-choice fields are arrays, an address is an object and also one line as entry.field_N_text.',
+    '金数据 > 表单 > 设置 > 数据推送 (Webhook): paste the URL with ?token=<JINSHUJU_TOKEN> and choose JSON. Map entry.field_1 (or entry.field1); multi-choice fields are arrays, an address is an object and also one line as entry.field_N_text. Jinshuju stops pushing after 6 failed answers in a row and does not re-send what came in between: this preset queues (answers at once) and answers 200.',
 };

@@ -16,6 +16,8 @@ export const typeform: Preset = {
   config: {
     verify: { type: 'hmac', preset: 'typeform', secret: 'TYPEFORM_SECRET' },
     idempotencyKey: 'event_id',
+    // partial answers (a form left half way) are not leads yet: logged as skipped
+    skipWhen: 'event_type = "form_response_partial"',
     customerId: 'hidden.crm_id',
     customerLookup: [
       { key: 'phone', value: 'answers.phone' },
@@ -31,6 +33,7 @@ export const typeform: Preset = {
     }
     return {
       event_id: body.event_id,
+      event_type: body.event_type,
       form_id: response.form_id,
       token: response.token,
       submitted_at: response.submitted_at,

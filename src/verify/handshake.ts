@@ -6,8 +6,9 @@ import { resolveSecrets, type SecretResolver } from './index';
 /**
  * Handshakes that prove an endpoint to a platform. They never reach the CRM and are logged as `handshake`.
  * - `meta`: `GET ?hub.mode=subscribe&hub.verify_token=<secret>&hub.challenge=<c>` answered with `<c>` as text/plain.
- * - `ocean-engine`: `POST {"event":"verify_webhook","challenge":N}` answered with `{"BaseResp":{...},"challenge":N}`,
- *   N copied digit for digit from the raw text (it exceeds 2^53).
+ * - `ocean-engine`: `POST {"event":"verify_webhook","content":{"challenge":N}}` (ByteDance's documented form; also
+ *   with `challenge` at the top) answered with `{"challenge":N}`, N copied digit for digit from the raw text (it
+ *   exceeds 2^53).
  */
 export const HandshakeConfig = z.discriminatedUnion('type', [z.strictObject({ type: z.literal('meta'), secret: SecretRef }), z.strictObject({ type: z.literal('ocean-engine') })]);
 export type HandshakeConfig = z.infer<typeof HandshakeConfig>;
@@ -44,6 +45,6 @@ export function oceanEngineHandshake(text: string): HandshakeResult {
   const challenge = OCEAN_CHALLENGE.exec(text)?.[1];
   if (!challenge) return { kind: 'none' };
   // Built as text so the challenge keeps every digit.
-  const body = `{"BaseResp":{"StatusCode":200,"StatusMessage":""},"challenge":${challenge}}`;
+  const body = `{"challenge":${challenge}}`;
   return { kind: 'answered', detail: 'ocean-engine verify_webhook answered', response: new Response(body, { headers: { 'content-type': 'application/json' } }) };
 }

@@ -9,17 +9,31 @@ export const HMAC_PRESETS = {
   typeform: { header: 'typeform-signature', prefix: 'sha256=', algorithm: 'sha256', encoding: 'base64' },
   /** Tally (`Tally-Signature: <base64>`). */
   tally: { header: 'tally-signature', algorithm: 'sha256', encoding: 'base64' },
-  /** Webflow: hex HMAC of `<x-webflow-timestamp>:<body>`, the timestamp in ms, 5 minutes either way. */
+  /**
+   * Webflow API-created webhooks: hex HMAC of `<x-webflow-timestamp>:<body>` with the webhook's secret, the timestamp
+   * in ms (Webflow's docs, "Verifying the webhook signature"; dashboard-created webhooks are not signed). Webflow
+   * retries a failed delivery with its original timestamp, 10 minutes apart: the window is ours, 1 hour either way,
+   * so a retry is not refused for its age (the idempotency key stops a replay from being delivered twice).
+   */
   webflow: {
     header: 'x-webflow-signature',
     algorithm: 'sha256',
     encoding: 'hex',
     signed: '{timestamp}:{body}',
-    timestamp: { from: { header: 'x-webflow-timestamp' }, unit: 'ms', toleranceSeconds: 300 },
+    timestamp: { from: { header: 'x-webflow-timestamp' }, unit: 'ms', toleranceSeconds: 3600 },
   },
-  /** Xiaohongshu (`X-Red-Signature: sha1=<hex>`, HMAC-SHA1). From third-party descriptions: unverified. */
-  xiaohongshu: { header: 'x-red-signature', prefix: 'sha1=', algorithm: 'sha1', encoding: 'hex' },
-  /** Jiandaoyun: `X-JDY-Signature` = plain SHA-1 hex of `<nonce>:<body>:<secret>:<timestamp>` (nonce and timestamp in the query). */
+  /**
+   * Xiaohongshu (`X-Red-Signature: sha1=<hex>`). Independent receivers disagree between HMAC-SHA1 keyed with the token
+   * and a plain sha1(token + body); both are accepted until a real sample settles it, and the row's warnings say which
+   * matched. From third-party descriptions: unverified.
+   */
+  xiaohongshu: { header: 'x-red-signature', prefix: 'sha1=', mode: 'hmac-or-digest', algorithm: 'sha1', encoding: 'hex' },
+  /** ByteDance / Ocean Engine (`X-Douyin-Signature` = sha1(client_secret + body), hex), for pushes signed with the app's client secret. */
+  douyin: { header: 'x-douyin-signature', mode: 'digest', algorithm: 'sha1', encoding: 'hex', signed: '{secret}{body}' },
+  /**
+   * Jiandaoyun: `X-JDY-Signature` = plain SHA-1 hex of `<nonce>:<body>:<secret>:<timestamp>` (nonce and timestamp in
+   * the query). Jiandaoyun's docs give no window for the timestamp: the 5 minutes either way are ours.
+   */
   jiandaoyun: {
     header: 'x-jdy-signature',
     mode: 'digest',

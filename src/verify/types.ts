@@ -23,7 +23,8 @@ export type VerifyFailureReason =
   | 'stale_timestamp'
   | 'malformed_timestamp';
 
-export type SchemeOutcome = { ok: true } | { ok: false; reason: VerifyFailureReason; detail: string };
+/** `note`: which of several accepted forms matched, for the row (a sender whose format is not settled). */
+export type SchemeOutcome = { ok: true; note?: string } | { ok: false; reason: VerifyFailureReason; detail: string };
 
 /**
  * One verification scheme: its config schema and its check. Adding a scheme is one file

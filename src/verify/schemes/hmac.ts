@@ -13,7 +13,7 @@ const schema = z
   .strictObject({
     type: z.literal('hmac'),
     /** `hmac`: keyed with the secret (default). `digest`: a plain hash of a signed text that contains `{secret}`. */
-    mode: z._default(z.enum(['hmac', 'digest']), 'hmac'),
+    mode: z._default(z.enum(['hmac', 'digest', 'hmac-or-digest']), 'hmac'),
     algorithm: z._default(z.enum(['sha256', 'sha1']), 'sha256'),
     encoding: z._default(z.enum(['hex', 'base64']), 'hex'),
     /** Where the signature is: a header (the usual) or a query parameter. */
@@ -101,8 +101,14 @@ export const hmac = defineScheme({
     for (const secret of secrets) {
       const text = signedBytes(config, input, secret);
       if (typeof text === 'string') return { ok: false, reason: 'missing_credential', detail: `signed text needs {${text}}, which the request does not carry` };
-      const expected = config.mode === 'hmac' ? await hmacOf(config.algorithm, utf8(secret), text) : await digest(config.algorithm, text);
-      if (await safeEqual(presented, expected)) return { ok: true };
+      if (config.mode !== 'digest' && (await safeEqual(presented, await hmacOf(config.algorithm, utf8(secret), text)))) {
+        return config.mode === 'hmac' ? { ok: true } : { ok: true, note: `signature matched as ${config.algorithm} HMAC keyed with the secret` };
+      }
+      if (config.mode === 'digest' && (await safeEqual(presented, await digest(config.algorithm, text)))) return { ok: true };
+      // senders whose receivers disagree (Xiaohongshu): a plain digest of the secret followed by the signed text
+      if (config.mode === 'hmac-or-digest' && (await safeEqual(presented, await digest(config.algorithm, concatBytes([utf8(secret), text]))))) {
+        return { ok: true, note: `signature matched as plain ${config.algorithm}(secret + signed text)` };
+      }
     }
     return { ok: false, reason: 'signature_mismatch', detail: `${config.algorithm} ${config.mode} of "${config.signed}" does not match ${where}` };
   },

@@ -12,13 +12,14 @@ const schema = z.strictObject({
   toleranceSeconds: z._default(z.int().check(z.gte(1)).check(z.lte(86_400)), DEFAULT_TOLERANCE_SECONDS),
 });
 
-/** The key bytes of a Standard Webhooks secret. */
+/**
+ * The key bytes of a Standard Webhooks secret, as the reference libraries read it: base64, with or without the
+ * `whsec_` prefix. A secret that is not base64 at all is used as its UTF-8 bytes (the reference libraries refuse it).
+ */
 function keyOf(secret: string) {
-  if (secret.startsWith('whsec_')) {
-    const key = decodeSignature(secret.slice(6), 'base64');
-    if (key) return key;
-  }
-  return utf8(secret);
+  const base64 = secret.startsWith('whsec_') ? secret.slice(6) : secret;
+  const strict = /^[A-Za-z0-9+/]+={0,2}$/.test(base64) && base64.length % 4 === 0;
+  return (strict && decodeSignature(base64, 'base64')) || utf8(secret);
 }
 
 /**
