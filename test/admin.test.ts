@@ -113,6 +113,11 @@ describe('endpoints', () => {
     { name: 'a module id that is not decimal', config: { ...base, crm: { moduleId: 'abc', productLineId: '1' } }, paths: ['crm.moduleId'] },
     { name: 'a broken JSONata expression', config: { ...base, fields: { name: '$trim(' } }, paths: ['fields.name'] },
     { name: 'a broken customerId expression', config: { ...base, customerId: '][' }, paths: ['customerId'] },
+    {
+      name: 'an hmac timestamp that is checked but not signed (a captured request would replay forever)',
+      config: { ...base, verify: { type: 'hmac', header: 'x-sig', timestamp: { from: { header: 'x-ts' } }, secret: 'TEST_HMAC_SECRET' } },
+      paths: ['verify.timestamp'],
+    },
     { name: 'an unknown verify type', config: { ...base, verify: { type: 'magic' } }, paths: ['verify.type'] },
     { name: 'a token with both header and query', config: { ...base, verify: { type: 'token', header: 'x-t', query: 't', secret: 'A' } }, paths: ['verify'] },
     { name: 'a reserved secret name', config: { ...base, verify: { type: 'token', query: 't', secret: 'ADMIN_TOKEN' } }, paths: ['verify.secret'] },

@@ -212,3 +212,23 @@ describe('queued attempts record what they noticed', () => {
     expect(JSON.parse(row.warnings as string)).toContain('fields.note: left out, the CRM already has a value');
   });
 });
+
+describe('customer ids are never coerced', () => {
+  const bodyWith = (raw: string) => `{"crm_id":${raw},"name":"x","mobile":"13900139000","utm_campaign":"spring"}`;
+  for (const raw of ['-0', '0', '1e-400', '1E+2', '"0688346218203447296"', '" 688346218203447296"', '"-688346218203447296"', '12345678901234567890', '"9223372036854775808"']) {
+    it(`refuses ${raw} as a customer id: 422 invalid, the value named, no CRM call`, async () => {
+      const { endpointId, productLineId } = await setupEndpoint();
+      const res = await call(hook(endpointId, bodyWith(raw)));
+      expect(res.status).toBe(422);
+      const [row] = await rowsFor(endpointId);
+      expect(row).toMatchObject({ status: 'invalid', reason: 'customer_unresolved' });
+      expect(row!.message).toContain('not a customer id');
+      expect((await crmState(productLineId)).requests).toHaveLength(0);
+    });
+  }
+  it('accepts the largest int64 id, from a string and from a bare integer literal, digit for digit', async () => {
+    const { endpointId, productLineId } = await setupEndpoint({}, { customers: [{ id: '9223372036854775807', name: 'max' }] });
+    expect((await call(hook(endpointId, bodyWith('9223372036854775807')))).status).toBe(200);
+    expect((await crmState(productLineId)).requests[0]!.body).toMatchObject({ id: '9223372036854775807' });
+  });
+});

@@ -4,9 +4,10 @@
  */
 import * as z from '../shared/zod';
 import { Where } from '../shared/sql';
+import { isCanonicalId } from '../shared/ids';
 
 export const KeyName = z.string().check(z.regex(/^[a-z][a-z0-9_]{0,63}$/, 'a key name is lower case letters, digits and _ (phone, clue_id, email, ...)'));
-const ID = /^\d{1,20}$/;
+
 const MAX_VALUE = 256;
 
 /**
@@ -91,7 +92,7 @@ function checkKeyRow(raw: unknown): KeyRow | string {
   if (!raw || typeof raw !== 'object') return 'not an object';
   const r = raw as Record<string, unknown>;
   const customerId = typeof r.customer_id === 'number' && Number.isSafeInteger(r.customer_id) ? String(r.customer_id) : r.customer_id;
-  if (typeof customerId !== 'string' || !ID.test(customerId.trim())) return 'customer_id is not a decimal id';
+  if (typeof customerId !== 'string' || !isCanonicalId(customerId.trim())) return 'customer_id is not a decimal id';
   const key = KeyName.safeParse(typeof r.key === 'string' ? r.key.trim() : r.key);
   if (!key.success) return 'key is not a valid key name';
   const value = normaliseKey(key.data, r.value);
@@ -171,7 +172,7 @@ function upsertStatement(db: D1Database, moduleId: string, json: string, source:
 
 /** The statement that learns keys from a CRM answer's `item` (its phone and the ad platform's lead id). */
 export function learnStatement(db: D1Database, moduleId: string, item: Record<string, unknown> | null, now: number): D1PreparedStatement | null {
-  if (!item || typeof item.id !== 'string' || !ID.test(item.id)) return null;
+  if (!item || typeof item.id !== 'string' || !isCanonicalId(item.id)) return null;
   const rows: [string, string, string][] = [];
   const phone = normaliseKey('phone', item.phone);
   if (phone) rows.push(['phone', phone, item.id]);

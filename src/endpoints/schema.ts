@@ -11,12 +11,13 @@ import { KeyName } from '../customers/keys';
 import { UpdateConfig } from '../customers/update';
 import { applyPreset, PRESET_NAMES } from '../presets';
 import { FieldRule } from '../mapping/rules';
+import { isCanonicalId } from '../shared/ids';
 
 /** An endpoint id, as it appears in `/hooks/{id}`. */
 export const EndpointId = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'an endpoint id is 1-64 of a-z, 0-9 and -, not starting with -'));
 
 /** A CRM id: a snowflake above 2^53, so always a decimal string. */
-export const CrmId = z.string().check(z.regex(/^\d{1,20}$/, 'a CRM id is a decimal string such as "347772778973233152"'));
+export const CrmId = z.string().check(z.refine(isCanonicalId, 'a CRM id is a decimal string such as "347772778973233152" (no sign, leading zeros or spaces; at most 19 digits)'));
 
 const FieldName = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a CRM field name is letters, digits and _'));
 

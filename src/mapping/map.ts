@@ -1,6 +1,7 @@
 import type { CompiledMapping, Expression } from './compile';
 import { cnMobile, digits } from './helpers';
 import { normaliseKey, type Lookup } from '../customers/keys';
+import { isCanonicalId } from '../shared/ids';
 
 /** What the expressions see: the parsed body as `$`, plus `$headers` (lower-case names) and `$query`. */
 export type MapInput = {
@@ -64,12 +65,14 @@ function translate(name: string, value: unknown, map: ReadonlyMap<string, unknow
   return one(value);
 }
 
-const DECIMAL_ID = /^\d{1,20}$/;
-
-/** A customer id as the CRM wants it: a decimal string, every digit intact. */
+/**
+ * A customer id as the CRM wants it: canonical (see isCanonicalId), from a string or from an integer literal's exact
+ * digits. Nothing is coerced: `-0`, `0`, `1E+2`, `" 12"`, 20 digits are no ids (numbers written with an exponent
+ * reach here as their source text, receive/json.ts).
+ */
 function asId(value: unknown): string | undefined {
-  if (typeof value === 'string' && DECIMAL_ID.test(value.trim())) return value.trim();
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
+  if (typeof value === 'string' && isCanonicalId(value)) return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0 && !Object.is(value, -0)) return String(value);
   return undefined;
 }
 
@@ -124,7 +127,7 @@ async function mapCustomer(mapping: CompiledMapping, input: MapInput, fields: Re
         ok: false,
         reason: 'customer_unresolved',
         kind: 'malformed',
-        message: `customerId expression yielded ${JSON.stringify(rawId).slice(0, 64)}, not a decimal id`,
+        message: `customerId expression yielded ${JSON.stringify(rawId).slice(0, 64)}, not a customer id (a positive decimal of at most 19 digits: no sign, exponent, spaces or leading zeros)`,
         warnings,
       };
     }

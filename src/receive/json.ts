@@ -7,13 +7,17 @@
 // An integer of 16 or more digits is the only thing that can exceed 2^53 (9007199254740991, 16 digits).
 // Texts without one take the fast path.
 const LONG_INTEGER = /\d{16}/;
+// a number written with an exponent, or a negative zero: kept as its source text (see keepUnsafeIntegers)
+const ODD_NUMBER = /\d[eE][+-]?\d|-0(?![.\d])/;
 const INTEGER_SOURCE = /^-?\d+$/;
 
 type ReviverContext = { source?: string };
 
 function keepUnsafeIntegers(this: unknown, _key: string, value: unknown, context?: ReviverContext): unknown {
-  if (typeof value === 'number' && !Number.isSafeInteger(value) && context?.source && INTEGER_SOURCE.test(context.source)) {
-    return context.source;
+  if (typeof value === 'number' && context?.source) {
+    if (!Number.isSafeInteger(value) && INTEGER_SOURCE.test(context.source)) return context.source;
+    // `1E+2` or `-0` would otherwise pass for 100 or 0: an id must never be coerced out of another number
+    if (/[eE]/.test(context.source) || context.source === '-0') return context.source;
   }
   return value;
 }
@@ -49,6 +53,6 @@ export function nestsDeeperThan(text: string, max: number): boolean {
  */
 export function parseJsonLossless(text: string): unknown {
   if (text.length > 2 * MAX_JSON_DEPTH && nestsDeeperThan(text, MAX_JSON_DEPTH)) throw new SyntaxError(`JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
-  if (!LONG_INTEGER.test(text)) return JSON.parse(text);
+  if (!LONG_INTEGER.test(text) && !ODD_NUMBER.test(text)) return JSON.parse(text);
   return JSON.parse(text, keepUnsafeIntegers as (this: unknown, key: string, value: unknown) => unknown);
 }

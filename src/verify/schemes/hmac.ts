@@ -43,6 +43,14 @@ const schema = z
       if ((c.header === undefined) === (c.query === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of "header" or "query" for the signature' });
       if (c.signed.includes('{timestamp}') && !c.timestamp) ctx.addIssue({ code: 'custom', path: ['timestamp'], message: '"signed" uses {timestamp}: say where it comes from' });
       if (c.signed.includes('{nonce}') && !c.nonce) ctx.addIssue({ code: 'custom', path: ['nonce'], message: '"signed" uses {nonce}: say where it comes from' });
+      if (c.timestamp && !timestampSigned(c.signed, c.timestamp.from)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['timestamp'],
+          message:
+            'the timestamp is checked but not signed: a captured request would replay forever with a fresh timestamp. Put {timestamp} (or its header/query placeholder) in "signed"',
+        });
+      }
       if (c.mode === 'digest' && !c.signed.includes('{secret}')) ctx.addIssue({ code: 'custom', path: ['signed'], message: 'mode "digest" needs {secret} in the signed text' });
       const rest = c.signed.replace(PLACEHOLDER, '');
       if (/[{}]/.test(rest)) ctx.addIssue({ code: 'custom', path: ['signed'], message: 'unknown placeholder; use {body} {secret} {timestamp} {nonce} {header.NAME} {query.NAME}' });
@@ -50,6 +58,13 @@ const schema = z
   );
 
 type HmacConfig = z.infer<typeof schema>;
+
+/** Whether the signed text covers the timestamp: `{timestamp}`, or the placeholder of the header or query it comes from. */
+function timestampSigned(signed: string, from: { header: string } | { query: string }): boolean {
+  if (signed.includes('{timestamp}')) return true;
+  const placeholder = 'header' in from ? `{header.${from.header}}` : `{query.${from.query}}`;
+  return signed.toLowerCase().includes(placeholder.toLowerCase());
+}
 
 /** Builds the signed bytes from the template; the body goes in as raw bytes, never re-encoded. */
 function signedBytes(config: HmacConfig, input: VerifyInput, secret: string): Bytes | string {
