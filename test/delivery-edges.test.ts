@@ -215,7 +215,7 @@ describe('queued attempts record what they noticed', () => {
 
 describe('customer ids are never coerced', () => {
   const bodyWith = (raw: string) => `{"crm_id":${raw},"name":"x","mobile":"13900139000","utm_campaign":"spring"}`;
-  for (const raw of ['-0', '0', '1e-400', '1E+2', '"0688346218203447296"', '" 688346218203447296"', '"-688346218203447296"', '12345678901234567890', '"9223372036854775808"']) {
+  for (const raw of ['-0', '0', '1e-400', '1E+2', '"0688346218203447296"', '"-688346218203447296"', '12345678901234567890', '"9223372036854775808"']) {
     it(`refuses ${raw} as a customer id: 422 invalid, the value named, no CRM call`, async () => {
       const { endpointId, productLineId } = await setupEndpoint();
       const res = await call(hook(endpointId, bodyWith(raw)));

@@ -96,7 +96,7 @@ describe('mapPayload', () => {
     expect(await mapPayload(compile({}), input({ crm_id: 'abc' }))).toMatchObject({
       ok: false,
       reason: 'customer_unresolved',
-      message: 'customerId expression yielded "abc", not a decimal id',
+      message: 'customerId expression yielded "abc", not a customer id (a positive decimal of at most 19 digits: no sign, exponent or leading zeros)',
     });
     expect(await mapPayload(compile({}), input({ crm_id: 1.5 }))).toMatchObject({ ok: false, reason: 'customer_unresolved' });
   });

@@ -49,7 +49,7 @@ describe('POST /admin/endpoints/{id}/preview', () => {
     const { endpointId } = await setupEndpoint();
     const p = await (await post(`/endpoints/${endpointId}/preview`, leadJson({ crm_id: 'abc' }))).json<Preview>();
     expect(p).toMatchObject({ outcome: 'would_refuse', reason: 'customer_unresolved', crm: null });
-    expect(p.warnings).toContain('customerId expression yielded "abc", not a decimal id');
+    expect(p.warnings).toContain('customerId expression yielded "abc", not a customer id (a positive decimal of at most 19 digits: no sign, exponent or leading zeros)');
   });
   it('warns about a missing required field', async () => {
     const { endpointId } = await setupEndpoint();

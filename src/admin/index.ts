@@ -1,5 +1,6 @@
 import { Hono } from 'hono/tiny';
 import type { AppEnv } from '../env';
+import { BODY_LIMITS, limitBodies } from '../http/body-limits';
 import { requireAdmin } from './auth';
 import { deliveriesAdmin } from './deliveries';
 import { endpointsAdmin } from './endpoints';
@@ -11,6 +12,11 @@ import { previewAdmin } from './preview';
 /** The admin API: everything under `/admin`, bearer-token only. */
 export const admin = new Hono<AppEnv>();
 admin.use('*', requireAdmin);
+// bodies are read within a limit (an import is the largest documented one)
+admin.use(
+  '*',
+  limitBodies((path) => (path.endsWith('/customer-keys') ? BODY_LIMITS.import : BODY_LIMITS.other)),
+);
 admin.route('/endpoints', endpointsAdmin);
 admin.route('/deliveries', deliveriesAdmin);
 admin.route('/secrets', secretsAdmin);

@@ -18,6 +18,7 @@ import { CrmId, EndpointId, formatIssues, type StoredEndpoint } from '../endpoin
 import { getEndpoint, listEndpointIds, listEndpoints } from '../endpoints/store';
 import { webhookUrl } from '../endpoints/url';
 import type { AppEnv } from '../env';
+import { BODY_LIMITS, limitBodies } from '../http/body-limits';
 import { ApiError, errorBody, type ErrorCode } from '../http/errors';
 import { PRESETS } from '../presets';
 import { previewOfDelivery, previewWebhook, storedSample, type Sample } from '../pipeline/preview';
@@ -56,6 +57,13 @@ consolePages.onError((err, c) => {
 });
 
 consolePages.get(ROUTES.static, (c) => c.env.ASSETS.fetch(c.req.raw));
+
+// Every body is read within a limit before anything else reads it: sign-in (unauthenticated) a few KiB.
+const limitFor = (path: string) => (path.endsWith(ROUTES.signIn) ? BODY_LIMITS.signIn : path.endsWith(ROUTES.customerKeysImport) ? BODY_LIMITS.import : BODY_LIMITS.other);
+consolePages.use(
+  '*',
+  limitBodies(limitFor, (c, max) => refuse(c as C, 413, 'payload_too_large', `The form is larger than ${max} bytes`)),
+);
 
 consolePages.use('*', async (c, next) => {
   await next();

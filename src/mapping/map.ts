@@ -67,11 +67,12 @@ function translate(name: string, value: unknown, map: ReadonlyMap<string, unknow
 
 /**
  * A customer id as the CRM wants it: canonical (see isCanonicalId), from a string or from an integer literal's exact
- * digits. Nothing is coerced: `-0`, `0`, `1E+2`, `" 12"`, 20 digits are no ids (numbers written with an exponent
+ * digits (a string may carry spaces around it, as a form field does). Nothing else is coerced: `-0`, `0`, `1E+2`,
+ * `012`, 20 digits are no ids (numbers written with an exponent
  * reach here as their source text, receive/json.ts).
  */
 function asId(value: unknown): string | undefined {
-  if (typeof value === 'string' && isCanonicalId(value)) return value;
+  if (typeof value === 'string' && isCanonicalId(value.trim())) return value.trim();
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0 && !Object.is(value, -0)) return String(value);
   return undefined;
 }
@@ -127,7 +128,7 @@ async function mapCustomer(mapping: CompiledMapping, input: MapInput, fields: Re
         ok: false,
         reason: 'customer_unresolved',
         kind: 'malformed',
-        message: `customerId expression yielded ${JSON.stringify(rawId).slice(0, 64)}, not a customer id (a positive decimal of at most 19 digits: no sign, exponent, spaces or leading zeros)`,
+        message: `customerId expression yielded ${JSON.stringify(rawId).slice(0, 64)}, not a customer id (a positive decimal of at most 19 digits: no sign, exponent or leading zeros)`,
         warnings,
       };
     }
