@@ -2,8 +2,9 @@
  * Hardening: bounded cost and no leaked secrets, each through the Worker's real handlers (workerd, real KV and D1,
  * the stand-in CRM over HTTP). Each test breaks one thing and fails without its fix.
  */
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, call } from './helpers';
+import { ADMIN, call, callWith, crmFailures, crmState, deliveryRow, drive, hook, leadJson, recordingQueue, rowsFor, setupEndpoint } from './helpers';
 
 const BASE = 'https://adapter.test';
 /** A body without a Content-Length: the limit must hold while the body is read. */
@@ -44,5 +45,82 @@ describe('body limits on the console and the admin API', () => {
       new Request(`${BASE}/admin/customer-keys?moduleId=347772778973233152`, { method: 'POST', headers: { ...ADMIN, 'content-type': 'text/csv' }, body: csv }),
     );
     expect(imported.status).toBe(200);
+  });
+});
+
+const SECRETS = ['test-crm-token', 'test-admin-token', 'test-secrets-key-0123456789abcdef0123', 'fixture-secret-2f9c', 'form-token-2f9c'];
+const ECHO = { code: 401, message: 'token rejected: Bearer test-crm-token' };
+const googleConfig = { verify: { type: 'body-key' as const, field: 'google_key', secret: 'TEST_HMAC_SECRET' }, customerId: '"688346218203447296"' };
+
+/** Every text D1 and KV hold, and the answers given, searched for any configured secret value. */
+async function leakedSecrets(answers: string[]): Promise<string[]> {
+  const texts = [...answers];
+  for (const table of ['deliveries', 'attempts', 'customer_keys', 'idempotency', 'alerts']) {
+    const rows = await env.DB.prepare(`SELECT * FROM ${table}`)
+      .all()
+      .catch(() => ({ results: [] }));
+    texts.push(JSON.stringify(rows.results));
+  }
+  for (const key of (await env.ENDPOINTS.list()).keys) texts.push(key.name, (await env.ENDPOINTS.get(key.name)) ?? '');
+  return SECRETS.filter((s) => texts.some((t) => t.includes(s)));
+}
+
+describe('secrets never stored, answered or sent on', () => {
+  it('a CRM that echoes its credential: the sender, the row, the attempt and the admin API never see it', async () => {
+    const { endpointId, productLineId } = await setupEndpoint();
+    await crmFailures(productLineId, [ECHO]);
+    const res = await call(hook(endpointId, leadJson()));
+    expect(res.status).toBe(502);
+    const text = await res.text();
+    expect(text).toContain('token rejected: Bearer ***');
+    const { deliveryId } = JSON.parse(text);
+    const detail = await (await call(new Request(`${BASE}/admin/deliveries/${deliveryId}`, { headers: ADMIN }))).text();
+    expect(detail).toContain('token rejected: Bearer ***');
+    expect(await leakedSecrets([text, detail])).toEqual([]);
+  });
+
+  it('queue mode: the echo is scrubbed from the row and the attempt too', async () => {
+    const { endpointId, productLineId } = await setupEndpoint({ delivery: { mode: 'queue' } });
+    await crmFailures(productLineId, [ECHO]);
+    const { deliveryId } = await (await callWith(hook(endpointId, leadJson()), { DELIVERY_QUEUE: recordingQueue() })).json<{ deliveryId: string }>();
+    await drive([deliveryId]);
+    expect(await deliveryRow(deliveryId)).toMatchObject({ status: 'failed', crm_message: 'token rejected: Bearer ***' });
+    expect(await leakedSecrets([])).toEqual([]);
+  });
+
+  it('a public form answers a refusal with a generic message and the delivery id, never the CRM’s text', async () => {
+    const { endpointId, productLineId } = await setupEndpoint({ honeypot: 'website' });
+    await crmFailures(productLineId, [{ code: 404, message: '数据不存在或已被删除' }]);
+    const res = await call(hook(endpointId, leadJson()));
+    expect(res.status).toBe(502);
+    const body = await res.json<{ error: { code: string; message: string }; deliveryId: string }>();
+    expect(body.error.code).toBe('crm_rejected');
+    expect(body.error.message).toBe(`The submission could not be processed (reference ${body.deliveryId})`);
+    expect(await deliveryRow(body.deliveryId)).toMatchObject({ crm_message: '数据不存在或已被删除' });
+  });
+
+  for (const [what, body] of [
+    ['malformed JSON', '{"google_key":"fixture-secret-2f9c", "lead_id": '],
+    ['the key nested', '{"lead":{"google_key":"fixture-secret-2f9c"}}'],
+    ['the key repeated', '{"google_key":"wrong-key-000","google_key":"fixture-secret-2f9c"}'],
+    ['the key with spaces', '{"google_key":" fixture-secret-2f9c "}'],
+  ] as const) {
+    it(`a refused body-key request (${what}) is stored without the key`, async () => {
+      const { endpointId } = await setupEndpoint(googleConfig);
+      const res = await call(hook(endpointId, body, { query: '' }));
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      const [row] = await rowsFor(endpointId);
+      expect(String(row!.payload)).not.toContain('fixture-secret-2f9c');
+    });
+  }
+
+  it('a mapping that copies the whole payload ($string($)) never sends the body key to the CRM', async () => {
+    const { endpointId, productLineId } = await setupEndpoint({ ...googleConfig, fields: { note: '$string($)' } });
+    const res = await call(hook(endpointId, '{"google_key":"fixture-secret-2f9c","lead_id":"L1","name":"王"}', { query: '' }));
+    expect(res.status).toBe(200);
+    const sent = (await crmState(productLineId)).requests[0]!.rawBody;
+    expect(sent).toContain('L1');
+    expect(sent).not.toContain('fixture-secret-2f9c');
+    expect(await leakedSecrets([await res.text()])).toEqual([]);
   });
 });

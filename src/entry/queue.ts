@@ -2,6 +2,7 @@ import { crmSettings } from '../crm/client';
 import type { DeliveryMessage } from '../pipeline/core';
 import { alertDead, attemptDelivery, type AttemptDeps } from '../pipeline/attempt';
 import { IN_FLIGHT_SQL } from '../deliveries/store';
+import { adapterSecretValues } from '../secrets/resolver';
 
 /** The dead-letter queue's name (wrangler.toml): messages the consumer could not handle at all end there. */
 export const DEAD_LETTER_QUEUE = 'crm-deliveries-dlq';
@@ -15,6 +16,7 @@ export function attemptDeps(env: Env, now: () => number = Date.now): AttemptDeps
     fetch: (input, init) => fetch(input, init),
     now,
     notify: { NOTIFY_URL: env.NOTIFY_URL, NOTIFY_FORMAT: env.NOTIFY_FORMAT },
+    knownSecrets: adapterSecretValues(env),
   };
 }
 

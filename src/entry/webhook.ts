@@ -10,7 +10,7 @@ import { ApiError, errorBody } from '../http/errors';
 import { policyAnswer } from '../pipeline/answers';
 import { misconfigured, processHandshake } from '../pipeline/handshake';
 import { type PipelineDeps, processWebhook, saveOutcome } from '../pipeline/webhook';
-import { secretResolver } from '../secrets/resolver';
+import { adapterSecretValues, secretResolver } from '../secrets/resolver';
 import { alertDead } from '../pipeline/attempt';
 import { attemptDeps } from './queue';
 import { TURNSTILE_DEFAULT_URL } from '../verify/turnstile';
@@ -135,6 +135,7 @@ export function deps(env: Env): PipelineDeps {
     crm: crmSettings(env),
     fetch: (input, init) => fetch(input, init),
     secrets: secretResolver(env),
+    knownSecrets: adapterSecretValues(env),
     now: Date.now,
     turnstileUrl: env.TURNSTILE_VERIFY_URL || TURNSTILE_DEFAULT_URL,
   };

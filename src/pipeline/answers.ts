@@ -64,6 +64,17 @@ export function bodyFailureStatus(failure: BodyFailure): ContentfulStatusCode {
 
 type Answered = { status: number; body: Record<string, unknown>; record: { id: string; status: string } };
 
+/** A form on a public page (anyone can post it and read the answer): the `html-form` preset, or public-form protections. */
+export function isPublicForm(config: EndpointConfig): boolean {
+  return config.preset === 'html-form' || Boolean(config.cors || config.turnstile || config.honeypot || config.redirect);
+}
+
+/** A refusal a visitor may read: the code and the delivery id to quote, never the CRM's or the mapping's text. */
+function genericRefusal(body: Record<string, unknown>, deliveryId: string): Record<string, unknown> {
+  const code = (body.error as { code?: string } | undefined)?.code ?? 'internal_error';
+  return { error: { code, message: `The submission could not be processed (reference ${deliveryId})` }, deliveryId };
+}
+
 /**
  * The answer under the endpoint's `response` policy: `unresolved: "accept"` answers a webhook whose customer
  * cannot be found (and a sync one the mapping refuses) as accepted, so an ad platform's test lead or setup check
@@ -79,7 +90,7 @@ export function policyAnswer(config: EndpointConfig, outcome: Answered): { statu
     status = 200;
     body = { deliveryId: outcome.record.id, status: rowStatus };
   } else if (status >= 300) {
-    return { status: status as ContentfulStatusCode, body };
+    return { status: status as ContentfulStatusCode, body: isPublicForm(config) ? genericRefusal(body, outcome.record.id) : body };
   }
   if (policy?.status) status = policy.status;
   if (policy?.body) body = policy.body;

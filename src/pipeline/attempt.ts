@@ -13,10 +13,11 @@ import type { EndpointConfig, StoredEndpoint } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
 import { compiledMappingFor, type CompiledMapping } from '../mapping/compile';
 import { notifyTarget, recordDead, sendAlert } from '../notify';
-import { crmFacts, isRetryable, isUnmatched, type Prepared, prepare, targetOf, warningsOf } from './core';
+import { crmFacts, isRetryable, isUnmatched, type Prepared, prepare, scrubbedResult, targetOf, warningsOf } from './core';
 import { decodeSignature, utf8 } from '../verify/crypto';
 import { maxAttempts, retryDelaySeconds } from '../deliveries/retry';
 import { parseJsonOr } from '../shared/json';
+import { scrubDeep } from './record';
 
 export type AttemptDeps = {
   db: D1Database;
@@ -25,6 +26,8 @@ export type AttemptDeps = {
   fetch: typeof fetch;
   now: () => number;
   notify: { NOTIFY_URL?: string; NOTIFY_FORMAT?: string };
+  /** The adapter's own secret values: scrubbed from what an attempt records. */
+  knownSecrets: string[];
 };
 
 /** What to do with the queue message. */
@@ -103,7 +106,7 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   const prepared = await prepare(endpoint.config, mapping, request);
   warnings.push(...prepared.warnings);
   if (!prepared.ok) return endUnmapped(end, prepared, endpoint.config.skipWhen);
-  const delivered = await deliverToCrm(deps, targetOf(endpoint.config), mapping, prepared.mapped);
+  const delivered = scrubbedResult(await deliverToCrm(deps, targetOf(endpoint.config), mapping, prepared.mapped), deps.knownSecrets);
   warnings.push(...warningsOf(delivered));
   return endDelivered(end, delivered, row, endpoint.config, prepared.value, now);
 }
@@ -180,10 +183,10 @@ async function finishAttempt(deps: AttemptDeps, row: DeliveryRow, startedAt: num
         next_attempt_at: nextAttemptAt,
       };
   const set: Record<string, unknown> = {
-    ...e.extra,
+    ...scrubDeep(e.extra, deps.knownSecrets),
     status: e.status,
     reason: e.reason,
-    message: e.message,
+    message: e.message === null ? null : scrubDeep(e.message, deps.knownSecrets),
     next_attempt_at: nextAttemptAt,
     lease_until: null,
     finished_at: retry ? null : now,

@@ -63,6 +63,15 @@ export function targetOf(config: EndpointConfig) {
   return { moduleId: config.crm.moduleId, productLineId: config.crm.productLineId, update: config.update };
 }
 
+/** The CRM's answer with every known secret replaced by *** (a CRM may echo its credential in a refusal). */
+export function scrubbedResult(delivered: Delivered, secrets: string[]): Delivered {
+  if (!('result' in delivered) || !delivered.result || secrets.length === 0) return delivered;
+  const result = JSON.parse(scrubSecretsIn(JSON.stringify(delivered.result), secrets));
+  return { ...delivered, result } as Delivered;
+}
+
+const scrubSecretsIn = (text: string, secrets: string[]) => secrets.reduce((out, s) => (s.length >= 4 ? out.split(JSON.stringify(s).slice(1, -1)).join('***') : out), text);
+
 /** The warnings a CRM call adds to its delivery. */
 export function warningsOf(delivered: Delivered): string[] {
   return delivered.kind === 'delivered' ? delivered.skipped.map((name) => `fields.${name}: left out, the CRM already has a value`) : [];

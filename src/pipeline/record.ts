@@ -113,6 +113,30 @@ export function newRecord(
   };
 }
 
+/** Every text column of a row with each known secret value replaced by ***: nothing the adapter knows to be secret is stored. */
+export function scrubRecord(record: NewDelivery, secrets: string[]): void {
+  if (secrets.length === 0) return;
+  for (const key of ['payload', 'message', 'crm_message', 'crm_response'] as const) {
+    const value = record[key];
+    if (typeof value === 'string') record[key] = scrubSecrets(value, secrets);
+  }
+  if (record.raw_body !== null && record.raw_base64 !== 1) record.raw_body = scrubSecrets(record.raw_body, secrets);
+  if (record.crm_request) record.crm_request = JSON.parse(scrubSecrets(JSON.stringify(record.crm_request), secrets.map(jsonEscaped)));
+  record.warnings = record.warnings.map((w) => scrubSecrets(w, secrets));
+}
+
+/** A secret as it appears inside a JSON string. */
+const jsonEscaped = (secret: string) => JSON.stringify(secret).slice(1, -1);
+
+/** Any JSON-like value with each known secret replaced by *** in its strings (an answer's body, mapped fields). */
+export function scrubDeep<T>(value: T, secrets: string[]): T {
+  if (secrets.length === 0) return value;
+  if (typeof value === 'string') return scrubSecrets(value, secrets) as T;
+  if (Array.isArray(value)) return value.map((v) => scrubDeep(v, secrets)) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, secrets)])) as T;
+  return value;
+}
+
 /** Replaces every occurrence of a secret in stored text with ***. */
 export function scrubSecrets(text: string, secrets: string[]): string {
   let out = text;

@@ -18,9 +18,9 @@ import { credentialLocations, resolveSecrets, type SecretResolver, verifyRequest
 import { oceanEngineHandshake } from '../verify/handshake';
 import { turnstileToken, verifyTurnstile } from '../verify/turnstile';
 import { bodyFailureStatus, MISCONFIGURED, turnstileAnswer, verifyAnswer } from './answers';
-import { crmFacts, type DeliveryMessage, enqueue, isRetryable, isUnmatched, type Prepared, prepareParsed, targetOf, warningsOf } from './core';
+import { crmFacts, type DeliveryMessage, enqueue, isRetryable, isUnmatched, type Prepared, prepareParsed, scrubbedResult, targetOf, warningsOf } from './core';
 import { type Delivered, deliverToCrm } from './deliver';
-import { keepForReplay, maskParsed, maskRefused, newRecord, queryObject, scrubSecrets, statementsOf, visibleHeaders, type Write } from './record';
+import { keepForReplay, maskParsed, maskRefused, newRecord, queryObject, scrubSecrets, statementsOf, visibleHeaders, type Write, scrubDeep, scrubRecord } from './record';
 
 export type PipelineDeps = {
   crm: CrmSettings;
@@ -30,6 +30,8 @@ export type PipelineDeps = {
   turnstileUrl: string;
   fetch: typeof fetch;
   secrets: SecretResolver;
+  /** The adapter's own secret values (the CRM token, ADMIN_TOKEN, SECRETS_KEY): scrubbed from everything stored and answered. */
+  knownSecrets: string[];
   now: () => number;
 };
 
@@ -52,6 +54,8 @@ type Run = {
   headers: Record<string, string>;
   bytes: Uint8Array | null;
   masked: boolean;
+  /** Every secret value known so far (the adapter's, then the endpoint's): never stored, never answered, never sent on. */
+  secrets: string[];
 };
 
 const ROW: Write[] = [{ kind: 'row' }];
@@ -75,6 +79,8 @@ export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoin
   } catch (err) {
     return refuse(run, 503, 'failed', 'endpoint_misconfigured', (err as Error).message, { senderMessage: MISCONFIGURED });
   }
+  // a key that travels in the body (Google's google_key) is not payload: no mapping sees it
+  if (run.config.verify.type === 'body-key' && isRecord(parsed.value)) delete parsed.value[run.config.verify.field];
   const prepared = await prepareParsed(run.config, mapping, parsed.value, { headers: run.headers, query: run.record.request_query }, run.record.warnings);
   if (!prepared.ok) return notMapped(run, prepared);
   run.record.customer_id = prepared.mapped.customerId;
@@ -89,7 +95,7 @@ function start(deps: PipelineDeps, endpoint: StoredEndpoint, request: Request): 
   const credentials = credentialLocations(endpoint.config.verify);
   const headers = visibleHeaders(request.headers, credentials.headers);
   const record = newRecord(newDeliveryId(receivedAt), endpoint.id, receivedAt, request, queryObject(new URL(request.url), credentials.query), headers);
-  return { deps, endpoint, config: endpoint.config, request, record, headers, bytes: null, masked: false };
+  return { deps, endpoint, config: endpoint.config, request, record, headers, bytes: null, masked: false, secrets: [...deps.knownSecrets] };
 }
 
 /** Ends the run: the row's status and times, its payload masked where the endpoint says so, and the writes. */
@@ -110,7 +116,10 @@ async function finish(
   record.duration_ms = record.finished_at - record.received_at;
   if (run.config.redact?.length && !run.masked && run.bytes && rowStatus !== 'handshake') await maskRefused(record, run.bytes, run.config.redact);
   run.masked = true;
-  return { status, body, record, writes };
+  // at the edge of storage and of the answer: a secret that reached the row or the body (a CRM echoing its
+  // credential, a body key in a refused request) is replaced by ***
+  scrubRecord(record, run.secrets);
+  return { status, body: scrubDeep(body, run.secrets), record, writes };
 }
 
 /** A refusal: `reason` (the row's precise cause) defaults to the wire code, `senderMessage` to the row's message. */
@@ -144,6 +153,7 @@ async function verify(run: Run): Promise<{ ok: true; replayText: string | null }
   const { request, record } = run;
   const input = { method: request.method, url: new URL(request.url), headers: request.headers, body: run.bytes as Uint8Array<ArrayBuffer>, now: record.received_at };
   const verified = await verifyRequest(run.config.verify, input, run.deps.secrets);
+  if ('secrets' in verified) run.secrets.push(...verified.secrets);
   if (!verified.ok) {
     const answer = verifyAnswer(verified);
     return { ok: false, outcome: await refuse(run, answer.status, answer.rowStatus, answer.code, verified.detail, { reason: verified.reason, senderMessage: answer.message }) };
@@ -164,12 +174,15 @@ async function gate(run: Run, value: unknown): Promise<Outcome | null> {
   if (!config.turnstile) return null;
   const secret = await resolveSecrets([config.turnstile.secret], run.deps.secrets);
   if (!secret.ok) return refuse(run, 503, 'failed', 'endpoint_misconfigured', secret.detail, { reason: 'secret_missing', senderMessage: MISCONFIGURED });
+  run.secrets.push(...secret.values);
   const token = turnstileToken(value, config.turnstile.field);
   const checked = await verifyTurnstile(run.deps.fetch, run.deps.turnstileUrl, secret.values[0]!, token, run.request.headers.get('cf-connecting-ip'));
   if (checked.ok) return null;
   const answer = turnstileAnswer(checked);
   return refuse(run, answer.status, answer.rowStatus, answer.code, checked.detail, { reason: checked.reason, senderMessage: answer.message });
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function isFilled(body: unknown, field: string): boolean {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return false;
@@ -265,7 +278,9 @@ async function deliverNow(run: Run, mapping: CompiledMapping, prepared: Extract<
     }
     if (!claimed.claimed) return duplicate(run, claim, claimed);
   }
-  const delivered = await deliverToCrm(deps, targetOf(run.config), mapping, prepared.mapped);
+  // nothing secret is sent on, whatever the mapping copies (`$string($)`)
+  const mapped = { ...prepared.mapped, fields: scrubDeep(prepared.mapped.fields, run.secrets) };
+  const delivered = scrubbedResult(await deliverToCrm(deps, targetOf(run.config), mapping, mapped), run.secrets);
   return afterCrm(run, delivered, prepared.value, claim);
 }
 

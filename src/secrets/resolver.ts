@@ -14,3 +14,8 @@ export function workerSecret(env: object, name: string): string | undefined {
 export function secretResolver(env: Env): SecretResolver {
   return async (name) => workerSecret(env, name) ?? (await readSecretCached(env.ENDPOINTS, env.SECRETS_KEY, name));
 }
+
+/** The adapter's own secret values (CRM token, admin token, vault key): scrubbed from every row and answer. */
+export function adapterSecretValues(env: Env): string[] {
+  return [env.CRM_API_TOKEN, env.ADMIN_TOKEN, env.SECRETS_KEY].filter((s): s is string => typeof s === 'string' && s.length >= 4);
+}

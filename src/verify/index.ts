@@ -14,7 +14,7 @@ export type SecretResolver = (name: string) => Promise<string | undefined> | str
 export type VerifyResult =
   /** `secrets`: the values that were tried, so they can be scrubbed from what is stored. */
   | { ok: true; secrets: string[]; note?: string }
-  | { ok: false; reason: VerifyFailureReason; detail: string }
+  | { ok: false; reason: VerifyFailureReason; detail: string; secrets: string[] }
   /** The endpoint names a secret that does not exist: the operator's mistake, never "no verification". */
   | { ok: false; reason: 'secret_missing'; detail: string };
 
@@ -36,7 +36,7 @@ export async function verifyRequest(config: VerifyConfig, input: VerifyInput, re
     secrets = resolved.values;
   }
   const outcome = await schemeOf(config).verify(config, input, secrets);
-  return outcome.ok ? { ok: true, secrets, ...(outcome.note ? { note: outcome.note } : {}) } : outcome;
+  return outcome.ok ? { ok: true, secrets, ...(outcome.note ? { note: outcome.note } : {}) } : { ...outcome, secrets };
 }
 
 /** Header names (lower case) and query parameters that carry credentials for this config: never logged. */
