@@ -4,7 +4,8 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, call, callWith, crmFailures, crmState, deliveryRow, drive, hook, leadJson, recordingQueue, rowsFor, setupEndpoint } from './helpers';
+import { hasNestedQuantifier } from '../src/mapping/budget';
+import { ADMIN, call, callWith, crmFailures, crmState, deliveryRow, drive, endpointConfig, hook, leadJson, putEndpoint, recordingQueue, rowsFor, setupEndpoint } from './helpers';
 
 const BASE = 'https://adapter.test';
 /** A body without a Content-Length: the limit must hold while the body is read. */
@@ -122,5 +123,56 @@ describe('secrets never stored, answered or sent on', () => {
     expect(sent).toContain('L1');
     expect(sent).not.toContain('fixture-secret-2f9c');
     expect(await leakedSecrets([await res.text()])).toEqual([]);
+  });
+});
+
+describe('a budget on every JSONata evaluation', () => {
+  const withNote = (note: string) => ({ fields: { name: '$trim(name)', note, input_1680509561692: { from: 'utm_campaign', required: true } } });
+  const putIssues = async (note: string) => {
+    const res = await putEndpoint(`budget-${crypto.randomUUID().slice(0, 8)}`, endpointConfig('688051545102614528', withNote(note)));
+    return { status: res.status, issues: (await res.json<{ issues?: { path: string; message: string }[] }>()).issues ?? [] };
+  };
+
+  it('refuses at save an expression that never ends (tail recursion: no depth limit catches it)', async () => {
+    const { status, issues } = await putIssues('($f := function($n){ $f($n + 1) }; $f(0))');
+    expect(status).toBe(400);
+    expect(issues).toEqual([{ path: 'fields.note', message: 'expression exceeded its budget (100000 evaluation steps)' }]);
+  });
+  it('refuses at save an expression that builds millions of items', async () => {
+    const { status, issues } = await putIssues('$count([1..3000].([1..3000]))');
+    expect(status).toBe(400);
+    expect(issues[0]!.message).toContain('exceeded its budget');
+  });
+  it('refuses at save a regex the payload could make backtrack for ever', async () => {
+    const { status, issues } = await putIssues('$contains(comment, /^(a+)+$/)');
+    expect(status).toBe(400);
+    expect(issues[0]!.message).toContain('can take exponential time');
+  });
+  it('keeps a sound expression with a regex', async () => {
+    expect((await putIssues('$contains(comment, /^[a-z]+$/) ? "a" : "b"')).status).toBe(201);
+  });
+  it('refuses a webhook whose payload sends an expression past its budget (422, a row), and the Worker keeps answering', async () => {
+    const { endpointId, productLineId } = await setupEndpoint(withNote('($f := function($n){ $n > 0 ? $f($n + 1) : 0 }; $f(n))'));
+    const res = await call(hook(endpointId, leadJson({ n: 1 })));
+    expect(res.status).toBe(422);
+    expect(await res.json()).toMatchObject({ error: { code: 'mapping_failed', message: 'fields.note: expression exceeded its budget (100000 evaluation steps)' } });
+    expect((await rowsFor(endpointId))[0]).toMatchObject({ status: 'invalid', reason: 'mapping_failed' });
+    expect((await crmState(productLineId)).requests).toHaveLength(0);
+    // the same endpoint with a harmless payload, another endpoint, and the admin API all still answer
+    expect((await call(hook(endpointId, leadJson({ n: 0 })))).status).toBe(200);
+    const other = await setupEndpoint();
+    expect((await call(hook(other.endpointId, leadJson()))).status).toBe(200);
+    expect((await call(new Request(`${BASE}/admin/endpoints`, { headers: ADMIN }))).status).toBe(200);
+  });
+  it('the preview reports the overrun for that sample', async () => {
+    const { endpointId } = await setupEndpoint(withNote('($f := function($n){ $n > 0 ? $f($n + 1) : 0 }; $f(n))'));
+    const res = await call(
+      new Request(`${BASE}/admin/endpoints/${endpointId}/preview`, { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: leadJson({ n: 1 }) }),
+    );
+    expect(await res.json()).toMatchObject({ outcome: 'would_refuse', reason: 'mapping_failed', message: 'fields.note: expression exceeded its budget (100000 evaluation steps)' });
+  });
+  it('tells nested quantifiers apart from safe patterns', () => {
+    for (const p of ['^(a+)+$', '(\\w*)*', '(a|b+){2,}', '((ab)*)+']) expect(hasNestedQuantifier(p), p).toBe(true);
+    for (const p of ['^[a-z]+$', '(ab)+', '\\(a+\\)+', '[(a+)]+', '^\\d{11}$', '(a+){1}']) expect(hasNestedQuantifier(p), p).toBe(false);
   });
 });

@@ -2,6 +2,7 @@ import { secretResolver } from '../secrets/resolver';
 import { compileMapping, type CompiledMapping } from '../mapping/compile';
 import { EndpointConfig, endpointSecretNames, formatIssues, type StoredEndpoint } from './schema';
 import { putEndpoint } from './store';
+import { trialRun } from '../mapping/map';
 
 export type Issue = { path: string; message: string };
 export type Checked = { ok: true; config: EndpointConfig; mapping: CompiledMapping } | { ok: false; issues: Issue[] };
@@ -41,6 +42,9 @@ export type Saved = { ok: true; endpoint: StoredEndpoint; created: boolean; warn
 export async function saveEndpoint(env: Env, id: string, raw: unknown): Promise<Saved> {
   const checked = checkConfig(raw);
   if (!checked.ok) return checked;
+  // every expression runs once on an empty payload under the budget: one that never ends is refused here
+  const overBudget = await trialRun(checked.mapping);
+  if (overBudget.length > 0) return { ok: false, issues: overBudget };
   const existed = (await env.ENDPOINTS.get(`v1:endpoint:${id}`)) !== null;
   const endpoint = await putEndpoint(env.ENDPOINTS, id, checked.config);
   return { ok: true, endpoint, created: !existed, warnings: await warningsFor(checked.config, env) };

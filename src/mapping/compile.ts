@@ -1,6 +1,6 @@
-import jsonata from 'jsonata';
 import type { FieldRule } from './rules';
 import { fastExpression, type Expression } from './fast-path';
+import { compileBudgeted } from './budget';
 
 export type { Expression } from './fast-path';
 
@@ -43,7 +43,7 @@ function compileExpression(source: string, path: string, issues: MappingIssue[])
   const fast = fastExpression(source);
   if (fast) return fast;
   try {
-    return jsonata(source);
+    return compileBudgeted(source);
   } catch (err) {
     const e = err as { message?: string; position?: number };
     issues.push({ path, message: `invalid JSONata: ${e.message ?? String(err)}${e.position !== undefined ? ` (at ${e.position})` : ''}` });

@@ -5,8 +5,8 @@
  * the data is not what the fast path knows JSONata does with certainty (an array on the way, a value
  * that is an array, a root that is not an object), it hands over to JSONata, compiled on first need.
  */
-import jsonata from 'jsonata';
 import { cnMobile, digits } from './helpers';
+import { compileBudgeted } from './budget';
 
 export type Expression = { evaluate(input: unknown, bindings?: Record<string, unknown>): unknown };
 
@@ -59,7 +59,7 @@ export function fastExpression(source: string): Expression | null {
   if (!path || (call && !fn)) return null;
   let compiled: Expression | undefined;
   const slow = (input: unknown, bindings?: Record<string, unknown>) => {
-    compiled ??= jsonata(source);
+    compiled ??= compileBudgeted(source);
     return compiled.evaluate(input, bindings);
   };
   return {

@@ -2,6 +2,7 @@ import type { CompiledMapping, Expression } from './compile';
 import { cnMobile, digits } from './helpers';
 import { normaliseKey, type Lookup } from '../customers/keys';
 import { isCanonicalId } from '../shared/ids';
+import { budgetMessage } from './budget';
 
 /** What the expressions see: the parsed body as `$`, plus `$headers` (lower-case names) and `$query`. */
 export type MapInput = {
@@ -36,6 +37,35 @@ export function isNothing(value: unknown): boolean {
 
 // The bindings of one input, built once for all of its expressions.
 const bindingsOf = new WeakMap<MapInput, Record<string, unknown>>();
+
+/** An evaluation error in words: a budget overrun named as such, else JSONata's own message. */
+const errorText = (err: unknown) => budgetMessage(err) ?? (err as Error).message ?? String(err);
+
+/**
+ * Runs every expression of a mapping once against an empty payload, under the budget: an expression that never
+ * ends (or explodes) on its own is refused when it is saved, not discovered when a lead arrives.
+ */
+export async function trialRun(mapping: CompiledMapping): Promise<{ path: string; message: string }[]> {
+  const input: MapInput = { body: {}, headers: {}, query: {} };
+  const named: [string, Expression | undefined][] = [
+    ['customerId', mapping.customerId],
+    ...mapping.lookups.map((l, i): [string, Expression] => [`customerLookup.${i}.value`, l.value]),
+    ...mapping.fields.map((f): [string, Expression | undefined] => [`fields.${f.name}`, f.kind === 'constant' ? undefined : f.expression]),
+    ['idempotencyKey', mapping.idempotencyKey],
+    ['skipWhen', mapping.skipWhen],
+  ];
+  const issues: { path: string; message: string }[] = [];
+  for (const [path, expression] of named) {
+    if (!expression) continue;
+    try {
+      await evaluate(expression, input);
+    } catch (err) {
+      const over = budgetMessage(err);
+      if (over) issues.push({ path, message: over });
+    }
+  }
+  return issues;
+}
 
 async function evaluate(expression: Expression, input: MapInput): Promise<unknown> {
   let bindings = bindingsOf.get(input);
@@ -104,7 +134,7 @@ async function mapFields(mapping: CompiledMapping, input: MapInput, warnings: st
         if (isNothing(value) && field.required) return { ok: false, reason: 'mapping_failed', field: field.name, message: `required field "${field.name}" has no value` };
       }
     } catch (err) {
-      return { ok: false, reason: 'mapping_failed', field: field.name, message: `fields.${field.name}: ${(err as Error).message ?? String(err)}` };
+      return { ok: false, reason: 'mapping_failed', field: field.name, message: `fields.${field.name}: ${errorText(err)}` };
     }
     if (!isNothing(value)) fields[field.name] = value;
     else if (explain && field.kind !== 'constant') warnings.push(`fields.${field.name}: yielded nothing; left out`);
@@ -119,7 +149,7 @@ async function mapCustomer(mapping: CompiledMapping, input: MapInput, fields: Re
     try {
       rawId = await evaluate(mapping.customerId, input);
     } catch (err) {
-      return { ok: false, reason: 'customer_unresolved', kind: 'malformed', message: `customerId: ${(err as Error).message ?? String(err)}`, warnings };
+      return { ok: false, reason: 'customer_unresolved', kind: 'malformed', message: `customerId: ${errorText(err)}`, warnings };
     }
     const customerId = asId(rawId);
     if (customerId !== undefined) return { ok: true, customerId, fields, warnings };
@@ -140,7 +170,7 @@ async function mapCustomer(mapping: CompiledMapping, input: MapInput, fields: Re
     try {
       value = await evaluate(lookup.value, input);
     } catch (err) {
-      warnings.push(`customerLookup ${lookup.key}: ${(err as Error).message}`);
+      warnings.push(`customerLookup ${lookup.key}: ${errorText(err)}`);
       continue;
     }
     const normal = normaliseKey(lookup.key, Array.isArray(value) ? value[0] : value);
@@ -158,7 +188,7 @@ export async function idempotencyKeyOf(mapping: CompiledMapping, source: string 
     try {
       raw = await evaluate(mapping.idempotencyKey, input);
     } catch (err) {
-      return { warning: `idempotencyKey: ${(err as Error).message}; not deduplicated` };
+      return { warning: `idempotencyKey: ${errorText(err)}; not deduplicated` };
     }
   }
   const value = typeof raw === 'string' ? raw.trim() : typeof raw === 'number' ? String(raw) : undefined;
@@ -173,6 +203,6 @@ export async function shouldSkip(mapping: CompiledMapping, input: MapInput): Pro
     const value = await evaluate(mapping.skipWhen, input);
     return { skip: value === true };
   } catch (err) {
-    return { skip: false, warning: `skipWhen: ${(err as Error).message}; delivered` };
+    return { skip: false, warning: `skipWhen: ${errorText(err)}; delivered` };
   }
 }
