@@ -36,10 +36,15 @@ describe('admin token', () => {
     ['a token of a different length', { authorization: 'Bearer t' }],
     ['another scheme', { authorization: 'Basic dGVzdC1hZG1pbi10b2tlbg==' }],
   ];
+  // each case from an address of its own: failed authentications are throttled per client IP (test/hardening.test.ts)
+  let client = 0;
   for (const [method, path] of routes) {
     for (const [what, headers] of tokens) {
+      const ip = `203.0.113.${++client}`;
       it(`refuses ${method} ${path} with ${what}`, async () => {
-        const res = await call(new Request(`https://adapter.test${path}`, { method, headers, body: method === 'PUT' || method === 'POST' ? '{}' : undefined }));
+        const res = await call(
+          new Request(`https://adapter.test${path}`, { method, headers: { ...headers, 'cf-connecting-ip': ip }, body: method === 'PUT' || method === 'POST' ? '{}' : undefined }),
+        );
         expect(res.status).toBe(401);
         expect(res.headers.get('www-authenticate')).toBe('Bearer realm="admin"');
         expect((await res.json<Issues>()).error.code).toBe('unauthorized');

@@ -176,3 +176,60 @@ describe('a budget on every JSONata evaluation', () => {
     for (const p of ['^[a-z]+$', '(ab)+', '\\(a+\\)+', '[(a+)]+', '^\\d{11}$', '(a+){1}']) expect(hasNestedQuantifier(p), p).toBe(false);
   });
 });
+
+describe('sessions that end, guessing with friction', () => {
+  const signIn = (token: string, ip: string) =>
+    call(
+      new Request(`${BASE}/console/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'cf-connecting-ip': ip },
+        body: new URLSearchParams({ token }),
+      }),
+    );
+
+  it('sign-out revokes the session: the same cookie no longer opens the console', async () => {
+    const res = await signIn('test-admin-token', '198.51.100.70');
+    const cookie = /^(__Host-console=[^;]+)/.exec(res.headers.get('set-cookie') ?? '')![1]!;
+    const page = await call(new Request(`${BASE}/console/deliveries`, { headers: { cookie } }));
+    expect(page.status).toBe(200);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
+    const out = await call(
+      new Request(`${BASE}/console/sign-out`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ _csrf: csrf }),
+      }),
+    );
+    expect(out.status).toBe(303);
+    // a copy of the cookie, replayed after sign-out, is sent to sign in
+    const after = await call(new Request(`${BASE}/console/deliveries`, { headers: { cookie } }));
+    expect(after.status).toBe(303);
+    expect(after.headers.get('location')).toContain('/console/sign-in');
+  });
+
+  it('throttles failed sign-ins per client IP: 429 with Retry-After, even for the right token, while other clients sign in', async () => {
+    const ip = '198.51.100.71';
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await signIn(`guess-${i}`, ip)).status);
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
+    expect(statuses.slice(10)).toEqual([429, 429]);
+    const right = await signIn('test-admin-token', ip);
+    expect(right.status).toBe(429);
+    expect(right.headers.get('retry-after')).toBe('60');
+    expect((await signIn('test-admin-token', '198.51.100.72')).status).toBe(303);
+    const counts = await (await call(new Request(`${BASE}/admin/auth-failures`, { headers: { ...ADMIN, 'cf-connecting-ip': '198.51.100.79' } }))).json<{ console: number }>();
+    expect(counts.console).toBeGreaterThanOrEqual(1);
+  });
+
+  it('throttles failed admin authentications the same way', async () => {
+    const ip = '198.51.100.73';
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++)
+      statuses.push((await call(new Request(`${BASE}/admin/endpoints`, { headers: { authorization: `Bearer guess-${i}`, 'cf-connecting-ip': ip } }))).status);
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
+    expect(statuses[10]).toBe(429);
+    const right = await call(new Request(`${BASE}/admin/endpoints`, { headers: { ...ADMIN, 'cf-connecting-ip': ip } }));
+    expect(right.status).toBe(429);
+    expect((await call(new Request(`${BASE}/admin/endpoints`, { headers: { ...ADMIN, 'cf-connecting-ip': '198.51.100.74' } }))).status).toBe(200);
+  });
+});

@@ -2,16 +2,31 @@ import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
 import { safeEqual } from '../verify/crypto';
+import { AUTH_RETRY_AFTER_SECONDS, authBlocked, authFailed } from '../http/auth-throttle';
+import { countRateLimited } from '../deliveries/rate-limited';
 
-/** Requires `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time; 401 JSON otherwise. */
+/**
+ * Requires `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time; 401 JSON otherwise. A client that
+ * fails too often is answered 429 (src/http/auth-throttle.ts), counted as `_auth-admin` in the refusal counts.
+ */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+  const now = Date.now();
+  if (authBlocked('admin', c.req.raw, now)) throw tooManyFailures(c);
   const expected = c.env.ADMIN_TOKEN;
   const header = c.req.header('authorization') ?? '';
   const match = /^Bearer\s+(.+)$/i.exec(header);
   if (!expected) console.warn('ADMIN_TOKEN is not set: the admin API refuses every request');
   if (!expected || !match || !(await safeEqual(match[1]!.trim(), expected))) {
+    const flush = countRateLimited(c.env.DB, '_auth-admin', now);
+    if (flush) c.executionCtx.waitUntil(flush.catch((err) => console.error('auth failure count write failed', err)));
+    if (await authFailed(c.env.AUTH_RATE_LIMITER, 'admin', c.req.raw, now)) throw tooManyFailures(c);
     c.header('www-authenticate', 'Bearer realm="admin"');
     throw new ApiError(401, 'unauthorized', 'A valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>)');
   }
   await next();
 });
+
+function tooManyFailures(c: { header: (name: string, value: string) => void }): ApiError {
+  c.header('retry-after', String(AUTH_RETRY_AFTER_SECONDS));
+  return new ApiError(429, 'rate_limited', `Too many failed authentications from this address; retry after ${AUTH_RETRY_AFTER_SECONDS} s`);
+}

@@ -53,6 +53,7 @@ function adminPaths() {
     '/admin/preview': {
       post: op('Preview an unsaved configuration with a sample', { requestBody: body(json(PreviewRequest)), responses: { 200: ok('the CRM request and warnings') } }),
     },
+    '/admin/auth-failures': { get: op('Failed console sign-ins and admin authentications, last 24 h', { responses: { 200: ok('counts per kind') } }) },
     '/admin/presets': { get: op('List the sender presets and what each supplies', { responses: { 200: ok('presets') } }) },
     '/admin/deliveries': { get: op('List deliveries, newest first', { parameters: queryParams(DeliveryListQuery), responses: { 200: ok('a page and nextCursor') } }) },
     '/admin/deliveries/{id}': {

@@ -33,6 +33,8 @@ import { EditorPage, EndpointsPage, PreviewPane, type EditorProps, type PreviewP
 import { ErrorPage, Issues } from './views/layout';
 import { OverviewPage } from './views/overview';
 import { SignInPage } from './views/sign-in';
+import { AUTH_RETRY_AFTER_SECONDS, authBlocked, authFailed } from '../http/auth-throttle';
+import { countRateLimited } from '../deliveries/rate-limited';
 
 type ConsoleEnv = AppEnv & { Variables: { session: Session } };
 type C = Context<ConsoleEnv>;
@@ -92,14 +94,24 @@ consolePages.get(ROUTES.signIn, async (c) => {
   return c.html(<SignInPage next={safeNext(c.req.query('next'))} />);
 });
 
+/** 429 for a client that failed to sign in too often (refused before its token is even compared). */
+function tooManySignIns(c: C, next: string) {
+  c.header('retry-after', String(AUTH_RETRY_AFTER_SECONDS));
+  return c.html(<SignInPage next={next} error={`Too many failed sign-ins from this address: wait ${AUTH_RETRY_AFTER_SECONDS} s.`} />, 429);
+}
+
 consolePages.post(ROUTES.signIn, async (c) => {
+  if (authBlocked('console', c.req.raw, Date.now())) return tooManySignIns(c as C, '/console');
   const form = await c.req.parseBody();
   const next = safeNext(form.next);
   const expected = c.env.ADMIN_TOKEN;
   if (!expected) return c.html(<SignInPage next={next} error="ADMIN_TOKEN is not set on this Worker: nobody can sign in until it is (wrangler secret put ADMIN_TOKEN)." />, 503);
   const token = typeof form.token === 'string' ? form.token.trim() : '';
   if (!token || !(await safeEqual(token, expected))) {
-    console.warn('console sign-in refused: wrong admin token');
+    const now = Date.now();
+    const flush = countRateLimited(c.env.DB, '_auth-console', now);
+    if (flush) c.executionCtx.waitUntil(flush.catch((err) => console.error('auth failure count write failed', err)));
+    if (await authFailed(c.env.AUTH_RATE_LIMITER, 'console', c.req.raw, now)) return tooManySignIns(c, next);
     return c.html(<SignInPage next={next} error="That is not the admin token." />, 401);
   }
   await startSession(c, expected);
@@ -127,8 +139,8 @@ consolePages.use('*', async (c, next) => {
   await next();
 });
 
-consolePages.post(ROUTES.signOut, (c) => {
-  endSession(c);
+consolePages.post(ROUTES.signOut, async (c) => {
+  await endSession(c, c.get('session'));
   return c.redirect(consolePath('signIn'), 303);
 });
 

@@ -1,5 +1,6 @@
 /**
- * Console sessions: the admin token is exchanged once for a signed cookie; nothing is stored server side.
+ * Console sessions: the admin token is exchanged once for a signed cookie. Signing out revokes the session server
+ * side (its nonce in D1 `revoked_sessions` until the cookie would have expired), so a copied cookie dies with it.
  *
  * Cookie `__Host-console` = `<expires ms>.<nonce>.<HMAC-SHA256(key, "<expires>.<nonce>")>`, HttpOnly, Secure,
  * SameSite=Strict, Path=/ (required by the __Host- prefix). The key is derived from ADMIN_TOKEN, so rotating
@@ -48,10 +49,14 @@ export async function readSession<E extends { Bindings: Env }>(c: Context<E>, no
   if (!m) return null;
   const expires = Number(m[1]);
   if (!(await safeEqual(m[3]!, await sign(adminToken, `${m[1]}.${m[2]}`))) || expires <= now) return null;
+  const revoked = await c.env.DB.prepare('SELECT 1 AS r FROM revoked_sessions WHERE nonce = ?').bind(m[2]!).first();
+  if (revoked) return null;
   return { nonce: m[2]!, expires, csrf: await sign(adminToken, `csrf.${m[2]}`) };
 }
 
-export function endSession<E extends { Bindings: Env }>(c: Context<E>): void {
+/** Signs out: the session is revoked server side until its cookie would have expired, and the cookie is deleted. */
+export async function endSession<E extends { Bindings: Env }>(c: Context<E>, session: Session | undefined): Promise<void> {
+  if (session) await c.env.DB.prepare('INSERT OR IGNORE INTO revoked_sessions (nonce, expires_at) VALUES (?, ?)').bind(session.nonce, session.expires).run();
   deleteCookie(c, COOKIE, { prefix: 'host', path: '/', secure: true });
 }
 

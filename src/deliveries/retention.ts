@@ -24,6 +24,7 @@ export async function enforceRetention(db: D1Database, now: number, rawDays: num
     db.prepare(`DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE received_at < ?1 AND status NOT IN ${IN_FLIGHT_SQL} LIMIT ?2)`).bind(logBefore, PER_RUN),
     db.prepare('DELETE FROM idempotency WHERE expires_at < ?1').bind(now),
     db.prepare('DELETE FROM rate_limited WHERE minute < ?1').bind(logBefore),
+    db.prepare('DELETE FROM revoked_sessions WHERE expires_at < ?1').bind(now),
   ]);
   return { bodiesRemoved: bodies!.meta.changes, rowsDeleted: rows!.meta.changes, keysExpired: keys!.meta.changes };
 }
