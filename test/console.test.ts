@@ -145,6 +145,14 @@ describe('overview', () => {
     expect(html).toContain(`/console/deliveries/${id}`);
     expect(html).toContain(endpointId);
   });
+  it('does not list a deleted endpoint as failing now', async () => {
+    const { endpointId } = await failedDelivery();
+    const s = await signIn();
+    const failingNow = async () => /id="failing"[\s\S]*?<\/ul>|id="failing"[\s\S]*?<\/p>/.exec(await (await get('/console', s)).text())?.[0] ?? '';
+    expect(await failingNow()).toContain(endpointId);
+    expect((await call(new Request(`${BASE}/admin/endpoints/${endpointId}`, { method: 'DELETE', headers: ADMIN }))).status).toBe(204);
+    expect(await failingNow()).not.toContain(endpointId);
+  });
 });
 
 describe('deliveries', () => {

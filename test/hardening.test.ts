@@ -233,3 +233,19 @@ describe('sessions that end, guessing with friction', () => {
     expect((await call(new Request(`${BASE}/admin/endpoints`, { headers: { ...ADMIN, 'cf-connecting-ip': '198.51.100.74' } }))).status).toBe(200);
   });
 });
+
+describe('function names are checked when an expression is saved', () => {
+  it('refuses $cnmobile (a typo) with the list of known functions, and accepts $cnMobile and a function the expression binds', async () => {
+    const put = (note: string) =>
+      putEndpoint(`fn-${crypto.randomUUID().slice(0, 8)}`, endpointConfig('688051545102614528', { fields: { note, input_1680509561692: 'utm_campaign' } }));
+    const bad = await put('$cnmobile(mobile)');
+    expect(bad.status).toBe(400);
+    const issue = (await bad.json<{ issues: { path: string; message: string }[] }>()).issues[0]!;
+    expect(issue.path).toBe('fields.note');
+    expect(issue.message).toContain('unknown function $cnmobile');
+    expect(issue.message).toContain('$cnMobile');
+    expect((await put('$cnMobile(mobile)')).status).toBe(201);
+    expect((await put('($f := function($v){ $uppercase($v) }; $f(name))')).status).toBe(201);
+    expect((await put('$map(items, function($i){ $i.name })')).status).toBe(201);
+  });
+});

@@ -144,7 +144,10 @@ consolePages.post(ROUTES.signOut, async (c) => {
   return c.redirect(consolePath('signIn'), 303);
 });
 
-consolePages.get(ROUTES.overview, async (c) => c.html(<OverviewPage data={await overview(c.env.DB, Date.now())} csrf={c.get('session').csrf} />));
+consolePages.get(ROUTES.overview, async (c) => {
+  const endpoints = new Set(await listEndpointIds(c.env.ENDPOINTS));
+  return c.html(<OverviewPage data={await overview(c.env.DB, Date.now(), endpoints)} csrf={c.get('session').csrf} />);
+});
 
 // ---- deliveries
 

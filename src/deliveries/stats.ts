@@ -34,7 +34,8 @@ const empty = (): Record<StatusGroup, number> => ({ ok: 0, failed: 0, pending: 0
  * last 24 hours and each of the last 7 days (rolling 24-hour windows ending now), every endpoint's
  * last-24h success rate, the newest failures, and the endpoints whose latest outcome is a failure.
  */
-export async function overview(db: D1Database, now: number) {
+/** `endpoints`: the ids that exist now; a deleted endpoint is not "failing now". */
+export async function overview(db: D1Database, now: number, endpoints: ReadonlySet<string>) {
   const thisHour = Math.floor(now / HOUR);
   const since7d = (thisHour - 167) * HOUR;
   const since24h = (thisHour - 23) * HOUR;
@@ -72,7 +73,9 @@ export async function overview(db: D1Database, now: number) {
     receivedAt: r.received_at as number,
     customerId: r.customer_id as string | null,
   });
-  const failingNow = (latest!.results as Record<string, unknown>[]).filter((r) => GROUP_OF[r.status as DeliveryStatus] === 'failed').map(failure);
+  const failingNow = (latest!.results as Record<string, unknown>[])
+    .filter((r) => GROUP_OF[r.status as DeliveryStatus] === 'failed' && endpoints.has(String(r.endpoint_id)))
+    .map(failure);
   return { hours, days, health, newestFailures: (newest!.results as Record<string, unknown>[]).map(failure), failingNow };
 }
 

@@ -19,8 +19,11 @@ type Frame = { base: { budgetSteps?: number } };
 /** Compiles JSONata under the budget. Throws like `jsonata()` for bad syntax, and for a regex that can backtrack without end. */
 export function compileBudgeted(source: string): jsonata.Expression {
   const expression = jsonata(source, { stack: BUDGET.depth, sequence: BUDGET.sequence } as never);
-  const unsafe = unsafeRegexes(expression.ast());
+  const ast = expression.ast();
+  const unsafe = unsafeRegexes(ast);
   if (unsafe.length > 0) throw new Error(`regular expression /${unsafe[0]}/ can take exponential time (a quantified group holding a quantifier): rewrite it without nesting`);
+  const unknown = unknownFunctions(ast);
+  if (unknown.length > 0) throw new Error(`unknown function $${unknown[0]}: known are ${KNOWN_FUNCTIONS.map((f) => `$${f}`).join(', ')}`);
   // counted on the evaluation's own frame (`base` is new for each evaluate call), so concurrent evaluations never share
   expression.assign(ENTRY as unknown as string, (_expr: unknown, _input: unknown, environment: Frame) => {
     const base = environment.base;
@@ -77,4 +80,98 @@ export function hasNestedQuantifier(source: string): boolean {
     } else if ((c === '*' || c === '+' || c === '{') && groups.length > 0) groups[groups.length - 1] = true;
   }
   return false;
+}
+
+/** JSONata's own functions (2.x) and the adapter's (`$digits`, `$cnMobile`; `$headers` and `$query` are values). */
+export const KNOWN_FUNCTIONS = [
+  'digits',
+  'cnMobile',
+  'sum',
+  'count',
+  'max',
+  'min',
+  'average',
+  'string',
+  'substring',
+  'substringBefore',
+  'substringAfter',
+  'lowercase',
+  'uppercase',
+  'length',
+  'trim',
+  'pad',
+  'match',
+  'contains',
+  'replace',
+  'split',
+  'join',
+  'formatNumber',
+  'formatBase',
+  'formatInteger',
+  'parseInteger',
+  'number',
+  'floor',
+  'ceil',
+  'round',
+  'abs',
+  'sqrt',
+  'power',
+  'random',
+  'boolean',
+  'not',
+  'map',
+  'zip',
+  'filter',
+  'single',
+  'reduce',
+  'sift',
+  'keys',
+  'lookup',
+  'append',
+  'exists',
+  'spread',
+  'merge',
+  'reverse',
+  'each',
+  'error',
+  'assert',
+  'type',
+  'sort',
+  'shuffle',
+  'distinct',
+  'base64encode',
+  'base64decode',
+  'encodeUrlComponent',
+  'encodeUrl',
+  'decodeUrlComponent',
+  'decodeUrl',
+  'eval',
+  'toMillis',
+  'fromMillis',
+  'clone',
+  'now',
+  'millis',
+];
+const KNOWN = new Set(KNOWN_FUNCTIONS);
+
+/**
+ * The functions an expression calls that exist nowhere: not JSONata's, not ours, not a variable the expression
+ * binds itself (`$f := function…`, a lambda's parameters). `$cnmobile(phone)` is caught when it is saved, not when
+ * the first lead finds it.
+ */
+function unknownFunctions(ast: unknown): string[] {
+  const bound = new Set<string>();
+  const called: string[] = [];
+  const walk = (node: unknown) => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== 'object' || node instanceof RegExp) return;
+    const n = node as { type?: string; value?: unknown; procedure?: { type?: string; value?: unknown }; lhs?: { type?: string; value?: unknown }; arguments?: unknown[] };
+    if (n.type === 'bind' && n.lhs?.type === 'variable' && typeof n.lhs.value === 'string') bound.add(n.lhs.value);
+    if (n.type === 'lambda')
+      for (const a of n.arguments ?? []) if (a && typeof a === 'object' && typeof (a as { value?: unknown }).value === 'string') bound.add((a as { value: string }).value);
+    if ((n.type === 'function' || n.type === 'partial') && n.procedure?.type === 'variable' && typeof n.procedure.value === 'string') called.push(n.procedure.value);
+    for (const child of Object.values(node)) walk(child);
+  };
+  walk(ast);
+  return [...new Set(called)].filter((name) => !KNOWN.has(name) && !bound.has(name));
 }
