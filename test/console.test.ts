@@ -232,6 +232,20 @@ describe('deliveries', () => {
 });
 
 describe('endpoints', () => {
+  it('previews what the user typed over the delivery the editor pre-selected', async () => {
+    const { endpointId } = await setupEndpoint();
+    expect((await call(hook(endpointId, leadJson({ name: '旧样本' })))).status).toBe(200);
+    const [row] = await rowsFor(endpointId);
+    const s = await signIn();
+    const config = JSON.parse((await env.ENDPOINTS.get(`v1:endpoint:${endpointId}`))!).config;
+    const fields = { config: JSON.stringify(config), delivery: row!.id, sample: leadJson({ name: '新样本' }), contentType: 'application/json' };
+    const typed = await (await post(`/console/endpoints/${endpointId}/preview`, s, fields, { 'x-console-fragment': 'preview' })).text();
+    expect(typed).toContain('新样本');
+    expect(typed).not.toContain('旧样本');
+    const picked = await (await post(`/console/endpoints/${endpointId}/preview`, s, { ...fields, sample: '' }, { 'x-console-fragment': 'preview' })).text();
+    expect(picked).toContain('旧样本');
+  });
+
   it('lists endpoints with their enabled state and last-24h success rate', async () => {
     const { endpointId } = await failedDelivery();
     const html = await (await get('/console/endpoints', await signIn())).text();

@@ -313,7 +313,8 @@ function parseConfigText(text: string): { ok: true; value: unknown } | { ok: fal
 
 async function previewOf(c: C, config: Parameters<typeof previewWebhook>[2], s: EditorProps['sample'], mapping?: Parameters<typeof previewWebhook>[4]): Promise<PreviewPaneProps> {
   let sample: Sample;
-  if (s.delivery) {
+  // what the user typed wins over the delivery the editor pre-selected
+  if (s.delivery && !s.text.trim()) {
     const stored = await storedSample(c.env.DB, s.delivery);
     if (!stored.ok) return { refusal: `Delivery ${s.delivery}: ${stored.message}` };
     sample = stored.sample;

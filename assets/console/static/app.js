@@ -1,9 +1,11 @@
 // The console's progressive enhancement: local times, copy buttons and the live preview.
 // Every page works without it; nothing here builds HTML from data (the server renders and escapes).
 (() => {
+  // the reader's own time, with its zone named (the server's text says UTC): never a bare time of unknown zone
+  const local = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium', timeZoneName: 'short' });
   for (const t of document.querySelectorAll('time[datetime]')) {
     const d = new Date(t.getAttribute('datetime'));
-    if (!Number.isNaN(d.getTime())) { t.title = t.textContent; t.textContent = d.toLocaleString(); }
+    if (!Number.isNaN(d.getTime())) { t.title = t.textContent; t.textContent = local.format(d); }
   }
 
   for (const button of document.querySelectorAll('button[data-copy]')) {

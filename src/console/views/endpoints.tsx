@@ -122,11 +122,11 @@ function PreviewSection(p: Pick<EditorProps, 'recent' | 'sample' | 'preview'> & 
   return (
     <div class="pane">
       <h2>Preview</h2>
-      <label for="delivery">A recent delivery</label>
+      <label for="delivery">A recent delivery (a sample typed below wins)</label>
       <select id="delivery" name="delivery">
         <option value="">none: use the sample below</option>
         {p.recent.map((d) => (
-          <option value={d.id} selected={p.sample.delivery === d.id}>{`${d.receivedAt.slice(0, 19).replace('T', ' ')} ${d.status} ${d.customerId ?? ''}`}</option>
+          <option value={d.id} selected={p.sample.delivery === d.id}>{`${d.receivedAt.slice(0, 19).replace('T', ' ')} UTC · ${d.status} ${d.customerId ?? ''}`}</option>
         ))}
       </select>
       <label for="sample">Sample payload</label>
