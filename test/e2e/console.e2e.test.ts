@@ -339,6 +339,9 @@ describe('every console link works', () => {
     });
     expect(keys.status).toBe(200);
 
+    // the page script must run on every page (a script error silently disables the live preview and local times)
+    const scriptErrors: string[] = [];
+    page.on('pageerror', (err) => scriptErrors.push(`${page.url()}: ${err.message}`));
     const origin = new URL(base).origin;
     const seen = new Set<string>();
     const queue = [`${base}/console`];
@@ -363,6 +366,10 @@ describe('every console link works', () => {
     }
     expect(queue, 'the crawl stopped early').toEqual([]);
     expect(broken).toEqual([]);
+    expect(scriptErrors).toEqual([]);
+    // times are the reader's own, with the zone named
+    await page.goto(`${base}/console/deliveries`);
+    expect(await page.locator('time').first().innerText()).toMatch(/UTC|GMT|[+-]\d/);
     // every page kind was reached, with a delivery of every status
     const paths = [...seen].map((u) => new URL(u).pathname);
     for (const p of ['/console', '/console/deliveries', '/console/endpoints', '/console/endpoints/_new', '/console/endpoints/crawl', '/console/customer-keys'])

@@ -2,7 +2,8 @@
 // Every page works without it; nothing here builds HTML from data (the server renders and escapes).
 (() => {
   // the reader's own time, with its zone named (the server's text says UTC): never a bare time of unknown zone
-  const local = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium', timeZoneName: 'short' });
+  // (dateStyle/timeStyle cannot be combined with timeZoneName: the fields are named one by one)
+  const local = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
   for (const t of document.querySelectorAll('time[datetime]')) {
     const d = new Date(t.getAttribute('datetime'));
     if (!Number.isNaN(d.getTime())) { t.title = t.textContent; t.textContent = local.format(d); }
