@@ -89,6 +89,16 @@ describe('secrets never stored, answered or sent on', () => {
     expect(await leakedSecrets([])).toEqual([]);
   });
 
+  it('queue mode and the in-flight row of a sync claim store no secret either (rows written before the answer)', async () => {
+    const queued = await setupEndpoint({ delivery: { mode: 'queue' } });
+    const res = await callWith(hook(queued.endpointId, leadJson({ comment: 'pasted test-admin-token by mistake' })), { DELIVERY_QUEUE: recordingQueue() });
+    const { deliveryId } = await res.json<{ deliveryId: string }>();
+    const row = (await deliveryRow(deliveryId))!;
+    expect(String(row.payload)).toContain('pasted *** by mistake');
+    expect(String(row.raw_body ?? '')).not.toContain('test-admin-token');
+    expect(await leakedSecrets([])).toEqual([]);
+  });
+
   it('a public form answers a refusal with a generic message and the delivery id, never the CRM’s text', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ honeypot: 'website' });
     await crmFailures(productLineId, [{ code: 404, message: '数据不存在或已被删除' }]);

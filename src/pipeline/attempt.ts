@@ -17,7 +17,6 @@ import { crmFacts, isRetryable, isUnmatched, type Prepared, prepare, scrubbedRes
 import { decodeSignature, utf8 } from '../verify/crypto';
 import { maxAttempts, retryDelaySeconds } from '../deliveries/retry';
 import { parseJsonOr } from '../shared/json';
-import { scrubDeep } from './record';
 
 export type AttemptDeps = {
   db: D1Database;
@@ -183,10 +182,10 @@ async function finishAttempt(deps: AttemptDeps, row: DeliveryRow, startedAt: num
         next_attempt_at: nextAttemptAt,
       };
   const set: Record<string, unknown> = {
-    ...scrubDeep(e.extra, deps.knownSecrets),
+    ...e.extra,
     status: e.status,
     reason: e.reason,
-    message: e.message === null ? null : scrubDeep(e.message, deps.knownSecrets),
+    message: e.message,
     next_attempt_at: nextAttemptAt,
     lease_until: null,
     finished_at: retry ? null : now,

@@ -14,6 +14,7 @@ import { idempotencyKeyOf, mapPayload, shouldSkip, type MapInput, type MapResult
 import { viewOf } from '../presets';
 import { parseBody, type BodyFailure } from '../receive/body';
 import type { Delivered } from './deliver';
+import { scrubJson } from './record';
 
 /** A request as the core needs it: the raw body, its content type, and what expressions see as `$headers` and `$query`. */
 export type CoreRequest = { bytes: Uint8Array; contentType: string | null; headers: Record<string, string>; query: Record<string, string | string[]> };
@@ -66,11 +67,11 @@ export function targetOf(config: EndpointConfig) {
 /** The CRM's answer with every known secret replaced by *** (a CRM may echo its credential in a refusal). */
 export function scrubbedResult(delivered: Delivered, secrets: string[]): Delivered {
   if (!('result' in delivered) || !delivered.result || secrets.length === 0) return delivered;
-  const result = JSON.parse(scrubSecretsIn(JSON.stringify(delivered.result), secrets));
-  return { ...delivered, result } as Delivered;
+  // everything the CRM said comes from its answer's text: without a secret there, nothing is rewritten
+  const said = `${delivered.result.responseText ?? ''}${delivered.result.message}`;
+  if (!secrets.some((s) => s.length >= 4 && said.includes(s))) return delivered;
+  return { ...delivered, result: scrubJson(delivered.result, secrets) } as Delivered;
 }
-
-const scrubSecretsIn = (text: string, secrets: string[]) => secrets.reduce((out, s) => (s.length >= 4 ? out.split(JSON.stringify(s).slice(1, -1)).join('***') : out), text);
 
 /** The warnings a CRM call adds to its delivery. */
 export function warningsOf(delivered: Delivered): string[] {

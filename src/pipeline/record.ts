@@ -113,20 +113,28 @@ export function newRecord(
   };
 }
 
-/** Every text column of a row with each known secret value replaced by ***: nothing the adapter knows to be secret is stored. */
-export function scrubRecord(record: NewDelivery, secrets: string[]): void {
-  if (secrets.length === 0) return;
-  for (const key of ['payload', 'message', 'crm_message', 'crm_response'] as const) {
+/** The stored bodies (payload, the body kept for replay) with each known secret value replaced by ***. */
+export function scrubBodies(record: NewDelivery, secrets: string[]): void {
+  if (record.payload !== null) record.payload = scrubSecrets(record.payload, secrets);
+  if (record.raw_body !== null && record.raw_base64 !== 1) record.raw_body = scrubSecrets(record.raw_body, secrets);
+}
+
+/** The row's messages and CRM facts with each known secret value replaced by *** (a CRM may echo its credential). */
+export function scrubFacts(record: NewDelivery, secrets: string[]): void {
+  for (const key of ['message', 'crm_message', 'crm_response'] as const) {
     const value = record[key];
     if (typeof value === 'string') record[key] = scrubSecrets(value, secrets);
   }
-  if (record.raw_body !== null && record.raw_base64 !== 1) record.raw_body = scrubSecrets(record.raw_body, secrets);
-  if (record.crm_request) record.crm_request = JSON.parse(scrubSecrets(JSON.stringify(record.crm_request), secrets.map(jsonEscaped)));
+  if (record.crm_request) record.crm_request = scrubJson(record.crm_request, secrets);
   record.warnings = record.warnings.map((w) => scrubSecrets(w, secrets));
 }
 
-/** A secret as it appears inside a JSON string. */
-const jsonEscaped = (secret: string) => JSON.stringify(secret).slice(1, -1);
+/** A JSON value with each secret replaced by *** wherever it appears, also inside longer strings (escaped as JSON writes it). */
+export function scrubJson<T>(value: T, secrets: string[]): T {
+  const text = JSON.stringify(value);
+  const escaped = secrets.map((s) => JSON.stringify(s).slice(1, -1));
+  return escaped.some((s) => s.length >= 4 && text.includes(s)) ? (JSON.parse(scrubSecrets(text, escaped)) as T) : value;
+}
 
 /** Any JSON-like value with each known secret replaced by *** in its strings (an answer's body, mapped fields). */
 export function scrubDeep<T>(value: T, secrets: string[]): T {

@@ -20,7 +20,7 @@ import { turnstileToken, verifyTurnstile } from '../verify/turnstile';
 import { bodyFailureStatus, MISCONFIGURED, turnstileAnswer, verifyAnswer } from './answers';
 import { crmFacts, type DeliveryMessage, enqueue, isRetryable, isUnmatched, type Prepared, prepareParsed, scrubbedResult, targetOf, warningsOf } from './core';
 import { type Delivered, deliverToCrm } from './deliver';
-import { keepForReplay, maskParsed, maskRefused, newRecord, queryObject, scrubSecrets, statementsOf, visibleHeaders, type Write, scrubDeep, scrubRecord } from './record';
+import { keepForReplay, maskParsed, maskRefused, newRecord, queryObject, scrubBodies, scrubDeep, scrubFacts, statementsOf, visibleHeaders, type Write } from './record';
 
 export type PipelineDeps = {
   crm: CrmSettings;
@@ -44,7 +44,10 @@ export async function saveOutcome(db: D1Database, outcome: Outcome): Promise<voi
   if (statements.length > 0) await db.batch(statements);
 }
 
-/** One webhook's state while it runs: the row grows as the steps learn more. `masked`: the payload is in its stored form. */
+/**
+ * One webhook's state while it runs: the row grows as the steps learn more. `stored`: the payload and the kept body
+ * are in their stored form (masked where the endpoint says so, secrets scrubbed).
+ */
 type Run = {
   deps: PipelineDeps;
   endpoint: StoredEndpoint;
@@ -53,7 +56,7 @@ type Run = {
   record: NewDelivery;
   headers: Record<string, string>;
   bytes: Uint8Array | null;
-  masked: boolean;
+  stored: boolean;
   /** Every secret value known so far (the adapter's, then the endpoint's): never stored, never answered, never sent on. */
   secrets: string[];
 };
@@ -95,7 +98,7 @@ function start(deps: PipelineDeps, endpoint: StoredEndpoint, request: Request): 
   const credentials = credentialLocations(endpoint.config.verify);
   const headers = visibleHeaders(request.headers, credentials.headers);
   const record = newRecord(newDeliveryId(receivedAt), endpoint.id, receivedAt, request, queryObject(new URL(request.url), credentials.query), headers);
-  return { deps, endpoint, config: endpoint.config, request, record, headers, bytes: null, masked: false, secrets: [...deps.knownSecrets] };
+  return { deps, endpoint, config: endpoint.config, request, record, headers, bytes: null, stored: false, secrets: [...deps.knownSecrets] };
 }
 
 /** Ends the run: the row's status and times, its payload masked where the endpoint says so, and the writes. */
@@ -114,11 +117,14 @@ async function finish(
   record.message = message;
   record.finished_at = run.deps.now();
   record.duration_ms = record.finished_at - record.received_at;
-  if (run.config.redact?.length && !run.masked && run.bytes && rowStatus !== 'handshake') await maskRefused(record, run.bytes, run.config.redact);
-  run.masked = true;
   // at the edge of storage and of the answer: a secret that reached the row or the body (a CRM echoing its
   // credential, a body key in a refused request) is replaced by ***
-  scrubRecord(record, run.secrets);
+  if (!run.stored) {
+    if (run.config.redact?.length && run.bytes && rowStatus !== 'handshake') await maskRefused(record, run.bytes, run.config.redact);
+    scrubBodies(record, run.secrets);
+    run.stored = true;
+  }
+  scrubFacts(record, run.secrets);
   return { status, body: scrubDeep(body, run.secrets), record, writes };
 }
 
@@ -153,13 +159,12 @@ async function verify(run: Run): Promise<{ ok: true; replayText: string | null }
   const { request, record } = run;
   const input = { method: request.method, url: new URL(request.url), headers: request.headers, body: run.bytes as Uint8Array<ArrayBuffer>, now: record.received_at };
   const verified = await verifyRequest(run.config.verify, input, run.deps.secrets);
-  if ('secrets' in verified) run.secrets.push(...verified.secrets);
+  run.secrets.push(...verified.secrets);
   if (!verified.ok) {
     const answer = verifyAnswer(verified);
     return { ok: false, outcome: await refuse(run, answer.status, answer.rowStatus, answer.code, verified.detail, { reason: verified.reason, senderMessage: answer.message }) };
   }
-  // a secret that travels inside the body (Google's google_key) never reaches the log
-  record.payload = scrubSecrets(record.payload!, verified.secrets);
+  // a secret inside the body (Google's google_key) is scrubbed where the row is stored (storeBodies, finish)
   record.verified = 1;
   if (verified.note) record.warnings.push(verified.note);
   return { ok: true, replayText: decodeText(run.bytes!) === null ? null : record.payload };
@@ -201,7 +206,9 @@ function notMapped(run: Run, prepared: Exclude<Prepared, { ok: true }>): Promise
 function storeBodies(run: Run, value: unknown, replayText: string | null): void {
   if (run.config.redact?.length) maskParsed(run.record, value, run.config.redact);
   keepForReplay(run.record, replayText, run.bytes!);
-  run.masked = true;
+  // before the first write (queue mode and a sync claim write the row before the CRM call)
+  scrubBodies(run.record, run.secrets);
+  run.stored = true;
 }
 
 /**

@@ -16,7 +16,7 @@ export type VerifyResult =
   | { ok: true; secrets: string[]; note?: string }
   | { ok: false; reason: VerifyFailureReason; detail: string; secrets: string[] }
   /** The endpoint names a secret that does not exist: the operator's mistake, never "no verification". */
-  | { ok: false; reason: 'secret_missing'; detail: string };
+  | { ok: false; reason: 'secret_missing'; detail: string; secrets: string[] };
 
 /** The scheme's functions, typed for any config (each scheme only ever sees its own `type`). */
 type AnyScheme = {
@@ -32,7 +32,7 @@ export async function verifyRequest(config: VerifyConfig, input: VerifyInput, re
   let secrets: string[] = [];
   if ('secret' in config) {
     const resolved = await resolveSecrets(secretNames(config.secret), resolveSecret);
-    if (!resolved.ok) return { ok: false, reason: 'secret_missing', detail: resolved.detail };
+    if (!resolved.ok) return { ok: false, reason: 'secret_missing', detail: resolved.detail, secrets: [] };
     secrets = resolved.values;
   }
   const outcome = await schemeOf(config).verify(config, input, secrets);
