@@ -22,10 +22,10 @@ export const RANK: Record<string, number> = {
   customers: 1,
   presets: 1,
   notify: 1,
-  receive: 0, // reading bodies (limits, content types, lossless JSON), errors, small shared helpers
+  receive: 0, // reading bodies (limits, content types, lossless JSON), errors and answers
   http: 0,
-  shared: 0,
   'env.ts': 0,
+  shared: -1, // small helpers every layer may use (ids, JSON, SQL, zod, the client's IP)
 };
 
 const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s+['"](\.{1,2}\/[^'"]+)['"]/g;

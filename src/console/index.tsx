@@ -44,6 +44,12 @@ export const consolePages = new Hono<ConsoleEnv>();
 // Pages are never cached, never framed, and run no inline script (everything rendered is escaped as well).
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/** A form's validation problems in one line: `path: message; …`. */
+const issueText = (error: Parameters<typeof formatIssues>[0]) =>
+  formatIssues(error)
+    .map((i) => `${i.path}: ${i.message}`)
+    .join('; ');
+
 /** A refusal: the page a browser can read, or the JSON `{ error }` every other client gets. */
 function refuse(c: C, status: ContentfulStatusCode, code: ErrorCode, message: string) {
   if ((c.req.header('accept') ?? '').includes('text/html')) {
@@ -187,15 +193,7 @@ const BULK_LIMIT = 500;
 
 consolePages.post(ROUTES.bulkReplay, async (c) => {
   const parsed = BulkForm.safeParse(await c.req.parseBody());
-  if (!parsed.success)
-    return refuse(
-      c,
-      400,
-      'validation_failed',
-      formatIssues(parsed.error)
-        .map((i) => `${i.path}: ${i.message}`)
-        .join('; '),
-    );
+  if (!parsed.success) return refuse(c, 400, 'validation_failed', issueText(parsed.error));
   const f = parsed.data;
   const now = Date.now();
   const since = sinceOf(f.range, now);
@@ -328,15 +326,7 @@ async function previewOf(c: C, config: Parameters<typeof previewWebhook>[2], s: 
 /** Save (or create) from the editor form: errors are shown beside the configuration, with status 400. */
 async function saveFromForm(c: C, endpoint: StoredEndpoint | null, id: string) {
   const form = EditorForm.safeParse(await c.req.parseBody());
-  if (!form.success)
-    return refuse(
-      c,
-      400,
-      'validation_failed',
-      formatIssues(form.error)
-        .map((i) => `${i.path}: ${i.message}`)
-        .join('; '),
-    );
+  if (!form.success) return refuse(c, 400, 'validation_failed', issueText(form.error));
   const f = form.data;
   const sample = { text: f.sample, contentType: f.contentType, delivery: f.delivery };
   const again = (issues: Issue[]) => editorPage(c, endpoint, { id, configText: f.config, issues, sample }, 400);
@@ -362,15 +352,7 @@ consolePages.post(ROUTES.endpoint, async (c) => {
 /** Preview of the configuration being edited (saved or not): the page's script asks for the fragment only. */
 async function previewFromForm(c: C, endpoint: StoredEndpoint | null) {
   const form = EditorForm.safeParse(await c.req.parseBody());
-  if (!form.success)
-    return refuse(
-      c,
-      400,
-      'validation_failed',
-      formatIssues(form.error)
-        .map((i) => `${i.path}: ${i.message}`)
-        .join('; '),
-    );
+  if (!form.success) return refuse(c, 400, 'validation_failed', issueText(form.error));
   const f = form.data;
   const sample = { text: f.sample, contentType: f.contentType, delivery: f.delivery };
   const raw = parseConfigText(f.config);
@@ -417,11 +399,7 @@ consolePages.get(ROUTES.customerKeys, async (c) => {
   const csrf = c.get('session').csrf;
   if (!Object.values(lookup).some((v) => v.trim() !== '')) return c.html(<CustomerKeysPage csrf={csrf} modules={modules} lookup={lookup} />);
   const parsed = LookupQuery.safeParse(raw);
-  let refusal = parsed.success
-    ? undefined
-    : formatIssues(parsed.error)
-        .map((i) => `${i.path}: ${i.message}`)
-        .join('; ');
+  let refusal = parsed.success ? undefined : issueText(parsed.error);
   if (parsed.success && parsed.data.value !== undefined && !parsed.data.key) refusal = 'Say which key the value is (phone, clue_id, email …)';
   if (refusal || !parsed.success) return c.html(<CustomerKeysPage csrf={csrf} modules={modules} lookup={lookup} refusal={refusal} />, 400);
   const q = parsed.data;

@@ -1,5 +1,6 @@
 import * as z from '../shared/zod';
 import { parseJsonLossless } from '../receive/json';
+import { isRecord } from '../shared/json';
 
 /** How to reach the CRM; built from the Worker's vars and secrets by `crmSettings`. */
 export type CrmSettings = {
@@ -38,8 +39,6 @@ const Envelope = z.looseObject({
   message: z.catch(z.nullish(z.string()), null),
   data: z.optional(z.unknown()),
 });
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The record a successful answer carries (`data.item`), or null when `data` or `item` is empty (`[]`, null, absent). */
 function itemOf(data: unknown): Record<string, unknown> | null {

@@ -3,18 +3,16 @@
  * client IP with the AUTH_RATE_LIMITER binding (10 a minute, wrangler.toml). Past the limit the client is answered
  * 429 with Retry-After, and until the period is over this isolate refuses it before even comparing a token.
  */
+import { clientIp } from '../shared/request';
 export const AUTH_RETRY_AFTER_SECONDS = 60;
 
 export type AuthKind = 'console' | 'admin';
 
 const blocked = new Map<string, number>();
 
-/** The client's IP as Cloudflare saw it; `unknown` locally, where there is no such header. */
-const ipOf = (request: Request) => request.headers.get('cf-connecting-ip') ?? 'unknown';
-
 /** Whether this client is refused for now (it failed too often): answer 429 without looking at its token. */
 export function authBlocked(kind: AuthKind, request: Request, now: number): boolean {
-  const key = `${kind}:${ipOf(request)}`;
+  const key = `${kind}:${clientIp(request)}`;
   const until = blocked.get(key);
   if (until === undefined) return false;
   if (until > now) return true;
@@ -24,7 +22,7 @@ export function authBlocked(kind: AuthKind, request: Request, now: number): bool
 
 /** Records one failed authentication; `true` when the client is now over the limit (answer 429, not 401). */
 export async function authFailed(limiter: RateLimit | undefined, kind: AuthKind, request: Request, now: number): Promise<boolean> {
-  const ip = ipOf(request);
+  const ip = clientIp(request);
   console.warn(JSON.stringify({ event: 'auth_failed', kind, ip }));
   if (!limiter) return false;
   try {

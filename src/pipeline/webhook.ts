@@ -21,6 +21,7 @@ import { bodyFailureStatus, MISCONFIGURED, turnstileAnswer, verifyAnswer } from 
 import { crmFacts, type DeliveryMessage, enqueue, isRetryable, isUnmatched, type Prepared, prepareParsed, scrubbedResult, targetOf, warningsOf } from './core';
 import { type Delivered, deliverToCrm } from './deliver';
 import { keepForReplay, maskParsed, maskRefused, newRecord, queryObject, scrubBodies, scrubDeep, scrubFacts, statementsOf, visibleHeaders, type Write } from './record';
+import { isRecord } from '../shared/json';
 
 export type PipelineDeps = {
   crm: CrmSettings;
@@ -186,8 +187,6 @@ async function gate(run: Run, value: unknown): Promise<Outcome | null> {
   const answer = turnstileAnswer(checked);
   return refuse(run, answer.status, answer.rowStatus, answer.code, checked.detail, { reason: checked.reason, senderMessage: answer.message });
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function isFilled(body: unknown, field: string): boolean {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return false;

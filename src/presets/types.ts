@@ -1,3 +1,5 @@
+import { isRecord } from '../shared/json';
+
 /** A sender preset: everything an endpoint for that sender needs except the CRM ids and the field mapping. */
 export type Preset = {
   name: string;
@@ -12,4 +14,5 @@ export type Preset = {
   recipe: string;
 };
 
-export const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+/** A plain JSON object (the presets' views read objects only). */
+export const isObject = isRecord;

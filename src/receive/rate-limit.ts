@@ -5,12 +5,8 @@
  */
 
 /** The binding's period in seconds (`simple.period` in wrangler.toml), sent as Retry-After. */
+import { clientIp } from '../shared/request';
 export const RATE_LIMIT_PERIOD_SECONDS = 60;
-
-/** The client's IP as Cloudflare saw it; `unknown` locally, where there is no such header. */
-export function clientIp(request: Request): string {
-  return request.headers.get('cf-connecting-ip') ?? 'unknown';
-}
 
 /** `true` when the request may proceed. A limiter that fails open: its outage must not lose leads. */
 export async function withinRateLimit(limiter: RateLimit | undefined, endpointId: string, request: Request): Promise<boolean> {

@@ -7,3 +7,6 @@ export function parseJsonOr<T>(text: string | null | undefined, fallback: T): T 
     return fallback;
   }
 }
+
+/** A plain JSON object (not null, not an array). */
+export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
