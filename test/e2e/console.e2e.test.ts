@@ -146,7 +146,9 @@ describe('the console in Chromium', () => {
     const context = await browser.newContext({ viewport: DESKTOP });
     const page = await context.newPage();
     await page.goto(`${base}/console/sign-in`);
-    await page.keyboard.type(ADMIN_TOKEN); // the token field has autofocus
+    // the token field has autofocus; Chromium applies it after load, so typing waits for it rather than racing it
+    await page.waitForFunction(() => document.activeElement?.id === 'token');
+    await page.keyboard.type(ADMIN_TOKEN);
     await page.keyboard.press('Enter');
     await page.waitForURL(`${base}/console`);
     const cookie = (await context.cookies()).find((c) => c.name === '__Host-console');
