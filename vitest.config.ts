@@ -16,9 +16,11 @@ export default defineConfig({
       {
         plugins: [
           cloudflareTest(async ({ inject }) => ({
-            main: './src/index.ts',
+            main: './test/worker-main.ts',
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
+              // /console reaches the console Worker's code through a real service binding (test/worker-main.ts)
+              serviceBindings: { CONSOLE: { name: 'crm-webhook-adapter', entrypoint: 'ConsoleWorker' } },
               bindings: {
                 CRM_BASE_URL: inject<string>('crmUrl'),
                 CRM_API_TOKEN: 'test-crm-token',

@@ -31,31 +31,43 @@ const FLOOR_FORWARD_D1 = `export default {
 
 export type Floors = { crmUrl: string; productLine: string; crmToken: string };
 
-export async function startAdapter(
-  port: number,
-  vars: Record<string, string>,
-  options: { assets?: boolean; outdir?: string; floors?: Floors } = {},
-): Promise<{ url: string; mf: Miniflare }> {
-  const outdir = options.outdir ?? 'bench/out/build';
-  const build = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', outdir], { stdio: 'inherit', env: { ...process.env, CI: 'true' } });
-  if (build.status !== 0) throw new Error('wrangler deploy --dry-run failed');
-  const { workerOptions } = unstable_getMiniflareWorkerOptions('wrangler.toml');
+/** A Worker of this repository as `wrangler deploy` builds it, with its bindings from its config. */
+function builtWorker(config: string, outdir: string, vars: Record<string, string>, withAssets: boolean): Record<string, unknown> & { serviceBindings?: unknown; compatibilityDate?: string } {
+  const build = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '-c', config, '--outdir', outdir], { stdio: 'inherit', env: { ...process.env, CI: 'true' } });
+  if (build.status !== 0) throw new Error(`wrangler deploy --dry-run -c ${config} failed`);
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
   // module rules are not needed (the bundle is one file); static assets (the OpenAPI file, the console's
   // stylesheet and script) only when asked for: the benchmark does not serve them
   const { assets, modulesRules: _rules, ...rest } = workerOptions as typeof workerOptions & { assets?: unknown; modulesRules?: unknown };
-  const worker = {
+  return {
     ...rest,
-    ...(options.assets ? { assets } : {}),
-    name: 'crm-webhook-adapter',
+    ...(withAssets ? { assets } : {}),
     modules: true,
-    scriptPath: `${outdir}/index.js`,
+    scriptPath: `${outdir}/${config === CONSOLE_CONFIG ? 'worker' : 'index'}.js`,
     bindings: { ...(rest.bindings ?? {}), ...vars },
   };
+}
+
+const CONSOLE_CONFIG = 'wrangler.console.toml';
+
+/**
+ * The webhook Worker, and with `console` the console Worker behind its CONSOLE service binding (same D1, KV and
+ * Queue: Miniflare shares storage between Workers by binding id).
+ */
+export async function startAdapter(
+  port: number,
+  vars: Record<string, string>,
+  options: { assets?: boolean; console?: boolean; outdir?: string; floors?: Floors } = {},
+): Promise<{ url: string; mf: Miniflare }> {
+  const outdir = options.outdir ?? 'bench/out/build';
+  const built = builtWorker('wrangler.toml', outdir, vars, options.assets ?? false);
+  const worker = { ...built, name: 'crm-webhook-adapter', serviceBindings: options.console ? built.serviceBindings : {} };
   const workers: unknown[] = [worker];
+  if (options.console) workers.push({ ...builtWorker(CONSOLE_CONFIG, `${outdir}-console`, vars, true), name: 'crm-webhook-adapter-console' });
   if (options.floors) {
     const f = options.floors;
     const floorVars = { CRM_URL: `${f.crmUrl}/api/moduleData/update`, PRODUCT_LINE: f.productLine, CRM_API_TOKEN: f.crmToken };
-    const common = { modules: true, compatibilityDate: (rest as { compatibilityDate?: string }).compatibilityDate, bindings: floorVars };
+    const common = { modules: true, compatibilityDate: built.compatibilityDate, bindings: floorVars };
     workers.push({ ...common, name: 'floor-forward', script: FLOOR_FORWARD, routes: ['*/__floor/forward'] });
     workers.push({ ...common, name: 'floor-forward-d1', script: FLOOR_FORWARD_D1, routes: ['*/__floor/forward-d1'], d1Databases: { DB: 'floor-db' } });
   }

@@ -1,19 +1,25 @@
 /**
- * `npm run deploy`: the first deploy and every later one, idempotent.
+ * `npm run deploy`: the first deploy and every later one, idempotent. Two Workers share one D1 database, one KV
+ * namespace and one queue: the webhook Worker (wrangler.toml) and the console Worker (wrangler.console.toml).
  *   1. creates the delivery queue and its dead-letter queue when they are missing;
  *   2. creates the D1 database when it is missing, and applies its migrations remotely *before* the new code
  *      goes live (a migration that fails stops here: the running Worker keeps the schema it knows);
- *   3. `wrangler deploy` (the KV namespace is provisioned by wrangler on the first deploy);
- *   4. lists the secrets still missing (the adapter's own, and with ADMIN_TOKEN in the environment, each endpoint's).
+ *   3. finds the KV namespace (the id wrangler wrote into wrangler.toml, else by its title) or creates it;
+ *   4. writes both configs with those ids filled in (.deploy/, not committed) and deploys the console Worker,
+ *      then the webhook Worker (its CONSOLE service binding needs the console to exist);
+ *   5. lists the secrets still missing on each Worker (and with ADMIN_TOKEN in the environment, each endpoint's).
  * Calls `wrangler` from PATH (`npm run` puts the project's own first); tests put a stand-in there.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const CONFIG = readFileSync('wrangler.toml', 'utf8');
+const CONSOLE_CONFIG = readFileSync('wrangler.console.toml', 'utf8');
+const CONSOLE_WORKER = /^name\s*=\s*"([^"]+)"/m.exec(CONSOLE_CONFIG)?.[1] ?? 'crm-webhook-adapter-console';
+const KV_TITLE = 'crm-webhook-adapter-endpoints';
 const QUEUES = [...new Set([...CONFIG.matchAll(/^\s*(?:queue|dead_letter_queue)\s*=\s*"([^"]+)"/gm)].map((m) => m[1]!))];
 const DATABASE = /^\s*database_name\s*=\s*"([^"]+)"/m.exec(CONFIG)?.[1] ?? 'crm-webhook-adapter';
-/** The adapter's own secrets; each endpoint names its own (verify.secret). */
+/** The adapter's own secrets, on both Workers; each endpoint names its own (verify.secret), on the webhook Worker. */
 const REQUIRED_SECRETS: Record<string, string> = {
   CRM_API_TOKEN: 'the CRM API token the adapter updates customers with',
   ADMIN_TOKEN: 'the bearer token of the admin API and the console sign-in',
@@ -51,33 +57,74 @@ function ensureQueues() {
   }
 }
 
-function ensureDatabase() {
-  const list = must(['d1', 'list', '--json'], 'listing D1 databases');
-  let names: string[] = [];
+function jsonList<T>(run: Run, what: string): T[] {
   try {
-    names = (JSON.parse(list.stdout) as { name: string }[]).map((d) => d.name);
+    return JSON.parse(run.stdout) as T[];
   } catch {
-    fail(`wrangler d1 list --json printed something that is not JSON: ${list.stdout.slice(0, 200)}`);
+    return fail(`${what} printed something that is not JSON: ${run.stdout.slice(0, 200)}`);
   }
-  if (names.includes(DATABASE)) console.log(`D1 database ${DATABASE}: exists`);
-  else must(['d1', 'create', DATABASE], `creating D1 database ${DATABASE}`);
+}
+
+/** The database's id (created when missing), after its migrations are applied. */
+function ensureDatabase(): string {
+  const find = () => jsonList<{ name: string; uuid: string }>(must(['d1', 'list', '--json'], 'listing D1 databases'), 'wrangler d1 list --json').find((d) => d.name === DATABASE);
+  let db = find();
+  if (db) console.log(`D1 database ${DATABASE}: exists`);
+  else {
+    must(['d1', 'create', DATABASE], `creating D1 database ${DATABASE}`);
+    db = find() ?? fail(`D1 database ${DATABASE} was created but is not listed`);
+  }
   must(['d1', 'migrations', 'apply', DATABASE, '--remote'], 'applying D1 migrations');
+  return db.uuid;
+}
+
+/** The endpoints' KV namespace: the id wrangler wrote back into wrangler.toml on an earlier deploy, else ours by title. */
+function ensureNamespace(): string {
+  const written = /binding\s*=\s*"ENDPOINTS"\s*\n\s*id\s*=\s*"([0-9a-f]+)"/.exec(CONFIG)?.[1];
+  if (written) return written;
+  const find = () =>
+    jsonList<{ id: string; title: string }>(must(['kv', 'namespace', 'list'], 'listing KV namespaces'), 'wrangler kv namespace list').find((n) => n.title === KV_TITLE);
+  const found = find();
+  if (found) {
+    console.log(`KV namespace ${KV_TITLE}: exists`);
+    return found.id;
+  }
+  must(['kv', 'namespace', 'create', KV_TITLE], `creating KV namespace ${KV_TITLE}`);
+  return (find() ?? fail(`KV namespace ${KV_TITLE} was created but is not listed`)).id;
+}
+
+/** A copy of a config with the shared resources' ids filled in, in .deploy/ (paths made relative to it). */
+function withIds(config: string, file: string, ids: { database: string; namespace: string }): string {
+  const text = config
+    .replace(/^\s*database_id\s*=.*\n/m, '')
+    .replace(/^(\s*binding\s*=\s*"ENDPOINTS"\s*\n)\s*id\s*=.*\n/m, '$1')
+    .replace(/^(\s*database_name\s*=.*)$/m, `$1\ndatabase_id = "${ids.database}"`)
+    .replace(/^(\s*binding\s*=\s*"ENDPOINTS"\s*)$/m, `$1\nid = "${ids.namespace}"`)
+    .replace(/^(\s*(?:main|directory|migrations_dir)\s*=\s*")/gm, '$1../');
+  mkdirSync('.deploy', { recursive: true });
+  writeFileSync(`.deploy/${file}`, text);
+  return `.deploy/${file}`;
 }
 
 /** The Worker's URL as `wrangler deploy` prints it (workers.dev or a route), if any. */
 const urlOf = (deployOutput: string) => /https:\/\/[^\s]+\.workers\.dev/.exec(deployOutput)?.[0];
 
-async function missingSecrets(workerUrl: string | undefined): Promise<string[]> {
-  const list = wrangler(['secret', 'list', '--format', 'json']);
+/** The adapter's own secrets missing on one Worker, as lines naming the command that sets each. */
+function missingOn(worker: string | undefined): string[] {
+  const list = wrangler(['secret', 'list', '--format', 'json', ...(worker ? ['--name', worker] : [])]);
   let present: string[] = [];
   try {
     present = (JSON.parse(list.stdout) as { name: string }[]).map((s) => s.name);
   } catch {
     console.warn('could not read `wrangler secret list`; listing every required secret');
   }
-  const missing = Object.keys(REQUIRED_SECRETS)
+  return Object.keys(REQUIRED_SECRETS)
     .filter((name) => !present.includes(name))
-    .map((name) => `${name}: ${REQUIRED_SECRETS[name]}`);
+    .map((name) => `${name}${worker ? ` on the console (wrangler secret put ${name} --name ${worker})` : ''}: ${REQUIRED_SECRETS[name]}`);
+}
+
+async function missingSecrets(workerUrl: string | undefined): Promise<string[]> {
+  const missing = [...missingOn(undefined), ...missingOn(CONSOLE_WORKER)];
   const adminToken = process.env.ADMIN_TOKEN;
   if (workerUrl && adminToken) {
     try {
@@ -94,8 +141,9 @@ async function missingSecrets(workerUrl: string | undefined): Promise<string[]> 
 }
 
 ensureQueues();
-ensureDatabase();
-const deployed = must(['deploy'], 'wrangler deploy');
+const ids = { database: ensureDatabase(), namespace: ensureNamespace() };
+must(['deploy', '-c', withIds(CONSOLE_CONFIG, 'wrangler.console.toml', ids)], 'deploying the console Worker');
+const deployed = must(['deploy', '-c', withIds(CONFIG, 'wrangler.toml', ids)], 'deploying the webhook Worker');
 const missing = await missingSecrets(urlOf(deployed.stdout));
 const real = missing.filter((m) => !m.startsWith('('));
 if (real.length === 0) {

@@ -73,7 +73,22 @@ console.log(`D1 (local): ${/no migrations to apply/i.test(migrate.stdout) ? 'mig
 
 const wrangler = spawn(
   'npx',
-  ['wrangler', 'dev', '--port', String(PORT), '--ip', '127.0.0.1', '--var', `CRM_BASE_URL:${crm.url}`, '--var', `TURNSTILE_VERIFY_URL:${crm.url}/turnstile/v0/siteverify`],
+  [
+    'wrangler',
+    'dev',
+    '-c',
+    'wrangler.toml',
+    '-c',
+    'wrangler.console.toml',
+    '--port',
+    String(PORT),
+    '--ip',
+    '127.0.0.1',
+    '--var',
+    `CRM_BASE_URL:${crm.url}`,
+    '--var',
+    `TURNSTILE_VERIFY_URL:${crm.url}/turnstile/v0/siteverify`,
+  ],
   {
     stdio: ['inherit', 'pipe', 'pipe'],
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },

@@ -1,8 +1,8 @@
+import type { Context } from 'hono';
 import { Hono } from 'hono/tiny';
 import { admin } from './admin';
-import { consolePages } from './console';
 import type { AppEnv } from './env';
-import { notFound, onError } from './http/errors';
+import { ApiError, notFound, onError } from './http/errors';
 import { hooks } from './entry/webhook';
 import { runCron } from './entry/cron';
 import type { DeliveryMessage } from './pipeline/core';
@@ -14,7 +14,18 @@ const app = new Hono<AppEnv>();
 app.get('/', (c) => c.json({ name: 'crm-webhook-adapter', webhooks: 'POST /hooks/{endpoint}', admin: '/admin (Authorization: Bearer <ADMIN_TOKEN>)', console: '/console' }));
 app.route('/hooks', hooks);
 app.route('/admin', admin);
-app.route('/console', consolePages);
+// The console is its own Worker (src/console/worker.ts), reached over a service binding: same URL, none of its code here.
+const toConsole = async (c: Context<AppEnv>) => {
+  try {
+    // redirects (sign-in, post-then-get) go back to the browser as they are, never followed here
+    return await c.env.CONSOLE.fetch(new Request(c.req.raw, { redirect: 'manual' }));
+  } catch (err) {
+    console.error('console Worker unreachable', err);
+    throw new ApiError(503, 'console_unavailable', 'The console Worker (crm-webhook-adapter-console) did not answer: deploy it with `npm run deploy`');
+  }
+};
+app.all('/console', toConsole);
+app.all('/console/*', toConsole);
 app.notFound(notFound);
 app.onError(onError);
 

@@ -392,3 +392,18 @@ it('pages start with the HTML5 doctype (no quirks mode)', async () => {
   const html = await (await get('/console', await signIn())).text();
   expect(html.startsWith('<!DOCTYPE html><html lang="en">')).toBe(true);
 });
+
+describe('the console Worker behind the CONSOLE binding', () => {
+  it('answers 503 console_unavailable, as JSON, when the console Worker is not deployed', async () => {
+    const { default: worker } = await import('../src/index');
+    const { createExecutionContext } = await import('cloudflare:test');
+    const gone = {
+      fetch: async () => {
+        throw new Error('Worker "crm-webhook-adapter-console" not found');
+      },
+    };
+    const res = await worker.fetch(new Request(`${BASE}/console/sign-in`), { ...env, CONSOLE: gone } as unknown as Env, createExecutionContext());
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ error: { code: 'console_unavailable', message: expect.stringContaining('npm run deploy') } });
+  });
+});

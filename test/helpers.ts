@@ -2,6 +2,7 @@
 import { createExecutionContext, createMessageBatch, createScheduledController, getQueueResult, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import worker from '../src/index';
+import consoleWorker from '../src/console/worker';
 import type { EndpointConfigInput } from '../src/endpoints/schema';
 
 export const MODULE_ID = '347772778973233152';
@@ -162,7 +163,9 @@ export function recordingQueue(options: { fail?: boolean } = {}) {
 /** Sends a request through the Worker with some bindings replaced (a recording queue, a broken D1). */
 export async function callWith(request: Request, overrides: Partial<Record<keyof Env, unknown>>): Promise<Response> {
   const ctx = createExecutionContext();
-  const response = await worker.fetch(request, { ...env, ...overrides } as Env, ctx);
+  // bindings replaced for one call reach the console Worker only when it is called itself (a service binding has its own env)
+  const target = new URL(request.url).pathname.startsWith('/console') ? consoleWorker : worker;
+  const response = await target.fetch(request, { ...env, ...overrides } as Env, ctx);
   await waitOnExecutionContext(ctx);
   return response;
 }

@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'storage_unavailable'
   | 'not_replayable'
   | 'csrf_failed'
+  | 'console_unavailable'
   | 'internal_error';
 
 /** The JSON shape of every refusal: `{ "error": { "code", "message" } }`, plus optional siblings. */

@@ -114,7 +114,7 @@ beforeAll(async () => {
       E2E_FORM_TOKEN: FORM_TOKEN,
       SECRETS_KEY: 'e2e-secrets-key-0123456789abcdef0123',
     },
-    { assets: true, outdir: 'bench/out/e2e-build' },
+    { assets: true, console: true, outdir: 'bench/out/e2e-build' },
   );
   mf = started.mf;
   // Chromium treats localhost as a secure context, so the Secure, __Host- session cookie is kept over http

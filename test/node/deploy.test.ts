@@ -11,7 +11,16 @@ import { describe, expect, it } from 'vitest';
 
 const STAND_IN = join(import.meta.dirname, 'stand-in-wrangler');
 
-type Account = { queues: string[]; databases: string[]; secrets: string[]; failMigrations?: boolean; deployed?: number };
+type Account = {
+  queues: string[];
+  databases: string[];
+  namespaces?: string[];
+  secrets: string[];
+  consoleSecrets?: string[];
+  failMigrations?: boolean;
+  deployed?: number;
+  workers?: Record<string, { database: string | null; namespace: string | null }>;
+};
 
 function account(initial: Account) {
   const dir = mkdtempSync(join(tmpdir(), 'deploy-'));
@@ -40,24 +49,46 @@ describe('npm run deploy', () => {
       'queues create crm-deliveries-dlq',
       'd1 list --json',
       'd1 create crm-webhook-adapter',
+      'd1 list --json',
       'd1 migrations apply crm-webhook-adapter --remote',
-      'deploy',
+      'kv namespace list',
+      'kv namespace create crm-webhook-adapter-endpoints',
+      'kv namespace list',
+      'deploy -c .deploy/wrangler.console.toml',
+      'deploy -c .deploy/wrangler.toml',
       'secret list --format json',
+      'secret list --format json --name crm-webhook-adapter-console',
     ]);
-    expect(a.read()).toMatchObject({ queues: ['crm-deliveries', 'crm-deliveries-dlq'], databases: ['crm-webhook-adapter'], deployed: 1 });
+    const shared = { database: 'uuid-crm-webhook-adapter', namespace: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1' };
+    // both Workers are bound to the same database and namespace
+    expect(a.read()).toMatchObject({
+      queues: ['crm-deliveries', 'crm-deliveries-dlq'],
+      databases: ['crm-webhook-adapter'],
+      deployed: 2,
+      workers: { 'crm-webhook-adapter': shared, 'crm-webhook-adapter-console': shared },
+    });
     expect(run.stdout).toContain('Secrets still missing');
     expect(run.stdout).toContain('ADMIN_TOKEN: ');
     expect(run.stdout).toContain('SECRETS_KEY: ');
     expect(run.stdout).not.toContain('CRM_API_TOKEN: ');
+    expect(run.stdout).toContain('ADMIN_TOKEN on the console (wrangler secret put ADMIN_TOKEN --name crm-webhook-adapter-console)');
   });
 
   it('a second deploy creates nothing and deploys again', () => {
-    const a = account({ queues: ['crm-deliveries', 'crm-deliveries-dlq'], databases: ['crm-webhook-adapter'], secrets: ['CRM_API_TOKEN', 'ADMIN_TOKEN', 'SECRETS_KEY'] });
+    const all = ['CRM_API_TOKEN', 'ADMIN_TOKEN', 'SECRETS_KEY'];
+    const a = account({
+      queues: ['crm-deliveries', 'crm-deliveries-dlq'],
+      databases: ['crm-webhook-adapter'],
+      namespaces: ['other', 'crm-webhook-adapter-endpoints'],
+      secrets: all,
+      consoleSecrets: all,
+    });
     const run = a.deploy();
     expect(run.status, run.stderr).toBe(0);
     expect(a.calls().filter((c) => c.includes('create'))).toEqual([]);
     expect(a.calls()).toContain('d1 migrations apply crm-webhook-adapter --remote');
-    expect(a.read().deployed).toBe(1);
+    expect(a.read().deployed).toBe(2);
+    expect(a.read().workers!['crm-webhook-adapter-console']!.namespace).toBe('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2');
     expect(run.stdout).toContain('no secret is missing');
   });
 
@@ -66,7 +97,7 @@ describe('npm run deploy', () => {
     const run = a.deploy();
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('applying D1 migrations failed');
-    expect(a.calls()).not.toContain('deploy');
+    expect(a.calls().filter((c) => c.startsWith('deploy'))).toEqual([]);
     expect(a.read().deployed).toBeUndefined();
   });
 });
