@@ -32,7 +32,12 @@ const FLOOR_FORWARD_D1 = `export default {
 export type Floors = { crmUrl: string; productLine: string; crmToken: string };
 
 /** A Worker of this repository as `wrangler deploy` builds it, with its bindings from its config. */
-function builtWorker(config: string, outdir: string, vars: Record<string, string>, withAssets: boolean): Record<string, unknown> & { serviceBindings?: unknown; compatibilityDate?: string } {
+function builtWorker(
+  config: string,
+  outdir: string,
+  vars: Record<string, string>,
+  withAssets: boolean,
+): Record<string, unknown> & { serviceBindings?: unknown; compatibilityDate?: string } {
   const build = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '-c', config, '--outdir', outdir], { stdio: 'inherit', env: { ...process.env, CI: 'true' } });
   if (build.status !== 0) throw new Error(`wrangler deploy --dry-run -c ${config} failed`);
   const { workerOptions } = unstable_getMiniflareWorkerOptions(config);

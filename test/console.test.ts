@@ -4,9 +4,32 @@
  */
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ADMIN, call, callWith, crmFailures, crmState, CUSTOMER_ID, deliveryRow, hook, leadJson, MODULE_ID, recordingQueue, rowsFor, setupEndpoint, unique } from './helpers';
+import {
+  ADMIN,
+  call as callAnyLanguage,
+  callWith as callWithAnyLanguage,
+  crmFailures,
+  crmState,
+  CUSTOMER_ID,
+  deliveryRow,
+  hook,
+  leadJson,
+  MODULE_ID,
+  recordingQueue,
+  rowsFor,
+  setupEndpoint,
+  unique,
+} from './helpers';
 
 const BASE = 'https://adapter.test';
+
+/** This file checks the console's behaviour in English (its reader's browser asks for it); console-i18n.test.ts checks both languages. */
+const english = (r: Request) => {
+  if (!r.headers.has('accept-language')) r.headers.set('accept-language', 'en-US,en;q=0.9');
+  return r;
+};
+const call = (r: Request) => callAnyLanguage(english(r));
+const callWith = (r: Request, overrides: Parameters<typeof callWithAnyLanguage>[1]) => callWithAnyLanguage(english(r), overrides);
 const HTML = { accept: 'text/html' };
 
 type Session = { cookie: string; csrf: string };

@@ -5,7 +5,8 @@ import { listEndpoints } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
 import { workerSecret } from '../secrets/resolver';
-import { deleteSecret, listSecrets, masterKey, writeSecret } from '../secrets/vault';
+import { deleteSecret, listSecrets } from '../secrets/vault';
+import { setSecret } from '../secrets/set';
 import { SecretName } from '../verify/secret-name';
 import { valid } from './validation';
 
@@ -42,14 +43,9 @@ secretsAdmin.get('/', async (c) => {
 
 secretsAdmin.put('/:name', byName, valid('json', SecretValue, 'secret'), async (c) => {
   const { name } = c.req.valid('param');
-  const key = masterKey(c.env);
-  if (!key.ok) throw new ApiError(503, 'secrets_unavailable', key.message);
-  if (workerSecret(c.env, name)) {
-    throw new ApiError(409, 'conflict', `A Worker secret named ${name} exists and takes precedence; remove it (wrangler secret delete ${name}) or choose another name`);
-  }
-  const existed = (await listSecrets(c.env.ENDPOINTS)).some((s) => s.name === name);
-  const updatedAt = await writeSecret(c.env.ENDPOINTS, key.key, name, c.req.valid('json').value);
-  return c.json({ name, source: 'admin', updatedAt }, existed ? 200 : 201);
+  const set = await setSecret(c.env, name, c.req.valid('json').value);
+  if (!set.ok) throw set.why === 'no_key' ? new ApiError(503, 'secrets_unavailable', set.message) : new ApiError(409, 'conflict', set.message);
+  return c.json({ name, source: 'admin', updatedAt: set.updatedAt }, set.created ? 201 : 200);
 });
 
 secretsAdmin.delete('/:name', byName, async (c) => {

@@ -10,6 +10,7 @@ export const ROUTES = {
   overview: '/',
   signIn: '/sign-in',
   signOut: '/sign-out',
+  language: '/language',
   static: '/static/*',
   deliveries: '/deliveries',
   bulkReplay: '/deliveries/replay',
@@ -21,6 +22,8 @@ export const ROUTES = {
   newEndpointPreview: '/endpoints/_new/preview',
   endpoint: '/endpoints/:id',
   endpointPreview: '/endpoints/:id/preview',
+  endpointTest: '/endpoints/:id/test',
+  endpointSecret: '/endpoints/:id/secret',
   customerKeys: '/customer-keys',
   customerKeysImport: '/customer-keys/import',
 } as const;
@@ -48,4 +51,4 @@ export function consolePathWith<K extends RouteName>(name: K, query: Record<stri
 }
 
 /** A static file of the console (assets/console/static/). */
-export const assetPath = (file: 'app.css' | 'app.js') => `${CONSOLE_BASE}/static/${file}`;
+export const assetPath = (file: 'app.css' | 'app.js' | 'favicon.svg') => `${CONSOLE_BASE}/static/${file}`;

@@ -299,3 +299,15 @@ export async function listDeliveries(db: D1Database, filter: DeliveryFilter): Pr
     nextCursor: results.length > filter.limit ? page[page.length - 1]!.id : null,
   };
 }
+
+export type StoredPayload = { id: string; endpointId: string; payload: string | null; contentType: string | null };
+
+/** The stored (masked) payloads of some deliveries: what the console reads its lead names from. */
+export async function storedPayloads(db: D1Database, ids: string[]): Promise<StoredPayload[]> {
+  if (ids.length === 0) return [];
+  const { results } = await db
+    .prepare(`SELECT id, endpoint_id, payload, content_type FROM deliveries WHERE id IN (${ids.map(() => '?').join(',')})`)
+    .bind(...ids)
+    .all<{ id: string; endpoint_id: string; payload: string | null; content_type: string | null }>();
+  return results.map((r) => ({ id: r.id, endpointId: r.endpoint_id, payload: r.payload, contentType: r.content_type }));
+}

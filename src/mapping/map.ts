@@ -206,3 +206,18 @@ export async function shouldSkip(mapping: CompiledMapping, input: MapInput): Pro
     return { skip: false, warning: `skipWhen: ${errorText(err)}; delivered` };
   }
 }
+
+/** Who a lead is, for lists: the `name` and `phone` fields as the mapping yields them (text; a miss or an error is null). */
+export async function leadOf(mapping: CompiledMapping, input: MapInput): Promise<{ name: string | null; phone: string | null }> {
+  const lead = { name: null as string | null, phone: null as string | null };
+  for (const field of mapping.fields) {
+    if (field.name !== 'name' && field.name !== 'phone') continue;
+    try {
+      const value = field.kind === 'constant' ? field.value : await evaluate(field.expression, input);
+      if (!isNothing(value)) lead[field.name] = String(value).slice(0, 80);
+    } catch {
+      // a list shows what it can: the delivery's own page says why the mapping failed
+    }
+  }
+  return lead;
+}

@@ -10,11 +10,14 @@ import { needsCurrent, planUpdate } from '../customers/update';
 import type { EndpointConfig } from '../endpoints/schema';
 import { compileMapping, type CompiledMapping } from '../mapping/compile';
 import { crmSettings } from '../crm/client';
-import type { DeliveryRow } from '../deliveries/store';
+import type { DeliveryRow, StoredPayload } from '../deliveries/store';
 import { getEndpoint } from '../endpoints/store';
 import { storedBody } from './attempt';
 import { isUnmatched, type Prepared, prepare } from './core';
 import { parseJsonOr } from '../shared/json';
+import { leadOf } from '../mapping/map';
+import { viewOf } from '../presets';
+import { parseBody } from '../receive/body';
 
 export type Sample = { bytes: Uint8Array; contentType: string | null; headers: Record<string, string>; query: Record<string, string | string[]> };
 
@@ -110,4 +113,38 @@ export async function storedSample(db: D1Database, id: string): Promise<StoredSa
     endpointId: row.endpoint_id,
     sample: { bytes, contentType: row.content_type, headers: parseJsonOr(row.request_headers, {}), query: parseJsonOr(row.request_query, {}) },
   };
+}
+
+export type Lead = { name: string | null; phone: string | null };
+
+/**
+ * Who each listed delivery's lead is: the endpoint's `name` and `phone` mapping over the *stored* payload, which is
+ * masked as the endpoint's `redact` says (never the real body kept for replays). Runs in the console only.
+ */
+export async function leadsOf(kv: KVNamespace, rows: StoredPayload[]): Promise<Map<string, Lead>> {
+  const leads = new Map<string, Lead>();
+  const mappings = new Map<string, { config: EndpointConfig; mapping: CompiledMapping } | null>();
+  for (const row of rows) {
+    if (!row.payload || row.payload.startsWith('[')) continue;
+    if (!mappings.has(row.endpointId)) {
+      const endpoint = await getEndpoint(kv, row.endpointId);
+      const compiled = endpoint ? compileMapping(endpoint.config) : null;
+      mappings.set(row.endpointId, endpoint && compiled?.ok ? { config: endpoint.config, mapping: compiled.mapping } : null);
+    }
+    const m = mappings.get(row.endpointId);
+    if (!m) continue;
+    // a masked payload is stored as JSON whatever arrived; otherwise it is the body as it came
+    const masked = row.payload.startsWith('{');
+    const parsed = await parseBody(new TextEncoder().encode(row.payload), masked ? 'application/json' : row.contentType);
+    if (!parsed.ok) continue;
+    const lead = await leadOf(m.mapping, { body: viewOf(m.config.preset, parsed.value), headers: {}, query: {} });
+    if (lead.name || lead.phone) leads.set(row.id, lead);
+  }
+  return leads;
+}
+
+/** A sample as the mapping would see it under a preset (parsed and normalised), whether or not the configuration is valid yet. */
+export async function sampleView(presetName: string | undefined, sample: Sample): Promise<unknown> {
+  const parsed = await parseBody(sample.bytes, sample.contentType);
+  return parsed.ok ? viewOf(presetName, parsed.value) : undefined;
 }

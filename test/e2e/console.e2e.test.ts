@@ -25,11 +25,29 @@ const PRODUCT_LINE = '688051545102614528';
 const CUSTOMER = '688346218203447296';
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 860 };
+type Lang = 'zh' | 'en';
+/**
+ * The console's own catalogue (src/console/i18n), so the test clicks what the page says in either language. Loaded
+ * by path at run time: this file is type-checked as Node code, the catalogue as Worker code.
+ */
+const CATALOGUE_MODULE = '../../src/console/i18n/index.ts';
+// its type lives on the Worker side (tsconfig.json): here it is read as loosely typed data
+const { CATALOGUES } = (await import(CATALOGUE_MODULE)) as { CATALOGUES: Record<Lang, any> };
+
+/** A browser as our users have it: Chinese in Shanghai, or English. */
+const LOCALES: Record<Lang, { locale: string; timezoneId: string }> = { zh: { locale: 'zh-CN', timezoneId: 'Asia/Shanghai' }, en: { locale: 'en-US', timezoneId: 'UTC' } };
 
 let crm: CrmStub;
 let mf: Miniflare;
 let base: string;
 let browser: Browser;
+
+/** 金数据's push for one entry (test/fixtures/jinshuju.json, from its documented example shape). */
+const JINSHUJU_SAMPLE = JSON.stringify({
+  form: 'xJfeTv',
+  form_name: '活动报名',
+  entry: { serial_number: 128, field_1: '韩梅梅', field_2: '13700137000', field_3: ['A 套餐', 'C 套餐'], field_5: '2026-11-20', created_at: '2026-11-20T08:30:00.000Z' },
+});
 
 /** The endpoint as first set up: its mapping reads `mobile`, but the form sends `tel` (fixed in the console). */
 const brokenConfig = {
@@ -133,7 +151,7 @@ afterAll(async () => {
 
 describe('the console in Chromium', () => {
   it('redirects a signed-out visit to sign-in', async () => {
-    const context = await browser.newContext({ viewport: DESKTOP });
+    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
     const page = await context.newPage();
     await page.goto(`${base}/console/deliveries?status=failed`);
     expect(page.url()).toBe(`${base}/console/sign-in?next=%2Fconsole%2Fdeliveries%3Fstatus%3Dfailed`);
@@ -143,7 +161,7 @@ describe('the console in Chromium', () => {
   });
 
   it('signs in with the keyboard alone, and Tab reaches the skip link first', async () => {
-    const context = await browser.newContext({ viewport: DESKTOP });
+    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
     const page = await context.newPage();
     await page.goto(`${base}/console/sign-in`);
     // the token field has autofocus; Chromium applies it after load, so typing waits for it rather than racing it
@@ -158,50 +176,106 @@ describe('the console in Chromium', () => {
     await context.close();
   });
 
-  it('a failed delivery is seen, the endpoint fixed with a live preview, the delivery replayed and delivered', async () => {
-    // the form sends `tel`; the mapping requires `mobile`: the webhook is refused and logged
-    const refused = await webhook('landing', { crm_id: CUSTOMER, name: '吴九', tel: '13900139000', comment: '想了解价格' });
-    expect(refused.status).toBe(422);
-    const context = await browser.newContext({ viewport: DESKTOP });
+  it('zh-CN: a marketer connects a 金数据 form by pointing and picking, sets its token, and fixes a failed lead in the editor — never touching JSON', async () => {
+    const t = CATALOGUES.zh;
+    // the customer is known to the adapter by phone (imported earlier under 客户标识)
+    const keys = await admin(`/admin/customer-keys?moduleId=${MODULE_ID}`, {
+      method: 'POST',
+      body: JSON.stringify([{ customer_id: CUSTOMER, key: 'phone', value: '13700137000' }]),
+    });
+    expect(keys.status).toBe(200);
+    const context = await browser.newContext({ viewport: DESKTOP, ...LOCALES.zh });
     const page = await signIn(context);
-    await expect.poll(text(page.locator('#failing + ul')), POLL).toContain('landing');
-    await shoot(page, 'overview');
+    expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
+    await expect.poll(text(page.locator('h1')), POLL).toBe(t.overview.title);
+    // the JSON (advanced) is never opened: every step below is a pick, a click or a plain value
+    const jsonOpened = () => page.locator('details.advanced[open]').count();
 
-    await page.click('nav >> text=Deliveries');
+    await page.click(`nav >> text=${t.nav.endpoints}`);
+    await page.click(`a:text("${t.endpoints.new}")`);
+    await expect.poll(text(page.locator('h1')), POLL).toBe(t.editor.titleNew);
+    await page.fill('input[name=id]', 'signup');
+    await page.selectOption('#preset', { label: '金数据 Jinshuju' });
+    await page.fill('input[name=name]', '活动报名（金数据）');
+    await page.fill('input[name=moduleId]', MODULE_ID);
+    await page.fill('input[name=productLineId]', PRODUCT_LINE);
+    await page.fill('input[name=secret]', 'SIGNUP_TOKEN');
+    // the sample the form sent (金数据's documented example shape, test/fixtures/jinshuju.json): its fields appear to pick from
+    await page.fill('#sample', JINSHUJU_SAMPLE);
+    await expect.poll(text(page.locator('#sample-fields')), POLL).toContain('entry.field_2');
+    await expect.poll(text(page.locator('#sample-fields')), POLL).toContain('13700137000');
+    await page.fill('input[name="row.0.field"]', 'name');
+    await page.selectOption('select[name="row.0.from"]', 'entry.field_1');
+    await page.fill('input[name="row.1.field"]', 'phone');
+    await page.selectOption('select[name="row.1.from"]', 'entry.field_2');
+    await page.fill('input[name="row.2.field"]', 'source');
+    await page.selectOption('select[name="row.2.kind"]', 'constant');
+    await page.fill('input[name="row.2.value"]', '514465485002113024');
+    // a custom field, typed once with its label, and a value map: sample values on the left, CRM option ids on the right
+    await page.click(`button:text("${t.editor.addRow}")`);
+    await page.fill('input[name="row.3.field"]', 'select_1680162080347');
+    await page.fill('input[name="row.3.label"]', '意向套餐');
+    await page.selectOption('select[name="row.3.kind"]', 'map');
+    await page.selectOption('select[name="row.3.from"]', 'entry.field_5');
+    await page.fill('textarea[name="row.3.map"]', '2026-11-20 = 484020435193692160');
+    // the customer: looked up by phone — but the wrong field is picked (the name)
+    await page.selectOption('select[name=lookupKey]', 'phone');
+    await page.selectOption('select[name=lookupFrom]', 'entry.field_1');
+    await expect.poll(text(page.locator('#preview')), POLL).toContain(t.preview.outcome.unmatched);
+    // a value the CRM would refuse is named beside the form, live
+    await page.fill('input[name=moduleId]', '12.5');
+    await expect.poll(text(page.locator('#config-issues')), POLL).toContain('crm.moduleId');
+    await page.fill('input[name=moduleId]', MODULE_ID);
+    await expect.poll(text(page.locator('#config-issues')), POLL).toBe('');
+    await shoot(page, 'zh-endpoint-new-filled');
+    expect(await jsonOpened()).toBe(0);
+    await page.click(`button[name=save][value=form]`);
+    await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.editor.created);
+    await expect.poll(() => page.inputValue('#url'), POLL).toContain('/hooks/signup?token=<SIGNUP_TOKEN>');
+
+    // the token: typed into the field next to the URL
+    await page.fill('#secret-value', 'signup-token-7c1d');
+    await page.click(`button:text("${t.editor.setSecret}")`);
+    await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.editor.secretSaved('SIGNUP_TOKEN'));
+    await shoot(page, 'zh-endpoint-editor');
+
+    // 金数据 sends the entry: answered 200 at once (the preset queues), and the lead is unmatched
+    const sent = await fetch(`${base}/hooks/signup?token=signup-token-7c1d`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JINSHUJU_SAMPLE });
+    expect(sent.status).toBe(200);
+    await page.click(`nav >> text=${t.nav.deliveries}`);
     const row = page.locator('ul.deliveries a.row').first();
-    await expect.poll(text(row), POLL).toContain('invalid');
-    await expect.poll(text(row), POLL).toContain('phone');
-    await shoot(page, 'deliveries');
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return text(row)();
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toContain(t.status.unmatched[0]);
+    await expect.poll(text(row), POLL).toContain('韩梅梅 · 13700137000');
+    await expect.poll(text(row), POLL).toContain(t.reason.customer_unresolved);
+    await shoot(page, 'zh-deliveries');
     await row.click();
     const deliveryUrl = page.url();
-    await expect.poll(text(page.locator('.headline')), POLL).toContain('invalid');
-    await expect.poll(text(page.locator('pre').first()), POLL).toContain('吴九');
-    await shoot(page, 'delivery');
+    await expect.poll(text(page.locator('.headline')), POLL).toContain(t.status.unmatched[0]);
+    await shoot(page, 'zh-delivery');
 
-    // the editor opens with a preview of that delivery: phone is missing
-    await page.click('dd >> text=landing');
-    await expect.poll(text(page.locator('#preview')), POLL).toContain('Would be refused');
-    await shoot(page, 'endpoint-editor');
-    const fixed = JSON.parse(await page.inputValue('#config'));
-    fixed.fields.phone = { from: 'tel', required: true };
-    await page.fill('#config', JSON.stringify(fixed, null, 2));
-    await expect.poll(text(page.locator('#preview')), POLL).toContain('Would update the customer');
-    await expect.poll(text(page.locator('#preview pre').first()), POLL).toContain('"phone": "13900139000"');
-    // an edit of the mapping changes the preview, live
-    fixed.fields.note = '"表单: " & comment';
-    await page.fill('#config', JSON.stringify(fixed, null, 2));
-    await expect.poll(text(page.locator('#preview pre').first()), POLL).toContain('"note": "表单: 想了解价格"');
-    // a broken edit shows the problem next to the configuration
-    await page.fill('#config', JSON.stringify({ ...fixed, crm: { moduleId: 'abc', productLineId: PRODUCT_LINE } }));
-    await expect.poll(text(page.locator('#config-issues')), POLL).toContain('crm.moduleId');
-    await page.fill('#config', JSON.stringify(fixed, null, 2));
-    await expect.poll(text(page.locator('#config-issues')), POLL).toBe('');
-    await page.click('button:text("Save")');
-    await expect.poll(text(page.locator('.notice.ok')), POLL).toContain('Configuration saved');
+    // the fix: in the editor, the lookup takes its value from the phone field; the preview of this delivery agrees
+    await page.click('dd >> text=signup');
+    await expect.poll(text(page.locator('#preview')), POLL).toContain(t.preview.outcome.unmatched);
+    await page.selectOption('select[name=lookupFrom]', 'entry.field_2');
+    await expect.poll(text(page.locator('#preview')), POLL).toContain(t.preview.outcome.would_deliver);
+    await expect.poll(text(page.locator('#preview pre').first()), POLL).toContain('"select_1680162080347": "484020435193692160"');
+    expect(await jsonOpened()).toBe(0);
+    await page.click(`button[name=save][value=form]`);
+    await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.editor.saved);
+    // the custom field is remembered for this module, with its label
+    expect(await page.locator('#crm-fields option[value=select_1680162080347]').getAttribute('label')).toBe('意向套餐');
 
     await page.goto(deliveryUrl);
-    await page.click('button:text("Replay")');
-    await expect.poll(text(page.locator('.notice.ok')), POLL).toContain('Replay queued');
+    await page.click(`button:text("${t.deliveries.replay}")`);
+    await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.deliveries.replayed);
     // the local queue delivers it within a few seconds: reload until the status says so
     await expect
       .poll(
@@ -211,11 +285,12 @@ describe('the console in Chromium', () => {
         },
         { timeout: 30_000, interval: 500 },
       )
-      .toBe('delivered');
-    await expect.poll(text(page.locator('ol.timeline')), POLL).toContain('delivered');
+      .toContain(t.status.delivered[0]);
     const customer = crm.tenants.get(PRODUCT_LINE)!.customers.get(CUSTOMER)!;
-    expect(customer.phone).toBe('13900139000');
-    expect(customer.note).toBe('表单: 想了解价格');
+    expect(customer).toMatchObject({ name: '韩梅梅', phone: '13700137000', source: '514465485002113024', select_1680162080347: '484020435193692160' });
+    // the stored document is what the form said (the JSON, never touched, was written by the form)
+    const stored = (await (await admin('/admin/endpoints/signup')).json()) as { config: Record<string, unknown> };
+    expect(stored.config).toMatchObject({ customerLookup: [{ key: 'phone', value: 'entry.field_2' }], fields: { name: 'entry.field_1', phone: 'entry.field_2' } });
     await context.close();
   });
 
@@ -224,7 +299,7 @@ describe('the console in Chromium', () => {
     expect(refused.status).toBe(422);
     const { deliveries } = (await (await admin('/admin/deliveries?endpoint=landing&status=invalid')).json()) as { deliveries: { id: string }[] };
     const id = deliveries[0]!.id;
-    const context = await browser.newContext({ viewport: DESKTOP });
+    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
     const page = await signIn(context);
     const status = await page.evaluate(async (path) => (await fetch(path, { method: 'POST', body: new URLSearchParams({ x: '1' }) })).status, `/console/deliveries/${id}/replay`);
     expect(status).toBe(403);
@@ -238,7 +313,7 @@ describe('the console in Chromium', () => {
     const config = { ...brokenConfig, name: 'xss', fields: { name: 'name', note: 'comment' } };
     expect((await admin('/admin/endpoints/xss', { method: 'PUT', body: JSON.stringify(config) })).status).toBe(201);
     expect((await webhook('xss', { crm_id: CUSTOMER, name: evil, comment: evil })).status).toBe(200);
-    const context = await browser.newContext({ viewport: DESKTOP });
+    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
     const page = await signIn(context);
     let dialogs = 0;
     page.on('dialog', async (d) => {
@@ -255,34 +330,52 @@ describe('the console in Chromium', () => {
     await context.close();
   });
 
-  it('every page reads at 390 px without sideways scrolling (screenshots of each)', async () => {
-    expect((await webhook('landing', { crm_id: CUSTOMER, name: '没有电话' })).status).toBe(422);
-    const context = await browser.newContext({ viewport: PHONE });
-    const page = await signIn(context);
-    await page.goto(`${base}/console/endpoints`);
-    await expect.poll(text(page.locator('ul.cards')), POLL).toContain('落地页表单');
-    await shoot(page, 'endpoints');
-    // the way a marketer gets there: the button on the endpoints page
-    await page.click('a:text("New endpoint")');
-    await expect.poll(text(page.locator('h1')), POLL).toBe('New endpoint');
-    await shoot(page, 'endpoint-new');
-    await page.goto(`${base}/console/customer-keys`);
-    await page.fill('textarea[name=csv]', `customer_id,key,value\n${CUSTOMER},phone,+86 138-0013-8000\nbad,phone,1`);
-    await page.fill('form[enctype] input[name=moduleId]', MODULE_ID);
-    await page.click('button:text("Import")');
-    await expect.poll(text(page.locator('.notice')), POLL).toContain('2 rows received, 1 added, 0 updated, 0 unchanged, 1 refused.');
-    await page.fill('form[role=search] input[name=moduleId]', MODULE_ID);
-    await page.fill('form[role=search] input[name=key]', 'phone');
-    await page.fill('form[role=search] input[name=value]', '13800138000');
-    await page.click('button:text("Look up")');
-    await expect.poll(text(page.locator('table')), POLL).toContain(CUSTOMER);
-    await shoot(page, 'customer-keys');
-    await page.goto(`${base}/console/deliveries?endpoint=landing&status=invalid`);
-    await page.click('button:text("Replay every invalid delivery of landing…")');
-    await expect.poll(text(page.locator('.confirm')), POLL).toMatch(/^Replay \d+ invalid deliver(y|ies) of landing\?$/);
-    await shoot(page, 'bulk-replay');
-    await context.close();
-  });
+  for (const lang of ['zh', 'en'] as const) {
+    it(`${lang}: every page reads at 390 px without sideways scrolling (screenshots of each, at 390 and 1280)`, async () => {
+      const t = CATALOGUES[lang];
+      const phone = lang === 'zh' ? '+86 138-0013-8000' : '+86 138-0013-8001';
+      expect((await webhook('landing', { crm_id: CUSTOMER, name: '没有电话' })).status).toBe(422);
+      const context = await browser.newContext({ viewport: PHONE, ...LOCALES[lang] });
+      const page = await signIn(context);
+      expect(await page.getAttribute('html', 'lang')).toBe(t.lang);
+      await shoot(page, `${lang}-overview`);
+      await page.goto(`${base}/console/endpoints`);
+      await expect.poll(text(page.locator('ul.cards')), POLL).toContain('落地页表单');
+      await shoot(page, `${lang}-endpoints`);
+      // the way a marketer gets there: the button on the endpoints page
+      await page.click(`a:text("${t.endpoints.new}")`);
+      await expect.poll(text(page.locator('h1')), POLL).toBe(t.editor.titleNew);
+      await shoot(page, `${lang}-endpoint-new`);
+      await page.goto(`${base}/console/endpoints/landing`);
+      await shoot(page, `${lang}-endpoint-editor`);
+      await page.goto(`${base}/console/deliveries`);
+      await shoot(page, `${lang}-deliveries`);
+      await page.locator('ul.deliveries a.row').first().click();
+      await shoot(page, `${lang}-delivery`);
+      await page.goto(`${base}/console/customer-keys`);
+      await page.fill('textarea[name=csv]', `customer_id,key,value\n${CUSTOMER},phone,${phone}\nbad,phone,1`);
+      await page.fill('form[enctype] input[name=moduleId]', MODULE_ID);
+      await page.click(`button:text("${t.keys.submit}")`);
+      await expect.poll(text(page.locator('.notice')), POLL).toContain(t.keys.imported(MODULE_ID, { received: 2, added: 1, updated: 0, unchanged: 0, refused: 1 }));
+      await page.fill('form[role=search] input[name=moduleId]', MODULE_ID);
+      await page.fill('form[role=search] input[name=key]', 'phone');
+      await page.fill('form[role=search] input[name=value]', phone.replace(/\D/g, '').slice(2));
+      await page.click(`button:text("${t.keys.lookUp}")`);
+      await expect.poll(text(page.locator('table')), POLL).toContain(CUSTOMER);
+      await shoot(page, `${lang}-customer-keys`);
+      await page.goto(`${base}/console/deliveries?endpoint=landing&status=invalid`);
+      await page.click(`button:text("${t.deliveries.replayEvery('invalid', 'landing', null)}")`);
+      await expect.poll(text(page.locator('.confirm')), POLL).toMatch(/\d/);
+      await shoot(page, `${lang}-bulk-replay`);
+      await context.close();
+      const signedOut = await browser.newContext({ viewport: PHONE, ...LOCALES[lang] });
+      const signInPage = await signedOut.newPage();
+      await signInPage.goto(`${base}/console/sign-in`);
+      await expect.poll(text(signInPage.locator('h1')), POLL).toBe(t.signIn.title);
+      await shoot(signInPage, `${lang}-sign-in`);
+      await signedOut.close();
+    });
+  }
 });
 
 /** Every delivery status, each as a row (copies of a real delivered row), so every page variant is crawled. */
@@ -295,7 +388,7 @@ async function rowsOfEveryStatus(endpoint: string, statuses: string[]) {
   for (const [i, status] of statuses.entries()) {
     const id = `${real!.id.slice(0, 23)}x${i.toString(36).padStart(2, '0')}`;
     await db
-      .prepare(`INSERT INTO deliveries (id, status, duplicate_of, ${columns.join(', ')}) SELECT ?, ?, ?, ${columns.join(', ')} FROM deliveries WHERE id = ?`)
+      .prepare(`INSERT OR IGNORE INTO deliveries (id, status, duplicate_of, ${columns.join(', ')}) SELECT ?, ?, ?, ${columns.join(', ')} FROM deliveries WHERE id = ?`)
       .bind(id, status, status === 'duplicate' ? real!.id : null, real!.id)
       .run();
   }
@@ -322,14 +415,15 @@ async function targetsOf(page: Page): Promise<{ links: string[]; posts: Target[]
   });
 }
 
-describe('every console link works', () => {
+describe.each(['zh', 'en'] as const)('every console link works (%s)', (lang) => {
   it('crawls every page from the overview: each link, GET form and POST target answers, and no page scrolls sideways', async () => {
     const config = { ...brokenConfig, name: 'crawl', fields: { name: 'name', note: 'comment' } };
-    expect((await admin('/admin/endpoints/crawl', { method: 'PUT', body: JSON.stringify(config) })).status).toBe(201);
+    expect([200, 201]).toContain((await admin('/admin/endpoints/crawl', { method: 'PUT', body: JSON.stringify(config) })).status);
     expect((await webhook('crawl', { crm_id: CUSTOMER, name: '爬虫', comment: 'crawl' })).status).toBe(200);
     expect((await fetch(`${base}/hooks/crawl?token=wrong`, { method: 'POST', body: '{}' })).status).toBe(401);
-    const context = await browser.newContext({ viewport: PHONE });
+    const context = await browser.newContext({ viewport: PHONE, ...LOCALES[lang] });
     const page = await signIn(context);
+    expect(await page.getAttribute('html', 'lang')).toBe(CATALOGUES[lang].lang);
     // the statuses a user can filter by are the ones to have a row of each
     await page.goto(`${base}/console/deliveries`);
     const statuses = (await page.locator('select[name=status] option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).filter(Boolean);
@@ -349,6 +443,7 @@ describe('every console link works', () => {
     const queue = [`${base}/console`];
     const posts = new Map<string, Target>();
     const broken: string[] = [];
+    const switches = new Set<string>();
     while (queue.length > 0 && seen.size < 400) {
       const url = queue.shift()!;
       if (seen.has(url)) continue;
@@ -358,10 +453,17 @@ describe('every console link works', () => {
       if (status >= 400) broken.push(`GET ${url} -> ${status}`);
       const s = await sideways(page);
       if (!s.styled || s.overflow > 0) broken.push(`${url} scrolls sideways at 390 px by ${s.overflow}: ${s.culprits.join(', ')}`);
+      const pageLang = await page.getAttribute('html', 'lang');
+      if (pageLang !== CATALOGUES[lang].lang) broken.push(`${url} is in ${pageLang}, not ${CATALOGUES[lang].lang}`);
       const found = await targetsOf(page);
       for (const link of found.links) {
         const u = new URL(link);
         u.hash = '';
+        // the language switch is followed once (it would turn the rest of the crawl into the other language)
+        if (u.pathname === '/console/language') {
+          switches.add(u.href);
+          continue;
+        }
         if (u.origin === origin && u.pathname.startsWith('/console') && !u.pathname.startsWith('/console/static/') && !seen.has(u.href)) queue.push(u.href);
       }
       for (const t of found.posts) posts.set(`${t.url} ${t.fragment}`, t);
@@ -369,6 +471,8 @@ describe('every console link works', () => {
     expect(queue, 'the crawl stopped early').toEqual([]);
     expect(broken).toEqual([]);
     expect(scriptErrors).toEqual([]);
+    // every page had the crawl's language (checked above) and offered the switch to the other one
+    expect(switches.size).toBeGreaterThan(0);
     // times are the reader's own, with the zone named
     await page.goto(`${base}/console/deliveries`);
     expect(await page.locator('time').first().innerText()).toMatch(/UTC|GMT|[+-]\d/);
@@ -394,7 +498,12 @@ describe('every console link works', () => {
     for (const p of ['/console/endpoints', '/console/endpoints/_new/preview', '/console/endpoints/crawl/preview', '/console/deliveries/replay', '/console/customer-keys/import'])
       expect(postPaths).toContain(p);
     expect(broken).toEqual([]);
-    console.log(`crawled ${seen.size} pages and ${posts.size} POST targets`);
+    // the switch answers and comes back to the page it was on, in the other language
+    const switchUrl = [...switches][0]!;
+    const back = await page.request.get(switchUrl, { maxRedirects: 0 });
+    expect(back.status()).toBe(303);
+    expect(back.headers()['set-cookie']).toContain(`lang=${lang === 'zh' ? 'en' : 'zh'}`);
+    console.log(`${lang}: crawled ${seen.size} pages and ${posts.size} POST targets`);
     await context.close();
   });
 });

@@ -13,7 +13,7 @@
     button.addEventListener('click', async () => {
       const input = document.getElementById(button.dataset.copy);
       input.select();
-      try { await navigator.clipboard.writeText(input.value); button.textContent = 'Copied'; } catch { document.execCommand('copy'); }
+      try { await navigator.clipboard.writeText(input.value); button.textContent = button.dataset.copied || '✓'; } catch { document.execCommand('copy'); }
     });
   }
 
@@ -35,9 +35,27 @@
       const old = document.getElementById(id);
       if (fresh && old) old.replaceWith(fresh);
     }
-    document.getElementById('config').setAttribute('aria-invalid', doc.querySelector('#config-issues .notice') ? 'true' : 'false');
+    const config = form.elements.config;
+    config.setAttribute('aria-invalid', doc.querySelector('#config-issues .notice') ? 'true' : 'false');
+    // the form's document, shown in the JSON (advanced) while the form is what is edited
+    const json = document.getElementById('config-json');
+    if (json && form.elements.editing.value === 'form') config.value = json.content.textContent;
+    // the sample's fields become the choices of every source picker (the chosen one is kept)
+    const list = document.getElementById('sample-fields');
+    const paths = list ? JSON.parse(list.dataset.paths || '[]') : [];
+    for (const select of form.querySelectorAll('select.source-field')) {
+      const keep = select.value;
+      const none = select.options[0];
+      select.replaceChildren(none, ...[...new Set([keep, ...paths])].filter(Boolean).map((p) => new Option(p, p, false, p === keep)));
+    }
   };
   const later = () => { clearTimeout(timer); timer = setTimeout(refresh, 350); };
-  for (const name of ['config', 'sample', 'contentType']) form.elements[name]?.addEventListener('input', later);
-  form.elements.delivery?.addEventListener('change', refresh);
+  // typing in the JSON makes it what is previewed and saved; touching the form makes the form so
+  form.addEventListener('input', (e) => {
+    const name = e.target.name || '';
+    if (name === 'config') form.elements.editing.value = 'json';
+    else if (name && !['sample', 'contentType', 'delivery', '_csrf'].includes(name)) form.elements.editing.value = 'form';
+    if (name !== 'delivery') later();
+  });
+  form.addEventListener('change', (e) => { if (e.target.tagName === 'SELECT' || e.target.type === 'checkbox') later(); });
 })();

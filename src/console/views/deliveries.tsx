@@ -2,9 +2,10 @@ import type { listAttempts } from '../../deliveries/attempts';
 
 type Attempt = Awaited<ReturnType<typeof listAttempts>>[number];
 import { DELIVERY_STATUSES, type Delivery, type DeliverySummary } from '../../deliveries/store';
-import type { PreviewResult } from '../../pipeline/preview';
-import { Csrf, Json, Layout, Notice, Status, Time } from './layout';
+import type { Lead, PreviewResult } from '../../pipeline/preview';
+import { Csrf, Explain, Json, Layout, Notice, Status, Time } from './layout';
 import { consolePath, consolePathWith } from '../paths';
+import { reasonText, useT } from '../i18n';
 
 export const RANGES = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000, all: 0 } as const;
 export type Range = keyof typeof RANGES;
@@ -14,13 +15,14 @@ export type ListFilter = { endpoint?: string; status?: string; range: Range; q?:
 const listPath = (f: ListFilter, extra: Record<string, string> = {}) => consolePathWith('deliveries', { ...f, ...extra });
 
 function FilterForm(p: { filter: ListFilter; endpoints: string[] }) {
+  const t = useT();
   const f = p.filter;
   return (
     <form method="get" action={consolePath('deliveries')} class="filters" role="search">
       <label>
-        Endpoint
+        {t.deliveries.endpoint}
         <select name="endpoint">
-          <option value="">any</option>
+          <option value="">{t.deliveries.any}</option>
           {p.endpoints.map((id) => (
             <option value={id} selected={f.endpoint === id}>
               {id}
@@ -29,38 +31,47 @@ function FilterForm(p: { filter: ListFilter; endpoints: string[] }) {
         </select>
       </label>
       <label>
-        Status
+        {t.deliveries.status}
         <select name="status">
-          <option value="">any</option>
+          <option value="">{t.deliveries.any}</option>
           {DELIVERY_STATUSES.map((s) => (
             <option value={s} selected={f.status === s}>
-              {s}
+              {`${t.status[s][0]} (${s})`}
             </option>
           ))}
         </select>
       </label>
       <label>
-        Received
+        {t.deliveries.received}
         <select name="range">
           {(Object.keys(RANGES) as Range[]).map((r) => (
             <option value={r} selected={f.range === r}>
-              {r === 'all' ? 'any time' : `last ${r}`}
+              {r === 'all' ? t.deliveries.anyTime : t.deliveries.last(r)}
             </option>
           ))}
         </select>
       </label>
       <label class="grow">
-        Search <input type="search" name="q" value={f.q ?? ''} placeholder="customer id, phone, name, delivery id" maxlength={100} />
+        {t.deliveries.search} <input type="search" name="q" value={f.q ?? ''} placeholder={t.deliveries.searchHint} maxlength={100} />
       </label>
-      <button type="submit">Filter</button>
+      <button type="submit">{t.deliveries.filter}</button>
     </form>
   );
 }
 
-export function DeliveriesPage(p: { filter: ListFilter; endpoints: string[]; rows: DeliverySummary[]; nextCursor: string | null; csrf: string; issues?: string[] }) {
+export function DeliveriesPage(p: {
+  filter: ListFilter;
+  endpoints: string[];
+  rows: DeliverySummary[];
+  leads: Map<string, Lead>;
+  nextCursor: string | null;
+  csrf: string;
+  issues?: string[];
+}) {
+  const t = useT();
   const f = p.filter;
   return (
-    <Layout title="Deliveries" nav="deliveries" csrf={p.csrf}>
+    <Layout title={t.deliveries.title} nav="deliveries" csrf={p.csrf}>
       <FilterForm filter={f} endpoints={p.endpoints} />
       {p.issues?.map((m) => (
         <Notice kind="error">
@@ -73,12 +84,12 @@ export function DeliveriesPage(p: { filter: ListFilter; endpoints: string[]; row
           <input type="hidden" name="status" value={f.status} />
           <input type="hidden" name="endpoint" value={f.endpoint ?? ''} />
           <input type="hidden" name="range" value={f.range} />
-          <button type="submit">{`Replay every ${f.status} delivery${f.endpoint ? ` of ${f.endpoint}` : ''}${f.range === 'all' ? '' : ` of the last ${f.range}`}…`}</button>
-          <span class="muted"> You are asked to confirm, with the count, first.{f.q ? ' The search text is not applied to the replay.' : ''}</span>
+          <button type="submit">{t.deliveries.replayEvery(f.status, f.endpoint, f.range === 'all' ? null : f.range)}</button>
+          <span class="muted"> {`${t.deliveries.confirmFirst}${f.q ? ` ${t.deliveries.searchNotApplied}` : ''}`}</span>
         </form>
       )}
       {p.rows.length === 0 ? (
-        <p class="muted">No delivery matches.</p>
+        <p class="muted">{t.deliveries.noMatch}</p>
       ) : (
         <ul class="deliveries">
           {p.rows.map((d) => (
@@ -87,8 +98,9 @@ export function DeliveriesPage(p: { filter: ListFilter; endpoints: string[]; row
                 <span class="top">
                   <Status status={d.status} /> <strong>{d.endpointId}</strong> <Time ms={d.receivedAt} />
                 </span>
-                <span>{`customer ${d.customerId ?? '—'}`}</span>
-                <span class="muted">{[d.reason, d.crm.message ?? d.message].filter(Boolean).join(': ') || ' '}</span>
+                <LeadLine lead={p.leads.get(d.id)} customerId={d.customerId} />
+                <Explain status={d.status} reason={d.reason} />
+                {(d.crm.message ?? d.message) && <span class="muted">{d.crm.message ?? d.message}</span>}
               </a>
             </li>
           ))}
@@ -97,7 +109,7 @@ export function DeliveriesPage(p: { filter: ListFilter; endpoints: string[]; row
       {p.nextCursor && (
         <p>
           <a href={listPath(f, { cursor: p.nextCursor })} rel="next">
-            Older deliveries
+            {t.deliveries.older}
           </a>
         </p>
       )}
@@ -105,8 +117,20 @@ export function DeliveriesPage(p: { filter: ListFilter; endpoints: string[]; row
   );
 }
 
+/** Who the lead is (name and phone as stored, masked as the endpoint's redact says) and the customer id. */
+function LeadLine(p: { lead: Lead | undefined; customerId: string | null }) {
+  const t = useT();
+  const who = [p.lead?.name, p.lead?.phone].filter(Boolean).join(' · ');
+  return (
+    <span class="lead">
+      {who && <strong>{who}</strong>} <span class="muted">{t.deliveries.customer(p.customerId ?? t.none)}</span>
+    </span>
+  );
+}
+
 function Timeline(p: { attempts: Attempt[] }) {
-  if (p.attempts.length === 0) return <p class="muted">No queued attempt (a sync delivery records its one CRM call on the delivery itself).</p>;
+  const t = useT();
+  if (p.attempts.length === 0) return <p class="muted">{t.deliveries.noAttempts}</p>;
   return (
     <ol class="timeline">
       {p.attempts.map((a) => (
@@ -115,9 +139,9 @@ function Timeline(p: { attempts: Attempt[] }) {
           <div>
             {[
               a.httpStatus !== null ? `HTTP ${a.httpStatus}` : null,
-              a.crmCode !== null ? `CRM code ${a.crmCode}` : null,
+              a.crmCode !== null ? t.deliveries.crmCode(a.crmCode) : null,
               a.crmMessage,
-              a.error,
+              a.error ? (reasonText(t, a.error) ?? a.error) : null,
               a.durationMs !== null ? `${a.durationMs} ms` : null,
             ]
               .filter(Boolean)
@@ -125,7 +149,7 @@ function Timeline(p: { attempts: Attempt[] }) {
           </div>
           {a.nextAttemptAt !== null && (
             <div class="muted">
-              next attempt <Time ms={a.nextAttemptAt} />
+              {t.deliveries.nextAttempt} <Time ms={a.nextAttemptAt} />
             </div>
           )}
         </li>
@@ -134,26 +158,28 @@ function Timeline(p: { attempts: Attempt[] }) {
   );
 }
 
-export const DONE: Record<string, string> = {
-  replayed: 'Replay queued: the delivery runs again with the endpoint’s current configuration. Reload to see its outcome.',
-};
+/** The notices a redirect back to a delivery's page may ask for (`?done=`). */
+export const DONE = ['replayed'] as const;
 
 /** The facts of a delivery as a definition list. */
-function DeliveryFacts(p: { d: Delivery }) {
+function DeliveryFacts(p: { d: Delivery; lead?: Lead }) {
+  const t = useT();
+  const f = t.deliveries.facts;
   const d = p.d;
   const facts: [string, unknown][] = [
-    ['Endpoint', <a href={consolePath('endpoint', { id: d.endpointId })}>{d.endpointId}</a>],
-    ['Received', <Time ms={d.receivedAt} />],
-    ['Finished', <Time ms={d.finishedAt} />],
-    ['Customer id', d.customerId ?? '—'],
-    ['Reason', d.reason ?? '—'],
-    ['Message', d.message ?? '—'],
-    ['CRM answer', d.crm.httpStatus === null ? '—' : `HTTP ${d.crm.httpStatus}, code ${d.crm.code ?? '—'}, ${d.crm.message ?? ''}`],
-    ['Mode', `${d.mode}, ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}, ${d.replays} replay${d.replays === 1 ? '' : 's'}`],
-    ['Idempotency key', d.idempotencyKey ?? '—'],
+    [f.endpoint, <a href={consolePath('endpoint', { id: d.endpointId })}>{d.endpointId}</a>],
+    [f.received, <Time ms={d.receivedAt} />],
+    [f.finished, <Time ms={d.finishedAt} />],
+    [f.lead, [p.lead?.name, p.lead?.phone].filter(Boolean).join(' · ') || t.none],
+    [f.customerId, d.customerId ?? t.none],
+    [f.reason, d.reason ? <Explain status={d.status} reason={d.reason} /> : t.none],
+    [f.message, d.message ?? t.none],
+    [f.crmAnswer, d.crm.httpStatus === null ? t.none : f.crmAnswerText(d.crm.httpStatus, String(d.crm.code ?? t.none), d.crm.message ?? '')],
+    [f.mode, f.modeText(d.mode, d.attempts, d.replays)],
+    [f.idempotencyKey, d.idempotencyKey ?? t.none],
   ];
-  if (d.duplicateOf) facts.push(['Duplicate of', <a href={consolePath('delivery', { id: d.duplicateOf })}>{d.duplicateOf}</a>]);
-  if (d.nextAttemptAt) facts.push(['Next attempt', <Time ms={d.nextAttemptAt} />]);
+  if (d.duplicateOf) facts.push([f.duplicateOf, <a href={consolePath('delivery', { id: d.duplicateOf })}>{d.duplicateOf}</a>]);
+  if (d.nextAttemptAt) facts.push([f.nextAttempt, <Time ms={d.nextAttemptAt} />]);
   return (
     <dl class="facts">
       {facts.map(([k, v]) => (
@@ -168,46 +194,48 @@ function DeliveryFacts(p: { d: Delivery }) {
 
 /** Replay and Preview replay, or why the delivery cannot be replayed. */
 function ReplayActions(p: { d: Delivery; csrf: string }) {
+  const t = useT();
   const d = p.d;
   return (
     <div class="actions">
       <form method="post" action={consolePath('deliveryReplay', { id: d.id })} class="inline">
         <Csrf token={p.csrf} />
         <button type="submit" disabled={!d.replayable}>
-          Replay
+          {t.deliveries.replay}
         </button>
       </form>
       {d.replayable && (
         <a class="button secondary" href={`${consolePath('deliveryPreview', { id: d.id })}#preview`}>
-          Preview replay
+          {t.deliveries.previewReplay}
         </a>
       )}
-      {!d.replayable && <span class="muted">Not replayable: in flight, unverified, a duplicate, or its body was removed by retention.</span>}
+      {!d.replayable && <span class="muted">{t.deliveries.notReplayable}</span>}
     </div>
   );
 }
 
 /** What arrived (masked as the endpoint says) and what went to the CRM and came back. */
 function RequestAndCrm(p: { d: Delivery }) {
+  const t = useT();
   const d = p.d;
   return (
     <>
       <section>
-        <h2>What arrived</h2>
-        <p class="muted">{`${d.request.method} · ${d.request.contentType ?? 'no content type'} · ${d.request.bytes ?? 0} bytes (masked as the endpoint’s redact says)`}</p>
-        <Json value={d.request.body ?? '(body removed by retention)'} label="Request body" />
+        <h2>{t.deliveries.arrived}</h2>
+        <p class="muted">{t.deliveries.arrivedMeta(d.request.method, d.request.contentType, d.request.bytes ?? 0)}</p>
+        <Json value={d.request.body ?? t.deliveries.bodyRemoved} label={t.deliveries.requestBody} />
         <details>
-          <summary>Headers and query</summary>
+          <summary>{t.deliveries.headersQuery}</summary>
           <Json value={{ headers: d.request.headers, query: d.request.query }} />
         </details>
       </section>
       <section>
-        <h2>CRM request</h2>
-        {d.crm.request ? <Json value={d.crm.request} label="CRM request" /> : <p class="muted">Nothing was sent to the CRM.</p>}
+        <h2>{t.deliveries.crmRequest}</h2>
+        {d.crm.request ? <Json value={d.crm.request} label={t.deliveries.crmRequest} /> : <p class="muted">{t.deliveries.nothingSent}</p>}
         {d.crm.response !== null && (
           <>
-            <h3>CRM response</h3>
-            <Json value={d.crm.response} label="CRM response" />
+            <h3>{t.deliveries.crmResponse}</h3>
+            <Json value={d.crm.response} label={t.deliveries.crmResponse} />
           </>
         )}
       </section>
@@ -215,13 +243,14 @@ function RequestAndCrm(p: { d: Delivery }) {
   );
 }
 
-export function DeliveryPage(p: { d: Delivery; attempts: Attempt[]; csrf: string; done?: string; refusal?: string; preview?: PreviewResult }) {
+export function DeliveryPage(p: { d: Delivery; lead?: Lead; attempts: Attempt[]; csrf: string; done?: string; refusal?: string; preview?: PreviewResult }) {
+  const t = useT();
   const d = p.d;
   return (
-    <Layout title={`Delivery ${d.id}`} nav="deliveries" csrf={p.csrf}>
-      {p.done && DONE[p.done] && (
+    <Layout title={t.deliveries.title1(d.id)} nav="deliveries" csrf={p.csrf}>
+      {p.done === 'replayed' && (
         <Notice kind="ok">
-          <p>{DONE[p.done]}</p>
+          <p>{t.deliveries.replayed}</p>
         </Notice>
       )}
       {p.refusal && (
@@ -230,9 +259,9 @@ export function DeliveryPage(p: { d: Delivery; attempts: Attempt[]; csrf: string
         </Notice>
       )}
       <p class="headline">
-        <Status status={d.status} />
+        <Status status={d.status} /> <span>{t.status[d.status][1]}</span>
       </p>
-      <DeliveryFacts d={d} />
+      <DeliveryFacts d={d} lead={p.lead} />
       {d.warnings.length > 0 && (
         <Notice kind="warn">
           <ul>
@@ -245,12 +274,12 @@ export function DeliveryPage(p: { d: Delivery; attempts: Attempt[]; csrf: string
       <ReplayActions d={d} csrf={p.csrf} />
       {p.preview && (
         <section id="preview" tabindex={-1}>
-          <h2>What a replay would send now</h2>
+          <h2>{t.deliveries.wouldSend}</h2>
           <PreviewResultView result={p.preview} />
         </section>
       )}
       <section>
-        <h2>Attempts</h2>
+        <h2>{t.deliveries.attempts}</h2>
         <Timeline attempts={p.attempts} />
       </section>
       <RequestAndCrm d={d} />
@@ -258,27 +287,23 @@ export function DeliveryPage(p: { d: Delivery; attempts: Attempt[]; csrf: string
   );
 }
 
-const OUTCOME: Record<PreviewResult['outcome'], string> = {
-  would_deliver: 'Would update the customer',
-  would_skip: 'Would be skipped (skipWhen)',
-  would_refuse: 'Would be refused',
-  unmatched: 'No customer found',
-  conflict: 'Conflicting customers',
-  nothing_to_send: 'Nothing to send',
-};
-
 /** A preview's outcome, warnings and CRM body (shared by the delivery and the endpoint pages). */
 export function PreviewResultView(p: { result: PreviewResult }) {
+  const t = useT();
   const r = p.result;
   return (
     <div class="preview-result">
       <p>
         <span class={`status g-${r.outcome === 'would_deliver' ? 'ok' : r.outcome === 'would_skip' || r.outcome === 'nothing_to_send' ? 'other' : 'failed'}`}>
-          {OUTCOME[r.outcome]}
-        </span>
-        {r.reason ? ` ${r.reason}` : ''}
-        {r.message ? `: ${r.message}` : ''}
+          {t.preview.outcome[r.outcome]}
+        </span>{' '}
+        {r.reason && (
+          <span class="explain">
+            <code>{r.reason}</code> {reasonText(t, r.reason) ?? ''}
+          </span>
+        )}
       </p>
+      {r.message && <p class="muted">{r.message}</p>}
       {r.warnings.length > 0 && (
         <Notice kind="warn">
           <ul>
@@ -290,13 +315,13 @@ export function PreviewResultView(p: { result: PreviewResult }) {
       )}
       {r.crm && (
         <>
-          <h3>CRM body</h3>
-          <Json value={r.crm.body} label="CRM body" />
+          <h3>{t.preview.crmBody}</h3>
+          <Json value={r.crm.body} label={t.preview.crmBody} />
         </>
       )}
       {r.view !== undefined && (
         <details>
-          <summary>The payload as the mapping sees it</summary>
+          <summary>{t.preview.view}</summary>
           <Json value={r.view} />
         </details>
       )}
@@ -305,13 +330,14 @@ export function PreviewResultView(p: { result: PreviewResult }) {
 }
 
 export function BulkConfirmPage(p: { csrf: string; filter: ListFilter; matched: number; limit: number }) {
+  const t = useT();
   const f = p.filter;
   const back = listPath(f);
   return (
-    <Layout title="Replay deliveries" nav="deliveries" csrf={p.csrf}>
+    <Layout title={t.bulk.title} nav="deliveries" csrf={p.csrf}>
       {p.matched === 0 ? (
         <Notice kind="warn">
-          <p>No replayable delivery matches: nothing to replay.</p>
+          <p>{t.bulk.none}</p>
         </Notice>
       ) : (
         <form method="post" action={consolePath('bulkReplay')}>
@@ -320,9 +346,9 @@ export function BulkConfirmPage(p: { csrf: string; filter: ListFilter; matched: 
           <input type="hidden" name="endpoint" value={f.endpoint ?? ''} />
           <input type="hidden" name="range" value={f.range} />
           <input type="hidden" name="confirm" value={String(p.matched)} />
-          <p class="confirm">{`Replay ${p.matched} ${f.status} deliver${p.matched === 1 ? 'y' : 'ies'}${f.endpoint ? ` of ${f.endpoint}` : ''}${f.range === 'all' ? '' : ` received in the last ${f.range}`}?`}</p>
-          <p class="muted">{`Each runs again through the queue with its endpoint’s current configuration (newest first, at most ${p.limit} per run).`}</p>
-          <button type="submit">{`Replay ${p.matched}`}</button> <a href={back}>Cancel</a>
+          <p class="confirm">{t.bulk.confirm(p.matched, f.status ?? '', f.endpoint, f.range === 'all' ? null : f.range)}</p>
+          <p class="muted">{t.bulk.how(p.limit)}</p>
+          <button type="submit">{t.bulk.replayN(p.matched)}</button> <a href={back}>{t.bulk.cancel}</a>
         </form>
       )}
     </Layout>
@@ -330,13 +356,14 @@ export function BulkConfirmPage(p: { csrf: string; filter: ListFilter; matched: 
 }
 
 export function BulkDonePage(p: { csrf: string; filter: ListFilter; queued: number; matched: number }) {
+  const t = useT();
   return (
-    <Layout title="Replay deliveries" nav="deliveries" csrf={p.csrf}>
+    <Layout title={t.bulk.title} nav="deliveries" csrf={p.csrf}>
       <Notice kind="ok">
-        <p>{`${p.queued} of ${p.matched} deliveries queued for replay.`}</p>
+        <p>{t.bulk.done(p.queued, p.matched)}</p>
       </Notice>
       <p>
-        <a href={listPath({ ...p.filter, status: 'queued' })}>See them</a> · <a href={listPath(p.filter)}>Back to the list</a>
+        <a href={listPath({ ...p.filter, status: 'queued' })}>{t.bulk.seeThem}</a> · <a href={listPath(p.filter)}>{t.bulk.backToList}</a>
       </p>
     </Layout>
   );

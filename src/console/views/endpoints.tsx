@@ -2,47 +2,52 @@ import type { EndpointHealth } from '../../deliveries/stats';
 import type { DeliverySummary } from '../../deliveries/store';
 import type { StoredEndpoint } from '../../endpoints/schema';
 import type { WebhookUrl } from '../../endpoints/url';
-import type { Preset } from '../../presets';
+import { PRESETS, type Preset } from '../../presets';
+import { BUILT_IN_FIELDS } from '../../endpoints/crm-fields';
+import { EMPTY_ROW, UPDATE_MODES, type FormState, type Row } from '../mapping-form';
 import type { PreviewResult } from '../../pipeline/preview';
 import { PreviewResultView } from './deliveries';
 import { Csrf, Issues, Layout, Notice, Time } from './layout';
 import { consolePath, consolePathWith } from '../paths';
+import { useT, type Messages } from '../i18n';
 
 type Issue = { path: string; message: string };
 
 export function EndpointsPage(p: { endpoints: StoredEndpoint[]; health: Map<string, EndpointHealth>; held: Map<string, number>; csrf: string }) {
+  const t = useT();
+  const e_ = t.endpoints;
   return (
-    <Layout title="Endpoints" nav="endpoints" csrf={p.csrf}>
+    <Layout title={e_.title} nav="endpoints" csrf={p.csrf}>
       <p>
         <a class="button" href={consolePath('newEndpoint')}>
-          New endpoint
+          {e_.new}
         </a>
       </p>
       {p.endpoints.length === 0 ? (
-        <p class="muted">No endpoint yet.</p>
+        <p class="muted">{e_.none}</p>
       ) : (
         <ul class="cards">
           {p.endpoints.map((e) => {
             const h = p.health.get(e.id);
-            const rate = h?.rate == null ? 'no deliveries in 24 h' : `${Math.round(h.rate * 1000) / 10}% succeeded in 24 h (${h.ok} of ${h.ok + h.failed})`;
+            const rate = h?.rate == null ? e_.noDeliveries : e_.rate(Math.round(h.rate * 1000) / 10, h.ok, h.ok + h.failed);
             return (
               <li>
                 <a href={consolePath('endpoint', { id: e.id })}>
                   <strong>{e.id}</strong>
                 </a>{' '}
-                <span class={`status g-${e.config.enabled ? 'ok' : 'other'}`}>{e.config.enabled ? 'enabled' : 'paused'}</span>
+                <span class={`status g-${e.config.enabled ? 'ok' : 'other'}`}>{e.config.enabled ? e_.enabled : e_.paused}</span>
                 {(p.held.get(e.id) ?? 0) > 0 && (
                   <div>
-                    <a href={consolePathWith('deliveries', { endpoint: e.id, status: 'held' })}>{`${p.held.get(e.id)} held until it is enabled again`}</a>
+                    <a href={consolePathWith('deliveries', { endpoint: e.id, status: 'held' })}>{e_.held(p.held.get(e.id) ?? 0)}</a>
                   </div>
                 )}
                 <div>
                   {e.config.name}
-                  {e.config.preset ? ` · preset ${e.config.preset}` : ''}
+                  {e.config.preset ? e_.preset(e.config.preset) : ''}
                 </div>
                 <div class={h && h.failed > 0 ? 'bad' : 'muted'}>{rate}</div>
                 <div>
-                  <a href={consolePathWith('deliveries', { endpoint: e.id, range: '24h' })}>Deliveries</a>
+                  <a href={consolePathWith('deliveries', { endpoint: e.id, range: '24h' })}>{e_.deliveries}</a>
                 </div>
               </li>
             );
@@ -53,6 +58,8 @@ export function EndpointsPage(p: { endpoints: StoredEndpoint[]; health: Map<stri
   );
 }
 
+export type SampleField = { path: string; value: string };
+
 export type EditorProps = {
   csrf: string;
   /** null for a new endpoint (the id is typed in). */
@@ -62,17 +69,62 @@ export type EditorProps = {
   issues: Issue[];
   warnings: string[];
   saved?: 'created' | 'saved';
+  /** The outcome of the secret field or the test button, shown at the top. */
+  notice?: { kind: 'ok' | 'error'; text: string };
   url: WebhookUrl | null;
   preset?: Preset;
   recent: DeliverySummary[];
   sample: { text: string; contentType: string; delivery: string };
   preview: PreviewPaneProps;
+  /** The mapping as a form; null when the form cannot show this configuration (it opens in JSON, with a note). */
+  form: FormState | null;
+  /** Which of the two the user is editing: the form, or the JSON (advanced). */
+  editing: 'form' | 'json';
+  /** The custom CRM fields remembered for this module, with their labels. */
+  labels: Record<string, string>;
+  /** The secret the endpoint names, and whether the console can store it (SECRETS_KEY is set). */
+  secret: { name: string; settable: boolean } | null;
 };
 
-export type PreviewPaneProps = { result?: PreviewResult; issues?: Issue[]; refusal?: string };
+export type PreviewPaneProps = { result?: PreviewResult; issues?: Issue[]; refusal?: string; fields?: SampleField[]; json?: string };
 
-/** The preview pane (also answered alone, as a fragment, to the page's script). */
+/** The sample's fields (path and value), the list the source pickers are filled from. */
+function SampleFields(p: { fields: SampleField[] }) {
+  const t = useT();
+  return (
+    <div id="sample-fields" data-paths={JSON.stringify(p.fields.map((f) => f.path))}>
+      <h3>{t.editor.sampleFields}</h3>
+      {p.fields.length === 0 ? (
+        <p class="muted">{t.editor.sampleFieldsHint}</p>
+      ) : (
+        <div class="scroll">
+          <table class="fields">
+            <thead>
+              <tr>
+                <th scope="col">{t.editor.field}</th>
+                <th scope="col">{t.editor.value}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {p.fields.map((f) => (
+                <tr>
+                  <td>
+                    <code>{f.path}</code>
+                  </td>
+                  <td>{f.value}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** The preview pane (also answered alone, as a fragment, to the page's script): outcome, sample fields, generated JSON. */
 export function PreviewPane(p: PreviewPaneProps) {
+  const t = useT();
   return (
     <div id="preview" aria-live="polite">
       {p.refusal && (
@@ -82,64 +134,248 @@ export function PreviewPane(p: PreviewPaneProps) {
       )}
       {p.issues && p.issues.length > 0 && (
         <Notice kind="error">
-          <p>Fix the configuration to see the preview.</p>
+          <p>{t.preview.fixFirst}</p>
         </Notice>
       )}
-      {p.result ? <PreviewResultView result={p.result} /> : !p.refusal && !p.issues?.length && <p class="muted">Paste a sample payload or pick a recent delivery, then Preview.</p>}
+      {p.result ? <PreviewResultView result={p.result} /> : !p.refusal && !p.issues?.length && <p class="muted">{t.preview.hint}</p>}
+      <SampleFields fields={p.fields ?? []} />
+      {p.json !== undefined && <template id="config-json">{p.json}</template>}
     </div>
   );
 }
 
-/** The whole URL to copy, what else the sender must be told, and the preset's recipe. */
-function UrlSection(p: Pick<EditorProps, 'url' | 'preset' | 'endpoint'> & { url: NonNullable<EditorProps['url']> }) {
+/** The whole URL to copy, what else the sender must be told, the preset's recipe, and the secret field. */
+function UrlSection(p: Pick<EditorProps, 'preset' | 'endpoint' | 'secret' | 'csrf'> & { url: NonNullable<EditorProps['url']> }) {
+  const t = useT();
   return (
     <section class="url">
-      <label for="url">Webhook URL, to paste into the sender</label>
+      <label for="url">{t.editor.url}</label>
       <div class="copy">
         <input id="url" readonly value={p.url.url} />
-        <button type="button" data-copy="url">
-          Copy
+        <button type="button" data-copy="url" data-copied={t.editor.copied}>
+          {t.editor.copy}
         </button>
       </div>
       {p.url.howToSend && <p class="how-to-send">{p.url.howToSend}</p>}
       {p.preset && (
         <p class="recipe">
           <strong>{p.preset.title}:</strong> {p.preset.recipe}
-          {p.preset.source !== 'sender docs' ? ` (${p.preset.source})` : ''}
         </p>
+      )}
+      {p.endpoint && p.secret && (
+        <form method="post" action={consolePath('endpointSecret', { id: p.endpoint.id })} class="secret">
+          <Csrf token={p.csrf} />
+          <input type="hidden" name="name" value={p.secret.name} />
+          <label for="secret-value">{`${t.editor.secretValue} (${p.secret.name})`}</label>
+          <div class="copy">
+            <input id="secret-value" name="value" type="password" autocomplete="off" required disabled={!p.secret.settable} />
+            <button type="submit" disabled={!p.secret.settable}>
+              {t.editor.setSecret}
+            </button>
+          </div>
+          {!p.secret.settable && <p class="muted">{t.editor.secretNoKey}</p>}
+        </form>
       )}
       {p.endpoint && (
         <p class="muted">
-          Revision {p.endpoint.revision}, saved <Time ms={p.endpoint.updatedAt} />
+          {t.editor.revision(p.endpoint.revision)} <Time ms={p.endpoint.updatedAt} />
         </p>
       )}
     </section>
   );
 }
 
+/** A picker of sample fields: the sample's paths, plus the current one when the sample does not have it. */
+function FieldPicker(p: { name: string; id?: string; value: string; paths: string[]; none: string; label?: string }) {
+  const paths = p.value && !p.paths.includes(p.value) ? [p.value, ...p.paths] : p.paths;
+  return (
+    <select name={p.name} id={p.id} class="source-field" aria-label={p.label}>
+      <option value="">{p.none}</option>
+      {paths.map((path) => (
+        <option value={path} selected={path === p.value}>
+          {path}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/** A new endpoint's id, as it will appear in /hooks/{id}. */
+function IdField(p: { id: string }) {
+  return (
+    <label>
+      {useT().editor.id} <input name="id" value={p.id} required pattern="[a-z0-9][a-z0-9\-]{0,63}" autocomplete="off" />
+    </label>
+  );
+}
+
+const LOOKUP_KEYS = ['phone', 'clue_id', 'lead_id', 'email', 'wechat'];
+
+/** Sender, CRM module, secret name, the customer and the update mode. */
+function BasicsFieldset(p: { form: FormState; paths: string[]; isNew: boolean; id: string }) {
+  const t = useT();
+  const f = p.form;
+  const keys = f.lookupKey && !LOOKUP_KEYS.includes(f.lookupKey) ? [f.lookupKey, ...LOOKUP_KEYS] : LOOKUP_KEYS;
+  return (
+    <fieldset class="basics">
+      {p.isNew && <IdField id={p.id} />}
+      <label>
+        {t.editor.sender}
+        <select name="preset" id="preset">
+          <option value="">{t.editor.senderNone}</option>
+          {Object.values(PRESETS).map((preset) => (
+            <option value={preset.name} selected={f.preset === preset.name} title={preset.recipe}>
+              {preset.title}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t.editor.name} <input name="name" value={f.name} required maxlength={200} />
+      </label>
+      <label>
+        {t.editor.moduleId} <input name="moduleId" value={f.moduleId} inputmode="numeric" required />
+      </label>
+      <label>
+        {t.editor.productLineId} <input name="productLineId" value={f.productLineId} inputmode="numeric" required />
+      </label>
+      <label>
+        {t.editor.secretName} <input name="secret" value={f.secret} pattern="[A-Z][A-Z0-9_]*" autocomplete="off" />
+      </label>
+      <h3>{t.editor.customer}</h3>
+      <label for="customerId">{t.editor.customerId}</label>
+      <FieldPicker name="customerId" id="customerId" value={f.customerId} paths={p.paths} none={t.editor.customerIdNone} />
+      <div class="pair">
+        <label>
+          {t.editor.lookupKey}
+          <select name="lookupKey">
+            <option value="">{t.editor.lookupNone}</option>
+            {keys.map((k) => (
+              <option value={k} selected={k === f.lookupKey}>
+                {k}
+              </option>
+            ))}
+          </select>
+        </label>
+        <div>
+          <label for="lookupFrom">{t.editor.lookupFrom}</label>
+          <FieldPicker name="lookupFrom" id="lookupFrom" value={f.lookupFrom} paths={p.paths} none={t.editor.pickField} />
+        </div>
+      </div>
+      <label>
+        {t.editor.updateMode}
+        <select name="updateMode">
+          {UPDATE_MODES.map((m) => (
+            <option value={m} selected={m === f.updateMode}>
+              {t.editor.modes[m]}
+            </option>
+          ))}
+        </select>
+      </label>
+    </fieldset>
+  );
+}
+
+/** One `CRM field ← source` row. */
+function MappingRow(p: { row: Row; i: number; paths: string[] }) {
+  const t = useT();
+  const e = t.editor;
+  const r = p.row;
+  const n = (k: string) => `row.${p.i}.${k}`;
+  return (
+    <li class="maprow" data-kind={r.kind}>
+      <label>
+        {e.crmField} <input name={n('field')} value={r.field} list="crm-fields" autocomplete="off" pattern="[A-Za-z_][A-Za-z0-9_]*" />
+      </label>
+      <label>
+        {e.crmFieldLabel} <input name={n('label')} value={r.label} />
+      </label>
+      <label>
+        {e.source}
+        <select name={n('kind')} class="kind">
+          <option value="field" selected={r.kind === 'field'}>
+            {e.sourceField}
+          </option>
+          <option value="constant" selected={r.kind === 'constant'}>
+            {e.sourceConstant}
+          </option>
+          <option value="map" selected={r.kind === 'map'}>
+            {e.sourceMap}
+          </option>
+        </select>
+      </label>
+      <div class="if-field if-map">
+        <label for={`row-${p.i}-from`}>{e.from}</label>
+        <FieldPicker name={n('from')} id={`row-${p.i}-from`} value={r.from} paths={p.paths} none={e.pickField} />
+      </div>
+      <label class="if-constant">
+        {e.constant} <input name={n('value')} value={r.value} />
+      </label>
+      <label class="if-map">
+        {e.map}
+        <textarea name={n('map')} rows={3} spellcheck={false}>
+          {r.map}
+        </textarea>
+      </label>
+      <span class="toggles">
+        <label class="check">
+          <input type="checkbox" name={n('required')} checked={r.required} /> {e.required}
+        </label>
+        <label class="check">
+          <input type="checkbox" name={n('keep')} checked={r.keep} /> {e.keep}
+        </label>
+      </span>
+    </li>
+  );
+}
+
+/** The CRM fields a row may name: the CRM's own, then the module's remembered custom ones with their labels. */
+function CrmFieldList(p: { labels: Record<string, string>; t: Messages }) {
+  return (
+    <datalist id="crm-fields">
+      {BUILT_IN_FIELDS.map((f) => (
+        <option value={f} label={p.t.editor.builtIn[f]} />
+      ))}
+      {Object.entries(p.labels).map(([f, label]) => (
+        <option value={f} label={label || f} />
+      ))}
+    </datalist>
+  );
+}
+
 /** The sample to preview with (a recent delivery, or one pasted) and the preview itself. */
-function PreviewSection(p: Pick<EditorProps, 'recent' | 'sample' | 'preview'> & { action: string }) {
+function PreviewSection(p: Pick<EditorProps, 'recent' | 'sample' | 'preview' | 'endpoint'> & { action: string }) {
+  const t = useT();
+  const e = t.editor;
   return (
     <div class="pane">
-      <h2>Preview</h2>
-      <label for="delivery">A recent delivery (a sample typed below wins)</label>
+      <h2>{e.preview}</h2>
+      <label for="delivery">{e.recent}</label>
       <select id="delivery" name="delivery">
-        <option value="">none: use the sample below</option>
+        <option value="">{e.recentNone}</option>
         {p.recent.map((d) => (
-          <option value={d.id} selected={p.sample.delivery === d.id}>{`${d.receivedAt.slice(0, 19).replace('T', ' ')} UTC · ${d.status} ${d.customerId ?? ''}`}</option>
+          <option
+            value={d.id}
+            selected={p.sample.delivery === d.id}
+          >{`${d.receivedAt.slice(0, 19).replace('T', ' ')} UTC · ${t.status[d.status][0]} ${d.customerId ?? ''}`}</option>
         ))}
       </select>
-      <label for="sample">Sample payload</label>
-      <textarea id="sample" name="sample" rows={10} spellcheck={false}>
+      <label for="sample">{e.sample}</label>
+      <textarea id="sample" name="sample" rows={8} spellcheck={false}>
         {p.sample.text}
       </textarea>
-      <label for="contentType">Content type</label>
+      <label for="contentType">{e.contentType}</label>
       <input id="contentType" name="contentType" value={p.sample.contentType} />
       <p>
         <button type="submit" formaction={p.action} class="secondary">
-          Preview
+          {e.previewButton}
         </button>{' '}
-        <span class="muted">Updates as you type. No CRM call, nothing logged.</span>
+        {p.endpoint && (
+          <button type="submit" formaction={consolePath('endpointTest', { id: p.endpoint.id })} class="secondary" title={e.sendTestHelp}>
+            {e.sendTest}
+          </button>
+        )}{' '}
+        <span class="muted">{e.previewHelp}</span>
       </p>
       <PreviewPane {...p.preview} />
     </div>
@@ -147,13 +383,23 @@ function PreviewSection(p: Pick<EditorProps, 'recent' | 'sample' | 'preview'> & 
 }
 
 export function EditorPage(p: EditorProps) {
+  const t = useT();
+  const e = t.editor;
   const action = p.endpoint ? consolePath('endpoint', { id: p.endpoint.id }) : consolePath('endpoints');
   const preview = p.endpoint ? consolePath('endpointPreview', { id: p.endpoint.id }) : consolePath('newEndpointPreview');
+  const paths = (p.preview.fields ?? []).map((f) => f.path);
+  // one empty row to fill in (three for a mapping still empty); "Add a field" asks for more
+  const rows = p.form ? [...p.form.rows, ...(p.form.rows.length ? [EMPTY_ROW] : [EMPTY_ROW, EMPTY_ROW, EMPTY_ROW])] : [];
   return (
-    <Layout title={p.endpoint ? `Endpoint ${p.endpoint.id}` : 'New endpoint'} nav="endpoints" csrf={p.csrf}>
+    <Layout title={p.endpoint ? e.title(p.endpoint.id) : e.titleNew} nav="endpoints" csrf={p.csrf}>
       {p.saved && (
         <Notice kind="ok">
-          <p>{p.saved === 'created' ? 'Endpoint created.' : 'Configuration saved. Running isolates pick it up within about a minute.'}</p>
+          <p>{p.saved === 'created' ? e.created : e.saved}</p>
+        </Notice>
+      )}
+      {p.notice && (
+        <Notice kind={p.notice.kind}>
+          <p>{p.notice.text}</p>
         </Notice>
       )}
       {p.warnings.length > 0 && (
@@ -165,25 +411,55 @@ export function EditorPage(p: EditorProps) {
           </ul>
         </Notice>
       )}
-      {p.url && <UrlSection url={p.url} preset={p.preset} endpoint={p.endpoint} />}
+      {p.url && <UrlSection url={p.url} preset={p.preset} endpoint={p.endpoint} secret={p.secret} csrf={p.csrf} />}
       <form method="post" action={action} class="editor" id="editor" data-preview={preview}>
         <Csrf token={p.csrf} />
+        <input type="hidden" name="editing" value={p.editing} />
         <div class="pane">
-          {!p.endpoint && (
-            <label>
-              Endpoint id <input name="id" value={p.id} required pattern="[a-z0-9][a-z0-9\-]{0,63}" autocomplete="off" />
-            </label>
-          )}
-          <label for="config">Configuration (JSON)</label>
-          <textarea id="config" name="config" rows={24} spellcheck={false} aria-describedby="config-issues" aria-invalid={p.issues.length > 0 ? 'true' : undefined}>
-            {p.configText}
-          </textarea>
           <Issues id="config-issues" issues={p.issues} />
-          <p>
-            <button type="submit">{p.endpoint ? 'Save' : 'Create'}</button>
-          </p>
+          {p.form ? (
+            <>
+              <BasicsFieldset form={p.form} paths={paths} isNew={!p.endpoint} id={p.id} />
+              <fieldset class="mapping">
+                <legend>{e.mapping}</legend>
+                <CrmFieldList labels={p.labels} t={t} />
+                <ol class="maprows">
+                  {rows.map((row, i) => (
+                    <MappingRow row={row} i={i} paths={paths} />
+                  ))}
+                </ol>
+                <button type="submit" formaction={preview} class="secondary" name="addRow" value="1">
+                  {e.addRow}
+                </button>
+              </fieldset>
+              <p>
+                <button type="submit" name="save" value="form">
+                  {p.endpoint ? e.save : e.create}
+                </button>
+              </p>
+            </>
+          ) : (
+            <>
+              {!p.endpoint && <IdField id={p.id} />}
+              <Notice kind="warn">
+                <p>{e.jsonOnly}</p>
+              </Notice>
+            </>
+          )}
+          <details class="advanced" open={!p.form || p.editing === 'json' ? true : undefined}>
+            <summary>{e.advanced}</summary>
+            <label for="config">{e.json}</label>
+            <textarea id="config" name="config" rows={20} spellcheck={false} aria-describedby="config-issues" aria-invalid={p.issues.length > 0 ? 'true' : undefined}>
+              {p.configText}
+            </textarea>
+            <p>
+              <button type="submit" name="save" value="json">
+                {p.endpoint ? e.save : e.create}
+              </button>
+            </p>
+          </details>
         </div>
-        <PreviewSection recent={p.recent} sample={p.sample} preview={p.preview} action={preview} />
+        <PreviewSection recent={p.recent} sample={p.sample} preview={p.preview} action={preview} endpoint={p.endpoint} />
       </form>
     </Layout>
   );

@@ -2,51 +2,65 @@ import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import type { DeliveryStatus } from '../../deliveries/store';
 import { GROUP_OF } from '../../deliveries/stats';
-import { assetPath, consolePath } from '../paths';
+import { assetPath, consolePath, consolePathWith } from '../paths';
+import { reasonText, statusText, useHere, useT, type Messages } from '../i18n';
 
 export type Nav = 'overview' | 'deliveries' | 'endpoints' | 'customer-keys' | null;
 
-const LINKS: [Nav, string, string][] = [
-  ['overview', consolePath('overview'), 'Overview'],
-  ['deliveries', consolePath('deliveries'), 'Deliveries'],
-  ['endpoints', consolePath('endpoints'), 'Endpoints'],
-  ['customer-keys', consolePath('customerKeys'), 'Customer keys'],
+const LINKS: [Nav, string, keyof Messages['nav']][] = [
+  ['overview', consolePath('overview'), 'overview'],
+  ['deliveries', consolePath('deliveries'), 'deliveries'],
+  ['endpoints', consolePath('endpoints'), 'endpoints'],
+  ['customer-keys', consolePath('customerKeys'), 'customerKeys'],
 ];
+
+/** The link that switches the language and comes back to this page. */
+function LanguageSwitch() {
+  const t = useT();
+  return (
+    <a class="lang" href={consolePathWith('language', { to: t.lang === 'en' ? 'zh' : 'en', next: useHere() })} lang={t.lang === 'en' ? 'zh-CN' : 'en'}>
+      {t.switchTo}
+    </a>
+  );
+}
 
 /** Every console page: one stylesheet and one small script, both static assets (nothing inline: the CSP forbids it). */
 export function Layout(props: { title: string; nav: Nav; csrf?: string; children: Child }) {
+  const t = useT();
   return (
     <>
       {raw('<!DOCTYPE html>')}
-      <html lang="en">
+      <html lang={t.lang}>
         <head>
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
-          <title>{`${props.title} · CRM webhook adapter`}</title>
+          <title>{`${props.title} · ${t.brand}`}</title>
+          <link rel="icon" href={assetPath('favicon.svg')} type="image/svg+xml" />
           <link rel="stylesheet" href={assetPath('app.css')} />
           <script src={assetPath('app.js')} defer></script>
         </head>
         <body>
           <a class="skip" href="#main">
-            Skip to content
+            {t.skip}
           </a>
           <header>
-            <span class="brand">CRM webhook adapter</span>
+            <span class="brand">{t.brand}</span>
             {props.csrf !== undefined && (
-              <nav aria-label="Console">
+              <nav aria-label={t.nav.label}>
                 {LINKS.map(([key, href, label]) => (
                   <a href={href} aria-current={props.nav === key ? 'page' : undefined}>
-                    {label}
+                    {t.nav[label]}
                   </a>
                 ))}
                 <form method="post" action={consolePath('signOut')} class="inline">
                   <Csrf token={props.csrf} />
                   <button type="submit" class="link">
-                    Sign out
+                    {t.signOut}
                   </button>
                 </form>
               </nav>
             )}
+            <LanguageSwitch />
           </header>
           <main id="main" tabindex={-1}>
             <h1>{props.title}</h1>
@@ -67,14 +81,31 @@ export function Time(p: { ms: number | string | null }) {
   return <time datetime={iso}>{`${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`}</time>;
 }
 
+/** A status as its short name, its code beside it (operators search for codes), the sentence as its title. */
 export function Status(p: { status: DeliveryStatus }) {
-  return <span class={`status g-${GROUP_OF[p.status] ?? 'other'}`}>{p.status}</span>;
+  const [label, sentence] = statusText(useT(), p.status);
+  return (
+    <span class={`status g-${GROUP_OF[p.status] ?? 'other'}`} title={sentence}>
+      {label} <code>{p.status}</code>
+    </span>
+  );
+}
+
+/** What a status and its reason mean for the reader, in a sentence: the reason's when there is one, else the status's. */
+export function Explain(p: { status: DeliveryStatus; reason: string | null }) {
+  const t = useT();
+  const text = reasonText(t, p.reason) ?? statusText(t, p.status)[1];
+  return (
+    <span class="explain">
+      {p.reason && <code>{p.reason}</code>} {text}
+    </span>
+  );
 }
 
 /** A value as indented JSON (escaped like every other text). */
 export function Json(p: { value: unknown; label?: string }) {
   return (
-    <pre class="code" tabindex={0} role="region" aria-label={p.label ?? 'JSON'}>
+    <pre class="code" tabindex={0} role="region" aria-label={p.label ?? useT().json}>
       {typeof p.value === 'string' ? p.value : JSON.stringify(p.value, null, 2)}
     </pre>
   );
@@ -89,15 +120,16 @@ export function Notice(p: { kind: 'ok' | 'error' | 'warn'; children: Child }) {
 }
 
 export function Issues(p: { issues: { path: string; message: string }[]; id?: string }) {
+  const t = useT();
   return (
     <div id={p.id} class="issues" aria-live="polite">
       {p.issues.length > 0 && (
         <Notice kind="error">
-          <p>{`${p.issues.length} problem${p.issues.length === 1 ? '' : 's'} in the configuration:`}</p>
+          <p>{t.problems(p.issues.length)}</p>
           <ul>
             {p.issues.map((i) => (
               <li>
-                <code>{i.path || '(top)'}</code> {i.message}
+                <code>{i.path || t.top}</code> {i.message}
               </li>
             ))}
           </ul>
@@ -108,13 +140,14 @@ export function Issues(p: { issues: { path: string; message: string }[]; id?: st
 }
 
 export function ErrorPage(p: { status: number; code: string; message: string; csrf?: string }) {
+  const t = useT();
   return (
-    <Layout title={`${p.status}: ${p.code}`} nav={null} csrf={p.csrf}>
+    <Layout title={t.errorTitle(p.status, p.code)} nav={null} csrf={p.csrf}>
       <Notice kind="error">
         <p>{p.message}</p>
       </Notice>
       <p>
-        <a href={consolePath('overview')}>Back to the console</a>
+        <a href={consolePath('overview')}>{t.back}</a>
       </p>
     </Layout>
   );

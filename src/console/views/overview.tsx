@@ -1,18 +1,16 @@
 import type { Bucket, StatusGroup, overview } from '../../deliveries/stats';
-import { Layout, Status, Time } from './layout';
+import { Explain, Layout, Status, Time } from './layout';
 import { consolePath, consolePathWith } from '../paths';
+import { useT } from '../i18n';
 
 type Data = Awaited<ReturnType<typeof overview>>;
-const GROUPS: [StatusGroup, string][] = [
-  ['ok', 'delivered'],
-  ['failed', 'failed'],
-  ['pending', 'in flight'],
-  ['other', 'other'],
-];
+const GROUP_ORDER: StatusGroup[] = ['ok', 'failed', 'pending', 'other'];
 const COLOURS: Record<StatusGroup, string> = { ok: '#1a7f37', failed: '#cf222e', pending: '#bf8700', other: '#8c959f' };
 
 /** Stacked bars, one per bucket, as inline SVG (no chart library); the same numbers follow as a table. */
 function Chart(p: { title: string; buckets: Bucket[]; label: (b: Bucket, i: number) => string }) {
+  const t = useT();
+  const GROUPS = GROUP_ORDER.map((g) => [g, t.overview.groups[g]] as const);
   const max = Math.max(1, ...p.buckets.map((b) => b.counts.ok + b.counts.failed + b.counts.pending + b.counts.other));
   const w = 10;
   const total = (g: StatusGroup) => p.buckets.reduce((n, b) => n + b.counts[g], 0);
@@ -27,7 +25,7 @@ function Chart(p: { title: string; buckets: Bucket[]; label: (b: Bucket, i: numb
           </span>
         ))}
       </figcaption>
-      <svg viewBox={`0 0 ${p.buckets.length * w} 100`} preserveAspectRatio="none" role="img" aria-label={`${p.title}, stacked by status`}>
+      <svg viewBox={`0 0 ${p.buckets.length * w} 100`} preserveAspectRatio="none" role="img" aria-label={t.overview.stacked(p.title)}>
         {p.buckets.map((b, i) => {
           let y = 100;
           return (
@@ -47,12 +45,12 @@ function Chart(p: { title: string; buckets: Bucket[]; label: (b: Bucket, i: numb
         <span>{p.label(p.buckets[p.buckets.length - 1]!, p.buckets.length - 1)}</span>
       </div>
       <details>
-        <summary>Numbers</summary>
+        <summary>{t.overview.numbers}</summary>
         <div class="scroll">
           <table>
             <thead>
               <tr>
-                <th scope="col">from</th>
+                <th scope="col">{t.overview.from}</th>
                 {GROUPS.map(([, name]) => (
                   <th scope="col">{name}</th>
                 ))}
@@ -89,9 +87,9 @@ function FailureList(p: { rows: Data['newestFailures']; empty: string }) {
             <Time ms={f.receivedAt} />
           </span>
           <div>
-            {f.reason ?? ''}
-            {f.message ? `: ${f.message}` : ''}
+            <Explain status={f.status} reason={f.reason} />
           </div>
+          {f.message && <div class="muted">{f.message}</div>}
         </li>
       ))}
     </ul>
@@ -99,24 +97,25 @@ function FailureList(p: { rows: Data['newestFailures']; empty: string }) {
 }
 
 export function OverviewPage(p: { data: Data; csrf: string }) {
+  const t = useT();
   const hourLabel = (b: Bucket) => `${new Date(b.start).toISOString().slice(11, 16)} UTC`;
   const dayLabel = (b: Bucket) => new Date(b.start).toISOString().slice(5, 16).replace('T', ' ');
   const failing = p.data.failingNow;
   return (
-    <Layout title="Overview" nav="overview" csrf={p.csrf}>
+    <Layout title={t.overview.title} nav="overview" csrf={p.csrf}>
       <section aria-labelledby="failing">
-        <h2 id="failing">Failing now</h2>
-        <FailureList rows={failing} empty="No endpoint's latest delivery in the last 24 hours failed." />
+        <h2 id="failing">{t.overview.failingNow}</h2>
+        <FailureList rows={failing} empty={t.overview.failingEmpty} />
       </section>
       <section class="charts">
-        <Chart title="Last 24 hours, per hour" buckets={p.data.hours} label={hourLabel} />
-        <Chart title="Last 7 days, per 24 hours" buckets={p.data.days} label={dayLabel} />
+        <Chart title={t.overview.hours} buckets={p.data.hours} label={hourLabel} />
+        <Chart title={t.overview.days} buckets={p.data.days} label={dayLabel} />
       </section>
       <section aria-labelledby="newest">
-        <h2 id="newest">Newest failures</h2>
-        <FailureList rows={p.data.newestFailures} empty="No failed delivery in the log." />
+        <h2 id="newest">{t.overview.newest}</h2>
+        <FailureList rows={p.data.newestFailures} empty={t.overview.newestEmpty} />
         <p>
-          <a href={consolePathWith('deliveries', { status: 'failed' })}>All failed deliveries</a>
+          <a href={consolePathWith('deliveries', { status: 'failed' })}>{t.overview.allFailed}</a>
         </p>
       </section>
     </Layout>

@@ -1,9 +1,11 @@
 import { Layout, Notice } from './layout';
 import { consolePath } from '../paths';
+import { useT } from '../i18n';
 
 export function SignInPage(p: { next: string; error?: string }) {
+  const t = useT();
   return (
-    <Layout title="Sign in" nav={null}>
+    <Layout title={t.signIn.title} nav={null}>
       {p.error && (
         <Notice kind="error">
           <p>{p.error}</p>
@@ -11,12 +13,10 @@ export function SignInPage(p: { next: string; error?: string }) {
       )}
       <form method="post" action={consolePath('signIn')} class="narrow">
         <input type="hidden" name="next" value={p.next} />
-        <label for="token">Admin token</label>
+        <label for="token">{t.signIn.token}</label>
         <input id="token" name="token" type="password" autocomplete="current-password" required autofocus />
-        <p class="muted">
-          The <code>ADMIN_TOKEN</code> Worker secret. It is exchanged for a session cookie that lasts 12 hours and works only in this console.
-        </p>
-        <button type="submit">Sign in</button>
+        <p class="muted">{t.signIn.help}</p>
+        <button type="submit">{t.signIn.submit}</button>
       </form>
     </Layout>
   );
