@@ -198,3 +198,61 @@ export async function crmFailures(productLineId: string, failures: unknown[]) {
   const res = await fetch(`${env.CRM_BASE_URL}/__stub/tenants/${productLineId}/failures`, { method: 'POST', body: JSON.stringify(failures) });
   if (!res.ok) throw new Error(`stub: ${res.status}`);
 }
+
+// ---- D1 rows written, as D1 bills them ----------------------------------------
+
+/**
+ * The D1 binding with every statement's `meta.rows_written` added up (D1's own count: table rows and index entries).
+ * `first()` and `raw()` are run as `all()` so that their meta is seen too.
+ */
+export function countingDb(db: D1Database): { db: D1Database; written: () => number; statements: () => string[] } {
+  let written = 0;
+  const log: string[] = [];
+  const count = (sql: string, meta: { rows_written?: number } | undefined) => {
+    written += meta?.rows_written ?? 0;
+    if (meta?.rows_written) log.push(`${meta.rows_written} ${sql.replace(/\s+/g, ' ').slice(0, 60)}`);
+  };
+  const wrap = (stmt: D1PreparedStatement, sql: string): D1PreparedStatement => {
+    const wrapped = {
+      bind: (...values: unknown[]) => wrap(stmt.bind(...values), sql),
+      run: async () => {
+        const r = await stmt.run();
+        count(sql, r.meta);
+        return r;
+      },
+      all: async () => {
+        const r = await stmt.all();
+        count(sql, r.meta);
+        return r;
+      },
+      first: async (column?: string) => {
+        const r = await stmt.all<Record<string, unknown>>();
+        count(sql, r.meta);
+        const row = r.results[0] ?? null;
+        return column === undefined ? row : (row?.[column] ?? null);
+      },
+      raw: async (options?: { columnNames?: boolean }) => {
+        const r = await stmt.all<Record<string, unknown>>();
+        count(sql, r.meta);
+        const rows = r.results.map((row) => Object.values(row));
+        return options?.columnNames ? [Object.keys(r.results[0] ?? {}), ...rows] : rows;
+      },
+      __inner: stmt,
+      __sql: sql,
+    };
+    return wrapped as unknown as D1PreparedStatement;
+  };
+  const counted = {
+    prepare: (sql: string) => wrap(db.prepare(sql), sql),
+    batch: async (statements: D1PreparedStatement[]) => {
+      const own = statements as unknown as { __inner?: D1PreparedStatement; __sql?: string }[];
+      const results = await db.batch(own.map((s, i) => s.__inner ?? statements[i]!));
+      for (const [i, r] of results.entries()) count(own[i]!.__sql ?? 'batch', r.meta);
+      return results;
+    },
+    exec: (sql: string) => db.exec(sql),
+    withSession: () => counted,
+    dump: () => db.dump(),
+  };
+  return { db: counted as unknown as D1Database, written: () => written, statements: () => [...log] };
+}

@@ -1,3 +1,4 @@
+import { idFloor } from './id';
 import { IN_FLIGHT_SQL } from './store';
 /**
  * Retention, run by the cron: stored bodies (payload and raw body) go after `rawDays`, whole rows
@@ -16,12 +17,12 @@ export async function enforceRetention(db: D1Database, now: number, rawDays: num
     db
       .prepare(
         `UPDATE deliveries SET payload = NULL, raw_body = NULL WHERE id IN (
-           SELECT id FROM deliveries WHERE received_at < ?1 AND (payload IS NOT NULL OR raw_body IS NOT NULL)
+           SELECT id FROM deliveries WHERE id < ?1 AND (payload IS NOT NULL OR raw_body IS NOT NULL)
            AND status NOT IN ${IN_FLIGHT_SQL} LIMIT ?2)`,
       )
-      .bind(rawBefore, PER_RUN),
-    db.prepare(`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE received_at < ?1 AND status NOT IN ${IN_FLIGHT_SQL} LIMIT ?2)`).bind(logBefore, PER_RUN),
-    db.prepare(`DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE received_at < ?1 AND status NOT IN ${IN_FLIGHT_SQL} LIMIT ?2)`).bind(logBefore, PER_RUN),
+      .bind(idFloor(rawBefore), PER_RUN),
+    db.prepare(`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE id < ?1 AND status NOT IN ${IN_FLIGHT_SQL} LIMIT ?2)`).bind(idFloor(logBefore), PER_RUN),
+    db.prepare(`DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < ?1 AND status NOT IN ${IN_FLIGHT_SQL} LIMIT ?2)`).bind(idFloor(logBefore), PER_RUN),
     db.prepare('DELETE FROM idempotency WHERE expires_at < ?1').bind(now),
     db.prepare('DELETE FROM rate_limited WHERE minute < ?1').bind(logBefore),
     db.prepare('DELETE FROM revoked_sessions WHERE expires_at < ?1').bind(now),

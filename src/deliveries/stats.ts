@@ -1,4 +1,6 @@
 import type { DeliveryStatus } from './store';
+import { idFloor } from './id';
+import { ATTENTION_SQL } from './store';
 
 /** How the console groups statuses: what reached the CRM (or needed nothing), what did not, what is still on its way. */
 export type StatusGroup = 'ok' | 'failed' | 'pending' | 'other';
@@ -40,16 +42,16 @@ export async function overview(db: D1Database, now: number, endpoints: ReadonlyS
   const since7d = (thisHour - 167) * HOUR;
   const since24h = (thisHour - 23) * HOUR;
   const [perHour, perEndpoint, newest, latest] = await db.batch([
-    db.prepare('SELECT received_at / 3600000 AS hour, status, COUNT(*) AS n FROM deliveries WHERE received_at >= ? GROUP BY hour, status').bind(since7d),
+    db.prepare('SELECT received_at / 3600000 AS hour, status, COUNT(*) AS n FROM deliveries WHERE id >= ? GROUP BY hour, status').bind(idFloor(since7d)),
     healthStatement(db, since24h),
-    db.prepare(`SELECT id, endpoint_id, status, reason, message, received_at, customer_id FROM deliveries WHERE status IN ${IN} ORDER BY id DESC LIMIT 10`),
+    db.prepare(`SELECT id, endpoint_id, status, reason, message, received_at, customer_id FROM deliveries WHERE status IN ${IN} AND ${ATTENTION_SQL} ORDER BY id DESC LIMIT 10`),
     // SQLite: the bare columns come from the row holding MAX(id), i.e. each endpoint's newest finished delivery
     db
       .prepare(
         `SELECT endpoint_id, status, reason, message, MAX(id) AS id, received_at, customer_id FROM deliveries
-       WHERE received_at >= ? AND status NOT IN ('queued', 'retrying', 'handshake', 'duplicate', 'spam') GROUP BY endpoint_id`,
+       WHERE id >= ? AND status NOT IN ('queued', 'retrying', 'handshake', 'duplicate', 'spam') GROUP BY endpoint_id`,
       )
-      .bind(since24h),
+      .bind(idFloor(since24h)),
   ]);
 
   const hours: Bucket[] = Array.from({ length: 24 }, (_, i) => ({ start: (thisHour - 23 + i) * HOUR, counts: empty() }));
@@ -81,7 +83,7 @@ export async function overview(db: D1Database, now: number, endpoints: ReadonlyS
 
 /** Deliveries per endpoint and status since a time (for the success rate). */
 export function healthStatement(db: D1Database, since: number): D1PreparedStatement {
-  return db.prepare('SELECT endpoint_id, status, COUNT(*) AS n FROM deliveries WHERE received_at >= ? GROUP BY endpoint_id, status').bind(since);
+  return db.prepare('SELECT endpoint_id, status, COUNT(*) AS n FROM deliveries WHERE id >= ? GROUP BY endpoint_id, status').bind(idFloor(since));
 }
 
 /** Each endpoint's success rate: what reached the CRM (or needed nothing) over that and what failed. */

@@ -1,6 +1,7 @@
 import type { CrmRequest } from '../crm/client';
 import { Where } from '../shared/sql';
 import { parseJsonOr } from '../shared/json';
+import { idFloor } from './id';
 
 /**
  * Where a delivery stands (README "Statuses"). `queued` and `retrying` are on their way; `held` waits for its
@@ -44,6 +45,22 @@ export const IN_FLIGHT: readonly DeliveryStatus[] = ['queued', 'retrying'];
  * The one replay rule: a verified delivery whose body is still stored, not in flight, not a duplicate (replay its
  * first instead). As SQL for the replay queries, and for a row already read.
  */
+/**
+ * The statuses someone looks for (the console's failure lists, held counts, a status filter): the only rows with
+ * an entry in the partial index `deliveries_needing_attention` (migrations/0006). A query on these statuses adds
+ * `AND ${ATTENTION_SQL}` so that SQLite uses that index; the text must match the index's predicate exactly.
+ * Deliveries on their way (queued, retrying) are found through `deliveries_due` instead: they have a next attempt.
+ */
+export const ATTENTION_STATUSES: readonly DeliveryStatus[] = ['failed', 'rejected', 'invalid', 'unmatched', 'conflict', 'dead', 'held'];
+export const ATTENTION_SQL = "status IN ('failed', 'rejected', 'invalid', 'unmatched', 'conflict', 'dead', 'held')";
+
+/** `status = ?`, with the terms that let SQLite use the status's partial index (see ATTENTION_SQL). */
+export function statusSql(status: string): string {
+  if ((ATTENTION_STATUSES as readonly string[]).includes(status)) return `status = ? AND ${ATTENTION_SQL}`;
+  if (status === 'queued' || status === 'retrying') return 'status = ? AND next_attempt_at IS NOT NULL';
+  return 'status = ?';
+}
+
 export const REPLAYABLE_SQL = "verified = 1 AND (raw_body IS NOT NULL OR payload IS NOT NULL) AND status NOT IN ('queued', 'retrying', 'duplicate', 'held')";
 export const isReplayable = (row: Pick<DeliveryRow, 'verified' | 'raw_body' | 'payload' | 'status'>) =>
   row.verified === 1 && (row.raw_body !== null || row.payload !== null) && !IN_FLIGHT.includes(row.status) && row.status !== 'duplicate' && row.status !== 'held';
@@ -280,15 +297,17 @@ const SUMMARY_COLUMNS = [
 export async function listDeliveries(db: D1Database, filter: DeliveryFilter): Promise<{ deliveries: DeliverySummary[]; nextCursor: string | null }> {
   const where = new Where();
   if (filter.endpoint) where.and('endpoint_id = ?', filter.endpoint);
-  if (filter.status) where.and('status = ?', filter.status);
-  if (filter.since !== undefined) where.and('received_at >= ?', filter.since);
-  if (filter.until !== undefined) where.and('received_at < ?', filter.until);
+  if (filter.status) where.and(statusSql(filter.status), filter.status);
+  if (filter.since !== undefined) where.and('id >= ?', idFloor(filter.since));
+  if (filter.until !== undefined) where.and('id < ?', idFloor(filter.until));
   if (filter.q) {
     const like = `%${filter.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
     where.and("(id = ? OR customer_id = ? OR idempotency_key = ? OR payload LIKE ? ESCAPE '\\')", filter.q, filter.q, filter.q, like);
   }
   if (filter.cursor) where.and('id < ?', filter.cursor);
-  const sql = `SELECT ${SUMMARY_COLUMNS} FROM deliveries ${where.sql} ORDER BY id DESC LIMIT ?`;
+  // deliveries on their way are few: their index beats walking the whole log newest first (SQLite has no statistics to know)
+  const onTheirWay = !filter.endpoint && (filter.status === 'queued' || filter.status === 'retrying');
+  const sql = `SELECT ${SUMMARY_COLUMNS} FROM deliveries ${onTheirWay ? 'INDEXED BY deliveries_due ' : ''}${where.sql} ORDER BY id DESC LIMIT ?`;
   const { results } = await db
     .prepare(sql)
     .bind(...where.params, filter.limit + 1)

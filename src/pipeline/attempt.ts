@@ -192,9 +192,11 @@ async function finishAttempt(deps: AttemptDeps, row: DeliveryRow, startedAt: num
     duration_ms: retry ? row.duration_ms : now - row.received_at,
   };
   const columns = Object.keys(set);
+  // the first attempt, when it delivered, is told by the delivery row itself (its CRM facts): no attempt row
+  const firstTryDelivered = attempt.n === 1 && e.outcome === 'delivered';
   await deps.db.batch([
     deps.db.prepare(`UPDATE deliveries SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`).bind(...columns.map((c) => set[c] ?? null), row.id),
-    insertAttemptStatement(deps.db, attempt),
+    ...(firstTryDelivered ? [] : [insertAttemptStatement(deps.db, attempt)]),
     ...e.after,
   ]);
   if (e.status === 'dead' || e.status === 'unmatched') await alertDead(deps, row.endpoint_id, row.id, e.reason, now);

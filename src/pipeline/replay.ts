@@ -3,7 +3,8 @@ import { DELIVERY_STATUSES } from '../deliveries/store';
 import { EndpointId } from '../endpoints/schema';
 import { type DeliveryMessage, enqueue } from './core';
 import { Where } from '../shared/sql';
-import { REPLAYABLE_SQL } from '../deliveries/store';
+import { ATTENTION_SQL, REPLAYABLE_SQL, statusSql } from '../deliveries/store';
+import { idFloor } from '../deliveries/id';
 
 /**
  * Replay: a delivery runs again against the endpoint's current configuration, through the queue,
@@ -50,10 +51,10 @@ export type ReplayFilter = z.infer<typeof ReplayFilter>;
 
 /** Replays every replayable delivery matching the filter, newest first, bounded by `limit`. */
 export async function replayMany(db: D1Database, queue: Queue<DeliveryMessage>, filter: ReplayFilter, now: number): Promise<{ matched: number; queued: number; ids: string[] }> {
-  const where = new Where().and(REPLAYABLE).and('status = ?', filter.status);
+  const where = new Where().and(REPLAYABLE).and(statusSql(filter.status), filter.status);
   if (filter.endpoint) where.and('endpoint_id = ?', filter.endpoint);
-  if (filter.since) where.and('received_at >= ?', Date.parse(filter.since));
-  if (filter.until) where.and('received_at < ?', Date.parse(filter.until));
+  if (filter.since) where.and('id >= ?', idFloor(Date.parse(filter.since)));
+  if (filter.until) where.and('id < ?', idFloor(Date.parse(filter.until)));
   const params = where.params;
   const select = `SELECT id FROM deliveries ${where.sql} ORDER BY id DESC LIMIT ${filter.limit}`;
   if (filter.dryRun) {
@@ -89,7 +90,7 @@ export async function releaseHeld(db: D1Database, queue: Queue<DeliveryMessage>,
   const { results } = await db
     .prepare(
       `UPDATE deliveries SET status = 'queued', mode = 'queue', reason = NULL, message = NULL, finished_at = NULL, next_attempt_at = ?1, lease_until = NULL
-       WHERE endpoint_id = ?2 AND status = 'held' RETURNING id`,
+       WHERE endpoint_id = ?2 AND status = 'held' AND ${ATTENTION_SQL} RETURNING id`,
     )
     .bind(now, endpointId)
     .all<{ id: string }>();
@@ -106,6 +107,8 @@ export async function releaseHeld(db: D1Database, queue: Queue<DeliveryMessage>,
 
 /** How many deliveries each endpoint holds while disabled. */
 export async function heldCounts(db: D1Database): Promise<Map<string, number>> {
-  const { results } = await db.prepare("SELECT endpoint_id, COUNT(*) AS n FROM deliveries WHERE status = 'held' GROUP BY endpoint_id").all<{ endpoint_id: string; n: number }>();
+  const { results } = await db
+    .prepare(`SELECT endpoint_id, COUNT(*) AS n FROM deliveries WHERE status = 'held' AND ${ATTENTION_SQL} GROUP BY endpoint_id`)
+    .all<{ endpoint_id: string; n: number }>();
   return new Map(results.map((r) => [r.endpoint_id, r.n]));
 }

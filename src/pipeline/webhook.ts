@@ -308,8 +308,8 @@ async function afterCrm(run: Run, delivered: Delivered, value: unknown, claim: C
   record.run_attempts = 1;
   if (delivered.kind === 'failed') return crmFailed(run, delivered.result, release);
   record.warnings.push(...warningsOf(delivered));
-  const attempt = attemptFromCrm(record.id, 1, record.received_at, delivered.result, 'delivered');
-  const writes: Write[] = [...ROW, { kind: 'attempt', attempt }, { kind: 'learned', statements: delivered.after }];
+  // a first try that succeeded needs no attempt row: the delivery row carries its CRM facts (README "Storage")
+  const writes: Write[] = [...ROW, { kind: 'learned', statements: delivered.after }];
   return finish(run, 200, 'delivered', null, null, { deliveryId: record.id, status: 'delivered', customerId: delivered.customerId }, writes);
 }
 

@@ -105,6 +105,8 @@ async function sideways(page: Page) {
 
 /** Saves a screenshot at phone and desktop width, and checks that nothing scrolls sideways at 390 px. */
 async function shoot(page: Page, name: string) {
+  // a click that navigates returns before the new page has its stylesheet: measure the page once it has loaded
+  await page.waitForLoadState('load');
   await page.setViewportSize(PHONE);
   const s = await sideways(page);
   expect(s.styled, `${name}: app.css is not applied`).toBe(true);
@@ -257,6 +259,7 @@ describe('the console in Chromium', () => {
     await expect.poll(text(row), POLL).toContain(t.reason.customer_unresolved);
     await shoot(page, 'zh-deliveries');
     await row.click();
+    await page.waitForURL(/\/console\/deliveries\/[0-9a-z]{26}$/);
     const deliveryUrl = page.url();
     await expect.poll(text(page.locator('.headline')), POLL).toContain(t.status.unmatched[0]);
     await shoot(page, 'zh-delivery');
@@ -351,6 +354,7 @@ describe('the console in Chromium', () => {
       await page.goto(`${base}/console/deliveries`);
       await shoot(page, `${lang}-deliveries`);
       await page.locator('ul.deliveries a.row').first().click();
+      await page.waitForURL(/\/console\/deliveries\/[0-9a-z]{26}$/);
       await shoot(page, `${lang}-delivery`);
       await page.goto(`${base}/console/customer-keys`);
       await page.fill('textarea[name=csv]', `customer_id,key,value\n${CUSTOMER},phone,${phone}\nbad,phone,1`);
