@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { startCrmStub } from '../test/crm-stub/server.ts';
 import { newTenant } from '../test/crm-stub/state.ts';
@@ -30,10 +30,15 @@ const sh = (cmd: string, args: string[]) => {
 const crm = await startCrmStub({ token: SECRETS.CRM_API_TOKEN, record: false });
 crm.tenants.set(PRODUCT_LINE, newTenant(PRODUCT_LINE, { customers: [{ id: CUSTOMER_ID, name: '单单', phone: '18888282822' }] }));
 
+// Storage on tmpfs (/dev/shm): SQLite's fsync on a disk blocks workerd's one thread locally, which production D1 does not.
+const STORAGE = existsSync('/dev/shm') ? 'tmpfs (/dev/shm)' : 'the temporary directory (no /dev/shm here)';
 const { url: base, mf } = await startAdapter(
   PORT,
   { ...SECRETS, CRM_BASE_URL: crm.url },
-  { floors: { crmUrl: crm.url, productLine: PRODUCT_LINE, crmToken: SECRETS.CRM_API_TOKEN } },
+  {
+    floors: { crmUrl: crm.url, productLine: PRODUCT_LINE, crmToken: SECRETS.CRM_API_TOKEN },
+    ...(existsSync('/dev/shm') ? { persistRoot: `/dev/shm/crm-bench-${process.pid}` } : {}),
+  },
 );
 const admin = { authorization: `Bearer ${SECRETS.ADMIN_TOKEN}`, 'content-type': 'application/json' };
 const crmConfig = { moduleId: MODULE_ID, productLineId: PRODUCT_LINE };
@@ -42,6 +47,8 @@ const endpoints: Record<string, unknown> = {
   'bench-sync': { name: 'bench sync', crm: crmConfig, verify: hmacVerify, customerId: 'crm_id', fields: fields(20) },
   'bench-form': { name: 'bench form', crm: crmConfig, verify: { type: 'token', query: 'token', secret: 'BENCH_FORM_TOKEN' }, customerId: 'crm_id', fields: fields(20) },
   'bench-queue': { name: 'bench queue', crm: crmConfig, verify: hmacVerify, customerId: 'crm_id', fields: fields(20), delivery: 'queue' },
+  'bench-5': { name: 'bench 5 fields', crm: crmConfig, verify: hmacVerify, customerId: 'crm_id', fields: fields(5) },
+  'bench-200': { name: 'bench 200 fields', crm: crmConfig, verify: hmacVerify, customerId: 'crm_id', fields: fields(200), maxBodyBytes: 1024 * 1024 },
 };
 for (const [id, config] of Object.entries(endpoints)) {
   const res = await fetch(`${base}/admin/endpoints/${id}`, { method: 'PUT', headers: admin, body: JSON.stringify(config) });
@@ -104,6 +111,18 @@ const rows: { key: string; label: string; target: Target }[] = [
   },
 ];
 
+/** A signed JSON webhook to one of the bench endpoints. */
+const signed = (endpoint: string, body: string): Target => ({
+  url: `${base}/hooks/${endpoint}`,
+  headers: { 'content-type': 'application/json', 'x-signature': `sha256=${createHmac('sha256', SECRETS.BENCH_HMAC_SECRET).update(body).digest('hex')}` },
+  body,
+});
+/** Rows measured for CPU only (not under load): the adapter's CPU per webhook at three sizes. */
+const cpuRows: { key: string; label: string; target: Target }[] = [
+  { key: 'size5', label: 'sync webhook: 5 fields, HMAC', target: signed('bench-5', JSON.stringify(payload(5))) },
+  { key: 'size200', label: 'sync webhook: 200 fields, ~100 KiB, HMAC', target: signed('bench-200', JSON.stringify(payload(200, 100 * 1024))) },
+];
+
 async function open(status: string): Promise<number> {
   const res = await fetch(`${base}/admin/deliveries?endpoint=bench-queue&status=${status}&limit=200`, { headers: admin });
   return ((await res.json()) as { deliveries: unknown[] }).deliveries.length;
@@ -139,6 +158,25 @@ for (const c of CONCURRENCY) {
     r.rpsVsD1 = round(r.rps / d1.rps);
   }
 }
+// ---- think time: what one sender sees when webhooks arrive apart (the runtime idle in between) ----------------
+const THINK_MS = 20;
+const THINK_N = Number(process.env.BENCH_THINK_REQUESTS ?? 300);
+const thinkTime: Record<string, { p50: number; p95: number }> = {};
+for (const row of rows.filter((r) => r.key !== 'direct' && r.key !== 'queue')) {
+  const times: number[] = [];
+  for (let i = 0; i < THINK_N; i++) {
+    const t = performance.now();
+    const res = await fetch(row.target.url, { method: 'POST', headers: row.target.headers, body: row.target.body });
+    await res.arrayBuffer();
+    times.push(performance.now() - t);
+    await new Promise((r) => setTimeout(r, THINK_MS));
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(times[Math.min(times.length - 1, Math.floor(q * times.length))]! * 100) / 100;
+  thinkTime[row.key] = { p50: at(0.5), p95: at(0.95) };
+  console.log(`think time ${THINK_MS} ms, ${row.key}: p50 ${thinkTime[row.key]!.p50} ms, p95 ${thinkTime[row.key]!.p95} ms`);
+}
+
 // Where the time goes, server side: the adapter's own timings from the last 200 sync deliveries' rows.
 const recent = (await (await fetch(`${base}/admin/deliveries?endpoint=bench-sync&limit=200`, { headers: admin })).json()) as {
   deliveries: { durationMs: number; crm: { durationMs: number } }[];
@@ -166,7 +204,7 @@ function workerdCpuMs(): number {
 }
 const CPU_N = Number(process.env.BENCH_CPU_REQUESTS ?? 2000);
 const cpuInWorkerd: Record<string, number> = {};
-for (const row of rows.filter((r) => r.key !== 'direct' && r.key !== 'queue')) {
+for (const row of [...rows.filter((r) => r.key !== 'direct' && r.key !== 'queue'), ...cpuRows]) {
   await load(row.target, 1, 300); // warm
   const before = workerdCpuMs();
   for (let i = 0; i < CPU_N; i++) {
@@ -178,6 +216,7 @@ for (const row of rows.filter((r) => r.key !== 'direct' && r.key !== 'queue')) {
 }
 await mf.dispose();
 await crm.close();
+if (existsSync(`/dev/shm/crm-bench-${process.pid}`)) rmSync(`/dev/shm/crm-bench-${process.pid}`, { recursive: true, force: true });
 
 // ---- CPU micro-benchmark and bundle ------------------------------------------------------------
 sh('npx', ['vitest', 'run', '--project', 'bench-cpu']);
@@ -195,7 +234,9 @@ const report = {
   load: results,
   serverSide,
   cpuInWorkerd,
-  rows: rows.map((r) => ({ key: r.key, label: r.label })),
+  thinkTime,
+  storage: STORAGE,
+  rows: [...rows, ...cpuRows].map((r) => ({ key: r.key, label: r.label })),
   cpu,
   bundle,
 };
@@ -205,7 +246,7 @@ const lines: string[] = [];
 lines.push(
   '# Benchmark results',
   '',
-  `Run ${report.date} on ${machine}. ${DURATION / 1000} s per cell after a 0.5 s warm-up; closed-loop keep-alive HTTP client (bench/load.ts).`,
+  `Run ${report.date} on ${machine}. ${DURATION / 1000} s per cell after a 0.5 s warm-up; closed-loop keep-alive HTTP client (bench/load.ts). Miniflare's storage (D1, KV, queues) on ${STORAGE}.`,
   '',
 );
 lines.push('## Load: adapter vs the direct CRM call, same run', '');
@@ -237,7 +278,16 @@ lines.push(
   '',
   '| row | workerd CPU ms / request | minus the forward-only floor |',
   '|---|---|---|',
-  ...Object.entries(cpuInWorkerd).map(([key, ms]) => `| ${rows.find((r) => r.key === key)!.label} | ${ms} | ${Math.round((ms - fwdCpu) * 1000) / 1000} |`),
+  ...Object.entries(cpuInWorkerd).map(([key, ms]) => `| ${[...rows, ...cpuRows].find((r) => r.key === key)!.label} | ${ms} | ${Math.round((ms - fwdCpu) * 1000) / 1000} |`),
+);
+const fwdThink = thinkTime.floorForward!;
+lines.push(
+  '',
+  `## With think time: one sender, a webhook every ${THINK_MS} ms (${THINK_N} each; the runtime idle in between, as a real sender sees it)`,
+  '',
+  '| row | p50 ms | p95 ms | p50 / forward floor |',
+  '|---|---|---|---|',
+  ...Object.entries(thinkTime).map(([key, t]) => `| ${rows.find((r) => r.key === key)!.label} | ${t.p50} | ${t.p95} | ${Math.round((t.p50 / fwdThink.p50) * 100) / 100} |`),
 );
 lines.push(
   '',

@@ -232,3 +232,48 @@ describe('customer ids are never coerced', () => {
     expect((await crmState(productLineId)).requests[0]!.body).toMatchObject({ id: '9223372036854775807' });
   });
 });
+
+describe('answer first, log right after', () => {
+  /** D1 that notes whether the Worker's answer had been returned when each write began. */
+  function d1NotingWrites(answered: () => boolean) {
+    const writes: boolean[] = [];
+    const db = new Proxy(env.DB, {
+      get(target, prop, receiver) {
+        if (prop === 'batch') {
+          return async (statements: D1PreparedStatement[]) => {
+            writes.push(answered());
+            return target.batch(statements);
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    return { db, writes };
+  }
+
+  it('a sync webhook’s row is written after its answer has been handed back, and is written', async () => {
+    const { endpointId } = await setupEndpoint();
+    const { default: worker } = await import('../src/index');
+    const { createExecutionContext, waitOnExecutionContext } = await import('cloudflare:test');
+    let answered = false;
+    const noted = d1NotingWrites(() => answered);
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(hook(endpointId, leadJson()), { ...env, DB: noted.db } as Env, ctx);
+    answered = true;
+    expect(res.status).toBe(200);
+    expect(noted.writes).toEqual([]);
+    await waitOnExecutionContext(ctx);
+    expect(noted.writes).toEqual([true]);
+    expect((await rowsFor(endpointId))[0]).toMatchObject({ status: 'delivered' });
+  });
+
+  it('an endpoint with an idempotency key keeps its in-flight row before the CRM call: a crash after the answer leaves the row for the cron', async () => {
+    const { endpointId } = await setupEndpoint({ idempotencyKey: { header: 'webhook-id' } });
+    await callWith(hook(endpointId, leadJson(), { headers: { 'content-type': 'application/json', 'webhook-id': crypto.randomUUID() } }), { DB: d1DyingAfterClaim() }).catch(
+      () => undefined,
+    );
+    // the final write never happened (the Worker "stopped"), but the lead is not lost: it waits, visible, for the re-drive
+    expect((await rowsFor(endpointId))[0]).toMatchObject({ status: 'queued', mode: 'sync' });
+  });
+});

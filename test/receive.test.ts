@@ -1,6 +1,6 @@
 /** Receiving: content types, lossless ids, limits, and a clear JSON answer (and one D1 row) for every refusal. */
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseJsonLossless } from '../src/receive/json';
 import { CUSTOMER_ID, call, crmState, deliveryRow, hook, leadJson, putEndpoint, rowsFor, setupEndpoint, unique } from './helpers';
 
@@ -164,6 +164,19 @@ describe('lossless JSON', () => {
 
   it('keeps nested and array ids too', () => {
     expect(parseJsonLossless('[{"a":[1763627800123456789]}]')).toEqual([{ a: ['1763627800123456789'] }]);
+  });
+
+  it('finds a bare long number after any blank (the fast path is only for texts with none)', () => {
+    expect(parseJsonLossless('{"a" :\n\t 688346218203447296}')).toEqual({ a: '688346218203447296' });
+    expect(parseJsonLossless('[1, -688346218203447296]')).toEqual([1, '-688346218203447296']);
+  });
+
+  it('takes the fast path when every long id is quoted: the reviver never runs', () => {
+    const spy = vi.spyOn(JSON, 'parse');
+    parseJsonLossless('{"crm_id":"688346218203447296","phone":"13900139000","note":"call 1234567890123456 later"}');
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(spy.mock.calls[0]!.length).toBe(1);
+    spy.mockRestore();
   });
 });
 

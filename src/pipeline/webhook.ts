@@ -57,6 +57,8 @@ type Run = {
   record: NewDelivery;
   headers: Record<string, string>;
   bytes: Uint8Array | null;
+  /** The body as UTF-8 text, decoded once (null when it is not UTF-8). */
+  text: string | null;
   stored: boolean;
   /** Every secret value known so far (the adapter's, then the endpoint's): never stored, never answered, never sent on. */
   secrets: string[];
@@ -71,7 +73,7 @@ export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoin
   if (received) return received;
   const verified = await verify(run);
   if (!verified.ok) return verified.outcome;
-  const parsed = await parseBody(run.bytes!, run.record.content_type);
+  const parsed = await parseBody(run.bytes!, run.record.content_type, run.text);
   if (!parsed.ok) return refuse(run, bodyFailureStatus(parsed), 'invalid', parsed.reason, parsed.message);
   run.record.warnings.push(...parsed.warnings);
   const gated = await gate(run, parsed.value);
@@ -99,7 +101,7 @@ function start(deps: PipelineDeps, endpoint: StoredEndpoint, request: Request): 
   const credentials = credentialLocations(endpoint.config.verify);
   const headers = visibleHeaders(request.headers, credentials.headers);
   const record = newRecord(newDeliveryId(receivedAt), endpoint.id, receivedAt, request, queryObject(new URL(request.url), credentials.query), headers);
-  return { deps, endpoint, config: endpoint.config, request, record, headers, bytes: null, stored: false, secrets: [...deps.knownSecrets] };
+  return { deps, endpoint, config: endpoint.config, request, record, headers, bytes: null, text: null, stored: false, secrets: [...deps.knownSecrets] };
 }
 
 /** Ends the run: the row's status and times, its payload masked where the endpoint says so, and the writes. */
@@ -146,8 +148,9 @@ async function receive(run: Run): Promise<Outcome | null> {
   const raw = await readRawBody(run.request, run.config.maxBodyBytes);
   if (!raw.ok) return refuse(run, 413, 'invalid', 'payload_too_large', raw.message);
   run.bytes = raw.bytes;
+  run.text = decodeText(raw.bytes);
   run.record.payload_bytes = raw.bytes.byteLength;
-  run.record.payload = decodeText(raw.bytes) ?? `[${raw.bytes.byteLength} bytes, not UTF-8]`;
+  run.record.payload = run.text ?? `[${raw.bytes.byteLength} bytes, not UTF-8]`;
   // the platform may not sign its challenge, and echoing a number reveals nothing
   if (run.config.handshake?.type !== 'ocean-engine') return null;
   const handshake = oceanEngineHandshake(run.record.payload);
@@ -168,7 +171,7 @@ async function verify(run: Run): Promise<{ ok: true; replayText: string | null }
   // a secret inside the body (Google's google_key) is scrubbed where the row is stored (storeBodies, finish)
   record.verified = 1;
   if (verified.note) record.warnings.push(verified.note);
-  return { ok: true, replayText: decodeText(run.bytes!) === null ? null : record.payload };
+  return { ok: true, replayText: run.text === null ? null : record.payload };
 }
 
 /** 3. A public form's checks: a filled honeypot (answered like a success, never sent), a Turnstile token (checked once). */

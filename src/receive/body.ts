@@ -86,8 +86,9 @@ function addField(target: Record<string, unknown>, key: string, value: string) {
  * Parses a body by content type into the value the mapping sees:
  * JSON (lossless ids), or an object of form fields (repeated keys become arrays; multipart files are skipped with a warning).
  */
-export async function parseBody(bytes: Uint8Array, contentType: string | null): Promise<ParsedBody | BodyFailure> {
-  const text = decodeText(bytes);
+export async function parseBody(bytes: Uint8Array, contentType: string | null, decoded?: string | null): Promise<ParsedBody | BodyFailure> {
+  // `decoded`: the text when the caller has decoded the bytes already (a body is decoded once per webhook)
+  const text = decoded === undefined ? decodeText(bytes) : decoded;
   if (text === null) return { ok: false, reason: 'invalid_body', message: 'Body is not valid UTF-8' };
   const kind = bodyKindOf(contentType, text);
   if (kind === null) {

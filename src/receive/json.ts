@@ -4,9 +4,11 @@
  * `JSON.parse` alone rounds it; workerd passes the reviver the number's source text.
  */
 
-// An integer of 16 or more digits is the only thing that can exceed 2^53 (9007199254740991, 16 digits).
-// Texts without one take the fast path.
-const LONG_INTEGER = /\d{16}/;
+// An integer of 16 or more digits is the only thing that can exceed 2^53 (9007199254740991, 16 digits), and a
+// bare JSON number follows `:`, `[` or `,` (and blanks): texts without one take the fast path. A quoted id
+// ("crm_id":"688…") is a string already and never needs the reviver; text inside a string that merely looks like
+// `: 1234567890123456` only sends that body down the slow path, which is as correct.
+const LONG_INTEGER = /[:[,]\s*-?\d{16}/;
 // a number written with an exponent, or a negative zero: kept as its source text (see keepUnsafeIntegers)
 const ODD_NUMBER = /\d[eE][+-]?\d|-0(?![.\d])/;
 const INTEGER_SOURCE = /^-?\d+$/;

@@ -25,10 +25,26 @@ export async function safeEqual(a: Bytes | string, b: Bytes | string): Promise<b
 export type HashAlgorithm = 'sha256' | 'sha1';
 const WEBCRYPTO_NAME: Record<HashAlgorithm, string> = { sha256: 'SHA-256', sha1: 'SHA-1' };
 
+/** Imported HMAC keys, per algorithm and secret, for this isolate (a key is imported once, not per webhook). */
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+const MAX_HMAC_KEYS = 256;
+
+function hmacKey(algorithm: HashAlgorithm, secret: Bytes): Promise<CryptoKey> {
+  const id = `${algorithm}:${String.fromCharCode(...secret)}`;
+  let key = hmacKeys.get(id);
+  if (!key) {
+    if (hmacKeys.size >= MAX_HMAC_KEYS) hmacKeys.clear();
+    key = crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: WEBCRYPTO_NAME[algorithm] }, false, ['sign']);
+    // a failed import is not remembered
+    key.catch(() => hmacKeys.delete(id));
+    hmacKeys.set(id, key);
+  }
+  return key;
+}
+
 /** HMAC of `data` keyed with `secret`. */
 export async function hmac(algorithm: HashAlgorithm, secret: Bytes, data: Bytes): Promise<Bytes> {
-  const key = await crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: WEBCRYPTO_NAME[algorithm] }, false, ['sign']);
-  return new Uint8Array(await crypto.subtle.sign('HMAC', key, data));
+  return new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(algorithm, secret), data));
 }
 
 /** Plain hash of `data`. */
