@@ -118,9 +118,32 @@ const signed = (endpoint: string, body: string): Target => ({
   body,
 });
 /** Rows measured for CPU only (not under load): the adapter's CPU per webhook at three sizes. */
+const big = payload(200, 100 * 1024);
+/** The CRM body the adapter sends for the 200-field webhook, for the floors at that size. */
+const bigCrmBody = JSON.stringify({
+  mid: MODULE_ID,
+  id: CUSTOMER_ID,
+  name: '吴九',
+  phone: '13900139000',
+  ...Object.fromEntries(
+    Object.entries(big)
+      .slice(3)
+      .map(([_k, v], i) => [`input_${1700000000003 + i}`, v]),
+  ),
+});
 const cpuRows: { key: string; label: string; target: Target }[] = [
   { key: 'size5', label: 'sync webhook: 5 fields, HMAC', target: signed('bench-5', JSON.stringify(payload(5))) },
-  { key: 'size200', label: 'sync webhook: 200 fields, ~100 KiB, HMAC', target: signed('bench-200', JSON.stringify(payload(200, 100 * 1024))) },
+  { key: 'size200', label: 'sync webhook: 200 fields, ~100 KiB, HMAC', target: signed('bench-200', JSON.stringify(big)) },
+  {
+    key: 'floorForward200',
+    label: 'floor at ~100 KiB: forward the same CRM body',
+    target: { url: `${base}/__floor/forward`, headers: { 'content-type': 'application/json' }, body: bigCrmBody },
+  },
+  {
+    key: 'floorD1_200',
+    label: 'floor at ~100 KiB: forward, and write one D1 row under waitUntil',
+    target: { url: `${base}/__floor/forward-d1`, headers: { 'content-type': 'application/json' }, body: bigCrmBody },
+  },
 ];
 
 async function open(status: string): Promise<number> {

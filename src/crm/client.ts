@@ -45,8 +45,17 @@ function itemOf(data: unknown): Record<string, unknown> | null {
   return isRecord(data) && isRecord(data.item) ? data.item : null;
 }
 
-/** The request the adapter sends, as logged (the credential masked). */
-export type CrmRequest = { url: string; headers: Record<string, string>; body: Record<string, unknown> };
+/**
+ * The request the adapter sends, as logged (the credential masked). `bodyText`: the JSON body exactly as sent, so
+ * the log stores it without serialising a big body a second time (see crmRequestJson).
+ */
+export type CrmRequest = { url: string; headers: Record<string, string>; body: Record<string, unknown>; bodyText?: string };
+
+/** A request as the row stores it: `{ url, headers, body }` in JSON, the body as it was sent (serialised once). */
+export function crmRequestJson(request: CrmRequest): string {
+  const body = request.bodyText ?? JSON.stringify(request.body);
+  return `{"url":${JSON.stringify(request.url)},"headers":${JSON.stringify(request.headers)},"body":${body}}`;
+}
 
 type CallFacts = { request: CrmRequest; durationMs: number; httpStatus?: number; responseText?: string };
 
@@ -101,7 +110,13 @@ async function callCrm(
 ): Promise<CrmResult> {
   const url = `${settings.baseUrl}${path}`;
   const contentType = encoding === 'json' ? 'application/json' : 'application/x-www-form-urlencoded';
-  const request: CrmRequest = { url, headers: { ...maskedHeaders(settings, productLineId), 'content-type': contentType }, body };
+  const sent = encoding === 'json' ? JSON.stringify(body) : new URLSearchParams(body as Record<string, string>).toString();
+  const request: CrmRequest = {
+    url,
+    headers: { ...maskedHeaders(settings, productLineId), 'content-type': contentType },
+    body,
+    ...(encoding === 'json' ? { bodyText: sent } : {}),
+  };
   const started = Date.now();
   let response: Response;
   let text: string;
@@ -113,7 +128,7 @@ async function callCrm(
         'default-product-id': productLineId,
         [settings.authHeader]: settings.authScheme ? `${settings.authScheme} ${settings.token}` : settings.token,
       },
-      body: encoding === 'json' ? JSON.stringify(body) : new URLSearchParams(body as Record<string, string>).toString(),
+      body: sent,
       signal: AbortSignal.timeout(settings.timeoutMs),
     });
     text = await response.text();

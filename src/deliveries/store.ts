@@ -1,4 +1,4 @@
-import type { CrmRequest } from '../crm/client';
+import { type CrmRequest, crmRequestJson } from '../crm/client';
 import { Where } from '../shared/sql';
 import { parseJsonOr } from '../shared/json';
 import { idFloor } from './id';
@@ -206,7 +206,7 @@ function rowOf(record: NewDelivery): Row {
     ...record,
     request_query: JSON.stringify(record.request_query),
     request_headers: JSON.stringify(record.request_headers),
-    crm_request: record.crm_request ? JSON.stringify(record.crm_request) : null,
+    crm_request: record.crm_request ? crmRequestJson(record.crm_request) : null,
     warnings: record.warnings.length > 0 ? JSON.stringify(record.warnings) : null,
   };
 }

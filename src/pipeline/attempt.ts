@@ -4,7 +4,7 @@
  * maps the stored body with the endpoint's *current* configuration, calls the CRM, and records the
  * attempt and the delivery's new state in one D1 batch.
  */
-import type { CrmResult, CrmSettings } from '../crm/client';
+import { type CrmResult, type CrmSettings, crmRequestJson } from '../crm/client';
 import { type Delivered, deliverToCrm } from './deliver';
 import { attemptFromCrm, insertAttemptStatement, type Attempt, type AttemptOutcome } from '../deliveries/attempts';
 import { LEASE_MARGIN_MS } from '../deliveries/idempotency';
@@ -135,7 +135,7 @@ function endDelivered(end: End, delivered: Delivered, row: DeliveryRow, config: 
   if (delivered.kind === 'unmatched') return end('unmatched', 'unmatched', 'customer_unresolved', delivered.message);
   if (delivered.kind === 'conflict') return end('conflict', 'conflict', 'customer_conflict', delivered.message);
   const facts = crmFacts(delivered.result, value, config.redact);
-  const extra: Partial<DeliveryRow> = { ...facts, customer_id: delivered.customerId, crm_request: facts.crm_request === null ? null : JSON.stringify(facts.crm_request) };
+  const extra: Partial<DeliveryRow> = { ...facts, customer_id: delivered.customerId, crm_request: facts.crm_request === null ? null : crmRequestJson(facts.crm_request) };
   if (delivered.kind === 'unchanged') return end('unchanged', 'unchanged', 'unchanged', delivered.message, null, extra);
   if (delivered.kind === 'delivered') return end('delivered', 'delivered', null, null, delivered.result, extra, undefined, delivered.after);
   const result = delivered.result;

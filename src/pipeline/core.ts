@@ -92,7 +92,11 @@ export function crmFacts(result: CrmResult | null, parsedBody: unknown, redact: 
   facts.crm_duration_ms = result.durationMs;
   if (!redact?.length) return facts;
   const forms = sensitiveForms(redactPaths(parsedBody, redact).originals);
-  if (facts.crm_request) facts.crm_request = scrubValue(facts.crm_request, forms);
+  // masked value by value (the text as sent is dropped: a value's JSON escaping could hide it from a text replace)
+  if (facts.crm_request) {
+    const { bodyText: _sent, ...request } = facts.crm_request;
+    facts.crm_request = scrubValue(request, forms);
+  }
   if (facts.crm_response) facts.crm_response = scrubText(facts.crm_response, forms);
   if (facts.crm_message) facts.crm_message = scrubText(facts.crm_message, forms);
   return facts;

@@ -7,6 +7,7 @@ import { type Attempt, insertAttemptStatement } from '../deliveries/attempts';
 import { releaseStatement } from '../deliveries/idempotency';
 import { redactPaths, scrubText, sensitiveForms } from '../deliveries/redact';
 import { insertDeliveryStatement, type NewDelivery } from '../deliveries/store';
+import { type CrmRequest, crmRequestJson } from '../crm/client';
 import { parseBody } from '../receive/body';
 import { encodeBytes } from '../verify/crypto';
 import { ALWAYS_SECRET_HEADERS } from '../verify';
@@ -125,8 +126,16 @@ export function scrubFacts(record: NewDelivery, secrets: string[]): void {
     const value = record[key];
     if (typeof value === 'string') record[key] = scrubSecrets(value, secrets);
   }
-  if (record.crm_request) record.crm_request = scrubJson(record.crm_request, secrets);
+  if (record.crm_request) record.crm_request = scrubRequest(record.crm_request, secrets);
   record.warnings = record.warnings.map((w) => scrubSecrets(w, secrets));
+}
+
+/** A CRM request as logged, with each secret replaced: checked on the text as sent (no second serialisation of its body). */
+function scrubRequest(request: CrmRequest, secrets: string[]): CrmRequest {
+  const escaped = secrets.map((s) => JSON.stringify(s).slice(1, -1));
+  const text = crmRequestJson(request);
+  if (!escaped.some((s) => s.length >= 4 && text.includes(s))) return request;
+  return JSON.parse(scrubSecrets(text, escaped)) as CrmRequest;
 }
 
 /** A JSON value with each secret replaced by *** wherever it appears, also inside longer strings (escaped as JSON writes it). */

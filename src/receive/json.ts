@@ -8,9 +8,9 @@
 // bare JSON number follows `:`, `[` or `,` (and blanks): texts without one take the fast path. A quoted id
 // ("crm_id":"688…") is a string already and never needs the reviver; text inside a string that merely looks like
 // `: 1234567890123456` only sends that body down the slow path, which is as correct.
-const LONG_INTEGER = /[:[,]\s*-?\d{16}/;
-// a number written with an exponent, or a negative zero: kept as its source text (see keepUnsafeIntegers)
-const ODD_NUMBER = /\d[eE][+-]?\d|-0(?![.\d])/;
+// A number written with an exponent, or a negative zero, is kept as its source text too (see keepUnsafeIntegers):
+// one pass finds any of the three after `:`, `[` or `,`.
+const NEEDS_REVIVER = /[:[,]\s*(?:-?\d{16}|-?\d+(?:\.\d+)?[eE]|-0(?![.\d]))/;
 const INTEGER_SOURCE = /^-?\d+$/;
 
 type ReviverContext = { source?: string };
@@ -30,6 +30,18 @@ function keepUnsafeIntegers(this: unknown, _key: string, value: unknown, context
  * the parse (serialising the row, masking, the mapping), so it is refused before it is parsed.
  */
 export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether the text holds more than `max` `{` and `[` in all: only then can it nest deeper than `max`, and only then
+ * is the character-by-character scan run (a form's 100 KiB body usually holds one brace: found with indexOf, natively).
+ */
+function opensMoreThan(text: string, max: number): boolean {
+  let count = 0;
+  for (const open of ['{', '[']) {
+    for (let i = text.indexOf(open); i !== -1; i = text.indexOf(open, i + 1)) if (++count > max) return true;
+  }
+  return false;
+}
 
 /** Whether the text opens more than `max` arrays or objects inside each other (one linear scan, strings skipped). */
 export function nestsDeeperThan(text: string, max: number): boolean {
@@ -54,7 +66,7 @@ export function nestsDeeperThan(text: string, max: number): boolean {
  * `JSON.parse`, also for text nesting deeper than MAX_JSON_DEPTH.
  */
 export function parseJsonLossless(text: string): unknown {
-  if (text.length > 2 * MAX_JSON_DEPTH && nestsDeeperThan(text, MAX_JSON_DEPTH)) throw new SyntaxError(`JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
-  if (!LONG_INTEGER.test(text) && !ODD_NUMBER.test(text)) return JSON.parse(text);
+  if (opensMoreThan(text, MAX_JSON_DEPTH) && nestsDeeperThan(text, MAX_JSON_DEPTH)) throw new SyntaxError(`JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
+  if (!NEEDS_REVIVER.test(text)) return JSON.parse(text);
   return JSON.parse(text, keepUnsafeIntegers as (this: unknown, key: string, value: unknown) => unknown);
 }
