@@ -55,7 +55,7 @@ export default defineConfig({
         test: { name: 'e2e', include: ['test/e2e/**/*.e2e.test.ts'], environment: 'node', testTimeout: 60_000, hookTimeout: 240_000, fileParallelism: false },
       },
       { test: { name: 'openapi', include: ['scripts/openapi.gen.ts'], environment: 'node' } },
-      { test: { name: 'bench-cpu', include: ['bench/cpu.bench-run.ts', 'bench/prof.bench-run.ts'], environment: 'node' } },
+      { test: { name: 'bench-cpu', include: ['bench/cpu.bench-run.ts'], environment: 'node' } },
     ],
   },
 });

@@ -67,6 +67,8 @@ async function run(per: number) {
 await run(1);
 const single = await run(1);
 const batched = await run(PER_BATCH);
-console.log(JSON.stringify({ storage: root ? 'tmpfs' : 'temporary directory', single, batched, ratio: Math.round((batched.rowsPerSecond / single.rowsPerSecond) * 10) / 10 }, null, 2));
+console.log(
+  JSON.stringify({ storage: root ? 'tmpfs' : 'temporary directory', single, batched, ratio: Math.round((batched.rowsPerSecond / single.rowsPerSecond) * 10) / 10 }, null, 2),
+);
 await mf.dispose();
 if (root) rmSync(root, { recursive: true, force: true });
