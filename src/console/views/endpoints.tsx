@@ -209,6 +209,20 @@ function IdField(p: { id: string }) {
   );
 }
 
+/** The keys the chosen preset fills in (the endpoint's own keys override them). */
+function PresetSets(p: { name: string }) {
+  const preset: Preset | undefined = (PRESETS as Record<string, Preset>)[p.name];
+  if (!preset) return null;
+  return (
+    <p class="muted preset-sets">
+      {`${useT().editor.presetSets}: `}
+      {Object.keys(preset.config).map((k) => (
+        <code>{k}</code>
+      ))}
+    </p>
+  );
+}
+
 const LOOKUP_KEYS = ['phone', 'clue_id', 'lead_id', 'email', 'wechat'];
 
 /** Sender, CRM module, secret name, the customer and the update mode. */
@@ -230,6 +244,7 @@ function BasicsFieldset(p: { form: FormState; paths: string[]; isNew: boolean; i
           ))}
         </select>
       </label>
+      <PresetSets name={f.preset} />
       <label>
         {t.editor.name} <input name="name" value={f.name} required maxlength={200} />
       </label>
