@@ -19,6 +19,16 @@ describe('updateCustomer', () => {
     expect(result.request.headers['x-token']).toBe('***');
   });
 
+  it('logs the body it sent as sent (serialised once), a success answer to 8 KiB and a refusal to 64 KiB', async () => {
+    const big = 'x'.repeat(100 * 1024);
+    const ok = await updateCustomer(answer(200, `{"code":200,"message":"","data":{"item":{"id":"1","note":"${big}"}}}`), settings, '9', { mid: '1', id: '1', note: big });
+    expect(ok.request.bodyText).toBe(JSON.stringify({ mid: '1', id: '1', note: big }));
+    expect(ok.responseText!.length).toBe(8 * 1024);
+    expect(ok.ok && ok.item?.id).toBe('1');
+    const refused = await updateCustomer(answer(200, `{"code":10001,"message":"字段错误","data":{"detail":"${big}"}}`), settings, '9', { mid: '1', id: '1' });
+    expect(refused.responseText!.length).toBe(64 * 1024);
+  });
+
   const cases: [string, typeof fetch, Record<string, unknown>][] = [
     ['code 200', answer(200, '{"code":200,"message":"ok","data":{"item":{"id":688346218203447296}}}'), { ok: true, item: { id: '688346218203447296' } }],
     ['code 200 as a string', answer(200, '{"code":"200","data":null}'), { ok: true, item: null }],

@@ -66,6 +66,9 @@ export type CrmResult =
   | (CallFacts & { ok: false; error: 'crm_rejected'; retryable: false; code?: number; message: string });
 
 const MAX_LOGGED_RESPONSE = 64 * 1024;
+// A successful answer echoes the whole customer record: its start (code, message, the record's id) is what a reader
+// needs, and storing all of it made the row's D1 write the biggest cost of a big webhook (README "Benchmark").
+const MAX_LOGGED_SUCCESS = 8 * 1024;
 
 function retryAfter(header: string | null): number | undefined {
   if (!header) return undefined;
@@ -177,5 +180,5 @@ function classifyAnswer(response: Response, text: string, facts: AnswerFacts): C
   if (!envelope) return { ok: false, error: 'crm_unavailable', retryable: true, message: `CRM answered HTTP ${status} with an unreadable body`, ...facts };
   if (envelope.code !== 200)
     return { ok: false, error: 'crm_rejected', retryable: false, code: envelope.code, message: crmMessage || `CRM answered code ${envelope.code}`, ...facts };
-  return { ok: true, code: 200, message: crmMessage, item: itemOf(envelope.data), ...facts, httpStatus: status };
+  return { ok: true, code: 200, message: crmMessage, item: itemOf(envelope.data), ...facts, httpStatus: status, responseText: facts.responseText.slice(0, MAX_LOGGED_SUCCESS) };
 }
