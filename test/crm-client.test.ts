@@ -1,6 +1,6 @@
 /** Unit: how every kind of CRM answer is classified (the one place fetch is mocked; the rest talk to the stand-in CRM). */
 import { describe, expect, it } from 'vitest';
-import { readCustomer, updateCustomer, type CrmSettings } from '../src/crm/client';
+import { crmRequestJson, readCustomer, updateCustomer, type CrmSettings } from '../src/crm/client';
 
 const settings: CrmSettings = { baseUrl: 'https://crm.test', authHeader: 'X-Token', authScheme: '', token: 'secret', timeoutMs: 50 };
 const answer = (status: number, body: string, headers: Record<string, string> = {}) => (async () => new Response(body, { status, headers })) as typeof fetch;
@@ -27,6 +27,17 @@ describe('updateCustomer', () => {
     expect(ok.ok && ok.item?.id).toBe('1');
     const refused = await updateCustomer(answer(200, `{"code":10001,"message":"字段错误","data":{"detail":"${big}"}}`), settings, '9', { mid: '1', id: '1' });
     expect(refused.responseText!.length).toBe(64 * 1024);
+  });
+
+  it('logs a body up to 16 KiB whole, and past it its size and start (the payload beside it has all of it), as valid JSON', () => {
+    const request = { url: 'https://crm.test/api/moduleData/update', headers: { 'x-token': '***' } };
+    const small = { mid: '1', id: '2', note: '想了解价格' };
+    expect(JSON.parse(crmRequestJson({ ...request, body: small, bodyText: JSON.stringify(small) }))).toEqual({ ...request, body: small });
+    const big = { mid: '1', id: '2', note: '价'.repeat(20_000) };
+    const logged = JSON.parse(crmRequestJson({ ...request, body: big, bodyText: JSON.stringify(big) }));
+    expect(logged).toMatchObject({ ...request, bodyBytes: new TextEncoder().encode(JSON.stringify(big)).byteLength });
+    expect(logged.body).toBeUndefined();
+    expect(logged.bodyStart).toBe(JSON.stringify(big).slice(0, 16 * 1024));
   });
 
   const cases: [string, typeof fetch, Record<string, unknown>][] = [

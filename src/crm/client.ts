@@ -51,10 +51,22 @@ function itemOf(data: unknown): Record<string, unknown> | null {
  */
 export type CrmRequest = { url: string; headers: Record<string, string>; body: Record<string, unknown>; bodyText?: string };
 
-/** A request as the row stores it: `{ url, headers, body }` in JSON, the body as it was sent (serialised once). */
+/** A CRM request as read back from the log: its body whole, or for a big one its size and its start. */
+export type LoggedCrmRequest = Omit<CrmRequest, 'body' | 'bodyText'> & { body?: Record<string, unknown>; bodyBytes?: number; bodyStart?: string };
+
+/** The largest CRM request body the log keeps whole; past it, its start (the payload beside it has all of it). */
+export const MAX_LOGGED_REQUEST_BODY = 16 * 1024;
+
+/**
+ * A request as the row stores it: `{ url, headers, body }` in JSON, the body as it was sent (serialised once). A body
+ * past MAX_LOGGED_REQUEST_BODY is kept as `{ url, headers, bodyBytes, bodyStart }`: storing a big body twice (once
+ * as the payload) made the row's write the largest cost of a big webhook.
+ */
 export function crmRequestJson(request: CrmRequest): string {
   const body = request.bodyText ?? JSON.stringify(request.body);
-  return `{"url":${JSON.stringify(request.url)},"headers":${JSON.stringify(request.headers)},"body":${body}}`;
+  const head = `{"url":${JSON.stringify(request.url)},"headers":${JSON.stringify(request.headers)}`;
+  if (body.length <= MAX_LOGGED_REQUEST_BODY) return `${head},"body":${body}}`;
+  return `${head},"bodyBytes":${new TextEncoder().encode(body).byteLength},"bodyStart":${JSON.stringify(body.slice(0, MAX_LOGGED_REQUEST_BODY))}}`;
 }
 
 type CallFacts = { request: CrmRequest; durationMs: number; httpStatus?: number; responseText?: string };

@@ -1,4 +1,4 @@
-import { type CrmRequest, crmRequestJson } from '../crm/client';
+import { type CrmRequest, crmRequestJson, type LoggedCrmRequest } from '../crm/client';
 import { Where } from '../shared/sql';
 import { parseJsonOr } from '../shared/json';
 import { idFloor } from './id';
@@ -97,7 +97,7 @@ export type Delivery = {
     bytes: number | null;
   };
   crm: {
-    request: CrmRequest | null;
+    request: LoggedCrmRequest | null;
     httpStatus: number | null;
     code: number | null;
     message: string | null;
