@@ -225,38 +225,13 @@ function PresetSets(p: { name: string }) {
 
 const LOOKUP_KEYS = ['phone', 'clue_id', 'lead_id', 'email', 'wechat'];
 
-/** Sender, CRM module, secret name, the customer and the update mode. */
-function BasicsFieldset(p: { form: FormState; paths: string[]; isNew: boolean; id: string }) {
+/** How the customer is found (its id, or a lookup key and the field it comes from) and how it is updated. */
+function CustomerFields(p: { form: FormState; paths: string[] }) {
   const t = useT();
   const f = p.form;
   const keys = f.lookupKey && !LOOKUP_KEYS.includes(f.lookupKey) ? [f.lookupKey, ...LOOKUP_KEYS] : LOOKUP_KEYS;
   return (
-    <fieldset class="basics">
-      {p.isNew && <IdField id={p.id} />}
-      <label>
-        {t.editor.sender}
-        <select name="preset" id="preset">
-          <option value="">{t.editor.senderNone}</option>
-          {Object.values(PRESETS).map((preset) => (
-            <option value={preset.name} selected={f.preset === preset.name} title={preset.recipe}>
-              {preset.title}
-            </option>
-          ))}
-        </select>
-      </label>
-      <PresetSets name={f.preset} />
-      <label>
-        {t.editor.name} <input name="name" value={f.name} required maxlength={200} />
-      </label>
-      <label>
-        {t.editor.moduleId} <input name="moduleId" value={f.moduleId} inputmode="numeric" required />
-      </label>
-      <label>
-        {t.editor.productLineId} <input name="productLineId" value={f.productLineId} inputmode="numeric" required />
-      </label>
-      <label>
-        {t.editor.secretName} <input name="secret" value={f.secret} pattern="[A-Z][A-Z0-9_]*" autocomplete="off" />
-      </label>
+    <>
       <h3>{t.editor.customer}</h3>
       <label for="customerId">{t.editor.customerId}</label>
       <FieldPicker name="customerId" id="customerId" value={f.customerId} paths={p.paths} none={t.editor.customerIdNone} />
@@ -287,6 +262,42 @@ function BasicsFieldset(p: { form: FormState; paths: string[]; isNew: boolean; i
           ))}
         </select>
       </label>
+    </>
+  );
+}
+
+/** Sender, CRM module, secret name, the customer and the update mode. */
+function BasicsFieldset(p: { form: FormState; paths: string[]; isNew: boolean; id: string }) {
+  const t = useT();
+  const f = p.form;
+  return (
+    <fieldset class="basics">
+      {p.isNew && <IdField id={p.id} />}
+      <label>
+        {t.editor.sender}
+        <select name="preset" id="preset">
+          <option value="">{t.editor.senderNone}</option>
+          {Object.values(PRESETS).map((preset) => (
+            <option value={preset.name} selected={f.preset === preset.name} title={preset.recipe}>
+              {preset.title}
+            </option>
+          ))}
+        </select>
+      </label>
+      <PresetSets name={f.preset} />
+      <label>
+        {t.editor.name} <input name="name" value={f.name} required maxlength={200} />
+      </label>
+      <label>
+        {t.editor.moduleId} <input name="moduleId" value={f.moduleId} inputmode="numeric" required />
+      </label>
+      <label>
+        {t.editor.productLineId} <input name="productLineId" value={f.productLineId} inputmode="numeric" required />
+      </label>
+      <label>
+        {t.editor.secretName} <input name="secret" value={f.secret} pattern="[A-Z][A-Z0-9_]*" autocomplete="off" />
+      </label>
+      <CustomerFields form={f} paths={p.paths} />
     </fieldset>
   );
 }
@@ -397,14 +408,73 @@ function PreviewSection(p: Pick<EditorProps, 'recent' | 'sample' | 'preview' | '
   );
 }
 
+/** The mapping as a form: the basics, then one row per CRM field (and one empty row to fill in). */
+function MappingForm(p: Omit<EditorProps, 'preview'> & { form: FormState; preview: string; pane: PreviewPaneProps }) {
+  const t = useT();
+  const e = t.editor;
+  const paths = (p.pane.fields ?? []).map((f) => f.path);
+  // one empty row to fill in (three for a mapping still empty); "Add a field" asks for more
+  const rows = [...p.form.rows, ...(p.form.rows.length ? [EMPTY_ROW] : [EMPTY_ROW, EMPTY_ROW, EMPTY_ROW])];
+  return (
+    <>
+      <BasicsFieldset form={p.form} paths={paths} isNew={!p.endpoint} id={p.id} />
+      <fieldset class="mapping">
+        <legend>{e.mapping}</legend>
+        <CrmFieldList labels={p.labels} t={t} />
+        <ol class="maprows">
+          {rows.map((row, i) => (
+            <MappingRow row={row} i={i} paths={paths} />
+          ))}
+        </ol>
+        <button type="submit" formaction={p.preview} class="secondary" name="addRow" value="1">
+          {e.addRow}
+        </button>
+      </fieldset>
+      <p>
+        <button type="submit" name="save" value="form">
+          {p.endpoint ? e.save : e.create}
+        </button>
+      </p>
+    </>
+  );
+}
+
+/** A configuration the form cannot show: the id field for a new one, and the note that it opens in JSON. */
+function JsonOnlyNote(p: { endpoint: StoredEndpoint | null; id: string }) {
+  return (
+    <>
+      {!p.endpoint && <IdField id={p.id} />}
+      <Notice kind="warn">
+        <p>{useT().editor.jsonOnly}</p>
+      </Notice>
+    </>
+  );
+}
+
+/** The configuration as JSON: closed while the form is what is edited, open when the form cannot show it. */
+function AdvancedJson(p: EditorProps) {
+  const e = useT().editor;
+  return (
+    <details class="advanced" open={!p.form || p.editing === 'json' ? true : undefined}>
+      <summary>{e.advanced}</summary>
+      <label for="config">{e.json}</label>
+      <textarea id="config" name="config" rows={20} spellcheck={false} aria-describedby="config-issues" aria-invalid={p.issues.length > 0 ? 'true' : undefined}>
+        {p.configText}
+      </textarea>
+      <p>
+        <button type="submit" name="save" value="json">
+          {p.endpoint ? e.save : e.create}
+        </button>
+      </p>
+    </details>
+  );
+}
+
 export function EditorPage(p: EditorProps) {
   const t = useT();
   const e = t.editor;
   const action = p.endpoint ? consolePath('endpoint', { id: p.endpoint.id }) : consolePath('endpoints');
   const preview = p.endpoint ? consolePath('endpointPreview', { id: p.endpoint.id }) : consolePath('newEndpointPreview');
-  const paths = (p.preview.fields ?? []).map((f) => f.path);
-  // one empty row to fill in (three for a mapping still empty); "Add a field" asks for more
-  const rows = p.form ? [...p.form.rows, ...(p.form.rows.length ? [EMPTY_ROW] : [EMPTY_ROW, EMPTY_ROW, EMPTY_ROW])] : [];
   return (
     <Layout title={p.endpoint ? e.title(p.endpoint.id) : e.titleNew} nav="endpoints" csrf={p.csrf}>
       {p.saved && (
@@ -432,47 +502,8 @@ export function EditorPage(p: EditorProps) {
         <input type="hidden" name="editing" value={p.editing} />
         <div class="pane">
           <Issues id="config-issues" issues={p.issues} />
-          {p.form ? (
-            <>
-              <BasicsFieldset form={p.form} paths={paths} isNew={!p.endpoint} id={p.id} />
-              <fieldset class="mapping">
-                <legend>{e.mapping}</legend>
-                <CrmFieldList labels={p.labels} t={t} />
-                <ol class="maprows">
-                  {rows.map((row, i) => (
-                    <MappingRow row={row} i={i} paths={paths} />
-                  ))}
-                </ol>
-                <button type="submit" formaction={preview} class="secondary" name="addRow" value="1">
-                  {e.addRow}
-                </button>
-              </fieldset>
-              <p>
-                <button type="submit" name="save" value="form">
-                  {p.endpoint ? e.save : e.create}
-                </button>
-              </p>
-            </>
-          ) : (
-            <>
-              {!p.endpoint && <IdField id={p.id} />}
-              <Notice kind="warn">
-                <p>{e.jsonOnly}</p>
-              </Notice>
-            </>
-          )}
-          <details class="advanced" open={!p.form || p.editing === 'json' ? true : undefined}>
-            <summary>{e.advanced}</summary>
-            <label for="config">{e.json}</label>
-            <textarea id="config" name="config" rows={20} spellcheck={false} aria-describedby="config-issues" aria-invalid={p.issues.length > 0 ? 'true' : undefined}>
-              {p.configText}
-            </textarea>
-            <p>
-              <button type="submit" name="save" value="json">
-                {p.endpoint ? e.save : e.create}
-              </button>
-            </p>
-          </details>
+          {p.form ? <MappingForm {...p} form={p.form} preview={preview} pane={p.preview} /> : <JsonOnlyNote endpoint={p.endpoint} id={p.id} />}
+          <AdvancedJson {...p} />
         </div>
         <PreviewSection recent={p.recent} sample={p.sample} preview={p.preview} action={preview} endpoint={p.endpoint} />
       </form>

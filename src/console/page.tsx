@@ -1,0 +1,37 @@
+/** What every console route shares: its env, the reader's catalogue, rendering a page in it, refusing. */
+import type { Context } from 'hono';
+import { getCookie } from 'hono/cookie';
+import type { JSX } from 'hono/jsx/jsx-runtime';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { formatIssues } from '../endpoints/schema';
+import type { AppEnv } from '../env';
+import { errorBody, type ErrorCode } from '../http/errors';
+import { CATALOGUES, LANG_COOKIE, Page, pickLang, type Lang, type Messages } from './i18n';
+import type { Session } from './session';
+import { ErrorPage } from './views/layout';
+
+export type ConsoleEnv = AppEnv & { Variables: { session: Session; lang: Lang } };
+export type C = Context<ConsoleEnv>;
+
+/** The reader's catalogue (the language is chosen once per request, see ./i18n). */
+export const tOf = (c: Context): Messages => CATALOGUES[(c as C).get('lang') ?? pickLang(getCookie(c, LANG_COOKIE), c.req.header('accept-language'))];
+
+/** A page in the reader's language: every view below reads the catalogue and this page's path through `useT()`. */
+export function render(c: Context, page: JSX.Element, status: ContentfulStatusCode = 200) {
+  const url = new URL(c.req.url);
+  return c.html(<Page.Provider value={{ t: tOf(c), here: url.pathname + url.search }}>{page}</Page.Provider>, status);
+}
+
+/** A form's validation problems in one line: `path: message; …`. */
+export const issueText = (error: Parameters<typeof formatIssues>[0]) =>
+  formatIssues(error)
+    .map((i) => `${i.path}: ${i.message}`)
+    .join('; ');
+
+/** A refusal: the page a browser can read, or the JSON `{ error }` every other client gets. */
+export function refuse(c: C, status: ContentfulStatusCode, code: ErrorCode, message: string) {
+  if ((c.req.header('accept') ?? '').includes('text/html')) {
+    return render(c, <ErrorPage status={status} code={code} message={message} csrf={c.get('session')?.csrf} />, status);
+  }
+  return c.json(errorBody(code, message), status);
+}
