@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { DELIVERY_STATUSES } from '../src/deliveries/store';
 import { CATALOGUES, pickLang, type Messages } from '../src/console/i18n';
 import { en } from '../src/console/i18n/en';
-import { fromForm, readForm, toForm } from '../src/console/mapping-form';
+import { fromForm, parseMapLines, readForm, toForm } from '../src/console/mapping-form';
 import { call, callWith, crmState, CUSTOMER_ID, hook, leadJson, MODULE_ID, rowsFor, setupEndpoint, unique } from './helpers';
 
 const BASE = 'https://adapter.test';
@@ -128,6 +128,23 @@ describe('every page in both languages', () => {
     // never off to another site
     const away = await call(new Request(`${BASE}/console/language?to=zh&next=https://evil.example/`, { headers: { cookie: s.cookie } }));
     expect(away.headers.get('location')).toBe('/console');
+  });
+
+  it('the switch on a page that answered a form goes back to that form’s page, never to a POST-only address', async () => {
+    const { endpointId } = await setupEndpoint();
+    const s = await signIn();
+    const answered = [
+      [`/console/endpoints/${endpointId}/test`, { sample: leadJson() }, `/console/endpoints/${endpointId}`],
+      [`/console/endpoints/${endpointId}/preview`, { config: '{}', sample: '' }, `/console/endpoints/${endpointId}`],
+      ['/console/customer-keys/import', { moduleId: 'x' }, '/console/customer-keys'],
+    ] as const;
+    for (const [action, fields, page] of answered) {
+      const html = await (await post(action, s, fields)).text();
+      const href = /class="lang" href="([^"]+)"/.exec(html)![1]!.replace(/&amp;/g, '&');
+      const back = await call(new Request(`${BASE}${href}`, { headers: { cookie: s.cookie } }));
+      expect(back.headers.get('location'), action).toBe(page);
+      expect((await get(page, s)).status, page).toBe(200);
+    }
   });
 
   it('a failed delivery says what happened and what to do, keeping its codes', async () => {
@@ -322,6 +339,19 @@ describe('next to the URL', () => {
     const empty = await post(`/console/endpoints/${endpointId}/test`, s, { sample: '' });
     expect(empty.status).toBe(400);
     expect(await empty.text()).toContain(CATALOGUES.zh.editor.testNeedsSample);
+  });
+});
+
+describe('value maps', () => {
+  it('reads "sample value = option id" lines with =, ＝ or →, and a key named __proto__ is a key like any other', () => {
+    const map = parseMapLines('A 套餐 = 1\nB＝2\nC → 3\n\nno separator\n__proto__ = 4');
+    expect(Object.entries(map)).toEqual([
+      ['A 套餐', '1'],
+      ['B', '2'],
+      ['C', '3'],
+      ['__proto__', '4'],
+    ]);
+    expect(JSON.stringify(map)).toBe('{"A 套餐":"1","B":"2","C":"3","__proto__":"4"}');
   });
 });
 

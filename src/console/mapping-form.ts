@@ -94,7 +94,8 @@ export function toForm(doc: unknown, labels: Record<string, string>): { ok: true
 
 /** `sample value = CRM option id` lines as a map (the first `=`, `＝` or `→` splits; blank lines are skipped). */
 export function parseMapLines(text: string): Record<string, string> {
-  const map: Record<string, string> = {};
+  // no prototype: a sample value such as "__proto__" is a key like any other
+  const map: Record<string, string> = Object.create(null);
   for (const line of text.split(/\r?\n/)) {
     const at = line.search(/[=＝→]/);
     if (at < 0) continue;

@@ -18,8 +18,16 @@ export const tOf = (c: Context): Messages => CATALOGUES[(c as C).get('lang') ?? 
 
 /** A page in the reader's language: every view below reads the catalogue and this page's path through `useT()`. */
 export function render(c: Context, page: JSX.Element, status: ContentfulStatusCode = 200) {
+  return c.html(<Page.Provider value={{ t: tOf(c), here: pageOf(c) }}>{page}</Page.Provider>, status);
+}
+
+// The last segment of a console form's action (POST only): the page it belongs to is the path without it.
+const ACTION = /\/(?:preview|test|secret|replay|import)$/;
+
+/** The page a reader is on, for the language switch to come back to: a page answering a form is the form's page. */
+function pageOf(c: Context): string {
   const url = new URL(c.req.url);
-  return c.html(<Page.Provider value={{ t: tOf(c), here: url.pathname + url.search }}>{page}</Page.Provider>, status);
+  return c.req.method === 'GET' ? url.pathname + url.search : url.pathname.replace(ACTION, '');
 }
 
 /** A form's validation problems in one line: `path: message; …`. */

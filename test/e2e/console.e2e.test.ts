@@ -275,6 +275,21 @@ describe('the console in Chromium', () => {
     await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.editor.saved);
     // the custom field is remembered for this module, with its label
     expect(await page.locator('#crm-fields option[value=select_1680162080347]').getAttribute('label')).toBe('意向套餐');
+    // "Send a test": the delivery picked beside the sample, through the configuration as saved; nothing is sent
+    const before = crm.tenants.get(PRODUCT_LINE)!.customers.get(CUSTOMER)!.select_1680162080347;
+    await page.click(`button:text("${t.editor.sendTest}")`);
+    await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.editor.tested);
+    await expect.poll(text(page.locator('#preview')), POLL).toContain(t.preview.outcome.would_deliver);
+    expect(crm.tenants.get(PRODUCT_LINE)!.customers.get(CUSTOMER)!.select_1680162080347).toBe(before);
+    // the language switch in the header: the same page (the endpoint's, not the test's POST address), in English, and back
+    const editorPath = '/console/endpoints/signup';
+    await page.click('header a.lang');
+    await page.waitForURL((u) => u.pathname === editorPath);
+    expect(await page.getAttribute('html', 'lang')).toBe('en');
+    await expect.poll(text(page.locator('h1')), POLL).toBe(CATALOGUES.en.editor.title('signup'));
+    await page.click('header a.lang');
+    await page.waitForURL((u) => u.pathname === editorPath);
+    expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
 
     await page.goto(deliveryUrl);
     await page.click(`button:text("${t.deliveries.replay}")`);
