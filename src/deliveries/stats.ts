@@ -1,6 +1,5 @@
-import type { DeliveryStatus } from './store';
 import { idFloor } from './id';
-import { ATTENTION_SQL } from './store';
+import { ATTENTION_SQL, type DeliveryStatus } from './store';
 
 /** How the console groups statuses: what reached the CRM (or needed nothing), what did not, what is still on its way. */
 export type StatusGroup = 'ok' | 'failed' | 'pending' | 'other';

@@ -42,17 +42,13 @@ export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
 ];
 export const IN_FLIGHT: readonly DeliveryStatus[] = ['queued', 'retrying'];
 /**
- * The one replay rule: a verified delivery whose body is still stored, not in flight, not a duplicate (replay its
- * first instead). As SQL for the replay queries, and for a row already read.
- */
-/**
  * The statuses someone looks for (the console's failure lists, held counts, a status filter): the only rows with
  * an entry in the partial index `deliveries_needing_attention` (migrations/0006). A query on these statuses adds
  * `AND ${ATTENTION_SQL}` so that SQLite uses that index; the text must match the index's predicate exactly.
  * Deliveries on their way (queued, retrying) are found through `deliveries_due` instead: they have a next attempt.
  */
 export const ATTENTION_STATUSES: readonly DeliveryStatus[] = ['failed', 'rejected', 'invalid', 'unmatched', 'conflict', 'dead', 'held'];
-export const ATTENTION_SQL = "status IN ('failed', 'rejected', 'invalid', 'unmatched', 'conflict', 'dead', 'held')";
+export const ATTENTION_SQL = `status IN (${ATTENTION_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
 /** `status = ?`, with the terms that let SQLite use the status's partial index (see ATTENTION_SQL). */
 export function statusSql(status: string): string {
@@ -61,6 +57,10 @@ export function statusSql(status: string): string {
   return 'status = ?';
 }
 
+/**
+ * The one replay rule: a verified delivery whose body is still stored, not in flight, not a duplicate (replay its
+ * first instead). As SQL for the replay queries, and for a row already read.
+ */
 export const REPLAYABLE_SQL = "verified = 1 AND (raw_body IS NOT NULL OR payload IS NOT NULL) AND status NOT IN ('queued', 'retrying', 'duplicate', 'held')";
 export const isReplayable = (row: Pick<DeliveryRow, 'verified' | 'raw_body' | 'payload' | 'status'>) =>
   row.verified === 1 && (row.raw_body !== null || row.payload !== null) && !IN_FLIGHT.includes(row.status) && row.status !== 'duplicate' && row.status !== 'held';

@@ -135,7 +135,8 @@ export async function leadsOf(kv: KVNamespace, rows: StoredPayload[]): Promise<M
     if (!m) continue;
     // a masked payload is stored as JSON whatever arrived; otherwise it is the body as it came
     const masked = row.payload.startsWith('{');
-    const parsed = await parseBody(new TextEncoder().encode(row.payload), masked ? 'application/json' : row.contentType);
+    // the text is what is stored: handed over as decoded (only a multipart body reads the bytes)
+    const parsed = await parseBody(new TextEncoder().encode(row.payload), masked ? 'application/json' : row.contentType, row.payload);
     if (!parsed.ok) continue;
     const lead = await leadOf(m.mapping, { body: viewOf(m.config.preset, parsed.value), headers: {}, query: {} });
     if (lead.name || lead.phone) leads.set(row.id, lead);
