@@ -88,7 +88,7 @@ hooks.post('/:id', async (c) => {
 });
 
 /** Resolves on the next turn of the event loop: after the fetch handler's answer has been handed to the runtime. */
-export const afterTheAnswer = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+const afterTheAnswer = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 // CORS preflight for browsers posting with fetch from an allowed origin.
 hooks.options('/:id', async (c) => {
