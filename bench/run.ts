@@ -225,10 +225,11 @@ function workerdCpuMs(): number {
   }
   return total;
 }
-const CPU_N = Number(process.env.BENCH_CPU_REQUESTS ?? 2000);
+const CPU_N = Number(process.env.BENCH_CPU_REQUESTS ?? 4000);
 // The rows are measured in interleaved rounds and each row's median round is reported: the machine's load drifts
 // over minutes, and a row measured minutes after its floor was read against a different machine.
-const CPU_ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 5);
+// Many short rounds rather than a few long ones: a row and its floor a few seconds apart see the same machine.
+const CPU_ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 20);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const cpuTargets = [...rows.filter((r) => r.key !== 'direct' && r.key !== 'queue'), ...cpuRows];
@@ -250,9 +251,14 @@ const cpuSpread: Record<string, [number, number]> = {};
 /** A row's CPU over its forward+D1 floor, round by round (the same minutes of the machine), and the median of those. */
 const floorOf = (key: string) => (key === 'size200' ? 'floorD1_200' : key.startsWith('floor') ? undefined : 'floorD1');
 const overFloor: Record<string, number> = {};
+/** The middle half of a row's round-by-round differences to its floor (25th to 75th percentile): how sure the median is. */
+const overFloorSpread: Record<string, [number, number]> = {};
 for (const row of cpuTargets) {
   const floor = floorOf(row.key);
-  if (floor) overFloor[row.key] = round3(median(perRound[row.key]!.map((x, i) => x - perRound[floor]![i]!)));
+  if (!floor) continue;
+  const diffs = perRound[row.key]!.map((x, i) => x - perRound[floor]![i]!).sort((a, b) => a - b);
+  overFloor[row.key] = round3(median(diffs));
+  overFloorSpread[row.key] = [round3(diffs[Math.floor((diffs.length - 1) / 4)]!), round3(diffs[Math.ceil(((diffs.length - 1) * 3) / 4)]!)];
 }
 for (const row of cpuTargets) {
   const xs = perRound[row.key]!;
@@ -282,6 +288,7 @@ const report = {
   cpuInWorkerd,
   cpuSpread,
   cpuOverFloor: overFloor,
+  cpuOverFloorSpread: overFloorSpread,
   thinkTime,
   storage: STORAGE,
   rows: [...rows, ...cpuRows].map((r) => ({ key: r.key, label: r.label })),
@@ -324,11 +331,12 @@ lines.push(
   '',
   `## CPU inside workerd, per request (${CPU_N} sequential requests each, in ${CPU_ROUNDS} interleaved rounds, the median round; the workerd process's utime + stime from /proc, 10 ms ticks)`,
   '',
-  '| row | workerd CPU ms / request | rounds (min-max) | minus the forward-only floor | over its forward+D1 floor (median of the rounds, each against the floor of the same round) |',
-  '|---|---|---|---|---|',
+  '| row | workerd CPU ms / request | rounds (min-max) | minus the forward-only floor | over its forward+D1 floor (median of the rounds, each against the floor of the same round) | middle half of those rounds (25th-75th percentile) |',
+  '|---|---|---|---|---|---|',
   ...Object.entries(cpuInWorkerd).map(([key, ms]) => {
     const [lo, hi] = cpuSpread[key]!;
-    return `| ${[...rows, ...cpuRows].find((r) => r.key === key)!.label} | ${ms} | ${lo}-${hi} | ${round3(ms - fwdCpu)} | ${overFloor[key] ?? ''}${key === 'size200' ? ' (the same-size floor)' : ''} |`;
+    const spread = overFloorSpread[key] ? `${overFloorSpread[key][0]} to ${overFloorSpread[key][1]}` : '';
+    return `| ${[...rows, ...cpuRows].find((r) => r.key === key)!.label} | ${ms} | ${lo}-${hi} | ${round3(ms - fwdCpu)} | ${overFloor[key] ?? ''}${key === 'size200' ? ' (the same-size floor)' : ''} | ${spread} |`;
   }),
 );
 const fwdThink = thinkTime.floorForward!;

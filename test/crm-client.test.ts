@@ -23,6 +23,7 @@ describe('updateCustomer', () => {
     const big = 'x'.repeat(100 * 1024);
     const ok = await updateCustomer(answer(200, `{"code":200,"message":"","data":{"item":{"id":"1","note":"${big}"}}}`), settings, '9', { mid: '1', id: '1', note: big });
     expect(ok.request.bodyText).toBe(JSON.stringify({ mid: '1', id: '1', note: big }));
+    expect(JSON.parse(crmRequestJson(ok.request)).bodyBytes).toBe(new TextEncoder().encode(ok.request.bodyText!).byteLength);
     expect(ok.responseText!.length).toBe(8 * 1024);
     expect(ok.ok && ok.item?.id).toBe('1');
     const refused = await updateCustomer(answer(200, `{"code":10001,"message":"字段错误","data":{"detail":"${big}"}}`), settings, '9', { mid: '1', id: '1' });

@@ -4,7 +4,9 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { crmRequestJson } from '../src/crm/client';
 import { hasNestedQuantifier } from '../src/mapping/budget';
+import { newRecord, scrubFacts } from '../src/pipeline/record';
 import { ADMIN, call, callWith, crmFailures, crmState, deliveryRow, drive, endpointConfig, hook, leadJson, putEndpoint, recordingQueue, rowsFor, setupEndpoint } from './helpers';
 
 const BASE = 'https://adapter.test';
@@ -65,6 +67,24 @@ async function leakedSecrets(answers: string[]): Promise<string[]> {
   for (const key of (await env.ENDPOINTS.list()).keys) texts.push(key.name, (await env.ENDPOINTS.get(key.name)) ?? '');
   return SECRETS.filter((s) => texts.some((t) => t.includes(s)));
 }
+
+describe('body limits on webhooks', () => {
+  it('a declared Content-Length smaller than the body sent: the limit holds on what arrives (413, a row, no CRM call)', async () => {
+    const { endpointId, productLineId } = await setupEndpoint();
+    const res = await call(
+      new Request(`${BASE}/hooks/${endpointId}?token=form-token-2f9c`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': '100' },
+        body: streamOf(300 * 1024),
+      }),
+    );
+    expect(res.status).toBe(413);
+    const body = await res.json<{ error: { code: string }; deliveryId: string }>();
+    expect(body.error.code).toBe('payload_too_large');
+    expect(await deliveryRow(body.deliveryId)).toMatchObject({ status: 'invalid', reason: 'payload_too_large' });
+    expect((await crmState(productLineId)).requests).toHaveLength(0);
+  });
+});
 
 describe('secrets never stored, answered or sent on', () => {
   it('a CRM that echoes its credential: the sender, the row, the attempt and the admin API never see it', async () => {
@@ -133,6 +153,18 @@ describe('secrets never stored, answered or sent on', () => {
     expect(sent).toContain('L1');
     expect(sent).not.toContain('fixture-secret-2f9c');
     expect(await leakedSecrets([await res.text()])).toEqual([]);
+  });
+});
+
+describe('the logged CRM request', () => {
+  it('a secret inside a request past 16 KiB is replaced in its logged start, which stays valid JSON', () => {
+    const record = newRecord('d1', 'e1', 0, new Request('https://adapter.test/hooks/e1', { method: 'POST' }), {}, {});
+    const body = { mid: '1', id: '2', note: `${'x'.repeat(16 * 1024 - 40)}fixture-secret-2f9c${'y'.repeat(2000)}` };
+    record.crm_request = { url: 'https://crm.test/api/moduleData/update', headers: {}, body, bodyText: JSON.stringify(body) };
+    scrubFacts(record, ['fixture-secret-2f9c']);
+    const logged = crmRequestJson(record.crm_request!);
+    expect(logged).not.toContain('fixture-secret-2f9c');
+    expect(JSON.parse(logged).bodyStart).toContain('***');
   });
 });
 

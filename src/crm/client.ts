@@ -49,7 +49,7 @@ function itemOf(data: unknown): Record<string, unknown> | null {
  * The request the adapter sends, as logged (the credential masked). `bodyText`: the JSON body exactly as sent, so
  * the log stores it without serialising a big body a second time (see crmRequestJson).
  */
-export type CrmRequest = { url: string; headers: Record<string, string>; body: Record<string, unknown>; bodyText?: string };
+export type CrmRequest = { url: string; headers: Record<string, string>; body: Record<string, unknown>; bodyText?: string; bodyBytes?: number };
 
 /** A CRM request as read back from the log: its body whole, or for a big one its size and its start. */
 export type LoggedCrmRequest = Omit<CrmRequest, 'body' | 'bodyText'> & { body?: Record<string, unknown>; bodyBytes?: number; bodyStart?: string };
@@ -57,16 +57,26 @@ export type LoggedCrmRequest = Omit<CrmRequest, 'body' | 'bodyText'> & { body?: 
 /** The largest CRM request body the log keeps whole; past it, its start (the payload beside it has all of it). */
 export const MAX_LOGGED_REQUEST_BODY = 16 * 1024;
 
+// A request's logged text, made once: the row's secret check and its write both read it.
+const requestTexts = new WeakMap<CrmRequest, string>();
+
 /**
  * A request as the row stores it: `{ url, headers, body }` in JSON, the body as it was sent (serialised once). A body
  * past MAX_LOGGED_REQUEST_BODY is kept as `{ url, headers, bodyBytes, bodyStart }`: storing a big body twice (once
  * as the payload) made the row's write the largest cost of a big webhook.
  */
 export function crmRequestJson(request: CrmRequest): string {
-  const body = request.bodyText ?? JSON.stringify(request.body);
-  const head = `{"url":${JSON.stringify(request.url)},"headers":${JSON.stringify(request.headers)}`;
-  if (body.length <= MAX_LOGGED_REQUEST_BODY) return `${head},"body":${body}}`;
-  return `${head},"bodyBytes":${new TextEncoder().encode(body).byteLength},"bodyStart":${JSON.stringify(body.slice(0, MAX_LOGGED_REQUEST_BODY))}}`;
+  let text = requestTexts.get(request);
+  if (text === undefined) {
+    const body = request.bodyText ?? JSON.stringify(request.body);
+    const head = `{"url":${JSON.stringify(request.url)},"headers":${JSON.stringify(request.headers)}`;
+    text =
+      body.length <= MAX_LOGGED_REQUEST_BODY
+        ? `${head},"body":${body}}`
+        : `${head},"bodyBytes":${request.bodyBytes ?? new TextEncoder().encode(body).byteLength},"bodyStart":${JSON.stringify(body.slice(0, MAX_LOGGED_REQUEST_BODY))}}`;
+    requestTexts.set(request, text);
+  }
+  return text;
 }
 
 type CallFacts = { request: CrmRequest; durationMs: number; httpStatus?: number; responseText?: string };
@@ -126,11 +136,13 @@ async function callCrm(
   const url = `${settings.baseUrl}${path}`;
   const contentType = encoding === 'json' ? 'application/json' : 'application/x-www-form-urlencoded';
   const sent = encoding === 'json' ? JSON.stringify(body) : new URLSearchParams(body as Record<string, string>).toString();
+  // encoded here rather than by fetch: the log reads its size from the same bytes
+  const bytes = new TextEncoder().encode(sent);
   const request: CrmRequest = {
     url,
     headers: { ...maskedHeaders(settings, productLineId), 'content-type': contentType },
     body,
-    ...(encoding === 'json' ? { bodyText: sent } : {}),
+    ...(encoding === 'json' ? { bodyText: sent, bodyBytes: bytes.byteLength } : {}),
   };
   const started = Date.now();
   let response: Response;
@@ -143,7 +155,7 @@ async function callCrm(
         'default-product-id': productLineId,
         [settings.authHeader]: settings.authScheme ? `${settings.authScheme} ${settings.token}` : settings.token,
       },
-      body: sent,
+      body: bytes,
       signal: AbortSignal.timeout(settings.timeoutMs),
     });
     text = await response.text();

@@ -7,7 +7,7 @@ import { type Attempt, insertAttemptStatement } from '../deliveries/attempts';
 import { releaseStatement } from '../deliveries/idempotency';
 import { redactPaths, scrubText, sensitiveForms } from '../deliveries/redact';
 import { insertDeliveryStatement, type NewDelivery } from '../deliveries/store';
-import { type CrmRequest, crmRequestJson } from '../crm/client';
+import type { CrmRequest } from '../crm/client';
 import { parseBody } from '../receive/body';
 import { encodeBytes } from '../verify/crypto';
 import { ALWAYS_SECRET_HEADERS } from '../verify';
@@ -130,12 +130,17 @@ export function scrubFacts(record: NewDelivery, secrets: string[]): void {
   record.warnings = record.warnings.map((w) => scrubSecrets(w, secrets));
 }
 
-/** A CRM request as logged, with each secret replaced: checked on the text as sent (no second serialisation of its body). */
+/**
+ * A CRM request as logged, with each secret replaced: checked on the body as sent (not serialised again), whole, before
+ * the log keeps only its start (a secret cut in two there would slip past a check of the start).
+ */
 function scrubRequest(request: CrmRequest, secrets: string[]): CrmRequest {
-  const escaped = secrets.map((s) => JSON.stringify(s).slice(1, -1));
-  const text = crmRequestJson(request);
-  if (!escaped.some((s) => s.length >= 4 && text.includes(s))) return request;
-  return JSON.parse(scrubSecrets(text, escaped)) as CrmRequest;
+  const escaped = secrets.map((s) => JSON.stringify(s).slice(1, -1)).filter((s) => s.length >= 4);
+  const body = request.bodyText ?? JSON.stringify(request.body);
+  const head = JSON.stringify([request.url, request.headers]);
+  if (!escaped.some((s) => body.includes(s) || head.includes(s))) return request;
+  const [url, headers] = JSON.parse(scrubSecrets(head, escaped)) as [string, Record<string, string>];
+  return { ...request, url, headers, bodyText: scrubSecrets(body, escaped) };
 }
 
 /** A JSON value with each secret replaced by *** wherever it appears, also inside longer strings (escaped as JSON writes it). */
