@@ -6,13 +6,14 @@
  * Prints rows per second for each, in the same run. README "Scale" reads it; the figures are local (SQLite in
  * workerd's process), so only the ratio between the two paths carries over to D1.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { unstable_splitSqlQuery } from 'wrangler';
+import { benchStorageRoot, persistOptions } from './storage.ts';
 
 const ROWS = Number(process.env.SCALE_ROWS ?? 4000);
 const PER_BATCH = Number(process.env.SCALE_BATCH ?? 100);
-const root = existsSync('/dev/shm') ? `/dev/shm/crm-scale-${process.pid}` : undefined;
+const root = benchStorageRoot('crm-scale');
 
 // The Worker under test: writes `n` rows either one statement each (awaited one after another, as separate
 // webhooks do) or in statements of `per` rows. Columns as the adapter fills them for a delivered webhook.
@@ -46,7 +47,7 @@ export default {
   },
 };`;
 
-const options = { modules: true, script, compatibilityDate: '2026-11-01', d1Databases: { DB: 'scale-db' }, ...(root ? { d1Persist: `${root}/d1` } : {}) };
+const options = { modules: true, script, compatibilityDate: '2026-11-01', d1Databases: { DB: 'scale-db' }, ...persistOptions(root) };
 const mf = new Miniflare(convertV4MiniflareOptions(options as unknown as Parameters<typeof convertV4MiniflareOptions>[0]));
 const db = await mf.getD1Database('DB');
 for (const file of readdirSync('migrations')

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wrangler';
+import { persistOptions } from './storage.ts';
 
 /**
  * The runtime's own floors, in the same Miniflare as the adapter: a Worker that only forwards the body to the CRM
@@ -62,7 +63,7 @@ const CONSOLE_CONFIG = 'wrangler.console.toml';
 export async function startAdapter(
   port: number,
   vars: Record<string, string>,
-  options: { assets?: boolean; console?: boolean; outdir?: string; floors?: Floors; persistRoot?: string } = {},
+  options: { assets?: boolean; console?: boolean; outdir?: string; floors?: Floors; persistRoot?: string; inspectorPort?: number } = {},
 ): Promise<{ url: string; mf: Miniflare }> {
   const outdir = options.outdir ?? 'bench/out/build';
   const built = builtWorker('wrangler.toml', outdir, vars, options.assets ?? false);
@@ -76,16 +77,13 @@ export async function startAdapter(
     workers.push({ ...common, name: 'floor-forward', script: FLOOR_FORWARD, routes: ['*/__floor/forward'] });
     workers.push({ ...common, name: 'floor-forward-d1', script: FLOOR_FORWARD_D1, routes: ['*/__floor/forward-d1'], d1Databases: { DB: 'floor-db' } });
   }
-  // `persistRoot`: D1, KV and the queues' storage there (the benchmark puts it on tmpfs), else Miniflare's temporary directory
-  const persist = options.persistRoot
-    ? {
-        d1Persist: `${options.persistRoot}/d1`,
-        kvPersist: `${options.persistRoot}/kv`,
-        cachePersist: `${options.persistRoot}/cache`,
-        durableObjectsPersist: `${options.persistRoot}/do`,
-      }
-    : {};
-  const mf = new Miniflare(convertV4MiniflareOptions({ host: '127.0.0.1', port, workers, ...persist } as unknown as Parameters<typeof convertV4MiniflareOptions>[0]));
+  // `persistRoot`: every resource's storage there (the benchmark puts it on tmpfs), else Miniflare's temporary directory
+  const persist = persistOptions(options.persistRoot);
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({ host: '127.0.0.1', port, workers, ...persist, ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}) } as unknown as Parameters<
+      typeof convertV4MiniflareOptions
+    >[0]),
+  );
   const url = (await mf.ready).toString().replace(/\/$/, '');
   const db = await mf.getD1Database('DB');
   for (const file of readdirSync('migrations')
