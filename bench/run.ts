@@ -256,17 +256,8 @@ const trimmedMean = (xs: number[]) => {
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const cpuTargets = [...rows.filter((r) => r.key !== 'direct' && r.key !== 'queue'), ...cpuRows];
 const perRound: Record<string, number[]> = Object.fromEntries(cpuTargets.map((r) => [r.key, []]));
-/**
- * Every round starts from empty logs, on both sides: a log grown by thousands of 100-250 KiB rows makes SQLite's
- * writes dearer as the run goes on, in the adapter's database and the floor's alike, but not at the same pace.
- */
-async function emptyLogs(): Promise<void> {
-  await (await mf.getD1Database('DB')).exec('DELETE FROM attempts; DELETE FROM deliveries;');
-  await (await mf.getD1Database('DB', 'floor-forward-d1')).exec('DELETE FROM floor_log;');
-}
 for (const row of cpuTargets) await load(row.target, 1, 300); // warm
 for (let round = 0; round < CPU_ROUNDS; round++) {
-  await emptyLogs();
   for (const row of cpuTargets) {
     const n = Math.ceil(CPU_N / CPU_ROUNDS);
     const before = workerdCpuMs();

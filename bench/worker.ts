@@ -12,7 +12,8 @@ import { persistOptions } from './storage.ts';
 /**
  * The runtime's own floors, in the same Miniflare as the adapter: a Worker that only forwards the body to the CRM
  * (what any adapter must at least do), and one that also writes one D1 row under waitUntil (what logging must at
- * least cost). Reached at /__floor/forward and /__floor/forward-d1 on the adapter's port.
+ * least cost: the body, and the CRM's answer to 8 KiB as the adapter keeps a successful one, so both sides store
+ * about the same bytes). Reached at /__floor/forward and /__floor/forward-d1 on the adapter's port.
  */
 const FLOOR_FORWARD = `export default {
   async fetch(request, env) {
@@ -25,7 +26,7 @@ const FLOOR_FORWARD_D1 = `export default {
     const body = await request.text();
     const res = await fetch(env.CRM_URL, { method: 'POST', headers: { 'content-type': 'application/json', 'default-product-id': env.PRODUCT_LINE, authorization: 'Bearer ' + env.CRM_API_TOKEN }, body });
     const answer = await res.text();
-    ctx.waitUntil(env.DB.prepare('INSERT INTO floor_log (id, received_at, payload, answer) VALUES (?, ?, ?, ?)').bind(crypto.randomUUID(), Date.now(), body, answer).run());
+    ctx.waitUntil(env.DB.prepare('INSERT INTO floor_log (id, received_at, payload, answer) VALUES (?, ?, ?, ?)').bind(crypto.randomUUID(), Date.now(), body, answer.slice(0, 8192)).run());
     return new Response(answer, { status: res.status, headers: { 'content-type': 'application/json' } });
   },
 };`;

@@ -17,7 +17,8 @@ export async function readRawBody(request: Request, limit: number): Promise<{ ok
   const declared = Number(request.headers.get('content-length') ?? '');
   if (Number.isFinite(declared) && declared > limit) return tooLarge;
   if (!request.body) return { ok: true, bytes: new Uint8Array(0) };
-  // a declared length within the limit is the body's length (the runtime frames the request by it): one native read
+  // a declared length within the limit: one native read (over HTTP the runtime frames the body by it; the limit is
+  // still checked on what arrived, for a caller that declared less than it sent)
   if (request.headers.has('content-length') && Number.isFinite(declared)) {
     const bytes = new Uint8Array(await request.arrayBuffer());
     return bytes.byteLength > limit ? tooLarge : { ok: true, bytes };
