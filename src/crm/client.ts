@@ -47,7 +47,8 @@ function itemOf(data: unknown): Record<string, unknown> | null {
 
 /**
  * The request the adapter sends, as logged (the credential masked). `bodyText`: the JSON body exactly as sent, so
- * the log stores it without serialising a big body a second time (see crmRequestJson).
+ * the log stores it without serialising a big body a second time (see crmRequestJson); `bodyBytes`: its size as
+ * sent, read from the bytes handed to fetch (a masked copy of the body keeps it).
  */
 export type CrmRequest = { url: string; headers: Record<string, string>; body: Record<string, unknown>; bodyText?: string; bodyBytes?: number };
 
@@ -57,26 +58,17 @@ export type LoggedCrmRequest = Omit<CrmRequest, 'body' | 'bodyText'> & { body?: 
 /** The largest CRM request body the log keeps whole; past it, its start (the payload beside it has all of it). */
 export const MAX_LOGGED_REQUEST_BODY = 16 * 1024;
 
-// A request's logged text, made once: the row's secret check and its write both read it.
-const requestTexts = new WeakMap<CrmRequest, string>();
-
 /**
  * A request as the row stores it: `{ url, headers, body }` in JSON, the body as it was sent (serialised once). A body
  * past MAX_LOGGED_REQUEST_BODY is kept as `{ url, headers, bodyBytes, bodyStart }`: storing a big body twice (once
  * as the payload) made the row's write the largest cost of a big webhook.
  */
 export function crmRequestJson(request: CrmRequest): string {
-  let text = requestTexts.get(request);
-  if (text === undefined) {
-    const body = request.bodyText ?? JSON.stringify(request.body);
-    const head = `{"url":${JSON.stringify(request.url)},"headers":${JSON.stringify(request.headers)}`;
-    text =
-      body.length <= MAX_LOGGED_REQUEST_BODY
-        ? `${head},"body":${body}}`
-        : `${head},"bodyBytes":${request.bodyBytes ?? new TextEncoder().encode(body).byteLength},"bodyStart":${JSON.stringify(body.slice(0, MAX_LOGGED_REQUEST_BODY))}}`;
-    requestTexts.set(request, text);
-  }
-  return text;
+  const body = request.bodyText ?? JSON.stringify(request.body);
+  const head = `{"url":${JSON.stringify(request.url)},"headers":${JSON.stringify(request.headers)}`;
+  if (body.length <= MAX_LOGGED_REQUEST_BODY) return `${head},"body":${body}}`;
+  const bytes = request.bodyBytes ?? new TextEncoder().encode(body).byteLength;
+  return `${head},"bodyBytes":${bytes},"bodyStart":${JSON.stringify(body.slice(0, MAX_LOGGED_REQUEST_BODY))}}`;
 }
 
 type CallFacts = { request: CrmRequest; durationMs: number; httpStatus?: number; responseText?: string };
