@@ -30,7 +30,15 @@ describe('updateCustomer', () => {
     expect(refused.responseText!.length).toBe(64 * 1024);
   });
 
-  it('logs a body up to 16 KiB whole, and past it its size and start (the payload beside it has all of it), as valid JSON', () => {
+  it('reads the answer as UTF-8 like text() does: a byte-order mark dropped, a malformed byte replaced, Chinese kept', async () => {
+    const bytes = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode('{"code":10001,"message":"字段'), 0xff, ...new TextEncoder().encode('错误","data":[]}')]);
+    const fetcher = (async () => new Response(bytes, { status: 200 })) as typeof fetch;
+    const refused = await updateCustomer(fetcher, settings, '9', { mid: '1', id: '1' });
+    expect(refused).toMatchObject({ ok: false, error: 'crm_rejected', code: 10001, message: '字段\uFFFD错误' });
+    expect(refused.responseText).toBe('{"code":10001,"message":"字段\uFFFD错误","data":[]}');
+  });
+
+  it('logs a body up to 16 KiB whole, and past it its size and first 2 KiB (the payload beside it has all of it), as valid JSON', () => {
     const request = { url: 'https://crm.test/api/moduleData/update', headers: { 'x-token': '***' } };
     const small = { mid: '1', id: '2', note: '想了解价格' };
     expect(JSON.parse(crmRequestJson({ ...request, body: small, bodyText: JSON.stringify(small) }))).toEqual({ ...request, body: small });
@@ -38,7 +46,7 @@ describe('updateCustomer', () => {
     const logged = JSON.parse(crmRequestJson({ ...request, body: big, bodyText: JSON.stringify(big) }));
     expect(logged).toMatchObject({ ...request, bodyBytes: new TextEncoder().encode(JSON.stringify(big)).byteLength });
     expect(logged.body).toBeUndefined();
-    expect(logged.bodyStart).toBe(JSON.stringify(big).slice(0, 16 * 1024));
+    expect(logged.bodyStart).toBe(JSON.stringify(big).slice(0, 2 * 1024));
   });
 
   const cases: [string, typeof fetch, Record<string, unknown>][] = [

@@ -157,9 +157,10 @@ describe('secrets never stored, answered or sent on', () => {
 });
 
 describe('the logged CRM request', () => {
-  it('a secret inside a request past 16 KiB is replaced in its logged start, which stays valid JSON', () => {
+  it('a secret cut in two by the start the log keeps of a request past 16 KiB is replaced, and the start stays valid JSON', () => {
     const record = newRecord('d1', 'e1', 0, new Request('https://adapter.test/hooks/e1', { method: 'POST' }), {}, {});
-    const body = { mid: '1', id: '2', note: `${'x'.repeat(16 * 1024 - 40)}fixture-secret-2f9c${'y'.repeat(2000)}` };
+    // the secret straddles the 2 KiB start (after the 28 characters of {"mid":"1","id":"2","note":")
+    const body = { mid: '1', id: '2', note: `${'x'.repeat(2 * 1024 - 40)}fixture-secret-2f9c${'y'.repeat(16 * 1024)}` };
     record.crm_request = { url: 'https://crm.test/api/moduleData/update', headers: {}, body, bodyText: JSON.stringify(body) };
     scrubFacts(record, ['fixture-secret-2f9c']);
     const logged = crmRequestJson(record.crm_request!);

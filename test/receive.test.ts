@@ -166,7 +166,7 @@ describe('lossless JSON', () => {
     expect(parseJsonLossless('[{"a":[1763627800123456789]}]')).toEqual([{ a: ['1763627800123456789'] }]);
   });
 
-  it('finds a bare long number after any blank (the fast path is only for texts with none)', () => {
+  it('finds a bare long number after any blank', () => {
     expect(parseJsonLossless('{"a" :\n\t 688346218203447296}')).toEqual({ a: '688346218203447296' });
     expect(parseJsonLossless('[1, -688346218203447296]')).toEqual([1, '-688346218203447296']);
   });
@@ -177,6 +177,23 @@ describe('lossless JSON', () => {
     expect(spy).toHaveBeenCalledTimes(1);
     expect(spy.mock.calls[0]!.length).toBe(1);
     spy.mockRestore();
+  });
+
+  it('parses once when the numbers are exact as parsed (safe, no exponent): the reviver never runs', () => {
+    const spy = vi.spyOn(JSON, 'parse');
+    expect(parseJsonLossless('{"score":5,"ok":true,"n":[1,2.5,{"m":-3}],"id":"688346218203447296"}')).toEqual({
+      score: 5,
+      ok: true,
+      n: [1, 2.5, { m: -3 }],
+      id: '688346218203447296',
+    });
+    expect(spy).toHaveBeenCalledTimes(1);
+    spy.mockRestore();
+  });
+
+  it('keeps a negative zero and an exponent as written, nested too; a string that looks like one only costs the slow path', () => {
+    expect(parseJsonLossless('{"a":[{"z":-0}],"b":{"c":[1E+2]},"s":"3e5","n":7}')).toEqual({ a: [{ z: '-0' }], b: { c: ['1E+2'] }, s: '3e5', n: 7 });
+    expect(parseJsonLossless('{"n":7,"s":"3e5"}')).toEqual({ n: 7, s: '3e5' });
   });
 });
 

@@ -55,8 +55,10 @@ export type CrmRequest = { url: string; headers: Record<string, string>; body: R
 /** A CRM request as read back from the log: its body whole, or for a big one its size and its start. */
 export type LoggedCrmRequest = Omit<CrmRequest, 'body' | 'bodyText'> & { body?: Record<string, unknown>; bodyBytes?: number; bodyStart?: string };
 
-/** The largest CRM request body the log keeps whole; past it, its start (the payload beside it has all of it). */
+/** The largest CRM request body the log keeps whole; past it, its size and its start (the payload beside it has all of it). */
 export const MAX_LOGGED_REQUEST_BODY = 16 * 1024;
+/** How much of a bigger request body the log keeps: enough to read the first fields sent. */
+export const LOGGED_REQUEST_START = 2 * 1024;
 
 /**
  * A request as the row stores it: `{ url, headers, body }` in JSON, the body as it was sent (serialised once). A body
@@ -68,7 +70,7 @@ export function crmRequestJson(request: CrmRequest): string {
   const head = `{"url":${JSON.stringify(request.url)},"headers":${JSON.stringify(request.headers)}`;
   if (body.length <= MAX_LOGGED_REQUEST_BODY) return `${head},"body":${body}}`;
   const bytes = request.bodyBytes ?? new TextEncoder().encode(body).byteLength;
-  return `${head},"bodyBytes":${bytes},"bodyStart":${JSON.stringify(body.slice(0, MAX_LOGGED_REQUEST_BODY))}}`;
+  return `${head},"bodyBytes":${bytes},"bodyStart":${JSON.stringify(body.slice(0, LOGGED_REQUEST_START))}}`;
 }
 
 type CallFacts = { request: CrmRequest; durationMs: number; httpStatus?: number; responseText?: string };
@@ -80,6 +82,8 @@ export type CrmResult =
   | (CallFacts & { ok: false; error: 'crm_rejected'; retryable: false; code?: number; message: string });
 
 const MAX_LOGGED_RESPONSE = 64 * 1024;
+/** UTF-8 with malformed bytes replaced, as `Response.text()` reads an answer. */
+const answerDecoder = new TextDecoder();
 // A successful answer echoes the whole customer record: its start (code, message, the record's id) is what a reader
 // needs, and storing all of it made the row's D1 write the biggest cost of a big webhook (README "Benchmark").
 const MAX_LOGGED_SUCCESS = 8 * 1024;
@@ -150,7 +154,8 @@ async function callCrm(
       body: bytes,
       signal: AbortSignal.timeout(settings.timeoutMs),
     });
-    text = await response.text();
+    // decoded here rather than by text(), which workerd does at a third of the speed for a Chinese answer
+    text = answerDecoder.decode(await response.arrayBuffer());
   } catch (err) {
     const e = err as Error;
     const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';

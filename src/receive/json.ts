@@ -4,13 +4,12 @@
  * `JSON.parse` alone rounds it; workerd passes the reviver the number's source text.
  */
 
-// An integer of 16 or more digits is the only thing that can exceed 2^53 (9007199254740991, 16 digits), and a
-// bare JSON number follows `:`, `[` or `,` (and blanks): texts without one take the fast path. A quoted id
-// ("crm_id":"688…") is a string already and never needs the reviver; text inside a string that merely looks like
-// `: 1234567890123456` only sends that body down the slow path, which is as correct.
-// A number written with an exponent, or a negative zero, is kept as its source text too (see keepUnsafeIntegers):
-// one pass finds any of the three after `:`, `[` or `,`.
-const NEEDS_REVIVER = /[:[,]\s*(?:-?\d{16}|-?\d+(?:\.\d+)?[eE]|-0(?![.\d]))/;
+// Parsed plainly first; the text is parsed again with the reviver only when a number in it may differ from its
+// source: an integer beyond 2^53 (rounded), a negative zero, or, when there are numbers at all, an exponent (`1E+2`
+// would pass for 100). A body without numbers (every form's) is never scanned; a quoted id ("crm_id":"688…") is a
+// string and never needs the reviver. Text inside a string that merely looks like `1e5` only sends that body down
+// the slow path, which is as correct.
+const MAY_HOLD_EXPONENT = /\d[eE]/;
 const INTEGER_SOURCE = /^-?\d+$/;
 
 type ReviverContext = { source?: string };
@@ -67,6 +66,33 @@ export function nestsDeeperThan(text: string, max: number): boolean {
  */
 export function parseJsonLossless(text: string): unknown {
   if (opensMoreThan(text, MAX_JSON_DEPTH) && nestsDeeperThan(text, MAX_JSON_DEPTH)) throw new SyntaxError(`JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
-  if (!NEEDS_REVIVER.test(text)) return JSON.parse(text);
+  const value: unknown = JSON.parse(text);
+  const numbers = numbersIn(value);
+  if (numbers === NONE || (numbers === EXACT && !MAY_HOLD_EXPONENT.test(text))) return value;
   return JSON.parse(text, keepUnsafeIntegers as (this: unknown, key: string, value: unknown) => unknown);
+}
+
+/** What a parsed value's numbers need: NONE (there are none), EXACT (their source only if one was written with an exponent), UNSAFE (their source: one is beyond 2^53 or a negative zero). */
+type Numbers = 0 | 1 | 2;
+const NONE = 0;
+const EXACT = 1;
+const UNSAFE = 2;
+
+/** The numbers of a parsed value (nesting is bounded by MAX_JSON_DEPTH before this runs; strings are skipped unread). */
+function numbersIn(value: unknown): Numbers {
+  if (typeof value === 'number') return (Number.isInteger(value) && !Number.isSafeInteger(value)) || Object.is(value, -0) ? UNSAFE : EXACT;
+  if (value === null || typeof value !== 'object') return NONE;
+  let found: Numbers = NONE;
+  const visit = (item: unknown): boolean => {
+    if (typeof item === 'string') return false;
+    const inner = numbersIn(item);
+    if (inner > found) found = inner;
+    return found === UNSAFE;
+  };
+  if (Array.isArray(value)) {
+    for (const item of value) if (visit(item)) break;
+  } else {
+    for (const key in value) if (visit((value as Record<string, unknown>)[key])) break;
+  }
+  return found;
 }
