@@ -36,7 +36,12 @@ async function once(cacheKey: string, config: { customerId: string; fields: Reco
 }
 
 it('measures the pipeline CPU', { timeout: 300_000 }, async () => {
-  const cases = { 'small (5 fields)': payload(5), 'typical (20 fields)': payload(20), 'large (200 fields, ~100 KiB)': payload(200, 100 * 1024) };
+  const cases = {
+    'small (5 fields)': payload(5),
+    'typical (20 fields)': payload(20),
+    'large (200 fields, ~100 KiB)': payload(200, 100 * 1024),
+    'large, Chinese text (200 fields, ~100 KiB)': payload(200, 100 * 1024, 'chinese'),
+  };
   const out: Record<string, { bytes: number; cold: number; p50: number; p99: number; cpuP50: number; cpuP99: number }> = {};
   let revision = 0;
   for (const [name, p] of Object.entries(cases)) {

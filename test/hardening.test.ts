@@ -6,7 +6,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { crmRequestJson } from '../src/crm/client';
 import { hasNestedQuantifier } from '../src/mapping/budget';
-import { newRecord, scrubFacts } from '../src/pipeline/record';
+import { newRecord, scrubDeep, scrubFacts } from '../src/pipeline/record';
 import { ADMIN, call, callWith, crmFailures, crmState, deliveryRow, drive, endpointConfig, hook, leadJson, putEndpoint, recordingQueue, rowsFor, setupEndpoint } from './helpers';
 
 const BASE = 'https://adapter.test';
@@ -290,5 +290,15 @@ describe('function names are checked when an expression is saved', () => {
     expect((await put('$cnMobile(mobile)')).status).toBe(201);
     expect((await put('($f := function($v){ $uppercase($v) }; $f(name))')).status).toBe(201);
     expect((await put('$map(items, function($i){ $i.name })')).status).toBe(201);
+  });
+});
+
+describe('scrubDeep', () => {
+  it('replaces a secret wherever it is in strings, leaves the original alone, and keeps a __proto__ key a key', () => {
+    const value = JSON.parse('{"keep":{"k":"v"},"note":"key fixture-secret-2f9c here","list":["a","fixture-secret-2f9c"],"__proto__":"fixture-secret-2f9c"}');
+    const scrubbed = scrubDeep(value, ['fixture-secret-2f9c']);
+    expect(JSON.stringify(scrubbed)).toBe('{"keep":{"k":"v"},"note":"key *** here","list":["a","***"],"__proto__":"***"}');
+    expect(Object.getPrototypeOf(scrubbed)).toBe(Object.prototype);
+    expect(value.note).toBe('key fixture-secret-2f9c here');
   });
 });

@@ -194,6 +194,9 @@ describe('lossless JSON', () => {
   it('keeps a negative zero and an exponent as written, nested too; a string that looks like one only costs the slow path', () => {
     expect(parseJsonLossless('{"a":[{"z":-0}],"b":{"c":[1E+2]},"s":"3e5","n":7}')).toEqual({ a: [{ z: '-0' }], b: { c: ['1E+2'] }, s: '3e5', n: 7 });
     expect(parseJsonLossless('{"n":7,"s":"3e5"}')).toEqual({ n: 7, s: '3e5' });
+    // the exponent found past other letters e, and in capitals
+    expect(parseJsonLossless('{"name":"e","value":3e2}')).toEqual({ name: 'e', value: '3e2' });
+    expect(parseJsonLossless('{"E":"E","v":[5E-1]}')).toEqual({ E: 'E', v: ['5E-1'] });
   });
 });
 
