@@ -37,7 +37,7 @@ symlinkSync(path.join(home, 'node_modules'), path.join(before, 'node_modules'));
 const crm = await startCrmStub({ token: SECRETS.CRM_API_TOKEN, record: false });
 crm.tenants.set(PRODUCT_LINE, newTenant(PRODUCT_LINE, { customers: [{ id: CUSTOMER_ID, name: '吴九', phone: '13900139000' }] }));
 
-type Side = { name: 'before' | 'after'; url: string; pid: number; dispose: () => Promise<void> };
+type Side = { name: 'before' | 'after'; url: string; pid: number; storage: string | undefined; dispose: () => Promise<void> };
 const sides: Side[] = [];
 for (const [name, dir, port] of [
   ['before', before, 8781],
@@ -46,12 +46,13 @@ for (const [name, dir, port] of [
   const running = new Set(workerdCpuByPid().keys());
   // each side builds and migrates from its own tree (startAdapter reads wrangler.toml and migrations/ from the working directory)
   process.chdir(dir);
+  const storage = benchStorageRoot(`crm-ab-${name}`);
   const { url, mf } = await startAdapter(
     port,
     { ...SECRETS, CRM_BASE_URL: crm.url },
     {
       floors: { crmUrl: crm.url, productLine: PRODUCT_LINE, crmToken: SECRETS.CRM_API_TOKEN },
-      persistRoot: benchStorageRoot(`crm-ab-${name}`),
+      persistRoot: storage,
       outdir: 'bench/out/ab',
     },
   );
@@ -72,7 +73,7 @@ for (const [name, dir, port] of [
     body: JSON.stringify(config),
   });
   if (!put.ok) throw new Error(`${name}: endpoint not saved (${put.status})`);
-  sides.push({ name, url, pid, dispose: () => mf.dispose() });
+  sides.push({ name, url, pid, storage, dispose: () => mf.dispose() });
 }
 
 const big = payload(200, KIB * 1024, TEXT);
@@ -127,7 +128,11 @@ console.log(
     2,
   ),
 );
-for (const side of sides) await side.dispose();
+// the storage is on tmpfs, which is memory: a run leaves none behind
+for (const side of sides) {
+  await side.dispose();
+  if (side.storage) rmSync(side.storage, { recursive: true, force: true });
+}
 await crm.close();
 execFileSync('git', ['worktree', 'remove', '--force', before]);
 rmSync(before, { recursive: true, force: true });
