@@ -11,7 +11,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { startCrmStub } from '../test/crm-stub/server.ts';
 import { newTenant } from '../test/crm-stub/state.ts';
-import { load, type LoadResult, type Target } from './load.ts';
+import { load, type LoadResult, type Target, trimmedMean } from './load.ts';
 import { CUSTOMER_ID, crmBodyFor, fields, MODULE_ID, payload } from './payload.ts';
 import { benchStorageRoot } from './storage.ts';
 import { startAdapter, workerdCpuByPid } from './worker.ts';
@@ -215,16 +215,6 @@ const CPU_N = Number(process.env.BENCH_CPU_REQUESTS ?? 4000);
 // over minutes, and a row measured minutes after its floor was read against a different machine.
 // Many short rounds rather than a few long ones: a row and its floor a few seconds apart see the same machine.
 const CPU_ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 40);
-/**
- * The mean of the middle 80 % (a tenth dropped at each end): robust to a round that met a checkpoint or a busy
- * machine, and, unlike a median, not rounded to the 10 ms clock tick a short round's figure moves in.
- */
-const trimmedMean = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const cut = Math.floor(sorted.length / 10);
-  const kept = sorted.slice(cut, sorted.length - cut);
-  return kept.reduce((a, b) => a + b, 0) / kept.length;
-};
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const cpuTargets = [...rows.filter((r) => r.key !== 'direct' && r.key !== 'queue'), ...cpuRows];
 const perRound: Record<string, number[]> = Object.fromEntries(cpuTargets.map((r) => [r.key, []]));
