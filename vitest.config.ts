@@ -25,6 +25,12 @@ export default defineConfig({
                 CRM_BASE_URL: inject<string>('crmUrl'),
                 CRM_API_TOKEN: 'test-crm-token',
                 CRM_TIMEOUT_MS: '1500',
+                // every test has its own product line, so its own CRM limits and pause (test/coordination.test.ts sets
+                // tight ones); these defaults never hold a test back
+                CRM_LIMIT_SCOPE: 'product-line',
+                CRM_MAX_CONCURRENCY: '1000',
+                CRM_MAX_PER_SECOND: '100000',
+                CRM_PAUSE_AFTER_FAILURES: '1000',
                 ADMIN_TOKEN: 'test-admin-token',
                 SECRETS_KEY: 'test-secrets-key-0123456789abcdef0123',
                 TURNSTILE_VERIFY_URL: `${inject<string>('crmUrl')}/turnstile/v0/siteverify`,

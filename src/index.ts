@@ -8,6 +8,9 @@ import { runCron } from './entry/cron';
 import type { DeliveryMessage } from './pipeline/core';
 import { handleQueue } from './entry/queue';
 
+export { CustomerSequence } from './coordination/sequence';
+export { CrmGate } from './coordination/gate';
+
 /** Wires the routes; every step of the pipeline lives in its own folder (see README). */
 const app = new Hono<AppEnv>();
 

@@ -162,7 +162,9 @@ describe('no lead behind a stale idempotency claim', () => {
     expect(cron.sent.map((m) => m.id)).toContain(row.id);
     await drive([row.id]);
     expect(await deliveryRow(row.id)).toMatchObject({ status: 'delivered', customer_id: CUSTOMER_ID });
-    expect((await crmState(productLineId)).requests).toHaveLength(2);
+    // the customer's sequence knows the CRM applied it before the Worker stopped: recorded, not sent twice
+    expect((await deliveryRow(row.id))!.message).toMatch(/applied by an earlier try/);
+    expect((await crmState(productLineId)).requests).toHaveLength(1);
   });
 });
 

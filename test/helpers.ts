@@ -52,7 +52,7 @@ export async function crmTenant(init: TenantInit = {}): Promise<string> {
 }
 
 export type StubRequest = { path: string; headers: Record<string, string>; rawBody: string; body: Record<string, unknown>; outcome: string };
-export type StubState = { mode: string; customers: Record<string, unknown>[]; requests: StubRequest[]; pendingFailures: number };
+export type StubState = { mode: string; customers: Record<string, unknown>[]; requests: StubRequest[]; pendingFailures: number; maxInFlight: number };
 
 /** What the stand-in CRM holds and received for one product line. */
 export async function crmState(productLineId: string): Promise<StubState> {
@@ -191,6 +191,12 @@ export async function runScheduled(at: number, overrides: Partial<Record<keyof E
 export async function attemptsFor(deliveryId: string) {
   const { results } = await env.DB.prepare('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY n').bind(deliveryId).all<Record<string, unknown>>();
   return results;
+}
+
+/** Ends a scripted outage: the stand-in CRM drops the answers still scripted for one product line. */
+export async function crmRecovers(productLineId: string) {
+  const res = await fetch(`${env.CRM_BASE_URL}/__stub/tenants/${productLineId}/failures`, { method: 'DELETE' });
+  if (!res.ok) throw new Error(`stub: ${res.status}`);
 }
 
 /** Scripts the stand-in CRM's next answers for one product line. */

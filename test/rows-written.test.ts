@@ -47,7 +47,10 @@ describe('D1 rows written per webhook (indexes counted)', () => {
 
   it('delivered through the queue: 3 when queued, then 2 when the consumer delivers it (no attempt row for a first try)', async () => {
     const { endpointId } = await setupEndpoint({ delivery: { mode: 'queue' } });
-    await webhookRows(endpointId); // learn the phone first, as for a customer seen before
+    // learn the phone first, as for a customer seen before (delivered, so it holds no later delivery back)
+    const first = recordingQueue();
+    await webhookRows(endpointId, leadJson(), { DELIVERY_QUEUE: first });
+    await drive([first.sent[0]!.id]);
     const queue = recordingQueue();
     const r = await webhookRows(endpointId, leadJson(), { DELIVERY_QUEUE: queue });
     expect(r).toMatchObject({ status: 202, rowStatus: 'queued' });

@@ -6,7 +6,8 @@ import { webhookUrl } from '../endpoints/url';
 import { deleteEndpoint, getEndpoint, listEndpoints } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
-import { heldCounts, releaseHeld } from '../pipeline/replay';
+import { cancelDeleted, heldCounts, releaseHeld } from '../pipeline/replay';
+import { coordinationOf } from '../coordination';
 import { previewStoredEndpoint } from './preview';
 import * as z from '../shared/zod';
 import { valid, validationError } from './validation';
@@ -48,13 +49,16 @@ endpointsAdmin.put('/:id', byId, valid('json', z.unknown(), 'endpoint configurat
   const saved = await saveEndpoint(c.env, id, c.req.valid('json'));
   if (!saved.ok) throw validationError(saved.issues, 'endpoint configuration');
   // enabled (again): what was held while it was paused goes to the queue now, in arrival order
-  const released = saved.endpoint.config.enabled ? await releaseHeld(c.env.DB, c.env.DELIVERY_QUEUE, id, Date.now()) : 0;
+  const released = saved.endpoint.config.enabled ? await releaseHeld(c.env.DB, c.env.DELIVERY_QUEUE, coordinationOf(c.env), id, Date.now()) : 0;
   const held = await heldCounts(c.env.DB);
   return c.json({ ...view(saved.endpoint, c.req.url, held), released, warnings: saved.warnings }, saved.created ? 201 : 200);
 });
 
 endpointsAdmin.delete('/:id', byId, async (c) => {
-  const deleted = await deleteEndpoint(c.env.ENDPOINTS, c.req.valid('param').id);
+  const { id } = c.req.valid('param');
+  const deleted = await deleteEndpoint(c.env.ENDPOINTS, id);
   if (!deleted) throw new ApiError(404, 'not_found', 'No such endpoint');
+  // what it held ends `cancelled`: an endpoint created later under this id never receives it
+  await cancelDeleted(c.env.DB, id, Date.now());
   return c.body(null, 204);
 });

@@ -16,6 +16,7 @@ import { ApiError } from '../http/errors';
 import { PRESETS } from '../presets';
 import { previewWebhook, sampleView, storedSample, type Sample } from '../pipeline/preview';
 import { heldCounts, releaseHeld } from '../pipeline/replay';
+import { coordinationOf } from '../coordination';
 import { parseJsonLossless } from '../receive/json';
 import { utf8 } from '../verify/crypto';
 import { consolePathWith, ROUTES } from './paths';
@@ -187,7 +188,7 @@ async function saveFromForm(c: C, endpoint: StoredEndpoint | null, id: string) {
   if (!edited.doc.ok) return again(edited.doc.issues);
   const saved = await saveEndpoint(c.env, id, edited.doc.value);
   if (!saved.ok) return again(saved.issues);
-  if (saved.endpoint.config.enabled) await releaseHeld(c.env.DB, c.env.DELIVERY_QUEUE, id, Date.now());
+  if (saved.endpoint.config.enabled) await releaseHeld(c.env.DB, c.env.DELIVERY_QUEUE, coordinationOf(c.env), id, Date.now());
   if (edited.editing === 'form' && edited.form) await rememberCrmFields(c.env.ENDPOINTS, saved.endpoint.config.crm.moduleId, edited.form.rows);
   return c.redirect(consolePathWith('endpoint', { saved: saved.created ? 'created' : 'saved' }, { id }), 303);
 }

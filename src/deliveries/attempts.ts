@@ -1,7 +1,7 @@
 import type { CrmResult } from '../crm/client';
 
 /** What one attempt ended as. */
-export type AttemptOutcome = 'delivered' | 'unchanged' | 'retry' | 'failed' | 'dead' | 'invalid' | 'unmatched' | 'conflict' | 'skipped';
+export type AttemptOutcome = 'delivered' | 'unchanged' | 'retry' | 'failed' | 'dead' | 'invalid' | 'unmatched' | 'conflict' | 'skipped' | 'superseded';
 
 /** One CRM call (or a try that ended before the call) made for a delivery. */
 export type Attempt = {

@@ -7,6 +7,8 @@ export const GROUP_OF: Record<DeliveryStatus, StatusGroup> = {
   delivered: 'ok',
   unchanged: 'ok',
   skipped: 'ok',
+  // a newer delivery of the same customer reached the CRM: nothing was lost
+  superseded: 'ok',
   failed: 'failed',
   rejected: 'failed',
   invalid: 'failed',
@@ -16,6 +18,7 @@ export const GROUP_OF: Record<DeliveryStatus, StatusGroup> = {
   queued: 'pending',
   retrying: 'pending',
   held: 'pending',
+  cancelled: 'other',
   handshake: 'other',
   spam: 'other',
   duplicate: 'other',

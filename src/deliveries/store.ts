@@ -5,7 +5,8 @@ import { idFloor } from './id';
 
 /**
  * Where a delivery stands (README "Statuses"). `queued` and `retrying` are on their way; `held` waits for its
- * endpoint to be enabled again (then it is queued); every other status is terminal.
+ * endpoint to be enabled again (then it is queued); every other status is terminal: `superseded` was not sent
+ * because a newer delivery of its customer was applied first, `cancelled` was held by an endpoint since deleted.
  */
 export type DeliveryStatus =
   | 'delivered'
@@ -22,7 +23,9 @@ export type DeliveryStatus =
   | 'retrying'
   | 'dead'
   | 'duplicate'
-  | 'held';
+  | 'held'
+  | 'superseded'
+  | 'cancelled';
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
   'delivered',
   'unchanged',
@@ -39,6 +42,8 @@ export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
   'dead',
   'duplicate',
   'held',
+  'superseded',
+  'cancelled',
 ];
 export const IN_FLIGHT: readonly DeliveryStatus[] = ['queued', 'retrying'];
 /**
@@ -57,11 +62,7 @@ export function statusSql(status: string): string {
   return 'status = ?';
 }
 
-/**
- * The one replay rule: a verified delivery whose body is still stored, not in flight, not a duplicate (replay its
- * first instead). As SQL for the replay queries, and for a row already read.
- */
-export const REPLAYABLE_SQL = "verified = 1 AND (raw_body IS NOT NULL OR payload IS NOT NULL) AND status NOT IN ('queued', 'retrying', 'duplicate', 'held')";
+/** The one replay rule (REPLAYABLE_SQL in lifecycle.ts) for a row already read. */
 export const isReplayable = (row: Pick<DeliveryRow, 'verified' | 'raw_body' | 'payload' | 'status'>) =>
   row.verified === 1 && (row.raw_body !== null || row.payload !== null) && !IN_FLIGHT.includes(row.status) && row.status !== 'duplicate' && row.status !== 'held';
 
@@ -86,6 +87,9 @@ export type Delivery = {
   idempotencyKey: string | null;
   duplicateOf: string | null;
   replays: number;
+  /** The sender's version of the record, and the delivery that superseded this one. */
+  version: string | null;
+  supersededBy: string | null;
   /** Whether the stored body can still be replayed (verified, and not yet removed by retention). */
   replayable: boolean;
   request: {
@@ -145,6 +149,12 @@ type Row = {
   idempotency_key: string | null;
   duplicate_of: string | null;
   replays: number;
+  /** The customer sequence it waits in (src/coordination/), once the customer is known. */
+  sequence_key: string | null;
+  /** The sender's version of the record (the endpoint's `version`), if any. */
+  version: string | null;
+  /** The delivery that superseded it (status `superseded`; a replay by hand sends it all the same). */
+  superseded_by: string | null;
 };
 export type DeliveryRow = Row;
 
@@ -190,6 +200,9 @@ const COLUMNS = [
   'idempotency_key',
   'duplicate_of',
   'replays',
+  'sequence_key',
+  'version',
+  'superseded_by',
 ] as const;
 
 // OR REPLACE: a sync delivery with an idempotency key wrote its row in flight with the claim; its final row replaces it
@@ -247,6 +260,8 @@ function toSummary(row: Row): DeliverySummary {
     idempotencyKey: row.idempotency_key,
     duplicateOf: row.duplicate_of,
     replays: row.replays,
+    version: row.version,
+    supersededBy: row.superseded_by,
     replayable: isReplayable(row),
     crm: { httpStatus: row.crm_http_status, code: row.crm_code, message: row.crm_message, durationMs: row.crm_duration_ms },
   };

@@ -89,6 +89,12 @@ export const EndpointConfigObject = z.strictObject({
       }),
     ]),
   ),
+  /**
+   * The sender's version of the record, a JSONata expression (`entry.updated_at`): of two deliveries for one customer
+   * from this endpoint, an older version than the last one applied is not sent (row `superseded`). Without it, the
+   * order in which the adapter received them decides.
+   */
+  version: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(1000))),
   /** How long a key is remembered, in days (default 7). */
   idempotencyWindowDays: z._default(
     z

@@ -1,17 +1,26 @@
 import { crmSettings } from '../crm/client';
+import { coordinationOf } from '../coordination';
 import type { DeliveryMessage } from '../pipeline/core';
 import { alertDead, attemptDelivery, type AttemptDeps } from '../pipeline/attempt';
-import { IN_FLIGHT_SQL } from '../deliveries/store';
+import { markDeadLettered } from '../deliveries/lifecycle';
+import { giveTurn } from '../pipeline/turn';
 import { adapterSecretValues } from '../secrets/resolver';
 
 /** The dead-letter queue's name (wrangler.toml): messages the consumer could not handle at all end there. */
 export const DEAD_LETTER_QUEUE = 'crm-deliveries-dlq';
 const ID = /^[0-9a-z]{26}$/;
 
-export function attemptDeps(env: Env, now: () => number = Date.now): AttemptDeps {
+/** How long a queued attempt waits for a CRM slot before its message is retried later. */
+const QUEUED_SLOT_WAIT_MS = 10_000;
+
+export function attemptDeps(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>, now: () => number = Date.now): AttemptDeps {
   return {
     db: env.DB,
     endpoints: env.ENDPOINTS,
+    queue: env.DELIVERY_QUEUE,
+    coordination: coordinationOf(env),
+    slotWaitMs: QUEUED_SLOT_WAIT_MS,
+    defer: (work) => ctx.waitUntil(work),
     crm: crmSettings(env),
     fetch: (input, init) => fetch(input, init),
     now,
@@ -21,8 +30,8 @@ export function attemptDeps(env: Env, now: () => number = Date.now): AttemptDeps
 }
 
 /** The Worker's `queue` handler: deliveries from `crm-deliveries`, the dead ones from its dead-letter queue. */
-export async function handleQueue(batch: MessageBatch<DeliveryMessage>, env: Env, _ctx: ExecutionContext): Promise<void> {
-  const deps = attemptDeps(env);
+export async function handleQueue(batch: MessageBatch<DeliveryMessage>, env: Env, ctx: ExecutionContext): Promise<void> {
+  const deps = attemptDeps(env, ctx);
   await Promise.all(
     batch.messages.map(async (message) => {
       const id = message.body?.id;
@@ -47,17 +56,11 @@ export async function handleQueue(batch: MessageBatch<DeliveryMessage>, env: Env
   );
 }
 
-/** A message the queue gave up on: its delivery, if still in flight, is dead. */
+/** A message the queue gave up on: its delivery, if still in flight, is dead (and lets its customer's next one go). */
 async function markDead(deps: AttemptDeps, id: string): Promise<void> {
   const now = deps.now();
-  const row = await deps.db
-    .prepare(
-      `UPDATE deliveries SET status = 'dead', reason = COALESCE(reason, 'dead_letter'),
-       message = 'the queue gave up on this delivery (dead-letter queue)' || COALESCE(': ' || message, ''),
-       next_attempt_at = NULL, lease_until = NULL, finished_at = ?1, duration_ms = ?1 - received_at
-       WHERE id = ?2 AND status IN ${IN_FLIGHT_SQL} RETURNING endpoint_id, reason`,
-    )
-    .bind(now, id)
-    .first<{ endpoint_id: string; reason: string | null }>();
-  if (row) await alertDead(deps, row.endpoint_id, id, row.reason, now);
+  const row = await markDeadLettered(deps.db, id, now);
+  if (!row) return;
+  if (row.sequence_key) await giveTurn(deps, { key: row.sequence_key, ticket: { deliveryId: id, endpointId: row.endpoint_id, version: row.version } }, 'ended');
+  await alertDead(deps, row.endpoint_id, id, row.reason, now);
 }

@@ -4,7 +4,8 @@ import { Hono } from 'hono/tiny';
 import { crmSettings } from '../crm/client';
 import { insertDelivery } from '../deliveries/store';
 import { EndpointId, type StoredEndpoint } from '../endpoints/schema';
-import { getEndpointCached } from '../endpoints/store';
+import { getEndpoint, getEndpointCached } from '../endpoints/store';
+import { coordinationOf } from '../coordination';
 import type { AppEnv } from '../env';
 import { ApiError, errorBody } from '../http/errors';
 import { policyAnswer } from '../pipeline/answers';
@@ -62,7 +63,9 @@ hooks.post('/:id', async (c) => {
     return rateLimited(c, endpoint.id);
   }
 
-  const outcome = processWebhook(deps(c.env), endpoint, c.req.raw);
+  // a paused endpoint is read again past this isolate's cache: one enabled a moment ago delivers instead of holding
+  if (!endpoint.config.enabled) endpoint = (await getEndpoint(c.env.ENDPOINTS, id).catch(() => null)) ?? endpoint;
+  const outcome = processWebhook(deps(c.env, c.executionCtx), endpoint, c.req.raw);
   // Registered before anything is awaited: a sender that hangs up (Jinshuju waits 2 s) cancels
   // neither the CRM call nor the log write. In sync mode the answer goes out before the row is
   // written; queue mode (and a sync failure handed to the queue) writes it before answering 202.
@@ -73,7 +76,7 @@ hooks.post('/:id', async (c) => {
       .then(async (o) => {
         await afterTheAnswer();
         await saveOutcome(c.env.DB, o);
-        if (o.record.status === 'unmatched') await alertDead(attemptDeps(c.env), o.record.endpoint_id, o.record.id, o.record.reason, Date.now());
+        if (o.record.status === 'unmatched') await alertDead(attemptDeps(c.env, c.executionCtx), o.record.endpoint_id, o.record.id, o.record.reason, Date.now());
       })
       .catch((err) => console.error('delivery log write failed', err)),
   );
@@ -110,7 +113,7 @@ hooks.get('/:id', async (c) => {
   const endpoint = await findEndpoint(c.env, id);
   if (!endpoint) throw new ApiError(404, 'not_found', 'No such endpoint');
   if (endpoint.config.rateLimit && !(await withinRateLimit(c.env.HOOK_RATE_LIMITER, endpoint.id, c.req.raw))) return rateLimited(c, endpoint.id);
-  const outcome = await processHandshake(deps(c.env), endpoint, c.req.raw);
+  const outcome = await processHandshake(deps(c.env, c.executionCtx), endpoint, c.req.raw);
   if (!outcome) throw new ApiError(405, 'method_not_allowed', 'Webhooks are POSTed to this URL');
   c.executionCtx.waitUntil(insertDelivery(c.env.DB, outcome.record).catch((err) => console.error('delivery log write failed', err)));
   return outcome.response ?? c.json(outcome.body, outcome.status);
@@ -134,8 +137,14 @@ function findEndpoint(env: Env, id: string): Promise<StoredEndpoint | null> {
   return EndpointId.safeParse(id).success ? getEndpointCached(env.ENDPOINTS, id) : Promise.resolve(null);
 }
 
-export function deps(env: Env): PipelineDeps {
+/** How long a sync webhook waits for a CRM slot before it goes to the queue (senders such as Jinshuju hang up after 2 s). */
+const SYNC_SLOT_WAIT_MS = 1_000;
+
+export function deps(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>): PipelineDeps {
   return {
+    coordination: coordinationOf(env),
+    slotWaitMs: SYNC_SLOT_WAIT_MS,
+    defer: (work) => ctx.waitUntil(work.catch((err) => console.error('deferred work failed', err))),
     db: env.DB,
     queue: env.DELIVERY_QUEUE,
     crm: crmSettings(env),

@@ -26,6 +26,8 @@ export type CompiledMapping = {
   overwrites: ReadonlyMap<string, boolean>;
   idempotencyKey?: Expression;
   skipWhen?: Expression;
+  /** The sender's version of the record (`entry.updated_at`): an older one than the last applied is superseded. */
+  version?: Expression;
 };
 
 export type MappingIssue = { path: string; message: string };
@@ -36,6 +38,7 @@ type MappingSource = {
   fields: Record<string, FieldRule>;
   idempotencyKey?: string | { header: string };
   skipWhen?: string;
+  version?: string;
 };
 
 function compileExpression(source: string, path: string, issues: MappingIssue[]): Expression | undefined {
@@ -90,8 +93,9 @@ export function compileMapping(source: MappingSource): { ok: true; mapping: Comp
   }
   const idempotencyKey = typeof source.idempotencyKey === 'string' ? compileExpression(source.idempotencyKey, 'idempotencyKey', issues) : undefined;
   const skipWhen = source.skipWhen === undefined ? undefined : compileExpression(source.skipWhen, 'skipWhen', issues);
+  const version = source.version === undefined ? undefined : compileExpression(source.version, 'version', issues);
   if (issues.length > 0) return { ok: false, issues };
-  return { ok: true, mapping: { customerId, lookups, fields, overwrites, idempotencyKey, skipWhen } };
+  return { ok: true, mapping: { customerId, lookups, fields, overwrites, idempotencyKey, skipWhen, version } };
 }
 
 // Compiled mappings live as long as the isolate, keyed by endpoint id and revision:

@@ -53,6 +53,7 @@ export async function trialRun(mapping: CompiledMapping): Promise<{ path: string
     ...mapping.fields.map((f): [string, Expression | undefined] => [`fields.${f.name}`, f.kind === 'constant' ? undefined : f.expression]),
     ['idempotencyKey', mapping.idempotencyKey],
     ['skipWhen', mapping.skipWhen],
+    ['version', mapping.version],
   ];
   const issues: { path: string; message: string }[] = [];
   for (const [path, expression] of named) {
@@ -194,6 +195,21 @@ export async function idempotencyKeyOf(mapping: CompiledMapping, source: string 
   const value = typeof raw === 'string' ? raw.trim() : typeof raw === 'number' ? String(raw) : undefined;
   if (!value) return { warning: 'idempotencyKey yielded nothing; not deduplicated' };
   return { value };
+}
+
+/**
+ * The sender's version of the record (the endpoint's `version`): a number or a string, else null (the adapter's
+ * receipt order decides then), with a warning when the expression fails or yields nothing.
+ */
+export async function versionOf(mapping: CompiledMapping, input: MapInput): Promise<{ value: unknown; warning?: string }> {
+  if (!mapping.version) return { value: null };
+  try {
+    const value = await evaluate(mapping.version, input);
+    if (value === undefined || value === null || value === '') return { value: null, warning: 'version yielded nothing; receipt order decides' };
+    return { value };
+  } catch (err) {
+    return { value: null, warning: `version: ${errorText(err)}; receipt order decides` };
+  }
 }
 
 /** Whether the endpoint's `skipWhen` says to leave this webhook alone (an error counts as "no", with a warning). */

@@ -1,29 +1,29 @@
 /**
  * One attempt at a stored delivery: what the queue consumer runs for each message. It takes a lease
  * on the delivery (so a re-driven or repeated message never makes a second concurrent CRM call),
- * maps the stored body with the endpoint's *current* configuration, calls the CRM, and records the
- * attempt and the delivery's new state in one D1 batch.
+ * maps the stored body with the endpoint's *current* configuration, waits for its customer's turn
+ * (./turn.ts) and a CRM slot, calls the CRM, ends its turn, and records the attempt and the delivery's
+ * new state in one D1 batch.
  */
-import { type CrmResult, type CrmSettings, crmRequestJson } from '../crm/client';
-import { type Delivered, deliverToCrm } from './deliver';
+import { type CrmResult, crmRequestJson } from '../crm/client';
+import { type Delivered, type DeliverDeps, deliverToCrm, resolveCustomer } from './deliver';
 import { attemptFromCrm, insertAttemptStatement, type Attempt, type AttemptOutcome } from '../deliveries/attempts';
 import { LEASE_MARGIN_MS } from '../deliveries/idempotency';
-import { type DeliveryRow, type DeliveryStatus, IN_FLIGHT, IN_FLIGHT_SQL } from '../deliveries/store';
+import { endAttemptStatement, holdAgain, leaseForAttempt, waitAgain, type WaitReason } from '../deliveries/lifecycle';
+import type { DeliveryRow, DeliveryStatus } from '../deliveries/store';
 import type { EndpointConfig, StoredEndpoint } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
 import { compiledMappingFor, type CompiledMapping } from '../mapping/compile';
 import { notifyTarget, recordDead, sendAlert } from '../notify';
-import { crmFacts, isRetryable, isUnmatched, type Prepared, prepare, scrubbedResult, targetOf, warningsOf } from './core';
+import { crmFacts, type DeliveryMessage, enqueue, isRetryable, isUnmatched, type Prepared, prepare, scrubbedResult, targetOf, warningsOf } from './core';
+import { askTurn, giveTurn, type Place, placeOf, turnEndOf, waitSeconds } from './turn';
 import { decodeSignature, utf8 } from '../verify/crypto';
 import { maxAttempts, retryDelaySeconds } from '../deliveries/retry';
 import { parseJsonOr } from '../shared/json';
 
-export type AttemptDeps = {
-  db: D1Database;
+export type AttemptDeps = DeliverDeps & {
   endpoints: KVNamespace;
-  crm: CrmSettings;
-  fetch: typeof fetch;
-  now: () => number;
+  queue: Queue<DeliveryMessage>;
   notify: { NOTIFY_URL?: string; NOTIFY_FORMAT?: string };
   /** The adapter's own secret values: scrubbed from what an attempt records. */
   knownSecrets: string[];
@@ -31,8 +31,6 @@ export type AttemptDeps = {
 
 /** What to do with the queue message. */
 export type MessageAction = { action: 'ack' } | { action: 'retry'; delaySeconds: number };
-
-// An attempt holds the delivery for the CRM timeout plus this margin.
 
 /** The body a delivery was received with (secrets scrubbed), or null once retention removed it. */
 export function storedBody(row: Pick<DeliveryRow, 'raw_body' | 'raw_base64' | 'payload'>): Uint8Array | null {
@@ -42,20 +40,11 @@ export function storedBody(row: Pick<DeliveryRow, 'raw_body' | 'raw_base64' | 'p
 
 /** Takes the lease on a due delivery (one CRM call at a time, whatever the queue sends twice): the row, or what to do with the message. */
 async function lease(deps: AttemptDeps, deliveryId: string, now: number): Promise<{ row: DeliveryRow } | MessageAction> {
-  const row = await deps.db
-    .prepare(
-      `UPDATE deliveries SET attempts = attempts + 1, run_attempts = run_attempts + 1, lease_until = ?1
-       WHERE id = ?2 AND status IN ${IN_FLIGHT_SQL} AND (lease_until IS NULL OR lease_until < ?3) RETURNING *`,
-    )
-    .bind(now + deps.crm.timeoutMs + LEASE_MARGIN_MS, deliveryId, now)
-    .first<DeliveryRow>();
-  if (row) return { row };
-  const current = await deps.db.prepare('SELECT status, lease_until FROM deliveries WHERE id = ?').bind(deliveryId).first<{ status: DeliveryStatus; lease_until: number | null }>();
+  const leased = await leaseForAttempt(deps.db, deliveryId, now, now + deps.crm.timeoutMs + LEASE_MARGIN_MS);
+  if ('row' in leased) return leased;
   // another attempt holds it (a re-driven duplicate message): look again once its lease is over
-  if (current && IN_FLIGHT.includes(current.status) && current.lease_until !== null) {
-    return { action: 'retry', delaySeconds: Math.max(1, Math.ceil((current.lease_until - now) / 1000)) };
-  }
-  return { action: 'ack' }; // delivered, dead, replaced... or unknown: nothing to do
+  if ('heldUntil' in leased) return { action: 'retry', delaySeconds: Math.max(1, Math.ceil((leased.heldUntil - now) / 1000)) };
+  return { action: 'ack' };
 }
 
 type End = (
@@ -77,8 +66,21 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   const { row } = leased;
   // what this attempt noticed (as the sync path records it), added to what the row already says
   const warnings: string[] = [];
-  const end: End = (outcome, status, reason, message, crm, extra = {}, delaySeconds, after = []) =>
-    finishAttempt(deps, row, now, { outcome, status, reason, message, crm: crm ?? undefined, extra: { ...extra, ...mergedWarnings(row.warnings, warnings) }, after }, delaySeconds);
+  // the customer sequence this attempt stands in (known once mapped; the one taken at receipt until then)
+  let place: Place | null = row.sequence_key ? { key: row.sequence_key, ticket: { deliveryId: row.id, endpointId: row.endpoint_id, version: row.version } } : null;
+  const end: End = async (outcome, status, reason, message, crm, extra = {}, delaySeconds, after = []) => {
+    // the turn ends before the row is written: a Worker that stops in between finds the delivery applied (`done`)
+    if (place) await giveTurn(deps, place, turnEndOf(status));
+    const cleared = status === 'superseded' ? {} : row.superseded_by !== null ? { superseded_by: null } : {};
+    const placed = place ? { sequence_key: place.key, version: place.ticket.version } : {};
+    return finishAttempt(
+      deps,
+      row,
+      now,
+      { outcome, status, reason, message, crm: crm ?? undefined, extra: { ...cleared, ...placed, ...extra, ...mergedWarnings(row.warnings, warnings) }, after },
+      delaySeconds,
+    );
+  };
 
   let endpoint: StoredEndpoint | null;
   try {
@@ -87,7 +89,7 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
     return end('retry', 'retrying', 'endpoint_misconfigured', `stored configuration is invalid: ${(err as Error).message.slice(0, 300)}`);
   }
   if (!endpoint) return end('failed', 'failed', 'endpoint_missing', `endpoint ${row.endpoint_id} no longer exists`);
-  if (!endpoint.config.enabled) return holdRow(deps, row);
+  if (!endpoint.config.enabled) return holdRow(deps, row, place);
   const bytes = storedBody(row);
   if (!bytes) return end('failed', 'failed', 'payload_purged', 'the stored body was removed by retention');
   let mapping: CompiledMapping;
@@ -105,20 +107,51 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   const prepared = await prepare(endpoint.config, mapping, request);
   warnings.push(...prepared.warnings);
   if (!prepared.ok) return endUnmapped(end, prepared, endpoint.config.skipWhen);
-  const delivered = scrubbedResult(await deliverToCrm(deps, targetOf(endpoint.config), mapping, prepared.mapped), deps.knownSecrets);
+  const target = targetOf(endpoint.config);
+  const resolved = await resolveCustomer(deps.db, target.moduleId, prepared.mapped);
+  if ('kind' in resolved) return endDelivered(end, resolved, row, endpoint.config, prepared.value, now);
+  const atReceipt = place;
+  place = placeOf(target, { id: row.id, endpointId: row.endpoint_id, version: prepared.version }, prepared.mapped, resolved);
+  // placed by its phone at receipt, found by id now (or the mapping changed): the old place is given up
+  if (atReceipt && atReceipt.key !== place?.key) await giveTurn(deps, atReceipt, 'ended');
+  // a superseded delivery replayed by hand is sent all the same
+  const turn = place ? await askTurn(deps, place, { force: row.superseded_by !== null, heal: true }) : ({ kind: 'granted' } as const);
+  if (turn.kind === 'wait') {
+    const delay = waitSeconds(turn);
+    await waitInLine(deps, row, 'sequence_wait', `waiting for delivery ${turn.head} of the same customer to finish first`, now + delay * 1000);
+    return { action: 'retry', delaySeconds: delay };
+  }
+  if (turn.kind === 'superseded') {
+    const by = turn.byVersion ? `${turn.by} (version ${turn.byVersion})` : turn.by;
+    if (turn.next && turn.next !== row.id) await enqueue(deps.queue, turn.next);
+    place = null; // the sequence has let it go already
+    return end('superseded', 'superseded', 'superseded', `not sent: delivery ${by}, newer, was applied to this customer first`, null, {
+      superseded_by: turn.by,
+      customer_id: resolved.id,
+    });
+  }
+  if (turn.kind === 'done') return end('delivered', 'delivered', null, 'applied by an earlier try whose Worker stopped before recording it', null, { customer_id: resolved.id });
+  const delivered = scrubbedResult(await deliverToCrm(deps, target, mapping, prepared.mapped, resolved), deps.knownSecrets);
+  if (delivered.kind === 'paused') {
+    if (place) await giveTurn(deps, place, 'retry');
+    const delay = Math.min(300, Math.max(1, Math.ceil(delivered.retryInMs / 1000)));
+    await waitInLine(deps, row, delivered.reason, delivered.message, now + delay * 1000);
+    return { action: 'retry', delaySeconds: delay };
+  }
   warnings.push(...warningsOf(delivered));
   return endDelivered(end, delivered, row, endpoint.config, prepared.value, now);
 }
 
+/** Not attempted after all (its customer's turn, or the CRM's calls paused): the attempt is given back, the row says why. */
+async function waitInLine(deps: AttemptDeps, row: DeliveryRow, reason: WaitReason, message: string, nextAttemptAt: number): Promise<void> {
+  await waitAgain(deps.db, row.id, reason, message, nextAttemptAt);
+}
+
 /** The endpoint was disabled while this delivery waited: it is held (no CRM call made), and released when the endpoint is enabled. */
-async function holdRow(deps: AttemptDeps, row: DeliveryRow): Promise<MessageAction> {
-  await deps.db
-    .prepare(
-      `UPDATE deliveries SET status = 'held', reason = 'endpoint_disabled', message = 'the endpoint is disabled: held until it is enabled again',
-         attempts = attempts - 1, run_attempts = run_attempts - 1, lease_until = NULL, next_attempt_at = NULL WHERE id = ?`,
-    )
-    .bind(row.id)
-    .run();
+async function holdRow(deps: AttemptDeps, row: DeliveryRow, place: Place | null): Promise<MessageAction> {
+  // out of its customer's line while held (its release takes a new place): it holds back nobody meanwhile
+  if (place) await giveTurn(deps, place, 'ended');
+  await holdAgain(deps.db, row.id);
   return { action: 'ack' };
 }
 
@@ -134,6 +167,7 @@ function endUnmapped(end: End, prepared: Exclude<Prepared, { ok: true }>, skipWh
 function endDelivered(end: End, delivered: Delivered, row: DeliveryRow, config: EndpointConfig, value: unknown, now: number): Promise<MessageAction> {
   if (delivered.kind === 'unmatched') return end('unmatched', 'unmatched', 'customer_unresolved', delivered.message);
   if (delivered.kind === 'conflict') return end('conflict', 'conflict', 'customer_conflict', delivered.message);
+  if (delivered.kind === 'paused') return end('retry', 'retrying', delivered.reason, delivered.message, null, {}, Math.ceil(delivered.retryInMs / 1000));
   const facts = crmFacts(delivered.result, value, config.redact);
   const extra: Partial<DeliveryRow> = { ...facts, customer_id: delivered.customerId, crm_request: facts.crm_request === null ? null : crmRequestJson(facts.crm_request) };
   if (delivered.kind === 'unchanged') return end('unchanged', 'unchanged', 'unchanged', delivered.message, null, extra);
@@ -191,14 +225,9 @@ async function finishAttempt(deps: AttemptDeps, row: DeliveryRow, startedAt: num
     finished_at: retry ? null : now,
     duration_ms: retry ? row.duration_ms : now - row.received_at,
   };
-  const columns = Object.keys(set);
   // the first attempt, when it delivered, is told by the delivery row itself (its CRM facts): no attempt row
   const firstTryDelivered = attempt.n === 1 && e.outcome === 'delivered';
-  await deps.db.batch([
-    deps.db.prepare(`UPDATE deliveries SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`).bind(...columns.map((c) => set[c] ?? null), row.id),
-    ...(firstTryDelivered ? [] : [insertAttemptStatement(deps.db, attempt)]),
-    ...e.after,
-  ]);
+  await deps.db.batch([endAttemptStatement(deps.db, row.id, set), ...(firstTryDelivered ? [] : [insertAttemptStatement(deps.db, attempt)]), ...e.after]);
   if (e.status === 'dead' || e.status === 'unmatched') await alertDead(deps, row.endpoint_id, row.id, e.reason, now);
   return retry ? { action: 'retry', delaySeconds: delay! } : { action: 'ack' };
 }

@@ -10,7 +10,8 @@ import type { DeliveryConfig } from '../deliveries/retry';
 import { redactPaths, scrubText, scrubValue, sensitiveForms } from '../deliveries/redact';
 import type { EndpointConfig } from '../endpoints/schema';
 import type { CompiledMapping } from '../mapping/compile';
-import { idempotencyKeyOf, mapPayload, shouldSkip, type MapInput, type MapResult } from '../mapping/map';
+import { idempotencyKeyOf, mapPayload, shouldSkip, versionOf, type MapInput, type MapResult } from '../mapping/map';
+import { versionText } from '../coordination';
 import { viewOf } from '../presets';
 import { parseBody, type BodyFailure } from '../receive/body';
 import type { Delivered } from './deliver';
@@ -23,7 +24,7 @@ export type Prepared =
   | { ok: false; step: 'parse'; failure: BodyFailure; warnings: string[] }
   | { ok: false; step: 'skip'; value: unknown; view: unknown; warnings: string[] }
   | { ok: false; step: 'map'; failure: Exclude<MapResult, { ok: true }>; value: unknown; view: unknown; warnings: string[] }
-  | { ok: true; mapped: Extract<MapResult, { ok: true }>; input: MapInput; value: unknown; key: string | null; warnings: string[] };
+  | { ok: true; mapped: Extract<MapResult, { ok: true }>; input: MapInput; value: unknown; key: string | null; version: string | null; warnings: string[] };
 
 /**
  * Parses the body, lays the preset's view over it, checks skipWhen and maps it (with the idempotency key).
@@ -53,7 +54,9 @@ export async function prepareParsed(
   if (!mapped.ok) return { ok: false, step: 'map', failure: mapped, value, view: input.body, warnings };
   const key = await idempotencyKeyOf(mapping, config.idempotencyKey, input);
   if (key.warning) warnings.push(key.warning);
-  return { ok: true, mapped, input, value, key: key.value ?? null, warnings };
+  const version = await versionOf(mapping, input);
+  if (version.warning) warnings.push(version.warning);
+  return { ok: true, mapped, input, value, key: key.value ?? null, version: versionText(version.value), warnings };
 }
 
 /** Whether a map failure means "nobody to update" (unmatched, replayable once keys exist) rather than a bad request. */

@@ -1,15 +1,27 @@
 /**
- * The deliver step: find the customer (the payload's id, else the lookup keys), read the current
- * record when the update mode needs it, send only what should change, and learn keys from the answer.
- * Used inline (sync) and by the queue consumer; it never throws for anything the CRM can do.
+ * The deliver step: find the customer (the payload's id, else the lookup keys); then, in the customer's turn (./turn.ts),
+ * take a CRM slot (src/coordination/gate.ts), read the current record when the update mode needs it, send only what
+ * should change, and learn keys from the answer. Used inline (sync) and by the queue consumer; it never throws for
+ * anything the CRM can do.
  */
 import { findKeys, learnStatement } from '../customers/keys';
 import { needsCurrent, planUpdate, type UpdateConfig } from '../customers/update';
 import type { CompiledMapping } from '../mapping/compile';
 import type { MapResult } from '../mapping/map';
 import { readCustomer, updateCustomer, type CrmResult, type CrmSettings } from '../crm/client';
+import { type Coordination, type GateOutcome, giveSlot, takeSlot } from '../coordination';
 
-export type DeliverDeps = { db: D1Database; fetch: typeof fetch; crm: CrmSettings; now: () => number };
+export type DeliverDeps = {
+  db: D1Database;
+  fetch: typeof fetch;
+  crm: CrmSettings;
+  now: () => number;
+  coordination: Coordination;
+  /** How long to wait for a CRM slot before giving up (a sync webhook then goes to the queue). */
+  slotWaitMs: number;
+  /** Work that may finish after the answer (giving the CRM slot back). */
+  defer: (work: Promise<unknown>) => void;
+};
 
 type Target = { moduleId: string; productLineId: string; update: UpdateConfig };
 
@@ -20,14 +32,18 @@ export type Delivered =
   | { kind: 'unchanged'; customerId: string; result: CrmResult | null; message: string }
   | { kind: 'unmatched'; message: string }
   | { kind: 'conflict'; message: string; customerIds: string[] }
-  | { kind: 'failed'; customerId: string; result: Extract<CrmResult, { ok: false }>; step: 'detail' | 'update' };
+  | { kind: 'failed'; customerId: string; result: Extract<CrmResult, { ok: false }>; step: 'detail' | 'update' }
+  /** No CRM slot: every call is paused (the CRM kept failing) or the limits are reached; nothing was sent. */
+  | { kind: 'paused'; customerId: string; reason: 'crm_paused' | 'crm_busy'; retryInMs: number; message: string };
+
+export type Resolved = { id: string; foundBy: string[] };
 
 /** Finds the customer: the payload's id, else the lookup keys, every key that matches agreeing (`foundBy`: those keys). */
 export async function resolveCustomer(
   db: D1Database,
   moduleId: string,
   mapped: Extract<MapResult, { ok: true }>,
-): Promise<{ id: string; foundBy: string[] } | Extract<Delivered, { kind: 'unmatched' | 'conflict' }>> {
+): Promise<Resolved | Extract<Delivered, { kind: 'unmatched' | 'conflict' }>> {
   if (mapped.customerId !== null) return { id: mapped.customerId, foundBy: [] };
   if (mapped.lookups.length === 0) return { kind: 'unmatched', message: 'no customer id, and no lookup key had a value' };
   const rows = await findKeys(db, moduleId, mapped.lookups);
@@ -40,14 +56,50 @@ export async function resolveCustomer(
   return { id: ids[0]!, foundBy: rows.map((r) => r.key) };
 }
 
-export async function deliverToCrm(deps: DeliverDeps, target: Target, mapping: CompiledMapping, mapped: Extract<MapResult, { ok: true }>): Promise<Delivered> {
-  const resolved = await resolveCustomer(deps.db, target.moduleId, mapped);
-  if ('kind' in resolved) return resolved;
-  const customerId = resolved.id;
+/** Delivers a mapped webhook to its customer, found already (`resolveCustomer`), in the customer's turn. */
+export async function deliverToCrm(deps: DeliverDeps, target: Target, mapping: CompiledMapping, mapped: Extract<MapResult, { ok: true }>, customer: Resolved): Promise<Delivered> {
+  const customerId = customer.id;
+  const read = needsCurrent(target.update, mapping.overwrites);
+  // nothing to send and nothing to read: no slot, no call
+  if (!read && planUpdate(target.update, mapped.fields, mapping.overwrites, null).kind === 'unchanged') {
+    return { kind: 'unchanged', customerId, result: null, message: 'no mapped field had a value: no update sent' };
+  }
+  const slot = await takeSlot(deps.coordination, target.productLineId, read ? 2 : 1, deps.slotWaitMs);
+  if (!slot.granted) {
+    const message =
+      slot.state === 'paused'
+        ? `CRM calls are paused: ${slot.why ?? 'the CRM kept failing'}; tried again when they resume`
+        : `the CRM's limits are reached for now (${slot.why ?? 'calls in flight or per second'}); tried again shortly`;
+    return { kind: 'paused', customerId, reason: slot.state === 'paused' ? 'crm_paused' : 'crm_busy', retryInMs: slot.retryInMs, message };
+  }
+  let outcome: GateOutcome = { kind: 'ok' };
+  try {
+    const delivered = await callCrm(deps, target, mapping, mapped, customerId, read);
+    if ('result' in delivered && delivered.result) outcome = gateOutcomeOf(delivered.result);
+    return delivered;
+  } finally {
+    deps.defer(giveSlot(deps.coordination, target.productLineId, slot.slot, outcome));
+  }
+}
 
+/** What a CRM answer tells the gate: only an outage (5xx, timeout, 429) counts towards pausing every call. */
+function gateOutcomeOf(result: CrmResult): GateOutcome {
+  if (result.ok || result.error === 'crm_rejected') return { kind: 'ok' };
+  return { kind: 'retryable', ...(result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {}) };
+}
+
+/** The read (when the update mode needs the record), the plan and the update: the calls one slot covers. */
+async function callCrm(
+  deps: DeliverDeps,
+  target: Target,
+  mapping: CompiledMapping,
+  mapped: Extract<MapResult, { ok: true }>,
+  customerId: string,
+  read: boolean,
+): Promise<Delivered> {
   let current: Record<string, unknown> | null = null;
   let detail: CrmResult | null = null;
-  if (needsCurrent(target.update, mapping.overwrites)) {
+  if (read) {
     detail = await readCustomer(deps.fetch, deps.crm, target.productLineId, target.moduleId, customerId);
     if (!detail.ok) return { kind: 'failed', customerId, result: detail, step: 'detail' };
     current = detail.item ?? {};

@@ -110,6 +110,9 @@ export function newRecord(
     lease_until: null,
     idempotency_key: null,
     duplicate_of: null,
+    sequence_key: null,
+    version: null,
+    superseded_by: null,
     replays: 0,
   };
 }

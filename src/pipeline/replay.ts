@@ -1,33 +1,30 @@
 import * as z from '../shared/zod';
-import { DELIVERY_STATUSES } from '../deliveries/store';
+import { DELIVERY_STATUSES, statusSql } from '../deliveries/store';
+import { cancelForDeletedEndpoint, heldCounts, replayFacts, restartMatching, restartOne, unholdAll } from '../deliveries/lifecycle';
 import { EndpointId } from '../endpoints/schema';
+import { getEndpoint } from '../endpoints/store';
 import { type DeliveryMessage, enqueue } from './core';
 import { Where } from '../shared/sql';
-import { ATTENTION_SQL, REPLAYABLE_SQL, statusSql } from '../deliveries/store';
+import { type Coordination, joinSequence } from '../coordination';
 import { idFloor } from '../deliveries/id';
+
+export { heldCounts };
 
 /**
  * Replay: a delivery runs again against the endpoint's current configuration, through the queue,
  * as the same delivery (new attempt rows, a new run of maxAttempts). Only verified deliveries
- * whose body is still stored can be replayed; one in flight is left alone.
+ * whose body is still stored can be replayed; one in flight is left alone. A replayed delivery keeps its place in its
+ * customer's sequence by its receipt time, and is superseded if a newer one of its endpoint was applied meanwhile,
+ * unless it was superseded before: replaying a superseded delivery by hand sends it all the same.
  */
-const REPLAYABLE = REPLAYABLE_SQL;
-
-// ?1 is the time; later anonymous parameters number on from 2.
-const RESTART = `UPDATE deliveries SET status = 'queued', mode = 'queue', reason = NULL, message = NULL, finished_at = NULL,
-  run_attempts = 0, next_attempt_at = ?1, lease_until = NULL, replays = replays + 1`;
-
 export type ReplayOne = { ok: true } | { ok: false; why: 'not_found' | 'in_flight' | 'not_replayable'; message: string };
 
 export async function replayOne(db: D1Database, queue: Queue<DeliveryMessage>, id: string, now: number): Promise<ReplayOne> {
-  const updated = await db.prepare(`${RESTART} WHERE id = ?2 AND ${REPLAYABLE} RETURNING id`).bind(now, id).first<{ id: string }>();
-  if (!updated) {
-    const row = await db
-      .prepare('SELECT status, verified, payload IS NULL AND raw_body IS NULL AS purged FROM deliveries WHERE id = ?')
-      .bind(id)
-      .first<{ status: string; verified: number; purged: number }>();
+  if (!(await restartOne(db, id, now))) {
+    const row = await replayFacts(db, id);
     if (!row) return { ok: false, why: 'not_found', message: 'No such delivery' };
     if (row.status === 'queued' || row.status === 'retrying') return { ok: false, why: 'in_flight', message: `The delivery is ${row.status} already` };
+    if (row.status === 'held') return { ok: false, why: 'in_flight', message: 'The delivery is held until its endpoint is enabled' };
     if (row.verified !== 1) return { ok: false, why: 'not_replayable', message: 'The request was never verified (or was a handshake): it cannot be replayed' };
     if (row.status === 'duplicate') return { ok: false, why: 'not_replayable', message: 'A duplicate is not replayed: replay the first delivery' };
     return { ok: false, why: 'not_replayable', message: 'The stored body was removed by retention' };
@@ -51,64 +48,63 @@ export type ReplayFilter = z.infer<typeof ReplayFilter>;
 
 /** Replays every replayable delivery matching the filter, newest first, bounded by `limit`. */
 export async function replayMany(db: D1Database, queue: Queue<DeliveryMessage>, filter: ReplayFilter, now: number): Promise<{ matched: number; queued: number; ids: string[] }> {
-  const where = new Where().and(REPLAYABLE).and(statusSql(filter.status), filter.status);
+  const where = new Where().and(statusSql(filter.status), filter.status);
   if (filter.endpoint) where.and('endpoint_id = ?', filter.endpoint);
   if (filter.since) where.and('id >= ?', idFloor(Date.parse(filter.since)));
   if (filter.until) where.and('id < ?', idFloor(Date.parse(filter.until)));
-  const params = where.params;
-  const select = `SELECT id FROM deliveries ${where.sql} ORDER BY id DESC LIMIT ${filter.limit}`;
-  if (filter.dryRun) {
-    const count = await db
-      .prepare(`SELECT COUNT(*) AS n FROM (SELECT id FROM deliveries ${where.sql} LIMIT ${filter.limit})`)
-      .bind(...params)
-      .first<{ n: number }>();
-    return { matched: count?.n ?? 0, queued: 0, ids: [] };
-  }
-  const { results } = await db
-    .prepare(`${RESTART} WHERE id IN (${select}) RETURNING id`)
-    .bind(now, ...params)
-    .all<{ id: string }>();
-  const ids = results
-    .map((r) => r.id)
-    .sort()
-    .reverse();
-  for (let i = 0; i < ids.length; i += 100) {
-    try {
-      await queue.sendBatch(ids.slice(i, i + 100).map((id) => ({ body: { id } })));
-    } catch (err) {
-      console.error('replay send failed; the cron re-drive will pick these up', err);
-    }
-  }
-  return { matched: ids.length, queued: ids.length, ids };
+  const restarted = await restartMatching(db, where, filter.limit, now, filter.dryRun);
+  if (typeof restarted === 'number') return { matched: restarted, queued: 0, ids: [] };
+  // oldest first: each customer's deliveries reach their sequence in receipt order
+  const ids = restarted.sort();
+  await sendAll(queue, ids, 'replay');
+  return { matched: ids.length, queued: ids.length, ids: ids.reverse() };
 }
 
 /**
  * Queues every delivery an endpoint held while it was disabled, oldest first (arrival order). Run whenever an
- * enabled configuration is saved; with nothing held it is one indexed query. Returns how many were released.
+ * enabled configuration is saved, and by the cron for every endpoint that is enabled and still holds some (an
+ * isolate with a stale cache may have held webhooks after the endpoint was enabled). Returns how many.
  */
-export async function releaseHeld(db: D1Database, queue: Queue<DeliveryMessage>, endpointId: string, now: number): Promise<number> {
-  const { results } = await db
-    .prepare(
-      `UPDATE deliveries SET status = 'queued', mode = 'queue', reason = NULL, message = NULL, finished_at = NULL, next_attempt_at = ?1, lease_until = NULL
-       WHERE endpoint_id = ?2 AND status = 'held' AND ${ATTENTION_SQL} RETURNING id`,
-    )
-    .bind(now, endpointId)
-    .all<{ id: string }>();
-  const ids = results.map((r) => r.id).sort();
+export async function releaseHeld(db: D1Database, queue: Queue<DeliveryMessage>, coordination: Coordination, endpointId: string, now: number): Promise<number> {
+  const rows = await unholdAll(db, endpointId, now);
+  // every one takes its place in its customer's line before any is sent: the consumer, which runs batches at once,
+  // then applies each customer's in the order they were received
+  const lines = new Map<string, typeof rows>();
+  for (const row of rows) if (row.sequence_key) lines.set(row.sequence_key, [...(lines.get(row.sequence_key) ?? []), row]);
+  await Promise.all(
+    [...lines].map(async ([key, line]) => {
+      for (const row of line) await joinSequence(coordination, key, { deliveryId: row.id, endpointId, version: row.version });
+    }),
+  );
+  await sendAll(
+    queue,
+    rows.map((r) => r.id),
+    'release',
+  );
+  return rows.length;
+}
+
+/** Releases what enabled endpoints still hold (the cron's safety net). Returns how many were released. */
+export async function releaseHeldOfEnabled(db: D1Database, kv: KVNamespace, queue: Queue<DeliveryMessage>, coordination: Coordination, now: number): Promise<number> {
+  let released = 0;
+  for (const endpointId of (await heldCounts(db)).keys()) {
+    const endpoint = await getEndpoint(kv, endpointId).catch(() => null);
+    if (endpoint?.config.enabled) released += await releaseHeld(db, queue, coordination, endpointId, now);
+  }
+  return released;
+}
+
+/** An endpoint was deleted: what it held or still had on its way ends `cancelled`, never delivered to a later endpoint of the same id. */
+export function cancelDeleted(db: D1Database, endpointId: string, now: number): Promise<number> {
+  return cancelForDeletedEndpoint(db, endpointId, now);
+}
+
+async function sendAll(queue: Queue<DeliveryMessage>, ids: string[], what: string): Promise<void> {
   for (let i = 0; i < ids.length; i += 100) {
     try {
       await queue.sendBatch(ids.slice(i, i + 100).map((id) => ({ body: { id } })));
     } catch (err) {
-      console.error('release send failed; the cron re-drive picks the rest up', err);
+      console.error(`${what} send failed; the cron re-drive picks the rest up`, err);
     }
   }
-  return ids.length;
-}
-
-/** How many deliveries each endpoint holds while disabled. */
-export async function heldCounts(db: D1Database): Promise<Map<string, number>> {
-  const { results } = await db
-    .prepare(`SELECT endpoint_id, COUNT(*) AS n FROM deliveries WHERE status = 'held' AND ${ATTENTION_SQL} GROUP BY endpoint_id`)
-    .all<{ endpoint_id: string; n: number }>();
-  return new Map(results.map((r) => [r.endpoint_id, r.n]));
 }

@@ -1,6 +1,6 @@
 /**
  * One webhook through the pipeline: receive -> verify -> parse -> public-form checks -> map (./core.ts) ->
- * dedupe -> deliver now (./deliver.ts) or queue. `processWebhook` returns the answer for the sender with the row
+ * dedupe -> find the customer -> its turn (./turn.ts) -> deliver now (./deliver.ts) or queue. `processWebhook` returns the answer for the sender with the row
  * and the explicit list of D1 writes still to make; it never throws for anything a sender or the CRM can do.
  */
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -19,7 +19,10 @@ import { oceanEngineHandshake } from '../verify/handshake';
 import { turnstileToken, verifyTurnstile } from '../verify/turnstile';
 import { bodyFailureStatus, MISCONFIGURED, turnstileAnswer, verifyAnswer } from './answers';
 import { crmFacts, type DeliveryMessage, enqueue, isRetryable, isUnmatched, type Prepared, prepareParsed, scrubbedResult, targetOf, warningsOf } from './core';
-import { type Delivered, deliverToCrm } from './deliver';
+import { type Delivered, deliverToCrm, resolveCustomer } from './deliver';
+import { askTurn, giveTurn, type Place, placeOf, turnEndOf, waitSeconds } from './turn';
+import { type Coordination, joinSequence } from '../coordination';
+import type { WaitReason } from '../deliveries/lifecycle';
 import { keepForReplay, maskParsed, maskRefused, newRecord, queryObject, scrubBodies, scrubDeep, scrubFacts, statementsOf, visibleHeaders, type Write } from './record';
 import { isRecord } from '../shared/json';
 
@@ -34,6 +37,11 @@ export type PipelineDeps = {
   /** The adapter's own secret values (the CRM token, ADMIN_TOKEN, SECRETS_KEY): scrubbed from everything stored and answered. */
   knownSecrets: string[];
   now: () => number;
+  coordination: Coordination;
+  /** How long a sync webhook waits for a CRM slot before it goes to the queue instead. */
+  slotWaitMs: number;
+  /** Work that may finish after the answer (giving back the customer's turn and the CRM slot). */
+  defer: (work: Promise<unknown>) => void;
 };
 
 /** The answer for the sender, the row, and the D1 writes still to make; `response` when the answer is not the usual JSON (a handshake). */
@@ -78,21 +86,23 @@ export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoin
   run.record.warnings.push(...parsed.warnings);
   const gated = await gate(run, parsed.value);
   if (gated) return gated;
-  if (!run.config.enabled) return hold(run, parsed.value, verified.replayText);
   let mapping: CompiledMapping;
   try {
     mapping = compiledMappingFor(`${endpoint.id}:${endpoint.revision}`, run.config);
   } catch (err) {
+    if (!run.config.enabled) return hold(run, parsed.value, verified.replayText, null);
     return refuse(run, 503, 'failed', 'endpoint_misconfigured', (err as Error).message, { senderMessage: MISCONFIGURED });
   }
+  if (!run.config.enabled) return hold(run, parsed.value, verified.replayText, mapping);
   // a key that travels in the body (Google's google_key) is not payload: no mapping sees it
   if (run.config.verify.type === 'body-key' && isRecord(parsed.value)) delete parsed.value[run.config.verify.field];
   const prepared = await prepareParsed(run.config, mapping, parsed.value, { headers: run.headers, query: run.record.request_query }, run.record.warnings);
   if (!prepared.ok) return notMapped(run, prepared);
   run.record.customer_id = prepared.mapped.customerId;
   storeBodies(run, parsed.value, verified.replayText);
+  run.record.version = prepared.version;
   const claim = claimOf(run, prepared.key);
-  if (run.config.delivery.mode === 'queue') return recordAndQueue(run, claim);
+  if (run.config.delivery.mode === 'queue') return recordAndQueue(run, claim, prepared);
   return deliverNow(run, mapping, prepared, claim);
 }
 
@@ -214,14 +224,33 @@ function storeBodies(run: Run, value: unknown, replayText: string | null): void 
 }
 
 /**
- * A disabled endpoint is paused: a verified webhook is kept as `held` (nothing mapped, no CRM call) and answered
- * 202; enabling the endpoint again queues every held delivery in arrival order (./replay.ts `releaseHeld`).
+ * A disabled endpoint is paused: a verified webhook is kept as `held` (no CRM call) and answered 202 once its row is
+ * written, with its idempotency claim (a lead sent twice while paused is kept once); enabling the endpoint again
+ * queues every held delivery in arrival order (./replay.ts `releaseHeld`).
  */
-function hold(run: Run, value: unknown, replayText: string | null): Promise<Outcome> {
+async function hold(run: Run, value: unknown, replayText: string | null, mapping: CompiledMapping | null): Promise<Outcome> {
+  // the key, when the mapping can tell it already (a mapping that refuses this body is fixed before enabling)
+  const prepared = mapping ? await prepareParsed(run.config, mapping, value, { headers: run.headers, query: run.record.request_query }, run.record.warnings) : null;
   storeBodies(run, value, replayText);
   run.record.mode = 'queue';
+  const claim = claimOf(run, prepared?.ok ? prepared.key : null);
+  // its customer's line, taken when it is released (so that release keeps each customer's order)
+  if (prepared?.ok) {
+    run.record.version = prepared.version;
+    run.record.sequence_key = (await placeAtReceipt(run, prepared).catch(() => null))?.key ?? null;
+  }
   const message = 'the endpoint is disabled: held until it is enabled again';
-  return finish(run, 202, 'held', 'endpoint_disabled', message, { deliveryId: run.record.id, status: 'held' });
+  const outcome = await finish(run, 202, 'held', 'endpoint_disabled', message, { deliveryId: run.record.id, status: 'held' }, []);
+  const { record, deps } = run;
+  let claimed: ClaimResult = { claimed: true };
+  try {
+    if (claim) claimed = await claimWithRow(deps.db, claim, insertDeliveryIfClaimedStatement(deps.db, record, claim));
+    else await insertDeliveryStatement(deps.db, record).run();
+  } catch (err) {
+    return storageDown(run, err);
+  }
+  if (!claimed.claimed) return duplicate(run, claim!, claimed);
+  return outcome;
 }
 
 /** 5. The idempotency claim this webhook will take, if its key yields a value. */
@@ -250,12 +279,23 @@ function storageDown(run: Run, err: unknown): Promise<Outcome> {
   return refuse(run, 503, 'failed', 'storage_unavailable', 'The delivery could not be recorded; retry later', { writes: [] });
 }
 
-/** 6a. Queue mode: recorded (with its claim) before the 202, then only its id goes to the queue; D1 is the source of truth. */
-async function recordAndQueue(run: Run, claim: Claim | null): Promise<Outcome> {
+/**
+ * 6a. Queue mode: recorded (with its claim) before the 202, then its place taken in its customer's sequence (so that
+ * the consumer, which runs a batch at once, applies the customer's deliveries in the order received), then only its
+ * id goes to the queue; D1 is the source of truth.
+ */
+async function recordAndQueue(run: Run, claim: Claim | null, prepared: Extract<Prepared, { ok: true }>): Promise<Outcome> {
   const { record, deps } = run;
   record.mode = 'queue';
   record.status = 'queued';
   record.next_attempt_at = record.received_at;
+  let place: Place | null;
+  try {
+    place = await placeAtReceipt(run, prepared);
+  } catch (err) {
+    return storageDown(run, err);
+  }
+  record.sequence_key = place?.key ?? null;
   record.duration_ms = deps.now() - record.received_at;
   let claimed: ClaimResult = { claimed: true };
   try {
@@ -265,8 +305,15 @@ async function recordAndQueue(run: Run, claim: Claim | null): Promise<Outcome> {
     return storageDown(run, err);
   }
   if (!claimed.claimed) return duplicate(run, claim!, claimed);
+  if (place) await joinSequence(deps.coordination, place.key, place.ticket);
   await enqueue(deps.queue, record.id);
   return { status: 202, body: { deliveryId: record.id, status: 'queued' }, record, writes: [] };
+}
+
+/** The customer sequence a webhook recorded for later (queued or held) belongs to: found by id or keys, else by its first key. */
+async function placeAtReceipt(run: Run, prepared: Extract<Prepared, { ok: true }>): Promise<Place | null> {
+  const resolved = await resolveCustomer(run.deps.db, run.config.crm.moduleId, prepared.mapped);
+  return placeOf(run.config.crm, { id: run.record.id, endpointId: run.endpoint.id, version: prepared.version }, prepared.mapped, 'kind' in resolved ? null : resolved);
 }
 
 /**
@@ -289,12 +336,64 @@ async function deliverNow(run: Run, mapping: CompiledMapping, prepared: Extract<
   }
   // nothing secret is sent on, whatever the mapping copies (`$string($)`)
   const mapped = { ...prepared.mapped, fields: scrubDeep(prepared.mapped.fields, run.secrets) };
-  const delivered = scrubbedResult(await deliverToCrm(deps, targetOf(run.config), mapping, mapped), run.secrets);
-  return afterCrm(run, delivered, prepared.value, claim);
+  const target = targetOf(run.config);
+  const resolved = await resolveCustomer(deps.db, target.moduleId, mapped);
+  if ('kind' in resolved) return afterCrm(run, resolved, prepared.value, claim);
+  const place = placeOf(target, { id: record.id, endpointId: run.endpoint.id, version: prepared.version }, mapped, resolved);
+  record.sequence_key = place?.key ?? null;
+  const turn = place ? await askTurn(deps, place) : null;
+  if (turn?.kind === 'wait') {
+    // an earlier delivery of this customer is not finished: this one goes to the queue behind it
+    return toQueue(run, 'sequence_wait', `waiting for delivery ${turn.head} of the same customer to finish first`, waitSeconds(turn), claim);
+  }
+  if (turn?.kind === 'superseded') return superseded(run, turn, resolved.id);
+  const delivered = scrubbedResult(await deliverToCrm(deps, target, mapping, mapped, resolved), run.secrets);
+  if (delivered.kind === 'paused') {
+    if (place) deps.defer(giveTurn(deps, place, 'retry'));
+    return toQueue(run, delivered.reason, delivered.message, Math.max(1, Math.ceil(delivered.retryInMs / 1000)), claim);
+  }
+  const outcome = await afterCrm(run, delivered, prepared.value, claim);
+  // after the answer: the customer's next delivery is queued now
+  if (place) deps.defer(giveTurn(deps, place, turnEndOf(outcome.record.status)));
+  return outcome;
+}
+
+/** Not sent now (the customer's turn has not come, or the CRM's calls are paused): recorded as queued, then 202. */
+async function toQueue(run: Run, reason: WaitReason, message: string, delaySeconds: number, claim: Claim | null): Promise<Outcome> {
+  const { record, deps } = run;
+  const outcome = await finish(run, 202, 'queued', reason, message, { deliveryId: record.id, status: 'queued' }, []);
+  record.mode = 'queue';
+  record.finished_at = null;
+  record.lease_until = null;
+  record.next_attempt_at = deps.now() + delaySeconds * 1000;
+  try {
+    // replaces the in-flight row a claim wrote
+    await insertDeliveryStatement(deps.db, record).run();
+  } catch (err) {
+    if (claim) {
+      // the in-flight row stands (the cron re-drives it once its lease is over): the lead is kept
+      console.error('could not record the queued delivery; its in-flight row is re-driven later', err);
+      return outcome;
+    }
+    return storageDown(run, err);
+  }
+  await enqueue(deps.queue, record.id, delaySeconds);
+  return outcome;
+}
+
+/** Older than what was applied to this customer from this endpoint: not sent; answered 200 (the sender did its part). */
+function superseded(run: Run, turn: { by: string; byVersion: string | null; next: string | null }, customerId: string): Promise<Outcome> {
+  const { record, deps } = run;
+  if (turn.next && turn.next !== record.id) deps.defer(enqueue(deps.queue, turn.next));
+  record.customer_id = customerId;
+  record.superseded_by = turn.by;
+  const by = turn.byVersion ? `${turn.by} (version ${turn.byVersion})` : turn.by;
+  const message = `not sent: delivery ${by}, newer, was applied to this customer first`;
+  return finish(run, 200, 'superseded', 'superseded', message, { deliveryId: record.id, status: 'superseded', supersededBy: turn.by, customerId });
 }
 
 /** 7. What the CRM call decided, as the answer, the row and its writes. */
-async function afterCrm(run: Run, delivered: Delivered, value: unknown, claim: Claim | null): Promise<Outcome> {
+async function afterCrm(run: Run, delivered: Exclude<Delivered, { kind: 'paused' }>, value: unknown, claim: Claim | null): Promise<Outcome> {
   const { record } = run;
   const release: Write[] = claim ? [{ kind: 'release', endpointId: claim.endpointId, key: claim.key }] : [];
   if (delivered.kind === 'unmatched' || delivered.kind === 'conflict') {

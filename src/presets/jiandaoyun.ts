@@ -8,6 +8,8 @@ export const jiandaoyun: Preset = {
   config: {
     verify: { type: 'hmac', preset: 'jiandaoyun', secret: 'JIANDAOYUN_SECRET' },
     idempotencyKey: { header: 'x-jdy-deliverid' },
+    // the record's last change: a push retried after a newer one never overwrites it
+    version: 'data.updateTime',
     // data_recover (a deleted entry restored) is delivered like an update
     skipWhen: "$not(op in ['data_create', 'data_update', 'data_recover'])",
   },

@@ -18,6 +18,8 @@ export const jinshuju: Preset = {
     // Jinshuju re-sends an entry when it is edited (same serial_number, newer updated_at): an edit is delivered, an
     // exact repeat is not
     idempotencyKey: '$string(form) & ":" & $string(entry.serial_number) & ":" & $string(entry.updated_at)',
+    // an edit re-sent after a newer one (a retry) never overwrites it
+    version: 'entry.updated_at',
   },
   view(body) {
     if (!isObject(body) || !isObject(body.entry)) return body;

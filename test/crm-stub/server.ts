@@ -6,8 +6,8 @@
  *
  * Control API (for tests and dev tooling, never part of the real CRM):
  * - `PUT /__stub/tenants/{productLineId}` `{ mode?, moduleId?, apiUserId?, customers?, failures? }` resets one product line
- * - `POST /__stub/tenants/{productLineId}/failures` `[Failure, ...]` scripts the next answers
- * - `GET /__stub/tenants/{productLineId}` `{ mode, customers, requests, pendingFailures }`
+ * - `POST /__stub/tenants/{productLineId}/failures` `[Failure, ...]` scripts the next answers; `DELETE` drops the rest (an outage ends)
+ * - `GET /__stub/tenants/{productLineId}` `{ mode, customers, requests, pendingFailures, maxInFlight }`
  * - `GET /__stub/turnstile?token=` the siteverify calls received (see turnstile.ts)
  * - `POST /__stub/notify/{channel}` a stand-in alert receiver (group bot); `GET` lists what it received
  *
@@ -83,10 +83,15 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
       tenant.failures.push(...(parseJson(text) as Failure[]));
       return send(res, 200, { pendingFailures: tenant.failures.length });
     }
+    if (req.method === 'DELETE' && failures) {
+      tenant.failures.length = 0;
+      return send(res, 200, { pendingFailures: 0 });
+    }
     if (req.method === 'GET') {
       return send(res, 200, {
         mode: tenant.mode,
         pendingFailures: tenant.failures.length,
+        maxInFlight: tenant.maxInFlight,
         customers: [...tenant.customers.values()].map((c) => expand(c, tenant)),
         raw: Object.fromEntries(tenant.customers),
         requests: tenant.requests,
@@ -140,6 +145,11 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
     const entry = { at: new Date().toISOString(), path, headers, rawBody: keep ? text : '', body: keep ? body : null };
 
+    tenant.inFlight += 1;
+    tenant.maxInFlight = Math.max(tenant.maxInFlight, tenant.inFlight);
+    res.once('close', () => {
+      tenant.inFlight -= 1;
+    });
     const failure = tenant.failures.shift();
     if (failure) {
       if ('delayMs' in failure) await sleep(failure.delayMs);

@@ -36,6 +36,9 @@ export type Tenant = {
   customers: Map<string, Customer>;
   failures: Failure[];
   requests: RecordedRequest[];
+  /** CRM calls being answered right now, and the most there ever were at once (the adapter's limits are checked against it). */
+  inFlight: number;
+  maxInFlight: number;
 };
 
 export const DEFAULT_MODULE_ID = '347772778973233152';
@@ -73,6 +76,8 @@ export function newTenant(productLineId: string, init: Partial<Omit<Tenant, 'cus
     apiUserId: init.apiUserId ?? DEFAULT_API_USER,
     failures: [...(init.failures ?? [])],
     requests: [],
+    inFlight: 0,
+    maxInFlight: 0,
     customers: new Map((init.customers ?? []).map((c) => [c.id, { created_at: now, updated_at: now, own_id: DEFAULT_API_USER, ...c }])),
   };
 }

@@ -272,6 +272,8 @@ export const en = {
     dead: ['Gave up', 'Every retry failed: fix the cause, then replay.'],
     duplicate: ['Duplicate', 'Sent before: the first delivery holds the outcome.'],
     held: ['Held', 'The endpoint is paused: this lead is kept and sent when it is enabled again.'],
+    superseded: ['Superseded', 'A newer webhook for this customer reached the CRM first; this older one was not sent. Press Replay to send it anyway.'],
+    cancelled: ['Cancelled', 'Its endpoint was deleted: this held lead is not sent. Press Replay once a new endpoint exists.'],
   } satisfies Record<DeliveryStatus, [string, string]>,
 
   /** What a reason means and what to do about it. */
@@ -317,6 +319,11 @@ export const en = {
     endpoint_disabled: 'The endpoint is paused: held until it is enabled.',
     endpoint_missing: 'The endpoint was deleted: recreate it to replay.',
     payload_purged: 'The stored body was removed by retention: it cannot be sent again.',
+    superseded: 'A newer webhook for this customer reached the CRM first: this older one was not sent, so it cannot overwrite the newer values.',
+    sequence_wait: 'An earlier webhook for this customer is not finished yet: this one is sent right after it, nothing to do.',
+    crm_paused: 'The CRM kept failing, so every call is paused and resumes by itself: nothing to do, waiting leads are sent in order.',
+    crm_busy: "The CRM's limits (calls at once or per second) are reached: sent shortly, nothing to do.",
+    endpoint_deleted: 'Its endpoint was deleted: this lead is not sent; press Replay once a new endpoint exists.',
     customer_conflict: 'Different keys point at different customers: fix the customer keys, then replay.',
   } satisfies Record<Reason, string>,
 };
