@@ -10,6 +10,7 @@ import { KeysDeleteQuery, KeysListQuery, ModuleQuery } from './customer-keys';
 import { DeliveryListQuery } from './deliveries';
 import { PreviewRequest } from './preview';
 import { SecretValue } from './secrets';
+import { CrmGateQuery } from './crm';
 
 const json = (schema: z.core.$ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
 
@@ -54,6 +55,12 @@ function adminPaths() {
       post: op('Preview an unsaved configuration with a sample', { requestBody: body(json(PreviewRequest)), responses: { 200: ok('the CRM request and warnings') } }),
     },
     '/admin/auth-failures': { get: op('Failed console sign-ins and admin authentications, last 24 h', { responses: { 200: ok('counts per kind') } }) },
+    '/admin/crm': {
+      get: op('Whether CRM calls are paused (why, until when), calls in flight, the limits', { parameters: queryParams(CrmGateQuery), responses: { 200: ok('scope and gates') } }),
+    },
+    '/admin/crm/resume': {
+      post: op('End a pause of CRM calls now: the next call probes the CRM', { parameters: queryParams(CrmGateQuery), responses: { 200: ok('how many gates') } }),
+    },
     '/admin/presets': { get: op('List the sender presets and what each supplies', { responses: { 200: ok('presets') } }) },
     '/admin/deliveries': { get: op('List deliveries, newest first', { parameters: queryParams(DeliveryListQuery), responses: { 200: ok('a page and nextCursor') } }) },
     '/admin/deliveries/{id}': {

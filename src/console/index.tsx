@@ -26,6 +26,7 @@ import { csrfOk, endSession, readSession, startSession } from './session';
 import { CustomerKeysPage, type Lookup } from './views/customer-keys';
 import { BulkConfirmPage, BulkDonePage, DeliveriesPage, DeliveryPage, RANGES, type ListFilter, type Range } from './views/deliveries';
 import { OverviewPage } from './views/overview';
+import { crmGates, resumeCrm } from '../pipeline/crm-status';
 import { SignInPage } from './views/sign-in';
 import { AUTH_RETRY_AFTER_SECONDS, authBlocked, authFailed } from '../http/auth-throttle';
 import { countRateLimited } from '../deliveries/rate-limited';
@@ -146,7 +147,15 @@ consolePages.post(ROUTES.signOut, async (c) => {
 
 consolePages.get(ROUTES.overview, async (c) => {
   const endpoints = new Set(await listEndpointIds(c.env.ENDPOINTS));
-  return render(c, <OverviewPage data={await overview(c.env.DB, Date.now(), endpoints)} csrf={c.get('session').csrf} />);
+  // a gate that cannot be asked is no reason to hide the overview
+  const [data, crm] = await Promise.all([overview(c.env.DB, Date.now(), endpoints), crmGates(c.env).catch(() => ({ gates: [] }))]);
+  const paused = crm.gates.filter((g) => g.paused);
+  return render(c, <OverviewPage data={data} paused={paused} resumed={c.req.query('done') === 'resumed'} csrf={c.get('session').csrf} />);
+});
+
+consolePages.post(ROUTES.crmResume, async (c) => {
+  await resumeCrm(c.env);
+  return c.redirect(consolePathWith('overview', { done: 'resumed' }), 303);
 });
 
 // ---- deliveries

@@ -8,6 +8,7 @@ export const CONSOLE_BASE = '/console';
 /** Route patterns, relative to CONSOLE_BASE (Hono's `:param` syntax). */
 export const ROUTES = {
   overview: '/',
+  crmResume: '/crm/resume',
   signIn: '/sign-in',
   signOut: '/sign-out',
   language: '/language',

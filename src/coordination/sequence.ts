@@ -11,8 +11,8 @@
 import { DurableObject } from 'cloudflare:workers';
 import { isOlder } from './version';
 
-/** A delivery as the sequence knows it. */
-export type Ticket = { deliveryId: string; endpointId: string; version: string | null };
+/** A delivery as the sequence knows it; `round`: how often it was replayed (a replay is a new turn, not "done"). */
+export type Ticket = { deliveryId: string; endpointId: string; version: string | null; round: number };
 
 /** Whether this delivery may call the CRM now. */
 export type Turn =
@@ -33,7 +33,7 @@ const WAIT_FALLBACK_MS = 30_000;
 /** How long an applied delivery is remembered (a Worker that stopped after the CRM call finds it done). */
 const DONE_KEPT_MS = 86_400_000;
 
-type TicketRow = { delivery_id: string; endpoint_id: string; version: string | null; running_until: number | null; state: string | null };
+type TicketRow = { delivery_id: string; endpoint_id: string; version: string | null; running_until: number | null; state: string | null; round: number };
 
 export class CustomerSequence extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -43,7 +43,7 @@ export class CustomerSequence extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     // state: NULL while waiting or running, 'applied' once applied (kept a day, for a Worker that stopped mid-way)
     this.sql.exec(`CREATE TABLE IF NOT EXISTS tickets (delivery_id TEXT PRIMARY KEY, endpoint_id TEXT NOT NULL, version TEXT,
-      running_until INTEGER, state TEXT, at INTEGER NOT NULL)`);
+      running_until INTEGER, state TEXT, at INTEGER NOT NULL, round INTEGER NOT NULL DEFAULT 0)`);
     this.sql.exec('CREATE TABLE IF NOT EXISTS applied (endpoint_id TEXT PRIMARY KEY, delivery_id TEXT NOT NULL, version TEXT)');
   }
 
@@ -59,8 +59,13 @@ export class CustomerSequence extends DurableObject<Env> {
    */
   acquire(ticket: Ticket, options: { leaseMs: number; force?: boolean }): Turn {
     const now = Date.now();
-    const own = this.ticket(ticket.deliveryId);
-    if (own?.state === 'applied') return { kind: 'done' };
+    let own = this.ticket(ticket.deliveryId);
+    if (own?.state === 'applied') {
+      if (own.round >= ticket.round) return { kind: 'done' };
+      // replayed since it was applied: a new turn, in line again
+      this.sql.exec('DELETE FROM tickets WHERE delivery_id = ?', ticket.deliveryId);
+      own = undefined;
+    }
     const applied = this.sql
       .exec<{ delivery_id: string; version: string | null }>('SELECT delivery_id, version FROM applied WHERE endpoint_id = ?', ticket.endpointId)
       .toArray()[0];
@@ -117,12 +122,13 @@ export class CustomerSequence extends DurableObject<Env> {
 
   private markApplied(ticket: Ticket, now: number): void {
     this.sql.exec(
-      `INSERT INTO tickets (delivery_id, endpoint_id, version, running_until, state, at) VALUES (?, ?, ?, NULL, 'applied', ?)
-       ON CONFLICT (delivery_id) DO UPDATE SET running_until = NULL, state = 'applied', at = excluded.at`,
+      `INSERT INTO tickets (delivery_id, endpoint_id, version, running_until, state, at, round) VALUES (?, ?, ?, NULL, 'applied', ?, ?)
+       ON CONFLICT (delivery_id) DO UPDATE SET running_until = NULL, state = 'applied', at = excluded.at, round = excluded.round`,
       ticket.deliveryId,
       ticket.endpointId,
       ticket.version,
       now,
+      ticket.round,
     );
     const last = this.sql.exec<{ delivery_id: string; version: string | null }>('SELECT delivery_id, version FROM applied WHERE endpoint_id = ?', ticket.endpointId).toArray()[0];
     // the newest version applied stays the mark (a replay by hand of an older one does not move it back)
@@ -139,12 +145,13 @@ export class CustomerSequence extends DurableObject<Env> {
 
   private insert(ticket: Ticket, runningUntil: number | null, now: number): void {
     this.sql.exec(
-      'INSERT INTO tickets (delivery_id, endpoint_id, version, running_until, state, at) VALUES (?, ?, ?, ?, NULL, ?) ON CONFLICT (delivery_id) DO NOTHING',
+      'INSERT INTO tickets (delivery_id, endpoint_id, version, running_until, state, at, round) VALUES (?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (delivery_id) DO NOTHING',
       ticket.deliveryId,
       ticket.endpointId,
       ticket.version,
       runningUntil,
       now,
+      ticket.round,
     );
   }
 

@@ -104,10 +104,10 @@ export function markDeadLettered(db: D1Database, id: string, now: number) {
       `UPDATE deliveries SET status = 'dead', reason = COALESCE(reason, 'dead_letter'),
        message = 'the queue gave up on this delivery (dead-letter queue)' || COALESCE(': ' || message, ''),
        next_attempt_at = NULL, lease_until = NULL, finished_at = ?1, duration_ms = ?1 - received_at
-       WHERE id = ?2 AND status IN ${IN_FLIGHT_SQL} RETURNING endpoint_id, reason, sequence_key, version`,
+       WHERE id = ?2 AND status IN ${IN_FLIGHT_SQL} RETURNING endpoint_id, reason, sequence_key, version, replays`,
     )
     .bind(now, id)
-    .first<{ endpoint_id: string; reason: string | null; sequence_key: string | null; version: string | null }>();
+    .first<{ endpoint_id: string; reason: string | null; sequence_key: string | null; version: string | null; replays: number }>();
 }
 
 // ?1 is the time; later anonymous parameters number on from 2.
@@ -153,14 +153,14 @@ export async function restartMatching(db: D1Database, where: Where, limit: numbe
 }
 
 /** Queues every delivery an endpoint held while it was disabled; oldest first, each with its customer sequence (if known). */
-export async function unholdAll(db: D1Database, endpointId: string, now: number): Promise<Pick<DeliveryRow, 'id' | 'sequence_key' | 'version'>[]> {
+export async function unholdAll(db: D1Database, endpointId: string, now: number): Promise<Pick<DeliveryRow, 'id' | 'sequence_key' | 'version' | 'replays'>[]> {
   const { results } = await db
     .prepare(
       `UPDATE deliveries SET status = 'queued', mode = 'queue', reason = NULL, message = NULL, finished_at = NULL, next_attempt_at = ?1, lease_until = NULL
-       WHERE endpoint_id = ?2 AND status = 'held' AND ${ATTENTION_SQL} RETURNING id, sequence_key, version`,
+       WHERE endpoint_id = ?2 AND status = 'held' AND ${ATTENTION_SQL} RETURNING id, sequence_key, version, replays`,
     )
     .bind(now, endpointId)
-    .all<Pick<DeliveryRow, 'id' | 'sequence_key' | 'version'>>();
+    .all<Pick<DeliveryRow, 'id' | 'sequence_key' | 'version' | 'replays'>>();
   return results.sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 

@@ -61,6 +61,6 @@ async function markDead(deps: AttemptDeps, id: string): Promise<void> {
   const now = deps.now();
   const row = await markDeadLettered(deps.db, id, now);
   if (!row) return;
-  if (row.sequence_key) await giveTurn(deps, { key: row.sequence_key, ticket: { deliveryId: id, endpointId: row.endpoint_id, version: row.version } }, 'ended');
+  if (row.sequence_key) await giveTurn(deps, { key: row.sequence_key, ticket: { deliveryId: id, endpointId: row.endpoint_id, version: row.version, round: row.replays } }, 'ended');
   await alertDead(deps, row.endpoint_id, id, row.reason, now);
 }

@@ -67,7 +67,9 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   // what this attempt noticed (as the sync path records it), added to what the row already says
   const warnings: string[] = [];
   // the customer sequence this attempt stands in (known once mapped; the one taken at receipt until then)
-  let place: Place | null = row.sequence_key ? { key: row.sequence_key, ticket: { deliveryId: row.id, endpointId: row.endpoint_id, version: row.version } } : null;
+  let place: Place | null = row.sequence_key
+    ? { key: row.sequence_key, ticket: { deliveryId: row.id, endpointId: row.endpoint_id, version: row.version, round: row.replays } }
+    : null;
   const end: End = async (outcome, status, reason, message, crm, extra = {}, delaySeconds, after = []) => {
     // the turn ends before the row is written: a Worker that stops in between finds the delivery applied (`done`)
     if (place) await giveTurn(deps, place, turnEndOf(status));
@@ -111,7 +113,7 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   const resolved = await resolveCustomer(deps.db, target.moduleId, prepared.mapped);
   if ('kind' in resolved) return endDelivered(end, resolved, row, endpoint.config, prepared.value, now);
   const atReceipt = place;
-  place = placeOf(target, { id: row.id, endpointId: row.endpoint_id, version: prepared.version }, prepared.mapped, resolved);
+  place = placeOf(target, { id: row.id, endpointId: row.endpoint_id, version: prepared.version, round: row.replays }, prepared.mapped, resolved);
   // placed by its phone at receipt, found by id now (or the mapping changed): the old place is given up
   if (atReceipt && atReceipt.key !== place?.key) await giveTurn(deps, atReceipt, 'ended');
   // a superseded delivery replayed by hand is sent all the same

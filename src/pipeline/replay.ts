@@ -73,7 +73,7 @@ export async function releaseHeld(db: D1Database, queue: Queue<DeliveryMessage>,
   for (const row of rows) if (row.sequence_key) lines.set(row.sequence_key, [...(lines.get(row.sequence_key) ?? []), row]);
   await Promise.all(
     [...lines].map(async ([key, line]) => {
-      for (const row of line) await joinSequence(coordination, key, { deliveryId: row.id, endpointId, version: row.version });
+      for (const row of line) await joinSequence(coordination, key, { deliveryId: row.id, endpointId, version: row.version, round: row.replays });
     }),
   );
   await sendAll(

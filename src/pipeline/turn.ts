@@ -22,14 +22,17 @@ export type TurnDeps = { db: D1Database; queue: Queue<DeliveryMessage>; coordina
  */
 export function placeOf(
   target: { productLineId: string; moduleId: string },
-  delivery: { id: string; endpointId: string; version: string | null },
+  delivery: { id: string; endpointId: string; version: string | null; round: number },
   mapped: Extract<MapResult, { ok: true }>,
   resolved: Resolved | null,
 ): Place | null {
   const lookup = mapped.lookups?.[0];
   const customer = resolved ? { id: resolved.id } : lookup ? { key: lookup.key, value: lookup.value } : null;
   if (!customer) return null;
-  return { key: sequenceKey(target.productLineId, target.moduleId, customer), ticket: { deliveryId: delivery.id, endpointId: delivery.endpointId, version: delivery.version } };
+  return {
+    key: sequenceKey(target.productLineId, target.moduleId, customer),
+    ticket: { deliveryId: delivery.id, endpointId: delivery.endpointId, version: delivery.version, round: delivery.round },
+  };
 }
 
 /** How a delivery's status ends its turn: applied, ended without applying, or back in line to be tried again. */
@@ -59,7 +62,7 @@ export async function giveTurn(deps: TurnDeps, place: Place, end: TurnEnd): Prom
 async function healHead(deps: TurnDeps, key: string, head: string): Promise<boolean> {
   const row = await statusOf(deps.db, head).catch(() => undefined);
   if (row === undefined) return false; // D1 unreachable: wait
-  const headTicket: Ticket = { deliveryId: head, endpointId: row?.endpoint_id ?? '', version: row?.version ?? null };
+  const headTicket: Ticket = { deliveryId: head, endpointId: row?.endpoint_id ?? '', version: row?.version ?? null, round: row?.replays ?? 0 };
   // ended, gone, or held by a disabled endpoint (it takes a new place when released)
   if (!row || !IN_FLIGHT.includes(row.status)) {
     await endTurn(deps.coordination, key, headTicket, row ? turnEndOf(row.status) : 'ended');

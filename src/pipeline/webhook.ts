@@ -313,7 +313,7 @@ async function recordAndQueue(run: Run, claim: Claim | null, prepared: Extract<P
 /** The customer sequence a webhook recorded for later (queued or held) belongs to: found by id or keys, else by its first key. */
 async function placeAtReceipt(run: Run, prepared: Extract<Prepared, { ok: true }>): Promise<Place | null> {
   const resolved = await resolveCustomer(run.deps.db, run.config.crm.moduleId, prepared.mapped);
-  return placeOf(run.config.crm, { id: run.record.id, endpointId: run.endpoint.id, version: prepared.version }, prepared.mapped, 'kind' in resolved ? null : resolved);
+  return placeOf(run.config.crm, { id: run.record.id, endpointId: run.endpoint.id, version: prepared.version, round: 0 }, prepared.mapped, 'kind' in resolved ? null : resolved);
 }
 
 /**
@@ -339,7 +339,7 @@ async function deliverNow(run: Run, mapping: CompiledMapping, prepared: Extract<
   const target = targetOf(run.config);
   const resolved = await resolveCustomer(deps.db, target.moduleId, mapped);
   if ('kind' in resolved) return afterCrm(run, resolved, prepared.value, claim);
-  const place = placeOf(target, { id: record.id, endpointId: run.endpoint.id, version: prepared.version }, mapped, resolved);
+  const place = placeOf(target, { id: record.id, endpointId: run.endpoint.id, version: prepared.version, round: 0 }, mapped, resolved);
   record.sequence_key = place?.key ?? null;
   const turn = place ? await askTurn(deps, place) : null;
   if (turn?.kind === 'wait') {

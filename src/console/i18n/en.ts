@@ -48,6 +48,11 @@ export const en = {
     numbers: 'Numbers',
     from: 'from',
     groups: { ok: 'delivered', failed: 'failed', pending: 'in flight', other: 'other' } satisfies Record<StatusGroup, string>,
+    crmPaused: 'CRM calls are paused',
+    crmPausedBody:
+      'The CRM kept failing (or asked to wait), so every call is paused; the leads wait in the queue and none is lost. One call probes the CRM first; once it succeeds the rest follow in order. Expected to resume at',
+    crmResume: 'Resume now',
+    crmResumed: 'Resumed: the next delivery probes the CRM, then the rest follow in order.',
   },
 
   deliveries: {

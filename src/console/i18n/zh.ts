@@ -40,6 +40,10 @@ export const zh: Messages = {
     numbers: '数据表',
     from: '起始',
     groups: { ok: '成功', failed: '失败', pending: '进行中', other: '其他' },
+    crmPaused: 'CRM 调用已暂停',
+    crmPausedBody: 'CRM 连续出错（或要求稍后再试），所有发送已暂停，线索都在排队、不会丢失。到时会先试发一条，成功后按顺序补发。预计恢复时间：',
+    crmResume: '立即恢复',
+    crmResumed: '已恢复：下一条推送会先试发，成功后其余按顺序补发。',
   },
 
   deliveries: {

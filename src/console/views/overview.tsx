@@ -1,5 +1,6 @@
 import type { Bucket, StatusGroup, overview } from '../../deliveries/stats';
-import { Explain, Layout, Status, Time } from './layout';
+import type { CrmGate } from '../../pipeline/crm-status';
+import { Csrf, Explain, Layout, Notice, Status, Time } from './layout';
 import { consolePath, consolePathWith } from '../paths';
 import { useT } from '../i18n';
 
@@ -96,13 +97,41 @@ function FailureList(p: { rows: Data['newestFailures']; empty: string }) {
   );
 }
 
-export function OverviewPage(p: { data: Data; csrf: string }) {
+/** CRM calls paused (the CRM kept failing, or asked to wait): what happens to the leads, and a button to resume now. */
+function CrmPaused(p: { gates: CrmGate[]; csrf: string }) {
+  const t = useT();
+  if (p.gates.length === 0) return null;
+  const until = Math.max(...p.gates.map((g) => (g.pausedUntil ? Date.parse(g.pausedUntil) : 0)));
+  return (
+    <Notice kind="warn">
+      <h2 id="crm-paused">{t.overview.crmPaused}</h2>
+      <p>
+        {t.overview.crmPausedBody} <Time ms={until} />
+      </p>
+      <p class="muted">
+        <code>crm_paused</code> {p.gates.map((g) => g.why).join('; ')}
+      </p>
+      <form method="post" action={consolePath('crmResume')}>
+        <Csrf token={p.csrf} />
+        <button type="submit">{t.overview.crmResume}</button>
+      </form>
+    </Notice>
+  );
+}
+
+export function OverviewPage(p: { data: Data; csrf: string; paused?: CrmGate[]; resumed?: boolean }) {
   const t = useT();
   const hourLabel = (b: Bucket) => `${new Date(b.start).toISOString().slice(11, 16)} UTC`;
   const dayLabel = (b: Bucket) => new Date(b.start).toISOString().slice(5, 16).replace('T', ' ');
   const failing = p.data.failingNow;
   return (
     <Layout title={t.overview.title} nav="overview" csrf={p.csrf}>
+      <CrmPaused gates={p.paused ?? []} csrf={p.csrf} />
+      {p.resumed && (
+        <Notice kind="ok">
+          <p>{t.overview.crmResumed}</p>
+        </Notice>
+      )}
       <section aria-labelledby="failing">
         <h2 id="failing">{t.overview.failingNow}</h2>
         <FailureList rows={failing} empty={t.overview.failingEmpty} />
