@@ -88,4 +88,24 @@ describe('a customer sequence', () => {
     expect(await s.acquire(t('e1'), lease)).toEqual({ kind: 'granted' });
     expect(await s.acquire(t('e2'), lease)).toMatchObject({ kind: 'wait', head: 'e1', running: true });
   });
+
+  it('a delivery that asks while another runs may wait for that turn to end (earliest first), instead of being told to wait', async () => {
+    const s = sequence();
+    expect(await s.acquire(t('f1'), lease)).toEqual({ kind: 'granted' });
+    const later = s.acquire(t('f3'), { ...lease, waitMs: 5_000 });
+    const earlier = s.acquire(t('f2'), { ...lease, waitMs: 5_000 });
+    // f1 ends: f2 (received earlier) gets the turn, f3 waits on for f2
+    expect(await s.release(t('f1'), 'applied')).toEqual({ next: null });
+    expect(await earlier).toEqual({ kind: 'granted' });
+    await s.release(t('f2'), 'applied');
+    expect(await later).toEqual({ kind: 'granted' });
+  });
+
+  it('a waiter is told at once when the running delivery goes back in line to retry', async () => {
+    const s = sequence();
+    expect(await s.acquire(t('g1'), lease)).toEqual({ kind: 'granted' });
+    const waiting = s.acquire(t('g2'), { ...lease, waitMs: 5_000 });
+    await s.release(t('g1'), 'retry');
+    expect(await waiting).toMatchObject({ kind: 'wait', head: 'g1', running: false });
+  });
 });

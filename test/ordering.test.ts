@@ -199,6 +199,32 @@ describe('two webhooks for one customer, 50 ms apart: the CRM ends with the newe
   });
 });
 
+describe('sync webhooks for one customer', () => {
+  it('sent one right after the other, each is delivered at once (the second waits the moment the first turn takes to end)', async () => {
+    const { endpointId, productLineId } = await setupEndpoint();
+    for (let i = 0; i < 5; i++) {
+      const res = await callWith(hook(endpointId, leadJson({ comment: `edit-${i}` })), {});
+      expect(await res.json()).toMatchObject({ status: 'delivered' });
+    }
+    expect((await crmState(productLineId)).customers[0]).toMatchObject({ note: 'edit-4' });
+  });
+
+  it('sent at once, they are applied one at a time: every one delivered (200) or queued behind (202), none lost', async () => {
+    const { endpointId, productLineId } = await setupEndpoint();
+    await crmFailures(
+      productLineId,
+      Array.from({ length: 8 }, () => ({ delayMs: 30 })),
+    );
+    const queue = recordingQueue();
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => callWith(hook(endpointId, leadJson({ comment: `burst-${i}` })), { DELIVERY_QUEUE: queue })));
+    for (const res of answers) expect([200, 202]).toContain(res.status);
+    expect((await crmState(productLineId)).maxInFlight).toBe(1);
+    await settle(endpointId, queue);
+    expect((await rowsFor(endpointId)).every((r) => r.status === 'delivered')).toBe(true);
+    expect((await crmState(productLineId)).requests.filter((r) => r.outcome === 'applied')).toHaveLength(8);
+  });
+});
+
 describe('a paused endpoint released', () => {
   it('50 customers x 10 versions held, then enabled: every customer ends with v9 (50 of 50)', { timeout: 120_000 }, async () => {
     const people = customers(50);

@@ -6,7 +6,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, call, callWith, crmState, deliveryRow, drive, endpointConfig, hook, leadJson, putEndpoint, recordingQueue, rowsFor, runScheduled, setupEndpoint } from './helpers';
+import { ADMIN, call, callWith, crmState, deliveryRow, drive, endpointConfig, hook, leadJson, recordingQueue, rowsFor, runScheduled, setupEndpoint } from './helpers';
 import { settle } from './settle';
 
 const applied = async (productLineId: string) => (await crmState(productLineId)).requests.filter((r) => r.outcome === 'applied');
@@ -98,6 +98,7 @@ describe('a paused endpoint', () => {
     const res = await call(hook(endpointId, leadJson({ comment: '启用之后' })));
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: 'delivered' });
+    expect(await applied(productLineId)).toHaveLength(1);
   });
 
   it('the cron releases what an enabled endpoint still holds (held by a stale cache after the release ran)', async () => {

@@ -25,6 +25,8 @@ export type GateStatus = {
   inFlight: number;
   waiting: number;
   paused: boolean;
+  /** A pause ended, and no call has succeeded since: the next call is a probe. */
+  probing: boolean;
   pausedUntil: string | null;
   why: string | null;
   consecutiveFailures: number;
@@ -105,14 +107,15 @@ export class CrmGate extends DurableObject<Env> {
     if (limits) this.setLimits(limits);
     const now = Date.now();
     this.expireSlots(now);
-    // paused until a probing call succeeds (the pause's end only lets the probe through)
-    const paused = this.pause !== null;
+    // once a pause is over, calls are not paused any more: the next one probes, and its failure pauses again
+    const paused = this.pause !== null && (this.pause.until > now || this.probe !== null);
     return {
       maxConcurrency: this.maxConcurrency,
       maxPerSecond: this.maxPerSecond,
       inFlight: this.slots.size,
       waiting: this.waiters.length,
       paused,
+      probing: this.pause !== null && !paused,
       pausedUntil: this.pause ? new Date(this.pause.until).toISOString() : null,
       why: this.pause?.why ?? null,
       consecutiveFailures: this.failures,

@@ -55,9 +55,9 @@ export function sequenceKey(productLineId: string, moduleId: string, customer: {
 const sequence = (c: Coordination, key: string) => c.sequences.get(c.sequences.idFromName(key));
 
 /** Asks for a delivery's turn in its customer's sequence. */
-export async function takeTurn(c: Coordination, key: string, ticket: Ticket, options: { timeoutMs: number; force?: boolean }): Promise<Turn> {
+export async function takeTurn(c: Coordination, key: string, ticket: Ticket, options: { timeoutMs: number; force?: boolean; waitMs?: number }): Promise<Turn> {
   try {
-    return await sequence(c, key).acquire(ticket, { leaseMs: options.timeoutMs * 2 + TURN_LEASE_MARGIN_MS, force: options.force });
+    return await sequence(c, key).acquire(ticket, { leaseMs: options.timeoutMs * 2 + TURN_LEASE_MARGIN_MS, force: options.force, waitMs: options.waitMs });
   } catch (err) {
     console.error(`customer sequence ${key} unreachable; the delivery waits`, err);
     return { kind: 'wait', head: ticket.deliveryId, running: false, retryInMs: UNREACHABLE_RETRY_MS };

@@ -25,6 +25,10 @@ export type Turn =
   /** Applied already (the Worker stopped before recording it): record it, call nothing. */
   | { kind: 'done' };
 
+export type TurnOptions = { leaseMs: number; force?: boolean; waitMs?: number };
+type Waiter = { ticket: Ticket; options: TurnOptions; resolve: (turn: Turn) => void; timer: ReturnType<typeof setTimeout> };
+const MAX_WAITERS = 200;
+
 /** How a turn ended: applied (delivered or unchanged), ended without applying, or to be tried again later (keeps its place). */
 export type TurnEnd = 'applied' | 'ended' | 'retry';
 
@@ -37,6 +41,8 @@ type TicketRow = { delivery_id: string; endpoint_id: string; version: string | n
 
 export class CustomerSequence extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** Deliveries waiting here for the running one's turn to end (in memory: a waiter whose object restarts is told "wait"). */
+  private readonly waiters: Waiter[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -55,10 +61,28 @@ export class CustomerSequence extends DurableObject<Env> {
 
   /**
    * Asks for the turn: granted when no other delivery is calling the CRM and none received earlier waits. `force`:
-   * a superseded delivery replayed by hand is sent all the same.
+   * a superseded delivery replayed by hand is sent all the same. `waitMs`: while another delivery of the customer is
+   * calling the CRM, wait up to this long for its end (a webhook sent right after the previous one's answer meets
+   * that turn still being given back) instead of answering "wait" at once.
    */
-  acquire(ticket: Ticket, options: { leaseMs: number; force?: boolean }): Turn {
-    const now = Date.now();
+  acquire(ticket: Ticket, options: TurnOptions): Turn | Promise<Turn> {
+    const turn = this.decide(ticket, options, Date.now());
+    if (turn.kind !== 'wait' || !turn.running || !options.waitMs || options.waitMs <= 0 || this.waiters.length >= MAX_WAITERS) return turn;
+    return new Promise<Turn>((resolve) => {
+      const waiter: Waiter = {
+        ticket,
+        options,
+        resolve,
+        timer: setTimeout(() => {
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          resolve(this.decide(ticket, options, Date.now()));
+        }, options.waitMs),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  private decide(ticket: Ticket, options: TurnOptions, now: number): Turn {
     let own = this.ticket(ticket.deliveryId);
     if (own?.state === 'applied') {
       if (own.round >= ticket.round) return { kind: 'done' };
@@ -80,7 +104,7 @@ export class CustomerSequence extends DurableObject<Env> {
         ticket.deliveryId,
       )
       .toArray()[0];
-    // waiting takes a place in line (a delivery not registered at receipt is placed by its receipt time)
+    // waiting takes a place in line (a delivery not registered at receipt is placed by its receipt time);
     // the same delivery again (its Worker stopped mid-call; the row's own lease lets one attempt at a time through)
     if (running && running.delivery_id !== ticket.deliveryId) {
       if (!own) this.insert(ticket, null, now);
@@ -97,13 +121,28 @@ export class CustomerSequence extends DurableObject<Env> {
     return { kind: 'granted' };
   }
 
+  /** Waiting deliveries, earliest first, take a turn that came free (or learn at once that it will not soon). */
+  private wake(): void {
+    const now = Date.now();
+    for (const waiter of [...this.waiters].sort((a, b) => (a.ticket.deliveryId < b.ticket.deliveryId ? -1 : 1))) {
+      const turn = this.decide(waiter.ticket, waiter.options, now);
+      if (turn.kind === 'wait' && turn.running) continue;
+      clearTimeout(waiter.timer);
+      this.waiters.splice(this.waiters.indexOf(waiter), 1);
+      waiter.resolve(turn);
+    }
+  }
+
   /** Ends a turn; returns the delivery whose turn it is next (to be sent to the queue now), if any. */
   release(ticket: Ticket, end: TurnEnd): { next: string | null } {
     const now = Date.now();
     if (end === 'retry') this.sql.exec('UPDATE tickets SET running_until = NULL WHERE delivery_id = ? AND state IS NULL', ticket.deliveryId);
     else if (end === 'ended') this.sql.exec('DELETE FROM tickets WHERE delivery_id = ?', ticket.deliveryId);
     else this.markApplied(ticket, now);
-    return { next: end === 'retry' ? null : this.head() };
+    const next = end === 'retry' ? null : this.head();
+    this.wake();
+    // the next one is on its way already when it was waiting here
+    return { next: next !== null && this.isRunning(next, now) ? null : next };
   }
 
   /** What the sequence holds (admin and tests): waiting deliveries in order, and the last applied per endpoint. */
@@ -153,6 +192,11 @@ export class CustomerSequence extends DurableObject<Env> {
       now,
       ticket.round,
     );
+  }
+
+  private isRunning(deliveryId: string, now: number): boolean {
+    const t = this.ticket(deliveryId);
+    return t !== undefined && t.running_until !== null && t.running_until > now;
   }
 
   private ticket(deliveryId: string): TicketRow | undefined {

@@ -10,8 +10,9 @@ import { adapterSecretValues } from '../secrets/resolver';
 export const DEAD_LETTER_QUEUE = 'crm-deliveries-dlq';
 const ID = /^[0-9a-z]{26}$/;
 
-/** How long a queued attempt waits for a CRM slot before its message is retried later. */
+/** How long a queued attempt waits for a CRM slot, and for a running delivery of its customer, before its message is retried later. */
 const QUEUED_SLOT_WAIT_MS = 10_000;
+const QUEUED_TURN_WAIT_MS = 5_000;
 
 export function attemptDeps(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>, now: () => number = Date.now): AttemptDeps {
   return {
@@ -20,6 +21,7 @@ export function attemptDeps(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>, 
     queue: env.DELIVERY_QUEUE,
     coordination: coordinationOf(env),
     slotWaitMs: QUEUED_SLOT_WAIT_MS,
+    turnWaitMs: QUEUED_TURN_WAIT_MS,
     defer: (work) => ctx.waitUntil(work),
     crm: crmSettings(env),
     fetch: (input, init) => fetch(input, init),

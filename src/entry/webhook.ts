@@ -137,13 +137,17 @@ function findEndpoint(env: Env, id: string): Promise<StoredEndpoint | null> {
   return EndpointId.safeParse(id).success ? getEndpointCached(env.ENDPOINTS, id) : Promise.resolve(null);
 }
 
-/** How long a sync webhook waits for a CRM slot before it goes to the queue (senders such as Jinshuju hang up after 2 s). */
+/**
+ * How long a sync webhook waits for a CRM slot, and for a running delivery of its customer, before it goes to the
+ * queue instead (senders such as Jinshuju hang up after 2 s).
+ */
 const SYNC_SLOT_WAIT_MS = 1_000;
 
 export function deps(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>): PipelineDeps {
   return {
     coordination: coordinationOf(env),
     slotWaitMs: SYNC_SLOT_WAIT_MS,
+    turnWaitMs: SYNC_SLOT_WAIT_MS,
     defer: (work) => ctx.waitUntil(work.catch((err) => console.error('deferred work failed', err))),
     db: env.DB,
     queue: env.DELIVERY_QUEUE,

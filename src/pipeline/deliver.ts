@@ -19,6 +19,8 @@ export type DeliverDeps = {
   coordination: Coordination;
   /** How long to wait for a CRM slot before giving up (a sync webhook then goes to the queue). */
   slotWaitMs: number;
+  /** How long to wait for a running delivery of the same customer to finish (./turn.ts). */
+  turnWaitMs: number;
   /** Work that may finish after the answer (giving the CRM slot back). */
   defer: (work: Promise<unknown>) => void;
 };

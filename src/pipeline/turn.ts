@@ -13,7 +13,15 @@ import type { Resolved } from './deliver';
 /** A delivery's customer sequence and its ticket in it. */
 export type Place = { key: string; ticket: Ticket };
 
-export type TurnDeps = { db: D1Database; queue: Queue<DeliveryMessage>; coordination: Coordination; crm: { timeoutMs: number }; now: () => number };
+export type TurnDeps = {
+  db: D1Database;
+  queue: Queue<DeliveryMessage>;
+  coordination: Coordination;
+  crm: { timeoutMs: number };
+  now: () => number;
+  /** How long to wait for a running delivery of the same customer to finish before answering "wait". */
+  turnWaitMs: number;
+};
 
 /**
  * The sequence of a delivery: by the customer's id once it is known (the payload's, or found through the keys), else
@@ -43,7 +51,7 @@ export function turnEndOf(status: DeliveryStatus): TurnEnd {
 
 /** Asks for the turn; a head that blocks the line without progress is looked at (and cleared or re-driven) once. */
 export async function askTurn(deps: TurnDeps, place: Place, options: { force?: boolean; heal?: boolean } = {}): Promise<Turn> {
-  const turn = await takeTurn(deps.coordination, place.key, place.ticket, { timeoutMs: deps.crm.timeoutMs, force: options.force });
+  const turn = await takeTurn(deps.coordination, place.key, place.ticket, { timeoutMs: deps.crm.timeoutMs, force: options.force, waitMs: deps.turnWaitMs });
   if (turn.kind !== 'wait' || turn.running || !options.heal || turn.head === place.ticket.deliveryId) return turn;
   const cleared = await healHead(deps, place.key, turn.head);
   return cleared ? takeTurn(deps.coordination, place.key, place.ticket, { timeoutMs: deps.crm.timeoutMs, force: options.force }) : turn;

@@ -38,8 +38,9 @@ export type PipelineDeps = {
   knownSecrets: string[];
   now: () => number;
   coordination: Coordination;
-  /** How long a sync webhook waits for a CRM slot before it goes to the queue instead. */
+  /** How long a sync webhook waits for a CRM slot, or for its customer's running delivery, before it goes to the queue instead. */
   slotWaitMs: number;
+  turnWaitMs: number;
   /** Work that may finish after the answer (giving back the customer's turn and the CRM slot). */
   defer: (work: Promise<unknown>) => void;
 };
