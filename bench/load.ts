@@ -5,11 +5,26 @@
  */
 import { Agent, request } from 'node:http';
 
-export type Target = { url: string; method?: string; headers: Record<string, string>; body: string; expect?: number };
+/**
+ * `variants`: bodies (with their headers) sent in turn instead of `body`, e.g. one per customer: the adapter applies one
+ * customer's webhooks one at a time, so a load of one repeated body would measure a single customer's burst.
+ */
+export type Target = { url: string; method?: string; headers: Record<string, string>; body: string; expect?: number; variants?: Variant[] };
+export type Variant = { body: string; headers: Record<string, string> };
+
+const turns = new WeakMap<Target, number>();
+/** The next body and headers to send for a target (its variants in turn, else its one body). */
+export function nextRequest(t: Target): Variant {
+  if (!t.variants?.length) return { body: t.body, headers: t.headers };
+  const i = turns.get(t) ?? 0;
+  turns.set(t, i + 1);
+  return t.variants[i % t.variants.length]!;
+}
 export type LoadResult = { requests: number; errors: number; rps: number; p50: number; p95: number; p99: number; mean: number };
 
 function once(agent: Agent, t: Target): Promise<{ ms: number; ok: boolean }> {
   const url = new URL(t.url);
+  const sent = nextRequest(t);
   const started = performance.now();
   return new Promise((resolve) => {
     const req = request(
@@ -19,7 +34,7 @@ function once(agent: Agent, t: Target): Promise<{ ms: number; ok: boolean }> {
         port: url.port,
         path: url.pathname + url.search,
         method: t.method ?? 'POST',
-        headers: { ...t.headers, 'content-length': Buffer.byteLength(t.body) },
+        headers: { ...sent.headers, 'content-length': Buffer.byteLength(sent.body) },
       },
       (res) => {
         res.resume();
@@ -27,7 +42,7 @@ function once(agent: Agent, t: Target): Promise<{ ms: number; ok: boolean }> {
       },
     );
     req.on('error', () => resolve({ ms: performance.now() - started, ok: false }));
-    req.end(t.body);
+    req.end(sent.body);
   });
 }
 

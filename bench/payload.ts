@@ -1,6 +1,8 @@
 /** The benchmark's payloads and endpoint configurations: small (5 fields), typical (20) and large (200 fields, ~100 KiB). */
 export const MODULE_ID = '347772778973233152';
 export const CUSTOMER_ID = '688346218203447296';
+/** The customers the load rotates through (each in the stand-in CRM): every webhook of a row concerns another customer. */
+export const CUSTOMER_POOL = Array.from({ length: 256 }, (_, i) => `68834621820${String(4000000 + i)}`);
 
 const CHINESE = '想了解价格和交付周期，请销售尽快联系我。公司在上海浦东新区，预算约五十万元。';
 

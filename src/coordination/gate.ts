@@ -49,6 +49,8 @@ export class CrmGate extends DurableObject<Env> {
   private pause: Pause | null = null;
   private probe: string | null = null;
   private pumpTimer: ReturnType<typeof setTimeout> | null = null;
+  /** What this object cost since it started (README "What it costs"). */
+  private readonly used = { requests: 0, storageWrites: 0 };
   private maxConcurrency = DEFAULT_MAX_CONCURRENCY;
   private maxPerSecond = DEFAULT_MAX_PER_SECOND;
   private pauseAfterFailures = DEFAULT_PAUSE_AFTER_FAILURES;
@@ -63,6 +65,7 @@ export class CrmGate extends DurableObject<Env> {
 
   /** A slot for one delivery's CRM calls (`calls`: how many it makes, a read and an update count two). */
   acquire(calls: number, maxWaitMs: number, limits: GateLimits): Slot | Promise<Slot> {
+    this.used.requests += 1;
     const now = Date.now();
     this.setLimits(limits);
     const slot = this.tryTake(calls, now);
@@ -83,6 +86,7 @@ export class CrmGate extends DurableObject<Env> {
 
   /** Gives a slot back with what the CRM did; a retryable failure counts towards the pause. */
   async release(slot: string, outcome: GateOutcome): Promise<void> {
+    this.used.requests += 1;
     // a slot taken back after its lease still reports: the CRM's answer counts all the same
     const held = this.slots.delete(slot);
     const now = Date.now();
@@ -93,6 +97,7 @@ export class CrmGate extends DurableObject<Env> {
       this.failures = 0;
       if (this.pause) {
         this.pause = null;
+        this.used.storageWrites += 1;
         await this.ctx.storage.delete('pause');
       }
     } else {
@@ -122,6 +127,11 @@ export class CrmGate extends DurableObject<Env> {
     };
   }
 
+  /** Requests served and storage writes since the object started (not counted itself). */
+  usage(): { requests: number; storageWrites: number } {
+    return { ...this.used };
+  }
+
   /** Ends a pause now (the console's "resume", and tests): the next call is the probe. */
   async resume(): Promise<void> {
     if (this.pause) {
@@ -139,6 +149,7 @@ export class CrmGate extends DurableObject<Env> {
         ? `the CRM asked to wait ${outcome.retryAfterSeconds} s (Retry-After)`
         : `${this.failures} CRM calls in a row failed (5xx, timeout or 429)`;
     this.pause = { until: now + Math.max(backoff, Math.min(retryAfterMs, 3_600_000)), pauses, why, failures: this.failures };
+    this.used.storageWrites += 1;
     await this.ctx.storage.put('pause', this.pause);
   }
 

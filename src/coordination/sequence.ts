@@ -41,6 +41,8 @@ type TicketRow = { delivery_id: string; endpoint_id: string; version: string | n
 
 export class CustomerSequence extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** What this object cost since it started (README "What it costs"; `npm run bench` and test/do-usage.test.ts read it). */
+  private readonly used = { requests: 0, rowsWritten: 0 };
   /** Deliveries waiting here for the running one's turn to end (in memory: a waiter whose object restarts is told "wait"). */
   private readonly waiters: Waiter[] = [];
 
@@ -49,12 +51,14 @@ export class CustomerSequence extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     // state: NULL while waiting or running, 'applied' once applied (kept a day, for a Worker that stopped mid-way)
     this.sql.exec(`CREATE TABLE IF NOT EXISTS tickets (delivery_id TEXT PRIMARY KEY, endpoint_id TEXT NOT NULL, version TEXT,
-      running_until INTEGER, state TEXT, at INTEGER NOT NULL, round INTEGER NOT NULL DEFAULT 0)`);
-    this.sql.exec('CREATE TABLE IF NOT EXISTS applied (endpoint_id TEXT PRIMARY KEY, delivery_id TEXT NOT NULL, version TEXT)');
+      running_until INTEGER, state TEXT, at INTEGER NOT NULL, round INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID`);
+    // WITHOUT ROWID: a row lives in its key's b-tree, one row written per change instead of two (storage is billed per row)
+    this.sql.exec('CREATE TABLE IF NOT EXISTS applied (endpoint_id TEXT PRIMARY KEY, delivery_id TEXT NOT NULL, version TEXT) WITHOUT ROWID');
   }
 
   /** Takes a place in line (at receipt, for a queued delivery); a second call for the same delivery changes nothing. */
   register(ticket: Ticket): { waiting: number } {
+    this.used.requests += 1;
     this.insert(ticket, null, Date.now());
     return { waiting: this.waiting() };
   }
@@ -66,6 +70,7 @@ export class CustomerSequence extends DurableObject<Env> {
    * that turn still being given back) instead of answering "wait" at once.
    */
   acquire(ticket: Ticket, options: TurnOptions): Turn | Promise<Turn> {
+    this.used.requests += 1;
     const turn = this.decide(ticket, options, Date.now());
     if (turn.kind !== 'wait' || !turn.running || !options.waitMs || options.waitMs <= 0 || this.waiters.length >= MAX_WAITERS) return turn;
     return new Promise<Turn>((resolve) => {
@@ -87,23 +92,19 @@ export class CustomerSequence extends DurableObject<Env> {
     if (own?.state === 'applied') {
       if (own.round >= ticket.round) return { kind: 'done' };
       // replayed since it was applied: a new turn, in line again
-      this.sql.exec('DELETE FROM tickets WHERE delivery_id = ?', ticket.deliveryId);
+      this.q('DELETE FROM tickets WHERE delivery_id = ?', ticket.deliveryId);
       own = undefined;
     }
-    const applied = this.sql
-      .exec<{ delivery_id: string; version: string | null }>('SELECT delivery_id, version FROM applied WHERE endpoint_id = ?', ticket.endpointId)
-      .toArray()[0];
+    const applied = this.q<{ delivery_id: string; version: string | null }>('SELECT delivery_id, version FROM applied WHERE endpoint_id = ?', ticket.endpointId)[0];
     if (!options.force && applied && applied.delivery_id !== ticket.deliveryId && isOlder(ticket.version, applied.version)) {
-      if (own) this.sql.exec('DELETE FROM tickets WHERE delivery_id = ?', ticket.deliveryId);
+      if (own) this.q('DELETE FROM tickets WHERE delivery_id = ?', ticket.deliveryId);
       return { kind: 'superseded', by: applied.delivery_id, byVersion: applied.version, next: this.head() };
     }
-    const running = this.sql
-      .exec<{ delivery_id: string; running_until: number }>(
-        'SELECT delivery_id, running_until FROM tickets WHERE state IS NULL AND running_until > ? ORDER BY delivery_id = ? LIMIT 1',
-        now,
-        ticket.deliveryId,
-      )
-      .toArray()[0];
+    const running = this.q<{ delivery_id: string; running_until: number }>(
+      'SELECT delivery_id, running_until FROM tickets WHERE state IS NULL AND running_until > ? ORDER BY delivery_id = ? LIMIT 1',
+      now,
+      ticket.deliveryId,
+    )[0];
     // waiting takes a place in line (a delivery not registered at receipt is placed by its receipt time);
     // the same delivery again (its Worker stopped mid-call; the row's own lease lets one attempt at a time through)
     if (running && running.delivery_id !== ticket.deliveryId) {
@@ -116,7 +117,7 @@ export class CustomerSequence extends DurableObject<Env> {
       // the head's end queues this one at once; this is the fallback should that message be lost
       return { kind: 'wait', head, running: false, retryInMs: WAIT_FALLBACK_MS };
     }
-    if (own) this.sql.exec('UPDATE tickets SET running_until = ?, version = ? WHERE delivery_id = ?', now + options.leaseMs, ticket.version, ticket.deliveryId);
+    if (own) this.q('UPDATE tickets SET running_until = ?, version = ? WHERE delivery_id = ?', now + options.leaseMs, ticket.version, ticket.deliveryId);
     else this.insert(ticket, now + options.leaseMs, now);
     return { kind: 'granted' };
   }
@@ -135,9 +136,10 @@ export class CustomerSequence extends DurableObject<Env> {
 
   /** Ends a turn; returns the delivery whose turn it is next (to be sent to the queue now), if any. */
   release(ticket: Ticket, end: TurnEnd): { next: string | null } {
+    this.used.requests += 1;
     const now = Date.now();
-    if (end === 'retry') this.sql.exec('UPDATE tickets SET running_until = NULL WHERE delivery_id = ? AND state IS NULL', ticket.deliveryId);
-    else if (end === 'ended') this.sql.exec('DELETE FROM tickets WHERE delivery_id = ?', ticket.deliveryId);
+    if (end === 'retry') this.q('UPDATE tickets SET running_until = NULL WHERE delivery_id = ? AND state IS NULL', ticket.deliveryId);
+    else if (end === 'ended') this.q('DELETE FROM tickets WHERE delivery_id = ?', ticket.deliveryId);
     else this.markApplied(ticket, now);
     const next = end === 'retry' ? null : this.head();
     this.wake();
@@ -148,19 +150,20 @@ export class CustomerSequence extends DurableObject<Env> {
   /** What the sequence holds (admin and tests): waiting deliveries in order, and the last applied per endpoint. */
   status(): { waiting: { deliveryId: string; running: boolean }[]; applied: { endpointId: string; deliveryId: string; version: string | null }[] } {
     const now = Date.now();
-    const waiting = this.sql
-      .exec<TicketRow>('SELECT * FROM tickets WHERE state IS NULL ORDER BY delivery_id')
-      .toArray()
-      .map((t) => ({ deliveryId: t.delivery_id, running: t.running_until !== null && t.running_until > now }));
-    const applied = this.sql
-      .exec<{ endpoint_id: string; delivery_id: string; version: string | null }>('SELECT * FROM applied')
-      .toArray()
-      .map((a) => ({ endpointId: a.endpoint_id, deliveryId: a.delivery_id, version: a.version }));
+    const waiting = this.q<TicketRow>('SELECT * FROM tickets WHERE state IS NULL ORDER BY delivery_id').map((t) => ({
+      deliveryId: t.delivery_id,
+      running: t.running_until !== null && t.running_until > now,
+    }));
+    const applied = this.q<{ endpoint_id: string; delivery_id: string; version: string | null }>('SELECT * FROM applied').map((a) => ({
+      endpointId: a.endpoint_id,
+      deliveryId: a.delivery_id,
+      version: a.version,
+    }));
     return { waiting, applied };
   }
 
   private markApplied(ticket: Ticket, now: number): void {
-    this.sql.exec(
+    this.q(
       `INSERT INTO tickets (delivery_id, endpoint_id, version, running_until, state, at, round) VALUES (?, ?, ?, NULL, 'applied', ?, ?)
        ON CONFLICT (delivery_id) DO UPDATE SET running_until = NULL, state = 'applied', at = excluded.at, round = excluded.round`,
       ticket.deliveryId,
@@ -169,21 +172,21 @@ export class CustomerSequence extends DurableObject<Env> {
       now,
       ticket.round,
     );
-    const last = this.sql.exec<{ delivery_id: string; version: string | null }>('SELECT delivery_id, version FROM applied WHERE endpoint_id = ?', ticket.endpointId).toArray()[0];
+    const last = this.q<{ delivery_id: string; version: string | null }>('SELECT delivery_id, version FROM applied WHERE endpoint_id = ?', ticket.endpointId)[0];
     // the newest version applied stays the mark (a replay by hand of an older one does not move it back)
     if (!last || !isOlder(ticket.version, last.version)) {
-      this.sql.exec(
+      this.q(
         'INSERT INTO applied (endpoint_id, delivery_id, version) VALUES (?, ?, ?) ON CONFLICT (endpoint_id) DO UPDATE SET delivery_id = excluded.delivery_id, version = excluded.version',
         ticket.endpointId,
         ticket.deliveryId,
         ticket.version,
       );
     }
-    this.sql.exec("DELETE FROM tickets WHERE state = 'applied' AND at < ?", now - DONE_KEPT_MS);
+    this.q("DELETE FROM tickets WHERE state = 'applied' AND at < ?", now - DONE_KEPT_MS);
   }
 
   private insert(ticket: Ticket, runningUntil: number | null, now: number): void {
-    this.sql.exec(
+    this.q(
       'INSERT INTO tickets (delivery_id, endpoint_id, version, running_until, state, at, round) VALUES (?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (delivery_id) DO NOTHING',
       ticket.deliveryId,
       ticket.endpointId,
@@ -194,21 +197,34 @@ export class CustomerSequence extends DurableObject<Env> {
     );
   }
 
+  /** One statement, its rows read out, its rows written counted. */
+  private q<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): T[] {
+    const cursor = this.sql.exec<T>(query, ...bindings);
+    const rows = cursor.toArray();
+    this.used.rowsWritten += cursor.rowsWritten;
+    return rows;
+  }
+
+  /** Requests served and storage rows written since the object started (not counted itself). */
+  usage(): { requests: number; rowsWritten: number } {
+    return { ...this.used };
+  }
+
   private isRunning(deliveryId: string, now: number): boolean {
     const t = this.ticket(deliveryId);
     return t !== undefined && t.running_until !== null && t.running_until > now;
   }
 
   private ticket(deliveryId: string): TicketRow | undefined {
-    return this.sql.exec<TicketRow>('SELECT * FROM tickets WHERE delivery_id = ?', deliveryId).toArray()[0];
+    return this.q<TicketRow>('SELECT * FROM tickets WHERE delivery_id = ?', deliveryId)[0];
   }
 
   /** The earliest delivery still waiting or running. */
   private head(): string | null {
-    return this.sql.exec<{ delivery_id: string }>('SELECT delivery_id FROM tickets WHERE state IS NULL ORDER BY delivery_id LIMIT 1').toArray()[0]?.delivery_id ?? null;
+    return this.q<{ delivery_id: string }>('SELECT delivery_id FROM tickets WHERE state IS NULL ORDER BY delivery_id LIMIT 1')[0]?.delivery_id ?? null;
   }
 
   private waiting(): number {
-    return this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM tickets WHERE state IS NULL').one().n;
+    return this.q<{ n: number }>('SELECT COUNT(*) AS n FROM tickets WHERE state IS NULL')[0]!.n;
   }
 }

@@ -283,9 +283,14 @@ function toDelivery(row: Row): Delivery {
   };
 }
 
+/** One delivery's row as stored (bodies included: replay and preview read them); `null` when absent. */
+export function getDeliveryRow(db: D1Database, id: string): Promise<DeliveryRow | null> {
+  return db.prepare('SELECT * FROM deliveries WHERE id = ?').bind(id).first<DeliveryRow>();
+}
+
 /** One whole delivery record; `null` when absent. */
 export async function getDelivery(db: D1Database, id: string): Promise<Delivery | null> {
-  const row = await db.prepare('SELECT * FROM deliveries WHERE id = ?').bind(id).first<Row>();
+  const row = await getDeliveryRow(db, id);
   return row ? toDelivery(row) : null;
 }
 

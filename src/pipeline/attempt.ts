@@ -15,10 +15,9 @@ import type { EndpointConfig, StoredEndpoint } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
 import { compiledMappingFor, type CompiledMapping } from '../mapping/compile';
 import { notifyTarget, recordDead, sendAlert } from '../notify';
-import { crmFacts, type DeliveryMessage, enqueue, isRetryable, isUnmatched, type Prepared, prepare, scrubbedResult, targetOf, warningsOf } from './core';
+import { crmFacts, type DeliveryMessage, enqueue, failureOutcome, isUnmatched, type Prepared, prepare, scrubbedResult, targetOf, warningsOf } from './core';
 import { askTurn, giveTurn, type Place, placeOf, turnEndOf, waitSeconds } from './turn';
 import { decodeSignature, utf8 } from '../verify/crypto';
-import { maxAttempts, retryDelaySeconds } from '../deliveries/retry';
 import { parseJsonOr } from '../shared/json';
 
 export type AttemptDeps = DeliverDeps & {
@@ -175,10 +174,10 @@ function endDelivered(end: End, delivered: Delivered, row: DeliveryRow, config: 
   if (delivered.kind === 'unchanged') return end('unchanged', 'unchanged', 'unchanged', delivered.message, null, extra);
   if (delivered.kind === 'delivered') return end('delivered', 'delivered', null, null, delivered.result, extra, undefined, delivered.after);
   const result = delivered.result;
-  if (!isRetryable(result, config.delivery)) return end('failed', 'failed', result.error, result.message, result, extra);
-  if (row.run_attempts >= maxAttempts(config.delivery)) return end('dead', 'dead', result.error, `gave up after ${row.run_attempts} attempts: ${result.message}`, result, extra);
-  const delay = retryDelaySeconds(config.delivery, row.run_attempts, 'retryAfterSeconds' in result ? result.retryAfterSeconds : undefined);
-  return end('retry', 'retrying', result.error, result.message, result, { ...extra, next_attempt_at: now + delay * 1000 }, delay);
+  const next = failureOutcome(result, config.delivery, row.run_attempts, true, 'dead');
+  if (next.status === 'failed') return end('failed', 'failed', result.error, result.message, result, extra);
+  if (next.status === 'dead') return end('dead', 'dead', result.error, next.message, result, extra);
+  return end('retry', 'retrying', result.error, result.message, result, { ...extra, next_attempt_at: now + next.delaySeconds * 1000 }, next.delaySeconds);
 }
 
 /** The row's warnings with this attempt's added (each once); nothing to write when the attempt added none. */

@@ -6,7 +6,7 @@
  */
 import type { CrmResult } from '../crm/client';
 import type { NewDelivery } from '../deliveries/store';
-import type { DeliveryConfig } from '../deliveries/retry';
+import { type DeliveryConfig, maxAttempts, retryDelaySeconds } from '../deliveries/retry';
 import { redactPaths, scrubText, scrubValue, sensitiveForms } from '../deliveries/redact';
 import type { EndpointConfig } from '../endpoints/schema';
 import type { CompiledMapping } from '../mapping/compile';
@@ -109,6 +109,20 @@ export function crmFacts(result: CrmResult | null, parsedBody: unknown, redact: 
 export function isRetryable(result: CrmResult, delivery: DeliveryConfig): boolean {
   if (result.ok) return false;
   return result.retryable || (result.code !== undefined && delivery.retryableCrmCodes.includes(result.code));
+}
+
+/** What a failed CRM call means for its delivery: tried again after a delay, refused for good, or given up on. */
+export type FailureOutcome = { status: 'retrying'; delaySeconds: number } | { status: 'failed' } | { status: 'dead'; message: string };
+
+/**
+ * The one decision after a failed CRM call, for the sync path and the queued attempt alike. `attempt`: the attempts of
+ * this run so far, this one included; `mayRetry`: whether the path may retry (sync: `onFailure: "retry"`); `exhausted`:
+ * what a run out of attempts becomes (`dead` in the queue; a sync call that may not retry simply `failed`).
+ */
+export function failureOutcome(result: Extract<CrmResult, { ok: false }>, delivery: DeliveryConfig, attempt: number, mayRetry: boolean, exhausted: 'dead' | 'failed'): FailureOutcome {
+  if (!isRetryable(result, delivery) || !mayRetry) return { status: 'failed' };
+  if (attempt >= maxAttempts(delivery)) return exhausted === 'dead' ? { status: 'dead', message: `gave up after ${attempt} attempts: ${result.message}` } : { status: 'failed' };
+  return { status: 'retrying', delaySeconds: retryDelaySeconds(delivery, attempt, 'retryAfterSeconds' in result ? result.retryAfterSeconds : undefined) };
 }
 
 /** What goes on the queue: only the delivery's id (messages are at most 128 KB; D1 holds the rest). */

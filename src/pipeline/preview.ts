@@ -10,7 +10,7 @@ import { needsCurrent, planUpdate } from '../customers/update';
 import type { EndpointConfig } from '../endpoints/schema';
 import { compileMapping, type CompiledMapping } from '../mapping/compile';
 import { crmSettings } from '../crm/client';
-import type { DeliveryRow, StoredPayload } from '../deliveries/store';
+import { getDeliveryRow, type StoredPayload } from '../deliveries/store';
 import { getEndpoint } from '../endpoints/store';
 import { storedBody } from './attempt';
 import { isUnmatched, type Prepared, prepare } from './core';
@@ -104,7 +104,7 @@ export type StoredSample = { ok: true; endpointId: string; sample: Sample } | { 
 
 /** A logged delivery as a sample request (its stored body, content type, headers and query), if it can be replayed. */
 export async function storedSample(db: D1Database, id: string): Promise<StoredSample> {
-  const row = await db.prepare('SELECT * FROM deliveries WHERE id = ?').bind(id).first<DeliveryRow>();
+  const row = await getDeliveryRow(db, id);
   if (!row) return { ok: false, why: 'not_found', message: 'No such delivery' };
   const bytes = storedBody(row);
   if (!bytes || row.verified !== 1) return { ok: false, why: 'not_replayable', message: bytes ? 'The request was never verified' : 'The stored body was removed by retention' };

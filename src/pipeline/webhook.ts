@@ -8,7 +8,6 @@ import type { CrmResult, CrmSettings } from '../crm/client';
 import { attemptFromCrm, insertAttemptStatement } from '../deliveries/attempts';
 import { newDeliveryId } from '../deliveries/id';
 import { type Claim, type ClaimResult, claimWithRow, LEASE_MARGIN_MS, MAX_KEY_LENGTH } from '../deliveries/idempotency';
-import { maxAttempts, retryDelaySeconds } from '../deliveries/retry';
 import { insertDeliveryIfClaimedStatement, insertDeliveryStatement, type NewDelivery } from '../deliveries/store';
 import type { EndpointConfig, StoredEndpoint } from '../endpoints/schema';
 import { type ErrorCode, errorBody } from '../http/errors';
@@ -18,7 +17,7 @@ import { credentialLocations, resolveSecrets, type SecretResolver, verifyRequest
 import { oceanEngineHandshake } from '../verify/handshake';
 import { turnstileToken, verifyTurnstile } from '../verify/turnstile';
 import { bodyFailureStatus, MISCONFIGURED, turnstileAnswer, verifyAnswer } from './answers';
-import { crmFacts, type DeliveryMessage, enqueue, isRetryable, isUnmatched, type Prepared, prepareParsed, scrubbedResult, targetOf, warningsOf } from './core';
+import { crmFacts, type DeliveryMessage, enqueue, failureOutcome, isUnmatched, type Prepared, prepareParsed, scrubbedResult, targetOf, warningsOf } from './core';
 import { type Delivered, deliverToCrm, resolveCustomer } from './deliver';
 import { askTurn, giveTurn, type Place, placeOf, turnEndOf, waitSeconds } from './turn';
 import { type Coordination, joinSequence } from '../coordination';
@@ -419,8 +418,9 @@ async function afterCrm(run: Run, delivered: Exclude<Delivered, { kind: 'paused'
 /** A failed CRM call: handed to the queue when retryable and the endpoint says so (recorded first, then 202), else 502. */
 async function crmFailed(run: Run, result: Extract<CrmResult, { ok: false }>, release: Write[]): Promise<Outcome> {
   const { record, config, deps } = run;
-  if (isRetryable(result, config.delivery) && config.delivery.onFailure === 'retry' && maxAttempts(config.delivery) > 1) {
-    const delay = retryDelaySeconds(config.delivery, 1, 'retryAfterSeconds' in result ? result.retryAfterSeconds : undefined);
+  const next = failureOutcome(result, config.delivery, 1, config.delivery.onFailure === 'retry', 'failed');
+  if (next.status === 'retrying') {
+    const delay = next.delaySeconds;
     const outcome = await finish(run, 202, 'retrying', result.error, result.message, { deliveryId: record.id, status: 'retrying' }, []);
     record.mode = 'queue';
     record.finished_at = null;
