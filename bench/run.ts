@@ -29,10 +29,7 @@ const sh = (cmd: string, args: string[]) => {
 
 // ---- the stand-in CRM and the adapter -------------------------------------------------------
 const crm = await startCrmStub({ token: SECRETS.CRM_API_TOKEN, record: false });
-crm.tenants.set(
-  PRODUCT_LINE,
-  newTenant(PRODUCT_LINE, { customers: [CUSTOMER_ID, ...CUSTOMER_POOL].map((id) => ({ id, name: '单单', phone: '18888282822' })) }),
-);
+crm.tenants.set(PRODUCT_LINE, newTenant(PRODUCT_LINE, { customers: [CUSTOMER_ID, ...CUSTOMER_POOL].map((id) => ({ id, name: '单单', phone: '18888282822' })) }));
 
 // Storage on tmpfs (bench/storage.ts): SQLite's fsync on a disk blocks workerd's one thread locally, which production D1 does not.
 const storageRoot = benchStorageRoot('crm-bench');
@@ -304,24 +301,14 @@ for (const row of cpuTargets) {
   cpuSpread[row.key] = [round3(Math.min(...xs)), round3(Math.max(...xs))];
   console.log(`workerd CPU per request, ${row.key}: ${cpuInWorkerd[row.key]} ms (rounds ${xs.map(round3).join(', ')})`);
 }
-// ---- Durable Objects per webhook: requests and storage rows written, from the objects' own counts ------------------
+// ---- Durable Objects per webhook: requests and storage rows written, from the coordinator's own counts ----------
 type Namespace = { get(id: unknown): unknown; idFromName(name: string): unknown };
-const sequences = (await mf.getDurableObjectNamespace('SEQUENCES')) as unknown as Namespace;
-const gates = (await mf.getDurableObjectNamespace('CRM_GATE')) as unknown as Namespace;
-type Usage = { requests: number; rowsWritten?: number; storageWrites?: number };
-const usageOf = async (ids: string[]) => {
-  const seq = (await Promise.all(
-    ids.map((id) => (sequences.get(sequences.idFromName(`${PRODUCT_LINE}:${MODULE_ID}:${id}`)) as unknown as { usage(): Promise<Usage> }).usage()),
-  )) as Usage[];
-  const gate = (await (gates.get(gates.idFromName(`crm:${crm.url}`)) as unknown as { usage(): Promise<Usage> }).usage()) as Usage;
-  return {
-    requests: seq.reduce((n, u) => n + u.requests, 0) + gate.requests,
-    rowsWritten: seq.reduce((n, u) => n + (u.rowsWritten ?? 0), 0) + (gate.storageWrites ?? 0),
-  };
-};
+const coordinators = (await mf.getDurableObjectNamespace('COORDINATOR')) as unknown as Namespace;
+type Usage = { requests: number; rowsWritten: number; storageWrites: number };
+const coordinatorUsage = async () => (await (coordinators.get(coordinators.idFromName(`crm:${crm.url}`)) as { usage(): Promise<Usage> }).usage()) as Usage;
 async function doCostPerWebhook(endpoint: string, expect: number): Promise<{ requests: number; rowsWritten: number }> {
   const ids = CUSTOMER_POOL.slice(0, 100);
-  const before = await usageOf(ids);
+  const before = await coordinatorUsage();
   for (const id of ids) {
     const body = JSON.stringify({ ...lead, crm_id: id });
     const res = await fetch(`${base}/hooks/${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-signature': sign(body) }, body });
@@ -329,8 +316,9 @@ async function doCostPerWebhook(endpoint: string, expect: number): Promise<{ req
     if (res.status !== expect) throw new Error(`${endpoint}: ${res.status}`);
   }
   if (endpoint === 'bench-queue') while ((await open('queued')) + (await open('retrying')) > 0) await new Promise((res) => setTimeout(res, 100));
-  const after = await usageOf(ids);
-  return { requests: (after.requests - before.requests) / ids.length, rowsWritten: (after.rowsWritten - before.rowsWritten) / ids.length };
+  const after = await coordinatorUsage();
+  const per = (n: number) => Math.round((n / ids.length) * 100) / 100;
+  return { requests: per(after.requests - before.requests), rowsWritten: per(after.rowsWritten - before.rowsWritten + after.storageWrites - before.storageWrites) };
 }
 const durableObjects = { sync: await doCostPerWebhook('bench-sync', 200), queue: await doCostPerWebhook('bench-queue', 202) };
 console.log('Durable Objects per webhook:', durableObjects);
@@ -421,7 +409,7 @@ lines.push(
 );
 lines.push(
   '',
-  '## Durable Objects per webhook (one customer at a time, the CRM gate; the objects\' own counts over 100 webhooks, each for another customer)',
+  "## Durable Objects per webhook (the coordinator: each customer's turn and the CRM's limits; its own counts over 100 webhooks, each for another customer)",
   '',
   '| webhook | DO requests | DO storage rows written |',
   '|---|---|---|',

@@ -8,8 +8,7 @@ import { runCron } from './entry/cron';
 import type { DeliveryMessage } from './pipeline/core';
 import { handleQueue } from './entry/queue';
 
-export { CustomerSequence } from './coordination/sequence';
-export { CrmGate } from './coordination/gate';
+export { CrmCoordinator } from './coordination/coordinator';
 
 /** Wires the routes; every step of the pipeline lives in its own folder (see README). */
 const app = new Hono<AppEnv>();

@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { expect, it } from 'vitest';
-import { coordinationOf, gateStatus, giveSlot, takeSlot } from '../src/coordination';
+import { begin, coordinationOf, end, gateStatus } from '../src/coordination';
 import { callWith } from './helpers';
 
 const BASE = 'https://adapter.test';
@@ -32,9 +32,10 @@ it('shows a paused CRM on the overview in Chinese, and Resume now ends the pause
   expect(quiet).not.toContain('CRM 调用已暂停');
 
   // the CRM answers a call with Retry-After: 300
-  const slot = await takeSlot(coordination, '', 1, 0);
-  if (!slot.granted) throw new Error('no slot');
-  await giveSlot(coordination, '', slot.slot, { kind: 'retryable', retryAfterSeconds: 300 });
+  const call = { calls: 1, timeoutMs: 1000, turnWaitMs: 0, slotWaitMs: 0 };
+  const slot = await begin(coordination, '', null, call);
+  if (slot.kind !== 'granted') throw new Error('no slot');
+  await end(coordination, '', { place: null, end: 'ended', slot: slot.slot, outcome: { kind: 'retryable', retryAfterSeconds: 300 } });
   expect(await gateStatus(coordination, '')).toMatchObject({ paused: true });
 
   const page = await (await callWith(new Request(`${BASE}/console`, { headers: { cookie: s.cookie, 'accept-language': 'zh-CN' } }), own)).text();
@@ -62,5 +63,5 @@ it('shows a paused CRM on the overview in Chinese, and Resume now ends the pause
   expect(after).toContain('已恢复');
   expect(after).not.toContain('CRM 调用已暂停</h2>');
   // the pause is over: the next call is the probe
-  expect(await takeSlot(coordination, '', 1, 0)).toMatchObject({ granted: true, probe: true });
+  expect(await begin(coordination, '', null, call)).toMatchObject({ kind: 'granted', probe: true });
 });

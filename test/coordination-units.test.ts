@@ -1,10 +1,10 @@
 /**
- * The coordination pieces on their own: versions compared as senders write them, and the customer sequence's rules
- * (a real local Durable Object, called as the Worker calls it).
+ * The coordination pieces on their own: versions compared as senders write them, and the customer sequences' rules in
+ * the coordinator (a real local Durable Object, called as the Worker calls it: a turn alone, `calls: 0`).
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { compareVersions, versionText } from '../src/coordination';
+import { compareVersions, type Place, type TurnEnd, versionText } from '../src/coordination';
 import { isOlder } from '../src/coordination/version';
 
 describe('versions', () => {
@@ -36,76 +36,87 @@ describe('versions', () => {
 });
 
 describe('a customer sequence', () => {
-  const sequence = () => env.SEQUENCES.get(env.SEQUENCES.idFromName(`unit:${crypto.randomUUID()}`));
-  const t = (deliveryId: string, version: string | null = null, endpointId = 'ep', round = 0) => ({ deliveryId, endpointId, version, round });
-  const lease = { leaseMs: 30_000 };
+  const limits = { maxConcurrency: 100, maxPerSecond: 1000, pauseAfterFailures: 3 };
+  /** A fresh coordinator and one customer's line in it. */
+  function sequence() {
+    const coordinator = env.COORDINATOR.get(env.COORDINATOR.idFromName(`unit:${crypto.randomUUID()}`));
+    const key = `pl:mod:${crypto.randomUUID()}`;
+    const place = (deliveryId: string, version: string | null = null, endpointId = 'ep', round = 0): Place => ({ key, ticket: { deliveryId, endpointId, version, round } });
+    return {
+      place,
+      register: (id: string) => coordinator.join([place(id)]),
+      acquire: (p: Place, options: { force?: boolean; waitMs?: number } = {}) =>
+        coordinator.begin({ place: p, calls: 0, turn: { leaseMs: 30_000, ...options }, slotWaitMs: 0, limits }),
+      release: (p: Place, end: TurnEnd) => coordinator.end({ place: p, end, slot: null, outcome: { kind: 'ok' } }),
+    };
+  }
+  const granted = { kind: 'granted', slot: null, probe: false };
 
   it('grants the earliest registered; a later one waits; the end of a turn names the next', async () => {
     const s = sequence();
-    await s.register(t('a1'));
-    await s.register(t('a2'));
-    expect(await s.acquire(t('a2'), lease)).toMatchObject({ kind: 'wait', head: 'a1', running: false });
-    expect(await s.acquire(t('a1'), lease)).toEqual({ kind: 'granted' });
-    expect(await s.acquire(t('a2'), lease)).toMatchObject({ kind: 'wait', head: 'a1', running: true });
-    expect(await s.release(t('a1'), 'applied')).toEqual({ next: 'a2' });
-    expect(await s.acquire(t('a2'), lease)).toEqual({ kind: 'granted' });
+    await s.register('a1');
+    await s.register('a2');
+    expect(await s.acquire(s.place('a2'))).toMatchObject({ kind: 'wait', head: 'a1', running: false });
+    expect(await s.acquire(s.place('a1'))).toEqual(granted);
+    expect(await s.acquire(s.place('a2'))).toMatchObject({ kind: 'wait', head: 'a1', running: true });
+    expect(await s.release(s.place('a1'), 'applied')).toEqual({ next: 'a2' });
+    expect(await s.acquire(s.place('a2'))).toEqual(granted);
   });
 
   it('a retrying delivery keeps its place; an ended one lets the next go', async () => {
     const s = sequence();
-    await s.register(t('b1'));
-    await s.register(t('b2'));
-    expect(await s.acquire(t('b1'), lease)).toEqual({ kind: 'granted' });
-    expect(await s.release(t('b1'), 'retry')).toEqual({ next: null });
-    expect(await s.acquire(t('b2'), lease)).toMatchObject({ kind: 'wait', head: 'b1' });
-    expect(await s.acquire(t('b1'), lease)).toEqual({ kind: 'granted' });
-    expect(await s.release(t('b1'), 'ended')).toEqual({ next: 'b2' });
-    expect(await s.acquire(t('b2'), lease)).toEqual({ kind: 'granted' });
+    await s.register('b1');
+    await s.register('b2');
+    expect(await s.acquire(s.place('b1'))).toEqual(granted);
+    expect(await s.release(s.place('b1'), 'retry')).toEqual({ next: null });
+    expect(await s.acquire(s.place('b2'))).toMatchObject({ kind: 'wait', head: 'b1' });
+    expect(await s.acquire(s.place('b1'))).toEqual(granted);
+    expect(await s.release(s.place('b1'), 'ended')).toEqual({ next: 'b2' });
+    expect(await s.acquire(s.place('b2'))).toEqual(granted);
   });
 
   it('an older version than the last applied from the same endpoint is superseded; another endpoint is not', async () => {
     const s = sequence();
-    expect(await s.acquire(t('c2', '2'), lease)).toEqual({ kind: 'granted' });
-    await s.release(t('c2', '2'), 'applied');
-    expect(await s.acquire(t('c1', '1'), lease)).toEqual({ kind: 'superseded', by: 'c2', byVersion: '2', next: null });
-    expect(await s.acquire(t('c0', '1', 'other-form'), lease)).toEqual({ kind: 'granted' });
-    expect(await s.acquire(t('c1', '1'), { ...lease, force: true })).toMatchObject({ kind: 'wait' });
+    expect(await s.acquire(s.place('c2', '2'))).toEqual(granted);
+    await s.release(s.place('c2', '2'), 'applied');
+    expect(await s.acquire(s.place('c1', '1'))).toEqual({ kind: 'superseded', by: 'c2', byVersion: '2', next: null });
+    expect(await s.acquire(s.place('c0', '1', 'other-form'))).toEqual(granted);
+    expect(await s.acquire(s.place('c1', '1'), { force: true })).toMatchObject({ kind: 'wait' });
   });
 
-  it('a delivery applied before its Worker stopped is "done" when tried again', async () => {
+  it('a delivery applied before its Worker stopped is "done" when tried again; replayed since, it is sent again', async () => {
     const s = sequence();
-    expect(await s.acquire(t('d1'), lease)).toEqual({ kind: 'granted' });
-    await s.release(t('d1'), 'applied');
-    expect(await s.acquire(t('d1'), lease)).toEqual({ kind: 'done' });
-    // replayed by hand since: a new turn, sent again
-    expect(await s.acquire(t('d1', null, 'ep', 1), lease)).toEqual({ kind: 'granted' });
+    expect(await s.acquire(s.place('d1'))).toEqual(granted);
+    await s.release(s.place('d1'), 'applied');
+    expect(await s.acquire(s.place('d1'))).toEqual({ kind: 'done' });
+    expect(await s.acquire(s.place('d1', null, 'ep', 1))).toEqual(granted);
   });
 
   it('the same delivery asking again while its turn runs (its Worker stopped mid-call) gets it again', async () => {
     const s = sequence();
-    await s.register(t('e2'));
-    expect(await s.acquire(t('e1'), lease)).toEqual({ kind: 'granted' });
-    expect(await s.acquire(t('e1'), lease)).toEqual({ kind: 'granted' });
-    expect(await s.acquire(t('e2'), lease)).toMatchObject({ kind: 'wait', head: 'e1', running: true });
+    await s.register('e2');
+    expect(await s.acquire(s.place('e1'))).toEqual(granted);
+    expect(await s.acquire(s.place('e1'))).toEqual(granted);
+    expect(await s.acquire(s.place('e2'))).toMatchObject({ kind: 'wait', head: 'e1', running: true });
   });
 
   it('a delivery that asks while another runs may wait for that turn to end (earliest first), instead of being told to wait', async () => {
     const s = sequence();
-    expect(await s.acquire(t('f1'), lease)).toEqual({ kind: 'granted' });
-    const later = s.acquire(t('f3'), { ...lease, waitMs: 5_000 });
-    const earlier = s.acquire(t('f2'), { ...lease, waitMs: 5_000 });
+    expect(await s.acquire(s.place('f1'))).toEqual(granted);
+    const later = s.acquire(s.place('f3'), { waitMs: 5_000 });
+    const earlier = s.acquire(s.place('f2'), { waitMs: 5_000 });
     // f1 ends: f2 (received earlier) gets the turn, f3 waits on for f2
-    expect(await s.release(t('f1'), 'applied')).toEqual({ next: null });
-    expect(await earlier).toEqual({ kind: 'granted' });
-    await s.release(t('f2'), 'applied');
-    expect(await later).toEqual({ kind: 'granted' });
+    expect(await s.release(s.place('f1'), 'applied')).toEqual({ next: null });
+    expect(await earlier).toEqual(granted);
+    await s.release(s.place('f2'), 'applied');
+    expect(await later).toEqual(granted);
   });
 
   it('a waiter is told at once when the running delivery goes back in line to retry', async () => {
     const s = sequence();
-    expect(await s.acquire(t('g1'), lease)).toEqual({ kind: 'granted' });
-    const waiting = s.acquire(t('g2'), { ...lease, waitMs: 5_000 });
-    await s.release(t('g1'), 'retry');
+    expect(await s.acquire(s.place('g1'))).toEqual(granted);
+    const waiting = s.acquire(s.place('g2'), { waitMs: 5_000 });
+    await s.release(s.place('g1'), 'retry');
     expect(await waiting).toMatchObject({ kind: 'wait', head: 'g1', running: false });
   });
 });

@@ -1,44 +1,35 @@
 /**
  * What one customer at a time costs in Durable Objects, per webhook: requests (billed per request; 100,000 a day on
- * the free plan) and storage rows written, read from the objects' own counts (`usage()`; SQLite's rowsWritten). The
+ * the free plan) and storage rows written, read from the coordinator's own counts (`usage()`; SQLite's rowsWritten). The
  * figures are README's "What it costs" table: a change that costs more fails here first.
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { sequenceKey } from '../src/coordination';
-import { CUSTOMER_ID, MODULE_ID, callWith, drive, hook, leadJson, recordingQueue, setupEndpoint } from './helpers';
+import { coordinationOf, coordinatorUsage } from '../src/coordination';
+import { callWith, drive, hook, leadJson, recordingQueue, setupEndpoint } from './helpers';
 
-type Usage = { requests: number; rowsWritten?: number; storageWrites?: number };
-const sequenceUsage = (productLineId: string): Promise<Usage> =>
-  env.SEQUENCES.get(env.SEQUENCES.idFromName(sequenceKey(productLineId, MODULE_ID, { id: CUSTOMER_ID }))).usage();
-const gateUsage = (productLineId: string): Promise<Usage> => env.CRM_GATE.get(env.CRM_GATE.idFromName(`product-line:${productLineId}`)).usage();
-
-/** The Durable Object cost of what `act` did: the customer's sequence and the CRM gate, before and after. */
+/** The Durable Object cost of what `act` did: the product line's coordinator (tests: CRM_LIMIT_SCOPE=product-line), before and after. */
 async function costOf(productLineId: string, act: () => Promise<void>) {
-  const [s0, g0] = await Promise.all([sequenceUsage(productLineId), gateUsage(productLineId)]);
+  const c = coordinationOf(env);
+  const before = await coordinatorUsage(c, productLineId);
   await act();
-  const [s1, g1] = await Promise.all([sequenceUsage(productLineId), gateUsage(productLineId)]);
-  return {
-    requests: s1.requests - s0.requests + (g1.requests - g0.requests),
-    sequenceRequests: s1.requests - s0.requests,
-    gateRequests: g1.requests - g0.requests,
-    rowsWritten: s1.rowsWritten! - s0.rowsWritten! + (g1.storageWrites! - g0.storageWrites!),
-  };
+  const after = await coordinatorUsage(c, productLineId);
+  return { requests: after.requests - before.requests, rowsWritten: after.rowsWritten - before.rowsWritten + (after.storageWrites - before.storageWrites) };
 }
 
 describe('Durable Object requests and storage rows written per webhook', () => {
-  it('sync, delivered: 4 requests (the turn, a CRM slot, the slot back, the turn back)', async () => {
+  it('sync, delivered: 2 requests (the turn with its CRM slot, then both given back)', async () => {
     const { endpointId, productLineId } = await setupEndpoint();
     const cost = await costOf(productLineId, async () => {
       const res = await callWith(hook(endpointId, leadJson()), {});
       expect(await res.json()).toMatchObject({ status: 'delivered' });
     });
     console.log('DO cost, sync delivered:', cost);
-    expect(cost).toMatchObject({ sequenceRequests: 2, gateRequests: 2, requests: 4 });
+    expect(cost.requests).toBe(2);
     expect(cost.rowsWritten).toBe(3);
   });
 
-  it('queued, delivered: 5 requests (its place at receipt, then the same four)', async () => {
+  it('queued, delivered: 3 requests (its place at receipt, then the same two)', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ delivery: { mode: 'queue' } });
     const queue = recordingQueue();
     const cost = await costOf(productLineId, async () => {
@@ -46,7 +37,7 @@ describe('Durable Object requests and storage rows written per webhook', () => {
       await drive([queue.sent[0]!.id], { overrides: { DELIVERY_QUEUE: queue } });
     });
     console.log('DO cost, queued delivered:', cost);
-    expect(cost).toMatchObject({ sequenceRequests: 3, gateRequests: 2, requests: 5 });
+    expect(cost.requests).toBe(3);
     expect(cost.rowsWritten).toBe(4);
   });
 

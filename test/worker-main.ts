@@ -6,7 +6,7 @@
 import { WorkerEntrypoint } from 'cloudflare:workers';
 import consoleWorker from '../src/console/worker';
 
-export { default, CustomerSequence, CrmGate } from '../src/index';
+export { default, CrmCoordinator } from '../src/index';
 
 export class ConsoleWorker extends WorkerEntrypoint<Env> {
   override fetch(request: Request) {

@@ -1,27 +1,26 @@
 /**
- * The Worker's side of coordination: which customer sequence a delivery belongs to, its turn, and the CRM's slots.
- * Every call here is answered even when a Durable Object cannot be reached: the delivery then waits (in the queue)
- * rather than calling the CRM out of turn or past its limits.
+ * The Worker's side of coordination (./coordinator.ts): which customer sequence a delivery belongs to, beginning and
+ * ending its turn (with its CRM slot), and the CRM's pause. Every call here is answered even when the Durable Object
+ * cannot be reached: the delivery then waits (in the queue) rather than calling the CRM out of turn or past its limits.
  */
-import type { CrmGate, GateOutcome, GateStatus, Slot } from './gate';
-import { DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_PER_SECOND, DEFAULT_PAUSE_AFTER_FAILURES, type GateLimits } from './limits';
-import type { CustomerSequence, Ticket, Turn, TurnEnd } from './sequence';
+import type { Begin, BeginRequest, CrmCoordinator, EndRequest, Place } from './coordinator';
+import { DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_PER_SECOND, DEFAULT_PAUSE_AFTER_FAILURES, type GateLimits, type GateOutcome, type GateStatus } from './limits';
+import type { Ticket, Turn, TurnEnd } from './sequences';
 
-export type { GateOutcome, GateStatus, Slot, Ticket, Turn, TurnEnd };
+export type { Begin, GateOutcome, GateStatus, Place, Ticket, Turn, TurnEnd };
 export { compareVersions, versionText } from './version';
 
 export type Coordination = {
-  sequences: DurableObjectNamespace<CustomerSequence>;
-  gates: DurableObjectNamespace<CrmGate>;
+  coordinators: DurableObjectNamespace<CrmCoordinator>;
   limits: GateLimits;
-  /** `crm`: one set of limits for the whole CRM (default); `product-line`: one per product line. */
+  /** `crm`: one coordinator (one set of limits) for the whole CRM (default); `product-line`: one per product line. */
   scope: 'crm' | 'product-line';
   crmName: string;
 };
 
-/** How long the sequence and a CRM slot are held for one delivery whose Worker stops mid-call. */
+/** How long a turn and its slot are held for a delivery whose Worker stops mid-call. */
 const TURN_LEASE_MARGIN_MS = 30_000;
-/** When a Durable Object cannot be reached: try again after this long (from the queue). */
+/** When the coordinator cannot be reached: try again after this long (from the queue). */
 const UNREACHABLE_RETRY_MS = 30_000;
 
 const positive = (value: string | undefined, fallback: number) => {
@@ -29,11 +28,10 @@ const positive = (value: string | undefined, fallback: number) => {
   return value !== undefined && value !== '' && Number.isFinite(n) && n > 0 ? n : fallback;
 };
 
-/** The coordination bindings and the CRM limits, from the Worker's env. */
+/** The coordinator binding and the CRM limits, from the Worker's env. */
 export function coordinationOf(env: Env): Coordination {
   return {
-    sequences: env.SEQUENCES,
-    gates: env.CRM_GATE,
+    coordinators: env.COORDINATOR,
     limits: {
       maxConcurrency: positive(env.CRM_MAX_CONCURRENCY, DEFAULT_MAX_CONCURRENCY),
       maxPerSecond: positive(env.CRM_MAX_PER_SECOND, DEFAULT_MAX_PER_SECOND),
@@ -52,70 +50,68 @@ export function sequenceKey(productLineId: string, moduleId: string, customer: {
   return 'id' in customer ? `${productLineId}:${moduleId}:${customer.id}` : `${productLineId}:${moduleId}:${customer.key}=${customer.value}`;
 }
 
-const sequence = (c: Coordination, key: string) => c.sequences.get(c.sequences.idFromName(key));
+/** The product line a sequence key belongs to (its first part). */
+export const productLineOf = (key: string): string => key.slice(0, key.indexOf(':'));
 
-/** Asks for a delivery's turn in its customer's sequence. */
-export async function takeTurn(c: Coordination, key: string, ticket: Ticket, options: { timeoutMs: number; force?: boolean; waitMs?: number }): Promise<Turn> {
+const coordinator = (c: Coordination, productLineId: string) =>
+  c.coordinators.get(c.coordinators.idFromName(c.scope === 'product-line' ? `product-line:${productLineId}` : `crm:${c.crmName}`));
+
+export type BeginOptions = { calls: number; timeoutMs: number; force?: boolean; turnWaitMs: number; slotWaitMs: number };
+
+/** The delivery's turn in its customer's sequence and a CRM slot, in one request. */
+export async function begin(c: Coordination, productLineId: string, place: Place | null, options: BeginOptions): Promise<Begin> {
+  const request: BeginRequest = {
+    place,
+    calls: options.calls,
+    turn: { leaseMs: options.timeoutMs * 2 + TURN_LEASE_MARGIN_MS, force: options.force, waitMs: options.turnWaitMs },
+    slotWaitMs: options.slotWaitMs,
+    limits: c.limits,
+  };
   try {
-    return await sequence(c, key).acquire(ticket, { leaseMs: options.timeoutMs * 2 + TURN_LEASE_MARGIN_MS, force: options.force, waitMs: options.waitMs });
+    return await coordinator(c, productLineId).begin(request);
   } catch (err) {
-    console.error(`customer sequence ${key} unreachable; the delivery waits`, err);
-    return { kind: 'wait', head: ticket.deliveryId, running: false, retryInMs: UNREACHABLE_RETRY_MS };
+    console.error('the coordinator (a Durable Object) is unreachable; the delivery waits', err);
+    return { kind: 'busy', retryInMs: UNREACHABLE_RETRY_MS, why: 'the coordinator (a Durable Object) could not be reached' };
   }
 }
 
-/** Takes a place in line at receipt (queue mode). A failure is logged: the attempt takes its place then. */
-export async function joinSequence(c: Coordination, key: string, ticket: Ticket): Promise<void> {
+/** Ends a turn and gives its slot back with what the CRM did; returns the delivery whose turn comes next. Never throws. */
+export async function end(c: Coordination, productLineId: string, request: EndRequest): Promise<string | null> {
   try {
-    await sequence(c, key).register(ticket);
+    return (await coordinator(c, productLineId).end(request)).next;
   } catch (err) {
-    console.error(`customer sequence ${key} unreachable at receipt; the attempt registers`, err);
-  }
-}
-
-/** Ends a turn; returns the delivery whose turn comes next, to be queued now. */
-export async function endTurn(c: Coordination, key: string, ticket: Ticket, end: TurnEnd): Promise<string | null> {
-  try {
-    return (await sequence(c, key).release(ticket, end)).next;
-  } catch (err) {
-    // the turn lapses with its lease; the next delivery's own retry finds the way free
-    console.error(`customer sequence ${key}: the turn could not be given back`, err);
+    // the turn and the slot lapse with their leases; the next delivery's own retry finds the way free
+    console.error('the coordinator is unreachable: the turn lapses with its lease', err);
     return null;
   }
 }
 
-/** What a customer sequence holds (admin). */
-export async function sequenceStatus(c: Coordination, key: string) {
-  return sequence(c, key).status();
-}
-
-const gate = (c: Coordination, productLineId: string) => c.gates.get(c.gates.idFromName(c.scope === 'product-line' ? `product-line:${productLineId}` : `crm:${c.crmName}`));
-
-/** A CRM slot for one delivery's calls (`calls`: 2 when the record is read first). */
-export async function takeSlot(c: Coordination, productLineId: string, calls: number, maxWaitMs: number): Promise<Slot> {
+/** Takes places in line at receipt (queued, or held deliveries released), in order. A failure is logged: each attempt takes its place then. */
+export async function join(c: Coordination, productLineId: string, places: Place[]): Promise<void> {
+  if (places.length === 0) return;
   try {
-    return await gate(c, productLineId).acquire(calls, maxWaitMs, c.limits);
+    await coordinator(c, productLineId).join(places);
   } catch (err) {
-    console.error('CRM gate unreachable; the delivery waits', err);
-    return { granted: false, state: 'busy', retryInMs: UNREACHABLE_RETRY_MS, why: 'the CRM gate (a Durable Object) could not be reached' };
-  }
-}
-
-/** Gives a slot back with what the CRM did. Never throws. */
-export async function giveSlot(c: Coordination, productLineId: string, slot: string, outcome: GateOutcome): Promise<void> {
-  try {
-    await gate(c, productLineId).release(slot, outcome);
-  } catch (err) {
-    console.error('CRM gate unreachable: the slot lapses with its lease', err);
+    console.error('the coordinator is unreachable at receipt; each attempt takes its place', err);
   }
 }
 
 /** Whether the CRM's calls are paused, and why (console, admin). */
 export async function gateStatus(c: Coordination, productLineId: string): Promise<GateStatus> {
-  return gate(c, productLineId).status(c.limits);
+  return coordinator(c, productLineId).status(c.limits);
 }
 
 /** Ends a pause now: the next call probes the CRM. */
 export async function resumeGate(c: Coordination, productLineId: string): Promise<void> {
-  await gate(c, productLineId).resume();
+  await coordinator(c, productLineId).resume();
+}
+
+/** What a customer sequence holds (admin, tests). */
+export async function sequenceStatus(c: Coordination, key: string) {
+  return coordinator(c, productLineOf(key)).sequence(key);
+}
+
+/** Requests served and storage rows written by a product line's coordinator since it started (tests, bench). */
+export async function coordinatorUsage(c: Coordination, productLineId: string) {
+  return coordinator(c, productLineId).usage();
 }

@@ -3,7 +3,7 @@ import { coordinationOf } from '../coordination';
 import type { DeliveryMessage } from '../pipeline/core';
 import { alertDead, attemptDelivery, type AttemptDeps } from '../pipeline/attempt';
 import { markDeadLettered } from '../deliveries/lifecycle';
-import { giveTurn } from '../pipeline/turn';
+import { endTurnAt } from '../pipeline/turn';
 import { adapterSecretValues } from '../secrets/resolver';
 
 /** The dead-letter queue's name (wrangler.toml): messages the consumer could not handle at all end there. */
@@ -14,7 +14,7 @@ const ID = /^[0-9a-z]{26}$/;
 const QUEUED_SLOT_WAIT_MS = 10_000;
 const QUEUED_TURN_WAIT_MS = 5_000;
 
-export function attemptDeps(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>, now: () => number = Date.now): AttemptDeps {
+export function attemptDeps(env: Env, now: () => number = Date.now): AttemptDeps {
   return {
     db: env.DB,
     endpoints: env.ENDPOINTS,
@@ -22,7 +22,6 @@ export function attemptDeps(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>, 
     coordination: coordinationOf(env),
     slotWaitMs: QUEUED_SLOT_WAIT_MS,
     turnWaitMs: QUEUED_TURN_WAIT_MS,
-    defer: (work) => ctx.waitUntil(work),
     crm: crmSettings(env),
     fetch: (input, init) => fetch(input, init),
     now,
@@ -32,8 +31,8 @@ export function attemptDeps(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>, 
 }
 
 /** The Worker's `queue` handler: deliveries from `crm-deliveries`, the dead ones from its dead-letter queue. */
-export async function handleQueue(batch: MessageBatch<DeliveryMessage>, env: Env, ctx: ExecutionContext): Promise<void> {
-  const deps = attemptDeps(env, ctx);
+export async function handleQueue(batch: MessageBatch<DeliveryMessage>, env: Env, _ctx: ExecutionContext): Promise<void> {
+  const deps = attemptDeps(env);
   await Promise.all(
     batch.messages.map(async (message) => {
       const id = message.body?.id;
@@ -63,6 +62,7 @@ async function markDead(deps: AttemptDeps, id: string): Promise<void> {
   const now = deps.now();
   const row = await markDeadLettered(deps.db, id, now);
   if (!row) return;
-  if (row.sequence_key) await giveTurn(deps, { key: row.sequence_key, ticket: { deliveryId: id, endpointId: row.endpoint_id, version: row.version, round: row.replays } }, 'ended');
+  if (row.sequence_key)
+    await endTurnAt(deps, { key: row.sequence_key, ticket: { deliveryId: id, endpointId: row.endpoint_id, version: row.version, round: row.replays } }, 'ended');
   await alertDead(deps, row.endpoint_id, id, row.reason, now);
 }

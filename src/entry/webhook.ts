@@ -76,7 +76,7 @@ hooks.post('/:id', async (c) => {
       .then(async (o) => {
         await afterTheAnswer();
         await saveOutcome(c.env.DB, o);
-        if (o.record.status === 'unmatched') await alertDead(attemptDeps(c.env, c.executionCtx), o.record.endpoint_id, o.record.id, o.record.reason, Date.now());
+        if (o.record.status === 'unmatched') await alertDead(attemptDeps(c.env), o.record.endpoint_id, o.record.id, o.record.reason, Date.now());
       })
       .catch((err) => console.error('delivery log write failed', err)),
   );

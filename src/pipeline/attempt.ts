@@ -6,27 +6,28 @@
  * new state in one D1 batch.
  */
 import { type CrmResult, crmRequestJson } from '../crm/client';
-import { type Delivered, type DeliverDeps, deliverToCrm, resolveCustomer } from './deliver';
+import { callsFor, type Delivered, type DeliverDeps, deliverToCrm, gateOutcomeOf, resolveCustomer } from './deliver';
+import { type GateOutcome, productLineOf } from '../coordination';
 import { attemptFromCrm, insertAttemptStatement, type Attempt, type AttemptOutcome } from '../deliveries/attempts';
 import { LEASE_MARGIN_MS } from '../deliveries/idempotency';
-import { endAttemptStatement, holdAgain, leaseForAttempt, waitAgain, type WaitReason } from '../deliveries/lifecycle';
+import { endAttemptStatement, holdAgain, leaseForAttempt, waitAgain } from '../deliveries/lifecycle';
 import type { DeliveryRow, DeliveryStatus } from '../deliveries/store';
 import type { EndpointConfig, StoredEndpoint } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
 import { compiledMappingFor, type CompiledMapping } from '../mapping/compile';
 import { notifyTarget, recordDead, sendAlert } from '../notify';
-import { crmFacts, type DeliveryMessage, enqueue, failureOutcome, isUnmatched, type Prepared, prepare, scrubbedResult, targetOf, warningsOf } from './core';
-import { askTurn, giveTurn, type Place, placeOf, turnEndOf, waitSeconds } from './turn';
+import { crmFacts, enqueue, failureOutcome, isUnmatched, type Prepared, prepare, scrubbedResult, targetOf, warningsOf } from './core';
+import { beginTurn, endTurn, endTurnAt, type Place, placeOf, type TurnDeps, turnEndOf, waitReasonOf, waitSeconds } from './turn';
 import { decodeSignature, utf8 } from '../verify/crypto';
 import { parseJsonOr } from '../shared/json';
 
-export type AttemptDeps = DeliverDeps & {
-  endpoints: KVNamespace;
-  queue: Queue<DeliveryMessage>;
-  notify: { NOTIFY_URL?: string; NOTIFY_FORMAT?: string };
-  /** The adapter's own secret values: scrubbed from what an attempt records. */
-  knownSecrets: string[];
-};
+export type AttemptDeps = DeliverDeps &
+  TurnDeps & {
+    endpoints: KVNamespace;
+    notify: { NOTIFY_URL?: string; NOTIFY_FORMAT?: string };
+    /** The adapter's own secret values: scrubbed from what an attempt records. */
+    knownSecrets: string[];
+  };
 
 /** What to do with the queue message. */
 export type MessageAction = { action: 'ack' } | { action: 'retry'; delaySeconds: number };
@@ -69,9 +70,13 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   let place: Place | null = row.sequence_key
     ? { key: row.sequence_key, ticket: { deliveryId: row.id, endpointId: row.endpoint_id, version: row.version, round: row.replays } }
     : null;
+  // the CRM slot this attempt holds, and what the CRM did with it
+  let slot: string | null = null;
+  let gate: GateOutcome = { kind: 'ok' };
+  let productLineId = place ? productLineOf(place.key) : '';
   const end: End = async (outcome, status, reason, message, crm, extra = {}, delaySeconds, after = []) => {
     // the turn ends before the row is written: a Worker that stops in between finds the delivery applied (`done`)
-    if (place) await giveTurn(deps, place, turnEndOf(status));
+    await endTurn(deps, productLineId, place, turnEndOf(status), slot, gate);
     const cleared = status === 'superseded' ? {} : row.superseded_by !== null ? { superseded_by: null } : {};
     const placed = place ? { sequence_key: place.key, version: place.ticket.version } : {};
     return finishAttempt(
@@ -113,15 +118,11 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   if ('kind' in resolved) return endDelivered(end, resolved, row, endpoint.config, prepared.value, now);
   const atReceipt = place;
   place = placeOf(target, { id: row.id, endpointId: row.endpoint_id, version: prepared.version, round: row.replays }, prepared.mapped, resolved);
+  productLineId = target.productLineId;
   // placed by its phone at receipt, found by id now (or the mapping changed): the old place is given up
-  if (atReceipt && atReceipt.key !== place?.key) await giveTurn(deps, atReceipt, 'ended');
-  // a superseded delivery replayed by hand is sent all the same
-  const turn = place ? await askTurn(deps, place, { force: row.superseded_by !== null, heal: true }) : ({ kind: 'granted' } as const);
-  if (turn.kind === 'wait') {
-    const delay = waitSeconds(turn);
-    await waitInLine(deps, row, 'sequence_wait', `waiting for delivery ${turn.head} of the same customer to finish first`, now + delay * 1000);
-    return { action: 'retry', delaySeconds: delay };
-  }
+  if (atReceipt && atReceipt.key !== place?.key) await endTurnAt(deps, atReceipt, 'ended');
+  // the customer's turn and a CRM slot, in one request; a superseded delivery replayed by hand is sent all the same
+  const turn = await beginTurn(deps, target.productLineId, place, callsFor(target, mapping, prepared.mapped), { force: row.superseded_by !== null, heal: true });
   if (turn.kind === 'superseded') {
     const by = turn.byVersion ? `${turn.by} (version ${turn.byVersion})` : turn.by;
     if (turn.next && turn.next !== row.id) await enqueue(deps.queue, turn.next);
@@ -132,26 +133,24 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
     });
   }
   if (turn.kind === 'done') return end('delivered', 'delivered', null, 'applied by an earlier try whose Worker stopped before recording it', null, { customer_id: resolved.id });
-  const delivered = scrubbedResult(await deliverToCrm(deps, target, mapping, prepared.mapped, resolved), deps.knownSecrets);
-  if (delivered.kind === 'paused') {
-    if (place) await giveTurn(deps, place, 'retry');
-    const delay = Math.min(300, Math.max(1, Math.ceil(delivered.retryInMs / 1000)));
-    await waitInLine(deps, row, delivered.reason, delivered.message, now + delay * 1000);
+  if (turn.kind !== 'granted') {
+    // not attempted after all: the attempt is given back, the row says why it waits (its place in line is kept)
+    const delay = waitSeconds(turn.retryInMs);
+    const why = waitReasonOf(turn);
+    await waitAgain(deps.db, row.id, why.reason, why.message, now + delay * 1000);
     return { action: 'retry', delaySeconds: delay };
   }
+  slot = turn.slot;
+  const delivered = scrubbedResult(await deliverToCrm(deps, target, mapping, prepared.mapped, resolved), deps.knownSecrets);
+  gate = gateOutcomeOf(delivered);
   warnings.push(...warningsOf(delivered));
   return endDelivered(end, delivered, row, endpoint.config, prepared.value, now);
-}
-
-/** Not attempted after all (its customer's turn, or the CRM's calls paused): the attempt is given back, the row says why. */
-async function waitInLine(deps: AttemptDeps, row: DeliveryRow, reason: WaitReason, message: string, nextAttemptAt: number): Promise<void> {
-  await waitAgain(deps.db, row.id, reason, message, nextAttemptAt);
 }
 
 /** The endpoint was disabled while this delivery waited: it is held (no CRM call made), and released when the endpoint is enabled. */
 async function holdRow(deps: AttemptDeps, row: DeliveryRow, place: Place | null): Promise<MessageAction> {
   // out of its customer's line while held (its release takes a new place): it holds back nobody meanwhile
-  if (place) await giveTurn(deps, place, 'ended');
+  if (place) await endTurnAt(deps, place, 'ended');
   await holdAgain(deps.db, row.id);
   return { action: 'ack' };
 }
@@ -168,7 +167,6 @@ function endUnmapped(end: End, prepared: Exclude<Prepared, { ok: true }>, skipWh
 function endDelivered(end: End, delivered: Delivered, row: DeliveryRow, config: EndpointConfig, value: unknown, now: number): Promise<MessageAction> {
   if (delivered.kind === 'unmatched') return end('unmatched', 'unmatched', 'customer_unresolved', delivered.message);
   if (delivered.kind === 'conflict') return end('conflict', 'conflict', 'customer_conflict', delivered.message);
-  if (delivered.kind === 'paused') return end('retry', 'retrying', delivered.reason, delivered.message, null, {}, Math.ceil(delivered.retryInMs / 1000));
   const facts = crmFacts(delivered.result, value, config.redact);
   const extra: Partial<DeliveryRow> = { ...facts, customer_id: delivered.customerId, crm_request: facts.crm_request === null ? null : crmRequestJson(facts.crm_request) };
   if (delivered.kind === 'unchanged') return end('unchanged', 'unchanged', 'unchanged', delivered.message, null, extra);

@@ -119,7 +119,13 @@ export type FailureOutcome = { status: 'retrying'; delaySeconds: number } | { st
  * this run so far, this one included; `mayRetry`: whether the path may retry (sync: `onFailure: "retry"`); `exhausted`:
  * what a run out of attempts becomes (`dead` in the queue; a sync call that may not retry simply `failed`).
  */
-export function failureOutcome(result: Extract<CrmResult, { ok: false }>, delivery: DeliveryConfig, attempt: number, mayRetry: boolean, exhausted: 'dead' | 'failed'): FailureOutcome {
+export function failureOutcome(
+  result: Extract<CrmResult, { ok: false }>,
+  delivery: DeliveryConfig,
+  attempt: number,
+  mayRetry: boolean,
+  exhausted: 'dead' | 'failed',
+): FailureOutcome {
   if (!isRetryable(result, delivery) || !mayRetry) return { status: 'failed' };
   if (attempt >= maxAttempts(delivery)) return exhausted === 'dead' ? { status: 'dead', message: `gave up after ${attempt} attempts: ${result.message}` } : { status: 'failed' };
   return { status: 'retrying', delaySeconds: retryDelaySeconds(delivery, attempt, 'retryAfterSeconds' in result ? result.retryAfterSeconds : undefined) };

@@ -1,29 +1,16 @@
 /**
- * The deliver step: find the customer (the payload's id, else the lookup keys); then, in the customer's turn (./turn.ts),
- * take a CRM slot (src/coordination/gate.ts), read the current record when the update mode needs it, send only what
- * should change, and learn keys from the answer. Used inline (sync) and by the queue consumer; it never throws for
- * anything the CRM can do.
+ * The deliver step: find the customer (the payload's id, else the lookup keys); then, in the customer's turn and with
+ * a CRM slot (./turn.ts), read the current record when the update mode needs it, send only what should change, and
+ * learn keys from the answer. Used inline (sync) and by the queue consumer; it never throws for anything the CRM can do.
  */
 import { findKeys, learnStatement } from '../customers/keys';
 import { needsCurrent, planUpdate, type UpdateConfig } from '../customers/update';
 import type { CompiledMapping } from '../mapping/compile';
 import type { MapResult } from '../mapping/map';
 import { readCustomer, updateCustomer, type CrmResult, type CrmSettings } from '../crm/client';
-import { type Coordination, type GateOutcome, giveSlot, takeSlot } from '../coordination';
+import type { GateOutcome } from '../coordination';
 
-export type DeliverDeps = {
-  db: D1Database;
-  fetch: typeof fetch;
-  crm: CrmSettings;
-  now: () => number;
-  coordination: Coordination;
-  /** How long to wait for a CRM slot before giving up (a sync webhook then goes to the queue). */
-  slotWaitMs: number;
-  /** How long to wait for a running delivery of the same customer to finish (./turn.ts). */
-  turnWaitMs: number;
-  /** Work that may finish after the answer (giving the CRM slot back). */
-  defer: (work: Promise<unknown>) => void;
-};
+export type DeliverDeps = { db: D1Database; fetch: typeof fetch; crm: CrmSettings; now: () => number };
 
 type Target = { moduleId: string; productLineId: string; update: UpdateConfig };
 
@@ -34,9 +21,7 @@ export type Delivered =
   | { kind: 'unchanged'; customerId: string; result: CrmResult | null; message: string }
   | { kind: 'unmatched'; message: string }
   | { kind: 'conflict'; message: string; customerIds: string[] }
-  | { kind: 'failed'; customerId: string; result: Extract<CrmResult, { ok: false }>; step: 'detail' | 'update' }
-  /** No CRM slot: every call is paused (the CRM kept failing) or the limits are reached; nothing was sent. */
-  | { kind: 'paused'; customerId: string; reason: 'crm_paused' | 'crm_busy'; retryInMs: number; message: string };
+  | { kind: 'failed'; customerId: string; result: Extract<CrmResult, { ok: false }>; step: 'detail' | 'update' };
 
 export type Resolved = { id: string; foundBy: string[] };
 
@@ -58,35 +43,21 @@ export async function resolveCustomer(
   return { id: ids[0]!, foundBy: rows.map((r) => r.key) };
 }
 
-/** Delivers a mapped webhook to its customer, found already (`resolveCustomer`), in the customer's turn. */
-export async function deliverToCrm(deps: DeliverDeps, target: Target, mapping: CompiledMapping, mapped: Extract<MapResult, { ok: true }>, customer: Resolved): Promise<Delivered> {
-  const customerId = customer.id;
-  const read = needsCurrent(target.update, mapping.overwrites);
-  // nothing to send and nothing to read: no slot, no call
-  if (!read && planUpdate(target.update, mapped.fields, mapping.overwrites, null).kind === 'unchanged') {
-    return { kind: 'unchanged', customerId, result: null, message: 'no mapped field had a value: no update sent' };
-  }
-  const slot = await takeSlot(deps.coordination, target.productLineId, read ? 2 : 1, deps.slotWaitMs);
-  if (!slot.granted) {
-    const message =
-      slot.state === 'paused'
-        ? `CRM calls are paused: ${slot.why ?? 'the CRM kept failing'}; tried again when they resume`
-        : `the CRM's limits are reached for now (${slot.why ?? 'calls in flight or per second'}); tried again shortly`;
-    return { kind: 'paused', customerId, reason: slot.state === 'paused' ? 'crm_paused' : 'crm_busy', retryInMs: slot.retryInMs, message };
-  }
-  let outcome: GateOutcome = { kind: 'ok' };
-  try {
-    const delivered = await callCrm(deps, target, mapping, mapped, customerId, read);
-    if ('result' in delivered && delivered.result) outcome = gateOutcomeOf(delivered.result);
-    return delivered;
-  } finally {
-    deps.defer(giveSlot(deps.coordination, target.productLineId, slot.slot, outcome));
-  }
+/** How many CRM calls a delivery will make: 2 with a read first, 1 for the update alone, 0 when nothing is to be sent. */
+export function callsFor(target: Target, mapping: CompiledMapping, mapped: Extract<MapResult, { ok: true }>): number {
+  if (needsCurrent(target.update, mapping.overwrites)) return 2;
+  return planUpdate(target.update, mapped.fields, mapping.overwrites, null).kind === 'unchanged' ? 0 : 1;
 }
 
-/** What a CRM answer tells the gate: only an outage (5xx, timeout, 429) counts towards pausing every call. */
-function gateOutcomeOf(result: CrmResult): GateOutcome {
-  if (result.ok || result.error === 'crm_rejected') return { kind: 'ok' };
+/** Delivers a mapped webhook to its customer, found already (`resolveCustomer`), in the customer's turn and with its slot. */
+export async function deliverToCrm(deps: DeliverDeps, target: Target, mapping: CompiledMapping, mapped: Extract<MapResult, { ok: true }>, customer: Resolved): Promise<Delivered> {
+  return callCrm(deps, target, mapping, mapped, customer.id, needsCurrent(target.update, mapping.overwrites));
+}
+
+/** What a delivery tells the CRM's limits: only an outage (5xx, timeout, 429) counts towards pausing every call. */
+export function gateOutcomeOf(delivered: Delivered): GateOutcome {
+  const result = 'result' in delivered ? delivered.result : null;
+  if (!result || result.ok || result.error === 'crm_rejected') return { kind: 'ok' };
   return { kind: 'retryable', ...(result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {}) };
 }
 

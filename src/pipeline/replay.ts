@@ -5,7 +5,7 @@ import { EndpointId } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
 import { type DeliveryMessage, enqueue } from './core';
 import { Where } from '../shared/sql';
-import { type Coordination, joinSequence } from '../coordination';
+import { type Coordination, join, productLineOf } from '../coordination';
 import { idFloor } from '../deliveries/id';
 
 export { heldCounts };
@@ -69,13 +69,11 @@ export async function releaseHeld(db: D1Database, queue: Queue<DeliveryMessage>,
   const rows = await unholdAll(db, endpointId, now);
   // every one takes its place in its customer's line before any is sent: the consumer, which runs batches at once,
   // then applies each customer's in the order they were received
-  const lines = new Map<string, typeof rows>();
-  for (const row of rows) if (row.sequence_key) lines.set(row.sequence_key, [...(lines.get(row.sequence_key) ?? []), row]);
-  await Promise.all(
-    [...lines].map(async ([key, line]) => {
-      for (const row of line) await joinSequence(coordination, key, { deliveryId: row.id, endpointId, version: row.version, round: row.replays });
-    }),
-  );
+  const places = rows.flatMap((row) => (row.sequence_key ? [{ key: row.sequence_key, ticket: { deliveryId: row.id, endpointId, version: row.version, round: row.replays } }] : []));
+  const byProductLine = new Map<string, typeof places>();
+  for (const place of places) byProductLine.set(productLineOf(place.key), [...(byProductLine.get(productLineOf(place.key)) ?? []), place]);
+  // one request per coordinator, in receipt order (500 at a time: a request stays small)
+  for (const [productLineId, line] of byProductLine) for (let i = 0; i < line.length; i += 500) await join(coordination, productLineId, line.slice(i, i + 500));
   await sendAll(
     queue,
     rows.map((r) => r.id),

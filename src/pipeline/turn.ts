@@ -1,17 +1,17 @@
 /**
- * A delivery's turn in its customer's sequence (src/coordination/sequence.ts), as the sync path and the queue attempt
- * take it: where it stands in line (`placeOf`), asking for the turn, ending it (and queueing whoever is next), and
- * looking at a head that holds the line but makes no progress (its Worker stopped, its message was lost).
+ * A delivery's turn in its customer's sequence, with its CRM slot (src/coordination/coordinator.ts), as the sync path
+ * and the queue attempt take it: where it stands in line (`placeOf`), beginning the turn, ending it (and queueing
+ * whoever is next), and looking at a head that holds the line but makes no progress (its Worker stopped, its message
+ * was lost).
  */
-import { type Coordination, endTurn, sequenceKey, type Ticket, type Turn, type TurnEnd, takeTurn } from '../coordination';
+import { type Begin, begin, type Coordination, end, type GateOutcome, type Place, productLineOf, sequenceKey, type TurnEnd } from '../coordination';
 import { statusOf } from '../deliveries/lifecycle';
 import { type DeliveryStatus, IN_FLIGHT } from '../deliveries/store';
 import type { MapResult } from '../mapping/map';
 import { type DeliveryMessage, enqueue } from './core';
 import type { Resolved } from './deliver';
 
-/** A delivery's customer sequence and its ticket in it. */
-export type Place = { key: string; ticket: Ticket };
+export type { Place };
 
 export type TurnDeps = {
   db: D1Database;
@@ -21,6 +21,8 @@ export type TurnDeps = {
   now: () => number;
   /** How long to wait for a running delivery of the same customer to finish before answering "wait". */
   turnWaitMs: number;
+  /** How long to wait for a CRM slot before giving up (a sync webhook then goes to the queue). */
+  slotWaitMs: number;
 };
 
 /**
@@ -49,18 +51,35 @@ export function turnEndOf(status: DeliveryStatus): TurnEnd {
   return IN_FLIGHT.includes(status) ? 'retry' : 'ended';
 }
 
-/** Asks for the turn; a head that blocks the line without progress is looked at (and cleared or re-driven) once. */
-export async function askTurn(deps: TurnDeps, place: Place, options: { force?: boolean; heal?: boolean } = {}): Promise<Turn> {
-  const turn = await takeTurn(deps.coordination, place.key, place.ticket, { timeoutMs: deps.crm.timeoutMs, force: options.force, waitMs: deps.turnWaitMs });
-  if (turn.kind !== 'wait' || turn.running || !options.heal || turn.head === place.ticket.deliveryId) return turn;
-  const cleared = await healHead(deps, place.key, turn.head);
-  return cleared ? takeTurn(deps.coordination, place.key, place.ticket, { timeoutMs: deps.crm.timeoutMs, force: options.force }) : turn;
+/**
+ * Begins the turn with its slot (`calls`: the CRM calls it will make). `heal`: a head that blocks the line without
+ * progress is looked at (and cleared or re-driven) once.
+ */
+export async function beginTurn(deps: TurnDeps, productLineId: string, place: Place | null, calls: number, options: { force?: boolean; heal?: boolean } = {}): Promise<Begin> {
+  const ask = () =>
+    begin(deps.coordination, productLineId, place, { calls, timeoutMs: deps.crm.timeoutMs, force: options.force, turnWaitMs: deps.turnWaitMs, slotWaitMs: deps.slotWaitMs });
+  const turn = await ask();
+  if (turn.kind !== 'wait' || turn.running || !options.heal || !place || turn.head === place.ticket.deliveryId) return turn;
+  return (await healHead(deps, place.key, turn.head)) ? ask() : turn;
 }
 
-/** Ends the turn and queues the delivery whose turn it is next (it may be waiting in backoff for its own retry). */
-export async function giveTurn(deps: TurnDeps, place: Place, end: TurnEnd): Promise<void> {
-  const next = await endTurn(deps.coordination, place.key, place.ticket, end);
-  if (next && next !== place.ticket.deliveryId) await enqueue(deps.queue, next);
+/** Ends the turn, gives the slot back, and queues the delivery whose turn it is next (it may be waiting in backoff). */
+export async function endTurn(
+  deps: Pick<TurnDeps, 'coordination' | 'queue'>,
+  productLineId: string,
+  place: Place | null,
+  turnEnd: TurnEnd,
+  slot: string | null = null,
+  outcome: GateOutcome = { kind: 'ok' },
+): Promise<void> {
+  if (!place && slot === null) return;
+  const next = await end(deps.coordination, productLineId, { place, end: turnEnd, slot, outcome });
+  if (next && next !== place?.ticket.deliveryId) await enqueue(deps.queue, next);
+}
+
+/** Ends the turn of a delivery known by its stored sequence key (a dead letter, a held row, an old place given up). */
+export function endTurnAt(deps: Pick<TurnDeps, 'coordination' | 'queue'>, place: Place, turnEnd: TurnEnd): Promise<void> {
+  return endTurn(deps, productLineOf(place.key), place, turnEnd);
 }
 
 /**
@@ -70,10 +89,10 @@ export async function giveTurn(deps: TurnDeps, place: Place, end: TurnEnd): Prom
 async function healHead(deps: TurnDeps, key: string, head: string): Promise<boolean> {
   const row = await statusOf(deps.db, head).catch(() => undefined);
   if (row === undefined) return false; // D1 unreachable: wait
-  const headTicket: Ticket = { deliveryId: head, endpointId: row?.endpoint_id ?? '', version: row?.version ?? null, round: row?.replays ?? 0 };
+  const headPlace: Place = { key, ticket: { deliveryId: head, endpointId: row?.endpoint_id ?? '', version: row?.version ?? null, round: row?.replays ?? 0 } };
   // ended, gone, or held by a disabled endpoint (it takes a new place when released)
   if (!row || !IN_FLIGHT.includes(row.status)) {
-    await endTurn(deps.coordination, key, headTicket, row ? turnEndOf(row.status) : 'ended');
+    await endTurnAt(deps, headPlace, row ? turnEndOf(row.status) : 'ended');
     return true;
   }
   const now = deps.now();
@@ -82,7 +101,14 @@ async function healHead(deps: TurnDeps, key: string, head: string): Promise<bool
   return false;
 }
 
-/** How long a delivery that must wait for its turn waits before its own message comes back (the head's end queues it sooner). */
-export function waitSeconds(turn: Extract<Turn, { kind: 'wait' }>): number {
-  return Math.min(300, Math.max(1, Math.ceil(turn.retryInMs / 1000)));
+/** How long a delivery that must wait (its turn, a pause) waits before its own message comes back. */
+export function waitSeconds(retryInMs: number): number {
+  return Math.min(300, Math.max(1, Math.ceil(retryInMs / 1000)));
+}
+
+/** Why a delivery that was not granted waits, for its row. */
+export function waitReasonOf(turn: Exclude<Begin, { kind: 'granted' | 'superseded' | 'done' }>): { reason: 'sequence_wait' | 'crm_paused' | 'crm_busy'; message: string } {
+  if (turn.kind === 'wait') return { reason: 'sequence_wait', message: `waiting for delivery ${turn.head} of the same customer to finish first` };
+  if (turn.kind === 'paused') return { reason: 'crm_paused', message: `CRM calls are paused: ${turn.why ?? 'the CRM kept failing'}; tried again when they resume` };
+  return { reason: 'crm_busy', message: `the CRM's limits are reached for now (${turn.why ?? 'calls in flight or per second'}); tried again shortly` };
 }

@@ -18,9 +18,9 @@ import { oceanEngineHandshake } from '../verify/handshake';
 import { turnstileToken, verifyTurnstile } from '../verify/turnstile';
 import { bodyFailureStatus, MISCONFIGURED, turnstileAnswer, verifyAnswer } from './answers';
 import { crmFacts, type DeliveryMessage, enqueue, failureOutcome, isUnmatched, type Prepared, prepareParsed, scrubbedResult, targetOf, warningsOf } from './core';
-import { type Delivered, deliverToCrm, resolveCustomer } from './deliver';
-import { askTurn, giveTurn, type Place, placeOf, turnEndOf, waitSeconds } from './turn';
-import { type Coordination, joinSequence } from '../coordination';
+import { callsFor, type Delivered, deliverToCrm, gateOutcomeOf, resolveCustomer } from './deliver';
+import { beginTurn, endTurn, type Place, placeOf, turnEndOf, waitReasonOf, waitSeconds } from './turn';
+import { type Coordination, join } from '../coordination';
 import type { WaitReason } from '../deliveries/lifecycle';
 import { keepForReplay, maskParsed, maskRefused, newRecord, queryObject, scrubBodies, scrubDeep, scrubFacts, statementsOf, visibleHeaders, type Write } from './record';
 import { isRecord } from '../shared/json';
@@ -305,7 +305,7 @@ async function recordAndQueue(run: Run, claim: Claim | null, prepared: Extract<P
     return storageDown(run, err);
   }
   if (!claimed.claimed) return duplicate(run, claim!, claimed);
-  if (place) await joinSequence(deps.coordination, place.key, place.ticket);
+  if (place) await join(deps.coordination, run.config.crm.productLineId, [place]);
   await enqueue(deps.queue, record.id);
   return { status: 202, body: { deliveryId: record.id, status: 'queued' }, record, writes: [] };
 }
@@ -341,20 +341,20 @@ async function deliverNow(run: Run, mapping: CompiledMapping, prepared: Extract<
   if ('kind' in resolved) return afterCrm(run, resolved, prepared.value, claim);
   const place = placeOf(target, { id: record.id, endpointId: run.endpoint.id, version: prepared.version, round: 0 }, mapped, resolved);
   record.sequence_key = place?.key ?? null;
-  const turn = place ? await askTurn(deps, place) : null;
-  if (turn?.kind === 'wait') {
-    // an earlier delivery of this customer is not finished: this one goes to the queue behind it
-    return toQueue(run, 'sequence_wait', `waiting for delivery ${turn.head} of the same customer to finish first`, waitSeconds(turn), claim);
+  // the customer's turn and a CRM slot, in one request
+  const turn = await beginTurn(deps, target.productLineId, place, callsFor(target, mapping, mapped));
+  if (turn.kind === 'superseded') return superseded(run, turn, resolved.id);
+  if (turn.kind !== 'granted') {
+    // an earlier delivery of this customer is not finished, or CRM calls are paused or at their limits: this one
+    // goes to the queue (behind the earlier one); a new delivery is never "done" already
+    const wait = turn.kind === 'done' ? ({ kind: 'busy', retryInMs: 1_000, why: null } as const) : turn;
+    const why = waitReasonOf(wait);
+    return toQueue(run, why.reason, why.message, waitSeconds(wait.retryInMs), claim);
   }
-  if (turn?.kind === 'superseded') return superseded(run, turn, resolved.id);
   const delivered = scrubbedResult(await deliverToCrm(deps, target, mapping, mapped, resolved), run.secrets);
-  if (delivered.kind === 'paused') {
-    if (place) deps.defer(giveTurn(deps, place, 'retry'));
-    return toQueue(run, delivered.reason, delivered.message, Math.max(1, Math.ceil(delivered.retryInMs / 1000)), claim);
-  }
   const outcome = await afterCrm(run, delivered, prepared.value, claim);
-  // after the answer: the customer's next delivery is queued now
-  if (place) deps.defer(giveTurn(deps, place, turnEndOf(outcome.record.status)));
+  // after the answer: the slot back, the turn ended, the customer's next delivery queued
+  deps.defer(endTurn(deps, target.productLineId, place, turnEndOf(outcome.record.status), turn.slot, gateOutcomeOf(delivered)));
   return outcome;
 }
 
@@ -393,7 +393,7 @@ function superseded(run: Run, turn: { by: string; byVersion: string | null; next
 }
 
 /** 7. What the CRM call decided, as the answer, the row and its writes. */
-async function afterCrm(run: Run, delivered: Exclude<Delivered, { kind: 'paused' }>, value: unknown, claim: Claim | null): Promise<Outcome> {
+async function afterCrm(run: Run, delivered: Delivered, value: unknown, claim: Claim | null): Promise<Outcome> {
   const { record } = run;
   const release: Write[] = claim ? [{ kind: 'release', endpointId: claim.endpointId, key: claim.key }] : [];
   if (delivered.kind === 'unmatched' || delivered.kind === 'conflict') {
