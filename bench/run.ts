@@ -305,7 +305,7 @@ for (const row of cpuTargets) {
 type Namespace = { get(id: unknown): unknown; idFromName(name: string): unknown };
 const coordinators = (await mf.getDurableObjectNamespace('COORDINATOR')) as unknown as Namespace;
 type Usage = { requests: number; rowsWritten: number; storageWrites: number };
-const coordinatorUsage = async () => (await (coordinators.get(coordinators.idFromName(`crm:${crm.url}`)) as { usage(): Promise<Usage> }).usage()) as Usage;
+const coordinatorUsage = async () => (await (coordinators.get(coordinators.idFromName('crm')) as { usage(): Promise<Usage> }).usage()) as Usage;
 async function doCostPerWebhook(endpoint: string, expect: number): Promise<{ requests: number; rowsWritten: number }> {
   const ids = CUSTOMER_POOL.slice(0, 100);
   const before = await coordinatorUsage();

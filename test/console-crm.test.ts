@@ -1,7 +1,7 @@
 /**
  * The console says when CRM calls are paused (in the reader's language, what happens to the leads, until when) and
  * its Resume now button ends the pause. The pause is made the way the CRM makes one (a call answered with a
- * Retry-After), on a gate of this test's own (its own CRM_BASE_URL, CRM_LIMIT_SCOPE=crm).
+ * Retry-After), on the deployment-wide coordinator (CRM_LIMIT_SCOPE=crm: no other test uses it).
  */
 import { env } from 'cloudflare:workers';
 import { expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { begin, coordinationOf, end, gateStatus } from '../src/coordination';
 import { callWith } from './helpers';
 
 const BASE = 'https://adapter.test';
-const own = { CRM_LIMIT_SCOPE: 'crm', CRM_BASE_URL: `https://crm-${crypto.randomUUID().slice(0, 8)}.example.com` };
+const own = { CRM_LIMIT_SCOPE: 'crm' };
 const coordination = coordinationOf({ ...env, ...own } as Env);
 
 async function signIn(): Promise<{ cookie: string; csrf: string }> {

@@ -53,24 +53,25 @@ describe('calls in flight', () => {
   });
 
   it('a sync webhook that cannot get a slot quickly goes to the queue (202 queued, crm_busy) instead of waiting', async () => {
-    const { endpointId, productLineId } = await setupEndpoint({}, { customers: people(0).concat([{ id: '688346218203447296', name: '旧名字' }]) });
-    const other = await setupEndpoint({}, {});
+    const [first, second] = people(2);
+    const { endpointId, productLineId } = await setupEndpoint({}, { customers: [first!, second!] });
     // the one slot is held by a call that hangs (until the CRM timeout)
     await crmFailures(productLineId, [{ hang: true }]);
-    const limits = { CRM_MAX_CONCURRENCY: '1', CRM_LIMIT_SCOPE: 'crm', CRM_BASE_URL: env.CRM_BASE_URL.replace('127.0.0.1', 'localhost') };
+    const limits = { CRM_MAX_CONCURRENCY: '1' };
     const queue = recordingQueue();
     const coordination = coordinationOf({ ...env, ...limits } as Env);
-    const hanging = callWith(hook(endpointId, leadJson()), { DELIVERY_QUEUE: queue, ...limits });
-    // the second arrives once the first holds the slot (looked up, not waited for)
+    const hanging = callWith(hook(endpointId, leadJson({ crm_id: first!.id })), { DELIVERY_QUEUE: queue, ...limits });
+    // another customer's webhook arrives once the first holds the slot (looked up, not waited for)
     for (let i = 0; i < 200 && (await gateStatus(coordination, productLineId)).inFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    const second = await callWith(hook(other.endpointId, leadJson()), { DELIVERY_QUEUE: queue, ...limits });
+    const res = await callWith(hook(endpointId, leadJson({ crm_id: second!.id })), { DELIVERY_QUEUE: queue, ...limits });
     expect((await hanging).status).toBe(502);
-    expect(second.status).toBe(202);
-    const answer = await second.json<{ deliveryId: string; status: string }>();
+    expect(res.status).toBe(202);
+    const answer = await res.json<{ deliveryId: string; status: string }>();
     expect(answer.status).toBe('queued');
     expect(await deliveryRow(answer.deliveryId)).toMatchObject({ status: 'queued', reason: 'crm_busy', mode: 'queue' });
     expect(queue.sent.map((m) => m.id)).toContain(answer.deliveryId);
-    expect((await crmState(other.productLineId)).requests).toHaveLength(0);
+    // only the hanging call reached the CRM
+    expect((await crmState(productLineId)).requests).toHaveLength(1);
   });
 });
 

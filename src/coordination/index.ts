@@ -15,7 +15,6 @@ export type Coordination = {
   limits: GateLimits;
   /** `crm`: one coordinator (one set of limits) for the whole CRM (default); `product-line`: one per product line. */
   scope: 'crm' | 'product-line';
-  crmName: string;
 };
 
 /** How long a turn and its slot are held for a delivery whose Worker stops mid-call. */
@@ -38,7 +37,6 @@ export function coordinationOf(env: Env): Coordination {
       pauseAfterFailures: positive(env.CRM_PAUSE_AFTER_FAILURES, DEFAULT_PAUSE_AFTER_FAILURES),
     },
     scope: env.CRM_LIMIT_SCOPE === 'product-line' ? 'product-line' : 'crm',
-    crmName: env.CRM_BASE_URL,
   };
 }
 
@@ -53,8 +51,9 @@ export function sequenceKey(productLineId: string, moduleId: string, customer: {
 /** The product line a sequence key belongs to (its first part). */
 export const productLineOf = (key: string): string => key.slice(0, key.indexOf(':'));
 
+// one name for the deployment's CRM: the webhook and the console Worker reach the same object whatever else differs
 const coordinator = (c: Coordination, productLineId: string) =>
-  c.coordinators.get(c.coordinators.idFromName(c.scope === 'product-line' ? `product-line:${productLineId}` : `crm:${c.crmName}`));
+  c.coordinators.get(c.coordinators.idFromName(c.scope === 'product-line' ? `product-line:${productLineId}` : 'crm'));
 
 export type BeginOptions = { calls: number; timeoutMs: number; force?: boolean; turnWaitMs: number; slotWaitMs: number };
 
