@@ -31,6 +31,8 @@ export default defineConfig({
                 CRM_MAX_CONCURRENCY: '1000',
                 CRM_MAX_PER_SECOND: '100000',
                 CRM_PAUSE_AFTER_FAILURES: '1000',
+                // pairs per ordering case (test/ordering.test.ts); `ORDERING_PAIRS=100 npm test` runs the issue's 100
+                ORDERING_PAIRS: process.env.ORDERING_PAIRS ?? '10',
                 ADMIN_TOKEN: 'test-admin-token',
                 SECRETS_KEY: 'test-secrets-key-0123456789abcdef0123',
                 TURNSTILE_VERIFY_URL: `${inject<string>('crmUrl')}/turnstile/v0/siteverify`,

@@ -7,6 +7,7 @@ declare namespace Cloudflare {
     TEST_WHSEC: string;
     TEST_TURNSTILE_SECRET: string;
     TEST_TURNSTILE_WRONG: string;
+    ORDERING_PAIRS: string;
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
   }
 }
