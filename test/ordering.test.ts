@@ -227,6 +227,25 @@ describe('sync webhooks for one customer', () => {
   });
 });
 
+describe('a queued burst for one customer', () => {
+  it("drains at the CRM's pace: the consumer attempts the customer's next delivery at once when its turn comes", async () => {
+    const { endpointId, productLineId } = await setupEndpoint({ delivery: { mode: 'queue' } });
+    const queue = recordingQueue();
+    for (let i = 0; i < 6; i++) expect((await callWith(hook(endpointId, leadJson({ comment: `queued-${i}` })), { DELIVERY_QUEUE: queue })).status).toBe(202);
+    // one message, the first one's: its end hands the turn on, and the same invocation delivers the rest in order
+    await drive([queue.sent[0]!.id], { overrides: { DELIVERY_QUEUE: queue } });
+    expect((await rowsFor(endpointId)).map((r) => r.status)).toEqual(Array(6).fill('delivered'));
+    const notes = (await crmState(productLineId)).requests.filter((r) => r.outcome === 'applied').map((r) => r.body.note);
+    expect(notes).toEqual(Array.from({ length: 6 }, (_, i) => `queued-${i}`));
+    // the later ones' own messages, when they come, find them delivered: no second call
+    await drive(
+      queue.sent.slice(1).map((m) => m.id),
+      { overrides: { DELIVERY_QUEUE: queue } },
+    );
+    expect((await crmState(productLineId)).requests.filter((r) => r.outcome === 'applied')).toHaveLength(6);
+  });
+});
+
 describe('a paused endpoint released', () => {
   it('50 customers x 10 versions held, then enabled: every customer ends with v9 (50 of 50)', { timeout: 120_000 }, async () => {
     const people = customers(50);

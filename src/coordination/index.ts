@@ -52,8 +52,7 @@ export function sequenceKey(productLineId: string, moduleId: string, customer: {
 export const productLineOf = (key: string): string => key.slice(0, key.indexOf(':'));
 
 // one name for the deployment's CRM: the webhook and the console Worker reach the same object whatever else differs
-const coordinator = (c: Coordination, productLineId: string) =>
-  c.coordinators.get(c.coordinators.idFromName(c.scope === 'product-line' ? `product-line:${productLineId}` : 'crm'));
+const coordinator = (c: Coordination, productLineId: string) => c.coordinators.get(c.coordinators.idFromName(c.scope === 'product-line' ? `product-line:${productLineId}` : 'crm'));
 
 export type BeginOptions = { calls: number; timeoutMs: number; force?: boolean; turnWaitMs: number; slotWaitMs: number };
 

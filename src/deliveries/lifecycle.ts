@@ -62,8 +62,11 @@ export async function leaseForAttempt(db: D1Database, id: string, now: number, l
 }
 
 /** Where a delivery stands, in a few columns (null when there is no such delivery). */
-export function statusOf(db: D1Database, id: string): Promise<Pick<DeliveryRow, 'status' | 'lease_until' | 'next_attempt_at' | 'version' | 'endpoint_id' | 'replays'> | null> {
-  return db.prepare('SELECT status, lease_until, next_attempt_at, version, endpoint_id, replays FROM deliveries WHERE id = ?').bind(id).first();
+export function statusOf(
+  db: D1Database,
+  id: string,
+): Promise<Pick<DeliveryRow, 'status' | 'reason' | 'lease_until' | 'next_attempt_at' | 'version' | 'endpoint_id' | 'replays'> | null> {
+  return db.prepare('SELECT status, reason, lease_until, next_attempt_at, version, endpoint_id, replays FROM deliveries WHERE id = ?').bind(id).first();
 }
 
 /**

@@ -45,9 +45,10 @@ export async function handleQueue(batch: MessageBatch<DeliveryMessage>, env: Env
           await markDead(deps, id);
           return message.ack();
         }
-        const next = await attemptDelivery(deps, id);
-        if (next.action === 'ack') message.ack();
-        else message.retry({ delaySeconds: next.delaySeconds });
+        const done = await attemptDelivery(deps, id);
+        if (done.action === 'ack') message.ack();
+        else message.retry({ delaySeconds: done.delaySeconds });
+        await drainLine(deps, done.next);
       } catch (err) {
         // D1 or KV unreachable, or a bug: the queue tries again, and after max_retries the message goes to the dead-letter queue.
         console.error(`delivery ${id}: attempt failed unexpectedly`, err);
@@ -55,6 +56,25 @@ export async function handleQueue(batch: MessageBatch<DeliveryMessage>, env: Env
       }
     }),
   );
+}
+
+/** How many of a customer's waiting deliveries one message may attempt in a row (each is also in the queue already). */
+const CHAIN_LIMIT = 25;
+
+/**
+ * The customer's next deliveries, attempted at once while their turns come one after the other (a burst for one
+ * person drains at the CRM's pace, not one queue hop per delivery). Each was sent to the queue too: a message for a
+ * delivery already done is acknowledged without a call.
+ */
+async function drainLine(deps: AttemptDeps, next: string | undefined): Promise<void> {
+  for (let hops = 0; next && hops < CHAIN_LIMIT; hops++) {
+    try {
+      next = (await attemptDelivery(deps, next)).next;
+    } catch (err) {
+      console.error(`delivery ${next}: chained attempt failed; its own message retries it`, err);
+      return;
+    }
+  }
 }
 
 /** A message the queue gave up on: its delivery, if still in flight, is dead (and lets its customer's next one go). */

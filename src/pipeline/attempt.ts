@@ -30,7 +30,8 @@ export type AttemptDeps = DeliverDeps &
   };
 
 /** What to do with the queue message. */
-export type MessageAction = { action: 'ack' } | { action: 'retry'; delaySeconds: number };
+/** `next`: the delivery of the same customer whose turn came with this one's end (queued already; may be attempted at once). */
+export type MessageAction = ({ action: 'ack' } | { action: 'retry'; delaySeconds: number }) & { next?: string };
 
 /** The body a delivery was received with (secrets scrubbed), or null once retention removed it. */
 export function storedBody(row: Pick<DeliveryRow, 'raw_body' | 'raw_base64' | 'payload'>): Uint8Array | null {
@@ -76,16 +77,17 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   let productLineId = place ? productLineOf(place.key) : '';
   const end: End = async (outcome, status, reason, message, crm, extra = {}, delaySeconds, after = []) => {
     // the turn ends before the row is written: a Worker that stops in between finds the delivery applied (`done`)
-    await endTurn(deps, productLineId, place, turnEndOf(status), slot, gate);
+    const next = await endTurn(deps, productLineId, place, turnEndOf(status), slot, gate);
     const cleared = status === 'superseded' ? {} : row.superseded_by !== null ? { superseded_by: null } : {};
     const placed = place ? { sequence_key: place.key, version: place.ticket.version } : {};
-    return finishAttempt(
+    const action = await finishAttempt(
       deps,
       row,
       now,
       { outcome, status, reason, message, crm: crm ?? undefined, extra: { ...cleared, ...placed, ...extra, ...mergedWarnings(row.warnings, warnings) }, after },
       delaySeconds,
     );
+    return next ? { ...action, next } : action;
   };
 
   let endpoint: StoredEndpoint | null;
@@ -125,12 +127,14 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   const turn = await beginTurn(deps, target.productLineId, place, callsFor(target, mapping, prepared.mapped), { force: row.superseded_by !== null, heal: true });
   if (turn.kind === 'superseded') {
     const by = turn.byVersion ? `${turn.by} (version ${turn.byVersion})` : turn.by;
-    if (turn.next && turn.next !== row.id) await enqueue(deps.queue, turn.next);
+    const next = turn.next && turn.next !== row.id ? turn.next : null;
+    if (next) await enqueue(deps.queue, next);
     place = null; // the sequence has let it go already
-    return end('superseded', 'superseded', 'superseded', `not sent: delivery ${by}, newer, was applied to this customer first`, null, {
+    const action = await end('superseded', 'superseded', 'superseded', `not sent: delivery ${by}, newer, was applied to this customer first`, null, {
       superseded_by: turn.by,
       customer_id: resolved.id,
     });
+    return next ? { ...action, next } : action;
   }
   if (turn.kind === 'done') return end('delivered', 'delivered', null, 'applied by an earlier try whose Worker stopped before recording it', null, { customer_id: resolved.id });
   if (turn.kind !== 'granted') {

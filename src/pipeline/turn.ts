@@ -63,7 +63,10 @@ export async function beginTurn(deps: TurnDeps, productLineId: string, place: Pl
   return (await healHead(deps, place.key, turn.head)) ? ask() : turn;
 }
 
-/** Ends the turn, gives the slot back, and queues the delivery whose turn it is next (it may be waiting in backoff). */
+/**
+ * Ends the turn, gives the slot back, and queues the delivery whose turn it is next (it may be waiting in backoff);
+ * returns that delivery, which a queue consumer may attempt at once.
+ */
 export async function endTurn(
   deps: Pick<TurnDeps, 'coordination' | 'queue'>,
   productLineId: string,
@@ -71,14 +74,16 @@ export async function endTurn(
   turnEnd: TurnEnd,
   slot: string | null = null,
   outcome: GateOutcome = { kind: 'ok' },
-): Promise<void> {
-  if (!place && slot === null) return;
+): Promise<string | null> {
+  if (!place && slot === null) return null;
   const next = await end(deps.coordination, productLineId, { place, end: turnEnd, slot, outcome });
-  if (next && next !== place?.ticket.deliveryId) await enqueue(deps.queue, next);
+  if (!next || next === place?.ticket.deliveryId) return null;
+  await enqueue(deps.queue, next);
+  return next;
 }
 
 /** Ends the turn of a delivery known by its stored sequence key (a dead letter, a held row, an old place given up). */
-export function endTurnAt(deps: Pick<TurnDeps, 'coordination' | 'queue'>, place: Place, turnEnd: TurnEnd): Promise<void> {
+export function endTurnAt(deps: Pick<TurnDeps, 'coordination' | 'queue'>, place: Place, turnEnd: TurnEnd): Promise<string | null> {
   return endTurn(deps, productLineOf(place.key), place, turnEnd);
 }
 
@@ -96,8 +101,9 @@ async function healHead(deps: TurnDeps, key: string, head: string): Promise<bool
     return true;
   }
   const now = deps.now();
-  const idle = (row.lease_until === null || row.lease_until < now) && (row.next_attempt_at ?? 0) <= now;
-  if (idle) await enqueue(deps.queue, head);
+  const unleased = row.lease_until === null || row.lease_until < now;
+  // due and unleased (its message lost); or waiting for a turn that is its own now (it waited behind one since ended)
+  if (unleased && ((row.next_attempt_at ?? 0) <= now || row.reason === 'sequence_wait')) await enqueue(deps.queue, head);
   return false;
 }
 

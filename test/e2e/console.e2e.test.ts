@@ -525,4 +525,28 @@ describe.each(['zh', 'en'] as const)('every console link works (%s)', (lang) => 
     console.log(`${lang}: crawled ${seen.size} pages and ${posts.size} POST targets`);
     await context.close();
   });
+
+  it('zh-CN: the CRM asks to wait (429, Retry-After), the overview says CRM calls are paused and the lead waits, and 立即恢复 resumes them', async () => {
+    const tenant = crm.tenants.get(PRODUCT_LINE)!;
+    tenant.failures.push({ http: 429, retryAfter: 600 });
+    const first = await webhook('landing', { crm_id: CUSTOMER, name: '吴九', mobile: '13900139000', tel: '13900139000', comment: '被限流' });
+    expect(first.status).toBe(502);
+    // the next lead makes no call while the CRM asked to wait: it waits in the queue
+    const second = await webhook('landing', { crm_id: CUSTOMER, name: '吴九', mobile: '13900139000', tel: '13900139000', comment: '暂停期间' });
+    expect(second.status).toBe(202);
+    expect(await second.json()).toMatchObject({ status: 'queued' });
+    const context = await browser.newContext({ viewport: DESKTOP, ...LOCALES.zh });
+    const page = await signIn(context);
+    const t = CATALOGUES.zh.overview;
+    await expect.poll(text(page.locator('#crm-paused')), POLL).toBe(t.crmPaused);
+    expect(await page.locator('.notice.warn').innerText()).toContain('Retry-After');
+    await shoot(page, 'zh-overview-crm-paused');
+    await page.getByRole('button', { name: t.crmResume }).click();
+    await page.waitForURL(`${base}/console?done=resumed`);
+    await expect.poll(text(page.locator('.notice.ok')), POLL).toBe(t.crmResumed);
+    expect(await page.locator('#crm-paused').count()).toBe(0);
+    const status = (await (await admin('/admin/crm')).json()) as { gates: { paused: boolean; probing: boolean }[] };
+    expect(status.gates[0]).toMatchObject({ paused: false, probing: true });
+    await context.close();
+  });
 });
