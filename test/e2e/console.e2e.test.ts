@@ -23,6 +23,8 @@ const FORM_TOKEN = 'e2e-form-token';
 const MODULE_ID = '347772778973233152';
 const PRODUCT_LINE = '688051545102614528';
 const CUSTOMER = '688346218203447296';
+/** A second customer, for the test that pauses CRM calls (its queued lead must not hold the first customer's line). */
+const CUSTOMER_2 = '688346218203447297';
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 860 };
 type Lang = 'zh' | 'en';
@@ -123,7 +125,12 @@ beforeAll(async () => {
   crm = await startCrmStub({ token: 'e2e-crm-token', port: 0, host: '127.0.0.1' });
   crm.tenants.set(
     PRODUCT_LINE,
-    newTenant(PRODUCT_LINE, { customers: [{ id: CUSTOMER, name: '单单', phone: '18888282822', note: '', own_id: '400000000000000002', source: '514465485002113024' }] }),
+    newTenant(PRODUCT_LINE, {
+      customers: [
+        { id: CUSTOMER, name: '单单', phone: '18888282822', note: '', own_id: '400000000000000002', source: '514465485002113024' },
+        { id: CUSTOMER_2, name: '双双', phone: '18888282823', note: '' },
+      ],
+    }),
   );
   const started = await startAdapter(
     0,
@@ -395,6 +402,30 @@ describe('the console in Chromium', () => {
       await signedOut.close();
     });
   }
+
+  it('zh-CN: the CRM asks to wait (429, Retry-After), the overview says CRM calls are paused and the lead waits, and 立即恢复 resumes them', async () => {
+    const tenant = crm.tenants.get(PRODUCT_LINE)!;
+    tenant.failures.push({ http: 429, retryAfter: 600 });
+    const first = await webhook('landing', { crm_id: CUSTOMER_2, name: '吴九', mobile: '13900139000', tel: '13900139000', comment: '被限流' });
+    expect(first.status).toBe(502);
+    // the next lead makes no call while the CRM asked to wait: it waits in the queue
+    const second = await webhook('landing', { crm_id: CUSTOMER_2, name: '吴九', mobile: '13900139000', tel: '13900139000', comment: '暂停期间' });
+    expect(second.status).toBe(202);
+    expect(await second.json()).toMatchObject({ status: 'queued' });
+    const context = await browser.newContext({ viewport: DESKTOP, ...LOCALES.zh });
+    const page = await signIn(context);
+    const t = CATALOGUES.zh.overview;
+    await expect.poll(text(page.locator('#crm-paused')), POLL).toBe(t.crmPaused);
+    expect(await page.locator('.notice.warn').innerText()).toContain('Retry-After');
+    await shoot(page, 'zh-overview-crm-paused');
+    await page.getByRole('button', { name: t.crmResume }).click();
+    await page.waitForURL(`${base}/console?done=resumed`);
+    await expect.poll(text(page.locator('.notice.ok')), POLL).toBe(t.crmResumed);
+    expect(await page.locator('#crm-paused').count()).toBe(0);
+    const status = (await (await admin('/admin/crm')).json()) as { gates: { paused: boolean; probing: boolean }[] };
+    expect(status.gates[0]).toMatchObject({ paused: false, probing: true });
+    await context.close();
+  });
 });
 
 /** Every delivery status, each as a row (copies of a real delivered row), so every page variant is crawled. */
@@ -523,30 +554,6 @@ describe.each(['zh', 'en'] as const)('every console link works (%s)', (lang) => 
     expect(back.status()).toBe(303);
     expect(back.headers()['set-cookie']).toContain(`lang=${lang === 'zh' ? 'en' : 'zh'}`);
     console.log(`${lang}: crawled ${seen.size} pages and ${posts.size} POST targets`);
-    await context.close();
-  });
-
-  it('zh-CN: the CRM asks to wait (429, Retry-After), the overview says CRM calls are paused and the lead waits, and 立即恢复 resumes them', async () => {
-    const tenant = crm.tenants.get(PRODUCT_LINE)!;
-    tenant.failures.push({ http: 429, retryAfter: 600 });
-    const first = await webhook('landing', { crm_id: CUSTOMER, name: '吴九', mobile: '13900139000', tel: '13900139000', comment: '被限流' });
-    expect(first.status).toBe(502);
-    // the next lead makes no call while the CRM asked to wait: it waits in the queue
-    const second = await webhook('landing', { crm_id: CUSTOMER, name: '吴九', mobile: '13900139000', tel: '13900139000', comment: '暂停期间' });
-    expect(second.status).toBe(202);
-    expect(await second.json()).toMatchObject({ status: 'queued' });
-    const context = await browser.newContext({ viewport: DESKTOP, ...LOCALES.zh });
-    const page = await signIn(context);
-    const t = CATALOGUES.zh.overview;
-    await expect.poll(text(page.locator('#crm-paused')), POLL).toBe(t.crmPaused);
-    expect(await page.locator('.notice.warn').innerText()).toContain('Retry-After');
-    await shoot(page, 'zh-overview-crm-paused');
-    await page.getByRole('button', { name: t.crmResume }).click();
-    await page.waitForURL(`${base}/console?done=resumed`);
-    await expect.poll(text(page.locator('.notice.ok')), POLL).toBe(t.crmResumed);
-    expect(await page.locator('#crm-paused').count()).toBe(0);
-    const status = (await (await admin('/admin/crm')).json()) as { gates: { paused: boolean; probing: boolean }[] };
-    expect(status.gates[0]).toMatchObject({ paused: false, probing: true });
     await context.close();
   });
 });
