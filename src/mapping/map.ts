@@ -194,6 +194,8 @@ export async function idempotencyKeyOf(mapping: CompiledMapping, source: string 
   }
   const value = typeof raw === 'string' ? raw.trim() : typeof raw === 'number' ? String(raw) : undefined;
   if (!value) return { warning: 'idempotencyKey yielded nothing; not deduplicated' };
+  // a key built of parts that are all empty (`form:serial:updated_at` -> "::") would make different leads duplicates
+  if (!/[\p{L}\p{N}]/u.test(value)) return { warning: `idempotencyKey yielded "${value.slice(0, 40)}", only separators (its parts are empty); not deduplicated` };
   return { value };
 }
 

@@ -79,6 +79,17 @@ export function decodeText(bytes: Uint8Array): string | null {
   }
 }
 
+/** The JSON object or array a form-encoded body really is (it starts with `{` or `[` and parses), else undefined. */
+function jsonSentAsForm(text: string): unknown {
+  if (!/^\s*[[{]/.test(text)) return undefined;
+  try {
+    const value = parseJsonLossless(text);
+    return value !== null && typeof value === 'object' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Adds one form value under `key`; a repeated key (checkbox groups) becomes an array. */
 function addField(target: Record<string, unknown>, key: string, value: string) {
   const name = key.endsWith('[]') ? key.slice(0, -2) : key;
@@ -119,6 +130,12 @@ export async function parseBody(bytes: Uint8Array, contentType: string | null, d
       }
     }
     case 'form': {
+      // JSON sent under a form's content type (`curl -d '{…}'`, some no-code tools): read as the JSON it is
+      const json = jsonSentAsForm(text);
+      if (json !== undefined) {
+        warnings.push(`the body is JSON sent as ${contentType?.split(';')[0]?.trim()}: read as JSON (set Content-Type: application/json at the sender)`);
+        return { ok: true, kind: 'json', value: json, warnings };
+      }
       const value: Record<string, unknown> = {};
       for (const [key, field] of new URLSearchParams(text)) addField(value, key, field);
       return { ok: true, kind, value, warnings };

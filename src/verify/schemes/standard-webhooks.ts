@@ -23,37 +23,49 @@ function keyOf(secret: string) {
 }
 
 /**
+ * The header names a sender uses: the spec's `webhook-*`, or `svix-*` as the Svix SDK (the most deployed sender of the
+ * spec) sends the same signature.
+ */
+function headerNames(headers: Headers): 'webhook' | 'svix' {
+  return !headers.has('webhook-signature') && headers.has('svix-signature') ? 'svix' : 'webhook';
+}
+
+/**
  * The Standard Webhooks spec: `webhook-id`, `webhook-timestamp` (seconds, within the tolerance both
- * ways), `webhook-signature` with one or more space-separated `v1,<base64>` entries over `<id>.<timestamp>.<body>`.
+ * ways), `webhook-signature` with one or more space-separated `v1,<base64>` entries over `<id>.<timestamp>.<body>`;
+ * the same under the `svix-*` names.
  */
 export const standardWebhooks = defineScheme({
   schema,
   async verify(config, input, secrets) {
-    const id = input.headers.get('webhook-id');
-    const timestamp = input.headers.get('webhook-timestamp');
-    const signature = input.headers.get('webhook-signature');
+    const names = headerNames(input.headers);
+    const id = input.headers.get(`${names}-id`);
+    const timestamp = input.headers.get(`${names}-timestamp`);
+    const signature = input.headers.get(`${names}-signature`);
     if (!id || !timestamp || !signature) {
-      const missing = [!id && 'webhook-id', !timestamp && 'webhook-timestamp', !signature && 'webhook-signature'].filter(Boolean).join(', ');
+      const missing = [!id && `${names}-id`, !timestamp && `${names}-timestamp`, !signature && `${names}-signature`].filter(Boolean).join(', ');
       return { ok: false, reason: 'missing_credential', detail: `missing ${missing}` };
     }
     const checked = checkTimestamp(timestamp, 's', config.toleranceSeconds, input.now);
-    if (!checked.ok) return { ok: false, reason: checked.reason, detail: `${checked.detail} (webhook-timestamp)` };
+    if (!checked.ok) return { ok: false, reason: checked.reason, detail: `${checked.detail} (${names}-timestamp)` };
 
     const presented = signature
       .split(' ')
       .filter((entry) => entry.startsWith('v1,'))
       .map((entry) => decodeSignature(entry.slice(3), 'base64'))
       .filter((sig): sig is NonNullable<typeof sig> => sig !== null);
-    if (presented.length === 0) return { ok: false, reason: 'malformed_signature', detail: 'no v1,<base64> entry in webhook-signature' };
+    if (presented.length === 0) return { ok: false, reason: 'malformed_signature', detail: `no v1,<base64> entry in ${names}-signature` };
 
     const signed = concatBytes([utf8(`${id}.${timestamp}.`), input.body]);
     for (const secret of secrets) {
       const expected = await hmac('sha256', keyOf(secret), signed);
-      for (const sig of presented) if (await safeEqual(sig, expected)) return { ok: true };
+      for (const sig of presented)
+        if (await safeEqual(sig, expected))
+          return names === 'svix' ? { ok: true, note: 'signed under the svix-* header names (svix-id, svix-timestamp, svix-signature)' } : { ok: true };
     }
-    return { ok: false, reason: 'signature_mismatch', detail: 'no webhook-signature entry matches' };
+    return { ok: false, reason: 'signature_mismatch', detail: `no ${names}-signature entry matches` };
   },
-  credentialHeaders: () => ['webhook-signature'],
+  credentialHeaders: () => ['webhook-signature', 'svix-signature'],
   credentialQuery: () => [],
   howToSend: (c) => ({ query: {}, note: `Standard Webhooks signature (webhook-id, webhook-timestamp, webhook-signature headers) with the secret ${secretNames(c.secret)[0]}.` }),
 });
