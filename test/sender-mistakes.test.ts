@@ -9,7 +9,7 @@ import { call, crmState, deliveryRow, hook, leadJson, setupEndpoint } from './he
 type Answer = { deliveryId: string; status: string; error?: { code: string } };
 
 describe('JSON sent as a form', () => {
-  it('curl -d \\'{…}\\' (application/x-www-form-urlencoded) is read as the JSON it is, with a warning on the row', async () => {
+  it("curl -d '{…}' (application/x-www-form-urlencoded) is read as the JSON it is, with a warning on the row", async () => {
     const { endpointId, productLineId } = await setupEndpoint();
     const res = await call(hook(endpointId, leadJson({ comment: '表单头的 JSON' }), { headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
     expect(res.status).toBe(200);
