@@ -125,6 +125,12 @@ export class CrmCoordinator extends DurableObject<Env> {
   private schedulePrune(): void {
     if (this.pruneScheduled) return;
     this.pruneScheduled = true;
-    this.ctx.storage.getAlarm().then((at) => (at === null ? this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS) : undefined));
+    this.ctx.storage
+      .getAlarm()
+      .then((at) => (at === null ? this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS) : undefined))
+      .catch((err) => {
+        this.pruneScheduled = false;
+        console.error('coordinator: the prune alarm could not be set', err);
+      });
   }
 }
