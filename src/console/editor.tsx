@@ -162,7 +162,7 @@ async function previewOf(
   if (!sample) return { refusal, issues: options.issues };
   if (!config) return { issues: options.issues, fields: sampleFields(await sampleView(options.preset, sample)) };
   const result = await previewWebhook(c.env.DB, crmSettings(c.env), config, sample, options.mapping);
-  return { result, fields: sampleFields(result.view ?? (await sampleView(config.preset, sample))) };
+  return { result, fields: sampleFields(result.view ?? (await sampleView(config.preset, sample, config.redact))) };
 }
 
 /** The editor's form as posted: the sample, the document it stands for (see editedDocument) and that document's text. */

@@ -18,6 +18,7 @@ import { parseJsonOr } from '../shared/json';
 import { leadOf } from '../mapping/map';
 import { viewOf } from '../presets';
 import { parseBody } from '../receive/body';
+import { redactPaths, scrubValue, sensitiveForms } from '../deliveries/redact';
 
 export type Sample = { bytes: Uint8Array; contentType: string | null; headers: Record<string, string>; query: Record<string, string | string[]> };
 
@@ -45,21 +46,29 @@ export async function previewWebhook(db: D1Database, crm: CrmSettings, config: E
     mapping = compiled.mapping;
   }
   const prepared = await prepare(config, mapping, sample, { explain: true });
+  // what `redact` hides in the log is hidden here too: the view, the CRM body, every message and warning
+  const hidden = prepared.ok || prepared.step !== 'parse' ? hiddenForms(prepared.value, config.redact) : new Map<string, string>();
+  const masked = (result: PreviewResult): PreviewResult => (hidden.size === 0 ? result : scrubValue(result, hidden));
   const { warnings } = prepared;
   if (!prepared.ok && prepared.step === 'parse') return { ...empty, outcome: 'would_refuse', reason: prepared.failure.reason, message: prepared.failure.message, warnings };
-  if (!prepared.ok && prepared.step === 'skip') return { ...empty, outcome: 'would_skip', reason: 'skip_when', view: prepared.view, warnings };
+  if (!prepared.ok && prepared.step === 'skip') return masked({ ...empty, outcome: 'would_skip', reason: 'skip_when', view: prepared.view, warnings });
   if (!prepared.ok) {
     warnings.push(prepared.failure.message);
-    return {
+    return masked({
       ...empty,
       view: prepared.view,
       outcome: isUnmatched(prepared.failure) ? 'unmatched' : 'would_refuse',
       reason: prepared.failure.reason,
       message: prepared.failure.message,
       warnings,
-    };
+    });
   }
-  return previewCrmCall(db, crm, config, mapping, prepared, { ...empty, view: prepared.input.body, idempotencyKey: prepared.key });
+  return masked(await previewCrmCall(db, crm, config, mapping, prepared, { ...empty, view: prepared.input.body, idempotencyKey: prepared.key }));
+}
+
+/** The values an endpoint's `redact` hides in a parsed body, in every form they may take (digits of a phone, ...). */
+export function hiddenForms(value: unknown, redact: string[] | undefined): Map<string, string> {
+  return redact?.length ? sensitiveForms(redactPaths(value, redact).originals) : new Map();
 }
 
 /** The customer resolved as a delivery would (read only) and the CRM request that would be sent. */
@@ -145,7 +154,10 @@ export async function leadsOf(kv: KVNamespace, rows: StoredPayload[]): Promise<M
 }
 
 /** A sample as the mapping would see it under a preset (parsed and normalised), whether or not the configuration is valid yet. */
-export async function sampleView(presetName: string | undefined, sample: Sample): Promise<unknown> {
+export async function sampleView(presetName: string | undefined, sample: Sample, redact?: string[]): Promise<unknown> {
   const parsed = await parseBody(sample.bytes, sample.contentType);
-  return parsed.ok ? viewOf(presetName, parsed.value) : undefined;
+  if (!parsed.ok) return undefined;
+  const view = viewOf(presetName, parsed.value);
+  const hidden = hiddenForms(parsed.value, redact);
+  return hidden.size === 0 ? view : scrubValue(view, hidden);
 }
