@@ -5,14 +5,14 @@
  */
 
 /** The binding's period in seconds (`simple.period` in wrangler.toml), sent as Retry-After. */
-import { clientIp } from '../shared/request';
+import { clientNetwork } from '../shared/request';
 export const RATE_LIMIT_PERIOD_SECONDS = 60;
 
 /** `true` when the request may proceed. A limiter that fails open: its outage must not lose leads. */
 export async function withinRateLimit(limiter: RateLimit | undefined, endpointId: string, request: Request): Promise<boolean> {
   if (!limiter) return true;
   try {
-    const { success } = await limiter.limit({ key: `${endpointId}:${clientIp(request)}` });
+    const { success } = await limiter.limit({ key: `${endpointId}:${clientNetwork(request)}` });
     return success;
   } catch (err) {
     console.error('rate limiter failed; letting the request through', err);
