@@ -241,6 +241,15 @@ async function hold(run: Run, value: unknown, replayText: string | null, mapping
   }
   const message = 'the endpoint is disabled: held until it is enabled again';
   const outcome = await finish(run, 202, 'held', 'endpoint_disabled', message, { deliveryId: run.record.id, status: 'held' }, []);
+  const refused = await recordBeforeAnswer(run, claim);
+  return refused ?? outcome;
+}
+
+/**
+ * Writes the row (with its idempotency claim, if any) before the 2xx that promises it is kept; the answer instead
+ * when D1 cannot (503, the sender retries) or the key was taken (a duplicate). Null once the row is written.
+ */
+async function recordBeforeAnswer(run: Run, claim: Claim | null): Promise<Outcome | null> {
   const { record, deps } = run;
   let claimed: ClaimResult = { claimed: true };
   try {
@@ -249,8 +258,7 @@ async function hold(run: Run, value: unknown, replayText: string | null, mapping
   } catch (err) {
     return storageDown(run, err);
   }
-  if (!claimed.claimed) return duplicate(run, claim!, claimed);
-  return outcome;
+  return claimed.claimed ? null : duplicate(run, claim!, claimed);
 }
 
 /** 5. The idempotency claim this webhook will take, if its key yields a value. */
@@ -297,14 +305,8 @@ async function recordAndQueue(run: Run, claim: Claim | null, prepared: Extract<P
   }
   record.sequence_key = place?.key ?? null;
   record.duration_ms = deps.now() - record.received_at;
-  let claimed: ClaimResult = { claimed: true };
-  try {
-    if (claim) claimed = await claimWithRow(deps.db, claim, insertDeliveryIfClaimedStatement(deps.db, record, claim));
-    else await insertDeliveryStatement(deps.db, record).run();
-  } catch (err) {
-    return storageDown(run, err);
-  }
-  if (!claimed.claimed) return duplicate(run, claim!, claimed);
+  const refused = await recordBeforeAnswer(run, claim);
+  if (refused) return refused;
   if (place) await join(deps.coordination, run.config.crm.productLineId, [place]);
   await enqueue(deps.queue, record.id);
   return { status: 202, body: { deliveryId: record.id, status: 'queued' }, record, writes: [] };
