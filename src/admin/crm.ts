@@ -1,6 +1,6 @@
 /**
- * `GET /admin/crm`: whether calls to the CRM are paused, why, until when, and how many are in flight (the CRM gate,
- * src/coordination/gate.ts); `POST /admin/crm/resume`: end a pause now (the next call probes the CRM).
+ * `GET /admin/crm`: whether calls to the CRM are paused, why, until when, and how many are in flight (the CRM limits in the
+ * coordinator, src/coordination/limits.ts); `POST /admin/crm/resume`: end a pause now (the next call probes the CRM).
  */
 import { Hono } from 'hono/tiny';
 import * as z from '../shared/zod';
