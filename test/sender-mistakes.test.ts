@@ -4,7 +4,8 @@
  * Webhooks payload signed by the Svix SDK (its `svix-*` header names) is accepted, and a tampered one refused.
  */
 import { describe, expect, it } from 'vitest';
-import { call, crmState, deliveryRow, hook, leadJson, setupEndpoint } from './helpers';
+import { env } from 'cloudflare:test';
+import { call, crmState, crmTenant, deliveryRow, endpointConfig, hook, leadJson, putEndpoint, setupEndpoint, unique } from './helpers';
 
 type Answer = { deliveryId: string; status: string; error?: { code: string } };
 
@@ -84,6 +85,29 @@ describe('Standard Webhooks as the Svix SDK sends it', () => {
     const res = await svix(endpointId, leadJson(), leadJson({ name: '篡改' }));
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ error: { code: 'invalid_signature' } });
+    expect((await crmState(productLineId)).requests).toHaveLength(0);
+  });
+});
+
+describe('secrets by allow-list', () => {
+  it('refuses an endpoint naming one of the adapter’s own variables (CRM_AUTH_SCHEME), and any CRM_ name', async () => {
+    const productLineId = await crmTenant();
+    for (const secret of ['CRM_AUTH_SCHEME', 'CRM_LATER_SETTING', 'NOTIFY_URL']) {
+      const res = await putEndpoint(unique('allow'), endpointConfig(productLineId, { verify: { type: 'token', query: 'token', secret } }));
+      expect(res.status).toBe(400);
+      const body = await res.json<{ error: { code: string }; issues: { path: string; message: string }[] }>();
+      expect(body.issues.map((i) => i.path)).toEqual(['verify.secret']);
+      expect(body.issues[0].message).toContain('belongs to the adapter itself');
+    }
+  });
+
+  it('a configuration stored before the rule never verifies against the variable: ?token=Bearer is refused, nothing reaches the CRM', async () => {
+    const productLineId = await crmTenant();
+    const id = unique('legacy');
+    const config = endpointConfig(productLineId, { verify: { type: 'token', query: 'token', secret: 'CRM_AUTH_SCHEME' } });
+    await env.ENDPOINTS.put(`v1:endpoint:${id}`, JSON.stringify({ id, revision: 'r1', updatedAt: new Date().toISOString(), config }));
+    const res = await call(hook(id, leadJson(), { query: '?token=Bearer' }));
+    expect(res.status).toBeGreaterThanOrEqual(400);
     expect((await crmState(productLineId)).requests).toHaveLength(0);
   });
 });

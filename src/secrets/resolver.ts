@@ -1,4 +1,5 @@
 import type { SecretResolver } from '../verify';
+import { isEndpointSecretName } from '../verify/secret-name';
 import { readSecretCached } from './vault';
 
 /** A Worker secret (`wrangler secret put NAME`, `.dev.vars` locally) by name. */
@@ -12,7 +13,11 @@ export function workerSecret(env: object, name: string): string | undefined {
  * then one set through `PUT /admin/secrets/{name}` (KV, encrypted under SECRETS_KEY).
  */
 export function secretResolver(env: Env): SecretResolver {
-  return async (name) => workerSecret(env, name) ?? (await readSecretCached(env.ENDPOINTS, env.SECRETS_KEY, name));
+  return async (name) => {
+    // A configuration saved before the allow-list may still name one of the adapter's variables: never read it.
+    if (!isEndpointSecretName(name)) throw new Error(`${name} is one of the adapter's own variables, never an endpoint secret: name another secret`);
+    return workerSecret(env, name) ?? (await readSecretCached(env.ENDPOINTS, env.SECRETS_KEY, name));
+  };
 }
 
 /** The adapter's own secret values (CRM token, admin token, vault key): scrubbed from every row and answer. */

@@ -27,3 +27,16 @@ it('has no URL of its own: it is reached through the webhook Worker’s CONSOLE 
   expect(toml).toMatch(/^workers_dev = false$/m);
   expect(webhook.serviceBindings?.CONSOLE?.name).toBe(/^name = "([^"]+)"/m.exec(toml)![1]);
 });
+
+it('reserves every var of both Workers, so no endpoint can verify against one (e.g. CRM_AUTH_SCHEME)', async () => {
+  const { ADAPTER_VARIABLES, isEndpointSecretName } = await import('../../src/verify/secret-name');
+  const vars = (file: string) => /^\[vars\]$([\s\S]*?)(?:^\[|(?![\s\S]))/m.exec(readFileSync(file, 'utf8'))![1].match(/^[A-Z][A-Z0-9_]*(?= *=)/gm)!;
+  const names = [...vars('wrangler.toml'), ...vars('wrangler.console.toml'), 'CRM_API_TOKEN', 'ADMIN_TOKEN', 'SECRETS_KEY'];
+  expect(names.length).toBeGreaterThan(10);
+  for (const name of names) {
+    expect(ADAPTER_VARIABLES.has(name), `${name} is missing from ADAPTER_VARIABLES`).toBe(true);
+    expect(isEndpointSecretName(name)).toBe(false);
+  }
+  expect(isEndpointSecretName('CRM_SOMETHING_ADDED_LATER')).toBe(false);
+  expect(isEndpointSecretName('LANDING_FORM_TOKEN')).toBe(true);
+});
