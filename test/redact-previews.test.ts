@@ -3,8 +3,9 @@
  * the preview of a logged delivery's replay (its body kept unmasked for the replay itself) and the editor's preview
  * and "Send a test" all mask the redacted values wherever they reappear (the view, the CRM body, the messages).
  */
+import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, call, deliveryRow, hook, leadJson, setupEndpoint } from './helpers';
+import { ADMIN, call, crmState, deliveryRow, drive, hook, leadJson, setupEndpoint } from './helpers';
 
 const REDACT = { redact: ['mobile', 'name'] };
 const PHONE_FORMS = ['13900139000', '8613900139000', '139-0013-9000'];
@@ -40,5 +41,34 @@ describe('previews under redact', () => {
     const { endpointId } = await setupEndpoint();
     const text = await (await admin(`/endpoints/${endpointId}/preview`, leadJson())).text();
     expect(text).toContain('13900139000');
+  });
+});
+
+describe('a redacted body near 1 MiB', () => {
+  it('is stored in a row within production D1’s 2,000,000 bytes, delivered, and replayed whole', async () => {
+    const { endpointId, productLineId } = await setupEndpoint({ ...REDACT, maxBodyBytes: 1024 * 1024 });
+    const comment = '想了解价格'.repeat(68_000); // 1,020,000 bytes of UTF-8
+    const body = leadJson({ comment });
+    expect(new TextEncoder().encode(body).byteLength).toBeGreaterThan(1_000_000);
+    const sent = await call(hook(endpointId, body));
+    expect(sent.status).toBe(200);
+    const { deliveryId } = await sent.json<{ deliveryId: string }>();
+    const size = await env.DB.prepare(
+      `SELECT ${['payload', 'raw_body', 'request_headers', 'request_query', 'crm_request', 'crm_response', 'warnings', 'message', 'crm_message']
+        .map((c) => `coalesce(length(CAST(${c} AS BLOB)), 0)`)
+        .join(' + ')} AS bytes FROM deliveries WHERE id = ?`,
+    )
+      .bind(deliveryId)
+      .first<{ bytes: number }>();
+    expect(size!.bytes).toBeLessThan(2_000_000);
+    const row = (await deliveryRow(deliveryId))!;
+    expect(String(row.warnings)).toContain('payload shown shortened');
+    expectHidden(String(row.payload));
+    // the body kept for replay is whole: a replay sends the whole comment again
+    const replay = await admin(`/deliveries/${deliveryId}/replay`);
+    expect(replay.status).toBeLessThan(300);
+    await drive([(await replay.json<{ deliveryId: string }>()).deliveryId]);
+    const notes = (await crmState(productLineId)).requests.map((r) => (r.body as { note?: string }).note);
+    expect(notes.filter((n) => n === comment)).toHaveLength(2);
   });
 });

@@ -215,13 +215,40 @@ export function insertDeliveryStatement(db: D1Database, record: NewDelivery): D1
 }
 
 function rowOf(record: NewDelivery): Row {
-  return {
+  const row: Row = {
     ...record,
     request_query: JSON.stringify(record.request_query),
     request_headers: JSON.stringify(record.request_headers),
     crm_request: record.crm_request ? crmRequestJson(record.crm_request) : null,
-    warnings: record.warnings.length > 0 ? JSON.stringify(record.warnings) : null,
+    warnings: null,
   };
+  const warnings = [...record.warnings];
+  const shortened = fitToRowLimit(row);
+  if (shortened) warnings.push(shortened);
+  row.warnings = warnings.length > 0 ? JSON.stringify(warnings) : null;
+  return row;
+}
+
+/**
+ * Production D1 refuses a row over 2,000,000 bytes. A body near 1 MiB kept twice (the redacted payload shown, and
+ * the real body kept for replay) passes it: the shown payload is then cut to fit, never the body kept for replay.
+ */
+export const MAX_ROW_BYTES = 2_000_000;
+/** Room kept for the other columns, the warning this adds, and SQLite's own record header. */
+const ROW_MARGIN = 64 * 1024;
+const utf8Bytes = (text: string | null | undefined) => (typeof text === 'string' ? new TextEncoder().encode(text).byteLength : 0);
+
+function fitToRowLimit(row: Row): string | null {
+  if (row.raw_body === null || typeof row.payload !== 'string') return null;
+  let total = 0;
+  for (const value of Object.values(row)) total += typeof value === 'string' ? utf8Bytes(value) : 8;
+  const over = total - (MAX_ROW_BYTES - ROW_MARGIN);
+  if (over <= 0) return null;
+  const bytes = new TextEncoder().encode(row.payload);
+  const keep = Math.max(0, bytes.byteLength - over);
+  // cut on a character boundary: drop a partial UTF-8 sequence at the end
+  row.payload = `${new TextDecoder().decode(bytes.subarray(0, keep)).replace(/\uFFFD+$/, '')}…`;
+  return `payload shown shortened to its first ${keep} bytes (of ${bytes.byteLength}): the row must stay under D1's ${MAX_ROW_BYTES}-byte limit; the body kept for replay is whole`;
 }
 
 /** Inserts a delivery only if it holds the idempotency claim (in the claim's batch: the claim and the row land together). */
