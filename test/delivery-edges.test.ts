@@ -168,6 +168,56 @@ describe('no lead behind a stale idempotency claim', () => {
   });
 });
 
+/** D1 whose writes fail once the CRM has received the update: the Worker "dies" right after the CRM call. */
+function d1DyingAfterCrmCall(productLineId: string): D1Database {
+  const isWrite = (sql: string) => /^\s*(INSERT|UPDATE|DELETE|REPLACE)/i.test(sql);
+  const write = async <T>(sql: string, go: () => Promise<T>) => {
+    if (isWrite(sql) && (await crmState(productLineId)).requests.length > 0) throw new Error('the Worker stopped (test)');
+    return go();
+  };
+  const statement = (sql: string, stmt: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(stmt, {
+      get(target, prop) {
+        if (prop === 'bind') return (...values: unknown[]) => statement(sql, target.bind(...values));
+        if (prop === 'run') return () => write(sql, () => target.run());
+        if (prop === '__sql') return sql;
+        const value = Reflect.get(target, prop);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  return new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === 'prepare') return (sql: string) => statement(sql, target.prepare(sql));
+      if (prop === 'batch') {
+        return (statements: D1PreparedStatement[]) => {
+          const sqls = statements.map((s) => String((s as unknown as { __sql?: string }).__sql ?? 'INSERT'));
+          const real = statements.map((s) => s);
+          return write(sqls.find(isWrite) ?? 'SELECT', () => target.batch(real));
+        };
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+describe('a sync crash after the CRM call, without an idempotency key', () => {
+  it('leaves the in-flight row written before the call, and the re-drive finishes it without a second CRM call', async () => {
+    const { endpointId, productLineId } = await setupEndpoint();
+    await callWith(hook(endpointId, leadJson()), { DB: d1DyingAfterCrmCall(productLineId) }).catch(() => undefined);
+    expect((await crmState(productLineId)).requests).toHaveLength(1);
+    const [row] = await rowsFor(endpointId);
+    expect(row).toMatchObject({ status: 'queued', mode: 'sync', attempts: 0 });
+    await env.DB.prepare('UPDATE deliveries SET lease_until = received_at WHERE id = ?').bind(row!.id).run();
+    const cron = recordingQueue();
+    await runScheduled(Date.now() + 16 * 60_000, { DELIVERY_QUEUE: cron });
+    expect(cron.sent.map((m) => m.id)).toContain(row!.id);
+    await drive([row!.id]);
+    expect(await deliveryRow(row!.id)).toMatchObject({ status: 'delivered', customer_id: CUSTOMER_ID });
+    expect((await crmState(productLineId)).requests).toHaveLength(1);
+  });
+});
+
 describe('refusals stay cheap under redact', () => {
   it('a request refused before verification is stored as a bounded note, never parsed and masked', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ redact: ['items.*.phone'] });

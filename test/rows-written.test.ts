@@ -20,19 +20,19 @@ async function webhookRows(endpointId: string, body = leadJson(), overrides: Ove
 }
 
 describe('D1 rows written per webhook (indexes counted)', () => {
-  it('delivered, sync, a customer seen before: 2 (the row and its endpoint entry)', async () => {
+  it('delivered, sync, a customer seen before: 3 + 2 (the in-flight row before the CRM call, then the final row)', async () => {
     const { endpointId } = await setupEndpoint();
     await webhookRows(endpointId); // the first one learns the customer's phone
     const r = await webhookRows(endpointId);
     expect(r).toMatchObject({ status: 200, rowStatus: 'delivered' });
-    expect(r.written, r.statements.join('\n')).toBe(2);
+    expect(r.written, r.statements.join('\n')).toBe(5);
   });
 
-  it('delivered, sync, a customer whose phone is new: 3 (plus the key learned)', async () => {
+  it('delivered, sync, a customer whose phone is new: 6 (plus the key learned)', async () => {
     const { endpointId } = await setupEndpoint();
     const r = await webhookRows(endpointId);
     expect(r).toMatchObject({ status: 200, rowStatus: 'delivered' });
-    expect(r.written, r.statements.join('\n')).toBeLessThanOrEqual(3);
+    expect(r.written, r.statements.join('\n')).toBeLessThanOrEqual(6);
   });
 
   it('refused before the CRM (a wrong token, a mapping failure): 3 (a failure is looked for, so it is indexed)', async () => {

@@ -321,16 +321,16 @@ async function placeAtReceipt(run: Run, prepared: Extract<Prepared, { ok: true }
 /**
  * 6b. Sync: the key is claimed before the CRM call, so concurrent repeats never make a second one. The row goes in
  * with the claim, in flight (`queued`, leased for the CRM timeout): if the Worker stops mid-call, the row stays
- * visible, the cron re-drive finishes it, and a repeat after the lease takes the claim over.
+ * visible, the cron re-drive finishes it, and a repeat after the lease takes the claim over. Without a key the
+ * in-flight row is written while the customer's turn is asked for (one round trip, not two): a Worker that stops
+ * after the CRM call still leaves a row the re-drive finishes, never an update applied without one.
  */
 async function deliverNow(run: Run, mapping: CompiledMapping, prepared: Extract<Prepared, { ok: true }>, claim: Claim | null): Promise<Outcome> {
   const { record, deps } = run;
   if (claim) {
-    const lease = record.received_at + deps.crm.timeoutMs + LEASE_MARGIN_MS;
-    const inFlight: NewDelivery = { ...record, status: 'queued', next_attempt_at: record.received_at, lease_until: lease, finished_at: null, duration_ms: null };
     let claimed: ClaimResult;
     try {
-      claimed = await claimWithRow(deps.db, claim, insertDeliveryIfClaimedStatement(deps.db, inFlight, claim));
+      claimed = await claimWithRow(deps.db, claim, insertDeliveryIfClaimedStatement(deps.db, inFlightOf(run), claim));
     } catch (err) {
       return storageDown(run, err);
     }
@@ -343,8 +343,8 @@ async function deliverNow(run: Run, mapping: CompiledMapping, prepared: Extract<
   if ('kind' in resolved) return afterCrm(run, resolved, prepared.value, claim);
   const place = placeOf(target, { id: record.id, endpointId: run.endpoint.id, version: prepared.version, round: 0 }, mapped, resolved);
   record.sequence_key = place?.key ?? null;
-  // the customer's turn and a CRM slot, in one request
-  const turn = await beginTurn(deps, target.productLineId, place, callsFor(target, mapping, mapped));
+  // the customer's turn and a CRM slot, in one request; meanwhile the in-flight row, unless the claim wrote it
+  const [turn] = await Promise.all([beginTurn(deps, target.productLineId, place, callsFor(target, mapping, mapped)), claim ? null : writeInFlight(run)]);
   if (turn.kind === 'superseded') return superseded(run, turn, resolved.id);
   if (turn.kind !== 'granted') {
     // an earlier delivery of this customer is not finished, or CRM calls are paused or at their limits: this one
@@ -358,6 +358,22 @@ async function deliverNow(run: Run, mapping: CompiledMapping, prepared: Extract<
   // after the answer: the slot back, the turn ended, the customer's next delivery queued
   deps.defer(endTurn(deps, target.productLineId, place, turnEndOf(outcome.record.status), turn.slot, gateOutcomeOf(delivered)));
   return outcome;
+}
+
+/** The row as it stands while the CRM is called: `queued`, leased for the CRM timeout (then the cron re-drives it). */
+function inFlightOf(run: Run): NewDelivery {
+  const { record, deps } = run;
+  const lease = record.received_at + deps.crm.timeoutMs + LEASE_MARGIN_MS;
+  return { ...record, status: 'queued', next_attempt_at: record.received_at, lease_until: lease, finished_at: null, duration_ms: null };
+}
+
+/** Writes the in-flight row; D1 failing here does not stop the delivery (its final row is written after the answer). */
+async function writeInFlight(run: Run): Promise<void> {
+  try {
+    await insertDeliveryStatement(run.deps.db, inFlightOf(run)).run();
+  } catch (err) {
+    console.error('could not write the in-flight row; the delivery goes on and its row is written after the answer', err);
+  }
 }
 
 /** Not sent now (the customer's turn has not come, or the CRM's calls are paused): recorded as queued, then 202. */
