@@ -316,6 +316,25 @@ describe('next to the URL', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('rotating from the field keeps the old value for the chosen window and says until when; "revoke now" ends it', async () => {
+    const name = `CONSOLE_ROT_${crypto.randomUUID().slice(0, 8).toUpperCase()}`;
+    const { endpointId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: name } });
+    const s = await signIn();
+    await post(`/console/endpoints/${endpointId}/secret`, s, { value: 'first-value-1234' });
+    // no previous value yet: nothing to say
+    expect(await (await get(`/console/endpoints/${endpointId}`, s)).text()).not.toContain(CATALOGUES.zh.editor.secretPrevious);
+    const res = await post(`/console/endpoints/${endpointId}/secret`, s, { value: 'second-value-5678', graceHours: '72' });
+    expect(res.status).toBe(303);
+    const page = await (await get(`/console/endpoints/${endpointId}`, s)).text();
+    expect(page).toContain(CATALOGUES.zh.editor.secretPrevious);
+    expect(page).toContain(CATALOGUES.zh.editor.secretGraceHours(0));
+    expect((await call(hook(endpointId, leadJson(), { query: '?token=first-value-1234' }))).status).toBe(200);
+    await post(`/console/endpoints/${endpointId}/secret`, s, { value: 'third-value-9012', graceHours: '0' });
+    expect(await (await get(`/console/endpoints/${endpointId}`, s)).text()).not.toContain(CATALOGUES.zh.editor.secretPrevious);
+    expect((await call(hook(endpointId, leadJson(), { query: '?token=second-value-5678' }))).status).toBe(401);
+    expect((await call(hook(endpointId, leadJson(), { query: '?token=third-value-9012' }))).status).toBe(200);
+  });
+
   it('without SECRETS_KEY the field says so and stores nothing', async () => {
     const { endpointId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: 'CONSOLE_NOKEY_TOKEN' } });
     const s = await signIn();

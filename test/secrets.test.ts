@@ -46,7 +46,7 @@ describe('PUT /admin/secrets/{name}', () => {
     const name = secretName();
     expect((await putSecret(name, 'first-value')).status).toBe(201);
     expect((await putSecret(name, 'second-value')).status).toBe(200);
-    expect(await readSecret(env.ENDPOINTS, env.SECRETS_KEY, name)).toBe('second-value');
+    expect(await readSecret(env.ENDPOINTS, env.SECRETS_KEY, name)).toMatchObject({ value: 'second-value' });
   });
   it('refuses a name a Worker secret already has (it would be ignored)', async () => {
     const res = await putSecret('TEST_FORM_TOKEN', 'x-value');

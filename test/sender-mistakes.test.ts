@@ -97,7 +97,7 @@ describe('secrets by allow-list', () => {
       expect(res.status).toBe(400);
       const body = await res.json<{ error: { code: string }; issues: { path: string; message: string }[] }>();
       expect(body.issues.map((i) => i.path)).toEqual(['verify.secret']);
-      expect(body.issues[0].message).toContain('belongs to the adapter itself');
+      expect(body.issues[0]!.message).toContain('belongs to the adapter itself');
     }
   });
 

@@ -81,7 +81,7 @@ function adminPaths() {
     '/admin/secrets': { get: op('List secret names and where each comes from (never values)', { responses: { 200: ok('secrets') } }) },
     '/admin/secrets/{name}': {
       parameters: [pathParam('name', 'secret name, e.g. TYPEFORM_SECRET')],
-      put: op('Set a secret (write-only, AES-GCM in KV)', {
+      put: op('Set a secret (write-only, AES-GCM in KV); the value it replaces stays valid graceHours (24; 0 revokes it now)', {
         requestBody: body(json(SecretValue)),
         responses: { 200: ok('replaced'), 201: ok('created'), 409: ERROR, 503: ERROR },
       }),

@@ -23,7 +23,7 @@ import { consolePathWith, ROUTES } from './paths';
 import { EMPTY_ROW, fromForm, readForm, sampleFields, toForm, type FormState } from './mapping-form';
 import { crmFieldLabels, rememberCrmFields } from '../endpoints/crm-fields';
 import { setSecret } from '../secrets/set';
-import { masterKey } from '../secrets/vault';
+import { DEFAULT_GRACE_HOURS, masterKey, MAX_GRACE_HOURS, previousValidUntil } from '../secrets/vault';
 import { isRecord } from '../shared/json';
 import { EditorPage, EndpointsPage, PreviewPane, type EditorProps, type PreviewPaneProps } from './views/endpoints';
 import { Issues } from './views/layout';
@@ -86,7 +86,7 @@ async function editorPage(c: C, endpoint: StoredEndpoint | null, state: EditorSt
       form={form}
       editing={form ? (state.editing ?? 'form') : 'json'}
       labels={labels}
-      secret={secretName ? { name: secretName, settable: masterKey(c.env).ok } : null}
+      secret={secretName ? { name: secretName, settable: masterKey(c.env).ok, previousUntil: await previousValidUntil(c.env.ENDPOINTS, secretName) } : null}
     />,
     status,
   );
@@ -251,7 +251,9 @@ async function setSecretFromForm(c: C) {
     editorPage(c, endpoint, { id: endpoint.id, configText: JSON.stringify(endpoint.config, null, 2), notice: { kind: 'error', text } }, status);
   if (!name) return again(t.editor.secretNone, 400);
   if (!value || value.length > 4096) return again(t.reason.validation_failed, 400);
-  const set = await setSecret(c.env, name, value);
+  const grace = Number(body.graceHours ?? DEFAULT_GRACE_HOURS);
+  if (!Number.isFinite(grace) || grace < 0 || grace > MAX_GRACE_HOURS) return again(t.reason.validation_failed, 400);
+  const set = await setSecret(c.env, name, value, grace);
   if (!set.ok) return again(set.why === 'no_key' ? t.editor.secretNoKey : t.editor.secretWorker(name), set.why === 'no_key' ? 503 : 409);
   return c.redirect(consolePathWith('endpoint', { secret: name }, { id: endpoint.id }), 303);
 }

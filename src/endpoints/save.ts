@@ -23,7 +23,7 @@ export async function warningsFor(config: EndpointConfig, env: Env): Promise<str
   if (config.verify.type === 'none') warnings.push('verify.type is "none": anyone who knows the URL can update any customer');
   const resolve = secretResolver(env);
   for (const name of endpointSecretNames(config)) {
-    let value: string | undefined;
+    let value: unknown;
     try {
       value = await resolve(name);
     } catch (err) {

@@ -262,8 +262,7 @@ function refusedFunctions(ast: unknown): string[] {
 type Definition = { _jsonata_function: true; implementation: (...args: unknown[]) => unknown; signature?: unknown };
 type Frame2 = { bind(name: string, value: unknown): void; lookup(name: string): unknown };
 
-const tooLong = (what: string, length: number) =>
-  new BudgetExceeded(`expression exceeded its budget (${what} of ${length} characters; at most ${BUDGET.string})`);
+const tooLong = (what: string, length: number) => new BudgetExceeded(`expression exceeded its budget (${what} of ${length} characters; at most ${BUDGET.string})`);
 
 /** Refuses before the call a built-in whose result would pass the string budget: `$pad` to 100 MB, `$join` of copies. */
 const BOUNDED: Record<string, (args: unknown[]) => number> = {

@@ -181,6 +181,7 @@ async function verify(run: Run): Promise<{ ok: true; replayText: string | null }
   // a secret inside the body (Google's google_key) is scrubbed where the row is stored (storeBodies, finish)
   record.verified = 1;
   if (verified.note) record.warnings.push(verified.note);
+  if (verified.matched) record.warnings.push(`verified with ${verified.matched}`);
   return { ok: true, replayText: run.text === null ? null : record.payload };
 }
 

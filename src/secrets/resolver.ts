@@ -16,7 +16,8 @@ export function secretResolver(env: Env): SecretResolver {
   return async (name) => {
     // A configuration saved before the allow-list may still name one of the adapter's variables: never read it.
     if (!isEndpointSecretName(name)) throw new Error(`${name} is one of the adapter's own variables, never an endpoint secret: name another secret`);
-    return workerSecret(env, name) ?? (await readSecretCached(env.ENDPOINTS, env.SECRETS_KEY, name));
+    const worker = workerSecret(env, name);
+    return worker !== undefined ? { value: worker } : await readSecretCached(env.ENDPOINTS, env.SECRETS_KEY, name);
   };
 }
 

@@ -1,13 +1,15 @@
 import { workerSecret } from './resolver';
-import { listSecrets, masterKey, writeSecret } from './vault';
+import { DEFAULT_GRACE_HOURS, listSecrets, masterKey, writeSecret } from './vault';
 
-export type SetSecret = { ok: true; created: boolean; updatedAt: string } | { ok: false; why: 'no_key' | 'worker_secret'; message: string };
+/** `previousUntil`: until when the replaced value is still accepted (null: there was none, or it was revoked at once). */
+export type SetSecret = { ok: true; created: boolean; updatedAt: string; previousUntil: string | null } | { ok: false; why: 'no_key' | 'worker_secret'; message: string };
 
 /**
  * Stores an endpoint secret (AES-GCM in KV), as `PUT /admin/secrets/{name}` and the console's secret field do.
- * Refused without SECRETS_KEY, and when a Worker secret of that name exists (it would win, silently).
+ * Refused without SECRETS_KEY, and when a Worker secret of that name exists (it would win, silently). The value it
+ * replaces stays valid for `graceHours` (senders retry for hours with what they signed with); 0 revokes it now.
  */
-export async function setSecret(env: Env, name: string, value: string): Promise<SetSecret> {
+export async function setSecret(env: Env, name: string, value: string, graceHours = DEFAULT_GRACE_HOURS): Promise<SetSecret> {
   const key = masterKey(env);
   if (!key.ok) return { ok: false, why: 'no_key', message: key.message };
   if (workerSecret(env, name)) {
@@ -18,6 +20,7 @@ export async function setSecret(env: Env, name: string, value: string): Promise<
     };
   }
   const existed = (await listSecrets(env.ENDPOINTS)).some((s) => s.name === name);
-  const updatedAt = await writeSecret(env.ENDPOINTS, key.key, name, value);
-  return { ok: true, created: !existed, updatedAt };
+  const written = await writeSecret(env.ENDPOINTS, key.key, name, value, graceHours * 3_600_000);
+  const previousUntil = written.previousUntil === null ? null : new Date(written.previousUntil).toISOString();
+  return { ok: true, created: !existed, updatedAt: written.updatedAt, previousUntil };
 }

@@ -12,7 +12,16 @@ const keyOf = (name: string) => `${PREFIX}${name}`;
 /** The shortest SECRETS_KEY accepted: 32 characters (e.g. `openssl rand -base64 32`). */
 export const MIN_MASTER_KEY_LENGTH = 32;
 
-type Sealed = { v: 1; iv: string; ct: string; updatedAt: string };
+/** `previous`: the value replaced by the last write, still accepted until `until` (ms) during a rotation. */
+type Sealed = { v: 1; iv: string; ct: string; updatedAt: string; previous?: { iv: string; ct: string; until: number } };
+
+/** A stored secret as the pipeline uses it: its value, and the previous one while its grace window lasts. */
+export type SecretValues = { value: string; previous?: { value: string; until: number } };
+
+/** How long a replaced value stays valid by default (Svix keeps the previous secret 24 h too). */
+export const DEFAULT_GRACE_HOURS = 24;
+/** The longest grace window a rotation may ask for. */
+export const MAX_GRACE_HOURS = 24 * 30;
 
 export class VaultError extends Error {}
 
@@ -48,56 +57,86 @@ export function masterKey(env: { SECRETS_KEY?: string }): { ok: true; key: strin
   return { ok: true, key };
 }
 
-/** Encrypts and stores a secret; returns when it was written. */
-export async function writeSecret(kv: KVNamespace, master: string, name: string, value: string): Promise<string> {
+/**
+ * Encrypts and stores a secret; returns when it was written and until when the value it replaced stays valid
+ * (`graceMs` 0: revoked at once). The replaced value keeps its own ciphertext (same name, so the same key binding).
+ */
+export async function writeSecret(
+  kv: KVNamespace,
+  master: string,
+  name: string,
+  value: string,
+  graceMs = DEFAULT_GRACE_HOURS * 3_600_000,
+  now = Date.now(),
+): Promise<{ updatedAt: string; previousUntil: number | null }> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: utf8(keyOf(name)) }, await aesKey(master), utf8(value)));
-  const sealed: Sealed = { v: 1, iv: b64(iv), ct: b64(ct), updatedAt: new Date().toISOString() };
-  await kv.put(keyOf(name), JSON.stringify(sealed), { metadata: { updatedAt: sealed.updatedAt } });
+  const old = await kv.get<Sealed>(keyOf(name), 'json');
+  const previous = old && graceMs > 0 ? { iv: old.iv, ct: old.ct, until: now + graceMs } : undefined;
+  const sealed: Sealed = { v: 1, iv: b64(iv), ct: b64(ct), updatedAt: new Date(now).toISOString(), ...(previous ? { previous } : {}) };
+  await kv.put(keyOf(name), JSON.stringify(sealed), { metadata: { updatedAt: sealed.updatedAt, previousUntil: previous?.until ?? null } });
   values.delete(name);
-  return sealed.updatedAt;
+  return { updatedAt: sealed.updatedAt, previousUntil: previous?.until ?? null };
 }
 
 // Decrypted values are kept in the isolate for CACHE_MS, like endpoint configurations: no KV read per
 // webhook. PUT and DELETE through the admin API clear this isolate's copy at once.
 const CACHE_MS = 10_000;
-const values = new IsolateCache<string | undefined>(CACHE_MS, 500);
+const values = new IsolateCache<SecretValues | undefined>(CACHE_MS, 500);
 
-/** `readSecret` through the isolate's short cache. */
-export async function readSecretCached(kv: KVNamespace, master: string | undefined, name: string, now = Date.now()): Promise<string | undefined> {
+/** `readSecret` through the isolate's short cache; a previous value past its window is dropped at each use. */
+export async function readSecretCached(kv: KVNamespace, master: string | undefined, name: string, now = Date.now()): Promise<SecretValues | undefined> {
   const hit = values.get(name, now);
-  if (hit) return hit.value;
-  const value = await readSecret(kv, master, name);
-  values.set(name, value, now);
-  return value;
+  const found = hit ? hit.value : await readSecret(kv, master, name);
+  if (!hit) values.set(name, found, now);
+  if (found?.previous && found.previous.until <= now) return { value: found.value };
+  return found;
 }
 
 /**
  * Decrypts a stored secret; `undefined` when there is none. Throws `VaultError` when one is stored
  * but cannot be read (no SECRETS_KEY, or a different one): the endpoint then refuses as misconfigured.
  */
-export async function readSecret(kv: KVNamespace, master: string | undefined, name: string): Promise<string | undefined> {
+export async function readSecret(kv: KVNamespace, master: string | undefined, name: string): Promise<SecretValues | undefined> {
   const sealed = await kv.get<Sealed>(keyOf(name), { type: 'json', cacheTtl: 60 });
   if (sealed === null) return undefined;
   if (!master) throw new VaultError(`secret ${name} is stored encrypted but SECRETS_KEY is not set`);
-  try {
-    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: unb64(sealed.iv), additionalData: utf8(keyOf(name)) }, await aesKey(master), unb64(sealed.ct));
+  const open = async (part: { iv: string; ct: string }) => {
+    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: unb64(part.iv), additionalData: utf8(keyOf(name)) }, await aesKey(master), unb64(part.ct));
     return new TextDecoder().decode(plain);
+  };
+  try {
+    const value = await open(sealed);
+    return sealed.previous ? { value, previous: { value: await open(sealed.previous), until: sealed.previous.until } } : { value };
   } catch {
     throw new VaultError(`secret ${name} cannot be decrypted with the current SECRETS_KEY (was the key changed?)`);
   }
 }
 
+/** A stored secret as listed: never its value; `previousUntil` while a replaced value is still accepted. */
+export type ListedSecret = { name: string; updatedAt: string | null; previousUntil: string | null };
+
 /** Names and update times of the stored secrets (never their values). */
-export async function listSecrets(kv: KVNamespace): Promise<{ name: string; updatedAt: string | null }[]> {
-  const out: { name: string; updatedAt: string | null }[] = [];
+export async function listSecrets(kv: KVNamespace, now = Date.now()): Promise<ListedSecret[]> {
+  const out: ListedSecret[] = [];
   let cursor: string | undefined;
   do {
-    const page = await kv.list<{ updatedAt?: string }>({ prefix: PREFIX, cursor });
-    for (const key of page.keys) out.push({ name: key.name.slice(PREFIX.length), updatedAt: key.metadata?.updatedAt ?? null });
+    const page = await kv.list<{ updatedAt?: string; previousUntil?: number | null }>({ prefix: PREFIX, cursor });
+    for (const key of page.keys) {
+      const until = key.metadata?.previousUntil;
+      const previousUntil = typeof until === 'number' && until > now ? new Date(until).toISOString() : null;
+      out.push({ name: key.name.slice(PREFIX.length), updatedAt: key.metadata?.updatedAt ?? null, previousUntil });
+    }
     cursor = page.list_complete ? undefined : page.cursor;
   } while (cursor);
   return out;
+}
+
+/** Until when one stored secret's replaced value is still accepted (ISO), from its KV metadata; null when none. */
+export async function previousValidUntil(kv: KVNamespace, name: string, now = Date.now()): Promise<string | null> {
+  const { metadata } = await kv.getWithMetadata<{ previousUntil?: number | null }>(keyOf(name));
+  const until = metadata?.previousUntil;
+  return typeof until === 'number' && until > now ? new Date(until).toISOString() : null;
 }
 
 /** Deletes a stored secret; `false` when there was none. */

@@ -8,12 +8,18 @@ export type { SendInstructions, VerifyInput, VerifyFailureReason } from './types
 /** Headers that carry credentials whatever the scheme: never stored, never shown to expressions. */
 export const ALWAYS_SECRET_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie']);
 
+/** A secret's value, and during a rotation's grace window the value it replaced (`until`: ms since the epoch). */
+export type ResolvedSecret = string | { value: string; previous?: { value: string; until: number } };
+
 /** Looks a secret up by name; `undefined` when no such secret exists. */
-export type SecretResolver = (name: string) => Promise<string | undefined> | string | undefined;
+export type SecretResolver = (name: string) => Promise<ResolvedSecret | undefined> | ResolvedSecret | undefined;
+
+/** One value a request may be signed with, and how the row names it. */
+type Candidate = { value: string; label: string };
 
 export type VerifyResult =
-  /** `secrets`: the values that were tried, so they can be scrubbed from what is stored. */
-  | { ok: true; secrets: string[]; note?: string }
+  /** `secrets`: the values that were tried, so they can be scrubbed from what is stored; `matched`: which one verified. */
+  | { ok: true; secrets: string[]; note?: string; matched?: string }
   | { ok: false; reason: VerifyFailureReason; detail: string; secrets: string[] }
   /** The endpoint names a secret that does not exist: the operator's mistake, never "no verification". */
   | { ok: false; reason: 'secret_missing'; detail: string; secrets: string[] };
@@ -29,14 +35,25 @@ const schemeOf = (config: VerifyConfig) => schemes[config.type] as unknown as An
 
 /** Verifies a raw request with the scheme its endpoint names. */
 export async function verifyRequest(config: VerifyConfig, input: VerifyInput, resolveSecret: SecretResolver): Promise<VerifyResult> {
-  let secrets: string[] = [];
-  if ('secret' in config) {
-    const resolved = await resolveSecrets(secretNames(config.secret), resolveSecret);
-    if (!resolved.ok) return { ok: false, reason: 'secret_missing', detail: resolved.detail, secrets: [] };
-    secrets = resolved.values;
+  if (!('secret' in config)) {
+    const outcome = await schemeOf(config).verify(config, input, []);
+    return outcome.ok ? { ok: true, secrets: [], ...(outcome.note ? { note: outcome.note } : {}) } : { ...outcome, secrets: [] };
   }
-  const outcome = await schemeOf(config).verify(config, input, secrets);
-  return outcome.ok ? { ok: true, secrets, ...(outcome.note ? { note: outcome.note } : {}) } : { ...outcome, secrets };
+  const resolved = await resolveSecrets(secretNames(config.secret), resolveSecret);
+  if (!resolved.ok) return { ok: false, reason: 'secret_missing', detail: resolved.detail, secrets: [] };
+  const secrets = resolved.candidates.map((c) => c.value);
+  // one candidate at a time, so the row can say which verified (the current value, or the previous one in its window)
+  // (no note when the first, current value verified: the usual case)
+  let first: SchemeOutcome | undefined;
+  for (const [i, candidate] of resolved.candidates.entries()) {
+    const outcome = await schemeOf(config).verify(config, input, [candidate.value]);
+    if (outcome.ok) {
+      const matched = i > 0 ? candidate.label : undefined;
+      return { ok: true, secrets, ...(outcome.note ? { note: outcome.note } : {}), ...(matched ? { matched } : {}) };
+    }
+    first ??= outcome;
+  }
+  return { ...(first as Extract<SchemeOutcome, { ok: false }>), secrets };
 }
 
 /** Header names (lower case) and query parameters that carry credentials for this config: never logged. */
@@ -46,21 +63,28 @@ export function credentialLocations(config: VerifyConfig): { headers: string[]; 
 }
 
 /**
- * The values of one or two named secrets. During a rotation one of the two may be gone already;
- * none at all (or one that cannot be read) is a misconfiguration, never "no verification".
+ * The values of one or two named secrets, each with the value it replaced while its grace window lasts. During a
+ * rotation one of the two may be gone already; none at all (or one that cannot be read) is a misconfiguration,
+ * never "no verification".
  */
-export async function resolveSecrets(names: string[], resolve: SecretResolver): Promise<{ ok: true; values: string[] } | { ok: false; detail: string }> {
-  const values: string[] = [];
+export async function resolveSecrets(names: string[], resolve: SecretResolver): Promise<{ ok: true; candidates: Candidate[]; values: string[] } | { ok: false; detail: string }> {
+  const candidates: Candidate[] = [];
   const problems: string[] = [];
   for (const name of names) {
     try {
-      const value = await resolve(name);
-      if (typeof value === 'string' && value.length > 0) values.push(value);
+      const found = await resolve(name);
+      const secret = typeof found === 'string' ? { value: found } : found;
+      if (!secret || secret.value.length === 0) continue;
+      candidates.push({ value: secret.value, label: `the current value of ${name}` });
+      if (secret.previous && secret.previous.value.length > 0) {
+        const until = new Date(secret.previous.until).toISOString();
+        candidates.push({ value: secret.previous.value, label: `the previous value of ${name} (accepted until ${until}: update the sender)` });
+      }
     } catch (err) {
       problems.push((err as Error).message);
     }
   }
-  if (values.length > 0) return { ok: true, values };
+  if (candidates.length > 0) return { ok: true, candidates, values: candidates.map((c) => c.value) };
   const detail = problems.length > 0 ? problems.join('; ') : `secret ${names.join(' / ')} is not set (wrangler secret put ${names[0]}, or PUT /admin/secrets/${names[0]})`;
   return { ok: false, detail };
 }

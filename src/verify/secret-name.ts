@@ -38,10 +38,7 @@ export const SecretName = z
   .string()
   .check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'a secret name is upper case letters, digits and _ (e.g. LANDING_FORM_TOKEN)'))
   .check(
-    z.refine(
-      isEndpointSecretName,
-      'this name belongs to the adapter itself (its variables, and names starting CRM_, ADMIN_ or SECRETS_): choose another, e.g. LANDING_FORM_TOKEN',
-    ),
+    z.refine(isEndpointSecretName, 'this name belongs to the adapter itself (its variables, and names starting CRM_, ADMIN_ or SECRETS_): choose another, e.g. LANDING_FORM_TOKEN'),
   );
 
 /** One secret name, or two during a rotation (either one verifies). */

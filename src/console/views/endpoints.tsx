@@ -83,7 +83,8 @@ export type EditorProps = {
   /** The custom CRM fields remembered for this module, with their labels. */
   labels: Record<string, string>;
   /** The secret the endpoint names, and whether the console can store it (SECRETS_KEY is set). */
-  secret: { name: string; settable: boolean } | null;
+  /** `previousUntil`: while the value replaced by the last rotation is still accepted (ISO). */
+  secret: { name: string; settable: boolean; previousUntil: string | null } | null;
 };
 
 export type PreviewPaneProps = { result?: PreviewResult; issues?: Issue[]; refusal?: string; fields?: SampleField[]; json?: string };
@@ -173,6 +174,19 @@ function UrlSection(p: Pick<EditorProps, 'preset' | 'endpoint' | 'secret' | 'csr
               {t.editor.setSecret}
             </button>
           </div>
+          <label for="secret-grace">{t.editor.secretGrace}</label>
+          <select id="secret-grace" name="graceHours" disabled={!p.secret.settable}>
+            {[24, 72, 1, 0].map((h) => (
+              <option value={String(h)} selected={h === 24}>
+                {t.editor.secretGraceHours(h)}
+              </option>
+            ))}
+          </select>
+          {p.secret.previousUntil && (
+            <p class="muted secret-previous">
+              {t.editor.secretPrevious} <Time ms={Date.parse(p.secret.previousUntil)} />
+            </p>
+          )}
           {!p.secret.settable && <p class="muted">{t.editor.secretNoKey}</p>}
         </form>
       )}
