@@ -2,7 +2,7 @@ import { Hono } from 'hono/tiny';
 import * as z from '../shared/zod';
 import { listAttempts } from '../deliveries/attempts';
 import { DELIVERY_STATUSES, getDelivery, listDeliveries, type DeliveryStatus } from '../deliveries/store';
-import { replayMany, ReplayFilter, replayOne } from '../pipeline/replay';
+import { acceptOne, replayMany, ReplayFilter, replayOne } from '../pipeline/replay';
 import { EndpointId } from '../endpoints/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
@@ -55,4 +55,16 @@ deliveriesAdmin.post('/:id/replay', async (c) => {
     throw new ApiError(409, result.why === 'in_flight' ? 'conflict' : 'not_replayable', result.message);
   }
   return c.json({ deliveryId: id, status: 'queued' }, 202);
+});
+
+/**
+ * Accepts a webhook refused for its token or signature, after review: it is delivered as if verified, through the
+ * queue; the row records who accepted it and when. Never automatic.
+ */
+deliveriesAdmin.post('/:id/accept', async (c) => {
+  const id = c.req.param('id');
+  const by = 'admin (admin API)';
+  const result = await acceptOne(c.env.DB, c.env.DELIVERY_QUEUE, id, by, Date.now());
+  if (!result.ok) throw new ApiError(result.why === 'not_found' ? 404 : 409, result.why, result.message);
+  return c.json({ deliveryId: id, status: 'queued', acceptedBy: by }, 202);
 });

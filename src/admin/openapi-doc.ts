@@ -71,6 +71,12 @@ function adminPaths() {
       parameters: [pathParam('id', 'delivery id')],
       post: op('Replay a delivery through the queue', { responses: { 202: ok('queued'), 409: ERROR } }),
     },
+    '/admin/deliveries/{id}/accept': {
+      parameters: [pathParam('id', 'delivery id')],
+      post: op('Accept a webhook refused for its token or signature, after review: delivered as if verified, the accepter recorded', {
+        responses: { 202: ok('queued'), 404: ERROR, 409: ERROR },
+      }),
+    },
     '/admin/deliveries/{id}/preview': {
       parameters: [pathParam('id', 'delivery id')],
       post: op('Preview what a replay would send today', { responses: { 200: ok('the CRM request and warnings'), 409: ERROR } }),

@@ -18,7 +18,7 @@ import { listEndpointIds, listEndpoints } from '../endpoints/store';
 import { BODY_LIMITS, limitBodies } from '../http/body-limits';
 import { ApiError } from '../http/errors';
 import { leadsOf, previewOfDelivery, type previewWebhook } from '../pipeline/preview';
-import { replayMany, replayOne } from '../pipeline/replay';
+import { acceptOne, replayMany, replayOne } from '../pipeline/replay';
 import { safeEqual } from '../verify/crypto';
 import { CONSOLE_BASE, consolePath, consolePathWith, ROUTES } from './paths';
 import { LANG_COOKIE, pickLang } from './i18n';
@@ -251,6 +251,16 @@ consolePages.post(ROUTES.deliveryReplay, async (c) => {
   const result = await replayOne(c.env.DB, c.env.DELIVERY_QUEUE, id, Date.now());
   if (!result.ok) return deliveryPage(c, id, { refusal: tOf(c).deliveries.notReplayed(whyText(c, result)) }, result.why === 'not_found' ? 404 : 409);
   return c.redirect(consolePathWith('delivery', { done: 'replayed' }, { id }), 303);
+});
+
+consolePages.post(ROUTES.deliveryAccept, async (c) => {
+  const id = c.req.param('id');
+  const t = tOf(c);
+  const body = await c.req.parseBody();
+  if (body.confirm !== 'yes') return deliveryPage(c, id, { refusal: t.deliveries.notAccepted(t.deliveries.review.confirm) }, 400);
+  const result = await acceptOne(c.env.DB, c.env.DELIVERY_QUEUE, id, 'admin (console)', Date.now());
+  if (!result.ok) return deliveryPage(c, id, { refusal: t.deliveries.notAccepted(t.reason.not_reviewable) }, result.why === 'not_found' ? 404 : 409);
+  return c.redirect(consolePathWith('delivery', { done: 'accepted' }, { id }), 303);
 });
 
 endpointRoutes(consolePages);

@@ -18,6 +18,7 @@ export const ROUTES = {
   delivery: '/deliveries/:id',
   deliveryPreview: '/deliveries/:id/preview',
   deliveryReplay: '/deliveries/:id/replay',
+  deliveryAccept: '/deliveries/:id/accept',
   endpoints: '/endpoints',
   newEndpoint: '/endpoints/_new',
   newEndpointPreview: '/endpoints/_new/preview',

@@ -8,7 +8,7 @@ import type { ErrorCode } from '../http/errors';
 import type { BodyFailure } from '../receive/body';
 import type { Where } from '../shared/sql';
 import type { VerifyFailureReason } from '../verify';
-import { ATTENTION_SQL, type DeliveryRow, type DeliveryStatus, IN_FLIGHT, IN_FLIGHT_SQL } from './store';
+import { ATTENTION_SQL, CREDENTIAL_REASONS, type DeliveryRow, type DeliveryStatus, IN_FLIGHT, IN_FLIGHT_SQL } from './store';
 
 /** Why a delivery on its way is not being attempted right now (the row's `reason` while `queued` or `retrying`). */
 export type WaitReason =
@@ -129,12 +129,28 @@ export async function restartOne(db: D1Database, id: string, now: number): Promi
   return updated !== null;
 }
 
+/** The one review rule (`isReviewable` in store.ts) as SQL: refused for its credential, its body kept, not accepted. */
+export const REVIEWABLE_SQL = `status = 'rejected' AND verified = 0 AND accepted_at IS NULL AND (raw_body IS NOT NULL OR payload IS NOT NULL)
+  AND reason IN (${CREDENTIAL_REASONS.map((r) => `'${r}'`).join(', ')})`;
+
+/**
+ * Accepts a webhook refused for its credential: from now on it counts as verified (who accepted it, and when, on the
+ * row) and runs like a replay. False when it is not reviewable (already accepted, verified, or its body removed).
+ */
+export async function acceptRefused(db: D1Database, id: string, by: string, now: number): Promise<boolean> {
+  const updated = await db
+    .prepare(`${RESTART}, verified = 1, accepted_by = ?3, accepted_at = ?1 WHERE id = ?2 AND ${REVIEWABLE_SQL} RETURNING id`)
+    .bind(now, id, by)
+    .first<{ id: string }>();
+  return updated !== null;
+}
+
 /** Why a delivery could not be restarted. */
 export function replayFacts(db: D1Database, id: string) {
   return db
-    .prepare('SELECT status, verified, payload IS NULL AND raw_body IS NULL AS purged FROM deliveries WHERE id = ?')
+    .prepare('SELECT status, reason, verified, accepted_by, payload IS NULL AND raw_body IS NULL AS purged FROM deliveries WHERE id = ?')
     .bind(id)
-    .first<{ status: DeliveryStatus; verified: number; purged: number }>();
+    .first<{ status: DeliveryStatus; reason: string | null; verified: number; accepted_by: string | null; purged: number }>();
 }
 
 /** Counts, or restarts, the replayable deliveries a filter selects (newest first, at most `limit`). */

@@ -62,6 +62,28 @@ export function statusSql(status: string): string {
   return 'status = ?';
 }
 
+/**
+ * Why a webhook is refused for its credential (missing, wrong, expired): such a row keeps its body for review, and
+ * an admin may accept it (REVIEWABLE_SQL in lifecycle.ts).
+ */
+export const CREDENTIAL_REASONS = [
+  'missing_credential',
+  'malformed_credential',
+  'credential_mismatch',
+  'malformed_signature',
+  'signature_mismatch',
+  'stale_timestamp',
+  'malformed_timestamp',
+] as const;
+
+/** The one review rule for a row already read: refused for its credential, its body kept, not accepted yet. */
+export const isReviewable = (row: Pick<DeliveryRow, 'verified' | 'raw_body' | 'payload' | 'status' | 'reason' | 'accepted_at'>) =>
+  row.status === 'rejected' &&
+  row.verified === 0 &&
+  row.accepted_at === null &&
+  (row.raw_body !== null || row.payload !== null) &&
+  (CREDENTIAL_REASONS as readonly (string | null)[]).includes(row.reason);
+
 /** The one replay rule (REPLAYABLE_SQL in lifecycle.ts) for a row already read. */
 export const isReplayable = (row: Pick<DeliveryRow, 'verified' | 'raw_body' | 'payload' | 'status'>) =>
   row.verified === 1 && (row.raw_body !== null || row.payload !== null) && !IN_FLIGHT.includes(row.status) && row.status !== 'duplicate' && row.status !== 'held';
@@ -92,6 +114,11 @@ export type Delivery = {
   supersededBy: string | null;
   /** Whether the stored body can still be replayed (verified, and not yet removed by retention). */
   replayable: boolean;
+  /** Refused for its credential with its body kept: an admin may review and accept it. */
+  reviewable: boolean;
+  /** Who accepted a refused webhook, and when (then it ran as if verified). */
+  acceptedBy: string | null;
+  acceptedAt: string | null;
   request: {
     method: string;
     query: Record<string, string | string[]>;
@@ -155,6 +182,8 @@ type Row = {
   version: string | null;
   /** The delivery that superseded it (status `superseded`; a replay by hand sends it all the same). */
   superseded_by: string | null;
+  accepted_by: string | null;
+  accepted_at: number | null;
 };
 export type DeliveryRow = Row;
 
@@ -203,6 +232,8 @@ const COLUMNS = [
   'sequence_key',
   'version',
   'superseded_by',
+  'accepted_by',
+  'accepted_at',
 ] as const;
 
 // OR REPLACE: a sync delivery with an idempotency key wrote its row in flight with the claim; its final row replaces it
@@ -290,6 +321,9 @@ function toSummary(row: Row): DeliverySummary {
     version: row.version,
     supersededBy: row.superseded_by,
     replayable: isReplayable(row),
+    reviewable: isReviewable(row),
+    acceptedBy: row.accepted_by,
+    acceptedAt: iso(row.accepted_at),
     crm: { httpStatus: row.crm_http_status, code: row.crm_code, message: row.crm_message, durationMs: row.crm_duration_ms },
   };
 }

@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'conflict'
   | 'storage_unavailable'
   | 'not_replayable'
+  | 'not_reviewable'
   | 'csrf_failed'
   | 'console_unavailable'
   | 'internal_error';

@@ -113,6 +113,8 @@ export function newRecord(
     sequence_key: null,
     version: null,
     superseded_by: null,
+    accepted_by: null,
+    accepted_at: null,
     replays: 0,
   };
 }

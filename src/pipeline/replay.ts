@@ -1,6 +1,6 @@
 import * as z from '../shared/zod';
 import { DELIVERY_STATUSES, statusSql } from '../deliveries/store';
-import { cancelForDeletedEndpoint, heldCounts, replayFacts, restartMatching, restartOne, unholdAll } from '../deliveries/lifecycle';
+import { acceptRefused, cancelForDeletedEndpoint, heldCounts, replayFacts, restartMatching, restartOne, unholdAll } from '../deliveries/lifecycle';
 import { EndpointId } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
 import { type DeliveryMessage, enqueue } from './core';
@@ -28,6 +28,25 @@ export async function replayOne(db: D1Database, queue: Queue<DeliveryMessage>, i
     if (row.verified !== 1) return { ok: false, why: 'not_replayable', message: 'The request was never verified (or was a handshake): it cannot be replayed' };
     if (row.status === 'duplicate') return { ok: false, why: 'not_replayable', message: 'A duplicate is not replayed: replay the first delivery' };
     return { ok: false, why: 'not_replayable', message: 'The stored body was removed by retention' };
+  }
+  await enqueue(queue, id);
+  return { ok: true };
+}
+
+/** Accepting a refused webhook: why it could not be accepted. */
+export type AcceptOne = { ok: true } | { ok: false; why: 'not_found' | 'not_reviewable'; message: string };
+
+/**
+ * Accepts a webhook refused for its credential (never automatic: an admin reviewed it): it counts as verified from
+ * now on, `by` and the time are recorded on the row, and it is delivered through the queue like a replay.
+ */
+export async function acceptOne(db: D1Database, queue: Queue<DeliveryMessage>, id: string, by: string, now: number): Promise<AcceptOne> {
+  if (!(await acceptRefused(db, id, by, now))) {
+    const row = await replayFacts(db, id);
+    if (!row) return { ok: false, why: 'not_found', message: 'No such delivery' };
+    if (row.accepted_by) return { ok: false, why: 'not_reviewable', message: `It was accepted already (by ${row.accepted_by})` };
+    if (row.purged) return { ok: false, why: 'not_reviewable', message: 'The stored body was removed by retention' };
+    return { ok: false, why: 'not_reviewable', message: 'Only a webhook refused for its token or signature can be accepted; replay the others' };
   }
   await enqueue(queue, id);
   return { ok: true };

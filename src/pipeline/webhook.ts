@@ -8,7 +8,7 @@ import type { CrmResult, CrmSettings } from '../crm/client';
 import { attemptFromCrm, insertAttemptStatement } from '../deliveries/attempts';
 import { newDeliveryId } from '../deliveries/id';
 import { type Claim, type ClaimResult, claimWithRow, LEASE_MARGIN_MS, MAX_KEY_LENGTH } from '../deliveries/idempotency';
-import { insertDeliveryIfClaimedStatement, insertDeliveryStatement, type NewDelivery } from '../deliveries/store';
+import { CREDENTIAL_REASONS, insertDeliveryIfClaimedStatement, insertDeliveryStatement, type NewDelivery } from '../deliveries/store';
 import type { EndpointConfig, StoredEndpoint } from '../endpoints/schema';
 import { type ErrorCode, errorBody } from '../http/errors';
 import { type CompiledMapping, compiledMappingFor } from '../mapping/compile';
@@ -176,6 +176,7 @@ async function verify(run: Run): Promise<{ ok: true; replayText: string | null }
   run.secrets.push(...verified.secrets);
   if (!verified.ok) {
     const answer = verifyAnswer(verified);
+    if (isCredentialReason(verified.reason)) await keepForReview(run);
     return { ok: false, outcome: await refuse(run, answer.status, answer.rowStatus, answer.code, verified.detail, { reason: verified.reason, senderMessage: answer.message }) };
   }
   // a secret inside the body (Google's google_key) is scrubbed where the row is stored (storeBodies, finish)
@@ -184,6 +185,27 @@ async function verify(run: Run): Promise<{ ok: true; replayText: string | null }
   if (verified.matched) record.warnings.push(`verified with ${verified.matched}`);
   return { ok: true, replayText: run.text === null ? null : record.payload };
 }
+
+/**
+ * 2b. Refused for its credential (missing, wrong, expired): the lead is kept all the same, its body stored as any
+ * row's (masked under `redact`, the real body beside it), so an admin can review it and accept it
+ * (`POST /admin/deliveries/{id}/accept`). Bounded by the body limit, the rate limits and the raw-retention days.
+ */
+async function keepForReview(run: Run): Promise<void> {
+  const { record } = run;
+  const replayText = run.text === null ? null : record.payload;
+  if (run.config.redact?.length) {
+    const parsed = await parseBody(run.bytes!, record.content_type, run.text);
+    if (parsed.ok) maskParsed(record, parsed.value, run.config.redact);
+    else record.payload = `[${run.bytes!.byteLength} bytes withheld: the endpoint redacts fields and the body could not be parsed]`;
+  }
+  keepForReplay(record, replayText, run.bytes!);
+  scrubBodies(record, run.secrets);
+  run.stored = true;
+  record.warnings.push('kept for review: once sure it came from your sender, accept it in the console (推送记录 → 接受并推送) to deliver it');
+}
+
+const isCredentialReason = (reason: string): boolean => (CREDENTIAL_REASONS as readonly string[]).includes(reason);
 
 /** 3. A public form's checks: a filled honeypot (answered like a success, never sent), a Turnstile token (checked once). */
 async function gate(run: Run, value: unknown): Promise<Outcome | null> {

@@ -159,7 +159,7 @@ function Timeline(p: { attempts: Attempt[] }) {
 }
 
 /** The notices a redirect back to a delivery's page may ask for (`?done=`). */
-export const DONE = ['replayed'] as const;
+export const DONE = ['replayed', 'accepted'] as const;
 
 /** The facts of a delivery as a definition list. */
 function DeliveryFacts(p: { d: Delivery; lead?: Lead }) {
@@ -178,6 +178,13 @@ function DeliveryFacts(p: { d: Delivery; lead?: Lead }) {
     [f.mode, f.modeText(d.mode, d.attempts, d.replays)],
     [f.idempotencyKey, d.idempotencyKey ?? t.none],
   ];
+  if (d.acceptedBy)
+    facts.push([
+      f.accepted,
+      <>
+        {f.acceptedText(d.acceptedBy)} <Time ms={d.acceptedAt} />
+      </>,
+    ]);
   if (d.duplicateOf) facts.push([f.duplicateOf, <a href={consolePath('delivery', { id: d.duplicateOf })}>{d.duplicateOf}</a>]);
   if (d.nextAttemptAt) facts.push([f.nextAttempt, <Time ms={d.nextAttemptAt} />]);
   return (
@@ -211,6 +218,28 @@ function ReplayActions(p: { d: Delivery; csrf: string }) {
       )}
       {!d.replayable && <span class="muted">{t.deliveries.notReplayable}</span>}
     </div>
+  );
+}
+
+/** A webhook refused for its credential, kept: what to fix at the sender, and Accept (after a confirmation). */
+function ReviewActions(p: { d: Delivery; csrf: string }) {
+  const t = useT();
+  const r = t.deliveries.review;
+  return (
+    <Notice kind="warn">
+      <p>
+        <strong>{r.title}</strong>
+      </p>
+      <p>{r.fix}</p>
+      <form method="post" action={consolePath('deliveryAccept', { id: p.d.id })} class="review">
+        <Csrf token={p.csrf} />
+        <label>
+          <input type="checkbox" name="confirm" value="yes" required /> {r.confirm}
+        </label>
+        <p class="muted">{r.warning}</p>
+        <button type="submit">{r.accept}</button>
+      </form>
+    </Notice>
   );
 }
 
@@ -253,6 +282,11 @@ export function DeliveryPage(p: { d: Delivery; lead?: Lead; attempts: Attempt[];
           <p>{t.deliveries.replayed}</p>
         </Notice>
       )}
+      {p.done === 'accepted' && (
+        <Notice kind="ok">
+          <p>{t.deliveries.accepted}</p>
+        </Notice>
+      )}
       {p.refusal && (
         <Notice kind="error">
           <p>{p.refusal}</p>
@@ -271,7 +305,7 @@ export function DeliveryPage(p: { d: Delivery; lead?: Lead; attempts: Attempt[];
           </ul>
         </Notice>
       )}
-      <ReplayActions d={d} csrf={p.csrf} />
+      {d.reviewable ? <ReviewActions d={d} csrf={p.csrf} /> : <ReplayActions d={d} csrf={p.csrf} />}
       {p.preview && (
         <section id="preview" tabindex={-1}>
           <h2>{t.deliveries.wouldSend}</h2>
