@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:test';
-import { call, crmState, crmTenant, deliveryRow, endpointConfig, hook, leadJson, putEndpoint, setupEndpoint, unique } from './helpers';
+import { ADMIN, call, crmState, crmTenant, deliveryRow, endpointConfig, hook, leadJson, putEndpoint, setupEndpoint, unique } from './helpers';
 
 type Answer = { deliveryId: string; status: string; error?: { code: string } };
 
@@ -109,5 +109,21 @@ describe('secrets by allow-list', () => {
     const res = await call(hook(id, leadJson(), { query: '?token=Bearer' }));
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect((await crmState(productLineId)).requests).toHaveLength(0);
+  });
+});
+
+describe('a known secret wherever it appears', () => {
+  it('a verified token sent again in another query parameter and a header is stored and shown as ***', async () => {
+    const { endpointId } = await setupEndpoint();
+    const token = 'form-token-2f9c';
+    const res = await call(hook(endpointId, leadJson(), { query: `?token=${token}&copy=${token}&list=a&list=${token}`, headers: { 'x-forwarded-token': `Token ${token}` } }));
+    expect(res.status).toBe(200);
+    const { deliveryId } = await res.json<Answer>();
+    const row = (await deliveryRow(deliveryId))!;
+    expect(JSON.stringify(row)).not.toContain(token);
+    expect(JSON.parse(String(row.request_query))).toMatchObject({ copy: '***', list: ['a', '***'] });
+    expect(JSON.parse(String(row.request_headers))['x-forwarded-token']).toBe('Token ***');
+    const shown = await (await call(new Request(`https://adapter.test/admin/deliveries/${deliveryId}`, { headers: ADMIN }))).text();
+    expect(shown).not.toContain(token);
   });
 });

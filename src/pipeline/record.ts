@@ -127,6 +127,9 @@ export function scrubBodies(record: NewDelivery, secrets: string[]): void {
 
 /** The row's messages and CRM facts with each known secret value replaced by *** (a CRM may echo its credential). */
 export function scrubFacts(record: NewDelivery, secrets: string[]): void {
+  // a verified token sent again under another name (a second query parameter, a copy in a header) is still a secret
+  record.request_headers = scrubDeep(record.request_headers, secrets);
+  record.request_query = scrubDeep(record.request_query, secrets);
   for (const key of ['message', 'crm_message', 'crm_response'] as const) {
     const value = record[key];
     if (typeof value === 'string') record[key] = scrubSecrets(value, secrets);
