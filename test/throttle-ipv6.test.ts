@@ -36,3 +36,20 @@ describe('the admin throttle over IPv6', () => {
     expect((await call(new Request(`${BASE}/admin/endpoints`, { headers: { ...ADMIN, 'cf-connecting-ip': '2001:db8:ffff:fffe::1' } }))).status).toBe(200);
   });
 });
+
+describe('failed attempts counted as they happen', () => {
+  const failures = async () =>
+    (await (await call(new Request(`${BASE}/admin/auth-failures`, { headers: { ...ADMIN, 'cf-connecting-ip': '192.0.2.200' } }))).json<{ admin: number }>()).admin;
+
+  it('every failed and every throttled attempt is in /admin/auth-failures at once, without waiting for a later failure', async () => {
+    const before = await failures();
+    const ip = `192.0.2.${10 + Math.floor(Math.random() * 150)}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 13; i++) {
+      statuses.push((await call(new Request(`${BASE}/admin/endpoints`, { headers: { authorization: `Bearer guess-${i}`, 'cf-connecting-ip': ip } }))).status);
+    }
+    expect(statuses.filter((s) => s === 429).length).toBe(3);
+    // 10 refused with 401 and 3 throttled with 429: all 13 counted, none left in an isolate's memory
+    expect((await failures()) - before).toBe(13);
+  });
+});

@@ -3,7 +3,7 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
 import { safeEqual } from '../verify/crypto';
 import { AUTH_RETRY_AFTER_SECONDS, authBlocked, authFailed } from '../http/auth-throttle';
-import { countRateLimited } from '../deliveries/rate-limited';
+import { countAuthFailure } from '../deliveries/rate-limited';
 
 /**
  * Requires `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time; 401 JSON otherwise. A client that
@@ -11,14 +11,17 @@ import { countRateLimited } from '../deliveries/rate-limited';
  */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const now = Date.now();
-  if (authBlocked('admin', c.req.raw, now)) throw tooManyFailures(c);
+  const counted = () => c.executionCtx.waitUntil(countAuthFailure(c.env.DB, 'admin', now).catch((err) => console.error('auth failure count write failed', err)));
+  if (authBlocked('admin', c.req.raw, now)) {
+    counted();
+    throw tooManyFailures(c);
+  }
   const expected = c.env.ADMIN_TOKEN;
   const header = c.req.header('authorization') ?? '';
   const match = /^Bearer\s+(.+)$/i.exec(header);
   if (!expected) console.warn('ADMIN_TOKEN is not set: the admin API refuses every request');
   if (!expected || !match || !(await safeEqual(match[1]!.trim(), expected))) {
-    const flush = countRateLimited(c.env.DB, '_auth-admin', now);
-    if (flush) c.executionCtx.waitUntil(flush.catch((err) => console.error('auth failure count write failed', err)));
+    counted();
     if (await authFailed(c.env.AUTH_RATE_LIMITER, 'admin', c.req.raw, now)) throw tooManyFailures(c);
     c.header('www-authenticate', 'Bearer realm="admin"');
     throw new ApiError(401, 'unauthorized', 'A valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>)');

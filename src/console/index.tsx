@@ -29,7 +29,7 @@ import { OverviewPage } from './views/overview';
 import { crmGates, resumeCrm } from '../pipeline/crm-status';
 import { SignInPage } from './views/sign-in';
 import { AUTH_RETRY_AFTER_SECONDS, authBlocked, authFailed } from '../http/auth-throttle';
-import { countRateLimited } from '../deliveries/rate-limited';
+import { countAuthFailure } from '../deliveries/rate-limited';
 import { type C, type ConsoleEnv, issueText, refuse, render, tOf } from './page';
 import { endpointRoutes } from './editor';
 
@@ -102,7 +102,11 @@ function tooManySignIns(c: C, next: string) {
 }
 
 consolePages.post(ROUTES.signIn, async (c) => {
-  if (authBlocked('console', c.req.raw, Date.now())) return tooManySignIns(c as C, '/console');
+  const counted = (now: number) => c.executionCtx.waitUntil(countAuthFailure(c.env.DB, 'console', now).catch((err) => console.error('auth failure count write failed', err)));
+  if (authBlocked('console', c.req.raw, Date.now())) {
+    counted(Date.now());
+    return tooManySignIns(c as C, '/console');
+  }
   const form = await c.req.parseBody();
   const next = safeNext(form.next);
   const expected = c.env.ADMIN_TOKEN;
@@ -110,8 +114,7 @@ consolePages.post(ROUTES.signIn, async (c) => {
   const token = typeof form.token === 'string' ? form.token.trim() : '';
   if (!token || !(await safeEqual(token, expected))) {
     const now = Date.now();
-    const flush = countRateLimited(c.env.DB, '_auth-console', now);
-    if (flush) c.executionCtx.waitUntil(flush.catch((err) => console.error('auth failure count write failed', err)));
+    counted(now);
     if (await authFailed(c.env.AUTH_RATE_LIMITER, 'console', c.req.raw, now)) return tooManySignIns(c, next);
     return render(c, <SignInPage next={next} error={tOf(c).signIn.wrong} />, 401);
   }

@@ -24,6 +24,18 @@ export function countRateLimited(db: D1Database, endpointId: string, now: number
     .run();
 }
 
+/**
+ * Counts one failed or throttled authentication (`_auth-console`, `_auth-admin`) as it happens: one upsert of its
+ * minute's row, so `GET /admin/auth-failures` never waits for a later failure to see a burst, and the attempts
+ * refused while the client is throttled are counted too. A failed attempt costs one row written, like a refused webhook.
+ */
+export function countAuthFailure(db: D1Database, kind: 'console' | 'admin', now: number): Promise<unknown> {
+  return db
+    .prepare('INSERT INTO rate_limited (endpoint_id, minute, count) VALUES (?1, ?2, 1) ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = count + 1')
+    .bind(`_auth-${kind}`, Math.floor(now / MINUTE) * MINUTE)
+    .run();
+}
+
 /** Refusals per minute for one endpoint since `since` (ms), newest first, with their total. */
 export async function rateLimitedSince(db: D1Database, endpointId: string, since: number): Promise<{ total: number; minutes: { minute: string; count: number }[] }> {
   const { results } = await db
