@@ -159,17 +159,36 @@ describe('customer-keys admin', () => {
       updated: 1,
       unchanged: 1,
       refused: 3,
-      reasons: { 'customer_id is not a decimal id': 1, 'key is not a valid key name': 1, 'value is empty (after normalising) or longer than 256': 1 },
+      reasons: { 'customer_id is not a decimal id': 1, 'key is not a valid key name': 1, 'value is empty (after normalising)': 1 },
       examples: [
-        { row: 4, reason: 'customer_id is not a decimal id' },
-        { row: 5, reason: 'key is not a valid key name' },
-        { row: 6, reason: 'value is empty (after normalising) or longer than 256' },
+        { row: 4, code: 'bad_customer_id', reason: 'customer_id is not a decimal id' },
+        { row: 5, code: 'bad_key', reason: 'key is not a valid key name' },
+        { row: 6, code: 'empty_value', reason: 'value is empty (after normalising)' },
       ],
     });
     const found = await (await keysApi(`?moduleId=${moduleId}&key=phone&value=%2B86%20138%200013%208000`)).json<{ keys: Record<string, string>[] }>();
     expect(found.keys).toEqual([expect.objectContaining({ customerId: OTHER_ID, key: 'phone', value: '13800138000', source: 'import' })]);
     expect((await keysApi(`?moduleId=${moduleId}&key=phone&value=13800138000`, { method: 'DELETE' })).status).toBe(204);
     expect((await keysApi(`?moduleId=${moduleId}&key=phone&value=13800138000`, { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('reports a duplicate on the row that lost (naming the one that won), and stores the winner', async () => {
+    const moduleId = snowflake();
+    const res = await importCsv(moduleId, ['customer_id,key,value', `${CUSTOMER_ID},clue_id,c-9`, `${OTHER_ID},clue_id,c-9`].join('\n'));
+    expect(await res.json()).toMatchObject({ added: 1, refused: 1, examples: [{ row: 1, code: 'replaced', by: 2 }] });
+    const found = await (await keysApi(`?moduleId=${moduleId}&key=clue_id&value=c-9`)).json<{ keys: Record<string, string>[] }>();
+    expect(found.keys).toEqual([expect.objectContaining({ customerId: OTHER_ID })]);
+  });
+
+  it('refuses a value past 256 characters with a sentence, and imports 10,000 rows of long values (past 2 MB of JSON) without a 500', async () => {
+    const moduleId = snowflake();
+    const long = await (await importJson(moduleId, [{ customer_id: CUSTOMER_ID, key: 'clue_id', value: 'v'.repeat(257) }])).json();
+    expect(long).toMatchObject({ refused: 1, examples: [{ row: 1, code: 'value_too_long', reason: 'value is longer than 256 characters' }] });
+    const rows = Array.from({ length: 10_000 }, (_, i) => ({ customer_id: CUSTOMER_ID, key: 'clue_id', value: `${String(i).padStart(6, '0')}${'长'.repeat(240)}` }));
+    expect(JSON.stringify(rows).length).toBeGreaterThan(2_000_000);
+    const res = await importJson(moduleId, rows);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ received: 10_000, added: 10_000, refused: 0 });
   });
 
   it('refuses a CSV without the header, and an import without a module', async () => {

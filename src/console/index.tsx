@@ -47,7 +47,8 @@ consolePages.onError((err, c) => {
 consolePages.get(ROUTES.static, (c) => c.env.ASSETS.fetch(c.req.raw));
 
 // Every body is read within a limit before anything else reads it: sign-in (unauthenticated) a few KiB.
-const limitFor = (path: string) => (path.endsWith(ROUTES.signIn) ? BODY_LIMITS.signIn : path.endsWith(ROUTES.customerKeysImport) ? BODY_LIMITS.import : BODY_LIMITS.other);
+const limitFor = (path: string) =>
+  path.endsWith(ROUTES.signIn) ? BODY_LIMITS.signIn : path.endsWith(ROUTES.customerKeysImport) ? BODY_LIMITS.import + BODY_LIMITS.formEnvelope : BODY_LIMITS.other;
 consolePages.use(
   '*',
   limitBodies(limitFor, (c, max) => refuse(c as C, 413, 'payload_too_large', tOf(c).refusal.formTooLarge(max))),

@@ -14,7 +14,7 @@ const MAX_VALUE = 256;
  * A key value as stored and looked up: `phone` keeps digits only and drops a leading +86/0086;
  * `email` is trimmed and lower-cased; any other key is trimmed, case kept. `null` when nothing is left.
  */
-export function normaliseKey(key: string, value: unknown): string | null {
+export function normaliseKey(key: string, value: unknown, max = MAX_VALUE): string | null {
   const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'bigint' ? String(value) : null;
   if (text === null) return null;
   let out: string;
@@ -23,7 +23,7 @@ export function normaliseKey(key: string, value: unknown): string | null {
     if (/^(0086|86)\d{11}$/.test(out)) out = out.replace(/^(0086|86)/, '');
   } else if (key === 'email') out = text.trim().toLowerCase();
   else out = text.trim();
-  return out.length === 0 || out.length > MAX_VALUE ? null : out;
+  return out.length === 0 || out.length > max ? null : out;
 }
 
 export type KeyRow = { customer_id: string; key: string; value: string };
@@ -36,10 +36,23 @@ export type ImportResult = {
   updated: number;
   unchanged: number;
   refused: number;
-  /** Why rows were refused, counted; `examples` shows the first few with their row number. */
+  /** Why rows were refused, counted; `examples` shows the first few with their row number and reason code. */
   reasons: Record<string, number>;
-  examples: { row: number; reason: string }[];
+  examples: RefusedRow[];
 };
+
+/** Why an import row is not stored (codes for the console's sentences; `reason` is the English one). */
+export const IMPORT_REFUSALS = {
+  not_object: 'not an object',
+  bad_customer_id: 'customer_id is not a decimal id',
+  bad_key: 'key is not a valid key name',
+  empty_value: 'value is empty (after normalising)',
+  value_too_long: `value is longer than ${MAX_VALUE} characters`,
+  replaced: 'replaced by a later row with the same key and value (the later row wins)',
+} as const;
+export type ImportRefusal = keyof typeof IMPORT_REFUSALS;
+/** `by`: for `replaced`, the later row that won. */
+export type RefusedRow = { row: number; code: ImportRefusal; reason: string; by?: number };
 
 /** Splits CSV text (RFC 4180: quotes, doubled quotes, CRLF) into rows of fields. */
 export function parseCsv(text: string): string[][] {
@@ -88,48 +101,77 @@ export function csvRows(text: string): unknown[] | null {
 
 /** Validates and normalises import rows; the last of two rows for the same key wins. */
 /** One import row as stored, or why it is refused. */
-function checkKeyRow(raw: unknown): KeyRow | string {
-  if (!raw || typeof raw !== 'object') return 'not an object';
+function checkKeyRow(raw: unknown): KeyRow | ImportRefusal {
+  if (!raw || typeof raw !== 'object') return 'not_object';
   const r = raw as Record<string, unknown>;
   const customerId = typeof r.customer_id === 'number' && Number.isSafeInteger(r.customer_id) ? String(r.customer_id) : r.customer_id;
-  if (typeof customerId !== 'string' || !isCanonicalId(customerId.trim())) return 'customer_id is not a decimal id';
+  if (typeof customerId !== 'string' || !isCanonicalId(customerId.trim())) return 'bad_customer_id';
   const key = KeyName.safeParse(typeof r.key === 'string' ? r.key.trim() : r.key);
-  if (!key.success) return 'key is not a valid key name';
+  if (!key.success) return 'bad_key';
   const value = normaliseKey(key.data, r.value);
-  if (value === null) return 'value is empty (after normalising) or longer than 256';
+  if (value === null) return normaliseKey(key.data, r.value, Infinity) === null ? 'empty_value' : 'value_too_long';
   return { customer_id: customerId.trim(), key: key.data, value };
 }
 
-export function prepareRows(rows: unknown[]): { rows: KeyRow[]; refused: { row: number; reason: string }[] } {
-  const refused: { row: number; reason: string }[] = [];
-  const byKey = new Map<string, KeyRow>();
+const refusal = (row: number, code: ImportRefusal, by?: number): RefusedRow => ({ row, code, reason: IMPORT_REFUSALS[code], ...(by ? { by } : {}) });
+
+/**
+ * The rows to store and the refused ones. Of two rows with the same key and value the later wins: the refusal is
+ * reported on the earlier row (the one not stored), naming the row that replaced it.
+ */
+export function prepareRows(rows: unknown[]): { rows: KeyRow[]; refused: RefusedRow[] } {
+  const refused: RefusedRow[] = [];
+  const byKey = new Map<string, { row: KeyRow; index: number }>();
   for (const [i, raw] of rows.entries()) {
     const checked = checkKeyRow(raw);
     if (typeof checked === 'string') {
-      refused.push({ row: i + 1, reason: checked });
+      refused.push(refusal(i + 1, checked));
       continue;
     }
     const id = `${checked.key}\u0000${checked.value}`;
-    if (byKey.has(id)) refused.push({ row: i + 1, reason: 'same key and value as an earlier row (the later row wins)' });
-    byKey.set(id, checked);
+    const earlier = byKey.get(id);
+    if (earlier) refused.push(refusal(earlier.index + 1, 'replaced', i + 1));
+    byKey.set(id, { row: checked, index: i });
   }
-  return { rows: [...byKey.values()], refused };
+  refused.sort((a, b) => a.row - b.row);
+  return { rows: [...byKey.values()].map((e) => e.row), refused };
 }
 
 /** Rows per statement: one JSON parameter (D1 allows 100 bound parameters, and 2 MB per value). */
 export const IMPORT_CHUNK = 10_000;
+/** The most JSON one statement carries: 10,000 rows of long values would pass D1's 2 MB per value. */
+const CHUNK_BYTES = 1_000_000;
+
+/** The import's rows as JSON parameters, each at most IMPORT_CHUNK rows and CHUNK_BYTES (UTF-8 counted). */
+function chunksOf(rows: KeyRow[]): { json: string; count: number }[] {
+  const chunks: { json: string; count: number }[] = [];
+  let parts: string[] = [];
+  let bytes = 2;
+  const close = () => {
+    if (parts.length > 0) chunks.push({ json: `[${parts.join(',')}]`, count: parts.length });
+    parts = [];
+    bytes = 2;
+  };
+  for (const r of rows) {
+    const part = JSON.stringify([r.key, r.value, r.customer_id]);
+    const size = new TextEncoder().encode(part).byteLength + 1;
+    if (parts.length >= IMPORT_CHUNK || bytes + size > CHUNK_BYTES) close();
+    parts.push(part);
+    bytes += size;
+  }
+  close();
+  return chunks;
+}
 
 /**
- * Upserts prepared rows, IMPORT_CHUNK per batch of two statements (count what exists, then upsert
+ * Upserts prepared rows, a chunk (IMPORT_CHUNK rows, at most CHUNK_BYTES) per batch of two statements (count what exists, then upsert
  * from `json_each`): 100,000 rows are 10 batches, 20 queries.
  */
 export async function importKeys(db: D1Database, moduleId: string, rows: KeyRow[], source: 'import' | 'learned', now: number) {
   let added = 0;
   let updated = 0;
   let existing = 0;
-  for (let i = 0; i < rows.length; i += IMPORT_CHUNK) {
-    const chunk = rows.slice(i, i + IMPORT_CHUNK);
-    const json = JSON.stringify(chunk.map((r) => [r.key, r.value, r.customer_id]));
+  for (const { json, count: size } of chunksOf(rows)) {
     const [count, upsert] = await db.batch([
       db
         .prepare(
@@ -142,8 +184,8 @@ export async function importKeys(db: D1Database, moduleId: string, rows: KeyRow[
     const found = (count!.results[0] as { n: number }).n;
     const changes = upsert!.meta.changes;
     existing += found;
-    added += chunk.length - found;
-    updated += changes - (chunk.length - found);
+    added += size - found;
+    updated += changes - (size - found);
   }
   return { added, updated, unchanged: existing - updated };
 }

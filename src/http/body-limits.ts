@@ -7,7 +7,13 @@ import { errorBody } from './errors';
  * Content-Length over the limit is refused before anything is read): sign-in needs a few bytes, a customer-key
  * import is the largest documented body (100,000 CSV rows), everything else fits a configuration and a 1 MiB sample.
  */
-export const BODY_LIMITS = { signIn: 4 * 1024, import: 10 * 1024 * 1024, other: 2 * 1024 * 1024 } as const;
+export const BODY_LIMITS = {
+  signIn: 4 * 1024,
+  import: 10 * 1024 * 1024,
+  /** What a browser's multipart form adds around an uploaded file (boundaries, part headers, the other fields). */
+  formEnvelope: 64 * 1024,
+  other: 2 * 1024 * 1024,
+} as const;
 
 /** A middleware that refuses a body over `limitFor(path)` with 413 (`render` shapes the refusal for its audience). */
 export function limitBodies(limitFor: (path: string) => number, render?: (c: Context, max: number) => Response | Promise<Response>): MiddlewareHandler {

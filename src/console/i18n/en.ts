@@ -254,6 +254,15 @@ export const en = {
     imported: (m: string, r: { received: number; added: number; updated: number; unchanged: number; refused: number }) =>
       `Module ${m}: ${r.received} rows received, ${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.refused} refused.`,
     row: (n: number, why: string) => `row ${n}: ${why}`,
+    refusals: {
+      not_object: (_by: number) => 'not a customer_id,key,value row',
+      bad_customer_id: (_by: number) => 'customer_id is not a CRM customer id (a string of digits)',
+      bad_key: (_by: number) => 'the key type is lower-case letters, digits and _ (phone, clue_id, email, …)',
+      empty_value: (_by: number) => 'the value is empty',
+      value_too_long: (_by: number) => 'the value is longer than 256 characters and was not imported: shorten it',
+      replaced: (by: number) => `same key type and value as row ${by}, which wins`,
+    },
+    more: (n: number) => `${n} more rows refused (the same reasons)`,
     file: 'CSV file (header customer_id,key,value)',
     paste: 'or paste it',
     submit: 'Import',

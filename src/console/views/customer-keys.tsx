@@ -87,12 +87,10 @@ export function CustomerKeysPage(p: {
             <p>{k.imported(p.imported.moduleId, p.imported)}</p>
             {p.imported.refused > 0 && (
               <ul>
-                {Object.entries(p.imported.reasons).map(([reason, n]) => (
-                  <li>{`${n} × ${reason}`}</li>
-                ))}
                 {p.imported.examples.map((e) => (
-                  <li>{k.row(e.row, e.reason)}</li>
+                  <li>{k.row(e.row, k.refusals[e.code](e.by ?? 0))}</li>
                 ))}
+                {p.imported.refused > p.imported.examples.length && <li>{k.more(p.imported.refused - p.imported.examples.length)}</li>}
               </ul>
             )}
           </Notice>
