@@ -3,7 +3,7 @@ import { rateLimitedSince } from '../deliveries/rate-limited';
 import { EndpointId, type StoredEndpoint } from '../endpoints/schema';
 import { saveEndpoint } from '../endpoints/save';
 import { webhookUrl } from '../endpoints/url';
-import { deleteEndpoint, getEndpoint, listEndpoints } from '../endpoints/store';
+import { deleteEndpoint, getEndpoint, listEndpointsPage, MAX_PAGE } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
 import { cancelDeleted, heldCounts, releaseHeld } from '../pipeline/replay';
@@ -22,9 +22,16 @@ function view(endpoint: StoredEndpoint, requestUrl: string, held: Map<string, nu
   return { ...endpoint, ...webhookUrl(requestUrl, endpoint), held: held.get(endpoint.id) ?? 0 };
 }
 
-endpointsAdmin.get('/', async (c) => {
-  const [endpoints, held] = await Promise.all([listEndpoints(c.env.ENDPOINTS), heldCounts(c.env.DB)]);
-  return c.json({ endpoints: endpoints.map((e) => view(e, c.req.url, held)) });
+export const EndpointsQuery = z.strictObject({
+  limit: z._default(z.coerce.number().check(z.int()).check(z.gte(1)).check(z.lte(MAX_PAGE)), 100),
+  cursor: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(1024))),
+});
+
+/** Endpoints by id, a page at a time (100, at most 200): `nextCursor` fetches the next page, null at the end. */
+endpointsAdmin.get('/', valid('query', EndpointsQuery), async (c) => {
+  const q = c.req.valid('query');
+  const [page, held] = await Promise.all([listEndpointsPage(c.env.ENDPOINTS, { limit: q.limit, cursor: q.cursor }), heldCounts(c.env.DB)]);
+  return c.json({ endpoints: page.endpoints.map((e) => view(e, c.req.url, held)), nextCursor: page.next });
 });
 
 endpointsAdmin.get('/:id', byId, async (c) => {

@@ -1,7 +1,6 @@
 import { Hono } from 'hono/tiny';
 import * as z from '../shared/zod';
-import { endpointSecretNames } from '../endpoints/schema';
-import { listEndpoints } from '../endpoints/store';
+import { listEndpointSummaries } from '../endpoints/store';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
 import { workerSecret } from '../secrets/resolver';
@@ -26,7 +25,7 @@ const byName = valid('param', z.object({ name: SecretName }));
 
 /** Every secret the adapter knows of: stored here, or named by an endpoint (then where it comes from, or `missing`). */
 secretsAdmin.get('/', async (c) => {
-  const [stored, endpoints] = await Promise.all([listSecrets(c.env.ENDPOINTS), listEndpoints(c.env.ENDPOINTS)]);
+  const [stored, endpoints] = await Promise.all([listSecrets(c.env.ENDPOINTS), listEndpointSummaries(c.env.ENDPOINTS)]);
   type Listed = { name: string; source: 'worker' | 'admin' | 'missing'; updatedAt: string | null; previousValidUntil: string | null; usedBy: string[] };
   const rows = new Map<string, Listed>();
   const row = (name: string) => {
@@ -43,7 +42,7 @@ secretsAdmin.get('/', async (c) => {
     r.updatedAt = s.updatedAt;
     r.previousValidUntil = s.previousUntil;
   }
-  for (const e of endpoints) for (const name of endpointSecretNames(e.config)) row(name).usedBy.push(e.id);
+  for (const e of endpoints) for (const name of e.secrets) row(name).usedBy.push(e.id);
   return c.json({ secrets: [...rows.values()].sort((a, b) => a.name.localeCompare(b.name)) });
 });
 

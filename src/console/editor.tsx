@@ -10,7 +10,7 @@ import { healthOf, healthStatement } from '../deliveries/stats';
 import { listDeliveries } from '../deliveries/store';
 import { checkConfig, saveEndpoint, warningsFor, type Issue } from '../endpoints/save';
 import { EndpointId, formatIssues, type StoredEndpoint } from '../endpoints/schema';
-import { getEndpoint, listEndpoints } from '../endpoints/store';
+import { getEndpoint, listEndpointsPage } from '../endpoints/store';
 import { webhookUrl } from '../endpoints/url';
 import { ApiError } from '../http/errors';
 import { PRESETS } from '../presets';
@@ -270,8 +270,13 @@ async function storedEditor(c: C) {
 /** The endpoint pages: the list, the editor (new and existing), its preview, test and secret. */
 export function endpointRoutes(pages: Hono<ConsoleEnv>) {
   pages.get(ROUTES.endpoints, async (c) => {
-    const [endpoints, health, held] = await Promise.all([listEndpoints(c.env.ENDPOINTS), healthStatement(c.env.DB, Date.now() - 86_400_000).all(), heldCounts(c.env.DB)]);
-    return render(c, <EndpointsPage endpoints={endpoints} health={healthOf(health.results)} held={held} csrf={c.get('session').csrf} />);
+    const cursor = c.req.query('cursor')?.slice(0, 1024) || undefined;
+    const [page, health, held] = await Promise.all([
+      listEndpointsPage(c.env.ENDPOINTS, { limit: 100, cursor }).catch(() => listEndpointsPage(c.env.ENDPOINTS, { limit: 100 })),
+      healthStatement(c.env.DB, Date.now() - 86_400_000).all(),
+      heldCounts(c.env.DB),
+    ]);
+    return render(c, <EndpointsPage endpoints={page.endpoints} next={page.next} health={healthOf(health.results)} held={held} csrf={c.get('session').csrf} />);
   });
   pages.get(ROUTES.newEndpoint, (c) => editorPage(c, null, { id: '', configText: JSON.stringify(NEW_CONFIG, null, 2) }));
   pages.get(ROUTES.endpoint, storedEditor);

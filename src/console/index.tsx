@@ -14,7 +14,7 @@ import { listAttempts } from '../deliveries/attempts';
 import { overview } from '../deliveries/stats';
 import { DELIVERY_STATUSES, getDelivery, listDeliveries, storedPayloads, type DeliveryStatus } from '../deliveries/store';
 import { CrmId, EndpointId, formatIssues } from '../endpoints/schema';
-import { listEndpointIds, listEndpoints } from '../endpoints/store';
+import { listEndpointIds, listEndpointSummaries } from '../endpoints/store';
 import { BODY_LIMITS, limitBodies } from '../http/body-limits';
 import { ApiError } from '../http/errors';
 import { leadsOf, previewOfDelivery, type previewWebhook } from '../pipeline/preview';
@@ -279,7 +279,7 @@ const LookupQuery = z.object({
 });
 
 async function modulesOf(kv: KVNamespace): Promise<string[]> {
-  return [...new Set((await listEndpoints(kv)).map((e) => e.config.crm.moduleId))];
+  return [...new Set((await listEndpointSummaries(kv)).map((e) => e.moduleId))];
 }
 
 consolePages.get(ROUTES.customerKeys, async (c) => {

@@ -1,4 +1,4 @@
-import { StoredEndpoint, type EndpointConfig } from './schema';
+import { endpointSecretNames, StoredEndpoint, type EndpointConfig } from './schema';
 import { IsolateCache } from '../shared/cache';
 
 /** KV key of an endpoint configuration; the version prefix lets a later layout live beside this one. */
@@ -28,27 +28,63 @@ export async function getEndpointCached(kv: KVNamespace, id: string, now = Date.
   return endpoint;
 }
 
+/**
+ * What a listing needs of an endpoint without reading it, kept as the KV key's metadata (at most 1024 bytes): the
+ * listings over every endpoint (secrets in use, product lines, modules) cost one KV list per 1,000 endpoints.
+ */
+export type EndpointSummary = { moduleId: string; productLineId: string; secrets: string[]; enabled: boolean };
+
+function summaryOf(config: EndpointConfig): EndpointSummary {
+  return { moduleId: config.crm.moduleId, productLineId: config.crm.productLineId, secrets: endpointSecretNames(config), enabled: config.enabled };
+}
+
 /** Writes an endpoint with a fresh revision (so isolates recompile its expressions). */
 export async function putEndpoint(kv: KVNamespace, id: string, config: EndpointConfig): Promise<StoredEndpoint> {
   const stored: StoredEndpoint = { id, revision: crypto.randomUUID(), updatedAt: new Date().toISOString(), config };
-  await kv.put(keyOf(id), JSON.stringify(stored));
+  await kv.put(keyOf(id), JSON.stringify(stored), { metadata: summaryOf(config) });
   cache.delete(id);
   return stored;
 }
 
 /** Every endpoint id, sorted (KV list only). */
 export async function listEndpointIds(kv: KVNamespace): Promise<string[]> {
-  const names: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await kv.list({ prefix: PREFIX, cursor });
-    names.push(...page.keys.map((k) => k.name.slice(PREFIX.length)));
-    cursor = page.list_complete ? undefined : page.cursor;
-  } while (cursor);
-  return names.sort();
+  return (await listEndpointSummaries(kv)).map((e) => e.id);
 }
 
-/** Lists every endpoint, sorted by id. */
+/**
+ * Every endpoint's summary, sorted by id: KV lists only (1,000 keys each), plus a read for an endpoint stored before
+ * summaries existed (its next save writes one).
+ */
+export async function listEndpointSummaries(kv: KVNamespace): Promise<(EndpointSummary & { id: string })[]> {
+  const out: (EndpointSummary & { id: string })[] = [];
+  const missing: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await kv.list<EndpointSummary>({ prefix: PREFIX, cursor });
+    for (const key of page.keys) {
+      const id = key.name.slice(PREFIX.length);
+      if (key.metadata && Array.isArray(key.metadata.secrets)) out.push({ id, ...key.metadata });
+      else missing.push(id);
+    }
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  const read = await Promise.all(missing.map((id) => getEndpoint(kv, id).catch(() => null)));
+  for (const e of read) if (e) out.push({ id: e.id, ...summaryOf(e.config) });
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** The most endpoints one page reads (one KV read each: a production invocation allows 1,000 KV operations). */
+export const MAX_PAGE = 200;
+
+/** One page of endpoints, sorted by id (one KV list, one read per endpoint); `next` is the cursor of the page after. */
+export async function listEndpointsPage(kv: KVNamespace, options: { limit: number; cursor?: string }): Promise<{ endpoints: StoredEndpoint[]; next: string | null }> {
+  const limit = Math.min(Math.max(1, options.limit), MAX_PAGE);
+  const page = await kv.list({ prefix: PREFIX, limit, ...(options.cursor ? { cursor: options.cursor } : {}) });
+  const read = await Promise.all(page.keys.map((key) => getEndpoint(kv, key.name.slice(PREFIX.length))));
+  return { endpoints: read.filter((e): e is StoredEndpoint => e !== null), next: page.list_complete ? null : page.cursor };
+}
+
+/** Lists every endpoint, sorted by id: one KV read each, for what needs every configuration (the cron, tests). */
 export async function listEndpoints(kv: KVNamespace): Promise<StoredEndpoint[]> {
   const endpoints = await Promise.all((await listEndpointIds(kv)).map((id) => getEndpoint(kv, id)));
   return endpoints.filter((e): e is StoredEndpoint => e !== null);

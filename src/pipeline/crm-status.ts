@@ -3,14 +3,14 @@
  * deployment has (one for the CRM, or one per product line the endpoints use with CRM_LIMIT_SCOPE=product-line).
  */
 import { type Coordination, coordinationOf, type GateStatus, gateStatus, resumeGate } from '../coordination';
-import { listEndpoints } from '../endpoints/store';
+import { listEndpointSummaries } from '../endpoints/store';
 
 export type CrmGate = GateStatus & { productLineId: string | null };
 
 async function productLines(env: Env, c: Coordination, asked: string | undefined): Promise<(string | null)[]> {
   if (c.scope === 'crm') return [null];
   if (asked) return [asked];
-  return [...new Set((await listEndpoints(env.ENDPOINTS)).map((e) => e.config.crm.productLineId))];
+  return [...new Set((await listEndpointSummaries(env.ENDPOINTS)).map((e) => e.productLineId))];
 }
 
 /** Every gate's state (`productLine`: only that product line's, when limits are per product line). */

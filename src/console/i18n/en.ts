@@ -162,6 +162,7 @@ export const en = {
     noDeliveries: 'no deliveries in 24 h',
     rate: (pct: number, ok: number, all: number) => `${pct}% succeeded in 24 h (${ok} of ${all})`,
     deliveries: 'Deliveries',
+    more: 'More endpoints',
   },
 
   editor: {

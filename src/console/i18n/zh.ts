@@ -151,6 +151,7 @@ export const zh: Messages = {
     noDeliveries: '24 小时内没有推送',
     rate: (pct, ok, all) => `24 小时成功率 ${pct}%（${all} 条中 ${ok} 条）`,
     deliveries: '推送记录',
+    more: '下一页接收地址',
   },
 
   editor: {

@@ -13,7 +13,7 @@ import { useT, type Messages } from '../i18n';
 
 type Issue = { path: string; message: string };
 
-export function EndpointsPage(p: { endpoints: StoredEndpoint[]; health: Map<string, EndpointHealth>; held: Map<string, number>; csrf: string }) {
+export function EndpointsPage(p: { endpoints: StoredEndpoint[]; next: string | null; health: Map<string, EndpointHealth>; held: Map<string, number>; csrf: string }) {
   const t = useT();
   const e_ = t.endpoints;
   return (
@@ -53,6 +53,13 @@ export function EndpointsPage(p: { endpoints: StoredEndpoint[]; health: Map<stri
             );
           })}
         </ul>
+      )}
+      {p.next && (
+        <p>
+          <a class="button secondary" href={consolePathWith('endpoints', { cursor: p.next })}>
+            {e_.more}
+          </a>
+        </p>
       )}
     </Layout>
   );
