@@ -11,6 +11,7 @@ import { DeliveryListQuery } from './deliveries';
 import { PreviewRequest } from './preview';
 import { SecretValue } from './secrets';
 import { CrmGateQuery } from './crm';
+import { EndpointsQuery } from './endpoints';
 
 const json = (schema: z.core.$ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
 
@@ -32,7 +33,10 @@ function adminPaths() {
   const anySample = { description: 'a sample request body as the sender sends it (content type honoured)' };
   return {
     '/admin/endpoints': {
-      get: op('List endpoints', { responses: { 200: ok('every endpoint with url (the whole URL to paste into the sender, secrets as <NAME> placeholders) and howToSend') } }),
+      get: op('List endpoints, a page at a time', {
+        parameters: queryParams(EndpointsQuery),
+        responses: { 200: ok('a page of endpoints with url (the whole URL to paste, secrets as <NAME> placeholders), howToSend, and nextCursor') },
+      }),
     },
     '/admin/endpoints/{id}': {
       parameters: [pathParam('id', 'endpoint id, [a-z0-9][a-z0-9-]{0,63}')],
