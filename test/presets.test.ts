@@ -9,12 +9,15 @@ import jiandaoyun from './fixtures/jiandaoyun.json';
 import jinshuju from './fixtures/jinshuju.json';
 import oceanChallenge from './fixtures/ocean-engine-challenge.json';
 import oceanLead from './fixtures/ocean-engine-lead.json';
+import feiyuDemo from './fixtures/feiyu-demo.json';
+import feiyuLead from './fixtures/feiyu-lead.json';
 import tally from './fixtures/tally.json';
 import typeform from './fixtures/typeform.json';
 import webflow from './fixtures/webflow.json';
 import xiaohongshu from './fixtures/xiaohongshu.json';
 import zapier from './fixtures/zapier-form.json';
-import { ADMIN, CUSTOMER_ID, call, callWith, crmState, crmTenant, deliveryRow, drive, putEndpoint, recordingQueue, rowsFor, snowflake, unique } from './helpers';
+import { ADMIN, CUSTOMER_ID, call, callWith, crmState, crmTenant, deliveryRow, drive, hmacOf, putEndpoint, recordingQueue, rowsFor, snowflake, unique } from './helpers';
+import { FEIYU_ANSWER, FEIYU_KEYS } from '../src/presets/feiyu';
 
 type Fixture = { path?: string; headers: Record<string, string>; body: string };
 type Answer = { deliveryId: string; status: string };
@@ -246,6 +249,20 @@ describe('xiaohongshu', () => {
     expect(await crmBody(productLineId)).toEqual({ mid: moduleId, id: CUSTOMER_ID, name: '孙七', phone: '15000150000', note: '上海' });
     expect(await (await call(send(endpointId, xiaohongshu))).json()).toMatchObject({ status: 'duplicate' });
   });
+  it('lets an update of the same lead through (a later push), while a retry of a push is still a duplicate', async () => {
+    const { endpointId, productLineId } = await presetEndpoint(
+      { preset: 'xiaohongshu', verify: { secret: SECRET }, fields: { name: 'fields.`姓名`', phone: 'fields.`手机号`', note: 'fields.`城市`' } },
+      '15000150000',
+    );
+    expect((await call(send(endpointId, xiaohongshu))).status).toBe(200);
+    const body = xiaohongshu.body.replace('"timestamp":1763627700000', '"timestamp":1763627760000').replace('"上海"', '"杭州"');
+    const signed = { 'x-red-signature': `sha1=${await hmacOf('fixture-secret-2f9c', body, 'hex', 'SHA-1')}` };
+    const update = await call(send(endpointId, xiaohongshu, { body, headers: signed }));
+    expect(await update.json()).toMatchObject({ status: 'delivered' });
+    expect(await (await call(send(endpointId, xiaohongshu, { body, headers: signed }))).json()).toMatchObject({ status: 'duplicate' });
+    const notes = (await crmState(productLineId)).requests.map((r) => (r.body as { note?: string }).note);
+    expect(notes).toEqual(['上海', '杭州']);
+  });
 });
 
 describe('ocean-engine', () => {
@@ -279,6 +296,54 @@ describe('ocean-engine', () => {
     const feiyu = { ...oceanLead, headers: { ...oceanLead.headers, 'msg-id': 'feiyu-1' }, body: oceanLead.body.replace('"telephone"', '"telphone"') };
     expect((await call(send(endpointId, feiyu))).status).toBe(200);
     expect(await crmBody(productLineId)).toMatchObject({ phone: '13100131000', input_1680509561692: '1780000000000001' });
+  });
+});
+
+describe('feiyu (飞鱼 CRM push, keys typed by the user)', () => {
+  const config = { preset: 'feiyu', verify: { secret: SECRET }, fields: { name: 'name', phone: '$cnMobile(mobile)', note: 'remark', input_1680509561692: '$string(ad_id)' } };
+  it('delivers a lead under the keys the recipe tells the user to type, answering the declared success', async () => {
+    const { endpointId, productLineId, moduleId } = await presetEndpoint(config, '13200132000');
+    const res = await call(send(endpointId, feiyuLead));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(FEIYU_ANSWER);
+    expect(await crmBody(productLineId)).toEqual({
+      mid: moduleId,
+      id: CUSTOMER_ID,
+      name: '郑十',
+      phone: '13200132000',
+      note: '想预约试驾',
+      input_1680509561692: '1790000000000002',
+    });
+    // the clue id (above 2^53) dedupes a retry, digit for digit
+    const [row] = await rowsFor(endpointId);
+    expect(row!.idempotency_key).toBe('7345678901234567890');
+    expect((await call(send(endpointId, feiyuLead))).status).toBe(200);
+    expect((await crmState(productLineId)).requests.filter((r) => r.outcome === 'applied')).toHaveLength(1);
+  });
+  it('answers the demo push (a lead nobody has) with the declared success, so the rule saves; nothing reaches the CRM', async () => {
+    const { endpointId, productLineId } = await presetEndpoint(config);
+    const res = await call(send(endpointId, feiyuDemo));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(FEIYU_ANSWER);
+    expect((await rowsFor(endpointId))[0]).toMatchObject({ status: 'unmatched' });
+    expect((await crmState(productLineId)).requests).toHaveLength(0);
+  });
+  it('reads the other spellings a user may type (tel, clue_id)', async () => {
+    const { endpointId, productLineId } = await presetEndpoint(config, '13200132000');
+    const body = feiyuLead.body.replace('"mobile"', '"tel"').replace('"clueId"', '"clue_id"');
+    expect((await call(send(endpointId, feiyuLead, { body }))).status).toBe(200);
+    expect(await crmBody(productLineId)).toMatchObject({ phone: '13200132000' });
+  });
+  it('refuses a wrong token (and keeps the lead for review)', async () => {
+    const { endpointId, productLineId } = await presetEndpoint(config, '13200132000');
+    expect((await call(send(endpointId, feiyuLead, { path: '?token=wrong' }))).status).toBe(401);
+    expect((await crmState(productLineId)).requests).toHaveLength(0);
+  });
+  it('tells the user every key to type and the answer to declare', async () => {
+    const list = await (await call(new Request('https://adapter.test/admin/presets', { headers: ADMIN }))).json<{ presets: { name: string; recipe: string }[] }>();
+    const recipe = list.presets.find((p) => p.name === 'feiyu')!.recipe;
+    for (const [key, label] of Object.entries(FEIYU_KEYS)) expect(recipe).toContain(`${label} → ${key}`);
+    expect(recipe).toContain('状态码字段填 code，成功码填 200');
   });
 });
 
@@ -336,6 +401,7 @@ describe('preset rules', () => {
       'jiandaoyun',
       'xiaohongshu',
       'ocean-engine',
+      'feiyu',
       'zapier',
       'automation',
       'html-form',

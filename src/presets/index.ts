@@ -8,6 +8,7 @@ import { googleAdsLeadForm } from './google-ads-lead-form';
 import { htmlForm } from './html-form';
 import { jiandaoyun } from './jiandaoyun';
 import { jinshuju } from './jinshuju';
+import { feiyu } from './feiyu';
 import { oceanEngine } from './ocean-engine';
 import { tally } from './tally';
 import type { Preset } from './types';
@@ -19,7 +20,7 @@ import { zapier } from './zapier';
 export type { Preset } from './types';
 
 export const PRESETS: Record<string, Preset> = Object.fromEntries(
-  [googleAdsLeadForm, typeform, tally, webflow, jinshuju, jiandaoyun, xiaohongshu, oceanEngine, zapier, automation, htmlForm].map((p) => [p.name, p]),
+  [googleAdsLeadForm, typeform, tally, webflow, jinshuju, jiandaoyun, xiaohongshu, oceanEngine, feiyu, zapier, automation, htmlForm].map((p) => [p.name, p]),
 );
 export const PRESET_NAMES = Object.keys(PRESETS) as [string, ...string[]];
 

@@ -1,6 +1,6 @@
 import { isObject, type Preset } from './types';
 
-/** Xiaohongshu lead push: `data.data[]` `{label, value}` pairs keyed by label; `leads_id` dedupes. Unverified format. */
+/** Xiaohongshu lead push: `data.data[]` `{label, value}` pairs keyed by label; `leads_id` + push time dedupes. Unverified format. */
 export const xiaohongshu: Preset = {
   name: 'xiaohongshu',
   title: '小红书 Xiaohongshu leads',
@@ -9,7 +9,10 @@ export const xiaohongshu: Preset = {
     // the platform's setup test sends a lead nobody has: answered 200 (`unmatched` in the log), or the setup fails
     response: { status: 200, unresolved: 'accept' },
     verify: { type: 'hmac', preset: 'xiaohongshu', secret: 'XIAOHONGSHU_SECRET' },
-    idempotencyKey: 'data.leads_id',
+    // a retry repeats the push (same timestamp); an update of the same lead is a new push and goes through, and an
+    // older one arriving after a newer one is superseded
+    idempotencyKey: '$string(data.leads_id) & ":" & $string(timestamp)',
+    version: '$string(timestamp)',
     customerLookup: [
       { key: 'phone', value: 'fields.`手机号`' },
       { key: 'clue_id', value: 'data.leads_id' },
