@@ -25,6 +25,8 @@ export default defineConfig({
                 CRM_BASE_URL: inject<string>('crmUrl'),
                 CRM_API_TOKEN: 'test-crm-token',
                 CRM_TIMEOUT_MS: '1500',
+                // the stand-in CRM's create call (test/crm-stub/state.ts CREATE_PATH); endpoints create only with onUnmatched: create
+                CRM_CREATE_PATH: '/api/moduleData/add',
                 // every test has its own product line, so its own CRM limits and pause (test/coordination.test.ts sets
                 // tight ones); these defaults never hold a test back
                 CRM_LIMIT_SCOPE: 'product-line',

@@ -88,6 +88,9 @@ const wrangler = spawn(
     `CRM_BASE_URL:${crm.url}`,
     '--var',
     `TURNSTILE_VERIFY_URL:${crm.url}/turnstile/v0/siteverify`,
+    // the stand-in's create call, so an endpoint with "onUnmatched": "create" creates new customers locally
+    '--var',
+    'CRM_CREATE_PATH:/api/moduleData/add',
   ],
   {
     stdio: ['inherit', 'pipe', 'pipe'],

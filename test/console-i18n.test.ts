@@ -189,6 +189,7 @@ describe('the mapping editor without JSON', () => {
     lookupKey: 'phone',
     lookupFrom: 'mobile',
     updateMode: 'patch',
+    onUnmatched: 'keep',
     'row.0.field': 'name',
     'row.0.kind': 'field',
     'row.0.from': 'name',

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { crmRequestJson, readCustomer, updateCustomer, type CrmSettings } from '../src/crm/client';
 
-const settings: CrmSettings = { baseUrl: 'https://crm.test', authHeader: 'X-Token', authScheme: '', token: 'secret', timeoutMs: 50 };
+const settings: CrmSettings = { baseUrl: 'https://crm.test', authHeader: 'X-Token', authScheme: '', token: 'secret', timeoutMs: 50, createPath: null };
 const answer = (status: number, body: string, headers: Record<string, string> = {}) => (async () => new Response(body, { status, headers })) as typeof fetch;
 
 describe('updateCustomer', () => {

@@ -218,6 +218,23 @@ describe('a sync crash after the CRM call, without an idempotency key', () => {
   });
 });
 
+describe('a sync crash after the CRM call, with a big body', () => {
+  it('the in-flight row is written without the body (kept with the final row only); the re-drive still finds it applied', async () => {
+    const { endpointId, productLineId } = await setupEndpoint();
+    const body = leadJson({ comment: '大'.repeat(8_000) });
+    expect(body.length).toBeGreaterThan(8_000);
+    await callWith(hook(endpointId, body), { DB: d1DyingAfterCrmCall(productLineId) }).catch(() => undefined);
+    const [row] = await rowsFor(endpointId);
+    expect(row).toMatchObject({ status: 'queued', mode: 'sync', payload: null, raw_body: null });
+    expect(String(row!.warnings)).toContain('in flight without its body');
+    await env.DB.prepare('UPDATE deliveries SET lease_until = received_at WHERE id = ?').bind(row!.id).run();
+    await drive([row!.id]);
+    expect(await deliveryRow(row!.id)).toMatchObject({ status: 'delivered' });
+    expect(String((await deliveryRow(row!.id))!.message)).toMatch(/applied by an earlier try/);
+    expect((await crmState(productLineId)).requests).toHaveLength(1);
+  });
+});
+
 describe('refusals stay cheap under redact', () => {
   it('a request refused for its token is kept masked for review: every phone masked, nothing sent', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ redact: ['items.*.phone'] });

@@ -3,7 +3,8 @@ import * as z from '../shared/zod';
 import { listAttempts } from '../deliveries/attempts';
 import { DELIVERY_STATUSES, getDelivery, listDeliveries, type DeliveryStatus } from '../deliveries/store';
 import { acceptOne, replayMany, ReplayFilter, replayOne } from '../pipeline/replay';
-import { EndpointId } from '../endpoints/schema';
+import { CrmId, EndpointId } from '../endpoints/schema';
+import { answerCreate } from '../pipeline/create-check';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
 import { valid } from './validation';
@@ -67,4 +68,22 @@ deliveriesAdmin.post('/:id/accept', async (c) => {
   const result = await acceptOne(c.env.DB, c.env.DELIVERY_QUEUE, id, by, Date.now());
   if (!result.ok) throw new ApiError(result.why === 'not_found' ? 404 : 409, result.why, result.message);
   return c.json({ deliveryId: id, status: 'queued', acceptedBy: by }, 202);
+});
+
+export const CreateAnswerBody = z.union([z.strictObject({ created: z.literal(true), customerId: CrmId }), z.strictObject({ created: z.literal(false) })]);
+
+/**
+ * Answers a create whose outcome was unknown (`create_unconfirmed`), after checking the CRM: `{"created": true,
+ * "customerId": "…"}` learns the lead's keys for that id and delivers to it; `{"created": false}` creates it now.
+ */
+deliveriesAdmin.post('/:id/create-answer', valid('json', CreateAnswerBody, 'answer'), async (c) => {
+  const id = c.req.param('id');
+  const result = await answerCreate(c.env, id, c.req.valid('json'), Date.now());
+  if (!result.ok)
+    throw new ApiError(
+      result.why === 'not_found' ? 404 : result.why === 'invalid' ? 400 : 409,
+      result.why === 'invalid' ? 'validation_failed' : result.why === 'not_found' ? 'not_found' : 'conflict',
+      result.message,
+    );
+  return c.json({ deliveryId: id, status: 'queued' }, 202);
 });

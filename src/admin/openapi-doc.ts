@@ -7,7 +7,7 @@ import * as z from '../shared/zod';
 import { EndpointConfigObject } from '../endpoints/schema';
 import { ReplayFilter } from '../pipeline/replay';
 import { KeysDeleteQuery, KeysListQuery, ModuleQuery } from './customer-keys';
-import { DeliveryListQuery } from './deliveries';
+import { CreateAnswerBody, DeliveryListQuery } from './deliveries';
 import { PreviewRequest } from './preview';
 import { SecretValue } from './secrets';
 import { CrmGateQuery } from './crm';
@@ -79,6 +79,13 @@ function adminPaths() {
       parameters: [pathParam('id', 'delivery id')],
       post: op('Accept a webhook refused for its token or signature, after review: delivered as if verified, the accepter recorded', {
         responses: { 202: ok('queued'), 404: ERROR, 409: ERROR },
+      }),
+    },
+    '/admin/deliveries/{id}/create-answer': {
+      parameters: [pathParam('id', 'delivery id')],
+      post: op('Answer a create whose outcome was unknown: {"created":true,"customerId"} learns the keys and updates it; {"created":false} creates it now', {
+        requestBody: body(json(CreateAnswerBody)),
+        responses: { 202: ok('queued'), 400: ERROR, 404: ERROR, 409: ERROR },
       }),
     },
     '/admin/deliveries/{id}/preview': {

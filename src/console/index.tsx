@@ -19,6 +19,7 @@ import { BODY_LIMITS, limitBodies } from '../http/body-limits';
 import { ApiError } from '../http/errors';
 import { leadsOf, previewOfDelivery, type previewWebhook } from '../pipeline/preview';
 import { acceptOne, replayMany, replayOne } from '../pipeline/replay';
+import { answerCreate } from '../pipeline/create-check';
 import { safeEqual } from '../verify/crypto';
 import { CONSOLE_BASE, consolePath, consolePathWith, ROUTES } from './paths';
 import { LANG_COOKIE, pickLang } from './i18n';
@@ -265,6 +266,30 @@ consolePages.post(ROUTES.deliveryAccept, async (c) => {
   const result = await acceptOne(c.env.DB, c.env.DELIVERY_QUEUE, id, 'admin (console)', Date.now());
   if (!result.ok) return deliveryPage(c, id, { refusal: t.deliveries.notAccepted(t.reason.not_reviewable) }, result.why === 'not_found' ? 404 : 409);
   return c.redirect(consolePathWith('delivery', { done: 'accepted' }, { id }), 303);
+});
+
+// a create whose outcome was unknown: the person who checked the CRM answers
+consolePages.post(ROUTES.deliveryCreated, async (c) => {
+  const id = c.req.param('id');
+  const t = tOf(c);
+  const body = await c.req.parseBody();
+  const customerId = typeof body.customerId === 'string' ? body.customerId.trim() : '';
+  const result = await answerCreate(c.env, id, { created: true, customerId }, Date.now());
+  if (!result.ok)
+    return deliveryPage(
+      c,
+      id,
+      { refusal: t.deliveries.create.notAnswered(result.why === 'invalid' ? t.deliveries.create.badId : result.message) },
+      result.why === 'not_found' ? 404 : 400,
+    );
+  return c.redirect(consolePathWith('delivery', { done: 'replayed' }, { id }), 303);
+});
+
+consolePages.post(ROUTES.deliveryCreate, async (c) => {
+  const id = c.req.param('id');
+  const result = await answerCreate(c.env, id, { created: false }, Date.now());
+  if (!result.ok) return deliveryPage(c, id, { refusal: tOf(c).deliveries.create.notAnswered(result.message) }, result.why === 'not_found' ? 404 : 409);
+  return c.redirect(consolePathWith('delivery', { done: 'replayed' }, { id }), 303);
 });
 
 endpointRoutes(consolePages);

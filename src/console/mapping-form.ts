@@ -24,6 +24,8 @@ export type FormState = {
   lookupKey: string;
   lookupFrom: string;
   updateMode: UpdateMode;
+  /** onUnmatched: keep a lead nobody matches, or create the customer. */
+  onUnmatched: 'keep' | 'create';
   rows: Row[];
 };
 
@@ -87,6 +89,7 @@ export function toForm(doc: unknown, labels: Record<string, string>): { ok: true
       lookupKey: typeof lookup?.key === 'string' ? lookup.key : '',
       lookupFrom: typeof lookup?.value === 'string' ? lookup.value : '',
       updateMode: (UPDATE_MODES as readonly unknown[]).includes(update.mode) ? (update.mode as UpdateMode) : 'patch',
+      onUnmatched: doc.onUnmatched === 'create' ? 'create' : 'keep',
       rows,
     },
   };
@@ -130,6 +133,7 @@ export function fromForm(state: FormState, doc: Record<string, unknown>): Record
   set('customerId', state.customerId);
   set('customerLookup', state.lookupKey && state.lookupFrom ? [{ key: state.lookupKey, value: state.lookupFrom }] : undefined);
   out.update = { ...(isRecord(doc.update) ? doc.update : {}), mode: state.updateMode };
+  set('onUnmatched', state.onUnmatched === 'create' ? 'create' : undefined);
   const fields: Record<string, unknown> = {};
   for (const row of state.rows) if (row.field && (row.kind === 'constant' || row.from)) fields[row.field] = ruleOf(row);
   out.fields = fields;
@@ -167,6 +171,7 @@ export function readForm(body: Record<string, string | File | (string | File)[]>
     lookupKey: text('lookupKey'),
     lookupFrom: text('lookupFrom'),
     updateMode: (UPDATE_MODES as readonly string[]).includes(mode) ? (mode as UpdateMode) : 'patch',
+    onUnmatched: text('onUnmatched') === 'create' ? 'create' : 'keep',
     rows: rows.filter((r) => r.field || r.from || r.value || r.map.trim()),
   };
 }

@@ -19,6 +19,8 @@ export const ROUTES = {
   deliveryPreview: '/deliveries/:id/preview',
   deliveryReplay: '/deliveries/:id/replay',
   deliveryAccept: '/deliveries/:id/accept',
+  deliveryCreated: '/deliveries/:id/created',
+  deliveryCreate: '/deliveries/:id/create',
   endpoints: '/endpoints',
   newEndpoint: '/endpoints/_new',
   newEndpointPreview: '/endpoints/_new/preview',

@@ -48,6 +48,9 @@ export function sequenceKey(productLineId: string, moduleId: string, customer: {
   return 'id' in customer ? `${productLineId}:${moduleId}:${customer.id}` : `${productLineId}:${moduleId}:${customer.key}=${customer.value}`;
 }
 
+/** Whether a sequence key names the customer by a lookup key's value (not yet by its id). */
+export const isLookupSequence = (key: string): boolean => key.split(':').slice(2).join(':').includes('=');
+
 /** The product line a sequence key belongs to (its first part). */
 export const productLineOf = (key: string): string => key.slice(0, key.indexOf(':'));
 

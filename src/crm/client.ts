@@ -10,6 +10,8 @@ export type CrmSettings = {
   authScheme: string;
   token: string;
   timeoutMs: number;
+  /** The create call's path (CRM_CREATE_PATH), or null: no creation. */
+  createPath: string | null;
 };
 
 export const DEFAULT_CRM_TIMEOUT_MS = 10_000;
@@ -23,7 +25,14 @@ export function crmSettings(env: Env): CrmSettings {
     authScheme: env.CRM_AUTH_SCHEME ?? 'Bearer',
     token: env.CRM_API_TOKEN ?? '',
     timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_CRM_TIMEOUT_MS,
+    createPath: createPathOf(env.CRM_CREATE_PATH),
   };
+}
+
+/** CRM_CREATE_PATH as a path on the CRM's origin: `/api/…`; empty, or anything else, is "no creation". */
+function createPathOf(value: string | undefined): string | null {
+  const path = (value ?? '').trim();
+  return /^\/[A-Za-z0-9/_.-]{1,200}$/.test(path) ? path : null;
 }
 
 /**
@@ -111,6 +120,14 @@ export function maskedHeaders(settings: CrmSettings, productLineId: string): Rec
  */
 export async function updateCustomer(fetcher: typeof fetch, settings: CrmSettings, productLineId: string, body: Record<string, unknown>): Promise<CrmResult> {
   return callCrm(fetcher, settings, productLineId, '/api/moduleData/update', body, 'json');
+}
+
+/**
+ * Calls the CRM's create call (CRM_CREATE_PATH: the web app's own "add customer" call, captured by the operator):
+ * the headers of update, a body like update's without `id`, the new record in `data.item` of the same envelope.
+ */
+export async function createCustomer(fetcher: typeof fetch, settings: CrmSettings, path: string, productLineId: string, body: Record<string, unknown>): Promise<CrmResult> {
+  return callCrm(fetcher, settings, productLineId, path, body, 'json');
 }
 
 /**

@@ -17,7 +17,9 @@ export type WaitReason =
   /** Every CRM call is paused (the CRM kept failing, or asked to wait). */
   | 'crm_paused'
   /** The CRM's limits (calls in flight, calls per second) are reached for now. */
-  | 'crm_busy';
+  | 'crm_busy'
+  /** A new customer: created through the queue, in its first lookup key's line (one create per person). */
+  | 'create_queued';
 
 /**
  * Every reason a delivery row can carry, from each step's own types where it has them. The console's catalogue
@@ -41,7 +43,11 @@ export type DeliveryReason =
   | 'endpoint_deleted'
   | 'endpoint_missing'
   | 'payload_purged'
-  | 'customer_conflict';
+  | 'customer_conflict'
+  /** Delivered by creating the customer (`onUnmatched: "create"`). */
+  | 'customer_created'
+  /** A create call whose outcome is unknown: a person checks the CRM and answers in the console. */
+  | 'create_unconfirmed';
 
 /**
  * Takes the lease on a due delivery for one attempt (one CRM call at a time, whatever the queue sends twice): the row,
@@ -141,6 +147,24 @@ export async function acceptRefused(db: D1Database, id: string, by: string, now:
   const updated = await db
     .prepare(`${RESTART}, verified = 1, accepted_by = ?3, accepted_at = ?1 WHERE id = ?2 AND ${REVIEWABLE_SQL} RETURNING id`)
     .bind(now, id, by)
+    .first<{ id: string }>();
+  return updated !== null;
+}
+
+/** Records, before the create call, that this delivery is creating its customer: a later try never creates again on its own. */
+export async function markCreateStarted(db: D1Database, id: string): Promise<void> {
+  await db.prepare("UPDATE deliveries SET create_state = 'started' WHERE id = ?").bind(id).run();
+}
+
+/**
+ * A person's answer for a create whose outcome was unknown (it must be `unconfirmed`): "it was not created"
+ * (`absent`: the replay creates it) or "it was created" (its keys are learned first, the replay then updates it).
+ * Restarts it like a replay; false when it is not waiting for that answer.
+ */
+export async function answerUnconfirmed(db: D1Database, id: string, state: 'absent' | 'created', now: number): Promise<boolean> {
+  const updated = await db
+    .prepare(`${RESTART}, create_state = ?3 WHERE id = ?2 AND status = 'failed' AND create_state = 'unconfirmed' AND ${REPLAYABLE_SQL} RETURNING id`)
+    .bind(now, id, state)
     .first<{ id: string }>();
   return updated !== null;
 }

@@ -62,6 +62,8 @@ export function statusSql(status: string): string {
   return 'status = ?';
 }
 
+export type CreateState = 'started' | 'unconfirmed' | 'absent' | 'created';
+
 /**
  * Why a webhook is refused for its credential (missing, wrong, expired): such a row keeps its body for review, and
  * an admin may accept it (REVIEWABLE_SQL in lifecycle.ts).
@@ -119,6 +121,8 @@ export type Delivery = {
   /** Who accepted a refused webhook, and when (then it ran as if verified). */
   acceptedBy: string | null;
   acceptedAt: string | null;
+  /** A create call whose outcome is unknown: a person says whether the CRM has the customer (it was created: its id; it was not). */
+  createUnconfirmed: boolean;
   request: {
     method: string;
     query: Record<string, string | string[]>;
@@ -184,6 +188,8 @@ type Row = {
   superseded_by: string | null;
   accepted_by: string | null;
   accepted_at: number | null;
+  /** Where a create call stands (migration 0009): started, unconfirmed, absent (a person said so), created. */
+  create_state: CreateState | null;
 };
 export type DeliveryRow = Row;
 
@@ -234,6 +240,7 @@ const COLUMNS = [
   'superseded_by',
   'accepted_by',
   'accepted_at',
+  'create_state',
 ] as const;
 
 // OR REPLACE: a sync delivery with an idempotency key wrote its row in flight with the claim; its final row replaces it
@@ -324,6 +331,7 @@ function toSummary(row: Row): DeliverySummary {
     reviewable: isReviewable(row),
     acceptedBy: row.accepted_by,
     acceptedAt: iso(row.accepted_at),
+    createUnconfirmed: row.create_state === 'unconfirmed' && row.status === 'failed',
     crm: { httpStatus: row.crm_http_status, code: row.crm_code, message: row.crm_message, durationMs: row.crm_duration_ms },
   };
 }

@@ -105,6 +105,11 @@ export const EndpointConfigObject = z.strictObject({
   ),
   /** Where to report deliveries that ended `dead` (else NOTIFY_URL, if set). */
   notify: z.optional(NotifyConfig),
+  /**
+   * A webhook whose customer cannot be found (by id or lookup keys): `keep` it as `unmatched` (the default), or
+   * `create` the customer with the mapped fields through CRM_CREATE_PATH, once per person (README "New customers").
+   */
+  onUnmatched: z._default(z.enum(['keep', 'create']), 'keep'),
   /** A JSONata expression over the (preset-normalised) payload: when true the webhook is answered 200 and logged `skipped`. */
   skipWhen: z.optional(z.string().check(z.minLength(1))),
   /** The body answered on success instead of the adapter's JSON, for senders that want a specific one. */

@@ -6,11 +6,11 @@
  * new state in one D1 batch.
  */
 import { type CrmResult, crmRequestJson } from '../crm/client';
-import { callsFor, type Delivered, type DeliverDeps, deliverToCrm, gateOutcomeOf, resolveCustomer } from './deliver';
-import { type GateOutcome, productLineOf } from '../coordination';
+import { callsFor, type Delivered, type DeliverDeps, deliverToCrm, findOrCreate, gateOutcomeOf, resolveCustomer, whyNotCreate, withWhyNot } from './deliver';
+import { type GateOutcome, isLookupSequence, productLineOf } from '../coordination';
 import { attemptFromCrm, insertAttemptStatement, type Attempt, type AttemptOutcome } from '../deliveries/attempts';
 import { LEASE_MARGIN_MS } from '../deliveries/idempotency';
-import { endAttemptStatement, holdAgain, leaseForAttempt, waitAgain } from '../deliveries/lifecycle';
+import { endAttemptStatement, holdAgain, leaseForAttempt, markCreateStarted, waitAgain } from '../deliveries/lifecycle';
 import type { DeliveryRow, DeliveryStatus } from '../deliveries/store';
 import type { EndpointConfig, StoredEndpoint } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
@@ -99,6 +99,14 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   if (!endpoint) return end('failed', 'failed', 'endpoint_missing', `endpoint ${row.endpoint_id} no longer exists`);
   if (!endpoint.config.enabled) return holdRow(deps, row, place);
   const bytes = storedBody(row);
+  if (!bytes && row.mode === 'sync' && place) {
+    // a sync delivery's in-flight row without its body (a big one is kept with the final row only) whose Worker
+    // stopped: the customer's sequence says whether the CRM applied it; if not, its sender (who got no answer) resends
+    const turn = await beginTurn(deps, productLineId, place, 0, { heal: true });
+    if (turn.kind === 'granted') slot = turn.slot;
+    if (turn.kind === 'done') return end('delivered', 'delivered', null, 'applied by an earlier try whose Worker stopped before recording it');
+    return end('failed', 'failed', 'payload_purged', BODILESS);
+  }
   if (!bytes) return end('failed', 'failed', 'payload_purged', 'the stored body was removed by retention');
   let mapping: CompiledMapping;
   try {
@@ -116,10 +124,17 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   warnings.push(...prepared.warnings);
   if (!prepared.ok) return endUnmapped(end, prepared, endpoint.config.skipWhen);
   const target = targetOf(endpoint.config);
-  const resolved = await resolveCustomer(deps.db, target.moduleId, prepared.mapped);
-  if ('kind' in resolved) return endDelivered(end, resolved, row, endpoint.config, prepared.value, now);
+  const found = await resolveCustomer(deps.db, target.moduleId, prepared.mapped);
+  // nobody found: kept as unmatched, or (onUnmatched "create") created in the turn of its first lookup key's line
+  const whyNot = 'kind' in found && found.kind === 'unmatched' ? whyNotCreate(endpoint.config.onUnmatched, deps.crm, prepared.mapped) : 'keep';
+  if ('kind' in found && whyNot !== null) return endDelivered(end, withWhyNot(found, whyNot), row, endpoint.config, prepared.value, now);
+  const resolved = 'kind' in found ? null : found;
   const atReceipt = place;
-  place = placeOf(target, { id: row.id, endpointId: row.endpoint_id, version: prepared.version, round: row.replays }, prepared.mapped, resolved);
+  const placed = placeOf(target, { id: row.id, endpointId: row.endpoint_id, version: prepared.version, round: row.replays }, prepared.mapped, resolved);
+  // an endpoint that creates keeps a delivery placed by its lookup key in that line, found or not: the webhooks of one
+  // new person stay in receipt order behind the one that creates them
+  const stays = atReceipt !== null && placed !== null && endpoint.config.onUnmatched === 'create' && isLookupSequence(atReceipt.key);
+  place = stays ? { ...placed, key: atReceipt.key } : placed;
   productLineId = target.productLineId;
   // placed by its phone at receipt, found by id now (or the mapping changed): the old place is given up
   if (atReceipt && atReceipt.key !== place?.key) await endTurnAt(deps, atReceipt, 'ended');
@@ -132,11 +147,12 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
     place = null; // the sequence has let it go already
     const action = await end('superseded', 'superseded', 'superseded', `not sent: delivery ${by}, newer, was applied to this customer first`, null, {
       superseded_by: turn.by,
-      customer_id: resolved.id,
+      customer_id: resolved?.id ?? null,
     });
     return next ? { ...action, next } : action;
   }
-  if (turn.kind === 'done') return end('delivered', 'delivered', null, 'applied by an earlier try whose Worker stopped before recording it', null, { customer_id: resolved.id });
+  if (turn.kind === 'done')
+    return end('delivered', 'delivered', null, 'applied by an earlier try whose Worker stopped before recording it', null, { customer_id: resolved?.id ?? null });
   if (turn.kind !== 'granted') {
     // not attempted after all: the attempt is given back, the row says why it waits (its place in line is kept)
     const delay = waitSeconds(turn.retryInMs);
@@ -145,11 +161,16 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
     return { action: 'retry', delaySeconds: delay };
   }
   slot = turn.slot;
-  const delivered = scrubbedResult(await deliverToCrm(deps, target, mapping, prepared.mapped, resolved), deps.knownSecrets);
+  const intent = { startedBefore: row.create_state === 'started' || row.create_state === 'unconfirmed', markStarted: () => markCreateStarted(deps.db, row.id) };
+  const attempted = resolved ? await deliverToCrm(deps, target, mapping, prepared.mapped, resolved) : await findOrCreate(deps, target, mapping, prepared.mapped, intent);
+  const delivered = scrubbedResult(attempted, deps.knownSecrets);
   gate = gateOutcomeOf(delivered);
   warnings.push(...warningsOf(delivered));
   return endDelivered(end, delivered, row, endpoint.config, prepared.value, now);
 }
+
+const BODILESS =
+  'the Worker stopped during this sync delivery before the CRM applied it, and its body (a big one) was kept only for the final row: ask the sender to send it again';
 
 /** The endpoint was disabled while this delivery waited: it is held (no CRM call made), and released when the endpoint is enabled. */
 async function holdRow(deps: AttemptDeps, row: DeliveryRow, place: Place | null): Promise<MessageAction> {
@@ -172,7 +193,13 @@ function endDelivered(end: End, delivered: Delivered, row: DeliveryRow, config: 
   if (delivered.kind === 'unmatched') return end('unmatched', 'unmatched', 'customer_unresolved', delivered.message);
   if (delivered.kind === 'conflict') return end('conflict', 'conflict', 'customer_conflict', delivered.message);
   const facts = crmFacts(delivered.result, value, config.redact);
-  const extra: Partial<DeliveryRow> = { ...facts, customer_id: delivered.customerId, crm_request: facts.crm_request === null ? null : crmRequestJson(facts.crm_request) };
+  const customerId = 'customerId' in delivered ? delivered.customerId : null;
+  const extra: Partial<DeliveryRow> = { ...facts, customer_id: customerId, crm_request: facts.crm_request === null ? null : crmRequestJson(facts.crm_request) };
+  if (delivered.kind === 'unconfirmed') return end('failed', 'failed', 'create_unconfirmed', delivered.message, delivered.result, { ...extra, create_state: 'unconfirmed' });
+  if (delivered.kind === 'created') {
+    const message = `created customer ${delivered.customerId} (its lookup keys learned: the next webhook of this person updates it)`;
+    return end('delivered', 'delivered', 'customer_created', message, delivered.result, { ...extra, create_state: 'created' }, undefined, delivered.after);
+  }
   if (delivered.kind === 'unchanged') return end('unchanged', 'unchanged', 'unchanged', delivered.message, null, extra);
   if (delivered.kind === 'delivered') return end('delivered', 'delivered', null, null, delivered.result, extra, undefined, delivered.after);
   const result = delivered.result;

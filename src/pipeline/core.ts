@@ -68,12 +68,12 @@ export function targetOf(config: EndpointConfig) {
 }
 
 /** The CRM's answer with every known secret replaced by *** (a CRM may echo its credential in a refusal). */
-export function scrubbedResult(delivered: Delivered, secrets: string[]): Delivered {
+export function scrubbedResult<D extends Delivered>(delivered: D, secrets: string[]): D {
   if (!('result' in delivered) || !delivered.result || secrets.length === 0) return delivered;
   // everything the CRM said comes from its answer's text: without a secret there, nothing is rewritten
   const said = `${delivered.result.responseText ?? ''}${delivered.result.message}`;
   if (!secrets.some((s) => s.length >= 4 && said.includes(s))) return delivered;
-  return { ...delivered, result: scrubJson(delivered.result, secrets) } as Delivered;
+  return { ...delivered, result: scrubJson(delivered.result, secrets) } as D;
 }
 
 /** The warnings a CRM call adds to its delivery. */

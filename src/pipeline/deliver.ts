@@ -3,11 +3,12 @@
  * a CRM slot (./turn.ts), read the current record when the update mode needs it, send only what should change, and
  * learn keys from the answer. Used inline (sync) and by the queue consumer; it never throws for anything the CRM can do.
  */
-import { findKeys, learnStatement } from '../customers/keys';
+import { findKeys, importKeys, learnStatement, normaliseKey } from '../customers/keys';
 import { needsCurrent, planUpdate, type UpdateConfig } from '../customers/update';
 import type { CompiledMapping } from '../mapping/compile';
 import type { MapResult } from '../mapping/map';
-import { readCustomer, updateCustomer, type CrmResult, type CrmSettings } from '../crm/client';
+import { createCustomer, readCustomer, updateCustomer, type CrmResult, type CrmSettings } from '../crm/client';
+import { isCanonicalId } from '../shared/ids';
 import type { GateOutcome } from '../coordination';
 
 export type DeliverDeps = { db: D1Database; fetch: typeof fetch; crm: CrmSettings; now: () => number };
@@ -21,7 +22,14 @@ export type Delivered =
   | { kind: 'unchanged'; customerId: string; result: CrmResult | null; message: string }
   | { kind: 'unmatched'; message: string }
   | { kind: 'conflict'; message: string; customerIds: string[] }
-  | { kind: 'failed'; customerId: string; result: Extract<CrmResult, { ok: false }>; step: 'detail' | 'update' };
+  /** A new customer, created by this delivery (its lookup keys learned already: the next webhook finds it). */
+  | { kind: 'created'; customerId: string; result: Extract<CrmResult, { ok: true }>; after: D1PreparedStatement[]; skipped: string[] }
+  /** A create call whose outcome is unknown (a timeout, a 5xx, an answer without an id, an earlier try that stopped): a person checks the CRM. */
+  | { kind: 'unconfirmed'; message: string; result: CrmResult | null }
+  | { kind: 'failed'; customerId: string | null; result: Extract<CrmResult, { ok: false }>; step: 'detail' | 'update' | 'create' };
+
+/** What an update of a found customer can end as (creation adds `created` and `unconfirmed`). */
+export type UpdateDelivered = Exclude<Delivered, { kind: 'created' | 'unconfirmed' }>;
 
 export type Resolved = { id: string; foundBy: string[] };
 
@@ -43,6 +51,74 @@ export async function resolveCustomer(
   return { id: ids[0]!, foundBy: rows.map((r) => r.key) };
 }
 
+/**
+ * Whether a delivery whose customer cannot be found creates one: the endpoint says `onUnmatched: "create"`, the CRM's
+ * create call is configured (CRM_CREATE_PATH), and the lead has a lookup key (a lead nobody can be named by is
+ * never created blind). `null` when it does; else why not, for the row's message.
+ */
+export function whyNotCreate(onUnmatched: 'keep' | 'create', crm: CrmSettings, mapped: Extract<MapResult, { ok: true }>): string | null {
+  if (onUnmatched !== 'create') return 'keep';
+  if (!crm.createPath) return 'creation is on for this endpoint, but CRM_CREATE_PATH is not set: nothing was created';
+  if ((mapped.lookups ?? []).length === 0) return 'creation is on, but the lead has no lookup key (no phone, no lead id): it is never created blind';
+  return null;
+}
+
+/** An unmatched delivery's message, with why it was not created when the endpoint asked for creation. */
+export function withWhyNot<T extends Extract<Delivered, { kind: 'unmatched' | 'conflict' }>>(found: T, whyNot: string): T {
+  return whyNot === 'keep' || found.kind !== 'unmatched' ? found : { ...found, message: `${found.message}; ${whyNot}` };
+}
+
+/** What a delivery that may create knows of its earlier tries: whether one began a create, and how to record that this one does. */
+export type CreateIntent = { startedBefore: boolean; markStarted: () => Promise<unknown> };
+
+/**
+ * Find, else create, in the customer's turn (its sequence is the first lookup key's, so two webhooks of one new
+ * person never create twice): the keys are looked up again (an earlier delivery in line may have created the
+ * customer), then the customer is updated, or created with the mapped fields and its lookup keys learned for the new
+ * id before the turn ends. A create whose outcome cannot be known is never made again on its own (`unconfirmed`).
+ */
+export async function findOrCreate(
+  deps: DeliverDeps,
+  target: Target,
+  mapping: CompiledMapping,
+  mapped: Extract<MapResult, { ok: true }>,
+  intent: CreateIntent,
+): Promise<Delivered> {
+  const found = await resolveCustomer(deps.db, target.moduleId, mapped);
+  if (!('kind' in found)) return deliverToCrm(deps, target, mapping, mapped, found);
+  if (found.kind === 'conflict') return found;
+  const keys = (mapped.lookups ?? []).map((l) => `${l.key} ${l.value}`).join(', ');
+  if (intent.startedBefore) {
+    return { kind: 'unconfirmed', result: null, message: `an earlier try began creating this customer and stopped before its answer: search the CRM for ${keys}` };
+  }
+  const plan = planUpdate(target.update, mapped.fields, mapping.overwrites, null);
+  const body = { mid: target.moduleId, ...(plan.kind === 'send' ? plan.body : {}) };
+  await intent.markStarted();
+  const result = await createCustomer(deps.fetch, deps.crm, deps.crm.createPath!, target.productLineId, body);
+  if (!result.ok) {
+    // refused (or 429: surely not created): a failure like any; anything else may have created it
+    if (result.error === 'crm_rejected' || result.httpStatus === 429) return { kind: 'failed', customerId: null, result, step: 'create' };
+    return { kind: 'unconfirmed', result, message: `the create call's outcome is unknown (${result.message}): search the CRM for ${keys}` };
+  }
+  const id = result.item?.id;
+  if (typeof id !== 'string' || !isCanonicalId(id)) {
+    const answer = (result.responseText ?? '').slice(0, 300);
+    return { kind: 'unconfirmed', result, message: `the CRM answered code 200 without data.item.id (${answer}): search the CRM for ${keys}` };
+  }
+  await learnLookups(deps.db, target.moduleId, mapped.lookups ?? [], id, deps.now());
+  const learn = learnStatement(deps.db, target.moduleId, result.item, deps.now());
+  return { kind: 'created', customerId: id, result, after: learn ? [learn] : [], skipped: plan.kind === 'send' ? plan.skipped : [] };
+}
+
+/** The lead's lookup keys, learned for a customer (awaited: the next delivery in line must find them). */
+export async function learnLookups(db: D1Database, moduleId: string, lookups: { key: string; value: string }[], customerId: string, now: number): Promise<void> {
+  const rows = lookups.flatMap((l) => {
+    const value = normaliseKey(l.key, l.value);
+    return value === null ? [] : [{ customer_id: customerId, key: l.key, value }];
+  });
+  if (rows.length > 0) await importKeys(db, moduleId, rows, 'learned', now);
+}
+
 /** How many CRM calls a delivery will make: 2 with a read first, 1 for the update alone, 0 when nothing is to be sent. */
 export function callsFor(target: Target, mapping: CompiledMapping, mapped: Extract<MapResult, { ok: true }>): number {
   if (needsCurrent(target.update, mapping.overwrites)) return 2;
@@ -50,7 +126,13 @@ export function callsFor(target: Target, mapping: CompiledMapping, mapped: Extra
 }
 
 /** Delivers a mapped webhook to its customer, found already (`resolveCustomer`), in the customer's turn and with its slot. */
-export async function deliverToCrm(deps: DeliverDeps, target: Target, mapping: CompiledMapping, mapped: Extract<MapResult, { ok: true }>, customer: Resolved): Promise<Delivered> {
+export async function deliverToCrm(
+  deps: DeliverDeps,
+  target: Target,
+  mapping: CompiledMapping,
+  mapped: Extract<MapResult, { ok: true }>,
+  customer: Resolved,
+): Promise<UpdateDelivered> {
   return callCrm(deps, target, mapping, mapped, customer.id, needsCurrent(target.update, mapping.overwrites));
 }
 
@@ -69,7 +151,7 @@ async function callCrm(
   mapped: Extract<MapResult, { ok: true }>,
   customerId: string,
   read: boolean,
-): Promise<Delivered> {
+): Promise<UpdateDelivered> {
   let current: Record<string, unknown> | null = null;
   let detail: CrmResult | null = null;
   if (read) {

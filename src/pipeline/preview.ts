@@ -5,7 +5,7 @@
  * field), and the customer looked up in D1 (read only). The answer is the CRM request that would be sent.
  */
 import { maskedHeaders, type CrmSettings } from '../crm/client';
-import { resolveCustomer } from './deliver';
+import { resolveCustomer, whyNotCreate } from './deliver';
 import { needsCurrent, planUpdate } from '../customers/update';
 import type { EndpointConfig } from '../endpoints/schema';
 import { compileMapping, type CompiledMapping } from '../mapping/compile';
@@ -23,7 +23,7 @@ import { redactPaths, scrubValue, sensitiveForms } from '../deliveries/redact';
 export type Sample = { bytes: Uint8Array; contentType: string | null; headers: Record<string, string>; query: Record<string, string | string[]> };
 
 export type PreviewResult = {
-  outcome: 'would_deliver' | 'would_skip' | 'would_refuse' | 'unmatched' | 'conflict' | 'nothing_to_send';
+  outcome: 'would_deliver' | 'would_create' | 'would_skip' | 'would_refuse' | 'unmatched' | 'conflict' | 'nothing_to_send';
   reason?: string;
   message?: string;
   /** The payload as the field mapping sees it (after the preset's normalisation). */
@@ -85,7 +85,16 @@ async function previewCrmCall(
   if ('kind' in resolved) {
     // the preview names the values it looked for
     const looked = (mapped.lookups ?? []).map((l) => `${l.key}=${l.value}`).join(', ') || 'any lookup key';
-    const message = resolved.kind === 'unmatched' ? `no customer for ${looked}` : resolved.message;
+    const whyNot = resolved.kind === 'unmatched' ? whyNotCreate(config.onUnmatched, crm, mapped) : 'keep';
+    if (whyNot === null) {
+      // a new customer: the create call's body, so a value map can be checked before going live
+      warnings.push(`no customer for ${looked}: it would be created (onUnmatched "create"), once`);
+      const plan = planUpdate(config.update, mapped.fields, mapping.overwrites, null);
+      const body = { mid: config.crm.moduleId, ...(plan.kind === 'send' ? plan.body : {}) };
+      const request = { url: `${crm.baseUrl}${crm.createPath}`, headers: maskedHeaders(crm, config.crm.productLineId), body };
+      return { ...base, outcome: 'would_create', readsCurrentRecord: false, crm: request, warnings };
+    }
+    const message = resolved.kind === 'unmatched' ? `no customer for ${looked}${whyNot === 'keep' ? '' : `; ${whyNot}`}` : resolved.message;
     warnings.push(message);
     return { ...base, outcome: resolved.kind, reason: 'customer_unresolved', message, warnings };
   }

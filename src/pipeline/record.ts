@@ -115,6 +115,7 @@ export function newRecord(
     superseded_by: null,
     accepted_by: null,
     accepted_at: null,
+    create_state: null,
     replays: 0,
   };
 }

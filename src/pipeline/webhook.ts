@@ -18,7 +18,7 @@ import { oceanEngineHandshake } from '../verify/handshake';
 import { turnstileToken, verifyTurnstile } from '../verify/turnstile';
 import { bodyFailureStatus, MISCONFIGURED, turnstileAnswer, verifyAnswer } from './answers';
 import { crmFacts, type DeliveryMessage, enqueue, failureOutcome, isUnmatched, type Prepared, prepareParsed, scrubbedResult, targetOf, warningsOf } from './core';
-import { callsFor, type Delivered, deliverToCrm, gateOutcomeOf, resolveCustomer } from './deliver';
+import { callsFor, type UpdateDelivered, deliverToCrm, gateOutcomeOf, resolveCustomer, whyNotCreate, withWhyNot } from './deliver';
 import { beginTurn, endTurn, type Place, placeOf, turnEndOf, waitReasonOf, waitSeconds } from './turn';
 import { type Coordination, join } from '../coordination';
 import type { WaitReason } from '../deliveries/lifecycle';
@@ -363,8 +363,13 @@ async function deliverNow(run: Run, mapping: CompiledMapping, prepared: Extract<
   const mapped = { ...prepared.mapped, fields: scrubDeep(prepared.mapped.fields, run.secrets) };
   const target = targetOf(run.config);
   const resolved = await resolveCustomer(deps.db, target.moduleId, mapped);
-  if ('kind' in resolved) return afterCrm(run, resolved, prepared.value, claim);
-  const place = placeOf(target, { id: record.id, endpointId: run.endpoint.id, version: prepared.version, round: 0 }, mapped, resolved);
+  if ('kind' in resolved) {
+    const whyNot = resolved.kind === 'unmatched' ? whyNotCreate(run.config.onUnmatched, deps.crm, mapped) : 'keep';
+    // a new customer is created through the queue, in its first lookup key's line: one create per person
+    if (whyNot === null) return toQueue(run, 'create_queued', CREATE_QUEUED, 0, claim, placeOf(target, ticketOf(run, prepared), mapped, null));
+    return afterCrm(run, withWhyNot(resolved, whyNot), prepared.value, claim);
+  }
+  const place = placeOf(target, ticketOf(run, prepared), mapped, resolved);
   record.sequence_key = place?.key ?? null;
   // the customer's turn and a CRM slot, in one request; meanwhile the in-flight row, unless the claim wrote it
   const [turn] = await Promise.all([beginTurn(deps, target.productLineId, place, callsFor(target, mapping, mapped)), claim ? null : writeInFlight(run)]);
@@ -383,12 +388,28 @@ async function deliverNow(run: Run, mapping: CompiledMapping, prepared: Extract<
   return outcome;
 }
 
-/** The row as it stands while the CRM is called: `queued`, leased for the CRM timeout (then the cron re-drives it). */
+/**
+ * The row as it stands while the CRM is called: `queued`, leased for the CRM timeout (then the cron re-drives it).
+ * A body past IN_FLIGHT_BODY_MAX is kept with the final row only (written twice, it was the largest cost of a big
+ * webhook): a Worker that stops mid-call still leaves the row, and the re-drive finds from the customer's sequence
+ * whether the CRM had applied it.
+ */
 function inFlightOf(run: Run): NewDelivery {
   const { record, deps } = run;
   const lease = record.received_at + deps.crm.timeoutMs + LEASE_MARGIN_MS;
-  return { ...record, status: 'queued', next_attempt_at: record.received_at, lease_until: lease, finished_at: null, duration_ms: null };
+  const row: NewDelivery = { ...record, status: 'queued', next_attempt_at: record.received_at, lease_until: lease, finished_at: null, duration_ms: null };
+  if ((record.payload_bytes ?? 0) <= IN_FLIGHT_BODY_MAX) return row;
+  return {
+    ...row,
+    payload: null,
+    raw_body: null,
+    raw_base64: 0,
+    warnings: [...record.warnings, `in flight without its body (past ${IN_FLIGHT_BODY_MAX} bytes): kept with the final row`],
+  };
 }
+
+/** The largest body the in-flight row carries (a typical webhook is 1-2 KiB). */
+const IN_FLIGHT_BODY_MAX = 16 * 1024;
 
 /** Writes the in-flight row; D1 failing here does not stop the delivery (its final row is written after the answer). */
 async function writeInFlight(run: Run): Promise<void> {
@@ -399,9 +420,20 @@ async function writeInFlight(run: Run): Promise<void> {
   }
 }
 
-/** Not sent now (the customer's turn has not come, or the CRM's calls are paused): recorded as queued, then 202. */
-async function toQueue(run: Run, reason: WaitReason, message: string, delaySeconds: number, claim: Claim | null): Promise<Outcome> {
+const CREATE_QUEUED = 'a new customer: created through the queue, one create per person (its first lookup key)';
+
+/** This webhook's ticket in a customer sequence. */
+function ticketOf(run: Run, prepared: Extract<Prepared, { ok: true }>) {
+  return { id: run.record.id, endpointId: run.endpoint.id, version: prepared.version, round: 0 };
+}
+
+/**
+ * Not sent now (the customer's turn has not come, the CRM's calls are paused, or a new customer is to be created):
+ * recorded as queued, then 202. `place`: a line to join first (a create waits in its lookup key's line).
+ */
+async function toQueue(run: Run, reason: WaitReason, message: string, delaySeconds: number, claim: Claim | null, place: Place | null = null): Promise<Outcome> {
   const { record, deps } = run;
+  if (place) record.sequence_key = place.key;
   const outcome = await finish(run, 202, 'queued', reason, message, { deliveryId: record.id, status: 'queued' }, []);
   record.mode = 'queue';
   record.finished_at = null;
@@ -418,6 +450,7 @@ async function toQueue(run: Run, reason: WaitReason, message: string, delaySecon
     }
     return storageDown(run, err);
   }
+  if (place) await join(deps.coordination, run.config.crm.productLineId, [place]);
   await enqueue(deps.queue, record.id, delaySeconds);
   return outcome;
 }
@@ -434,7 +467,7 @@ function superseded(run: Run, turn: { by: string; byVersion: string | null; next
 }
 
 /** 7. What the CRM call decided, as the answer, the row and its writes. */
-async function afterCrm(run: Run, delivered: Delivered, value: unknown, claim: Claim | null): Promise<Outcome> {
+async function afterCrm(run: Run, delivered: UpdateDelivered, value: unknown, claim: Claim | null): Promise<Outcome> {
   const { record } = run;
   const release: Write[] = claim ? [{ kind: 'release', endpointId: claim.endpointId, key: claim.key }] : [];
   if (delivered.kind === 'unmatched' || delivered.kind === 'conflict') {

@@ -1,6 +1,7 @@
 /**
  * A stand-in for the CRM, faithful to its documented API (see README "The stand-in CRM"):
- * `POST /api/moduleData/update` and `POST /api/crm/client/detail`, checked credentials and
+ * `POST /api/moduleData/update`, `POST /api/crm/client/detail` and a create call (`POST /api/moduleData/add`, the
+ * web app's own "add customer" call as CRM_CREATE_PATH names it), checked credentials and
  * `default-product-id`, customers in memory per product line, three update modes, and scripted
  * failures. Tests, `npm run dev` and the benchmark reach it over real HTTP.
  *
@@ -16,7 +17,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { siteverify, TURNSTILE_PATH, turnstileCalls } from './turnstile.ts';
-import { applyUpdate, expand, newTenant, readDetail, record, type Customer, type Envelope, type Failure, type Tenant } from './state.ts';
+import { applyCreate, applyUpdate, CREATE_PATH, expand, newTenant, readDetail, record, type Customer, type Envelope, type Failure, type Tenant } from './state.ts';
 
 export type CrmStubOptions = {
   /** The API token the CRM accepts. */
@@ -128,7 +129,8 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
 
     const isUpdate = path === '/api/moduleData/update';
     const isDetail = path === '/api/crm/client/detail';
-    if (req.method !== 'POST' || (!isUpdate && !isDetail)) return send(res, 404, { code: 404, message: 'Not Found', data: [] });
+    const isCreate = path === CREATE_PATH;
+    if (req.method !== 'POST' || (!isUpdate && !isDetail && !isCreate)) return send(res, 404, { code: 404, message: 'Not Found', data: [] });
 
     if (req.headers[authHeader] !== expectedAuth) return send(res, 401, { code: 401, message: '登录已失效，请重新登录', data: [] });
     const pid = req.headers['default-product-id'];
@@ -138,7 +140,7 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
 
     let body: unknown;
     try {
-      body = isUpdate ? parseJson(text) : Object.fromEntries(new URLSearchParams(text));
+      body = isUpdate || isCreate ? parseJson(text) : Object.fromEntries(new URLSearchParams(text));
     } catch {
       body = undefined;
     }
@@ -169,7 +171,7 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
       record(tenant, { ...entry, outcome: 'refused' });
       return send(res, 200, { code: 400, message: '请求体不是合法的 JSON', data: [] });
     }
-    const answer: Envelope = isUpdate ? applyUpdate(tenant, body) : readDetail(tenant, new URLSearchParams(text));
+    const answer: Envelope = isCreate ? applyCreate(tenant, body) : isUpdate ? applyUpdate(tenant, body) : readDetail(tenant, new URLSearchParams(text));
     record(tenant, { ...entry, outcome: answer.code === 200 ? 'applied' : 'refused' });
     return send(res, 200, answer);
   }

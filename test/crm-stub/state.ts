@@ -159,6 +159,40 @@ export function applyUpdate(tenant: Tenant, body: unknown): Envelope {
   return { code: 200, message: '', data: { item: expand(next, tenant) } };
 }
 
+/** The path the stand-in answers as the CRM web app's own "add customer" call (what CRM_CREATE_PATH names). */
+export const CREATE_PATH = '/api/moduleData/add';
+
+let created = 0n;
+/** A new snowflake-sized id (above 2^53), as a decimal string, distinct within this process. */
+function newCustomerId(): string {
+  created += 1n;
+  return (790000000000000000n + BigInt(Date.now() % 1_000_000) * 1000n + created).toString();
+}
+
+/**
+ * Applies the create call: a body like update's without `id`; answers like update (`data.item`, the new id a string),
+ * its refusals PHP-style (`data: []`). A phone already held by another customer is refused, as CRMs do.
+ */
+export function applyCreate(tenant: Tenant, body: unknown): Envelope {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return refuse(400, '请求体必须是 JSON 对象');
+  const input = body as Record<string, unknown>;
+  if (input.mid === undefined || input.mid === '') return refuse(422, 'mid 不能为空');
+  if (input.id !== undefined) return refuse(422, '新建数据不能带 id');
+  if (input.mid !== tenant.moduleId) return refuse(404, '模块不存在');
+  for (const key of ['mid', 'own_id', 'source']) {
+    const v = input[key];
+    if (v !== undefined && !(typeof v === 'string' && /^\d+$/.test(v))) return refuse(422, `${key} 必须是十进制字符串 id`);
+  }
+  if (typeof input.phone === 'string' && input.phone !== '' && [...tenant.customers.values()].some((c) => c.phone === input.phone)) {
+    return refuse(409, `手机号 ${input.phone} 已存在`);
+  }
+  const now = timestamp();
+  const customer: Customer = { id: newCustomerId(), created_at: now, updated_at: now, own_id: tenant.apiUserId, created_id: tenant.apiUserId };
+  for (const [key, value] of Object.entries(input)) if (!SYSTEM_FIELDS.has(key)) customer[key] = value;
+  tenant.customers.set(customer.id, customer);
+  return { code: 200, message: '', data: { item: expand(customer, tenant) } };
+}
+
 /** Answers `POST /api/crm/client/detail` (form-encoded `mid`, `id`). */
 export function readDetail(tenant: Tenant, form: URLSearchParams): Envelope {
   const mid = form.get('mid');

@@ -140,6 +140,8 @@ beforeAll(async () => {
       CRM_BASE_URL: crm.url,
       E2E_FORM_TOKEN: FORM_TOKEN,
       SECRETS_KEY: 'e2e-secrets-key-0123456789abcdef0123',
+      // the stand-in's create call (test/crm-stub/state.ts)
+      CRM_CREATE_PATH: '/api/moduleData/add',
     },
     { assets: true, console: true, outdir: 'bench/out/e2e-build' },
   );
@@ -402,6 +404,63 @@ describe('the console in Chromium', () => {
       await signedOut.close();
     });
   }
+
+  it('zh-CN: a lead for a new phone is unmatched; the marketer follows the page’s link, turns creation on, replays, and sees the customer created with its id', async () => {
+    const t = CATALOGUES.zh;
+    const config = {
+      name: '新客户落地页',
+      crm: { moduleId: MODULE_ID, productLineId: PRODUCT_LINE },
+      verify: { type: 'token', query: 'token', secret: 'E2E_FORM_TOKEN' },
+      customerLookup: [{ key: 'phone', value: 'mobile' }],
+      fields: { name: 'name', phone: 'mobile', note: 'comment' },
+    };
+    expect((await admin('/admin/endpoints/newleads', { method: 'PUT', body: JSON.stringify(config) })).status).toBe(201);
+    const sent = await webhook('newleads', { name: '新面孔', mobile: '13512345678', comment: '第一次来' });
+    expect(sent.status).toBe(422);
+    const context = await browser.newContext({ viewport: DESKTOP, ...LOCALES.zh });
+    const page = await signIn(context);
+    await page.click(`nav >> text=${t.nav.deliveries}`);
+    const row = page.locator('ul.deliveries a.row', { hasText: '13512345678' }).first();
+    await expect.poll(text(row), POLL).toContain(t.status.unmatched[0]);
+    await row.click();
+    await page.waitForURL(/\/console\/deliveries\/[0-9a-z]{26}$/);
+    const deliveryUrl = page.url();
+    // the page says what is true, and the ways on
+    await expect.poll(text(page.locator('main')), POLL).toContain(t.deliveries.unmatched.title);
+    expect(await page.locator('main').innerText()).toContain(t.deliveries.unmatched.importKey);
+    await shoot(page, 'zh-delivery-unmatched');
+    await page.click(`a:text("${t.deliveries.unmatched.turnOnLink}")`);
+    await page.waitForURL(/\/console\/endpoints\/newleads/);
+    expect(await page.locator('#on-unmatched').innerText()).toContain(t.editor.onUnmatched);
+    await page.selectOption('select[name=onUnmatched]', 'create');
+    await page.click(`button[name=save][value=form]`);
+    await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.editor.saved);
+    const saved = (await (await admin('/admin/endpoints/newleads')).json()) as { config: { onUnmatched: string } };
+    expect(saved.config.onUnmatched).toBe('create');
+    // back to the lead, and replay it: it is created now
+    await page.goto(deliveryUrl);
+    await page.click(`button:text("${t.deliveries.replay}")`);
+    await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.deliveries.replayed);
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return text(page.locator('dl.facts'))();
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toContain(t.reason.customer_created);
+    const created = crm.tenants.get(PRODUCT_LINE)!;
+    const customer = [...created.customers.values()].find((c) => c.phone === '13512345678');
+    expect(customer).toBeDefined();
+    expect(await page.locator('dl.facts').innerText()).toContain(customer!.id);
+    await shoot(page, 'zh-delivery-created');
+    // the next lead of that phone updates the created customer, at once
+    const next = await webhook('newleads', { name: '新面孔', mobile: '13512345678', comment: '第二次来' });
+    expect(next.status).toBe(200);
+    expect(await next.json()).toMatchObject({ status: 'delivered', customerId: customer!.id });
+    await context.close();
+  });
 
   it('zh-CN: the CRM asks to wait (429, Retry-After), the overview says CRM calls are paused and the lead waits, and 立即恢复 resumes them', async () => {
     const tenant = crm.tenants.get(PRODUCT_LINE)!;

@@ -104,6 +104,23 @@ export const en = {
       warning: 'Accepting delivers it to the CRM as if it had been verified. Accept only leads you recognise.',
     },
     accepted: 'Accepted: the lead is queued and delivered as if verified. Reload to see its outcome.',
+    create: {
+      title: 'The CRM may or may not have created this customer: search the CRM for the phone or lead id in the message above, then answer.',
+      how: 'Found it: give its CRM customer id and this lead updates it. Not found: let the adapter create it now (once).',
+      idLabel: 'Customer id',
+      wasCreated: 'It was created: use this customer',
+      wasNot: 'It was not: create it now',
+      badId: 'The customer id is the CRM’s string of digits, e.g. 688346218203447296',
+      notAnswered: (why: string) => `Not done: ${why}`,
+    },
+    unmatched: {
+      title: 'This customer is not in the CRM yet (neither the customer id nor the keys found one), so no customer was updated. Ways on:',
+      importKey: 'Create the customer in the CRM, import its phone or lead id under Customer keys, then replay:',
+      importLink: 'Open Customer keys',
+      turnOn: 'Let this endpoint create customers it cannot find (an admin sets CRM_CREATE_PATH first):',
+      turnOnLink: 'Open the endpoint’s settings',
+      replay: 'After importing the key, press Replay below.',
+    },
     notAccepted: (why: string) => `Not accepted: ${why}`,
     replay: 'Replay',
     previewReplay: 'Preview replay',
@@ -126,6 +143,7 @@ export const en = {
   preview: {
     outcome: {
       would_deliver: 'Would update the customer',
+      would_create: 'Would create a new customer (nobody matches; onUnmatched: create)',
       would_skip: 'Would be skipped (skipWhen)',
       would_refuse: 'Would be refused',
       unmatched: 'No customer found',
@@ -207,6 +225,10 @@ export const en = {
     lookupKey: 'Look up by key',
     lookupFrom: 'value from',
     updateMode: 'Update mode',
+    onUnmatched: 'When no customer matches',
+    onUnmatchedChoices: { keep: 'Keep the lead for me (create nothing)', create: 'Create the customer in the CRM' },
+    onUnmatchedHelp:
+      'With “Create”, a lead that neither the customer id nor the keys match creates a customer in the CRM (once per person), and the person’s later leads update it. An admin must set CRM_CREATE_PATH (the path of the CRM web app’s own “add customer” call) first, or such leads stay unmatched. A lead without a phone, lead id or other key is never created.',
     modes: { patch: 'Only the mapped fields (patch)', 'fill-empty': 'Fill empty fields only (fill-empty)', merge: 'Resend the whole record (merge)' },
     mapping: 'CRM fields',
     crmField: 'CRM field',
@@ -264,6 +286,8 @@ export const en = {
       replaced: (by: number) => `same key type and value as row ${by}, which wins`,
     },
     more: (n: number) => `${n} more rows refused (the same reasons)`,
+    replayNow: 'Leads that could not be matched before can be replayed now:',
+    replayNowLink: 'See the unmatched deliveries and replay them',
     file: 'CSV file (header customer_id,key,value)',
     paste: 'or paste it',
     submit: 'Import',
@@ -355,6 +379,10 @@ export const en = {
     crm_busy: "The CRM's limits (calls at once or per second) are reached: sent shortly, nothing to do.",
     endpoint_deleted: 'Its endpoint was deleted: this lead is not sent; press Replay once a new endpoint exists.',
     customer_conflict: 'Different keys point at different customers: fix the customer keys, then replay.',
+    create_queued: 'A new customer: it is created through the queue, one create per person. Reload to see it created.',
+    customer_created: 'A new customer was created in the CRM with this lead’s fields; its keys are learned, so the next lead of this person updates it.',
+    create_unconfirmed:
+      'The CRM may or may not have created this customer (no clear answer). Search the CRM for the keys below, then answer on this page: “It was created” (give its id) or “It was not: create it now”.',
   } satisfies Record<Reason, string>,
 };
 

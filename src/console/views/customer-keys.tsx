@@ -1,6 +1,6 @@
 import type { ImportResult, listKeys } from '../../customers/keys';
 import { Csrf, Layout, Notice, Time } from './layout';
-import { consolePath } from '../paths';
+import { consolePath, consolePathWith } from '../paths';
 import { useT } from '../i18n';
 
 export type Lookup = { moduleId: string; key: string; value: string; customerId: string };
@@ -85,6 +85,11 @@ export function CustomerKeysPage(p: {
         {p.imported && (
           <Notice kind={p.imported.refused > 0 ? 'warn' : 'ok'}>
             <p>{k.imported(p.imported.moduleId, p.imported)}</p>
+            {p.imported.added + p.imported.updated > 0 && (
+              <p>
+                {k.replayNow} <a href={consolePathWith('deliveries', { status: 'unmatched' })}>{k.replayNowLink}</a>
+              </p>
+            )}
             {p.imported.refused > 0 && (
               <ul>
                 {p.imported.examples.map((e) => (

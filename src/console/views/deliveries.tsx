@@ -243,6 +243,52 @@ function ReviewActions(p: { d: Delivery; csrf: string }) {
   );
 }
 
+/** A create whose outcome is unknown: the two answers of the person who checked the CRM. */
+function CreateCheck(p: { d: Delivery; csrf: string }) {
+  const t = useT();
+  const c = t.deliveries.create;
+  return (
+    <Notice kind="warn">
+      <p>
+        <strong>{c.title}</strong>
+      </p>
+      <p>{c.how}</p>
+      <form method="post" action={consolePath('deliveryCreated', { id: p.d.id })} class="inline">
+        <Csrf token={p.csrf} />
+        <label for="created-id">{c.idLabel}</label> <input id="created-id" name="customerId" inputmode="numeric" required /> <button type="submit">{c.wasCreated}</button>
+      </form>
+      <form method="post" action={consolePath('deliveryCreate', { id: p.d.id })} class="inline">
+        <Csrf token={p.csrf} />
+        <button type="submit" class="secondary">
+          {c.wasNot}
+        </button>
+      </form>
+    </Notice>
+  );
+}
+
+/** A lead nobody in the CRM matches: what is true, and the ways on. */
+function UnmatchedHelp(p: { d: Delivery }) {
+  const t = useT();
+  const u = t.deliveries.unmatched;
+  return (
+    <Notice kind="warn">
+      <p>
+        <strong>{u.title}</strong>
+      </p>
+      <ul>
+        <li>
+          {u.importKey} <a href={consolePath('customerKeys')}>{u.importLink}</a>
+        </li>
+        <li>
+          {u.turnOn} <a href={`${consolePath('endpoint', { id: p.d.endpointId })}#on-unmatched`}>{u.turnOnLink}</a>
+        </li>
+        <li>{u.replay}</li>
+      </ul>
+    </Notice>
+  );
+}
+
 /** What arrived (masked as the endpoint says) and what went to the CRM and came back. */
 function RequestAndCrm(p: { d: Delivery }) {
   const t = useT();
@@ -305,6 +351,8 @@ export function DeliveryPage(p: { d: Delivery; lead?: Lead; attempts: Attempt[];
           </ul>
         </Notice>
       )}
+      {d.status === 'unmatched' && <UnmatchedHelp d={d} />}
+      {d.createUnconfirmed && <CreateCheck d={d} csrf={p.csrf} />}
       {d.reviewable ? <ReviewActions d={d} csrf={p.csrf} /> : <ReplayActions d={d} csrf={p.csrf} />}
       {p.preview && (
         <section id="preview" tabindex={-1}>
@@ -328,7 +376,9 @@ export function PreviewResultView(p: { result: PreviewResult }) {
   return (
     <div class="preview-result">
       <p>
-        <span class={`status g-${r.outcome === 'would_deliver' ? 'ok' : r.outcome === 'would_skip' || r.outcome === 'nothing_to_send' ? 'other' : 'failed'}`}>
+        <span
+          class={`status g-${r.outcome === 'would_deliver' || r.outcome === 'would_create' ? 'ok' : r.outcome === 'would_skip' || r.outcome === 'nothing_to_send' ? 'other' : 'failed'}`}
+        >
           {t.preview.outcome[r.outcome]}
         </span>{' '}
         {r.reason && (

@@ -283,6 +283,17 @@ function CustomerFields(p: { form: FormState; paths: string[] }) {
           ))}
         </select>
       </label>
+      <label id="on-unmatched">
+        {t.editor.onUnmatched}
+        <select name="onUnmatched">
+          {(['keep', 'create'] as const).map((o) => (
+            <option value={o} selected={o === f.onUnmatched}>
+              {t.editor.onUnmatchedChoices[o]}
+            </option>
+          ))}
+        </select>
+      </label>
+      <p class="muted">{t.editor.onUnmatchedHelp}</p>
     </>
   );
 }
