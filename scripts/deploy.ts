@@ -35,13 +35,24 @@ function wrangler(args: string[], show = true): Run {
   return { status: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
-/** Runs wrangler, showing its output; stops the deploy when it fails. */
+/** What wrangler says when nobody is signed in to Cloudflare (interactive or not). */
+const NOT_SIGNED_IN = /not authenticated|not logged in|wrangler login|CLOUDFLARE_API_TOKEN|Authentication error|\[code: 10000\]/i;
+const SIGN_IN_FIRST = 'not signed in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then `npm run deploy` again; nothing was deployed';
+
+/** Runs wrangler, showing its output; stops the deploy when it fails, naming a missing sign-in as the cause. */
 function must(args: string[], what: string): Run {
   const r = wrangler(args);
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
+  if (r.status !== 0 && NOT_SIGNED_IN.test(`${r.stdout}${r.stderr}`)) fail(SIGN_IN_FIRST);
   if (r.status !== 0) fail(`${what} failed (wrangler ${args.join(' ')}, exit ${r.status}): nothing was deployed after this step`);
   return r;
+}
+
+/** Before anything else: a deploy without a Cloudflare sign-in stops here, with the one line that fixes it. */
+function signedIn(): void {
+  const r = wrangler(['whoami'], false);
+  if (r.status !== 0 || NOT_SIGNED_IN.test(`${r.stdout}${r.stderr}`)) fail(SIGN_IN_FIRST);
 }
 
 function fail(message: string): never {
@@ -140,6 +151,7 @@ async function missingSecrets(workerUrl: string | undefined): Promise<string[]> 
   return missing;
 }
 
+signedIn();
 ensureQueues();
 const ids = { database: ensureDatabase(), namespace: ensureNamespace() };
 must(['deploy', '-c', withIds(CONSOLE_CONFIG, 'wrangler.console.toml', ids)], 'deploying the console Worker');

@@ -7,6 +7,7 @@ import { hooks } from './entry/webhook';
 import { runCron } from './entry/cron';
 import type { DeliveryMessage } from './pipeline/core';
 import { handleQueue } from './entry/queue';
+import { withSecretFacts } from './secrets/handoff';
 
 export { CrmCoordinator } from './coordination/coordinator';
 
@@ -19,8 +20,9 @@ app.route('/admin', admin);
 // The console is its own Worker (src/console/worker.ts), reached over a service binding: same URL, none of its code here.
 const toConsole = async (c: Context<AppEnv>) => {
   try {
-    // redirects (sign-in, post-then-get) go back to the browser as they are, never followed here
-    return await c.env.CONSOLE.fetch(new Request(c.req.raw, { redirect: 'manual' }));
+    // redirects (sign-in, post-then-get) go back to the browser as they are, never followed here; the console is told
+    // which endpoint secrets this Worker holds (src/secrets/handoff.ts)
+    return await c.env.CONSOLE.fetch(await withSecretFacts(c.req.raw, c.env));
   } catch (err) {
     console.error('console Worker unreachable', err);
     throw new ApiError(503, 'console_unavailable', 'The console Worker (crm-webhook-adapter-console) did not answer: deploy it with `npm run deploy`');
@@ -33,9 +35,9 @@ app.onError(onError);
 
 export default {
   fetch: app.fetch,
-  /** Queued deliveries and their dead-letter queue (src/queue/). */
+  /** Queued deliveries and their dead-letter queue (src/entry/queue.ts). */
   queue: handleQueue,
-  /** Re-drive, retention, alerts (src/cron.ts). */
+  /** Re-drive, retention, alerts (src/entry/cron.ts). */
   scheduled: async (controller, env, ctx) => {
     ctx.waitUntil(runCron(env, controller.scheduledTime));
   },

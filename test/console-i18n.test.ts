@@ -311,7 +311,10 @@ describe('next to the URL', () => {
     expect(stored).not.toContain('typed-in-the-console-9f3a');
     const page = await (await get(res.headers.get('location')!, s)).text();
     expect(page).toContain(CATALOGUES.zh.editor.secretSaved('CONSOLE_SET_TOKEN'));
-    expect(page).not.toContain('typed-in-the-console-9f3a');
+    // shown only inside the admin's reveal of the whole URL, nowhere else on the page
+    const revealed = /<details class="real-url">[\s\S]*?<\/details>/.exec(page)![0];
+    expect(revealed).toContain('typed-in-the-console-9f3a');
+    expect(page.replace(revealed, '')).not.toContain('typed-in-the-console-9f3a');
     // the webhook now verifies with it
     const ok = await call(hook(endpointId, leadJson(), { query: '?token=typed-in-the-console-9f3a' }));
     expect(ok.status).toBe(200);

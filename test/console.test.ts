@@ -348,7 +348,7 @@ describe('endpoints', () => {
     const { endpointId, id } = await failedDelivery(leadJson({ comment: '来自最近的投递' }));
     const s = await signIn();
     const page = await (await get(`/console/endpoints/${endpointId}`, s)).text();
-    expect(page).toContain(`<option value="${id}" selected="">`);
+    expect(page).toContain(`<option value="${id}" selected="" data-time=`);
     expect(page).toContain('来自最近的投递');
     const stored = (await env.ENDPOINTS.get<{ config: unknown }>(`v1:endpoint:${endpointId}`, 'json'))!;
     const res = await post(`/console/endpoints/${endpointId}/preview`, s, { config: JSON.stringify(stored.config), delivery: id }, { 'x-console-fragment': 'preview' });

@@ -23,7 +23,8 @@ import { consolePathWith, ROUTES } from './paths';
 import { EMPTY_ROW, fromForm, readForm, sampleFields, toForm, type FormState } from './mapping-form';
 import { crmFieldLabels, rememberCrmFields } from '../endpoints/crm-fields';
 import { setSecret } from '../secrets/set';
-import { DEFAULT_GRACE_HOURS, masterKey, MAX_GRACE_HOURS, previousValidUntil } from '../secrets/vault';
+import { webhookSecretsOf } from '../secrets/handoff';
+import { DEFAULT_GRACE_HOURS, masterKey, MAX_GRACE_HOURS, previousValidUntil, readSecretCached } from '../secrets/vault';
 import { isRecord } from '../shared/json';
 import { EditorPage, EndpointsPage, PreviewPane, type EditorProps, type PreviewPaneProps } from './views/endpoints';
 import { Issues } from './views/layout';
@@ -75,10 +76,11 @@ async function editorPage(c: C, endpoint: StoredEndpoint | null, state: EditorSt
       id={state.id}
       configText={state.configText}
       issues={state.issues ?? []}
-      warnings={config && !state.issues?.length ? await warningsFor(config, c.env) : []}
+      warnings={config && !state.issues?.length ? await warningsFor(config, c.env, webhookSecretsOf(c.req.raw.headers)?.names) : []}
       saved={state.saved}
       notice={state.notice}
       url={endpoint ? webhookUrl(c.req.url, endpoint) : null}
+      realUrl={endpoint ? await realWebhookUrl(c, endpoint) : null}
       preset={config?.preset ? PRESETS[config.preset] : undefined}
       recent={recent}
       sample={sample}
@@ -90,6 +92,20 @@ async function editorPage(c: C, endpoint: StoredEndpoint | null, state: EditorSt
     />,
     status,
   );
+}
+
+/**
+ * The URL to paste with the real token in it, for the signed-in admin, when the endpoint reads a token from the query
+ * and its secret is in the vault: shown behind a reveal, never logged, stored or answered by the API.
+ */
+async function realWebhookUrl(c: C, endpoint: StoredEndpoint): Promise<string | null> {
+  const verify = endpoint.config.verify;
+  if (verify.type !== 'token' || !verify.query || typeof verify.secret !== 'string') return null;
+  const stored = await readSecretCached(c.env.ENDPOINTS, c.env.SECRETS_KEY, verify.secret).catch(() => undefined);
+  if (!stored) return null;
+  const url = new URL(`/hooks/${endpoint.id}`, c.req.url);
+  url.searchParams.set(verify.query, stored.value);
+  return url.toString();
 }
 
 /** The form for a document, or null when the form cannot show it. */
@@ -253,8 +269,11 @@ async function setSecretFromForm(c: C) {
   if (!value || value.length > 4096) return again(t.reason.validation_failed, 400);
   const grace = Number(body.graceHours ?? DEFAULT_GRACE_HOURS);
   if (!Number.isFinite(grace) || grace < 0 || grace > MAX_GRACE_HOURS) return again(t.reason.validation_failed, 400);
-  const set = await setSecret(c.env, name, value, grace);
-  if (!set.ok) return again(set.why === 'no_key' ? t.editor.secretNoKey : t.editor.secretWorker(name), set.why === 'no_key' ? 503 : 409);
+  const set = await setSecret(c.env, name, value, grace, webhookSecretsOf(c.req.raw.headers));
+  if (!set.ok) {
+    const text = set.why === 'no_key' ? t.editor.secretNoKey : set.why === 'key_mismatch' ? t.editor.secretKeyMismatch : t.editor.secretWorker(name);
+    return again(text, set.why === 'worker_secret' ? 409 : 503);
+  }
   return c.redirect(consolePathWith('endpoint', { secret: name }, { id: endpoint.id }), 303);
 }
 

@@ -168,7 +168,8 @@ consolePages.post(ROUTES.crmResume, async (c) => {
 const blank = (v: unknown) => (v === '' ? undefined : v);
 const ListQuery = z.object({
   endpoint: preprocess(blank, z.optional(EndpointId)),
-  status: preprocess(blank, z.optional(z.enum(DELIVERY_STATUSES as [DeliveryStatus, ...DeliveryStatus[]]))),
+  // `attention`: every status that needs a person (the overview's "all failed" link)
+  status: preprocess(blank, z.optional(z.enum(['attention', ...DELIVERY_STATUSES] as ['attention', ...DeliveryStatus[]]))),
   range: preprocess(blank, z._default(z.enum(Object.keys(RANGES) as [Range, ...Range[]]), 'all')),
   q: preprocess(blank, z.optional(z.string().check(z.trim()).check(z.maxLength(100)))),
   cursor: preprocess(blank, z.optional(z.string().check(z.regex(/^[0-9a-z]{26}$/)))),

@@ -4,6 +4,7 @@
  * show (redact, delivery, response, …) are kept from the document, so a configuration saved from the form and one
  * saved as JSON are the same document.
  */
+import { MAX_FIELD_RULES } from '../endpoints/schema';
 import { isRecord } from '../shared/json';
 
 export const UPDATE_MODES = ['patch', 'fill-empty', 'merge'] as const;
@@ -43,7 +44,7 @@ const isScalar = (v: unknown): v is string | number | boolean => typeof v === 's
 
 /** One field rule as a row, or null when the form cannot show it (an expression, a default, a list value …). */
 function rowOf(field: string, rule: unknown, labels: Record<string, string>): Row | null {
-  const base = { ...EMPTY_ROW, field, label: labels[field] ?? '' };
+  const base = { ...EMPTY_ROW, field, label: Object.hasOwn(labels, field) && typeof labels[field] === 'string' ? labels[field] : '' };
   if (isPath(rule)) return { ...base, from: rule };
   if (!isRecord(rule)) return null;
   const keep = rule.overwrite === false;
@@ -134,7 +135,8 @@ export function fromForm(state: FormState, doc: Record<string, unknown>): Record
   set('customerLookup', state.lookupKey && state.lookupFrom ? [{ key: state.lookupKey, value: state.lookupFrom }] : undefined);
   out.update = { ...(isRecord(doc.update) ? doc.update : {}), mode: state.updateMode };
   set('onUnmatched', state.onUnmatched === 'create' ? 'create' : undefined);
-  const fields: Record<string, unknown> = {};
+  // no prototype: a field named like an object's own property stays a key (the schema then names the problem)
+  const fields: Record<string, unknown> = Object.create(null);
   for (const row of state.rows) if (row.field && (row.kind === 'constant' || row.from)) fields[row.field] = ruleOf(row);
   out.fields = fields;
   return out;
@@ -147,7 +149,8 @@ export function readForm(body: Record<string, string | File | (string | File)[]>
     return typeof v === 'string' ? v.trim() : '';
   };
   const rows: Row[] = [];
-  for (let i = 0; i < 200 && (`row.${i}.field` in body || `row.${i}.kind` in body); i++) {
+  // one past the limit is read, so that too many rules are refused with the limit named, never cut silently
+  for (let i = 0; i <= MAX_FIELD_RULES && (`row.${i}.field` in body || `row.${i}.kind` in body); i++) {
     const kind = text(`row.${i}.kind`);
     rows.push({
       field: text(`row.${i}.field`),

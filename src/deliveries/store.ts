@@ -365,7 +365,8 @@ export async function getDelivery(db: D1Database, id: string): Promise<Delivery 
 
 export type DeliveryFilter = {
   endpoint?: string;
-  status?: DeliveryStatus;
+  /** One status, or `attention`: every status that needs a person (ATTENTION_STATUSES but held). */
+  status?: DeliveryStatus | 'attention';
   /** Received at or after / before these times (ms since epoch). */
   since?: number;
   until?: number;
@@ -386,7 +387,8 @@ const SUMMARY_COLUMNS = [
 export async function listDeliveries(db: D1Database, filter: DeliveryFilter): Promise<{ deliveries: DeliverySummary[]; nextCursor: string | null }> {
   const where = new Where();
   if (filter.endpoint) where.and('endpoint_id = ?', filter.endpoint);
-  if (filter.status) where.and(statusSql(filter.status), filter.status);
+  if (filter.status === 'attention') where.and(`status <> 'held' AND ${ATTENTION_SQL}`);
+  else if (filter.status) where.and(statusSql(filter.status), filter.status);
   if (filter.since !== undefined) where.and('id >= ?', idFloor(filter.since));
   if (filter.until !== undefined) where.and('id < ?', idFloor(filter.until));
   if (filter.q) {

@@ -9,11 +9,18 @@ const key = (moduleId: string) => `v1:crm-fields:${moduleId}`;
 /** The CRM's own customer fields, always offered. */
 export const BUILT_IN_FIELDS = ['name', 'phone', 'note', 'source', 'tags'] as const;
 
+/** At most this many remembered fields per module, labels of at most LABEL_MAX characters: the page carries them all. */
+const FIELDS_MAX = 2000;
+const LABEL_MAX = 100;
+
+/** The remembered labels, as an object without a prototype: a field named `constructor` is a key like any other. */
 export async function crmFieldLabels(kv: KVNamespace, moduleId: string): Promise<Record<string, string>> {
-  if (!moduleId) return {};
+  const out: Record<string, string> = Object.create(null);
+  if (!moduleId) return out;
   const stored = await kv.get<unknown>(key(moduleId), 'json');
-  if (!isRecord(stored)) return {};
-  return Object.fromEntries(Object.entries(stored).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  if (!isRecord(stored)) return out;
+  for (const [field, label] of Object.entries(stored)) if (typeof label === 'string') out[field] = label;
+  return out;
 }
 
 /** Adds the fields and labels of a saved mapping to what the module remembers (a label given replaces the old one). */
@@ -23,8 +30,10 @@ export async function rememberCrmFields(kv: KVNamespace, moduleId: string, field
   const known = await crmFieldLabels(kv, moduleId);
   let changed = false;
   for (const f of named) {
-    const label = f.label || known[f.field] || '';
-    if (known[f.field] !== label || !(f.field in known)) {
+    const had = Object.hasOwn(known, f.field);
+    if (!had && Object.keys(known).length >= FIELDS_MAX) continue;
+    const label = (f.label || (had ? known[f.field] : '') || '').slice(0, LABEL_MAX);
+    if (!had || known[f.field] !== label) {
       known[f.field] = label;
       changed = true;
     }

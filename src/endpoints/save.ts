@@ -1,6 +1,7 @@
 import { secretResolver } from '../secrets/resolver';
+import { isRecord } from '../shared/json';
 import { compileMapping, type CompiledMapping } from '../mapping/compile';
-import { EndpointConfig, endpointSecretNames, formatIssues, type StoredEndpoint } from './schema';
+import { EndpointConfig, endpointSecretNames, formatIssues, OBJECT_NAME_MESSAGE, OBJECT_NAMES, type StoredEndpoint } from './schema';
 import { putEndpoint } from './store';
 import { trialRun } from '../mapping/map';
 
@@ -9,6 +10,9 @@ export type Checked = { ok: true; config: EndpointConfig; mapping: CompiledMappi
 
 /** Validates a configuration as a user wrote it (preset applied) and compiles its expressions: every problem with its path. */
 export function checkConfig(raw: unknown): Checked {
+  // a field named like an object's own property would vanish in parsing (`__proto__`) or be refused without a word
+  const objectNamed = objectNamedFields(raw);
+  if (objectNamed.length > 0) return { ok: false, issues: objectNamed.map((name) => ({ path: `fields.${name}`, message: OBJECT_NAME_MESSAGE })) };
   const parsed = EndpointConfig.safeParse(raw);
   if (!parsed.success) return { ok: false, issues: formatIssues(parsed.error) };
   // a broken expression is refused now, not discovered when a lead arrives
@@ -17,12 +21,20 @@ export function checkConfig(raw: unknown): Checked {
   return { ok: true, config: parsed.data, mapping: compiled.mapping };
 }
 
+/** The field names of a raw configuration that JavaScript objects give a meaning to (own keys, as JSON.parse makes them). */
+function objectNamedFields(raw: unknown): string[] {
+  const fields = isRecord(raw) ? raw.fields : undefined;
+  return isRecord(fields) ? [...OBJECT_NAMES].filter((name) => Object.hasOwn(fields, name)) : [];
+}
+
 /** Warnings a valid configuration still deserves. */
-export async function warningsFor(config: EndpointConfig, env: Env): Promise<string[]> {
+/** `heldElsewhere`: secrets the webhook Worker holds as its own (the console cannot see them: src/secrets/handoff.ts). */
+export async function warningsFor(config: EndpointConfig, env: Env, heldElsewhere: ReadonlySet<string> = new Set()): Promise<string[]> {
   const warnings: string[] = [];
   if (config.verify.type === 'none') warnings.push('verify.type is "none": anyone who knows the URL can update any customer');
   const resolve = secretResolver(env);
   for (const name of endpointSecretNames(config)) {
+    if (heldElsewhere.has(name)) continue;
     let value: unknown;
     try {
       value = await resolve(name);

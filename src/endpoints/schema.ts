@@ -19,7 +19,16 @@ export const EndpointId = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 
 /** A CRM id: a snowflake above 2^53, so always a decimal string. */
 export const CrmId = z.string().check(z.refine(isCanonicalId, 'a CRM id is a decimal string such as "347772778973233152" (no sign, leading zeros or spaces; at most 19 digits)'));
 
-const FieldName = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a CRM field name is letters, digits and _'));
+/** Names JavaScript objects give a meaning to: never a CRM field, and kept as a key they would vanish or break a page. */
+export const OBJECT_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+export const OBJECT_NAME_MESSAGE = 'not a CRM field name (__proto__, constructor and prototype are refused)';
+const FieldName = z
+  .string()
+  .check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'a CRM field name is letters, digits and _'))
+  .check(z.refine((name) => !OBJECT_NAMES.has(name), OBJECT_NAME_MESSAGE));
+
+/** The most field rules one endpoint may have: more is refused with this number, never cut silently. */
+export const MAX_FIELD_RULES = 1000;
 
 /** The configuration's keys (stored in KV, validated on the way in and out). */
 export const EndpointConfigObject = z.strictObject({
@@ -44,6 +53,8 @@ export const EndpointConfigObject = z.strictObject({
   update: UpdateConfig,
   fields: z.record(FieldName, FieldRule).check(
     z.superRefine((fields, ctx) => {
+      const count = Object.keys(fields).length;
+      if (count > MAX_FIELD_RULES) ctx.addIssue({ code: 'custom', path: [], message: `at most ${MAX_FIELD_RULES} field rules (this has ${count})` });
       for (const reserved of ['mid', 'id']) {
         if (reserved in fields) {
           ctx.addIssue({ code: 'custom', path: [reserved], message: `"${reserved}" is set by ${reserved === 'mid' ? 'crm.moduleId' : 'customerId'}, not by fields` });

@@ -18,6 +18,7 @@ type Account = {
   secrets: string[];
   consoleSecrets?: string[];
   failMigrations?: boolean;
+  signedOut?: boolean;
   deployed?: number;
   workers?: Record<string, { database: string | null; namespace: string | null }>;
 };
@@ -43,6 +44,7 @@ describe('npm run deploy', () => {
     const run = a.deploy();
     expect(run.status, run.stderr).toBe(0);
     expect(a.calls()).toEqual([
+      'whoami',
       'queues info crm-deliveries',
       'queues create crm-deliveries',
       'queues info crm-deliveries-dlq',
@@ -90,6 +92,16 @@ describe('npm run deploy', () => {
     expect(a.read().deployed).toBe(2);
     expect(a.read().workers!['crm-webhook-adapter-console']!.namespace).toBe('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2');
     expect(run.stdout).toContain('no secret is missing');
+  });
+
+  it('without a Cloudflare sign-in, says so in one line (npx wrangler login or CLOUDFLARE_API_TOKEN) and touches nothing', () => {
+    const a = account({ queues: [], databases: [], secrets: [], signedOut: true });
+    const run = a.deploy();
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('deploy: not signed in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN)');
+    expect(run.stderr).not.toContain('creating queue');
+    expect(a.calls()).toEqual(['whoami']);
+    expect(a.read().queues).toEqual([]);
   });
 
   it('a migration that fails stops before the new code goes live', () => {

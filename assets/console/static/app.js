@@ -4,9 +4,15 @@
   // the reader's own time, with its zone named (the server's text says UTC): never a bare time of unknown zone
   // (dateStyle/timeStyle cannot be combined with timeZoneName: the fields are named one by one)
   const local = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
+  // chart labels: day, hour and minute (the zone still named); options of the delivery picker keep their suffix
+  const short = new Intl.DateTimeFormat(undefined, { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
   for (const t of document.querySelectorAll('time[datetime]')) {
     const d = new Date(t.getAttribute('datetime'));
-    if (!Number.isNaN(d.getTime())) { t.title = t.textContent; t.textContent = local.format(d); }
+    if (!Number.isNaN(d.getTime())) { t.title = t.textContent; t.textContent = (t.dataset.style === 'short' ? short : local).format(d); }
+  }
+  for (const o of document.querySelectorAll('option[data-time]')) {
+    const d = new Date(o.dataset.time);
+    if (!Number.isNaN(d.getTime())) o.textContent = `${local.format(d)}${o.dataset.suffix ?? ''}`;
   }
 
   for (const button of document.querySelectorAll('button[data-copy]')) {

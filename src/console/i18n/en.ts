@@ -44,7 +44,7 @@ export const en = {
     stacked: (title: string) => `${title}, stacked by status`,
     newest: 'Newest failures',
     newestEmpty: 'No failed delivery in the log.',
-    allFailed: 'All failed deliveries',
+    allFailed: 'Everything that needs a person',
     numbers: 'Numbers',
     from: 'from',
     groups: { ok: 'delivered', failed: 'failed', pending: 'in flight', other: 'other' } satisfies Record<StatusGroup, string>,
@@ -66,6 +66,7 @@ export const en = {
     search: 'Search',
     searchHint: 'customer id, phone, name, delivery id',
     filter: 'Filter',
+    attention: 'Everything that needs a person (failed, unmatched, refused, …)',
     replayEvery: (status: string, endpoint: string | undefined, range: string | null) =>
       `Replay every ${status} delivery${endpoint ? ` of ${endpoint}` : ''}${range ? ` of the last ${range}` : ''}…`,
     confirmFirst: 'You are asked to confirm, with the count, first.',
@@ -251,6 +252,10 @@ export const en = {
     secretGrace: 'Keep accepting the old value for (so the sender’s retries signed with it are not lost)',
     secretGraceHours: (hours: number) => (hours === 0 ? 'Revoke the old value now' : `${hours} hours`),
     secretPrevious: 'The previous value is still accepted until',
+    revealUrl: 'Show the whole URL with its token (for the admin)',
+    revealUrlHint: 'This URL holds the real token: paste it straight into the form tool or ad platform; do not post it in a group chat.',
+    secretKeyMismatch:
+      'The two Workers have different SECRETS_KEY values, so the Worker that receives webhooks could not read a secret saved here: nothing was saved. Whoever deploys sets the same SECRETS_KEY on both (README “Deploy”).',
     secretNoKey: 'SECRETS_KEY is not set on this Worker: set the secret with wrangler secret put instead.',
     builtIn: { name: 'Name', phone: 'Mobile', note: 'Note', source: 'Source', tags: 'Tags' },
     lookupNone: '(none)',

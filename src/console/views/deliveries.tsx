@@ -34,6 +34,9 @@ function FilterForm(p: { filter: ListFilter; endpoints: string[] }) {
         {t.deliveries.status}
         <select name="status">
           <option value="">{t.deliveries.any}</option>
+          <option value="attention" selected={f.status === 'attention'}>
+            {t.deliveries.attention}
+          </option>
           {DELIVERY_STATUSES.map((s) => (
             <option value={s} selected={f.status === s}>
               {`${t.status[s][0]} (${s})`}
@@ -78,7 +81,7 @@ export function DeliveriesPage(p: {
           <p>{m}</p>
         </Notice>
       ))}
-      {f.status && (
+      {f.status && f.status !== 'attention' && (
         <form method="post" action={consolePath('bulkReplay')} class="bulk">
           <Csrf token={p.csrf} />
           <input type="hidden" name="status" value={f.status} />

@@ -79,6 +79,8 @@ export type EditorProps = {
   /** The outcome of the secret field or the test button, shown at the top. */
   notice?: { kind: 'ok' | 'error'; text: string };
   url: WebhookUrl | null;
+  /** The URL with the real token in it, for the signed-in admin (the endpoint's secret is in the vault), else null. */
+  realUrl?: string | null;
   preset?: Preset;
   recent: DeliverySummary[];
   sample: { text: string; contentType: string; delivery: string };
@@ -153,7 +155,7 @@ export function PreviewPane(p: PreviewPaneProps) {
 }
 
 /** The whole URL to copy, what else the sender must be told, the preset's recipe, and the secret field. */
-function UrlSection(p: Pick<EditorProps, 'preset' | 'endpoint' | 'secret' | 'csrf'> & { url: NonNullable<EditorProps['url']> }) {
+function UrlSection(p: Pick<EditorProps, 'preset' | 'endpoint' | 'secret' | 'csrf' | 'realUrl'> & { url: NonNullable<EditorProps['url']> }) {
   const t = useT();
   return (
     <section class="url">
@@ -165,6 +167,18 @@ function UrlSection(p: Pick<EditorProps, 'preset' | 'endpoint' | 'secret' | 'csr
         </button>
       </div>
       {p.url.howToSend && <p class="how-to-send">{p.url.howToSend}</p>}
+      {p.realUrl && (
+        <details class="real-url">
+          <summary>{t.editor.revealUrl}</summary>
+          <p class="muted">{t.editor.revealUrlHint}</p>
+          <div class="copy">
+            <input id="real-url" readonly value={p.realUrl} />
+            <button type="button" data-copy="real-url" data-copied={t.editor.copied}>
+              {t.editor.copy}
+            </button>
+          </div>
+        </details>
+      )}
       {p.preset && (
         <p class="recipe">
           <strong>{p.preset.title}:</strong> {p.preset.recipe}
@@ -415,6 +429,8 @@ function PreviewSection(p: Pick<EditorProps, 'recent' | 'sample' | 'preview' | '
           <option
             value={d.id}
             selected={p.sample.delivery === d.id}
+            data-time={d.receivedAt}
+            data-suffix={` · ${t.status[d.status][0]} ${d.customerId ?? ''}`}
           >{`${d.receivedAt.slice(0, 19).replace('T', ' ')} UTC · ${t.status[d.status][0]} ${d.customerId ?? ''}`}</option>
         ))}
       </select>
@@ -528,7 +544,7 @@ export function EditorPage(p: EditorProps) {
           </ul>
         </Notice>
       )}
-      {p.url && <UrlSection url={p.url} preset={p.preset} endpoint={p.endpoint} secret={p.secret} csrf={p.csrf} />}
+      {p.url && <UrlSection url={p.url} realUrl={p.realUrl} preset={p.preset} endpoint={p.endpoint} secret={p.secret} csrf={p.csrf} />}
       <form method="post" action={action} class="editor" id="editor" data-preview={preview}>
         <Csrf token={p.csrf} />
         <input type="hidden" name="editing" value={p.editing} />

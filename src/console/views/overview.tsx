@@ -42,8 +42,8 @@ function Chart(p: { title: string; buckets: Bucket[]; label: (b: Bucket, i: numb
         })}
       </svg>
       <div class="axis">
-        <span>{p.label(p.buckets[0]!, 0)}</span>
-        <span>{p.label(p.buckets[p.buckets.length - 1]!, p.buckets.length - 1)}</span>
+        <BucketTime b={p.buckets[0]!} text={p.label(p.buckets[0]!, 0)} />
+        <BucketTime b={p.buckets[p.buckets.length - 1]!} text={p.label(p.buckets[p.buckets.length - 1]!, p.buckets.length - 1)} />
       </div>
       <details>
         <summary>{t.overview.numbers}</summary>
@@ -60,7 +60,9 @@ function Chart(p: { title: string; buckets: Bucket[]; label: (b: Bucket, i: numb
             <tbody>
               {p.buckets.map((b, i) => (
                 <tr>
-                  <td>{p.label(b, i)}</td>
+                  <td>
+                    <BucketTime b={b} text={p.label(b, i)} />
+                  </td>
                   {GROUPS.map(([g]) => (
                     <td>{b.counts[g]}</td>
                   ))}
@@ -71,6 +73,15 @@ function Chart(p: { title: string; buckets: Bucket[]; label: (b: Bucket, i: numb
         </div>
       </details>
     </figure>
+  );
+}
+
+/** A bucket's start, in UTC as rendered; the script shows it in the reader's zone like every other time (named). */
+function BucketTime(p: { b: Bucket; text: string }) {
+  return (
+    <time datetime={new Date(p.b.start).toISOString()} data-style="short">
+      {p.text}
+    </time>
   );
 }
 
@@ -122,7 +133,7 @@ function CrmPaused(p: { gates: CrmGate[]; csrf: string }) {
 export function OverviewPage(p: { data: Data; csrf: string; paused?: CrmGate[]; resumed?: boolean }) {
   const t = useT();
   const hourLabel = (b: Bucket) => `${new Date(b.start).toISOString().slice(11, 16)} UTC`;
-  const dayLabel = (b: Bucket) => new Date(b.start).toISOString().slice(5, 16).replace('T', ' ');
+  const dayLabel = (b: Bucket) => `${new Date(b.start).toISOString().slice(5, 16).replace('T', ' ')} UTC`;
   const failing = p.data.failingNow;
   return (
     <Layout title={t.overview.title} nav="overview" csrf={p.csrf}>
@@ -144,7 +155,7 @@ export function OverviewPage(p: { data: Data; csrf: string; paused?: CrmGate[]; 
         <h2 id="newest">{t.overview.newest}</h2>
         <FailureList rows={p.data.newestFailures} empty={t.overview.newestEmpty} />
         <p>
-          <a href={consolePathWith('deliveries', { status: 'failed' })}>{t.overview.allFailed}</a>
+          <a href={consolePathWith('deliveries', { status: 'attention' })}>{t.overview.allFailed}</a>
         </p>
       </section>
     </Layout>

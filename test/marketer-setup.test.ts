@@ -1,0 +1,185 @@
+/**
+ * A marketer finishes the setup alone (issue "A marketer finishes the setup alone", the parts built this round): the
+ * overview's "all that needs a person" list holds every such status; one set of secrets across the two Workers (the
+ * console knows what the webhook Worker holds, and refuses a vault written with another SECRETS_KEY); the editor never
+ * loses work (500 rules survive a save, more than the limit is refused with it named, object-like names refused, not
+ * a 500).
+ */
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { CATALOGUES } from '../src/console/i18n';
+import { withSecretFacts } from '../src/secrets/handoff';
+import { call, callWith, crmFailures, CUSTOMER_ID, hook, leadJson, MODULE_ID, setupEndpoint, unique } from './helpers';
+
+const BASE = 'https://adapter.test';
+const ZH = { 'accept-language': 'zh-CN,zh;q=0.9', accept: 'text/html' };
+type Session = { cookie: string; csrf: string };
+
+async function signIn(): Promise<Session> {
+  const res = await call(
+    new Request(`${BASE}/console/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: 'test-admin-token' }),
+    }),
+  );
+  const cookie = /^(__Host-console=[^;]+)/.exec(res.headers.get('set-cookie') ?? '')![1]!;
+  const page = await call(new Request(`${BASE}/console/endpoints`, { headers: { cookie } }));
+  return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]! };
+}
+const form = (path: string, s: Session, fields: Record<string, string>) =>
+  new Request(`${BASE}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: s.cookie, ...ZH },
+    body: new URLSearchParams({ _csrf: s.csrf, ...fields }),
+  });
+const page = (path: string, s: Session) => new Request(`${BASE}${path}`, { headers: { cookie: s.cookie, ...ZH } });
+
+describe('the overview’s list of everything that needs a person', () => {
+  it('links to a list holding the failed, the unmatched and the refused alike (not only status=failed)', async () => {
+    const { endpointId, productLineId } = await setupEndpoint();
+    await call(hook(endpointId, leadJson(), { query: '?token=wrong' })); // rejected
+    await call(hook(endpointId, leadJson({ crm_id: '700000000000000099' }))); // the CRM knows no such customer: failed
+    await crmFailures(productLineId, [{ code: 500, message: '系统错误' }]);
+    await call(hook(endpointId, leadJson({ crm_id: CUSTOMER_ID }))); // failed
+    const s = await signIn();
+    const overview = await (await call(page('/console', s))).text();
+    const link = /<a href="(\/console\/deliveries\?status=attention)">([^<]+)<\/a>/.exec(overview)!;
+    expect(link[2]).toBe(CATALOGUES.zh.overview.allFailed);
+    const html = await (await call(page(link[1]!, s))).text();
+    const list = html.slice(html.indexOf('<ul class="deliveries">'));
+    for (const status of ['rejected', 'failed']) expect(list).toContain(`<code>${status}</code>`);
+    expect(list).not.toContain('<code>delivered</code>');
+  });
+});
+
+describe('one set of secrets across the two Workers', () => {
+  /** A console request as the webhook Worker hands it over, from a webhook Worker that holds `held` as Worker secrets. */
+  async function handedOver(request: Request, held: Record<string, string>, secretsKey = env.SECRETS_KEY) {
+    const facts = await withSecretFacts(request, { ...env, ...held, SECRETS_KEY: secretsKey } as Env);
+    // the console Worker itself holds none of them (production: `wrangler secret put` went to the webhook Worker)
+    const off = Object.fromEntries(Object.keys(held).map((k) => [k, undefined]));
+    return callWith(facts, off);
+  }
+
+  it('the console refuses to set a secret the webhook Worker holds itself (it would be ignored), and writes nothing', async () => {
+    const name = `SPLIT_${crypto.randomUUID().slice(0, 6).toUpperCase()}`;
+    const { endpointId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: name } });
+    const s = await signIn();
+    const res = await handedOver(form(`/console/endpoints/${endpointId}/secret`, s, { value: 'typed-in-console-1' }), { [name]: 'worker-value-0' });
+    expect(res.status).toBe(409);
+    expect(await res.text()).toContain(CATALOGUES.zh.editor.secretWorker(name));
+    expect(await env.ENDPOINTS.get(`v1:secret:${name}`)).toBeNull();
+  });
+
+  it('the editor does not warn that such a secret is missing', async () => {
+    const name = `SPLIT_${crypto.randomUUID().slice(0, 6).toUpperCase()}`;
+    const { endpointId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: name } });
+    const s = await signIn();
+    const warned = await (await handedOver(page(`/console/endpoints/${endpointId}`, s), {})).text();
+    expect(warned).toContain(`secret ${name} is not set yet`);
+    const held = await (await handedOver(page(`/console/endpoints/${endpointId}`, s), { [name]: 'worker-value-0' })).text();
+    expect(held).not.toContain(`secret ${name} is not set yet`);
+  });
+
+  it('a webhook Worker with another SECRETS_KEY: the console refuses to save (its webhooks could not read it)', async () => {
+    const name = `SPLIT_${crypto.randomUUID().slice(0, 6).toUpperCase()}`;
+    const { endpointId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: name } });
+    const s = await signIn();
+    const res = await handedOver(form(`/console/endpoints/${endpointId}/secret`, s, { value: 'typed-in-console-2' }), {}, 'another-secrets-key-0123456789abcdef0123');
+    expect(res.status).toBe(503);
+    expect(await res.text()).toContain(CATALOGUES.zh.editor.secretKeyMismatch);
+    expect(await env.ENDPOINTS.get(`v1:secret:${name}`)).toBeNull();
+  });
+
+  it('the webhook Worker replaces a sender’s forged copy of those headers with its own facts', async () => {
+    const name = `FORGED_${crypto.randomUUID().slice(0, 6).toUpperCase()}`;
+    const { endpointId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: name } });
+    const s = await signIn();
+    const forged = new Request(`${BASE}/console/endpoints/${endpointId}`, { headers: { cookie: s.cookie, ...ZH, 'x-adapter-worker-secrets': name } });
+    expect(await (await call(forged)).text()).toContain(`secret ${name} is not set yet`);
+  });
+});
+
+describe('the editor never loses work', () => {
+  const rows = (n: number, name = (i: number) => `input_${1_700_000_000 + i}`) =>
+    Object.fromEntries(
+      Array.from({ length: n }, (_, i) => [
+        [`row.${i}.field`, name(i)],
+        [`row.${i}.kind`, 'field'],
+        [`row.${i}.from`, 'comment'],
+      ]).flat(),
+    );
+  const picked = (productLineId: string) => ({
+    editing: 'form',
+    name: '很多字段',
+    moduleId: MODULE_ID,
+    productLineId,
+    secret: 'TEST_FORM_TOKEN',
+    customerId: 'crm_id',
+    updateMode: 'patch',
+    config: '{}',
+    save: 'form',
+  });
+
+  it('500 field rules survive a save from the form, and an unchanged save after it', async () => {
+    const { productLineId } = await setupEndpoint();
+    const s = await signIn();
+    const id = unique('rules');
+    const res = await call(form('/console/endpoints', s, { id, ...picked(productLineId), ...rows(500) }));
+    expect(res.status).toBe(303);
+    const stored = async () => Object.keys((await env.ENDPOINTS.get<{ config: { fields: object } }>(`v1:endpoint:${id}`, 'json'))!.config.fields);
+    expect(await stored()).toHaveLength(500);
+    expect((await call(form(`/console/endpoints/${id}`, s, { ...picked(productLineId), ...rows(500) }))).status).toBe(303);
+    expect(await stored()).toHaveLength(500);
+  });
+
+  it('more rules than the limit are refused with the limit named, and nothing is stored', async () => {
+    const { productLineId } = await setupEndpoint();
+    const s = await signIn();
+    const id = unique('toomany');
+    const res = await call(form('/console/endpoints', s, { id, ...picked(productLineId), ...rows(1001) }));
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('at most 1000 field rules');
+    expect(await env.ENDPOINTS.get(`v1:endpoint:${id}`)).toBeNull();
+  });
+
+  it.each(['__proto__', 'constructor', 'prototype'])('a field named %s is refused with a sentence, never dropped or a 500', async (name) => {
+    const { productLineId } = await setupEndpoint();
+    const s = await signIn();
+    const id = unique('hostile');
+    const res = await call(form('/console/endpoints', s, { id, ...picked(productLineId), ...rows(2, (i) => (i === 0 ? name : 'note')) }));
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('not a CRM field name');
+    expect(await env.ENDPOINTS.get(`v1:endpoint:${id}`)).toBeNull();
+  });
+
+  it('a field named toString is kept (a plain key like any other)', async () => {
+    const { productLineId } = await setupEndpoint();
+    const s = await signIn();
+    const id = unique('tostring');
+    const res = await call(form('/console/endpoints', s, { id, ...picked(productLineId), ...rows(1, () => 'toString') }));
+    expect(res.status).toBe(303);
+    const stored = (await env.ENDPOINTS.get<{ config: { fields: object } }>(`v1:endpoint:${id}`, 'json'))!.config.fields;
+    expect(Object.keys(stored)).toEqual(['toString']);
+  });
+});
+
+describe('the real URL for the signed-in admin', () => {
+  it('once the token is in the vault, the editor reveals the whole URL with it; pasted as shown it delivers; the API never answers it', async () => {
+    const name = `REAL_${crypto.randomUUID().slice(0, 6).toUpperCase()}`;
+    const { endpointId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: name } });
+    const s = await signIn();
+    const before = await (await call(page(`/console/endpoints/${endpointId}`, s))).text();
+    expect(before).not.toContain(CATALOGUES.zh.editor.revealUrl);
+    expect((await call(form(`/console/endpoints/${endpointId}/secret`, s, { value: 'real-token-7f3e' }))).status).toBe(303);
+    const html = await (await call(page(`/console/endpoints/${endpointId}`, s))).text();
+    expect(html).toContain(CATALOGUES.zh.editor.revealUrl);
+    const url = /<input id="real-url" readonly="" value="([^"]+)"/.exec(html)![1]!.replaceAll('&amp;', '&');
+    expect(url).toBe(`${BASE}/hooks/${endpointId}?token=real-token-7f3e`);
+    const sent = await call(new Request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: leadJson() }));
+    expect(await sent.json()).toMatchObject({ status: 'delivered' });
+    const api = await (await call(new Request(`${BASE}/admin/endpoints/${endpointId}`, { headers: { authorization: 'Bearer test-admin-token' } }))).text();
+    expect(api).not.toContain('real-token-7f3e');
+  });
+});
