@@ -281,7 +281,8 @@ describe('endpoints', () => {
     const html = await (await get(`/console/endpoints/${endpointId}`, await signIn())).text();
     // the whole URL: the token's query parameter carries the secret's name as a placeholder, never its value
     expect(html).toContain(`value="https://adapter.test/hooks/${endpointId}?token=&lt;TEST_FORM_TOKEN&gt;"`);
-    expect(html).toContain('Replace &lt;TEST_FORM_TOKEN&gt; with the value of the secret TEST_FORM_TOKEN.');
+    // the pipeline's English sentence, in the console's words (this page is English): pointing to the console's own field
+    expect(html).toContain('Replace &lt;TEST_FORM_TOKEN&gt; in the URL with the secret’s value');
     expect(html).not.toContain('form-token-2f9c');
     expect(html).toContain(productLineId);
   });

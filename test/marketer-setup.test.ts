@@ -77,9 +77,9 @@ describe('one set of secrets across the two Workers', () => {
     const { endpointId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: name } });
     const s = await signIn();
     const warned = await (await handedOver(page(`/console/endpoints/${endpointId}`, s), {})).text();
-    expect(warned).toContain(`secret ${name} is not set yet`);
+    expect(warned).toContain(CATALOGUES.zh.editor.secretNotSet(name));
     const held = await (await handedOver(page(`/console/endpoints/${endpointId}`, s), { [name]: 'worker-value-0' })).text();
-    expect(held).not.toContain(`secret ${name} is not set yet`);
+    expect(held).not.toContain(CATALOGUES.zh.editor.secretNotSet(name));
   });
 
   it('a webhook Worker with another SECRETS_KEY: the console refuses to save (its webhooks could not read it)', async () => {
@@ -97,7 +97,7 @@ describe('one set of secrets across the two Workers', () => {
     const { endpointId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: name } });
     const s = await signIn();
     const forged = new Request(`${BASE}/console/endpoints/${endpointId}`, { headers: { cookie: s.cookie, ...ZH, 'x-adapter-worker-secrets': name } });
-    expect(await (await call(forged)).text()).toContain(`secret ${name} is not set yet`);
+    expect(await (await call(forged)).text()).toContain(CATALOGUES.zh.editor.secretNotSet(name));
   });
 });
 
@@ -181,5 +181,33 @@ describe('the real URL for the signed-in admin', () => {
     expect(await sent.json()).toMatchObject({ status: 'delivered' });
     const api = await (await call(new Request(`${BASE}/admin/endpoints/${endpointId}`, { headers: { authorization: 'Bearer test-admin-token' } }))).text();
     expect(api).not.toContain('real-token-7f3e');
+  });
+});
+
+describe('the sentences a marketer meets while connecting a sender, in Chinese', () => {
+  it('the URL’s instruction, the missing-secret warning and the preset’s recipe are Chinese, pointing to the console’s field', async () => {
+    const name = `ZH_${crypto.randomUUID().slice(0, 6).toUpperCase()}`;
+    const { endpointId } = await setupEndpoint({ preset: 'jinshuju', verify: { secret: name } } as never);
+    const s = await signIn();
+    const html = await (await call(page(`/console/endpoints/${endpointId}`, s))).text();
+    const t = CATALOGUES.zh.editor;
+    expect(html).toContain(t.howToSendToken(name).replaceAll('<', '&lt;').replaceAll('>', '&gt;'));
+    expect(html).toContain(t.secretNotSet(name));
+    expect(html).toContain('金数据 &gt; 表单 &gt; 设置 &gt; 数据推送（Webhook）');
+    for (const english of ['with the value of the secret', 'is not set yet', 'paste the URL with', 'wrangler secret put']) expect(html).not.toContain(english);
+  });
+});
+
+describe('each failure’s page ends with the action that fixes it', () => {
+  it('a lead the field rules refused links to the endpoint’s rules, then says to replay', async () => {
+    const { endpointId } = await setupEndpoint();
+    const res = await call(hook(endpointId, leadJson({ utm_campaign: '' })));
+    expect(res.status).toBe(422);
+    const { deliveryId } = await res.json<{ deliveryId: string }>();
+    const s = await signIn();
+    const html = await (await call(page(`/console/deliveries/${deliveryId}`, s))).text();
+    expect(html).toContain(`href="/console/endpoints/${endpointId}#editor"`);
+    expect(html).toContain(CATALOGUES.zh.deliveries.fix.rules);
+    expect(html).toContain(CATALOGUES.zh.deliveries.fix.thenReplay);
   });
 });

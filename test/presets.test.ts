@@ -18,6 +18,8 @@ import xiaohongshu from './fixtures/xiaohongshu.json';
 import zapier from './fixtures/zapier-form.json';
 import { ADMIN, CUSTOMER_ID, call, callWith, crmState, crmTenant, deliveryRow, drive, hmacOf, putEndpoint, recordingQueue, rowsFor, snowflake, unique } from './helpers';
 import { FEIYU_ANSWER, FEIYU_KEYS } from '../src/presets/feiyu';
+import { PRESET_NAMES } from '../src/presets';
+import { RECIPES_ZH } from '../src/console/i18n/recipes';
 
 type Fixture = { path?: string; headers: Record<string, string>; body: string };
 type Answer = { deliveryId: string; status: string };
@@ -407,6 +409,9 @@ describe('preset rules', () => {
       'html-form',
     ]);
     expect(list.presets.find((p) => p.name === 'xiaohongshu')!.source).toContain('unverified');
+  });
+  it('every preset has its recipe in Chinese for the console (feiyu’s is Chinese already)', () => {
+    for (const name of PRESET_NAMES) expect(RECIPES_ZH[name], name).toBeTypeOf('string');
   });
   it('refuses an unknown preset', async () => {
     const { endpointConfig } = await import('./helpers');

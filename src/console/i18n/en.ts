@@ -105,6 +105,7 @@ export const en = {
       warning: 'Accepting delivers it to the CRM as if it had been verified. Accept only leads you recognise.',
     },
     accepted: 'Accepted: the lead is queued and delivered as if verified. Reload to see its outcome.',
+    fix: { secret: 'Set this endpoint’s secret', rules: 'Edit this endpoint’s field rules', thenReplay: 'Then come back here and press Replay.' },
     create: {
       title: 'The CRM may or may not have created this customer: search the CRM for the phone or lead id in the message above, then answer.',
       how: 'Found it: give its CRM customer id and this lead updates it. Not found: let the adapter create it now (once).',
@@ -252,6 +253,10 @@ export const en = {
     secretGrace: 'Keep accepting the old value for (so the sender’s retries signed with it are not lost)',
     secretGraceHours: (hours: number) => (hours === 0 ? 'Revoke the old value now' : `${hours} hours`),
     secretPrevious: 'The previous value is still accepted until',
+    howToSendToken: (name: string) =>
+      `Replace <${name}> in the URL with the secret’s value: set it below under “Set the secret”, then copy the whole URL from “Show the whole URL with its token”.`,
+    secretNotSet: (name: string) =>
+      `Secret ${name} is not set yet: until it is, webhooks to this URL are refused (and kept for review). Set its value below under “Set the secret”.`,
     revealUrl: 'Show the whole URL with its token (for the admin)',
     revealUrlHint: 'This URL holds the real token: paste it straight into the form tool or ad platform; do not post it in a group chat.',
     secretKeyMismatch:

@@ -95,6 +95,7 @@ export const zh: Messages = {
       warning: '接受后，它会像验证通过一样推送到 CRM。只接受你认得的线索。',
     },
     accepted: '已接受：这条线索已加入队列，将像验证通过一样推送。刷新页面查看结果。',
+    fix: { secret: '去设置这个接收地址的密钥', rules: '去修改这个接收地址的字段规则', thenReplay: '改好后回到这里点“重放”。' },
     create: {
       title: '不确定 CRM 是否已经创建了这个客户：请先在 CRM 里搜索上面“说明”中的手机号或线索 ID，再回答。',
       how: '找到了：填入它在 CRM 中的客户 ID，这条线索会更新它；没找到：让这里现在创建它（只创建一次）。',
@@ -241,6 +242,8 @@ export const zh: Messages = {
     secretGrace: '旧值还接受多久（发送方带旧值的重试不丢）',
     secretGraceHours: (hours) => (hours === 0 ? '立即作废旧值' : `${hours} 小时`),
     secretPrevious: '上一次的旧值仍被接受，截止到',
+    howToSendToken: (name) => `地址里的 <${name}> 要换成密钥的值：在下面“设置密钥”里设置好后，点“显示带令牌的完整地址”直接复制。`,
+    secretNotSet: (name) => `密钥 ${name} 还没有设置：设置之前，这个地址收到的推送都会被拒收（会保存下来等你审核）。请在下面的“设置密钥”里填入它的值。`,
     revealUrl: '显示带令牌的完整地址（只给管理员看）',
     revealUrlHint: '这个地址里有真实令牌，可以直接粘贴到表单工具或广告平台；不要发到群里。',
     secretKeyMismatch:

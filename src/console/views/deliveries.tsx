@@ -270,6 +270,31 @@ function CreateCheck(p: { d: Delivery; csrf: string }) {
   );
 }
 
+/** The reasons whose fix is on the endpoint's page, and where on it: the secret field, or the field rules. */
+const FIX_ON_ENDPOINT: Partial<Record<string, 'secret' | 'rules'>> = {
+  secret_missing: 'secret',
+  turnstile_misconfigured: 'secret',
+  mapping_failed: 'rules',
+  endpoint_misconfigured: 'rules',
+  crm_rejected: 'rules',
+};
+
+/** The failure's fix, as a link to the place where it is made (the endpoint's secret field or its field rules). */
+function FixLink(p: { d: Delivery }) {
+  const t = useT();
+  const where = p.d.reason ? FIX_ON_ENDPOINT[p.d.reason] : undefined;
+  if (!where || p.d.status === 'delivered') return null;
+  const href = `${consolePath('endpoint', { id: p.d.endpointId })}#${where === 'secret' ? 'secret-value' : 'editor'}`;
+  return (
+    <p class="fix">
+      <a class="button secondary" href={href}>
+        {where === 'secret' ? t.deliveries.fix.secret : t.deliveries.fix.rules}
+      </a>{' '}
+      <span class="muted">{t.deliveries.fix.thenReplay}</span>
+    </p>
+  );
+}
+
 /** A lead nobody in the CRM matches: what is true, and the ways on. */
 function UnmatchedHelp(p: { d: Delivery }) {
   const t = useT();
@@ -355,6 +380,7 @@ export function DeliveryPage(p: { d: Delivery; lead?: Lead; attempts: Attempt[];
         </Notice>
       )}
       {d.status === 'unmatched' && <UnmatchedHelp d={d} />}
+      <FixLink d={d} />
       {d.createUnconfirmed && <CreateCheck d={d} csrf={p.csrf} />}
       {d.reviewable ? <ReviewActions d={d} csrf={p.csrf} /> : <ReplayActions d={d} csrf={p.csrf} />}
       {p.preview && (

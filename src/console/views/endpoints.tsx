@@ -10,6 +10,7 @@ import { PreviewResultView } from './deliveries';
 import { Csrf, Issues, Layout, Notice, Time } from './layout';
 import { consolePath, consolePathWith } from '../paths';
 import { useT, type Messages } from '../i18n';
+import { RECIPES_ZH } from '../i18n/recipes';
 
 type Issue = { path: string; message: string };
 
@@ -154,6 +155,18 @@ export function PreviewPane(p: PreviewPaneProps) {
   );
 }
 
+/**
+ * The pipeline's sentences a marketer meets most, in the console's language (the English text is the API's): how to
+ * put the token into the URL, and a secret not set yet (pointing to the console's own field, not to wrangler).
+ */
+export function localized(t: Messages, text: string): string {
+  const token = /^Replace <([A-Z][A-Z0-9_]*)> with the value of the secret \1\.$/.exec(text);
+  if (token) return t.editor.howToSendToken(token[1]!);
+  const unset = /^secret ([A-Z][A-Z0-9_]*) is not set yet:/.exec(text);
+  if (unset) return t.editor.secretNotSet(unset[1]!);
+  return text;
+}
+
 /** The whole URL to copy, what else the sender must be told, the preset's recipe, and the secret field. */
 function UrlSection(p: Pick<EditorProps, 'preset' | 'endpoint' | 'secret' | 'csrf' | 'realUrl'> & { url: NonNullable<EditorProps['url']> }) {
   const t = useT();
@@ -166,7 +179,7 @@ function UrlSection(p: Pick<EditorProps, 'preset' | 'endpoint' | 'secret' | 'csr
           {t.editor.copy}
         </button>
       </div>
-      {p.url.howToSend && <p class="how-to-send">{p.url.howToSend}</p>}
+      {p.url.howToSend && <p class="how-to-send">{localized(t, p.url.howToSend)}</p>}
       {p.realUrl && (
         <details class="real-url">
           <summary>{t.editor.revealUrl}</summary>
@@ -181,7 +194,7 @@ function UrlSection(p: Pick<EditorProps, 'preset' | 'endpoint' | 'secret' | 'csr
       )}
       {p.preset && (
         <p class="recipe">
-          <strong>{p.preset.title}:</strong> {p.preset.recipe}
+          <strong>{p.preset.title}:</strong> {(t.lang === 'zh-CN' && RECIPES_ZH[p.preset.name]) || p.preset.recipe}
         </p>
       )}
       {p.endpoint && p.secret && (
@@ -539,7 +552,7 @@ export function EditorPage(p: EditorProps) {
         <Notice kind="warn">
           <ul>
             {p.warnings.map((w) => (
-              <li>{w}</li>
+              <li>{localized(t, w)}</li>
             ))}
           </ul>
         </Notice>
