@@ -211,3 +211,21 @@ describe('each failure’s page ends with the action that fixes it', () => {
     expect(html).toContain(CATALOGUES.zh.deliveries.fix.thenReplay);
   });
 });
+
+describe('configuration problems in the marketer’s words', () => {
+  it('a misspelt key and a missing customer rule are said in Chinese, the validator’s own text beside them', async () => {
+    const { endpointId } = await setupEndpoint();
+    const s = await signIn();
+    const stored = (await env.ENDPOINTS.get<{ config: Record<string, unknown> }>(`v1:endpoint:${endpointId}`, 'json'))!.config;
+    const broken = { ...stored, fields: { note: { from: 'comment', requred: true } } };
+    const res = await call(form(`/console/endpoints/${endpointId}`, s, { editing: 'json', config: JSON.stringify(broken), save: 'json' }));
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    const p = CATALOGUES.zh.problem;
+    expect(html).toContain(p.unknownKey('&quot;requred&quot;'));
+    expect(html).toContain('Unrecognized key');
+    const noCustomer = { ...stored, customerId: undefined };
+    const again = await call(form(`/console/endpoints/${endpointId}`, s, { editing: 'json', config: JSON.stringify(noCustomer), save: 'json' }));
+    expect(await again.text()).toContain(p.whichCustomer);
+  });
+});

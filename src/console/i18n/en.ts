@@ -20,6 +20,13 @@ export const en = {
   utc: 'UTC',
   none: '—',
   json: 'JSON',
+  problem: {
+    unknownKey: (keys: string) => `Unknown setting ${keys}: a typo (requred for required)?`,
+    missing: 'This is required',
+    wrongType: 'This has the wrong type (a number where text is expected, …)',
+    whichCustomer: 'Say how to find the customer: the field holding the customer id, or a customer key (phone, lead id, …), or both',
+    expression: 'This expression is not valid: check its brackets and quotes',
+  },
   problems: (n: number) => `${plural(n, 'problem', 'problems')} in the configuration:`,
   top: '(top)',
   back: 'Back to the console',

@@ -12,6 +12,13 @@ export const zh: Messages = {
   utc: 'UTC',
   none: '—',
   json: 'JSON',
+  problem: {
+    unknownKey: (keys) => `不认识的设置项 ${keys}：是不是拼错了（例如 requred 应为 required）？`,
+    missing: '这一项必须填写',
+    wrongType: '这一项的类型不对（例如要文字却给了数字）',
+    whichCustomer: '请说明怎样找到客户：填“客户 ID”对应的字段，或选一个客户标识（手机号、线索 ID……），或两者都填',
+    expression: '这个表达式写得不对，请检查括号和引号',
+  },
   problems: (n) => `配置中有 ${n} 处问题：`,
   top: '（顶层）',
   back: '返回控制台',

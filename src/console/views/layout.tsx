@@ -119,6 +119,21 @@ export function Notice(p: { kind: 'ok' | 'error' | 'warn'; children: Child }) {
   );
 }
 
+/**
+ * A configuration problem in the reader's words: the validator's commonest sentences are said again in Chinese on a
+ * Chinese page, the original kept beside it (operators search for it); anything else is shown as it is.
+ */
+export function problemText(t: Messages, message: string): string {
+  const p = t.problem;
+  const unknownKey = /^Unrecognized keys?: (.+)$/.exec(message);
+  if (unknownKey) return `${p.unknownKey(unknownKey[1]!)} (${message})`;
+  if (/^Invalid input: expected \w+, received undefined$/.test(message)) return `${p.missing} (${message})`;
+  if (/^Invalid input: expected (\w+), received (\w+)$/.test(message)) return `${p.wrongType} (${message})`;
+  if (message.startsWith('give customerId (an expression) or customerLookup')) return `${p.whichCustomer} (${message})`;
+  if (message.startsWith('invalid JSONata:')) return `${p.expression} (${message})`;
+  return message;
+}
+
 export function Issues(p: { issues: { path: string; message: string }[]; id?: string }) {
   const t = useT();
   return (
@@ -129,7 +144,7 @@ export function Issues(p: { issues: { path: string; message: string }[]; id?: st
           <ul>
             {p.issues.map((i) => (
               <li>
-                <code>{i.path || t.top}</code> {i.message}
+                <code>{i.path || t.top}</code> {problemText(t, i.message)}
               </li>
             ))}
           </ul>
