@@ -5,26 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CATALOGUES } from '../src/console/i18n';
-import { call, CUSTOMER_ID, snowflake } from './helpers';
+import { call, consoleSignIn, CUSTOMER_ID, snowflake } from './helpers';
 
 const BASE = 'https://adapter.test';
 const ZH = { 'accept-language': 'zh-CN,zh;q=0.9', accept: 'text/html' };
 
-async function signIn() {
-  const res = await call(
-    new Request(`${BASE}/console/sign-in`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: 'test-admin-token' }),
-    }),
-  );
-  const cookie = /^(__Host-console=[^;]+)/.exec(res.headers.get('set-cookie') ?? '')![1]!;
-  const page = await call(new Request(`${BASE}/console/customer-keys`, { headers: { cookie } }));
-  return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]! };
-}
-
 async function upload(moduleId: string, fields: { file?: File; csv?: string }) {
-  const s = await signIn();
+  const s = await consoleSignIn();
   const form = new FormData();
   form.set('_csrf', s.csrf);
   form.set('moduleId', moduleId);

@@ -7,7 +7,23 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { CATALOGUES } from '../src/console/i18n';
-import { ADMIN, call, callWith, crmFailures, crmState, deliveryRow, hook, MODULE_ID, recordingQueue, rowsFor, setupEndpoint, snowflake } from './helpers';
+import {
+  ADMIN,
+  call,
+  callWith,
+  type ConsoleSession,
+  consoleForm,
+  consoleSignIn,
+  crmFailures,
+  crmState,
+  deliveryRow,
+  hook,
+  MODULE_ID,
+  recordingQueue,
+  rowsFor,
+  setupEndpoint,
+  snowflake,
+} from './helpers';
 import { settle } from './settle';
 
 const BASE = 'https://adapter.test';
@@ -166,26 +182,8 @@ describe('a create whose answer never came', () => {
     await settle(setup.endpointId, queue);
     return { ...setup, phone, deliveryId, queue };
   }
-  async function signIn() {
-    const res = await call(
-      new Request(`${BASE}/console/sign-in`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token: 'test-admin-token' }),
-      }),
-    );
-    const cookie = /^(__Host-console=[^;]+)/.exec(res.headers.get('set-cookie') ?? '')![1]!;
-    const page = await call(new Request(`${BASE}/console/deliveries`, { headers: { cookie } }));
-    return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]! };
-  }
-  const post = (path: string, s: { cookie: string; csrf: string }, fields: Record<string, string>) =>
-    call(
-      new Request(`${BASE}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: s.cookie, 'accept-language': 'zh-CN' },
-        body: new URLSearchParams({ _csrf: s.csrf, ...fields }),
-      }),
-    );
+  const signIn = consoleSignIn;
+  const post = (path: string, s: ConsoleSession, fields: Record<string, string>) => call(consoleForm(path, s, fields));
 
   it('is not made again: the row asks for a check, with the keys to search for; a replay of everything does not create', async () => {
     const { endpointId, productLineId, phone, deliveryId, queue } = await timedOut();

@@ -262,3 +262,36 @@ export function countingDb(db: D1Database): { db: D1Database; written: () => num
   };
   return { db: counted as unknown as D1Database, written: () => written, statements: () => [...log] };
 }
+
+// ---- the console ------------------------------------------------------------
+
+export type ConsoleSession = { cookie: string; csrf: string };
+export const ZH_PAGE = { 'accept-language': 'zh-CN,zh;q=0.9', accept: 'text/html' };
+
+/** Signs in to the console with the admin token: the session cookie and the CSRF token its forms carry. */
+export async function consoleSignIn(): Promise<ConsoleSession> {
+  const res = await call(
+    new Request('https://adapter.test/console/sign-in', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: 'test-admin-token' }),
+    }),
+  );
+  const cookie = /^(__Host-console=[^;]+)/.exec(res.headers.get('set-cookie') ?? '')![1]!;
+  const page = await call(new Request('https://adapter.test/console/endpoints', { headers: { cookie } }));
+  return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]! };
+}
+
+/** A console form post (its CSRF token added), as a Chinese browser sends it. */
+export function consoleForm(path: string, s: ConsoleSession, fields: Record<string, string>): Request {
+  return new Request(`https://adapter.test${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: s.cookie, ...ZH_PAGE },
+    body: new URLSearchParams({ _csrf: s.csrf, ...fields }),
+  });
+}
+
+/** A console page, as a Chinese browser asks for it. */
+export function consolePage(path: string, s: ConsoleSession): Request {
+  return new Request(`https://adapter.test${path}`, { headers: { cookie: s.cookie, ...ZH_PAGE } });
+}

@@ -9,31 +9,12 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { CATALOGUES } from '../src/console/i18n';
 import { withSecretFacts } from '../src/secrets/handoff';
-import { call, callWith, crmFailures, CUSTOMER_ID, hook, leadJson, MODULE_ID, setupEndpoint, unique } from './helpers';
+import { call, callWith, consoleForm, consolePage, consoleSignIn, crmFailures, CUSTOMER_ID, hook, leadJson, MODULE_ID, setupEndpoint, unique, ZH_PAGE as ZH } from './helpers';
 
 const BASE = 'https://adapter.test';
-const ZH = { 'accept-language': 'zh-CN,zh;q=0.9', accept: 'text/html' };
-type Session = { cookie: string; csrf: string };
-
-async function signIn(): Promise<Session> {
-  const res = await call(
-    new Request(`${BASE}/console/sign-in`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: 'test-admin-token' }),
-    }),
-  );
-  const cookie = /^(__Host-console=[^;]+)/.exec(res.headers.get('set-cookie') ?? '')![1]!;
-  const page = await call(new Request(`${BASE}/console/endpoints`, { headers: { cookie } }));
-  return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]! };
-}
-const form = (path: string, s: Session, fields: Record<string, string>) =>
-  new Request(`${BASE}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: s.cookie, ...ZH },
-    body: new URLSearchParams({ _csrf: s.csrf, ...fields }),
-  });
-const page = (path: string, s: Session) => new Request(`${BASE}${path}`, { headers: { cookie: s.cookie, ...ZH } });
+const signIn = consoleSignIn;
+const form = consoleForm;
+const page = consolePage;
 
 describe('the overview’s list of everything that needs a person', () => {
   it('links to a list holding the failed, the unmatched and the refused alike (not only status=failed)', async () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CATALOGUES } from '../src/console/i18n';
-import { ADMIN, call, crmState, CUSTOMER_ID, deliveryRow, drive, hook, leadJson, setupEndpoint } from './helpers';
+import { ADMIN, call, type ConsoleSession, consoleForm, consoleSignIn, crmState, CUSTOMER_ID, deliveryRow, drive, hook, leadJson, setupEndpoint } from './helpers';
 
 const BASE = 'https://adapter.test';
 const ZH = { 'accept-language': 'zh-CN,zh;q=0.9', accept: 'text/html' };
@@ -80,26 +80,8 @@ describe('a wrong-token lead', () => {
 });
 
 describe('the console’s review', () => {
-  async function signIn() {
-    const res = await call(
-      new Request(`${BASE}/console/sign-in`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token: 'test-admin-token' }),
-      }),
-    );
-    const cookie = /^(__Host-console=[^;]+)/.exec(res.headers.get('set-cookie') ?? '')![1]!;
-    const page = await call(new Request(`${BASE}/console/deliveries`, { headers: { cookie } }));
-    return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]! };
-  }
-  const post = (path: string, s: { cookie: string; csrf: string }, fields: Record<string, string>) =>
-    call(
-      new Request(`${BASE}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: s.cookie, ...ZH },
-        body: new URLSearchParams({ _csrf: s.csrf, ...fields }),
-      }),
-    );
+  const signIn = consoleSignIn;
+  const post = (path: string, s: ConsoleSession, fields: Record<string, string>) => call(consoleForm(path, s, fields));
 
   it('says what was wrong and how to fix it at the sender, and accepts only once the admin confirms', async () => {
     const { productLineId, deliveryId } = await refusedLead();

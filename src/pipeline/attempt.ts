@@ -39,6 +39,16 @@ export function storedBody(row: Pick<DeliveryRow, 'raw_body' | 'raw_base64' | 'p
   return row.payload === null ? null : utf8(row.payload);
 }
 
+/** A stored delivery as the request the core maps: its kept body, content type, headers and query. */
+export function storedRequest(row: DeliveryRow, bytes: Uint8Array) {
+  return {
+    bytes,
+    contentType: row.content_type,
+    headers: parseJsonOr<Record<string, string>>(row.request_headers, {}),
+    query: parseJsonOr<Record<string, string>>(row.request_query, {}),
+  };
+}
+
 /** Takes the lease on a due delivery (one CRM call at a time, whatever the queue sends twice): the row, or what to do with the message. */
 async function lease(deps: AttemptDeps, deliveryId: string, now: number): Promise<{ row: DeliveryRow } | MessageAction> {
   const leased = await leaseForAttempt(deps.db, deliveryId, now, now + deps.crm.timeoutMs + LEASE_MARGIN_MS);
@@ -114,13 +124,7 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   } catch (err) {
     return end('retry', 'retrying', 'endpoint_misconfigured', (err as Error).message);
   }
-  const request = {
-    bytes,
-    contentType: row.content_type,
-    headers: parseJsonOr<Record<string, string>>(row.request_headers, {}),
-    query: parseJsonOr<Record<string, string>>(row.request_query, {}),
-  };
-  const prepared = await prepare(endpoint.config, mapping, request);
+  const prepared = await prepare(endpoint.config, mapping, storedRequest(row, bytes));
   warnings.push(...prepared.warnings);
   if (!prepared.ok) return endUnmapped(end, prepared, endpoint.config.skipWhen);
   const target = targetOf(endpoint.config);

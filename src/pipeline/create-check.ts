@@ -8,8 +8,7 @@ import { getDeliveryRow } from '../deliveries/store';
 import { getEndpoint } from '../endpoints/store';
 import { compiledMappingFor } from '../mapping/compile';
 import { isCanonicalId } from '../shared/ids';
-import { parseJsonOr } from '../shared/json';
-import { storedBody } from './attempt';
+import { storedBody, storedRequest } from './attempt';
 import { type DeliveryMessage, enqueue, prepare } from './core';
 import { learnLookups } from './deliver';
 
@@ -50,13 +49,7 @@ async function learnKeysOf(
   const bytes = storedBody(row);
   if (!endpoint || !bytes) return { ok: false, why: 'invalid', message: 'The endpoint or the stored body is gone: import the key under Customer keys instead' };
   const mapping = compiledMappingFor(`${endpoint.id}:${endpoint.revision}`, endpoint.config);
-  const request = {
-    bytes,
-    contentType: row.content_type,
-    headers: parseJsonOr<Record<string, string>>(row.request_headers, {}),
-    query: parseJsonOr<Record<string, string>>(row.request_query, {}),
-  };
-  const prepared = await prepare(endpoint.config, mapping, request);
+  const prepared = await prepare(endpoint.config, mapping, storedRequest(row, bytes));
   if (!prepared.ok || (prepared.mapped.lookups ?? []).length === 0) {
     return { ok: false, why: 'invalid', message: 'The lead has no lookup key to learn: import the key under Customer keys instead' };
   }

@@ -80,6 +80,23 @@ async function signIn(context: BrowserContext): Promise<Page> {
 /** A locator's visible text, waited for (playwright-core has no web-first assertions: vitest's expect.poll retries). */
 const text = (locator: Locator) => async () => (await locator.innerText({ timeout: 5_000 })).trim();
 const POLL = { timeout: 15_000, interval: 200 };
+/** How long a replayed delivery may take through the local queue. */
+const REPLAYED = { timeout: 30_000, interval: 500 };
+
+/**
+ * Opens a delivery's page, clicks 重放 (Replay) as a user does, waits for its notice, and returns what to poll: the
+ * text of `selector` after a reload (the local queue delivers within a few seconds).
+ */
+async function replayed(page: Page, deliveryUrl: string, selector: string) {
+  const t = CATALOGUES.zh;
+  await page.goto(deliveryUrl);
+  await page.click(`button:text("${t.deliveries.replay}")`);
+  await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.deliveries.replayed);
+  return async () => {
+    await page.reload();
+    return text(page.locator(selector))();
+  };
+}
 
 /**
  * What sticks out past the right edge at the current width: the document's overflow and the elements that
@@ -300,19 +317,8 @@ describe('the console in Chromium', () => {
     await page.waitForURL((u) => u.pathname === editorPath);
     expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
 
-    await page.goto(deliveryUrl);
-    await page.click(`button:text("${t.deliveries.replay}")`);
-    await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.deliveries.replayed);
     // the local queue delivers it within a few seconds: reload until the status says so
-    await expect
-      .poll(
-        async () => {
-          await page.reload();
-          return (await page.locator('.headline').innerText()).trim();
-        },
-        { timeout: 30_000, interval: 500 },
-      )
-      .toContain(t.status.delivered[0]);
+    await expect.poll(await replayed(page, deliveryUrl, '.headline'), REPLAYED).toContain(t.status.delivered[0]);
     const customer = crm.tenants.get(PRODUCT_LINE)!.customers.get(CUSTOMER)!;
     expect(customer).toMatchObject({ name: '韩梅梅', phone: '13700137000', source: '514465485002113024', select_1680162080347: '484020435193692160' });
     // the stored document is what the form said (the JSON, never touched, was written by the form)
@@ -440,18 +446,7 @@ describe('the console in Chromium', () => {
     const saved = (await (await admin('/admin/endpoints/newleads')).json()) as { config: { onUnmatched: string } };
     expect(saved.config.onUnmatched).toBe('create');
     // back to the lead, and replay it: it is created now
-    await page.goto(deliveryUrl);
-    await page.click(`button:text("${t.deliveries.replay}")`);
-    await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.deliveries.replayed);
-    await expect
-      .poll(
-        async () => {
-          await page.reload();
-          return text(page.locator('dl.facts'))();
-        },
-        { timeout: 30_000, interval: 500 },
-      )
-      .toContain(t.reason.customer_created);
+    await expect.poll(await replayed(page, deliveryUrl, 'dl.facts'), REPLAYED).toContain(t.reason.customer_created);
     const created = crm.tenants.get(PRODUCT_LINE)!;
     const customer = [...created.customers.values()].find((c) => c.phone === '13512345678');
     expect(customer).toBeDefined();
