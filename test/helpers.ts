@@ -40,6 +40,8 @@ type TenantInit = {
   moduleId?: string;
   customers?: Record<string, unknown>[];
   failures?: unknown[];
+  /** The product line's name in `/api/productLine/lists`. */
+  name?: string;
 };
 
 /** A product line of its own in the stand-in CRM, with one customer CUSTOMER_ID unless told otherwise. */

@@ -210,3 +210,31 @@ describe('configuration problems in the marketer’s words', () => {
     expect(await again.text()).toContain(p.whichCustomer);
   });
 });
+
+describe('connecting the CRM from the console', () => {
+  it('tests the connection with the product-line list and offers each product line by name, prefilled in a new endpoint', async () => {
+    const name = `华东销售-${crypto.randomUUID().slice(0, 4)}`;
+    const { crmTenant } = await import('./helpers');
+    const productLineId = await crmTenant({ name });
+    const s = await signIn();
+    const list = await (await call(page('/console/endpoints', s))).text();
+    expect(list).toContain(`href="/console/crm">${CATALOGUES.zh.crm.link}`);
+    // the search (the CRM's own keyword) finds it among every product line
+    const html = await (await call(page(`/console/crm?q=${encodeURIComponent(name)}`, s))).text();
+    expect(html).toContain(name);
+    const href = `/console/endpoints/_new?productLineId=${productLineId}`;
+    expect(html).toContain(`href="${href}"`);
+    const editor = await (await call(page(href, s))).text();
+    expect(editor).toContain(`name="productLineId" value="${productLineId}"`);
+    expect(editor).toContain('name="moduleId" value="347772778973233152"');
+  });
+
+  it('says plainly when the CRM refuses the credential, with what to check', async () => {
+    const s = await signIn();
+    const res = await callWith(page('/console/crm', s), { CRM_API_TOKEN: 'a-wrong-token' });
+    const html = await res.text();
+    expect(html).toContain(CATALOGUES.zh.crm.failed);
+    expect(html).toContain('登录已失效');
+    expect(html).toContain(CATALOGUES.zh.crm.whatToCheck);
+  });
+});

@@ -9,7 +9,10 @@ import { crmSettings } from '../crm/client';
 import { healthOf, healthStatement } from '../deliveries/stats';
 import { listDeliveries } from '../deliveries/store';
 import { checkConfig, saveEndpoint, warningsFor, type Issue } from '../endpoints/save';
-import { EndpointId, formatIssues, type StoredEndpoint } from '../endpoints/schema';
+import { CrmId, EndpointId, formatIssues, type StoredEndpoint } from '../endpoints/schema';
+
+/** The customer module's id, fixed as the vendor documents it (../shared/crm-api.md "Module id"). */
+const CUSTOMER_MODULE_ID = '347772778973233152';
 import { getEndpoint, listEndpointsPage } from '../endpoints/store';
 import { webhookUrl } from '../endpoints/url';
 import { ApiError } from '../http/errors';
@@ -297,7 +300,12 @@ export function endpointRoutes(pages: Hono<ConsoleEnv>) {
     ]);
     return render(c, <EndpointsPage endpoints={page.endpoints} next={page.next} health={healthOf(health.results)} held={held} csrf={c.get('session').csrf} />);
   });
-  pages.get(ROUTES.newEndpoint, (c) => editorPage(c, null, { id: '', configText: JSON.stringify(NEW_CONFIG, null, 2) }));
+  pages.get(ROUTES.newEndpoint, (c) => {
+    // picked on 连接 CRM: the product line (by name there), and the customer module the vendor documents as fixed
+    const picked = CrmId.safeParse(c.req.query('productLineId') ?? '');
+    const config = picked.success ? { ...NEW_CONFIG, crm: { moduleId: CUSTOMER_MODULE_ID, productLineId: picked.data } } : NEW_CONFIG;
+    return editorPage(c, null, { id: '', configText: JSON.stringify(config, null, 2) });
+  });
   pages.get(ROUTES.endpoint, storedEditor);
   pages.post(ROUTES.endpoints, async (c) => saveFromForm(c, null, String((await c.req.parseBody()).id ?? '').trim()));
   pages.post(ROUTES.endpoint, async (c) => {

@@ -20,6 +20,8 @@ import { ApiError } from '../http/errors';
 import { leadsOf, previewOfDelivery, type previewWebhook } from '../pipeline/preview';
 import { acceptOne, replayMany, replayOne } from '../pipeline/replay';
 import { answerCreate } from '../pipeline/create-check';
+import { crmSettings, listProductLines } from '../crm/client';
+import { CrmConnectPage } from './views/crm';
 import { safeEqual } from '../verify/crypto';
 import { CONSOLE_BASE, consolePath, consolePathWith, ROUTES } from './paths';
 import { LANG_COOKIE, pickLang } from './i18n';
@@ -291,6 +293,14 @@ consolePages.post(ROUTES.deliveryCreate, async (c) => {
   const result = await answerCreate(c.env, id, { created: false }, Date.now());
   if (!result.ok) return deliveryPage(c, id, { refusal: tOf(c).deliveries.create.notAnswered(result.message) }, result.why === 'not_found' ? 404 : 409);
   return c.redirect(consolePathWith('delivery', { done: 'replayed' }, { id }), 303);
+});
+
+// 连接 CRM: the connection test, and the product lines to pick by name
+consolePages.get(ROUTES.crmConnect, async (c) => {
+  const settings = crmSettings(c.env);
+  const q = (c.req.query('q') ?? '').trim().slice(0, 100);
+  const result = await listProductLines(fetch, settings, q);
+  return render(c, <CrmConnectPage csrf={c.get('session').csrf} result={result} base={settings.baseUrl} q={q} />);
 });
 
 endpointRoutes(consolePages);

@@ -9,6 +9,7 @@ export const CONSOLE_BASE = '/console';
 export const ROUTES = {
   overview: '/',
   crmResume: '/crm/resume',
+  crmConnect: '/crm',
   signIn: '/sign-in',
   signOut: '/sign-out',
   language: '/language',

@@ -130,6 +130,48 @@ export async function createCustomer(fetcher: typeof fetch, settings: CrmSetting
   return callCrm(fetcher, settings, productLineId, path, body, 'json');
 }
 
+/** One product line as the CRM lists it: `id` is the value of `default-product-id`, as an exact decimal string. */
+export type ProductLine = { id: string; name: string; note: string; isDefault: boolean };
+
+/**
+ * Lists the product lines, `POST /api/productLine/lists` (no `default-product-id`: this is how the ids are found). It
+ * touches no customer: the console's connection test and product-line picker.
+ */
+export async function listProductLines(fetcher: typeof fetch, settings: CrmSettings, keyword = ''): Promise<{ ok: true; lines: ProductLine[] } | { ok: false; message: string }> {
+  let text: string;
+  let status: number;
+  try {
+    const response = await fetcher(`${settings.baseUrl}/api/productLine/lists`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [settings.authHeader]: settings.authScheme ? `${settings.authScheme} ${settings.token}` : settings.token },
+      body: JSON.stringify({ conditions: { keyword }, pager: { currentPage: 1, pageSize: 100 } }),
+      signal: AbortSignal.timeout(settings.timeoutMs),
+    });
+    status = response.status;
+    text = answerDecoder.decode(await response.arrayBuffer());
+  } catch (err) {
+    return { ok: false, message: `CRM unreachable: ${(err as Error).message}` };
+  }
+  let body: unknown;
+  try {
+    body = parseJsonLossless(text);
+  } catch {
+    return { ok: false, message: `CRM answered HTTP ${status} with an unreadable body` };
+  }
+  const envelope = Envelope.safeParse(body);
+  if (!envelope.success) return { ok: false, message: `CRM answered HTTP ${status} with an unreadable body` };
+  if (status >= 400 || envelope.data.code !== 200) return { ok: false, message: envelope.data.message || `CRM answered HTTP ${status}, code ${envelope.data.code}` };
+  const data = envelope.data.data;
+  const items = isRecord(data) && isRecord(data.items) && Array.isArray(data.items.data) ? data.items.data : [];
+  const lines = items.filter(isRecord).map((item) => ({
+    id: String(item.id ?? ''),
+    name: typeof item.name === 'string' ? item.name : '',
+    note: typeof item.note === 'string' ? item.note : '',
+    isDefault: Number(item.is_default) === 1,
+  }));
+  return { ok: true, lines: lines.filter((l) => /^\d{1,20}$/.test(l.id)) };
+}
+
 /**
  * Reads one customer, `POST /api/crm/client/detail` (form-encoded `mid`, `id`), classified like an update.
  * @example await readCustomer(fetch, settings, '688051545102614528', '347772778973233152', '688346218203447296')

@@ -17,7 +17,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { siteverify, TURNSTILE_PATH, turnstileCalls } from './turnstile.ts';
-import { applyCreate, applyUpdate, CREATE_PATH, expand, newTenant, readDetail, record, type Customer, type Envelope, type Failure, type Tenant } from './state.ts';
+import { applyCreate, applyUpdate, CREATE_PATH, expand, newTenant, productLines, readDetail, record, type Customer, type Envelope, type Failure, type Tenant } from './state.ts';
 
 export type CrmStubOptions = {
   /** The API token the CRM accepts. */
@@ -130,9 +130,12 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
     const isUpdate = path === '/api/moduleData/update';
     const isDetail = path === '/api/crm/client/detail';
     const isCreate = path === CREATE_PATH;
-    if (req.method !== 'POST' || (!isUpdate && !isDetail && !isCreate)) return send(res, 404, { code: 404, message: 'Not Found', data: [] });
+    const isLines = path === '/api/productLine/lists';
+    if (req.method !== 'POST' || (!isUpdate && !isDetail && !isCreate && !isLines)) return send(res, 404, { code: 404, message: 'Not Found', data: [] });
 
     if (req.headers[authHeader] !== expectedAuth) return send(res, 401, { code: 401, message: '登录已失效，请重新登录', data: [] });
+    // the product lines: no default-product-id (this call is how the ids are found); each tenant is one
+    if (isLines) return send(res, 200, productLines([...tenants.values()], text));
     const pid = req.headers['default-product-id'];
     if (typeof pid !== 'string' || !pid) return send(res, 200, { code: 400, message: 'default-product-id 不能为空', data: [] });
     const tenant = tenants.get(pid);

@@ -29,6 +29,8 @@ export type RecordedRequest = {
 
 export type Tenant = {
   productLineId: string;
+  /** The product line's name, as `/api/productLine/lists` shows it. */
+  name?: string;
   moduleId: string;
   mode: UpdateMode;
   /** The CRM user the API token belongs to: an update without own_id may hand customers to them. */
@@ -71,6 +73,7 @@ export function newTenant(productLineId: string, init: Partial<Omit<Tenant, 'cus
   const now = timestamp();
   return {
     productLineId,
+    ...(init.name ? { name: init.name } : {}),
     moduleId: init.moduleId ?? DEFAULT_MODULE_ID,
     mode: init.mode ?? 'merge',
     apiUserId: init.apiUserId ?? DEFAULT_API_USER,
@@ -191,6 +194,20 @@ export function applyCreate(tenant: Tenant, body: unknown): Envelope {
   for (const [key, value] of Object.entries(input)) if (!SYSTEM_FIELDS.has(key)) customer[key] = value;
   tenant.customers.set(customer.id, customer);
   return { code: 200, message: '', data: { item: expand(customer, tenant) } };
+}
+
+/** Answers `POST /api/productLine/lists` (keyword in name; the vendor's paged envelope; ids as given, strings here). */
+export function productLines(tenants: Tenant[], text: string): unknown {
+  let keyword = '';
+  try {
+    keyword = String((JSON.parse(text) as { conditions?: { keyword?: unknown } }).conditions?.keyword ?? '');
+  } catch {
+    keyword = '';
+  }
+  const data = tenants
+    .map((t, i) => ({ id: t.productLineId, name: t.name ?? `产品线 ${t.productLineId.slice(-4)}`, note: '', is_default: i === 0 ? 1 : 0, open_sea_rule: {}, users: [] }))
+    .filter((l) => l.name.includes(keyword) || l.note.includes(keyword));
+  return { code: 200, data: { items: { current_page: 1, per_page: 100, data: data.slice(0, 100) } }, message: '' };
 }
 
 /** Answers `POST /api/crm/client/detail` (form-encoded `mid`, `id`). */

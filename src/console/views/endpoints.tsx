@@ -22,7 +22,8 @@ export function EndpointsPage(p: { endpoints: StoredEndpoint[]; next: string | n
       <p>
         <a class="button" href={consolePath('newEndpoint')}>
           {e_.new}
-        </a>
+        </a>{' '}
+        <a href={consolePath('crmConnect')}>{t.crm.link}</a>
       </p>
       {p.endpoints.length === 0 ? (
         <p class="muted">{e_.none}</p>
