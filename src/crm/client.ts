@@ -105,6 +105,9 @@ function retryAfter(header: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }
 
+/** The credential header's value: the scheme and the token ("" sends the raw token). */
+const credentialOf = (settings: CrmSettings) => (settings.authScheme ? `${settings.authScheme} ${settings.token}` : settings.token);
+
 export function maskedHeaders(settings: CrmSettings, productLineId: string): Record<string, string> {
   return {
     'content-type': 'application/json',
@@ -143,7 +146,7 @@ export async function listProductLines(fetcher: typeof fetch, settings: CrmSetti
   try {
     const response = await fetcher(`${settings.baseUrl}/api/productLine/lists`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', [settings.authHeader]: settings.authScheme ? `${settings.authScheme} ${settings.token}` : settings.token },
+      headers: { 'content-type': 'application/json', [settings.authHeader]: credentialOf(settings) },
       body: JSON.stringify({ conditions: { keyword }, pager: { currentPage: 1, pageSize: 100 } }),
       signal: AbortSignal.timeout(settings.timeoutMs),
     });
@@ -208,7 +211,7 @@ async function callCrm(
       headers: {
         'content-type': contentType,
         'default-product-id': productLineId,
-        [settings.authHeader]: settings.authScheme ? `${settings.authScheme} ${settings.token}` : settings.token,
+        [settings.authHeader]: credentialOf(settings),
       },
       body: bytes,
       signal: AbortSignal.timeout(settings.timeoutMs),
