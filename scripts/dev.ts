@@ -61,6 +61,18 @@ crm.tenants.set(
   newTenant(PRODUCT_LINE, { customers: [{ id: CUSTOMER, name: '单单', phone: '18888282822', note: '', own_id: '400000000000000002', source: '514465485002113024' }] }),
 );
 
+// Both Workers read the .dev.vars beside their config (`--var` would reach the first one only): the stand-in's
+// address goes there, in a block of its own rewritten each run; the rest of the file is the user's.
+const STUB_BLOCK = '# npm run dev: the stand-in CRM (this block is rewritten on each run)';
+const stubVars = [
+  `CRM_BASE_URL=${crm.url}`,
+  `TURNSTILE_VERIFY_URL=${crm.url}/turnstile/v0/siteverify`,
+  // the stand-in's create call, so an endpoint with "onUnmatched": "create" creates new customers locally
+  'CRM_CREATE_PATH=/api/moduleData/add',
+];
+const own = readFileSync('.dev.vars', 'utf8').split(STUB_BLOCK)[0]!.trimEnd();
+writeFileSync('.dev.vars', `${own}\n\n${STUB_BLOCK}\n${stubVars.join('\n')}\n`);
+
 const quiet = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' };
 const migrate = spawnSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local'], { encoding: 'utf8', env: quiet });
 if (migrate.status !== 0) {
@@ -71,32 +83,10 @@ if (migrate.status !== 0) {
 const names = new Set(migrate.stdout.match(/\d{4}_[\w-]+\.sql/g) ?? []);
 console.log(`D1 (local): ${/no migrations to apply/i.test(migrate.stdout) ? 'migrations up to date' : `applied ${names.size} migration(s)`}`);
 
-const wrangler = spawn(
-  'npx',
-  [
-    'wrangler',
-    'dev',
-    '-c',
-    'wrangler.toml',
-    '-c',
-    'wrangler.console.toml',
-    '--port',
-    String(PORT),
-    '--ip',
-    '127.0.0.1',
-    '--var',
-    `CRM_BASE_URL:${crm.url}`,
-    '--var',
-    `TURNSTILE_VERIFY_URL:${crm.url}/turnstile/v0/siteverify`,
-    // the stand-in's create call, so an endpoint with "onUnmatched": "create" creates new customers locally
-    '--var',
-    'CRM_CREATE_PATH:/api/moduleData/add',
-  ],
-  {
-    stdio: ['inherit', 'pipe', 'pipe'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-  },
-);
+const wrangler = spawn('npx', ['wrangler', 'dev', '-c', 'wrangler.toml', '-c', 'wrangler.console.toml', '--port', String(PORT), '--ip', '127.0.0.1'], {
+  stdio: ['inherit', 'pipe', 'pipe'],
+  env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+});
 // start-up output is held back until the adapter answers; afterwards wrangler's lines are passed through
 let held = '';
 let ready = false;

@@ -8,6 +8,7 @@ import { DELIVERY_STATUSES } from '../src/deliveries/store';
 import { CATALOGUES, pickLang, type Messages } from '../src/console/i18n';
 import { en } from '../src/console/i18n/en';
 import { fromForm, parseMapLines, readForm, toForm } from '../src/console/mapping-form';
+import { emptyCatalogue } from '../src/endpoints/catalogue';
 import { call, callWith, crmState, CUSTOMER_ID, hook, leadJson, MODULE_ID, rowsFor, setupEndpoint, unique } from './helpers';
 
 const BASE = 'https://adapter.test';
@@ -87,8 +88,22 @@ describe('every page in both languages', () => {
       `/console/endpoints/${endpointId}`,
       '/console/customer-keys',
       `/console/customer-keys?moduleId=${MODULE_ID}&key=phone&value=13900139000`,
+      '/console/crm',
+      '/console/crm/fields',
+      `/console/crm/fields?moduleId=${MODULE_ID}`,
       '/console/no-such-page',
     ];
+    // a delivery of every status, each page and its status's list
+    const row = (await env.DB.prepare('SELECT * FROM deliveries WHERE id = ?').bind(deliveryId).first<Record<string, unknown>>())!;
+    const columns = Object.keys(row);
+    for (const [i, status] of DELIVERY_STATUSES.entries()) {
+      const id = `${deliveryId.slice(0, 22)}${String(i).padStart(4, '0')}`;
+      const values = columns.map((c) => (c === 'id' ? id : c === 'status' ? status : c === 'idempotency_key' || c === 'sequence_key' ? null : row[c]));
+      await env.DB.prepare(`INSERT INTO deliveries (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
+        .bind(...values)
+        .run();
+      pages.push(`/console/deliveries/${id}`, `/console/deliveries?status=${status}`);
+    }
     const english = englishTexts(en).filter((t) => !englishTexts(CATALOGUES.zh).includes(t));
     expect(english.length).toBeGreaterThan(100);
     for (const path of pages) {
@@ -251,14 +266,14 @@ describe('the mapping editor without JSON', () => {
       fields: { name: 'name', select_1: { from: 'level', map: { A: '1' } }, source: { value: '5', overwrite: false }, note: { from: 'comment', required: true } },
       redact: ['mobile'],
     };
-    const read = toForm(doc, {});
+    const read = toForm(doc, emptyCatalogue());
     if (!read.ok) throw new Error('the form should show this document');
     expect(fromForm(read.state, doc)).toEqual(doc);
   });
 
   it('opens a configuration the form cannot show in JSON, with a note, and saves it untouched from there', async () => {
     const { endpointId } = await setupEndpoint();
-    expect(toForm({ name: 'x', fields: { phone: '$cnMobile(mobile)' } }, {}).ok).toBe(false);
+    expect(toForm({ name: 'x', fields: { phone: '$cnMobile(mobile)' } }, emptyCatalogue()).ok).toBe(false);
     const s = await signIn();
     const page = await (await get(`/console/endpoints/${endpointId}`, s)).text();
     expect(page).toContain(CATALOGUES.zh.editor.jsonOnly);

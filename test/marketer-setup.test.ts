@@ -227,6 +227,9 @@ describe('connecting the CRM from the console', () => {
     const editor = await (await call(page(href, s))).text();
     expect(editor).toContain(`name="productLineId" value="${productLineId}"`);
     expect(editor).toContain('name="moduleId" value="347772778973233152"');
+    // the editor names the product line, and offers every one listed by name (for an endpoint moved to another)
+    expect(editor).toContain(`${CATALOGUES.zh.editor.productLineName} ${name}`);
+    expect(editor).toContain(`<option value="${productLineId}" label="${name}">`);
   });
 
   it('says plainly when the CRM refuses the credential, with what to check', async () => {

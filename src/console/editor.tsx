@@ -10,9 +10,6 @@ import { healthOf, healthStatement } from '../deliveries/stats';
 import { listDeliveries } from '../deliveries/store';
 import { checkConfig, saveEndpoint, warningsFor, type Issue } from '../endpoints/save';
 import { CrmId, EndpointId, formatIssues, type StoredEndpoint } from '../endpoints/schema';
-
-/** The customer module's id, fixed as the vendor documents it (../shared/crm-api.md "Module id"). */
-const CUSTOMER_MODULE_ID = '347772778973233152';
 import { getEndpoint, listEndpointsPage } from '../endpoints/store';
 import { webhookUrl } from '../endpoints/url';
 import { ApiError } from '../http/errors';
@@ -23,14 +20,15 @@ import { coordinationOf } from '../coordination';
 import { parseJsonLossless } from '../receive/json';
 import { utf8 } from '../verify/crypto';
 import { consolePathWith, ROUTES } from './paths';
-import { EMPTY_ROW, fromForm, readForm, sampleFields, toForm, type FormState } from './mapping-form';
-import { crmFieldLabels, rememberCrmFields } from '../endpoints/crm-fields';
+import { EMPTY_ROW, fromForm, readForm, resolveForm, sampleFields, toForm, type FormIssue, type FormState } from './mapping-form';
+import { CUSTOMER_MODULE_ID, emptyCatalogue, knownProductLines, learnedCatalogue, readCatalogue, rememberFields, type Catalogue } from '../endpoints/catalogue';
 import { setSecret } from '../secrets/set';
 import { webhookSecretsOf } from '../secrets/handoff';
 import { DEFAULT_GRACE_HOURS, masterKey, MAX_GRACE_HOURS, previousValidUntil, readSecretCached } from '../secrets/vault';
 import { isRecord } from '../shared/json';
 import { EditorPage, EndpointsPage, PreviewPane, type EditorProps, type PreviewPaneProps } from './views/endpoints';
 import { Issues } from './views/layout';
+import { CATALOGUES } from './i18n';
 import { type C, type ConsoleEnv, issueText, refuse, render, tOf } from './page';
 
 /** A new endpoint starts as a 金数据 form: the sender most of our users connect first. */
@@ -68,8 +66,8 @@ async function editorPage(c: C, endpoint: StoredEndpoint | null, state: EditorSt
   const config = endpoint?.config;
   const doc = parseConfigText(state.configText);
   const moduleId = state.form?.moduleId ?? config?.crm.moduleId ?? '';
-  const labels = await crmFieldLabels(c.env.ENDPOINTS, moduleId);
-  const form = state.form !== undefined ? state.form : doc.ok ? formOf(doc.value, labels) : null;
+  const catalogue = await learnedCatalogue(c.env, moduleId);
+  const form = state.form !== undefined ? state.form : doc.ok ? formOf(doc.value, catalogue) : null;
   const secretName = config?.verify && 'secret' in config.verify && typeof config.verify.secret === 'string' ? config.verify.secret : null;
   return render(
     c,
@@ -90,7 +88,9 @@ async function editorPage(c: C, endpoint: StoredEndpoint | null, state: EditorSt
       preview={preview ?? {}}
       form={form}
       editing={form ? (state.editing ?? 'form') : 'json'}
-      labels={labels}
+      catalogue={catalogue}
+      moduleId={moduleId}
+      productLines={await knownProductLines(c.env.ENDPOINTS)}
       secret={secretName ? { name: secretName, settable: masterKey(c.env).ok, previousUntil: await previousValidUntil(c.env.ENDPOINTS, secretName) } : null}
     />,
     status,
@@ -112,8 +112,8 @@ async function realWebhookUrl(c: C, endpoint: StoredEndpoint): Promise<string | 
 }
 
 /** The form for a document, or null when the form cannot show it. */
-function formOf(doc: unknown, labels: Record<string, string>): FormState | null {
-  const read = toForm(doc, labels);
+function formOf(doc: unknown, catalogue: Catalogue): FormState | null {
+  const read = toForm(doc, catalogue);
   return read.ok ? read.state : null;
 }
 
@@ -149,15 +149,30 @@ function parseConfigText(text: string): { ok: true; value: unknown } | { ok: fal
  * The document the editor's form stands for: the form's values over the JSON document (which carries every key the
  * form does not show), or the JSON alone when the user edits JSON (or the form cannot show the document).
  */
-function editedDocument(c: C, body: Record<string, string | File | (string | File)[]>, f: z.infer<typeof EditorForm>) {
+async function editedDocument(c: C, body: Record<string, string | File | (string | File)[]>, f: z.infer<typeof EditorForm>) {
   const doc = parseConfigText(f.config);
   // a post without the form's fields (a script, an older page) is the JSON alone
   const editing: 'form' | 'json' = (f.save ?? f.editing) === 'json' || !('moduleId' in body) ? 'json' : 'form';
-  if (!doc.ok) return { doc: { ok: false as const, issues: doc.issues.map((i) => ({ ...i, message: tOf(c).editor.notJson(i.message) })) }, editing, form: null };
-  const current = formOf(doc.value, {});
-  if (editing === 'json' || !current || !isRecord(doc.value)) return { doc, editing: 'json' as const, form: current };
+  const none: Issue[] = [];
+  if (!doc.ok) return { doc: { ok: false as const, issues: doc.issues.map((i) => ({ ...i, message: tOf(c).editor.notJson(i.message) })) }, editing, form: null, named: none };
+  const current = formOf(doc.value, emptyCatalogue());
+  if (editing === 'json' || !current || !isRecord(doc.value)) return { doc, editing: 'json' as const, form: current, named: none };
   const form = readForm(body);
-  return { doc: { ok: true as const, value: fromForm(form, doc.value) }, editing, form };
+  // the names typed (a field's label, an option's label) as the CRM's ids
+  const resolved = resolveForm(form, await readCatalogue(c.env.ENDPOINTS, form.moduleId), BUILT_IN_NAMES);
+  const named = resolved.issues.map((i) => ({ path: i.path, message: formIssueText(c, i) }));
+  return { doc: { ok: true as const, value: fromForm(resolved.state, doc.value) }, editing, form, resolved: resolved.state, named };
+}
+
+/** The names the console gives the CRM's own fields, in either language (姓名, Mobile …), as their keys. */
+const BUILT_IN_NAMES: Record<string, string> = Object.assign(
+  Object.create(null),
+  ...Object.values(CATALOGUES).map((m) => Object.fromEntries(Object.entries(m.editor.builtIn).map(([key, name]) => [name, key]))),
+);
+
+function formIssueText(c: C, i: FormIssue): string {
+  const e = tOf(c).editor;
+  return i.problem === 'unknown_field' ? e.unknownField(i.value) : e.unknownOption(i.field, i.value);
 }
 
 /** The sample the editor was given: the text typed (it wins over the pre-selected delivery), else that delivery. */
@@ -190,7 +205,7 @@ async function readEditorForm(c: C) {
   const form = EditorForm.safeParse(body);
   if (!form.success) return { ok: false as const, refusal: refuse(c, 400, 'validation_failed', issueText(form.error)) };
   const f = form.data;
-  const edited = editedDocument(c, body, f);
+  const edited = await editedDocument(c, body, f);
   const json = edited.doc.ok ? JSON.stringify(edited.doc.value, null, 2) : f.config;
   return { ok: true as const, body, sample: { text: f.sample, contentType: f.contentType, delivery: f.delivery }, edited, json };
 }
@@ -205,10 +220,11 @@ async function saveFromForm(c: C, endpoint: StoredEndpoint | null, id: string) {
   if (!idCheck.success) return again(formatIssues(idCheck.error).map((i) => ({ path: 'id', message: i.message })));
   if (!endpoint && (await getEndpoint(c.env.ENDPOINTS, id))) return again([{ path: 'id', message: tOf(c).editor.exists(id) }]);
   if (!edited.doc.ok) return again(edited.doc.issues);
+  if (edited.named.length) return again(edited.named);
   const saved = await saveEndpoint(c.env, id, edited.doc.value);
   if (!saved.ok) return again(saved.issues);
   if (saved.endpoint.config.enabled) await releaseHeld(c.env.DB, c.env.DELIVERY_QUEUE, coordinationOf(c.env), id, Date.now());
-  if (edited.editing === 'form' && edited.form) await rememberCrmFields(c.env.ENDPOINTS, saved.endpoint.config.crm.moduleId, edited.form.rows);
+  if (edited.editing === 'form' && edited.resolved) await rememberFields(c.env.ENDPOINTS, saved.endpoint.config.crm.moduleId, edited.resolved.rows);
   return c.redirect(consolePathWith('endpoint', { saved: saved.created ? 'created' : 'saved' }, { id }), 303);
 }
 
@@ -225,7 +241,7 @@ async function previewFromForm(c: C, endpoint: StoredEndpoint | null) {
   if (!posted.ok) return posted.refusal;
   const { body, sample, edited, json } = posted;
   const checked = edited.doc.ok ? checkConfig(edited.doc.value) : edited.doc;
-  const issues = checked.ok ? [] : checked.issues;
+  const issues = [...edited.named, ...(checked.ok ? [] : checked.issues)];
   const preset = edited.doc.ok && isRecord(edited.doc.value) && typeof edited.doc.value.preset === 'string' ? edited.doc.value.preset : undefined;
   const pane: PreviewPaneProps = {
     ...(checked.ok ? await previewOf(c, checked.config, sample, { mapping: checked.mapping }) : await previewOf(c, null, sample, { preset, issues })),

@@ -22,6 +22,8 @@ import { acceptOne, replayMany, replayOne } from '../pipeline/replay';
 import { answerCreate } from '../pipeline/create-check';
 import { crmSettings, listProductLines } from '../crm/client';
 import { CrmConnectPage } from './views/crm';
+import { catalogueRoutes } from './catalogue';
+import { rememberProductLines } from '../endpoints/catalogue';
 import { safeEqual } from '../verify/crypto';
 import { CONSOLE_BASE, consolePath, consolePathWith, ROUTES } from './paths';
 import { LANG_COOKIE, pickLang } from './i18n';
@@ -300,10 +302,12 @@ consolePages.get(ROUTES.crmConnect, async (c) => {
   const settings = crmSettings(c.env);
   const q = (c.req.query('q') ?? '').trim().slice(0, 100);
   const result = await listProductLines(fetch, settings, q);
+  if (result.ok) await rememberProductLines(c.env.ENDPOINTS, result.lines);
   return render(c, <CrmConnectPage csrf={c.get('session').csrf} result={result} base={settings.baseUrl} q={q} />);
 });
 
 endpointRoutes(consolePages);
+catalogueRoutes(consolePages);
 
 // ---- customer keys
 

@@ -4,6 +4,7 @@
  * show (redact, delivery, response, …) are kept from the document, so a configuration saved from the form and one
  * saved as JSON are the same document.
  */
+import { fieldKeyOf, optionIdOf, optionLabelOf, type Catalogue } from '../endpoints/catalogue';
 import { MAX_FIELD_RULES } from '../endpoints/schema';
 import { isRecord } from '../shared/json';
 
@@ -43,27 +44,27 @@ export const segment = (key: string) => (new RegExp(`^${SEGMENT}$`).test(key) &&
 const isScalar = (v: unknown): v is string | number | boolean => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 
 /** One field rule as a row, or null when the form cannot show it (an expression, a default, a list value …). */
-function rowOf(field: string, rule: unknown, labels: Record<string, string>): Row | null {
-  const base = { ...EMPTY_ROW, field, label: Object.hasOwn(labels, field) && typeof labels[field] === 'string' ? labels[field] : '' };
+function rowOf(field: string, rule: unknown, catalogue: Catalogue): Row | null {
+  const base = { ...EMPTY_ROW, field, label: Object.hasOwn(catalogue.fields, field) ? catalogue.fields[field]!.label : '' };
   if (isPath(rule)) return { ...base, from: rule };
   if (!isRecord(rule)) return null;
   const keep = rule.overwrite === false;
   if ('value' in rule) {
     if (!isScalar(rule.value) || Object.keys(rule).some((k) => k !== 'value' && k !== 'overwrite')) return null;
-    return { ...base, kind: 'constant', value: String(rule.value), keep };
+    return { ...base, kind: 'constant', value: optionLabelOf(catalogue, field, String(rule.value)), keep };
   }
   if (!isPath(rule.from) || 'default' in rule) return null;
   if (rule.map !== undefined && !(isRecord(rule.map) && Object.values(rule.map).every(isScalar))) return null;
   const map = rule.map
     ? Object.entries(rule.map)
-        .map(([k, v]) => `${k} = ${v}`)
+        .map(([k, v]) => `${k} = ${optionLabelOf(catalogue, field, String(v))}`)
         .join('\n')
     : '';
   return { ...base, kind: rule.map ? 'map' : 'field', from: rule.from, map, required: rule.required === true, keep };
 }
 
 /** The form for a configuration document, or why it opens in JSON instead. */
-export function toForm(doc: unknown, labels: Record<string, string>): { ok: true; state: FormState } | { ok: false } {
+export function toForm(doc: unknown, catalogue: Catalogue): { ok: true; state: FormState } | { ok: false } {
   if (!isRecord(doc)) return { ok: false };
   const crm = isRecord(doc.crm) ? doc.crm : {};
   const verify = isRecord(doc.verify) ? doc.verify : {};
@@ -73,7 +74,7 @@ export function toForm(doc: unknown, labels: Record<string, string>): { ok: true
   if (lookups.length > 1 || (lookups[0] !== undefined && !(isRecord(lookups[0]) && isPath(lookups[0].value)))) return { ok: false };
   const rows: Row[] = [];
   for (const [field, rule] of Object.entries(isRecord(doc.fields) ? doc.fields : {})) {
-    const row = rowOf(field, rule, labels);
+    const row = rowOf(field, rule, catalogue);
     if (!row) return { ok: false };
     rows.push(row);
   }
@@ -107,6 +108,40 @@ export function parseMapLines(text: string): Record<string, string> {
     if (k) map[k] = v;
   }
   return map;
+}
+
+export type FormIssue = { path: string; problem: 'unknown_field' | 'unknown_option'; field: string; value: string };
+
+/**
+ * The form with the names a marketer typed turned into the CRM's ids: a field given by its label becomes its key, an
+ * option in a value map given by its label becomes its id (the catalogue knows both). What it cannot name is an issue.
+ */
+export function resolveForm(state: FormState, catalogue: Catalogue, aliases: Record<string, string> = {}): { state: FormState; issues: FormIssue[] } {
+  const issues: FormIssue[] = [];
+  const rows = state.rows.map((row, i) => {
+    if (!row.field) return row;
+    const field = fieldKeyOf(catalogue, row.field, aliases);
+    if (!field) {
+      issues.push({ path: `row.${i}.field`, problem: 'unknown_field', field: row.field, value: row.field });
+      return row;
+    }
+    if (row.kind === 'constant') {
+      // a select's constant value may be given by its option's name too
+      const option = optionIdOf(catalogue, field, row.value);
+      if (option.ok) return { ...row, field, value: option.id };
+      issues.push({ path: `row.${i}.value`, problem: 'unknown_option', field: catalogue.fields[field]?.label || field, value: row.value });
+      return { ...row, field };
+    }
+    if (row.kind !== 'map') return { ...row, field };
+    const lines = Object.entries(parseMapLines(row.map)).map(([sample, typed]) => {
+      const option = optionIdOf(catalogue, field, typed);
+      if (option.ok) return `${sample} = ${option.id}`;
+      issues.push({ path: `row.${i}.map`, problem: 'unknown_option', field: catalogue.fields[field]?.label || field, value: typed });
+      return `${sample} = ${typed}`;
+    });
+    return { ...row, field, map: lines.join('\n') };
+  });
+  return { state: { ...state, rows }, issues };
 }
 
 /** A row as the field rule it stands for. */

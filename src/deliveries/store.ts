@@ -421,3 +421,18 @@ export async function storedPayloads(db: D1Database, ids: string[]): Promise<Sto
     .all<{ id: string; endpoint_id: string; payload: string | null; content_type: string | null }>();
   return results.map((r) => ({ id: r.id, endpointId: r.endpoint_id, payload: r.payload, contentType: r.content_type }));
 }
+
+/**
+ * The CRM's successful answers to calls into one module, oldest first, after the delivery `afterId` (or the newest
+ * `limit` when none): what the field catalogue learns field keys and option names from.
+ */
+export async function crmAnswersAfter(db: D1Database, moduleId: string, afterId: string, limit: number): Promise<{ id: string; answer: string }[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT id, crm_response FROM deliveries WHERE id > ? AND crm_code = 200 AND crm_response IS NOT NULL
+       AND json_valid(crm_request) AND json_extract(crm_request, '$.body.mid') = ? ORDER BY id ${afterId ? 'ASC' : 'DESC'} LIMIT ?`,
+    )
+    .bind(afterId, moduleId, limit)
+    .all<{ id: string; crm_response: string }>();
+  return results.map((r) => ({ id: r.id, answer: r.crm_response })).sort((a, b) => (a.id < b.id ? -1 : 1));
+}

@@ -59,6 +59,13 @@ export const SOURCES: Record<string, string> = {
   '514465485002113026': '小红书',
 };
 
+/** The names of the example installation's custom select options (answers expand a set select as `{id, name}`). */
+export const SELECT_OPTIONS: Record<string, string> = {
+  '484020435193692160': '高意向',
+  '484020435193692161': '中意向',
+  '484020435193692162': '低意向',
+};
+
 /** The fields a user can edit; `replace` mode blanks the ones an update leaves out. */
 const EDITABLE = /^(name|phone|note|source|tags|(input|textarea|select|radio|checkbox|date|number)_\d+)$/;
 const SYSTEM_FIELDS = new Set(['mid', 'id']);
@@ -126,7 +133,10 @@ export function expand(customer: Customer, tenant: Tenant): Record<string, unkno
   item.updated_id = user(customer.updated_id ?? tenant.apiUserId);
   const source = customer.source;
   item.source = typeof source === 'string' && source ? { id: source, name: SOURCES[source] ?? '', group_id: '0', is_active: 1, color: '', sort_num: 0, is_default: 0 } : [];
-  for (const [key, value] of Object.entries(item)) if (value === '' && EDITABLE.test(key)) item[key] = null;
+  for (const [key, value] of Object.entries(item)) {
+    if (value === '' && EDITABLE.test(key)) item[key] = null;
+    else if (/^(select|radio)_\d+$/.test(key) && typeof value === 'string' && SELECT_OPTIONS[value]) item[key] = { id: value, name: SELECT_OPTIONS[value] };
+  }
   return item;
 }
 

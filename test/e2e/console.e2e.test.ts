@@ -12,7 +12,7 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page } 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAdapter } from '../../bench/worker.ts';
 import { startCrmStub, type CrmStub } from '../crm-stub/server.ts';
-import { newTenant } from '../crm-stub/state.ts';
+import { expand, newTenant } from '../crm-stub/state.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FONTS = fileURLToPath(new URL('./fonts.conf', import.meta.url));
@@ -25,6 +25,10 @@ const PRODUCT_LINE = '688051545102614528';
 const CUSTOMER = '688346218203447296';
 /** A second customer, for the test that pauses CRM calls (its queued lead must not hold the first customer's line). */
 const CUSTOMER_2 = '688346218203447297';
+/** The product line the clicking-only test connects, by its name (a tenant of its own). */
+const PRODUCT_LINE_EAST = '688051545102614531';
+const EAST_NAME = '华东销售部';
+const CUSTOMER_EAST = '688346218203447311';
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 860 };
 type Lang = 'zh' | 'en';
@@ -135,6 +139,21 @@ async function shoot(page: Page, name: string) {
   await page.screenshot({ path: `${SHOTS}/${name}-desktop.png`, fullPage: true });
 }
 
+/** Every static English sentence of the console's catalogue (functions and short codes left out). */
+function englishTexts(m: unknown, out: string[] = []): string[] {
+  if (typeof m === 'string') {
+    if (/[a-z]{3,}/i.test(m) && /\s/.test(m)) out.push(m);
+  } else if (Array.isArray(m)) for (const v of m) englishTexts(v, out);
+  else if (m && typeof m === 'object') for (const v of Object.values(m)) englishTexts(v, out);
+  return out;
+}
+
+/** The English UI sentences a Chinese page shows (none expected). */
+async function englishOn(page: Page): Promise<string[]> {
+  const shown = await page.locator('body').innerText();
+  return englishTexts(CATALOGUES.en).filter((sentence) => shown.includes(sentence));
+}
+
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
   for (const font of FONT_FILES) if (!existsSync(font)) throw new Error(`no ${font}: apt-get install fonts-dejavu-core fonts-noto-cjk`);
@@ -148,6 +167,10 @@ beforeAll(async () => {
         { id: CUSTOMER_2, name: '双双', phone: '18888282823', note: '' },
       ],
     }),
+  );
+  crm.tenants.set(
+    PRODUCT_LINE_EAST,
+    newTenant(PRODUCT_LINE_EAST, { name: EAST_NAME, customers: [{ id: CUSTOMER_EAST, name: '李雷', phone: '13600136000', note: '', source: '514465485002113025' }] }),
   );
   const started = await startAdapter(
     0,
@@ -324,6 +347,146 @@ describe('the console in Chromium', () => {
     // the stored document is what the form said (the JSON, never touched, was written by the form)
     const stored = (await (await admin('/admin/endpoints/signup')).json()) as { config: Record<string, unknown> };
     expect(stored.config).toMatchObject({ customerLookup: [{ key: 'phone', value: 'entry.field_2' }], fields: { name: 'entry.field_1', phone: 'entry.field_2' } });
+    await context.close();
+  });
+
+  it('zh-CN, clicking only: connects the CRM and picks the product line by name, maps fields and a select by their names, copies the real URL, and fixes a failed lead with its own button — no id typed, no JSON touched, no English', async () => {
+    const t = CATALOGUES.zh;
+    // the customer is known to the adapter by phone (imported earlier under 客户标识)
+    await admin(`/admin/customer-keys?moduleId=${MODULE_ID}`, { method: 'POST', body: JSON.stringify([{ customer_id: CUSTOMER_EAST, key: 'phone', value: '13600136000' }]) });
+    const context = await browser.newContext({ viewport: DESKTOP, ...LOCALES.zh });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    const page = await signIn(context);
+    const seen: Record<string, string[]> = {};
+    const look = async (name: string) => {
+      seen[name] = await englishOn(page);
+      await shoot(page, `zh-clicks-${name}`);
+    };
+
+    // 连接 CRM: the connection is tested, the product lines are listed by name
+    await page.click(`nav >> text=${t.nav.endpoints}`);
+    await page.click(`a:text("${t.crm.link}")`);
+    await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.crm.connected(0).split('0')[0]);
+    await look('crm');
+
+    // 字段目录: the CRM web app's customer list, copied from its developer tools, teaches the fields and options
+    await page.click(`a:text("${t.catalogue.link}")`);
+    await expect.poll(text(page.locator('h1')), POLL).toBe(t.catalogue.title);
+    const tenant = crm.tenants.get(PRODUCT_LINE_EAST)!;
+    const records = [
+      { id: '688346218203447401', name: '甲', source: '514465485002113024', select_1680162080347: '484020435193692160' },
+      { id: '688346218203447402', name: '乙', source: '514465485002113025', select_1680162080347: '484020435193692161' },
+      { id: '688346218203447403', name: '丙', source: '514465485002113026', select_1680162080347: '484020435193692162', textarea_1680158327352: '' },
+    ].map((c) => expand(c, tenant));
+    const captured = JSON.stringify({ code: 200, message: '', data: { items: { current_page: 1, per_page: 20, data: records } } });
+    await page.fill('#capture', captured);
+    await page.click(`button:text("${t.catalogue.pasteButton}")`);
+    await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.catalogue.learned(0).split('0')[0]);
+    // the select learned has no name yet: the marketer gives it the one the CRM's form shows
+    const selectRow = page.locator('tr', { has: page.locator('code:text("select_1680162080347")') });
+    await selectRow.locator(`summary:text("${t.catalogue.edit}")`).click();
+    await selectRow.locator('input[name=label]').fill('意向等级');
+    await selectRow.locator(`button:text("${t.catalogue.save}")`).click();
+    await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.catalogue.saved('select_1680162080347'));
+    await expect.poll(text(page.locator('table')), POLL).toContain('高意向、中意向、低意向');
+    await look('catalogue');
+
+    // back to 连接 CRM: a new endpoint from the product line picked by its name
+    await page.click(`nav >> text=${t.nav.endpoints}`);
+    await page.click(`a:text("${t.crm.link}")`);
+    await page.locator('ul.cards li', { hasText: EAST_NAME }).locator(`a:text("${t.crm.useIt}")`).click();
+    await expect.poll(text(page.locator('h1')), POLL).toBe(t.editor.titleNew);
+    expect(await page.inputValue('input[name=productLineId]')).toBe(PRODUCT_LINE_EAST);
+    await expect.poll(text(page.locator('form.editor')), POLL).toContain(`${t.editor.productLineName} ${EAST_NAME}`);
+    await page.fill('input[name=id]', 'east-signup');
+    await page.selectOption('#preset', { label: '金数据 Jinshuju' });
+    await page.fill('input[name=name]', '华东活动报名');
+    await page.fill('input[name=secret]', 'EAST_TOKEN');
+    // the sample 金数据 sent (its documented example shape, test/fixtures/jinshuju.json), pasted: its fields to pick from
+    const sample = JSON.stringify({
+      form: 'xJfeTv',
+      form_name: '活动报名',
+      entry: { serial_number: 129, field_1: '李雷', field_2: '13600136000', field_4: 'A 套餐', field_6: '周末联系', created_at: '2026-11-20T08:30:00.000Z' },
+    });
+    await page.fill('#sample', sample);
+    await expect.poll(text(page.locator('#sample-fields')), POLL).toContain('entry.field_4');
+    // each CRM field by its name; the select's values by their option names
+    await page.fill('input[name="row.0.field"]', '姓名');
+    await page.selectOption('select[name="row.0.from"]', 'entry.field_1');
+    await page.fill('input[name="row.1.field"]', '手机');
+    await page.selectOption('select[name="row.1.from"]', 'entry.field_2');
+    await page.fill('input[name="row.2.field"]', '备注');
+    await page.selectOption('select[name="row.2.from"]', 'entry.field_6');
+    await page.click(`button:text("${t.editor.addRow}")`);
+    await page.fill('input[name="row.3.field"]', '意向等级');
+    await page.selectOption('select[name="row.3.kind"]', 'map');
+    await page.selectOption('select[name="row.3.from"]', 'entry.field_4');
+    await page.fill('textarea[name="row.3.map"]', 'A 套餐 = 高意向\nB 套餐 = 中意向');
+    await page.click(`button:text("${t.editor.addRow}")`);
+    await page.fill('input[name="row.4.field"]', '来源');
+    await page.selectOption('select[name="row.4.kind"]', 'constant');
+    await page.fill('input[name="row.4.value"]', '官网表单');
+    await page.selectOption('select[name=lookupKey]', 'phone');
+    await page.selectOption('select[name=lookupFrom]', 'entry.field_2');
+    await expect.poll(text(page.locator('#preview')), POLL).toContain(t.preview.outcome.would_deliver);
+    await expect.poll(text(page.locator('#preview pre').first()), POLL).toContain('"select_1680162080347": "484020435193692160"');
+    await look('new-endpoint');
+    expect(await page.locator('details.advanced[open]').count()).toBe(0);
+    await page.click('button[name=save][value=form]');
+    await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.editor.created);
+    // read back by name: the option ids stored are shown as the names typed
+    expect(await page.inputValue('textarea[name="row.3.map"]')).toContain('A 套餐 = 高意向');
+
+    // the token, typed beside the URL; then the real URL, revealed and copied with its button
+    await page.fill('#secret-value', 'east-token-51a8');
+    await page.click(`button:text("${t.editor.setSecret}")`);
+    await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.editor.secretSaved('EAST_TOKEN'));
+    await page.click('details.real-url summary');
+    await page.click('button[data-copy=real-url]');
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    expect(copied).toBe(`${base}/hooks/east-signup?token=east-token-51a8`);
+    await look('editor');
+
+    // 金数据 posts the lead to the URL pasted (as curl would); it is delivered with the option's id
+    const sent = await fetch(copied, { method: 'POST', headers: { 'content-type': 'application/json' }, body: sample });
+    expect(sent.status).toBe(200);
+    await page.click(`nav >> text=${t.nav.deliveries}`);
+    const first = page.locator('ul.deliveries a.row', { hasText: '李雷' }).first();
+    await expect
+      .poll(async () => {
+        await page.reload();
+        return text(first)();
+      }, REPLAYED)
+      .toContain(t.status.delivered[0]);
+    expect(crm.tenants.get(PRODUCT_LINE_EAST)!.customers.get(CUSTOMER_EAST)).toMatchObject({
+      name: '李雷',
+      phone: '13600136000',
+      note: '周末联系',
+      source: '514465485002113024',
+      select_1680162080347: '484020435193692160',
+    });
+    await look('deliveries');
+
+    // the CRM refuses the next one; the marketer opens it and fixes it with the page's own button
+    crm.tenants.get(PRODUCT_LINE_EAST)!.failures.push({ code: 422, message: '手机号格式不正确' });
+    const again = JSON.stringify({ ...JSON.parse(sample), entry: { ...JSON.parse(sample).entry, serial_number: 130, field_4: 'B 套餐' } });
+    expect((await fetch(copied, { method: 'POST', headers: { 'content-type': 'application/json' }, body: again })).status).toBe(200);
+    const failed = page.locator('ul.deliveries a.row', { hasText: t.status.failed[0] }).first();
+    await expect
+      .poll(async () => {
+        await page.reload();
+        return failed.count();
+      }, REPLAYED)
+      .toBe(1);
+    await failed.click();
+    await page.waitForURL(/\/console\/deliveries\/[0-9a-z]{26}$/);
+    await expect.poll(text(page.locator('.headline')), POLL).toContain(t.status.failed[0]);
+    await look('delivery-failed');
+    await expect.poll(await replayed(page, page.url(), '.headline'), REPLAYED).toContain(t.status.delivered[0]);
+    expect(crm.tenants.get(PRODUCT_LINE_EAST)!.customers.get(CUSTOMER_EAST)!.select_1680162080347).toBe('484020435193692161');
+    await look('delivery-fixed');
+    // no page the marketer saw showed an English sentence of the console
+    expect(Object.fromEntries(Object.entries(seen).filter(([, found]) => found.length))).toEqual({});
     await context.close();
   });
 

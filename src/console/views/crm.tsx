@@ -38,6 +38,9 @@ export function CrmConnectPage(p: { csrf: string; result: { ok: true; lines: Pro
             ))}
           </ul>
           <p class="muted">{c.moduleNote}</p>
+          <p>
+            <a href={consolePath('catalogue')}>{t.catalogue.link}</a>
+          </p>
         </>
       ) : (
         <Notice kind="error">

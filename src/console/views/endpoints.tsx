@@ -3,7 +3,7 @@ import type { DeliverySummary } from '../../deliveries/store';
 import type { StoredEndpoint } from '../../endpoints/schema';
 import type { WebhookUrl } from '../../endpoints/url';
 import { PRESETS, type Preset } from '../../presets';
-import { BUILT_IN_FIELDS } from '../../endpoints/crm-fields';
+import type { Catalogue, KnownProductLine } from '../../endpoints/catalogue';
 import { EMPTY_ROW, UPDATE_MODES, type FormState, type Row } from '../mapping-form';
 import type { PreviewResult } from '../../pipeline/preview';
 import { PreviewResultView } from './deliveries';
@@ -23,7 +23,7 @@ export function EndpointsPage(p: { endpoints: StoredEndpoint[]; next: string | n
         <a class="button" href={consolePath('newEndpoint')}>
           {e_.new}
         </a>{' '}
-        <a href={consolePath('crmConnect')}>{t.crm.link}</a>
+        <a href={consolePath('crmConnect')}>{t.crm.link}</a> · <a href={consolePath('catalogue')}>{t.catalogue.link}</a>
       </p>
       {p.endpoints.length === 0 ? (
         <p class="muted">{e_.none}</p>
@@ -91,8 +91,11 @@ export type EditorProps = {
   form: FormState | null;
   /** Which of the two the user is editing: the form, or the JSON (advanced). */
   editing: 'form' | 'json';
-  /** The custom CRM fields remembered for this module, with their labels. */
-  labels: Record<string, string>;
+  /** The module's field catalogue: its fields by label, a select's options by label. */
+  catalogue: Catalogue;
+  moduleId: string;
+  /** The product lines 连接 CRM listed, offered by name. */
+  productLines: KnownProductLine[];
   /** The secret the endpoint names, and whether the console can store it (SECRETS_KEY is set). */
   /** `previousUntil`: while the value replaced by the last rotation is still accepted (ISO). */
   secret: { name: string; settable: boolean; previousUntil: string | null } | null;
@@ -327,7 +330,7 @@ function CustomerFields(p: { form: FormState; paths: string[] }) {
 }
 
 /** Sender, CRM module, secret name, the customer and the update mode. */
-function BasicsFieldset(p: { form: FormState; paths: string[]; isNew: boolean; id: string }) {
+function BasicsFieldset(p: { form: FormState; paths: string[]; isNew: boolean; id: string; productLines: KnownProductLine[] }) {
   const t = useT();
   const f = p.form;
   return (
@@ -352,8 +355,18 @@ function BasicsFieldset(p: { form: FormState; paths: string[]; isNew: boolean; i
         {t.editor.moduleId} <input name="moduleId" value={f.moduleId} inputmode="numeric" required />
       </label>
       <label>
-        {t.editor.productLineId} <input name="productLineId" value={f.productLineId} inputmode="numeric" required />
+        {t.editor.productLineId} <input name="productLineId" value={f.productLineId} inputmode="numeric" required list="product-lines" autocomplete="off" />
       </label>
+      <datalist id="product-lines">
+        {p.productLines.map((l) => (
+          <option value={l.id} label={l.name} />
+        ))}
+      </datalist>
+      {p.productLines.some((l) => l.id === f.productLineId) && (
+        <p class="muted">
+          {t.editor.productLineName} {p.productLines.find((l) => l.id === f.productLineId)!.name}
+        </p>
+      )}
       <label>
         {t.editor.secretName} <input name="secret" value={f.secret} pattern="[A-Z][A-Z0-9_]*" autocomplete="off" />
       </label>
@@ -363,7 +376,7 @@ function BasicsFieldset(p: { form: FormState; paths: string[]; isNew: boolean; i
 }
 
 /** One `CRM field ← source` row. */
-function MappingRow(p: { row: Row; i: number; paths: string[] }) {
+function MappingRow(p: { row: Row; i: number; paths: string[]; catalogue: Catalogue }) {
   const t = useT();
   const e = t.editor;
   const r = p.row;
@@ -371,7 +384,7 @@ function MappingRow(p: { row: Row; i: number; paths: string[] }) {
   return (
     <li class="maprow" data-kind={r.kind}>
       <label>
-        {e.crmField} <input name={n('field')} value={r.field} list="crm-fields" autocomplete="off" pattern="[A-Za-z_][A-Za-z0-9_]*" />
+        {e.crmField} <input name={n('field')} value={r.field} list="crm-fields" autocomplete="off" maxlength={100} />
       </label>
       <label>
         {e.crmFieldLabel} <input name={n('label')} value={r.label} />
@@ -403,6 +416,7 @@ function MappingRow(p: { row: Row; i: number; paths: string[] }) {
           {r.map}
         </textarea>
       </label>
+      <OptionHint catalogue={p.catalogue} field={r.field} />
       <span class="toggles">
         <label class="check">
           <input type="checkbox" name={n('required')} checked={r.required} /> {e.required}
@@ -415,15 +429,29 @@ function MappingRow(p: { row: Row; i: number; paths: string[] }) {
   );
 }
 
-/** The CRM fields a row may name: the CRM's own, then the module's remembered custom ones with their labels. */
-function CrmFieldList(p: { labels: Record<string, string>; t: Messages }) {
+/** The options a select row may name, by label (the value map takes them as typed: `sample value = option label`). */
+function OptionHint(p: { catalogue: Catalogue; field: string }) {
+  const e = useT().editor;
+  const options = Object.hasOwn(p.catalogue.fields, p.field) ? Object.values(p.catalogue.fields[p.field]!.options).filter(Boolean) : [];
+  if (options.length === 0) return null;
+  const shown = options.slice(0, 30);
+  return (
+    <p class="muted if-map hint">
+      {e.optionsKnown} {shown.join('、')}
+      {options.length > shown.length ? ` … (${options.length})` : ''}
+    </p>
+  );
+}
+
+/** The name the console gives one of the CRM's own fields (`name` → 姓名), or '' for any other key (`toString` too). */
+export const builtInLabel = (t: Messages, key: string): string => (Object.hasOwn(t.editor.builtIn, key) ? (t.editor.builtIn as Record<string, string>)[key]! : '');
+
+/** The CRM fields a row may name: the module's catalogue, by label (the CRM's own fields first). */
+function CrmFieldList(p: { catalogue: Catalogue; t: Messages }) {
   return (
     <datalist id="crm-fields">
-      {BUILT_IN_FIELDS.map((f) => (
-        <option value={f} label={p.t.editor.builtIn[f]} />
-      ))}
-      {Object.entries(p.labels).map(([f, label]) => (
-        <option value={f} label={label || f} />
+      {Object.entries(p.catalogue.fields).map(([f, field]) => (
+        <option value={f} label={field.label || builtInLabel(p.t, f) || f} />
       ))}
     </datalist>
   );
@@ -479,13 +507,16 @@ function MappingForm(p: Omit<EditorProps, 'preview'> & { form: FormState; previe
   const rows = [...p.form.rows, ...(p.form.rows.length ? [EMPTY_ROW] : [EMPTY_ROW, EMPTY_ROW, EMPTY_ROW])];
   return (
     <>
-      <BasicsFieldset form={p.form} paths={paths} isNew={!p.endpoint} id={p.id} />
+      <BasicsFieldset form={p.form} paths={paths} isNew={!p.endpoint} id={p.id} productLines={p.productLines} />
       <fieldset class="mapping">
         <legend>{e.mapping}</legend>
-        <CrmFieldList labels={p.labels} t={t} />
+        <CrmFieldList catalogue={p.catalogue} t={t} />
+        <p class="muted">
+          <a href={consolePathWith('catalogue', { moduleId: p.form.moduleId })}>{e.catalogueLink}</a> · {e.catalogueHelp}
+        </p>
         <ol class="maprows">
           {rows.map((row, i) => (
-            <MappingRow row={row} i={i} paths={paths} />
+            <MappingRow row={row} i={i} paths={paths} catalogue={p.catalogue} />
           ))}
         </ol>
         <button type="submit" formaction={p.preview} class="secondary" name="addRow" value="1">
