@@ -13,6 +13,7 @@ export const RANK: Record<string, number> = {
   console: 5,
   entry: 5,
   pipeline: 4, // the core: one webhook or one queued attempt through every step; replay, re-drive, preview
+  watch: 4, // the cron's watch over the log: silence alerts, problems, the daily digest
   endpoints: 3, // endpoint configurations: their schema draws on every step below
   deliveries: 2, // the log in D1, idempotency, retention, the retry policy
   mapping: 2,

@@ -314,14 +314,3 @@ describe('updating safely', () => {
     expect(planUpdate({ mode: 'patch', skipUnchanged: true }, { source: '514465485002113024' }, new Map(), current)).toEqual({ kind: 'unchanged' });
   });
 });
-
-describe('alerts for unmatched deliveries', () => {
-  it("tells the endpoint's group bot when a webhook cannot be matched to a customer", async () => {
-    const channel = `dingtalk-${crypto.randomUUID().slice(0, 8)}`;
-    const { endpointId } = await lookupEndpoint({ notify: { url: `${env.CRM_BASE_URL}/__stub/notify/${channel}`, format: 'dingtalk' } });
-    expect((await call(hook(endpointId, lead({ mobile: '13200132000' })))).status).toBe(422);
-    const { messages } = await (await fetch(`${env.CRM_BASE_URL}/__stub/notify/${channel}`)).json<{ messages: { body: string }[] }>();
-    expect(messages).toHaveLength(1);
-    expect(JSON.parse(messages[0]!.body)).toMatchObject({ msgtype: 'text', text: { content: expect.stringContaining(`endpoint "${endpointId}" ended dead or unmatched`) } });
-  });
-});

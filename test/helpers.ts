@@ -187,6 +187,8 @@ export async function drive(ids: string[], options: { queue?: string; overrides?
 export async function runScheduled(at: number, overrides: Partial<Record<keyof Env, unknown>> = {}) {
   const ctx = createExecutionContext();
   await worker.scheduled(createScheduledController({ scheduledTime: at, cron: '*/5 * * * *' }), { ...env, ...overrides } as Env, ctx);
+  // the console Worker's cron (the watch) runs on the same schedule
+  await consoleWorker.scheduled(createScheduledController({ scheduledTime: at, cron: '*/5 * * * *' }), { ...env, ...overrides } as Env, ctx);
   await waitOnExecutionContext(ctx);
 }
 

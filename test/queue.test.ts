@@ -152,12 +152,8 @@ describe('retries', () => {
     expect(await deliveryRow(id)).toMatchObject({ status: 'delivered' });
   });
 
-  it("ends dead after maxAttempts, and alerts the endpoint's group bot", async () => {
-    const channel = `wecom-${crypto.randomUUID().slice(0, 8)}`;
-    const { productLineId, endpointId } = await setupEndpoint({
-      ...queueMode({ maxAttempts: 2 }),
-      notify: { url: `${env.CRM_BASE_URL}/__stub/notify/${channel}`, format: 'wecom' },
-    });
+  it('ends dead after maxAttempts (the cron groups it into a problem: test/watch.test.ts)', async () => {
+    const { productLineId, endpointId } = await setupEndpoint(queueMode({ maxAttempts: 2 }));
     await crmFailures(productLineId, [{ http: 500 }, { http: 503 }]);
     const { id } = await enqueueTo(endpointId);
     await drive([id]);
@@ -167,11 +163,6 @@ describe('retries', () => {
     expect(row).toMatchObject({ status: 'dead', reason: 'crm_unavailable', attempts: 2, next_attempt_at: null });
     expect(row.message).toContain('gave up after 2 attempts');
     expect(await attemptsFor(id)).toMatchObject([{ outcome: 'retry' }, { outcome: 'dead' }]);
-    const { messages } = await (await fetch(`${env.CRM_BASE_URL}/__stub/notify/${channel}`)).json<{ messages: { body: string }[] }>();
-    expect(messages).toHaveLength(1);
-    const body = JSON.parse(messages[0]!.body);
-    expect(body.msgtype).toBe('text');
-    expect(body.text.content).toContain(`1 delivery for endpoint "${endpointId}" ended dead`);
   });
 
   it('marks a delivery dead when its message reaches the dead-letter queue', async () => {
@@ -424,44 +415,5 @@ describe('retention', () => {
     expect(await deliveryRow(ids[1]!)).toBeNull();
     expect(await attemptsFor(ids[1]!)).toHaveLength(0);
     expect((await deliveryRow(ids[2]!))!.payload).not.toBeNull();
-  });
-});
-
-describe('alerts', () => {
-  const received = async (channel: string) =>
-    (await (await fetch(`${env.CRM_BASE_URL}/__stub/notify/${channel}`)).json<{ messages: { body: string }[] }>()).messages.map((m) => JSON.parse(m.body));
-
-  it('sends at most one message per endpoint per 10 minutes; the cron sends the rest, counted', async () => {
-    const channel = `feishu-${crypto.randomUUID().slice(0, 8)}`;
-    const { endpointId } = await setupEndpoint({ ...queueMode(), notify: { url: `${env.CRM_BASE_URL}/__stub/notify/${channel}`, format: 'feishu' } });
-    const ids = [(await enqueueTo(endpointId)).id, (await enqueueTo(endpointId)).id, (await enqueueTo(endpointId)).id];
-    for (const id of ids) await drive([id], { queue: 'crm-deliveries-dlq' });
-    let messages = await received(channel);
-    expect(messages).toEqual([{ msg_type: 'text', content: { text: expect.stringContaining(`1 delivery for endpoint "${endpointId}" ended dead`) } }]);
-
-    await runScheduled(Date.now() + 5 * 60_000, { DELIVERY_QUEUE: recordingQueue() });
-    expect(await received(channel)).toHaveLength(1);
-    await runScheduled(Date.now() + 11 * 60_000, { DELIVERY_QUEUE: recordingQueue() });
-    messages = await received(channel);
-    expect(messages).toHaveLength(2);
-    expect(messages[1].content.text).toContain(`2 deliveries for endpoint "${endpointId}" ended dead`);
-    expect(messages[1].content.text).toContain(ids[2]);
-  });
-
-  it("speaks each group bot's format", async () => {
-    const { alertBody } = await import('../src/notify');
-    const alert = { endpointId: 'landing', count: 3, lastDeliveryId: '01abc', lastReason: 'crm_unavailable', at: 0 };
-    expect(alertBody('wecom', alert)).toEqual({ msgtype: 'text', text: { content: expect.stringContaining('3 deliveries') } });
-    expect(alertBody('dingtalk', alert)).toEqual({ msgtype: 'text', text: { content: expect.stringContaining('landing') } });
-    expect(alertBody('feishu', alert)).toEqual({ msg_type: 'text', content: { text: expect.stringContaining('crm_unavailable') } });
-    expect(alertBody('json', alert)).toMatchObject({ event: 'deliveries.dead', endpointId: 'landing', count: 3, lastDeliveryId: '01abc' });
-  });
-
-  it('uses NOTIFY_URL when the endpoint names no target', async () => {
-    const channel = `json-${crypto.randomUUID().slice(0, 8)}`;
-    const { endpointId } = await setupEndpoint(queueMode());
-    const { id } = await enqueueTo(endpointId);
-    await drive([id], { queue: 'crm-deliveries-dlq', overrides: { NOTIFY_URL: `${env.CRM_BASE_URL}/__stub/notify/${channel}`, NOTIFY_FORMAT: 'json' } });
-    expect(await received(channel)).toEqual([expect.objectContaining({ event: 'deliveries.dead', endpointId, count: 1, lastDeliveryId: id, lastReason: 'dead_letter' })]);
   });
 });

@@ -12,6 +12,7 @@ import { PreviewRequest } from './preview';
 import { SecretValue } from './secrets';
 import { CrmGateQuery } from './crm';
 import { EndpointsQuery } from './endpoints';
+import { ProblemQuery } from './problems';
 
 const json = (schema: z.core.$ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
 
@@ -64,6 +65,19 @@ function adminPaths() {
     },
     '/admin/crm/resume': {
       post: op('End a pause of CRM calls now: the next call probes the CRM', { parameters: queryParams(CrmGateQuery), responses: { 200: ok('how many gates') } }),
+    },
+    '/admin/problems': {
+      get: op('List problems (failures grouped by endpoint, status and reason), open first', { parameters: queryParams(ProblemQuery), responses: { 200: ok('problems') } }),
+    },
+    '/admin/problems/{id}/acknowledge': {
+      parameters: [pathParam('id', 'problem id: endpoint|status|reason')],
+      post: op('Acknowledge a problem: someone is on it (no more "it grew" messages)', { responses: { 200: ok('the problem'), 404: ERROR } }),
+    },
+    '/admin/problems/{id}/resolve': {
+      parameters: [pathParam('id', 'problem id: endpoint|status|reason')],
+      post: op('Resolve a problem; the answer names the replay of its deliveries; a new failure of its kind reopens it', {
+        responses: { 200: ok('the problem and its replay filter'), 404: ERROR },
+      }),
     },
     '/admin/presets': { get: op('List the sender presets and what each supplies', { responses: { 200: ok('presets') } }) },
     '/admin/deliveries': { get: op('List deliveries, newest first', { parameters: queryParams(DeliveryListQuery), responses: { 200: ok('a page and nextCursor') } }) },

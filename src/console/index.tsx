@@ -23,6 +23,8 @@ import { answerCreate } from '../pipeline/create-check';
 import { crmSettings, listProductLines } from '../crm/client';
 import { CrmConnectPage } from './views/crm';
 import { catalogueRoutes } from './catalogue';
+import { acknowledgeProblem, getProblem, listProblems, resolveProblem } from '../watch/problems';
+import { CONSOLE_ORIGIN_KEY } from '../watch';
 import { rememberProductLines } from '../endpoints/catalogue';
 import { safeEqual } from '../verify/crypto';
 import { CONSOLE_BASE, consolePath, consolePathWith, ROUTES } from './paths';
@@ -125,6 +127,8 @@ consolePages.post(ROUTES.signIn, async (c) => {
     return render(c, <SignInPage next={next} error={tOf(c).signIn.wrong} />, 401);
   }
   await startSession(c, expected);
+  // where the console is, for the links in the watch's messages (unless CONSOLE_URL says it)
+  if (!c.env.CONSOLE_URL) await c.env.ENDPOINTS.put(CONSOLE_ORIGIN_KEY, new URL(c.req.url).origin).catch(() => undefined);
   return c.redirect(next, 303);
 });
 
@@ -159,7 +163,22 @@ consolePages.get(ROUTES.overview, async (c) => {
   // a gate that cannot be asked is no reason to hide the overview
   const [data, crm] = await Promise.all([overview(c.env.DB, Date.now(), endpoints), crmGates(c.env).catch(() => ({ gates: [] }))]);
   const paused = crm.gates.filter((g) => g.paused);
-  return render(c, <OverviewPage data={data} paused={paused} resumed={c.req.query('done') === 'resumed'} csrf={c.get('session').csrf} />);
+  const problems = (await listProblems(c.env.DB, { limit: 30 })).filter((p) => p.state !== 'resolved');
+  const resolvedId = c.req.query('resolved');
+  const resolved = resolvedId ? await getProblem(c.env.DB, resolvedId.slice(0, 300)) : null;
+  return render(c, <OverviewPage data={data} paused={paused} resumed={c.req.query('done') === 'resumed'} csrf={c.get('session').csrf} problems={problems} resolved={resolved} />);
+});
+
+// a problem: acknowledged (someone is on it), or resolved (the overview then offers to replay its deliveries)
+consolePages.post(ROUTES.problemAcknowledge, async (c) => {
+  const changed = await acknowledgeProblem(c.env.DB, c.req.param('id'), 'admin (console)', Date.now());
+  if (!changed.ok) return refuse(c, 404, 'not_found', tOf(c).watch.notFound);
+  return c.redirect(consolePath('overview'), 303);
+});
+consolePages.post(ROUTES.problemResolve, async (c) => {
+  const changed = await resolveProblem(c.env.DB, c.req.param('id'), 'admin (console)', Date.now());
+  if (!changed.ok) return refuse(c, 404, 'not_found', tOf(c).watch.notFound);
+  return c.redirect(consolePathWith('overview', { resolved: changed.problem.id }), 303);
 });
 
 consolePages.post(ROUTES.crmResume, async (c) => {

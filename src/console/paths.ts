@@ -9,6 +9,8 @@ export const CONSOLE_BASE = '/console';
 export const ROUTES = {
   overview: '/',
   crmResume: '/crm/resume',
+  problemAcknowledge: '/problems/:id/acknowledge',
+  problemResolve: '/problems/:id/resolve',
   crmConnect: '/crm',
   catalogue: '/crm/fields',
   catalogueField: '/crm/fields/field',

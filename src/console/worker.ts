@@ -7,10 +7,20 @@ import { Hono } from 'hono/tiny';
 import type { AppEnv } from '../env';
 import { notFound, onError } from '../http/errors';
 import { consolePages } from './index';
+import { watchSweep } from '../watch';
 
 const app = new Hono<AppEnv>();
 app.route('/console', consolePages);
 app.notFound(notFound);
 app.onError(onError);
 
-export default { fetch: app.fetch } satisfies ExportedHandler<Env>;
+/**
+ * Its cron (every 5 minutes, wrangler.console.toml) watches the log for the people who read it: silence alerts,
+ * problems, the daily digest (src/watch/). It runs here, not in the webhook Worker, whose bundle stays lean.
+ */
+export default {
+  fetch: app.fetch,
+  scheduled: async (controller, env, ctx) => {
+    ctx.waitUntil(watchSweep(env, controller.scheduledTime).then((watch) => console.log(JSON.stringify({ event: 'watch', ...watch }))));
+  },
+} satisfies ExportedHandler<Env>;

@@ -436,3 +436,61 @@ export async function crmAnswersAfter(db: D1Database, moduleId: string, afterId:
     .all<{ id: string; crm_response: string }>();
   return results.map((r) => ({ id: r.id, answer: r.crm_response })).sort((a, b) => (a.id < b.id ? -1 : 1));
 }
+
+// ---- what the cron's watch reads (src/watch/): failures by kind, an endpoint's latest, a day's counts
+
+/** The statuses that make a problem: every one that needs a person except `held` (a pause is not a failure). */
+export const PROBLEM_STATUSES = ATTENTION_STATUSES.filter((s) => s !== 'held');
+
+export type FailureGroup = { endpoint_id: string; status: string; reason: string; n: number; first_id: string; last_id: string; first_at: number; last_at: number };
+
+/** The deliveries received since `sinceId` that ended as a problem, grouped by endpoint, status and reason. */
+export async function failureGroupsSince(db: D1Database, sinceId: string): Promise<FailureGroup[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT endpoint_id, status, COALESCE(reason, '') AS reason, COUNT(*) AS n, MIN(id) AS first_id, MAX(id) AS last_id,
+       MIN(received_at) AS first_at, MAX(received_at) AS last_at
+       FROM deliveries WHERE ${ATTENTION_SQL} AND status <> 'held' AND id >= ? GROUP BY endpoint_id, status, COALESCE(reason, '')`,
+    )
+    .bind(sinceId)
+    .all<FailureGroup>();
+  return results;
+}
+
+/** How many deliveries of one endpoint ended with this status and reason, with `fromId <= id < toId` (no end: now). */
+export async function countFailures(
+  db: D1Database,
+  kind: { endpointId: string; status: string; reason: string },
+  fromId: string,
+  toId?: string,
+): Promise<{ n: number; first_id: string | null; last_id: string | null; first_at: number | null; last_at: number | null }> {
+  const row = await db
+    .prepare(
+      `SELECT COUNT(*) AS n, MIN(id) AS first_id, MAX(id) AS last_id, MIN(received_at) AS first_at, MAX(received_at) AS last_at
+       FROM deliveries WHERE endpoint_id = ? AND status = ? AND COALESCE(reason, '') = ? AND id >= ? AND (?5 IS NULL OR id < ?5)`,
+    )
+    .bind(kind.endpointId, kind.status, kind.reason, fromId, toId ?? null)
+    .first<{ n: number; first_id: string | null; last_id: string | null; first_at: number | null; last_at: number | null }>();
+  return row ?? { n: 0, first_id: null, last_id: null, first_at: null, last_at: null };
+}
+
+/** An endpoint's newest deliveries (status and time only), through its index. */
+export async function latestOf(db: D1Database, endpointId: string, limit: number): Promise<{ id: string; status: DeliveryStatus; received_at: number }[]> {
+  const { results } = await db
+    .prepare('SELECT id, status, received_at FROM deliveries WHERE endpoint_id = ? ORDER BY id DESC LIMIT ?')
+    .bind(endpointId, limit)
+    .all<{ id: string; status: DeliveryStatus; received_at: number }>();
+  return results;
+}
+
+/** Deliveries received in [fromId, toId), by endpoint and status, with how many created their customer. */
+export async function countsBetween(db: D1Database, fromId: string, toId: string): Promise<{ endpoint_id: string; status: DeliveryStatus; n: number; created: number }[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT endpoint_id, status, COUNT(*) AS n, SUM(CASE WHEN create_state = 'created' THEN 1 ELSE 0 END) AS created
+       FROM deliveries WHERE id >= ? AND id < ? GROUP BY endpoint_id, status`,
+    )
+    .bind(fromId, toId)
+    .all<{ endpoint_id: string; status: DeliveryStatus; n: number; created: number }>();
+  return results;
+}

@@ -7,6 +7,17 @@ import { secretNames } from '../verify/secret-name';
 import { TurnstileConfig } from '../verify/turnstile';
 import { DEFAULT_DELIVERY, DeliveryConfig } from '../deliveries/retry';
 import { NotifyConfig } from '../notify';
+import { isTimeZone, parseHours } from '../shared/hours';
+
+export const WatchConfig = z.strictObject({
+  /** Minutes without a webhook received, inside the watched hours, before the team is told (1 up, at most 30 days). */
+  silentAfterMinutes: z.int().check(z.gte(1)).check(z.lte(43_200)),
+  /** "09:00-22:00" (an end before the start wraps past midnight); without it, around the clock. */
+  hours: z.optional(z.string().check(z.refine((h) => parseHours(h) !== 'invalid', { message: 'hours is "HH:MM-HH:MM", for example "09:00-22:00"' }))),
+  /** An IANA time zone such as "Asia/Shanghai"; else the Worker's WATCH_TIME_ZONE. */
+  timeZone: z.optional(z.string().check(z.refine(isTimeZone, { message: 'not a time zone: use an IANA name such as "Asia/Shanghai"' }))),
+});
+export type WatchConfig = z.infer<typeof WatchConfig>;
 import { KeyName } from '../customers/keys';
 import { UpdateConfig } from '../customers/update';
 import { applyPreset, PRESET_NAMES } from '../presets';
@@ -114,8 +125,10 @@ export const EndpointConfigObject = z.strictObject({
       .check(z.lte(90)),
     7,
   ),
-  /** Where to report deliveries that ended `dead` (else NOTIFY_URL, if set). */
+  /** Where this endpoint's silence alerts and problems are said (else NOTIFY_URL, if set), and in which language. */
   notify: z.optional(NotifyConfig),
+  /** How often leads are expected: silence past `silentAfterMinutes` of the watched hours is alerted (src/watch/). */
+  watch: z.optional(WatchConfig),
   /**
    * A webhook whose customer cannot be found (by id or lookup keys): `keep` it as `unmatched` (the default), or
    * `create` the customer with the mapped fields through CRM_CREATE_PATH, once per person (README "New customers").

@@ -32,10 +32,11 @@ export async function getEndpointCached(kv: KVNamespace, id: string, now = Date.
  * What a listing needs of an endpoint without reading it, kept as the KV key's metadata (at most 1024 bytes): the
  * listings over every endpoint (secrets in use, product lines, modules) cost one KV list per 1,000 endpoints.
  */
-export type EndpointSummary = { moduleId: string; productLineId: string; secrets: string[]; enabled: boolean };
+export type EndpointSummary = { moduleId: string; productLineId: string; secrets: string[]; enabled: boolean; watch?: EndpointConfig['watch'] };
 
 function summaryOf(config: EndpointConfig): EndpointSummary {
-  return { moduleId: config.crm.moduleId, productLineId: config.crm.productLineId, secrets: endpointSecretNames(config), enabled: config.enabled };
+  const summary: EndpointSummary = { moduleId: config.crm.moduleId, productLineId: config.crm.productLineId, secrets: endpointSecretNames(config), enabled: config.enabled };
+  return config.watch ? { ...summary, watch: config.watch } : summary;
 }
 
 /** Writes an endpoint with a fresh revision (so isolates recompile its expressions). */

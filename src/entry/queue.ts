@@ -1,7 +1,7 @@
 import { crmSettings } from '../crm/client';
 import { coordinationOf } from '../coordination';
 import type { DeliveryMessage } from '../pipeline/core';
-import { alertDead, attemptDelivery, type AttemptDeps } from '../pipeline/attempt';
+import { attemptDelivery, type AttemptDeps } from '../pipeline/attempt';
 import { markDeadLettered } from '../deliveries/lifecycle';
 import { endTurnAt } from '../pipeline/turn';
 import { adapterSecretValues } from '../secrets/resolver';
@@ -25,7 +25,6 @@ export function attemptDeps(env: Env, now: () => number = Date.now): AttemptDeps
     crm: crmSettings(env),
     fetch: (input, init) => fetch(input, init),
     now,
-    notify: { NOTIFY_URL: env.NOTIFY_URL, NOTIFY_FORMAT: env.NOTIFY_FORMAT },
     knownSecrets: adapterSecretValues(env),
   };
 }
@@ -84,5 +83,4 @@ async function markDead(deps: AttemptDeps, id: string): Promise<void> {
   if (!row) return;
   if (row.sequence_key)
     await endTurnAt(deps, { key: row.sequence_key, ticket: { deliveryId: id, endpointId: row.endpoint_id, version: row.version, round: row.replays } }, 'ended');
-  await alertDead(deps, row.endpoint_id, id, row.reason, now);
 }

@@ -12,8 +12,6 @@ import { policyAnswer } from '../pipeline/answers';
 import { misconfigured, processHandshake } from '../pipeline/handshake';
 import { type PipelineDeps, processWebhook, saveOutcome } from '../pipeline/webhook';
 import { adapterSecretValues, secretResolver } from '../secrets/resolver';
-import { alertDead } from '../pipeline/attempt';
-import { attemptDeps } from './queue';
 import { TURNSTILE_DEFAULT_URL } from '../verify/turnstile';
 import { countRateLimited } from '../deliveries/rate-limited';
 import { RATE_LIMIT_PERIOD_SECONDS, withinRateLimit } from '../receive/rate-limit';
@@ -76,7 +74,6 @@ hooks.post('/:id', async (c) => {
       .then(async (o) => {
         await afterTheAnswer();
         await saveOutcome(c.env.DB, o);
-        if (o.record.status === 'unmatched') await alertDead(attemptDeps(c.env), o.record.endpoint_id, o.record.id, o.record.reason, Date.now());
       })
       .catch((err) => console.error('delivery log write failed', err)),
   );

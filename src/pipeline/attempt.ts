@@ -15,7 +15,6 @@ import type { DeliveryRow, DeliveryStatus } from '../deliveries/store';
 import type { EndpointConfig, StoredEndpoint } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
 import { compiledMappingFor, type CompiledMapping } from '../mapping/compile';
-import { notifyTarget, recordDead, sendAlert } from '../notify';
 import { crmFacts, enqueue, failureOutcome, isUnmatched, type Prepared, prepare, scrubbedResult, targetOf, warningsOf } from './core';
 import { beginTurn, endTurn, endTurnAt, type Place, placeOf, type TurnDeps, turnEndOf, waitReasonOf, waitSeconds } from './turn';
 import { decodeSignature, utf8 } from '../verify/crypto';
@@ -24,7 +23,6 @@ import { parseJsonOr } from '../shared/json';
 export type AttemptDeps = DeliverDeps &
   TurnDeps & {
     endpoints: KVNamespace;
-    notify: { NOTIFY_URL?: string; NOTIFY_FORMAT?: string };
     /** The adapter's own secret values: scrubbed from what an attempt records. */
     knownSecrets: string[];
   };
@@ -262,26 +260,5 @@ async function finishAttempt(deps: AttemptDeps, row: DeliveryRow, startedAt: num
   // the first attempt, when it delivered, is told by the delivery row itself (its CRM facts): no attempt row
   const firstTryDelivered = attempt.n === 1 && e.outcome === 'delivered';
   await deps.db.batch([endAttemptStatement(deps.db, row.id, set), ...(firstTryDelivered ? [] : [insertAttemptStatement(deps.db, attempt)]), ...e.after]);
-  if (e.status === 'dead' || e.status === 'unmatched') await alertDead(deps, row.endpoint_id, row.id, e.reason, now);
   return retry ? { action: 'retry', delaySeconds: delay! } : { action: 'ack' };
-}
-
-/** Counts a dead delivery for its endpoint's alert and sends one if the endpoint's 10 minutes are up. */
-export async function alertDead(
-  deps: Pick<AttemptDeps, 'db' | 'endpoints' | 'fetch' | 'notify'>,
-  endpointId: string,
-  deliveryId: string,
-  reason: string | null,
-  now: number,
-): Promise<void> {
-  const alert = await recordDead(deps.db, endpointId, deliveryId, reason, now);
-  if (!alert) return;
-  let endpoint: StoredEndpoint | null = null;
-  try {
-    endpoint = await getEndpoint(deps.endpoints, endpointId);
-  } catch {
-    endpoint = null;
-  }
-  const target = notifyTarget(endpoint?.config.notify, deps.notify);
-  if (target) await sendAlert(deps.fetch, target, alert);
 }

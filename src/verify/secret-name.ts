@@ -23,6 +23,10 @@ export const ADAPTER_VARIABLES: ReadonlySet<string> = new Set([
   'LOG_RETENTION_DAYS',
   'NOTIFY_URL',
   'NOTIFY_FORMAT',
+  'NOTIFY_LANG',
+  'CONSOLE_URL',
+  'WATCH_TIME_ZONE',
+  'DIGEST_HOUR',
   'TURNSTILE_VERIFY_URL',
 ]);
 

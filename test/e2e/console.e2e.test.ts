@@ -622,6 +622,36 @@ describe('the console in Chromium', () => {
     await context.close();
   });
 
+  it('zh-CN: refused leads grouped into a problem on the overview; 认领 and 标记为已解决 clicked, then the replay it offers', async () => {
+    const t = CATALOGUES.zh;
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${base}/hooks/landing?token=an-old-token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ crm_id: CUSTOMER, name: '旧令牌' }),
+      });
+      expect(res.status).toBe(401);
+    }
+    // the console Worker's cron (the watch), as the platform runs it
+    const consoleWorker = (await mf.getWorker('crm-webhook-adapter-console')) as unknown as { scheduled(o: { cron: string; scheduledTime: Date }): Promise<unknown> };
+    await consoleWorker.scheduled({ cron: '*/5 * * * *', scheduledTime: new Date() });
+    const context = await browser.newContext({ viewport: DESKTOP, ...LOCALES.zh });
+    const page = await signIn(context);
+    const problem = page.locator('li[data-problem="landing|rejected|credential_mismatch"]');
+    await expect.poll(text(problem), POLL).toContain(t.watch.state.open);
+    await shoot(page, 'zh-overview-problem');
+    await problem.locator(`button:text("${t.watch.acknowledge}")`).click();
+    await expect.poll(text(problem), POLL).toContain(t.watch.state.acknowledged);
+    await problem.locator(`button:text("${t.watch.resolve}")`).click();
+    await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.watch.resolvedNotice(0).split('0')[0]);
+    expect(await problem.count()).toBe(0);
+    // the bulk replay asks first, with the count (refused leads are not replayable: they are reviewed and accepted)
+    await page.click(`button:text("${t.watch.replayThem}")`);
+    await page.waitForURL((u) => u.pathname === '/console/deliveries/replay');
+    await expect.poll(text(page.locator('h1')), POLL).not.toBe('');
+    await context.close();
+  });
+
   it('zh-CN: the CRM asks to wait (429, Retry-After), the overview says CRM calls are paused and the lead waits, and 立即恢复 resumes them', async () => {
     const tenant = crm.tenants.get(PRODUCT_LINE)!;
     tenant.failures.push({ http: 429, retryAfter: 600 });

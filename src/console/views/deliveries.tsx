@@ -103,7 +103,8 @@ export function DeliveriesPage(p: {
                 </span>
                 <LeadLine lead={p.leads.get(d.id)} customerId={d.customerId} />
                 <Explain status={d.status} reason={d.reason} />
-                {(d.crm.message ?? d.message) && <span class="muted">{d.crm.message ?? d.message}</span>}
+                {/* the CRM's own words; the pipeline's technical detail (English) only on an English page and on the delivery's own */}
+                {(d.crm.message ?? (t.lang === 'en' ? d.message : null)) && <span class="muted">{d.crm.message ?? d.message}</span>}
               </a>
             </li>
           ))}

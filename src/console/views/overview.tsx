@@ -1,5 +1,7 @@
 import type { Bucket, StatusGroup, overview } from '../../deliveries/stats';
 import type { CrmGate } from '../../pipeline/crm-status';
+import type { DeliveryStatus } from '../../deliveries/store';
+import type { Problem } from '../../watch/problems';
 import { Csrf, Explain, Layout, Notice, Status, Time } from './layout';
 import { consolePath, consolePathWith } from '../paths';
 import { useT } from '../i18n';
@@ -130,7 +132,62 @@ function CrmPaused(p: { gates: CrmGate[]; csrf: string }) {
   );
 }
 
-export function OverviewPage(p: { data: Data; csrf: string; paused?: CrmGate[]; resumed?: boolean }) {
+/** Open problems first, then those acknowledged: each with its count, its times, and the buttons that move it on. */
+function Problems(p: { problems: Problem[]; csrf: string; resolved?: Problem | null }) {
+  const t = useT();
+  const w = t.watch;
+  return (
+    <section aria-labelledby="problems">
+      <h2 id="problems">{w.title}</h2>
+      {p.resolved && (
+        <Notice kind="ok">
+          <p>{w.resolvedNotice(p.resolved.count)}</p>
+          <form method="post" action={consolePath('bulkReplay')} class="inline">
+            <Csrf token={p.csrf} />
+            <input type="hidden" name="endpoint" value={p.resolved.endpointId} />
+            <input type="hidden" name="status" value={p.resolved.status} />
+            <button type="submit">{w.replayThem}</button>
+          </form>
+        </Notice>
+      )}
+      {p.problems.length === 0 ? (
+        <p class="muted">{w.none}</p>
+      ) : (
+        <ul class="cards problems">
+          {p.problems.map((x) => (
+            <li data-problem={x.id}>
+              <span class={`status g-${x.state === 'open' ? 'bad' : 'warn'}`}>{w.state[x.state]}</span> <strong>{x.endpointId}</strong>{' '}
+              <Status status={x.status as DeliveryStatus} /> {x.reason && <code>{x.reason}</code>}
+              <div>
+                {w.count(x.count)} · {w.first} <Time ms={x.firstSeen} /> · {w.last} <Time ms={x.lastSeen} />
+                {x.acknowledgedBy && ` · ${w.acknowledgedBy(x.acknowledgedBy)}`}
+              </div>
+              <div>
+                <a href={consolePathWith('deliveries', { endpoint: x.endpointId, status: x.status })}>{w.see}</a>{' '}
+                {x.state === 'open' && (
+                  <form method="post" action={consolePath('problemAcknowledge', { id: x.id })} class="inline">
+                    <Csrf token={p.csrf} />
+                    <button type="submit" class="secondary">
+                      {w.acknowledge}
+                    </button>
+                  </form>
+                )}{' '}
+                <form method="post" action={consolePath('problemResolve', { id: x.id })} class="inline">
+                  <Csrf token={p.csrf} />
+                  <button type="submit" class="secondary">
+                    {w.resolve}
+                  </button>
+                </form>
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+export function OverviewPage(p: { data: Data; csrf: string; paused?: CrmGate[]; resumed?: boolean; problems: Problem[]; resolved?: Problem | null }) {
   const t = useT();
   const hourLabel = (b: Bucket) => `${new Date(b.start).toISOString().slice(11, 16)} UTC`;
   const dayLabel = (b: Bucket) => `${new Date(b.start).toISOString().slice(5, 16).replace('T', ' ')} UTC`;
@@ -143,6 +200,7 @@ export function OverviewPage(p: { data: Data; csrf: string; paused?: CrmGate[]; 
           <p>{t.overview.crmResumed}</p>
         </Notice>
       )}
+      <Problems problems={p.problems} csrf={p.csrf} resolved={p.resolved} />
       <section aria-labelledby="failing">
         <h2 id="failing">{t.overview.failingNow}</h2>
         <FailureList rows={failing} empty={t.overview.failingEmpty} />
