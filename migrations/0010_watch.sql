@@ -31,3 +31,17 @@ CREATE TABLE watch_state (
 );
 
 DROP TABLE IF EXISTS notify_state;
+
+-- Trends per endpoint: one row per endpoint and UTC hour, kept by the cron from the log (the last 3 hours
+-- recomputed each run), read by the console's trends page. `crm_ms`: a histogram of the CRM's answer times.
+CREATE TABLE trends (
+  endpoint_id TEXT NOT NULL,
+  hour        INTEGER NOT NULL,             -- ms at the start of the UTC hour
+  ok          INTEGER NOT NULL,
+  failed      INTEGER NOT NULL,
+  pending     INTEGER NOT NULL,
+  other       INTEGER NOT NULL,
+  refused     INTEGER NOT NULL,             -- of failed: rejected (401)
+  crm_ms      TEXT NOT NULL,                -- JSON array: calls per bucket of TREND_EDGES_MS (src/watch/trends.ts)
+  PRIMARY KEY (endpoint_id, hour)
+) WITHOUT ROWID;

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { CATALOGUES } from '../src/console/i18n';
 import { botBody, type Message } from '../src/notify';
 import { localTime, watchedMinutes } from '../src/shared/hours';
+import { percentile, sweepTrends } from '../src/watch/trends';
 import { call, consoleForm, consolePage, consoleSignIn, crmFailures, CUSTOMER_ID, hook, leadJson, runScheduled, setupEndpoint } from './helpers';
 
 const ZONE = 'Asia/Shanghai';
@@ -40,7 +41,7 @@ describe('failures grouped into problems', () => {
     expect(messages).toHaveLength(2);
     const [failed, rejected] = [messages.find((m) => m.markdown.content.includes('CRM 拒绝')), messages.find((m) => m.markdown.content.includes('令牌或签名'))];
     expect(failed.msgtype).toBe('markdown');
-    expect(failed.markdown.content).toContain(`**接收地址 ${endpointId}：出现新问题**`);
+    expect(failed.markdown.content).toContain(`**接收地址 「Landing page form」(${endpointId})：出现新问题**`);
     expect(failed.markdown.content).toContain('20 条推送以同样的方式结束');
     expect(failed.markdown.content).toContain(`(https://crm-hooks.example.com/console/deliveries?endpoint=${endpointId}&status=failed)`);
     expect(failed.markdown.content).not.toContain('/admin/');
@@ -90,7 +91,7 @@ describe('failures grouped into problems', () => {
     await cron(Date.now() + 180_000);
     const messages = await received(channel);
     expect(messages).toHaveLength(2);
-    expect(messages[1]).toMatchObject({ msgtype: 'markdown', markdown: { title: `接收地址 ${endpointId}：已解决的问题又出现了`, text: expect.stringContaining('1 条推送') } });
+    expect(messages[1]).toMatchObject({ msgtype: 'markdown', markdown: { title: `接收地址 「Landing page form」(${endpointId})：已解决的问题又出现了`, text: expect.stringContaining('1 条推送') } });
   });
 
   it('in the console: the overview shows open problems first, with acknowledge and resolve; resolving offers the replay', async () => {
@@ -130,7 +131,8 @@ describe('silence', () => {
     await cron(now + 70 * 60_000);
     let messages = await received(channel);
     expect(messages).toHaveLength(1);
-    expect(messages[0]).toMatchObject({ msg_type: 'interactive', card: { header: { title: { tag: 'plain_text', content: expect.stringContaining('分钟没有收到线索') } } } });
+    expect(messages[0]).toMatchObject({ msg_type: 'interactive', card: { header: { title: { tag: 'plain_text', content: expect.stringContaining('「Landing page form」已经') } } } });
+    expect(messages[0].card.header.title.content).toContain('分钟没有收到线索');
     expect(messages[0].card.elements[0].text.content).toContain('常见原因：表单或广告平台关掉了推送');
     expect(messages[0].card.elements[1].actions[0]).toMatchObject({ tag: 'button', url: `https://crm-hooks.example.com/console/endpoints/${endpointId}` });
     // a lead arrives: one more message, saying it recovered
@@ -223,5 +225,41 @@ describe("each bot's format", () => {
       },
     });
     expect(botBody('json', m)).toEqual({ event: 'problem.opened', title: '标题', text: '第一行\n第二行', url: 'https://x.example/console', count: 3 });
+  });
+});
+
+describe('trends per endpoint', () => {
+  it('the cron keeps hourly counts by outcome, the share refused and the CRM answer time; the console charts them with a table, in one named zone', async () => {
+    const { endpointId } = await setupEndpoint();
+    for (let i = 0; i < 3; i++) expect((await call(hook(endpointId, leadJson({ comment: `第 ${i} 条` })))).status).toBe(200);
+    expect((await call(hook(endpointId, leadJson(), { query: '?token=wrong' }))).status).toBe(401);
+    await cron(Date.now());
+    const { results } = await env.DB.prepare('SELECT * FROM trends WHERE endpoint_id = ?').bind(endpointId).all<Record<string, unknown>>();
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ ok: 3, failed: 1, refused: 1, pending: 0 });
+    expect((JSON.parse(results[0]!.crm_ms as string) as number[]).reduce((a, b) => a + b, 0)).toBe(3);
+    // a second run with nothing new writes nothing
+    expect(await sweepTrends(env.DB, Date.now())).toBe(0);
+    const s = await consoleSignIn();
+    const w = CATALOGUES.zh.trends;
+    for (const range of ['24h', '7d', '30d']) {
+      const res = await call(consolePage(`/console/endpoints/${endpointId}/trends?range=${range}`, s));
+      expect(res.status).toBe(200);
+      const html = await res.text();
+      expect(html).toContain(w.zone(ZONE));
+      expect(html).toContain('<td>4</td><td>25%</td>');
+      expect(html).toContain('<svg');
+    }
+    const list = await (await call(consolePage('/console/endpoints', s))).text();
+    expect(list).toContain(`href="/console/endpoints/${endpointId}/trends"`);
+  });
+
+  it('reads p50 and p95 from the histogram as the bounds of their buckets', () => {
+    // 10 calls: 5 under 50 ms, 4 under 200 ms, 1 over 10 s
+    const h = [5, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    expect(percentile(h, 0.5)).toBe(50);
+    expect(percentile(h, 0.9)).toBe(200);
+    expect(percentile(h, 0.95)).toBe(Number.POSITIVE_INFINITY);
+    expect(percentile(Array(13).fill(0), 0.5)).toBeNull();
   });
 });

@@ -28,6 +28,8 @@ import { DEFAULT_GRACE_HOURS, masterKey, MAX_GRACE_HOURS, previousValidUntil, re
 import { isRecord } from '../shared/json';
 import { EditorPage, EndpointsPage, PreviewPane, type EditorProps, type PreviewPaneProps } from './views/endpoints';
 import { Issues } from './views/layout';
+import { TrendsPage } from './views/trends';
+import { endpointTrend, type TrendRange } from '../watch/trends';
 import { CATALOGUES } from './i18n';
 import { type C, type ConsoleEnv, issueText, refuse, render, tOf } from './page';
 
@@ -332,4 +334,12 @@ export function endpointRoutes(pages: Hono<ConsoleEnv>) {
   pages.post(ROUTES.endpointPreview, async (c) => previewFromForm(c, await endpointOf(c)));
   pages.post(ROUTES.endpointTest, sendTest);
   pages.post(ROUTES.endpointSecret, setSecretFromForm);
+  pages.get(ROUTES.endpointTrends, async (c) => {
+    const endpoint = await endpointOf(c);
+    const asked = c.req.query('range');
+    const range: TrendRange = asked === '7d' || asked === '30d' ? asked : '24h';
+    const zone = c.env.WATCH_TIME_ZONE || 'Asia/Shanghai';
+    const buckets = await endpointTrend(c.env.DB, endpoint.id, range, Date.now(), zone);
+    return render(c, <TrendsPage csrf={c.get('session').csrf} endpointId={endpoint.id} range={range} zone={zone} buckets={buckets} />);
+  });
 }

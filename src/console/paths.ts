@@ -35,6 +35,7 @@ export const ROUTES = {
   endpointPreview: '/endpoints/:id/preview',
   endpointTest: '/endpoints/:id/test',
   endpointSecret: '/endpoints/:id/secret',
+  endpointTrends: '/endpoints/:id/trends',
   customerKeys: '/customer-keys',
   customerKeysImport: '/customer-keys/import',
 } as const;

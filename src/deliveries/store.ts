@@ -494,3 +494,21 @@ export async function countsBetween(db: D1Database, fromId: string, toId: string
     .all<{ endpoint_id: string; status: DeliveryStatus; n: number; created: number }>();
   return results;
 }
+
+/** Upper bounds (ms) of the CRM answer-time buckets the trends keep; a last bucket holds the rest. */
+export const TREND_EDGES_MS = [50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10_000] as const;
+const BUCKET_SQL = `CASE WHEN crm_duration_ms IS NULL THEN -1 ${TREND_EDGES_MS.map((e, i) => `WHEN crm_duration_ms < ${e} THEN ${i}`).join(' ')} ELSE ${TREND_EDGES_MS.length} END`;
+
+export type HourCount = { endpoint_id: string; hour: number; status: DeliveryStatus; bucket: number; n: number };
+
+/** Deliveries received since `sinceId`, counted by endpoint, UTC hour, status and CRM answer-time bucket (-1: no call). */
+export async function hourlyCountsSince(db: D1Database, sinceId: string): Promise<HourCount[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT endpoint_id, (received_at / 3600000) * 3600000 AS hour, status, ${BUCKET_SQL} AS bucket, COUNT(*) AS n
+       FROM deliveries WHERE id >= ? GROUP BY endpoint_id, hour, status, bucket`,
+    )
+    .bind(sinceId)
+    .all<HourCount>();
+  return results;
+}

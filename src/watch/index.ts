@@ -1,7 +1,7 @@
 /**
  * Watch it without watching: the cron's sweep (every 5 minutes) over the deliveries log. Silence alerts for the
- * endpoints that say how often leads are expected (`watch`), failures grouped into problems, and the daily digest
- * at DIGEST_HOUR. Nothing here runs on a webhook's path: it reads the log and writes only what changed.
+ * endpoints that say how often leads are expected (`watch`), failures grouped into problems, the daily digest
+ * at DIGEST_HOUR, and the hourly trends per endpoint (./trends.ts). Nothing here runs on a webhook's path: it reads the log and writes only what changed.
  */
 import { countsBetween, latestOf, PROBLEM_STATUSES } from '../deliveries/store';
 import { idFloor } from '../deliveries/id';
@@ -11,6 +11,10 @@ import { isInside, localTime, parseHours, watchedMinutes, type Hours } from '../
 import { digestMessage, problemMessage, silenceMessage, type DigestLine, type SilenceKind } from './messages';
 import { listProblems, sweepProblems } from './problems';
 import { readStates, writeStateStatement } from './state';
+import { pruneTrends, sweepTrends } from './trends';
+
+/** Trends are kept this long (the longest range the console shows is 30 days). */
+const TRENDS_KEPT_MS = 35 * 86_400_000;
 
 export type WatchEnv = {
   DB: D1Database;
@@ -31,7 +35,8 @@ async function consoleBase(env: WatchEnv): Promise<string> {
   return `${origin ?? ''}/console`;
 }
 
-type Send = (endpointId: string | null, build: (target: NotifyTarget) => Message) => Promise<void>;
+/** `build` gets the target (its language) and the endpoint's name as people know it. */
+type Send = (endpointId: string | null, build: (target: NotifyTarget, name: string) => Message) => Promise<void>;
 
 /** Sends to the endpoint's own target (else the Worker's), built in that target's language. */
 function sender(env: WatchEnv, fetchFn: typeof fetch): { send: Send; sent: () => number } {
@@ -39,7 +44,7 @@ function sender(env: WatchEnv, fetchFn: typeof fetch): { send: Send; sent: () =>
   const send: Send = async (endpointId, build) => {
     const endpoint = endpointId ? await getEndpoint(env.ENDPOINTS, endpointId).catch(() => null) : null;
     const target = notifyTarget(endpoint?.config.notify, env);
-    if (target && (await sendMessage(fetchFn, target, build(target)))) sent++;
+    if (target && (await sendMessage(fetchFn, target, build(target, endpoint?.config.name ?? endpointId ?? '')))) sent++;
   };
   return { send, sent: () => sent };
 }
@@ -78,7 +83,7 @@ async function sweepSilence(env: WatchEnv, now: number, zone: string, base: stri
     }
     const kind: SilenceKind = next === 'ok' ? 'recovered' : next;
     const minutes = Math.round(next === 'ok' ? 0 : Math.max(quietFor, limit));
-    await send(e.id, (t) => silenceMessage(kind, { endpointId: e.id, name: e.id, lastAt, minutes, zone: tz }, t.lang, base));
+    await send(e.id, (t, name) => silenceMessage(kind, { endpointId: e.id, name, lastAt, minutes, zone: tz }, t.lang, base));
     alerts++;
     writes.push(writeStateStatement(env.DB, key, { state: next, since: now, watchedSince: prev.watchedSince, lastAt }, now));
   }
@@ -121,8 +126,10 @@ export async function watchSweep(env: WatchEnv, now: number, fetchFn: typeof fet
   const base = await consoleBase(env);
   const { send, sent } = sender(env, fetchFn);
   const events = await sweepProblems(env.DB, now);
-  for (const ev of events) await send(ev.problem.endpointId, (t) => problemMessage(ev.kind, ev.problem, zone, t.lang, base));
+  for (const ev of events) await send(ev.problem.endpointId, (t, name) => problemMessage(ev.kind, ev.problem, name, zone, t.lang, base));
   const silence = await sweepSilence(env, now, zone, base, send);
   const digest = await sendDigest(env, now, zone, base, send);
-  return { problems: events.length, silenceAlerts: silence.alerts, watched: silence.watched, digest, messages: sent() };
+  const trendRows = await sweepTrends(env.DB, now);
+  await pruneTrends(env.DB, now - TRENDS_KEPT_MS);
+  return { problems: events.length, silenceAlerts: silence.alerts, watched: silence.watched, digest, messages: sent(), trendRows };
 }

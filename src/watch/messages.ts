@@ -93,17 +93,18 @@ const STATUS_WORDS: Record<NotifyLang, Record<string, string>> = {
   },
 };
 
-export function problemMessage(kind: 'opened' | 'grew' | 'reopened', p: Problem, zone: string, lang: NotifyLang, base: string): Message {
+export function problemMessage(kind: 'opened' | 'grew' | 'reopened', p: Problem, name: string, zone: string, lang: NotifyLang, base: string): Message {
+  const who = name && name !== p.endpointId ? `「${name}」(${p.endpointId})` : p.endpointId;
   const sentence = STATUS_WORDS[lang][p.status] ?? p.status;
   const zh = {
-    opened: `接收地址 ${p.endpointId}：出现新问题`,
-    grew: `接收地址 ${p.endpointId}：问题扩大到 ${p.count} 条`,
-    reopened: `接收地址 ${p.endpointId}：已解决的问题又出现了`,
+    opened: `接收地址 ${who}：出现新问题`,
+    grew: `接收地址 ${who}：问题扩大到 ${p.count} 条`,
+    reopened: `接收地址 ${who}：已解决的问题又出现了`,
   };
   const en = {
-    opened: `Endpoint ${p.endpointId}: a new problem`,
-    grew: `Endpoint ${p.endpointId}: the problem grew to ${p.count}`,
-    reopened: `Endpoint ${p.endpointId}: a resolved problem is back`,
+    opened: `Endpoint ${who}: a new problem`,
+    grew: `Endpoint ${who}: the problem grew to ${p.count}`,
+    reopened: `Endpoint ${who}: a resolved problem is back`,
   };
   const lines =
     lang === 'zh'
@@ -121,7 +122,17 @@ export function problemMessage(kind: 'opened' | 'grew' | 'reopened', p: Problem,
     event: `problem.${kind}`,
     title: (lang === 'zh' ? zh : en)[kind],
     lines,
-    link: { text: lang === 'zh' ? '在控制台查看这些推送' : 'See these deliveries in the console', url: pages(base).problem(p) },
+    link: {
+      text:
+        p.status === 'rejected'
+          ? lang === 'zh'
+            ? '在控制台审核这些被拒绝的线索'
+            : 'Review these refused leads in the console'
+          : lang === 'zh'
+            ? '在控制台查看这些推送'
+            : 'See these deliveries in the console',
+      url: pages(base).problem(p),
+    },
     data: { problemId: p.id, endpointId: p.endpointId, status: p.status, reason: p.reason || null, count: p.count, lastDeliveryId: p.lastDeliveryId },
   };
 }

@@ -49,7 +49,8 @@ export function EndpointsPage(p: { endpoints: StoredEndpoint[]; next: string | n
                 </div>
                 <div class={h && h.failed > 0 ? 'bad' : 'muted'}>{rate}</div>
                 <div>
-                  <a href={consolePathWith('deliveries', { endpoint: e.id, range: '24h' })}>{e_.deliveries}</a>
+                  <a href={consolePathWith('deliveries', { endpoint: e.id, range: '24h' })}>{e_.deliveries}</a> ·{' '}
+                  <a href={consolePath('endpointTrends', { id: e.id })}>{t.trends.link}</a>
                 </div>
               </li>
             );

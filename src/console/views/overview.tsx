@@ -11,7 +11,8 @@ const GROUP_ORDER: StatusGroup[] = ['ok', 'failed', 'pending', 'other'];
 const COLOURS: Record<StatusGroup, string> = { ok: '#1a7f37', failed: '#cf222e', pending: '#bf8700', other: '#8c959f' };
 
 /** Stacked bars, one per bucket, as inline SVG (no chart library); the same numbers follow as a table. */
-function Chart(p: { title: string; buckets: Bucket[]; label: (b: Bucket, i: number) => string }) {
+/** Stacked bars by status group, with the numbers in a table. `named`: the labels are already in a named zone (no script conversion). */
+export function Chart(p: { title: string; buckets: Bucket[]; label: (b: Bucket, i: number) => string; named?: boolean }) {
   const t = useT();
   const GROUPS = GROUP_ORDER.map((g) => [g, t.overview.groups[g]] as const);
   const max = Math.max(1, ...p.buckets.map((b) => b.counts.ok + b.counts.failed + b.counts.pending + b.counts.other));
@@ -44,8 +45,8 @@ function Chart(p: { title: string; buckets: Bucket[]; label: (b: Bucket, i: numb
         })}
       </svg>
       <div class="axis">
-        <BucketTime b={p.buckets[0]!} text={p.label(p.buckets[0]!, 0)} />
-        <BucketTime b={p.buckets[p.buckets.length - 1]!} text={p.label(p.buckets[p.buckets.length - 1]!, p.buckets.length - 1)} />
+        <BucketTime b={p.buckets[0]!} text={p.label(p.buckets[0]!, 0)} named={p.named} />
+        <BucketTime b={p.buckets[p.buckets.length - 1]!} text={p.label(p.buckets[p.buckets.length - 1]!, p.buckets.length - 1)} named={p.named} />
       </div>
       <details>
         <summary>{t.overview.numbers}</summary>
@@ -63,7 +64,7 @@ function Chart(p: { title: string; buckets: Bucket[]; label: (b: Bucket, i: numb
               {p.buckets.map((b, i) => (
                 <tr>
                   <td>
-                    <BucketTime b={b} text={p.label(b, i)} />
+                    <BucketTime b={b} text={p.label(b, i)} named={p.named} />
                   </td>
                   {GROUPS.map(([g]) => (
                     <td>{b.counts[g]}</td>
@@ -79,7 +80,8 @@ function Chart(p: { title: string; buckets: Bucket[]; label: (b: Bucket, i: numb
 }
 
 /** A bucket's start, in UTC as rendered; the script shows it in the reader's zone like every other time (named). */
-function BucketTime(p: { b: Bucket; text: string }) {
+function BucketTime(p: { b: Bucket; text: string; named?: boolean }) {
+  if (p.named) return <span>{p.text}</span>;
   return (
     <time datetime={new Date(p.b.start).toISOString()} data-style="short">
       {p.text}
