@@ -91,7 +91,10 @@ describe('failures grouped into problems', () => {
     await cron(Date.now() + 180_000);
     const messages = await received(channel);
     expect(messages).toHaveLength(2);
-    expect(messages[1]).toMatchObject({ msgtype: 'markdown', markdown: { title: `接收地址 「Landing page form」(${endpointId})：已解决的问题又出现了`, text: expect.stringContaining('1 条推送') } });
+    expect(messages[1]).toMatchObject({
+      msgtype: 'markdown',
+      markdown: { title: `接收地址 「Landing page form」(${endpointId})：已解决的问题又出现了`, text: expect.stringContaining('1 条推送') },
+    });
   });
 
   it('in the console: the overview shows open problems first, with acknowledge and resolve; resolving offers the replay', async () => {
@@ -131,7 +134,10 @@ describe('silence', () => {
     await cron(now + 70 * 60_000);
     let messages = await received(channel);
     expect(messages).toHaveLength(1);
-    expect(messages[0]).toMatchObject({ msg_type: 'interactive', card: { header: { title: { tag: 'plain_text', content: expect.stringContaining('「Landing page form」已经') } } } });
+    expect(messages[0]).toMatchObject({
+      msg_type: 'interactive',
+      card: { header: { title: { tag: 'plain_text', content: expect.stringContaining('「Landing page form」已经') } } },
+    });
     expect(messages[0].card.header.title.content).toContain('分钟没有收到线索');
     expect(messages[0].card.elements[0].text.content).toContain('常见原因：表单或广告平台关掉了推送');
     expect(messages[0].card.elements[1].actions[0]).toMatchObject({ tag: 'button', url: `https://crm-hooks.example.com/console/endpoints/${endpointId}` });
