@@ -18,6 +18,7 @@ export const RANK: Record<string, number> = {
   deliveries: 2, // the log in D1, idempotency, retention, the retry policy
   mapping: 2,
   secrets: 2,
+  team: 3, // who did what: the team's roles, the audit log
   coordination: 1, // one customer at a time and the CRM's limits (Durable Objects)
   crm: 1, // the steps: the CRM client, verification, customers, sender presets, alerts
   verify: 1,

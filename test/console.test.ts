@@ -77,7 +77,8 @@ describe('sign-in and sessions', () => {
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/console/endpoints');
     const cookie = res.headers.get('set-cookie')!;
-    expect(cookie).toMatch(/^__Host-console=\d{13}\.[A-Za-z0-9_-]{24}\.[A-Za-z0-9_-]{43};/);
+    // <expires>.<nonce>.<who>.<signature>: the admin token signs in as one person, "admin"
+    expect(cookie).toMatch(/^__Host-console=\d{13}\.[A-Za-z0-9_-]{24}\.YWRtaW4\.[A-Za-z0-9_-]{43};/);
     for (const attr of ['Max-Age=43200', 'Path=/', 'HttpOnly', 'Secure', 'SameSite=Strict']) expect(cookie).toContain(attr);
   });
 

@@ -53,8 +53,9 @@ endpointsAdmin.post('/:id/preview', byId, async (c) => c.json(await previewStore
 // the configuration is checked by saveEndpoint (schema, then every expression compiled), as the console's is
 endpointsAdmin.put('/:id', byId, valid('json', z.unknown(), 'endpoint configuration'), async (c) => {
   const { id } = c.req.valid('param');
-  const saved = await saveEndpoint(c.env, id, c.req.valid('json'));
+  const saved = await saveEndpoint(c.env, id, c.req.valid('json'), c.get('person')?.who ?? 'admin');
   if (!saved.ok) throw validationError(saved.issues, 'endpoint configuration');
+  c.set('auditDetail', { version: saved.version, created: saved.created });
   // enabled (again): what was held while it was paused goes to the queue now, in arrival order
   const released = saved.endpoint.config.enabled ? await releaseHeld(c.env.DB, c.env.DELIVERY_QUEUE, coordinationOf(c.env), id, Date.now()) : 0;
   const held = await heldCounts(c.env.DB);

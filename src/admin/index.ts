@@ -10,17 +10,33 @@ import { describePresets } from '../presets';
 import { previewAdmin } from './preview';
 import { crmAdmin } from './crm';
 import { problemsAdmin } from './problems';
+import { auditAdmin, peopleAdmin, versionsAdmin } from './team';
+import { ADMIN_RULES } from './rules';
+import { guard } from '../team/guard';
+import { errorBody } from '../http/errors';
 import { rateLimitedSince } from '../deliveries/rate-limited';
 
 /** The admin API: everything under `/admin`, bearer-token only. */
 export const admin = new Hono<AppEnv>();
 admin.use('*', requireAdmin);
+// the role each route needs (a viewer reads, an operator replays, an admin changes), and an audit row per change
+admin.use(
+  '*',
+  guard(
+    ADMIN_RULES,
+    (c) => c.get('person'),
+    (c, needed, person) => c.json(errorBody('forbidden', `This needs the ${needed} role; ${person.who} is ${person.role}`), 403),
+  ),
+);
 // bodies are read within a limit (an import is the largest documented one)
 admin.use(
   '*',
   limitBodies((path) => (path.endsWith('/customer-keys') ? BODY_LIMITS.import : BODY_LIMITS.other)),
 );
+admin.route('/endpoints', versionsAdmin);
 admin.route('/endpoints', endpointsAdmin);
+admin.route('/audit', auditAdmin);
+admin.route('/people', peopleAdmin);
 admin.route('/deliveries', deliveriesAdmin);
 admin.route('/secrets', secretsAdmin);
 admin.route('/customer-keys', customerKeysAdmin);

@@ -13,6 +13,7 @@ import { SecretValue } from './secrets';
 import { CrmGateQuery } from './crm';
 import { EndpointsQuery } from './endpoints';
 import { ProblemQuery } from './problems';
+import { AuditQuery, RoleBody } from './team';
 
 const json = (schema: z.core.$ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
 
@@ -78,6 +79,30 @@ function adminPaths() {
       post: op('Resolve a problem; the answer names the replay of its deliveries; a new failure of its kind reopens it', {
         responses: { 200: ok('the problem and its replay filter'), 404: ERROR },
       }),
+    },
+    '/admin/audit': {
+      get: op('The audit log, newest first: who changed what, when (never a secret value)', {
+        parameters: queryParams(AuditQuery),
+        responses: { 200: ok('entries and nextCursor') },
+      }),
+    },
+    '/admin/people': { get: op('The team: each person’s role (Cloudflare Access sign-in), and the first admin', { responses: { 200: ok('people') } }) },
+    '/admin/people/{email}': {
+      parameters: [pathParam('email', 'the person’s email')],
+      put: op('Set a person’s role: viewer, operator or admin', { requestBody: body(json(RoleBody)), responses: { 200: ok('the person'), 400: ERROR } }),
+      delete: op('Remove a person (they are a viewer again, if Access lets them in)', { responses: { 204: { description: 'removed' }, 404: ERROR } }),
+    },
+    '/admin/endpoints/{id}/versions': {
+      parameters: [pathParam('id', 'endpoint id')],
+      get: op('The endpoint’s saved versions, newest first (who saved each, when)', { responses: { 200: ok('versions') } }),
+    },
+    '/admin/endpoints/{id}/versions/{n}': {
+      parameters: [pathParam('id', 'endpoint id'), pathParam('n', 'version number')],
+      get: op('One version, with its configuration', { responses: { 200: ok('the version'), 404: ERROR } }),
+    },
+    '/admin/endpoints/{id}/versions/{n}/restore': {
+      parameters: [pathParam('id', 'endpoint id'), pathParam('n', 'version number')],
+      post: op('Restore a version: saved again as a new version (audited)', { responses: { 201: ok('the new version'), 400: ERROR, 404: ERROR } }),
     },
     '/admin/presets': { get: op('List the sender presets and what each supplies', { responses: { 200: ok('presets') } }) },
     '/admin/deliveries': { get: op('List deliveries, newest first', { parameters: queryParams(DeliveryListQuery), responses: { 200: ok('a page and nextCursor') } }) },

@@ -53,6 +53,7 @@ export function catalogueRoutes(pages: Hono<ConsoleEnv>) {
     const t = tOf(c).catalogue;
     if (!learned.found) return page(c, moduleId, { notice: { kind: 'error', text: t.nothingFound }, paste: capture }, 400);
     if (learned.changed) await writeCatalogue(c.env.ENDPOINTS, moduleId, catalogue);
+    c.set('auditDetail', learned.changed ? { targetId: moduleId } : { noChange: true });
     return page(c, moduleId, { notice: { kind: 'ok', text: t.learned(Object.keys(catalogue.fields).length) } });
   });
 
@@ -67,6 +68,7 @@ export function catalogueRoutes(pages: Hono<ConsoleEnv>) {
     const set = setField(catalogue, key, { label: text(body.label, 200), type: FIELD_TYPES.has(type) ? type : 'text', options });
     if (!set.ok) return page(c, moduleId, { notice: { kind: 'error', text: refusalOf(c, set) } }, 400);
     await writeCatalogue(c.env.ENDPOINTS, moduleId, catalogue);
+    c.set('auditDetail', { targetId: moduleId, key });
     return c.redirect(consolePathWith('catalogue', { moduleId, saved: key }), 303);
   });
 
@@ -77,6 +79,7 @@ export function catalogueRoutes(pages: Hono<ConsoleEnv>) {
     const key = text(body.key, 100);
     const catalogue = await learnedCatalogue(c.env, moduleId);
     if (deleteField(catalogue, key)) await writeCatalogue(c.env.ENDPOINTS, moduleId, catalogue);
+    c.set('auditDetail', { targetId: moduleId, key });
     return page(c, moduleId, { notice: { kind: 'ok', text: tOf(c).catalogue.removed(key) } });
   });
 }

@@ -223,8 +223,9 @@ async function saveFromForm(c: C, endpoint: StoredEndpoint | null, id: string) {
   if (!endpoint && (await getEndpoint(c.env.ENDPOINTS, id))) return again([{ path: 'id', message: tOf(c).editor.exists(id) }]);
   if (!edited.doc.ok) return again(edited.doc.issues);
   if (edited.named.length) return again(edited.named);
-  const saved = await saveEndpoint(c.env, id, edited.doc.value);
+  const saved = await saveEndpoint(c.env, id, edited.doc.value, c.get('person')?.who ?? 'admin');
   if (!saved.ok) return again(saved.issues);
+  c.set('auditDetail', { targetId: id, version: saved.version, created: saved.created });
   if (saved.endpoint.config.enabled) await releaseHeld(c.env.DB, c.env.DELIVERY_QUEUE, coordinationOf(c.env), id, Date.now());
   if (edited.editing === 'form' && edited.resolved) await rememberFields(c.env.ENDPOINTS, saved.endpoint.config.crm.moduleId, edited.resolved.rows);
   return c.redirect(consolePathWith('endpoint', { saved: saved.created ? 'created' : 'saved' }, { id }), 303);
@@ -295,6 +296,7 @@ async function setSecretFromForm(c: C) {
     const text = set.why === 'no_key' ? t.editor.secretNoKey : set.why === 'key_mismatch' ? t.editor.secretKeyMismatch : t.editor.secretWorker(name);
     return again(text, set.why === 'worker_secret' ? 409 : 503);
   }
+  c.set('auditDetail', { secret: name, graceHours: grace });
   return c.redirect(consolePathWith('endpoint', { secret: name }, { id: endpoint.id }), 303);
 }
 

@@ -23,13 +23,20 @@ import { answerCreate } from '../pipeline/create-check';
 import { crmSettings, listProductLines } from '../crm/client';
 import { CrmConnectPage } from './views/crm';
 import { catalogueRoutes } from './catalogue';
+import { teamRoutes } from './team';
 import { acknowledgeProblem, getProblem, listProblems, resolveProblem } from '../watch/problems';
 import { CONSOLE_ORIGIN_KEY } from '../watch';
 import { rememberProductLines } from '../endpoints/catalogue';
 import { safeEqual } from '../verify/crypto';
 import { CONSOLE_BASE, consolePath, consolePathWith, ROUTES } from './paths';
 import { LANG_COOKIE, pickLang } from './i18n';
-import { csrfOk, endSession, readSession, startSession } from './session';
+import { csrfOk, endSession, readSession, sessionKey, startSession } from './session';
+import { accessConfig, verifyAccess } from '../http/access';
+import type { Person } from '../shared/roles';
+import { recordAudit } from '../team/audit';
+import { roleOf } from '../team/people';
+import { CONSOLE_RULES } from './rules';
+import { guard } from '../team/guard';
 import { CustomerKeysPage, type Lookup } from './views/customer-keys';
 import { BulkConfirmPage, BulkDonePage, DeliveriesPage, DeliveryPage, RANGES, type ListFilter, type Range } from './views/deliveries';
 import { OverviewPage } from './views/overview';
@@ -99,7 +106,8 @@ consolePages.get(ROUTES.language, (c) => {
 });
 
 consolePages.get(ROUTES.signIn, async (c) => {
-  if (await readSession(c)) return c.redirect(safeNext(c.req.query('next')), 303);
+  // behind Cloudflare Access there is no token to type: Access signed the person in already
+  if (accessConfig(c.env) || (await readSession(c))) return c.redirect(safeNext(c.req.query('next')), 303);
   return render(c, <SignInPage next={safeNext(c.req.query('next'))} />);
 });
 
@@ -117,32 +125,54 @@ consolePages.post(ROUTES.signIn, async (c) => {
   }
   const form = await c.req.parseBody();
   const next = safeNext(form.next);
+  if (accessConfig(c.env)) return refuse(c, 403, 'forbidden', tOf(c).team.tokenOff);
   const expected = c.env.ADMIN_TOKEN;
   if (!expected) return render(c, <SignInPage next={next} error={tOf(c).signIn.notSet} />, 503);
   const token = typeof form.token === 'string' ? form.token.trim() : '';
   if (!token || !(await safeEqual(token, expected))) {
     const now = Date.now();
     counted(now);
+    await recordAudit(c.env.DB, { actor: 'unknown', via: 'console', action: 'sign-in.failed', detail: { why: 'wrong_token' } });
     if (await authFailed(c.env.AUTH_RATE_LIMITER, 'console', c.req.raw, now)) return tooManySignIns(c, next);
     return render(c, <SignInPage next={next} error={tOf(c).signIn.wrong} />, 401);
   }
   await startSession(c, expected);
+  await recordAudit(c.env.DB, { actor: 'admin', via: 'console', action: 'sign-in' });
   // where the console is, for the links in the watch's messages (unless CONSOLE_URL says it)
   if (!c.env.CONSOLE_URL) await c.env.ENDPOINTS.put(CONSOLE_ORIGIN_KEY, new URL(c.req.url).origin).catch(() => undefined);
   return c.redirect(next, 303);
 });
 
-// Everything below needs a session; a POST needs its CSRF token too.
+// Everything below needs a person: Cloudflare Access's JWT when it is configured (the session then only carries the
+// CSRF token), else a session from the admin token (one person, "admin"). A POST needs its CSRF token too.
 consolePages.use('*', async (c, next) => {
-  const session = await readSession(c);
-  if (!session) {
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') {
-      const url = new URL(c.req.url);
-      return c.redirect(consolePathWith('signIn', { next: url.pathname + url.search }), 303);
+  const access = accessConfig(c.env);
+  let session = await readSession(c);
+  let person: Person;
+  if (access) {
+    const verified = await verifyAccess(c.req.header('cf-access-jwt-assertion'), access, (i, init) => fetch(i, init));
+    if (!verified.ok) {
+      c.executionCtx.waitUntil(recordAudit(c.env.DB, { actor: 'unknown', via: 'console', action: 'sign-in.failed', detail: { why: verified.why } }).catch(() => undefined));
+      return refuse(c, 401, 'unauthorized', tOf(c).team.accessRefused(verified.why));
     }
-    return refuse(c, 401, 'unauthorized', tOf(c).refusal.signInFirst);
+    if (!session || session.who !== verified.email) {
+      session = await startSession(c, sessionKey(c.env), Date.now(), verified.email);
+      await recordAudit(c.env.DB, { actor: verified.email, via: 'console', action: 'sign-in' });
+    }
+    person = { who: verified.email, role: await roleOf(c.env.DB, verified.email, c.env.ACCESS_ADMIN_EMAIL), via: 'console' };
+  } else {
+    if (!session) {
+      if (c.req.method === 'GET' || c.req.method === 'HEAD') {
+        const url = new URL(c.req.url);
+        return c.redirect(consolePathWith('signIn', { next: url.pathname + url.search }), 303);
+      }
+      return refuse(c, 401, 'unauthorized', tOf(c).refusal.signInFirst);
+    }
+    // the admin token is one person: "admin", who may do everything
+    person = { who: session.who, role: 'admin', via: 'console' };
   }
   c.set('session', session);
+  c.set('person', person);
   if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
     const header = c.req.header('x-csrf-token');
     const given = header ?? (await c.req.parseBody())._csrf;
@@ -152,6 +182,19 @@ consolePages.use('*', async (c, next) => {
   }
   await next();
 });
+
+// The role each form needs, checked before it runs; each change that succeeded is one audit row (./rules.ts).
+consolePages.use(
+  '*',
+  guard(
+    CONSOLE_RULES,
+    (c) => (c as C).get('person'),
+    (c, needed, person) => {
+      const t = tOf(c);
+      return refuse(c as C, 403, 'forbidden', t.team.needs(t.team.roles[needed], t.team.roles[person.role]));
+    },
+  ),
+);
 
 consolePages.post(ROUTES.signOut, async (c) => {
   await endSession(c, c.get('session'));
@@ -241,9 +284,11 @@ consolePages.post(ROUTES.bulkReplay, async (c) => {
   const shown: ListFilter = { status: f.status, endpoint: f.endpoint, range: f.range };
   if (f.confirm === undefined) {
     const dry = await replayMany(c.env.DB, c.env.DELIVERY_QUEUE, { ...filter, dryRun: true }, now);
+    c.set('auditDetail', { noChange: true });
     return render(c, <BulkConfirmPage csrf={c.get('session').csrf} filter={shown} matched={dry.matched} limit={BULK_LIMIT} />);
   }
   const done = await replayMany(c.env.DB, c.env.DELIVERY_QUEUE, { ...filter, dryRun: false }, now);
+  c.set('auditDetail', { status: f.status, endpoint: f.endpoint, queued: done.queued });
   return render(c, <BulkDonePage csrf={c.get('session').csrf} filter={shown} queued={done.queued} matched={done.matched} />, 202);
 });
 
@@ -327,6 +372,7 @@ consolePages.get(ROUTES.crmConnect, async (c) => {
 
 endpointRoutes(consolePages);
 catalogueRoutes(consolePages);
+teamRoutes(consolePages);
 
 // ---- customer keys
 
@@ -369,6 +415,7 @@ consolePages.post(ROUTES.customerKeysImport, async (c) => {
   const rows = csvRows(text);
   if (rows === null) return page({ refusal: tOf(c).keys.noHeader }, 400);
   const imported = await importCustomerKeys(c.env.DB, moduleId.data, rows, Date.now());
+  c.set('auditDetail', { targetId: moduleId.data, added: imported.added, updated: imported.updated, refused: imported.refused });
   return page({ imported: { ...imported, moduleId: moduleId.data } });
 });
 

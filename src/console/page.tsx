@@ -18,7 +18,8 @@ export const tOf = (c: Context): Messages => CATALOGUES[(c as C).get('lang') ?? 
 
 /** A page in the reader's language: every view below reads the catalogue and this page's path through `useT()`. */
 export function render(c: Context, page: JSX.Element, status: ContentfulStatusCode = 200) {
-  return c.html(<Page.Provider value={{ t: tOf(c), here: pageOf(c) }}>{page}</Page.Provider>, status);
+  const person = (c as C).get('person');
+  return c.html(<Page.Provider value={{ t: tOf(c), here: pageOf(c), role: person?.role ?? 'viewer', who: person?.who ?? '' }}>{page}</Page.Provider>, status);
 }
 
 // The last segment of a console form's action (POST only): the page it belongs to is the path without it.

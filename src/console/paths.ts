@@ -36,6 +36,12 @@ export const ROUTES = {
   endpointTest: '/endpoints/:id/test',
   endpointSecret: '/endpoints/:id/secret',
   endpointTrends: '/endpoints/:id/trends',
+  endpointVersions: '/endpoints/:id/versions',
+  endpointRestore: '/endpoints/:id/versions/:n/restore',
+  team: '/team',
+  teamSet: '/team/set',
+  teamRemove: '/team/remove',
+  audit: '/audit',
   customerKeys: '/customer-keys',
   customerKeysImport: '/customer-keys/import',
 } as const;

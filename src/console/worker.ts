@@ -8,6 +8,7 @@ import type { AppEnv } from '../env';
 import { notFound, onError } from '../http/errors';
 import { consolePages } from './index';
 import { watchSweep } from '../watch';
+import { AUDIT_RETENTION_DAYS, pruneAudit } from '../team/audit';
 
 const app = new Hono<AppEnv>();
 app.route('/console', consolePages);
@@ -21,6 +22,10 @@ app.onError(onError);
 export default {
   fetch: app.fetch,
   scheduled: async (controller, env, ctx) => {
-    ctx.waitUntil(watchSweep(env, controller.scheduledTime).then((watch) => console.log(JSON.stringify({ event: 'watch', ...watch }))));
+    const now = controller.scheduledTime;
+    const auditDays = Number(env.AUDIT_RETENTION_DAYS) > 0 ? Number(env.AUDIT_RETENTION_DAYS) : AUDIT_RETENTION_DAYS;
+    ctx.waitUntil(
+      Promise.all([watchSweep(env, now), pruneAudit(env.DB, now - auditDays * 86_400_000)]).then(([watch]) => console.log(JSON.stringify({ event: 'watch', ...watch }))),
+    );
   },
 } satisfies ExportedHandler<Env>;

@@ -2,6 +2,7 @@ import { secretResolver } from '../secrets/resolver';
 import { isRecord } from '../shared/json';
 import { compileMapping, type CompiledMapping } from '../mapping/compile';
 import { EndpointConfig, endpointSecretNames, formatIssues, OBJECT_NAME_MESSAGE, OBJECT_NAMES, type StoredEndpoint } from './schema';
+import { addVersion } from './versions';
 import { putEndpoint } from './store';
 import { trialRun } from '../mapping/map';
 
@@ -48,10 +49,13 @@ export async function warningsFor(config: EndpointConfig, env: Env, heldElsewher
   return warnings;
 }
 
-export type Saved = { ok: true; endpoint: StoredEndpoint; created: boolean; warnings: string[] } | { ok: false; issues: Issue[] };
+export type Saved = { ok: true; endpoint: StoredEndpoint; created: boolean; warnings: string[]; version: number } | { ok: false; issues: Issue[] };
 
-/** Checks and stores an endpoint's configuration (the admin API's PUT and the console's editor). */
-export async function saveEndpoint(env: Env, id: string, raw: unknown): Promise<Saved> {
+/**
+ * Checks and stores an endpoint's configuration (the admin API's PUT, the console's editor, a restore), and keeps it
+ * as the endpoint's next numbered version, saved `by` someone (./versions.ts).
+ */
+export async function saveEndpoint(env: Env, id: string, raw: unknown, by = 'admin', restoredFrom: number | null = null): Promise<Saved> {
   const checked = checkConfig(raw);
   if (!checked.ok) return checked;
   // every expression runs once on an empty payload under the budget: one that never ends is refused here
@@ -59,5 +63,6 @@ export async function saveEndpoint(env: Env, id: string, raw: unknown): Promise<
   if (overBudget.length > 0) return { ok: false, issues: overBudget };
   const existed = (await env.ENDPOINTS.get(`v1:endpoint:${id}`)) !== null;
   const endpoint = await putEndpoint(env.ENDPOINTS, id, checked.config);
-  return { ok: true, endpoint, created: !existed, warnings: await warningsFor(checked.config, env) };
+  const version = await addVersion(env.DB, id, checked.config, by, Date.now(), restoredFrom);
+  return { ok: true, endpoint, created: !existed, warnings: await warningsFor(checked.config, env), version };
 }

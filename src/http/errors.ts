@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'not_replayable'
   | 'not_reviewable'
   | 'csrf_failed'
+  | 'forbidden'
   | 'console_unavailable'
   | 'internal_error';
 

@@ -11,6 +11,7 @@
  * - `GET /__stub/tenants/{productLineId}` `{ mode, customers, requests, pendingFailures, maxInFlight }`
  * - `GET /__stub/turnstile?token=` the siteverify calls received (see turnstile.ts)
  * - `POST /__stub/notify/{channel}` a stand-in alert receiver (group bot); `GET` lists what it received
+ * - `PUT /__stub/access/certs` the JWKS a Cloudflare Access team publishes at `GET /cdn-cgi/access/certs`
  *
  * It also stands in for Cloudflare Turnstile's `POST /turnstile/v0/siteverify` (turnstile.ts).
  */
@@ -105,6 +106,7 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
     return send(res, 405, { error: 'method not allowed' });
   }
 
+  let accessKeys = '{"keys":[]}';
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const path = new URL(req.url ?? '/', 'http://stub').pathname;
     const text = await readBody(req);
@@ -120,6 +122,12 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
       }
       return send(res, 200, { messages: alerts.get(channel) ?? [] });
     }
+    // A stand-in for a Cloudflare Access team's published keys: the tests PUT their JWKS, the adapter GETs it.
+    if (path === '/__stub/access/certs' && req.method === 'PUT') {
+      accessKeys = text;
+      return send(res, 204, '');
+    }
+    if (path === '/cdn-cgi/access/certs') return send(res, 200, JSON.parse(accessKeys));
     if (path === '/__stub/turnstile') return send(res, 200, { calls: turnstileCalls(new URL(req.url ?? '/', 'http://stub').searchParams.get('token') ?? undefined) });
     if (path.startsWith('/__stub/')) return control(req, res, path, text);
     if (path === TURNSTILE_PATH && req.method === 'POST') {

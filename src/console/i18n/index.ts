@@ -8,6 +8,7 @@ import { en, type Messages } from './en';
 import { zh } from './zh';
 import type { Reason } from './reasons';
 import type { DeliveryStatus } from '../../deliveries/store';
+import { allows, type Role } from '../../shared/roles';
 
 export type Lang = 'zh' | 'en';
 export const CATALOGUES: Record<Lang, Messages> = { zh, en };
@@ -36,10 +37,16 @@ export function pickLang(cookie: string | undefined, acceptLanguage: string | un
 }
 
 /** What every view may read of the page it is part of: the catalogue, and the page's own path (for the language switch). */
-export type PageContext = { t: Messages; here: string };
-export const Page = createContext<PageContext>({ t: zh, here: '/console' });
+export type PageContext = { t: Messages; here: string; role: Role; who: string };
+export const Page = createContext<PageContext>({ t: zh, here: '/console', role: 'viewer', who: '' });
 export const useT = (): Messages => useContext(Page).t;
 export const useHere = (): string => useContext(Page).here;
+/** Whether the reader's role may do what needs `needed` (the console hides what it may not; the route refuses it too). */
+export const useCan = (): ((needed: Role) => boolean) => {
+  const role = useContext(Page).role;
+  return (needed) => allows(role, needed);
+};
+export const useWho = (): { who: string; role: Role } => ({ who: useContext(Page).who, role: useContext(Page).role });
 
 /** A reason's sentence, or null for a reason the catalogue does not know (shown as its code alone). */
 export const reasonText = (t: Messages, reason: string | null): string | null => (reason && reason in t.reason ? t.reason[reason as Reason] : null);

@@ -1,7 +1,7 @@
 /** 字段目录: a CRM module's fields by name and a select's options by name, learned, pasted or typed by hand. */
 import type { Catalogue, CatalogueField, FieldType } from '../../endpoints/catalogue';
 import { consolePath } from '../paths';
-import { useT } from '../i18n';
+import { useCan, useT } from '../i18n';
 import { builtInLabel } from './endpoints';
 import { Csrf, Layout, Notice } from './layout';
 
@@ -138,34 +138,38 @@ export function CataloguePage(p: CataloguePageProps) {
               </tbody>
             </table>
           </div>
-          <h2>{c.paste}</h2>
-          <form method="post" action={consolePath('cataloguePaste')} class="stack">
-            <Csrf token={p.csrf} />
-            <input type="hidden" name="moduleId" value={p.moduleId} />
-            <label for="capture">{c.pasteHelp}</label>
-            <textarea id="capture" name="capture" rows={8} spellcheck={false}>
-              {p.paste ?? ''}
-            </textarea>
-            <button type="submit">{c.pasteButton}</button>
-          </form>
-          <h2>{c.add}</h2>
-          <form method="post" action={consolePath('catalogueField')} class="stack">
-            <Csrf token={p.csrf} />
-            <input type="hidden" name="moduleId" value={p.moduleId} />
-            <label>
-              {c.key} <input name="key" maxlength={64} autocomplete="off" />
-            </label>
-            <label>
-              {c.label} <input name="label" maxlength={100} />
-            </label>
-            <label for="type-new">{c.type}</label>
-            <TypeSelect value="text" id="type-new" />
-            <label>
-              {c.optionLines}
-              <textarea name="options" rows={3} spellcheck={false}></textarea>
-            </label>
-            <button type="submit">{c.save}</button>
-          </form>
+          {useCan()('admin') && (
+            <>
+              <h2>{c.paste}</h2>
+              <form method="post" action={consolePath('cataloguePaste')} class="stack">
+                <Csrf token={p.csrf} />
+                <input type="hidden" name="moduleId" value={p.moduleId} />
+                <label for="capture">{c.pasteHelp}</label>
+                <textarea id="capture" name="capture" rows={8} spellcheck={false}>
+                  {p.paste ?? ''}
+                </textarea>
+                <button type="submit">{c.pasteButton}</button>
+              </form>
+              <h2>{c.add}</h2>
+              <form method="post" action={consolePath('catalogueField')} class="stack">
+                <Csrf token={p.csrf} />
+                <input type="hidden" name="moduleId" value={p.moduleId} />
+                <label>
+                  {c.key} <input name="key" maxlength={64} autocomplete="off" />
+                </label>
+                <label>
+                  {c.label} <input name="label" maxlength={100} />
+                </label>
+                <label for="type-new">{c.type}</label>
+                <TypeSelect value="text" id="type-new" />
+                <label>
+                  {c.optionLines}
+                  <textarea name="options" rows={3} spellcheck={false}></textarea>
+                </label>
+                <button type="submit">{c.save}</button>
+              </form>
+            </>
+          )}
         </>
       )}
     </Layout>

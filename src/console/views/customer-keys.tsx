@@ -1,7 +1,7 @@
 import type { ImportResult, listKeys } from '../../customers/keys';
 import { Csrf, Layout, Notice, Time } from './layout';
 import { consolePath, consolePathWith } from '../paths';
-import { useT } from '../i18n';
+import { useCan, useT } from '../i18n';
 
 export type Lookup = { moduleId: string; key: string; value: string; customerId: string };
 
@@ -100,19 +100,21 @@ export function CustomerKeysPage(p: {
             )}
           </Notice>
         )}
-        <form method="post" action={consolePath('customerKeysImport')} enctype="multipart/form-data">
-          <Csrf token={p.csrf} />
-          <label>
-            {k.moduleId} <input name="moduleId" value={l.moduleId} list="modules" inputmode="numeric" required />
-          </label>
-          <label>
-            {k.file} <input type="file" name="file" accept=".csv,text/csv,text/plain" />
-          </label>
-          <label>
-            {k.paste} <textarea name="csv" rows={6} spellcheck={false} placeholder={'customer_id,key,value\n688346218203447296,phone,13800138000'}></textarea>
-          </label>
-          <button type="submit">{k.submit}</button>
-        </form>
+        {useCan()('operator') && (
+          <form method="post" action={consolePath('customerKeysImport')} enctype="multipart/form-data">
+            <Csrf token={p.csrf} />
+            <label>
+              {k.moduleId} <input name="moduleId" value={l.moduleId} list="modules" inputmode="numeric" required />
+            </label>
+            <label>
+              {k.file} <input type="file" name="file" accept=".csv,text/csv,text/plain" />
+            </label>
+            <label>
+              {k.paste} <textarea name="csv" rows={6} spellcheck={false} placeholder={'customer_id,key,value\n688346218203447296,phone,13800138000'}></textarea>
+            </label>
+            <button type="submit">{k.submit}</button>
+          </form>
+        )}
       </section>
     </Layout>
   );

@@ -5,7 +5,7 @@ import { DELIVERY_STATUSES, type Delivery, type DeliverySummary } from '../../de
 import type { Lead, PreviewResult } from '../../pipeline/preview';
 import { Csrf, Explain, Json, Layout, Notice, Status, Time } from './layout';
 import { consolePath, consolePathWith } from '../paths';
-import { reasonText, useT } from '../i18n';
+import { reasonText, useCan, useT } from '../i18n';
 
 export const RANGES = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000, all: 0 } as const;
 export type Range = keyof typeof RANGES;
@@ -81,7 +81,7 @@ export function DeliveriesPage(p: {
           <p>{m}</p>
         </Notice>
       ))}
-      {f.status && f.status !== 'attention' && (
+      {f.status && f.status !== 'attention' && useCan()('operator') && (
         <form method="post" action={consolePath('bulkReplay')} class="bulk">
           <Csrf token={p.csrf} />
           <input type="hidden" name="status" value={f.status} />
@@ -209,12 +209,14 @@ function ReplayActions(p: { d: Delivery; csrf: string }) {
   const d = p.d;
   return (
     <div class="actions">
-      <form method="post" action={consolePath('deliveryReplay', { id: d.id })} class="inline">
-        <Csrf token={p.csrf} />
-        <button type="submit" disabled={!d.replayable}>
-          {t.deliveries.replay}
-        </button>
-      </form>
+      {useCan()('operator') && (
+        <form method="post" action={consolePath('deliveryReplay', { id: d.id })} class="inline">
+          <Csrf token={p.csrf} />
+          <button type="submit" disabled={!d.replayable}>
+            {t.deliveries.replay}
+          </button>
+        </form>
+      )}
       {d.replayable && (
         <a class="button secondary" href={`${consolePath('deliveryPreview', { id: d.id })}#preview`}>
           {t.deliveries.previewReplay}
@@ -235,14 +237,16 @@ function ReviewActions(p: { d: Delivery; csrf: string }) {
         <strong>{r.title}</strong>
       </p>
       <p>{r.fix}</p>
-      <form method="post" action={consolePath('deliveryAccept', { id: p.d.id })} class="review">
-        <Csrf token={p.csrf} />
-        <label>
-          <input type="checkbox" name="confirm" value="yes" required /> {r.confirm}
-        </label>
-        <p class="muted">{r.warning}</p>
-        <button type="submit">{r.accept}</button>
-      </form>
+      {useCan()('operator') && (
+        <form method="post" action={consolePath('deliveryAccept', { id: p.d.id })} class="review">
+          <Csrf token={p.csrf} />
+          <label>
+            <input type="checkbox" name="confirm" value="yes" required /> {r.confirm}
+          </label>
+          <p class="muted">{r.warning}</p>
+          <button type="submit">{r.accept}</button>
+        </form>
+      )}
     </Notice>
   );
 }

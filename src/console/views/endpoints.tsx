@@ -9,7 +9,7 @@ import type { PreviewResult } from '../../pipeline/preview';
 import { PreviewResultView } from './deliveries';
 import { Csrf, Issues, Layout, Notice, Time } from './layout';
 import { consolePath, consolePathWith } from '../paths';
-import { useT, type Messages } from '../i18n';
+import { useCan, useT, type Messages } from '../i18n';
 import { RECIPES_ZH } from '../i18n/recipes';
 
 type Issue = { path: string; message: string };
@@ -20,9 +20,11 @@ export function EndpointsPage(p: { endpoints: StoredEndpoint[]; next: string | n
   return (
     <Layout title={e_.title} nav="endpoints" csrf={p.csrf}>
       <p>
-        <a class="button" href={consolePath('newEndpoint')}>
-          {e_.new}
-        </a>{' '}
+        {useCan()('admin') && (
+          <a class="button" href={consolePath('newEndpoint')}>
+            {e_.new}
+          </a>
+        )}{' '}
         <a href={consolePath('crmConnect')}>{t.crm.link}</a> · <a href={consolePath('catalogue')}>{t.catalogue.link}</a>
       </p>
       {p.endpoints.length === 0 ? (
@@ -202,7 +204,7 @@ function UrlSection(p: Pick<EditorProps, 'preset' | 'endpoint' | 'secret' | 'csr
           <strong>{p.preset.title}:</strong> {(t.lang === 'zh-CN' && RECIPES_ZH[p.preset.name]) || p.preset.recipe}
         </p>
       )}
-      {p.endpoint && p.secret && (
+      {p.endpoint && p.secret && useCan()('admin') && (
         <form method="post" action={consolePath('endpointSecret', { id: p.endpoint.id })} class="secret">
           <Csrf token={p.csrf} />
           <input type="hidden" name="name" value={p.secret.name} />
@@ -524,11 +526,13 @@ function MappingForm(p: Omit<EditorProps, 'preview'> & { form: FormState; previe
           {e.addRow}
         </button>
       </fieldset>
-      <p>
-        <button type="submit" name="save" value="form">
-          {p.endpoint ? e.save : e.create}
-        </button>
-      </p>
+      {useCan()('admin') && (
+        <p>
+          <button type="submit" name="save" value="form">
+            {p.endpoint ? e.save : e.create}
+          </button>
+        </p>
+      )}
     </>
   );
 }
@@ -555,11 +559,13 @@ function AdvancedJson(p: EditorProps) {
       <textarea id="config" name="config" rows={20} spellcheck={false} aria-describedby="config-issues" aria-invalid={p.issues.length > 0 ? 'true' : undefined}>
         {p.configText}
       </textarea>
-      <p>
-        <button type="submit" name="save" value="json">
-          {p.endpoint ? e.save : e.create}
-        </button>
-      </p>
+      {useCan()('admin') && (
+        <p>
+          <button type="submit" name="save" value="json">
+            {p.endpoint ? e.save : e.create}
+          </button>
+        </p>
+      )}
     </details>
   );
 }
@@ -589,6 +595,12 @@ export function EditorPage(p: EditorProps) {
             ))}
           </ul>
         </Notice>
+      )}
+      {p.endpoint && (
+        <p>
+          <a href={consolePath('endpointVersions', { id: p.endpoint.id })}>{t.versions.link}</a> ·{' '}
+          <a href={consolePath('endpointTrends', { id: p.endpoint.id })}>{t.trends.link}</a>
+        </p>
       )}
       {p.url && <UrlSection url={p.url} realUrl={p.realUrl} preset={p.preset} endpoint={p.endpoint} secret={p.secret} csrf={p.csrf} />}
       <form method="post" action={action} class="editor" id="editor" data-preview={preview}>

@@ -3,16 +3,30 @@ import type { Child } from 'hono/jsx';
 import type { DeliveryStatus } from '../../deliveries/store';
 import { GROUP_OF } from '../../deliveries/stats';
 import { assetPath, consolePath, consolePathWith } from '../paths';
-import { reasonText, statusText, useHere, useT, type Messages } from '../i18n';
+import { reasonText, statusText, useHere, useT, useWho, type Messages } from '../i18n';
 
-export type Nav = 'overview' | 'deliveries' | 'endpoints' | 'customer-keys' | null;
+export type Nav = 'overview' | 'deliveries' | 'endpoints' | 'customer-keys' | 'audit' | 'team' | null;
 
 const LINKS: [Nav, string, keyof Messages['nav']][] = [
   ['overview', consolePath('overview'), 'overview'],
   ['deliveries', consolePath('deliveries'), 'deliveries'],
   ['endpoints', consolePath('endpoints'), 'endpoints'],
   ['customer-keys', consolePath('customerKeys'), 'customerKeys'],
+  ['audit', consolePath('audit'), 'audit'],
+  ['team', consolePath('team'), 'team'],
 ];
+
+/** Who is signed in, and for a viewer that nothing can be changed from here. */
+function WhoLine() {
+  const t = useT();
+  const { who, role } = useWho();
+  if (!who) return null;
+  return (
+    <p class="muted who">
+      {t.team.you(who, t.team.roles[role])} {role === 'viewer' && t.team.viewerNote}
+    </p>
+  );
+}
 
 /** The link that switches the language and comes back to this page. */
 function LanguageSwitch() {
@@ -64,6 +78,7 @@ export function Layout(props: { title: string; nav: Nav; csrf?: string; children
           </header>
           <main id="main" tabindex={-1}>
             <h1>{props.title}</h1>
+            {props.csrf !== undefined && <WhoLine />}
             {props.children}
           </main>
         </body>

@@ -4,7 +4,7 @@ import type { DeliveryStatus } from '../../deliveries/store';
 import type { Problem } from '../../watch/problems';
 import { Csrf, Explain, Layout, Notice, Status, Time } from './layout';
 import { consolePath, consolePathWith } from '../paths';
-import { useT } from '../i18n';
+import { useCan, useT } from '../i18n';
 
 type Data = Awaited<ReturnType<typeof overview>>;
 const GROUP_ORDER: StatusGroup[] = ['ok', 'failed', 'pending', 'other'];
@@ -138,6 +138,7 @@ function CrmPaused(p: { gates: CrmGate[]; csrf: string }) {
 function Problems(p: { problems: Problem[]; csrf: string; resolved?: Problem | null }) {
   const t = useT();
   const w = t.watch;
+  const can = useCan();
   return (
     <section aria-labelledby="problems">
       <h2 id="problems">{w.title}</h2>
@@ -166,7 +167,7 @@ function Problems(p: { problems: Problem[]; csrf: string; resolved?: Problem | n
               </div>
               <div>
                 <a href={consolePathWith('deliveries', { endpoint: x.endpointId, status: x.status })}>{w.see}</a>{' '}
-                {x.state === 'open' && (
+                {x.state === 'open' && can('operator') && (
                   <form method="post" action={consolePath('problemAcknowledge', { id: x.id })} class="inline">
                     <Csrf token={p.csrf} />
                     <button type="submit" class="secondary">
@@ -174,12 +175,14 @@ function Problems(p: { problems: Problem[]; csrf: string; resolved?: Problem | n
                     </button>
                   </form>
                 )}{' '}
-                <form method="post" action={consolePath('problemResolve', { id: x.id })} class="inline">
-                  <Csrf token={p.csrf} />
-                  <button type="submit" class="secondary">
-                    {w.resolve}
-                  </button>
-                </form>
+                {can('operator') && (
+                  <form method="post" action={consolePath('problemResolve', { id: x.id })} class="inline">
+                    <Csrf token={p.csrf} />
+                    <button type="submit" class="secondary">
+                      {w.resolve}
+                    </button>
+                  </form>
+                )}
               </div>
             </li>
           ))}
