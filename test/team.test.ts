@@ -268,6 +268,20 @@ describe('the audit log', () => {
     expect(html).not.toContain('<tr data-action="role.set">');
   });
 
+  it('says who accepted a refused lead: the person, not "admin"', async () => {
+    const { endpointId } = await setupEndpoint();
+    const refused = await call(hook(endpointId, leadJson(), { query: '?token=an-old-token' }));
+    expect(refused.status).toBe(401);
+    const { deliveryId } = (await refused.json()) as { deliveryId: string };
+    const operator = await personWith('operator');
+    const res = await postAs(operator, `/console/deliveries/${deliveryId}/accept`, { confirm: 'yes' });
+    expect(res.status).toBe(303);
+    const row = await env.DB.prepare('SELECT accepted_by FROM deliveries WHERE id = ?').bind(deliveryId).first<{ accepted_by: string }>();
+    expect(row!.accepted_by).toBe(`${operator.email} (console)`);
+    const audit = await env.DB.prepare("SELECT actor, target_id FROM audit WHERE action = 'delivery.accepted' AND target_id = ?").bind(deliveryId).first();
+    expect(audit).toEqual({ actor: operator.email, target_id: deliveryId });
+  });
+
   it('failed sign-ins are rows too', async () => {
     const before = (await env.DB.prepare("SELECT COUNT(*) AS n FROM audit WHERE action = 'sign-in.failed'").first<{ n: number }>())!.n;
     await call(

@@ -64,7 +64,7 @@ deliveriesAdmin.post('/:id/replay', async (c) => {
  */
 deliveriesAdmin.post('/:id/accept', async (c) => {
   const id = c.req.param('id');
-  const by = 'admin (admin API)';
+  const by = `${c.get('person')?.who ?? 'admin'} (admin API)`;
   const result = await acceptOne(c.env.DB, c.env.DELIVERY_QUEUE, id, by, Date.now());
   if (!result.ok) throw new ApiError(result.why === 'not_found' ? 404 : 409, result.why, result.message);
   return c.json({ deliveryId: id, status: 'queued', acceptedBy: by }, 202);

@@ -17,15 +17,16 @@ export const ProblemQuery = z.strictObject({
 
 problemsAdmin.get('/', valid('query', ProblemQuery), async (c) => c.json({ problems: await listProblems(c.env.DB, c.req.valid('query')) }));
 
-const BY = 'admin (admin API)';
+/** Who acknowledged or resolved it: the person (the admin token is "admin"), through the API. */
+const byOf = (c: { get: (k: 'person') => { who: string } | undefined }) => `${c.get('person')?.who ?? 'admin'} (admin API)`;
 const answer = (changed: ProblemChange) => {
   if (!changed.ok) throw new ApiError(404, 'not_found', 'No such problem');
   return changed.problem;
 };
 
-problemsAdmin.post('/:id/acknowledge', async (c) => c.json(answer(await acknowledgeProblem(c.env.DB, c.req.param('id'), BY, Date.now()))));
+problemsAdmin.post('/:id/acknowledge', async (c) => c.json(answer(await acknowledgeProblem(c.env.DB, c.req.param('id'), byOf(c), Date.now()))));
 /** Resolved: the answer links the replay of its deliveries (`POST /admin/deliveries/replay` with this filter). */
 problemsAdmin.post('/:id/resolve', async (c) => {
-  const problem = answer(await resolveProblem(c.env.DB, c.req.param('id'), BY, Date.now()));
+  const problem = answer(await resolveProblem(c.env.DB, c.req.param('id'), byOf(c), Date.now()));
   return c.json({ ...problem, replay: { endpoint: problem.endpointId, status: problem.status } });
 });

@@ -214,12 +214,12 @@ consolePages.get(ROUTES.overview, async (c) => {
 
 // a problem: acknowledged (someone is on it), or resolved (the overview then offers to replay its deliveries)
 consolePages.post(ROUTES.problemAcknowledge, async (c) => {
-  const changed = await acknowledgeProblem(c.env.DB, c.req.param('id'), 'admin (console)', Date.now());
+  const changed = await acknowledgeProblem(c.env.DB, c.req.param('id'), `${c.get('person')?.who ?? 'admin'} (console)`, Date.now());
   if (!changed.ok) return refuse(c, 404, 'not_found', tOf(c).watch.notFound);
   return c.redirect(consolePath('overview'), 303);
 });
 consolePages.post(ROUTES.problemResolve, async (c) => {
-  const changed = await resolveProblem(c.env.DB, c.req.param('id'), 'admin (console)', Date.now());
+  const changed = await resolveProblem(c.env.DB, c.req.param('id'), `${c.get('person')?.who ?? 'admin'} (console)`, Date.now());
   if (!changed.ok) return refuse(c, 404, 'not_found', tOf(c).watch.notFound);
   return c.redirect(consolePathWith('overview', { resolved: changed.problem.id }), 303);
 });
@@ -332,7 +332,7 @@ consolePages.post(ROUTES.deliveryAccept, async (c) => {
   const t = tOf(c);
   const body = await c.req.parseBody();
   if (body.confirm !== 'yes') return deliveryPage(c, id, { refusal: t.deliveries.notAccepted(t.deliveries.review.confirm) }, 400);
-  const result = await acceptOne(c.env.DB, c.env.DELIVERY_QUEUE, id, 'admin (console)', Date.now());
+  const result = await acceptOne(c.env.DB, c.env.DELIVERY_QUEUE, id, `${c.get('person')?.who ?? 'admin'} (console)`, Date.now());
   if (!result.ok) return deliveryPage(c, id, { refusal: t.deliveries.notAccepted(t.reason.not_reviewable) }, result.why === 'not_found' ? 404 : 409);
   return c.redirect(consolePathWith('delivery', { done: 'accepted' }, { id }), 303);
 });
