@@ -29,7 +29,11 @@ const TEXT = process.env.AB_TEXT === 'chinese' ? 'chinese' : 'latin';
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 30);
 const PER_ROUND = 100;
 const PRODUCT_LINE = '688051545102614528';
-const SECRETS = { CRM_API_TOKEN: 'bench-crm-token', ADMIN_TOKEN: 'bench-admin-token', BENCH_HMAC_SECRET: 'bench-hmac-secret' };
+const SECRETS = {
+  CRM_API_TOKEN: 'bench-crm-token',
+  ADMIN_TOKEN: 'bench-admin-token',
+  BENCH_HMAC_SECRET: 'bench-hmac-secret',
+};
 const ROWS = ['adapter', 'floorD1', 'floorForward'] as const;
 
 type Side = { name: 'before' | 'after'; url: string; pid: number };
@@ -55,7 +59,10 @@ process.exit(0);
 async function compare(before: string) {
   const crm = await startCrmStub({ token: SECRETS.CRM_API_TOKEN, record: false });
   cleanups.push(() => crm.close());
-  crm.tenants.set(PRODUCT_LINE, newTenant(PRODUCT_LINE, { customers: [{ id: CUSTOMER_ID, name: '吴九', phone: '13900139000' }] }));
+  crm.tenants.set(
+    PRODUCT_LINE,
+    newTenant(PRODUCT_LINE, { customers: [{ id: CUSTOMER_ID, name: '吴九', phone: '13900139000' }] }),
+  );
   const sides = [await startSide('before', before, 8781, crm.url), await startSide('after', home, 8782, crm.url)];
 
   const big = payload(200, KIB * 1024, TEXT);
@@ -66,10 +73,16 @@ async function compare(before: string) {
   const request = (side: Side, row: (typeof ROWS)[number]) =>
     row === 'adapter'
       ? send(`${side.url}/hooks/ab`, { 'content-type': 'application/json', 'x-signature': signature }, body)
-      : send(`${side.url}/__floor/${row === 'floorD1' ? 'forward-d1' : 'forward'}`, { 'content-type': 'application/json' }, crmBody);
+      : send(
+          `${side.url}/__floor/${row === 'floorD1' ? 'forward-d1' : 'forward'}`,
+          { 'content-type': 'application/json' },
+          crmBody,
+        );
 
   for (const side of sides) for (const row of ROWS) for (let i = 0; i < 200; i++) await request(side, row); // warm
-  const perRound: Record<string, number[]> = Object.fromEntries(sides.flatMap((side) => ROWS.map((row) => [`${side.name}.${row}`, []])));
+  const perRound: Record<string, number[]> = Object.fromEntries(
+    sides.flatMap((side) => ROWS.map((row) => [`${side.name}.${row}`, []])),
+  );
   for (let round = 0; round < ROUNDS; round++) {
     for (const side of sides) {
       for (const row of ROWS) {
@@ -104,7 +117,11 @@ async function startSide(name: Side['name'], dir: string, port: number, crmUrl: 
   const { url, mf } = await startAdapter(
     port,
     { ...SECRETS, CRM_BASE_URL: crmUrl },
-    { floors: { crmUrl, productLine: PRODUCT_LINE, crmToken: SECRETS.CRM_API_TOKEN }, persistRoot: storage, outdir: 'bench/out/ab' },
+    {
+      floors: { crmUrl, productLine: PRODUCT_LINE, crmToken: SECRETS.CRM_API_TOKEN },
+      persistRoot: storage,
+      outdir: 'bench/out/ab',
+    },
   );
   process.chdir(home);
   cleanups.push(() => mf.dispose());

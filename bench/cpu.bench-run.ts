@@ -15,15 +15,29 @@ import { percentile } from './load';
 import { CUSTOMER_ID, MODULE_ID, fields, payload } from './payload';
 
 // workerd's WebCrypto extension, for Node
-(crypto.subtle as unknown as { timingSafeEqual: (a: ArrayBuffer, b: ArrayBuffer) => boolean }).timingSafeEqual = (a, b) => timingSafeEqual(Buffer.from(a), Buffer.from(b));
+(crypto.subtle as unknown as { timingSafeEqual: (a: ArrayBuffer, b: ArrayBuffer) => boolean }).timingSafeEqual = (
+  a,
+  b,
+) => timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 const SECRET = 'bench-hmac-secret';
 const verify = VerifyConfig.parse({ type: 'hmac', header: 'x-signature', prefix: 'sha256=', secret: 'S' });
 
-async function once(cacheKey: string, config: { customerId: string; fields: Record<string, never> }, body: Uint8Array, headers: Headers) {
+async function once(
+  cacheKey: string,
+  config: { customerId: string; fields: Record<string, never> },
+  body: Uint8Array,
+  headers: Headers,
+) {
   const verified = await verifyRequest(
     verify,
-    { method: 'POST', url: new URL('https://x/hooks/b'), headers, body: body as Uint8Array<ArrayBuffer>, now: Date.now() },
+    {
+      method: 'POST',
+      url: new URL('https://x/hooks/b'),
+      headers,
+      body: body as Uint8Array<ArrayBuffer>,
+      now: Date.now(),
+    },
     () => SECRET,
   );
   if (!verified.ok) throw new Error(verified.detail);
@@ -42,7 +56,8 @@ it('measures the pipeline CPU', { timeout: 300_000 }, async () => {
     'large (200 fields, ~100 KiB)': payload(200, 100 * 1024),
     'large, Chinese text (200 fields, ~100 KiB)': payload(200, 100 * 1024, 'chinese'),
   };
-  const out: Record<string, { bytes: number; cold: number; p50: number; p99: number; cpuP50: number; cpuP99: number }> = {};
+  const out: Record<string, { bytes: number; cold: number; p50: number; p99: number; cpuP50: number; cpuP99: number }> =
+    {};
   let revision = 0;
   for (const [name, p] of Object.entries(cases)) {
     const n = Object.keys(p).length;

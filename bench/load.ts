@@ -9,7 +9,14 @@ import { Agent, request } from 'node:http';
  * `variants`: bodies (with their headers) sent in turn instead of `body`, e.g. one per customer: the adapter applies one
  * customer's webhooks one at a time, so a load of one repeated body would measure a single customer's burst.
  */
-export type Target = { url: string; method?: string; headers: Record<string, string>; body: string; expect?: number; variants?: Variant[] };
+export type Target = {
+  url: string;
+  method?: string;
+  headers: Record<string, string>;
+  body: string;
+  expect?: number;
+  variants?: Variant[];
+};
 export type Variant = { body: string; headers: Record<string, string> };
 
 const turns = new WeakMap<Target, number>();
@@ -20,7 +27,15 @@ export function nextRequest(t: Target): Variant {
   turns.set(t, i + 1);
   return t.variants[i % t.variants.length]!;
 }
-export type LoadResult = { requests: number; errors: number; rps: number; p50: number; p95: number; p99: number; mean: number };
+export type LoadResult = {
+  requests: number;
+  errors: number;
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  mean: number;
+};
 
 function once(agent: Agent, t: Target): Promise<{ ms: number; ok: boolean }> {
   const url = new URL(t.url);
@@ -62,7 +77,13 @@ export function trimmedMean(xs: number[]): number {
   return kept.reduce((a, b) => a + b, 0) / kept.length;
 }
 
-export async function load(target: Target, concurrency: number, durationMs: number, warmupMs = 500, keepAlive = true): Promise<LoadResult> {
+export async function load(
+  target: Target,
+  concurrency: number,
+  durationMs: number,
+  warmupMs = 500,
+  keepAlive = true,
+): Promise<LoadResult> {
   const agent = new Agent({ keepAlive, maxSockets: concurrency });
   // warm the connections and the isolate
   const warmEnd = performance.now() + warmupMs;

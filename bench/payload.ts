@@ -16,9 +16,13 @@ export function payload(n: number, bytes = 0, script: 'latin' | 'chinese' = 'lat
   for (let i = 3; i < n; i++) out[`f${i}`] = `value ${i} 想了解价格`;
   if (bytes > 0) {
     // the Latin rows count characters, as since the first benchmark (about 101 KB at 100 KiB); the Chinese ones UTF-8 bytes
-    const size = script === 'latin' ? JSON.stringify(out).length : new TextEncoder().encode(JSON.stringify(out)).byteLength;
+    const size =
+      script === 'latin' ? JSON.stringify(out).length : new TextEncoder().encode(JSON.stringify(out)).byteLength;
     const pad = Math.max(0, Math.floor((bytes - size) / Math.max(1, n - 3)));
-    const filler = script === 'latin' ? 'x'.repeat(pad) : CHINESE.repeat(Math.ceil(pad / 3 / CHINESE.length) + 1).slice(0, Math.floor(pad / 3));
+    const filler =
+      script === 'latin'
+        ? 'x'.repeat(pad)
+        : CHINESE.repeat(Math.ceil(pad / 3 / CHINESE.length) + 1).slice(0, Math.floor(pad / 3));
     for (let i = 3; i < n; i++) out[`f${i}`] = `value ${i} ${filler}`;
   }
   return out;
@@ -27,7 +31,8 @@ export function payload(n: number, bytes = 0, script: 'latin' | 'chinese' = 'lat
 /** The field mapping for a payload of `n` fields: name, phone, and one custom field per other value. */
 export function fields(n: number): Record<string, unknown> {
   const out: Record<string, unknown> = { name: '$trim(name)', phone: '$cnMobile(mobile)' };
-  for (let i = 3; i < n; i++) out[`input_${1700000000000 + i}`] = i % 3 === 0 ? { from: `f${i}`, required: true } : `f${i}`;
+  for (let i = 3; i < n; i++)
+    out[`input_${1700000000000 + i}`] = i % 3 === 0 ? { from: `f${i}`, required: true } : `f${i}`;
   return out;
 }
 

@@ -20,7 +20,12 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 5) * 1000;
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
 const PORT = Number(process.env.BENCH_PORT ?? 8797);
 const PRODUCT_LINE = '688051545102614528';
-const SECRETS = { CRM_API_TOKEN: 'bench-crm-token', ADMIN_TOKEN: 'bench-admin-token', BENCH_HMAC_SECRET: 'bench-hmac-secret', BENCH_FORM_TOKEN: 'bench-form-token' };
+const SECRETS = {
+  CRM_API_TOKEN: 'bench-crm-token',
+  ADMIN_TOKEN: 'bench-admin-token',
+  BENCH_HMAC_SECRET: 'bench-hmac-secret',
+  BENCH_FORM_TOKEN: 'bench-form-token',
+};
 
 const sh = (cmd: string, args: string[]) => {
   const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, CI: 'true' } });
@@ -29,7 +34,12 @@ const sh = (cmd: string, args: string[]) => {
 
 // ---- the stand-in CRM and the adapter -------------------------------------------------------
 const crm = await startCrmStub({ token: SECRETS.CRM_API_TOKEN, record: false });
-crm.tenants.set(PRODUCT_LINE, newTenant(PRODUCT_LINE, { customers: [CUSTOMER_ID, ...CUSTOMER_POOL].map((id) => ({ id, name: '单单', phone: '18888282822' })) }));
+crm.tenants.set(
+  PRODUCT_LINE,
+  newTenant(PRODUCT_LINE, {
+    customers: [CUSTOMER_ID, ...CUSTOMER_POOL].map((id) => ({ id, name: '单单', phone: '18888282822' })),
+  }),
+);
 
 // Storage on tmpfs (bench/storage.ts): SQLite's fsync on a disk blocks workerd's one thread locally, which production D1 does not.
 const storageRoot = benchStorageRoot('crm-bench');
@@ -47,14 +57,44 @@ const crmConfig = { moduleId: MODULE_ID, productLineId: PRODUCT_LINE };
 const hmacVerify = { type: 'hmac', header: 'x-signature', prefix: 'sha256=', secret: 'BENCH_HMAC_SECRET' };
 const endpoints: Record<string, unknown> = {
   'bench-sync': { name: 'bench sync', crm: crmConfig, verify: hmacVerify, customerId: 'crm_id', fields: fields(20) },
-  'bench-form': { name: 'bench form', crm: crmConfig, verify: { type: 'token', query: 'token', secret: 'BENCH_FORM_TOKEN' }, customerId: 'crm_id', fields: fields(20) },
-  'bench-queue': { name: 'bench queue', crm: crmConfig, verify: hmacVerify, customerId: 'crm_id', fields: fields(20), delivery: 'queue' },
-  'bench-same': { name: 'bench one customer', crm: crmConfig, verify: hmacVerify, customerId: 'crm_id', fields: fields(20) },
+  'bench-form': {
+    name: 'bench form',
+    crm: crmConfig,
+    verify: { type: 'token', query: 'token', secret: 'BENCH_FORM_TOKEN' },
+    customerId: 'crm_id',
+    fields: fields(20),
+  },
+  'bench-queue': {
+    name: 'bench queue',
+    crm: crmConfig,
+    verify: hmacVerify,
+    customerId: 'crm_id',
+    fields: fields(20),
+    delivery: 'queue',
+  },
+  'bench-same': {
+    name: 'bench one customer',
+    crm: crmConfig,
+    verify: hmacVerify,
+    customerId: 'crm_id',
+    fields: fields(20),
+  },
   'bench-5': { name: 'bench 5 fields', crm: crmConfig, verify: hmacVerify, customerId: 'crm_id', fields: fields(5) },
-  'bench-200': { name: 'bench 200 fields', crm: crmConfig, verify: hmacVerify, customerId: 'crm_id', fields: fields(200), maxBodyBytes: 1024 * 1024 },
+  'bench-200': {
+    name: 'bench 200 fields',
+    crm: crmConfig,
+    verify: hmacVerify,
+    customerId: 'crm_id',
+    fields: fields(200),
+    maxBodyBytes: 1024 * 1024,
+  },
 };
 for (const [id, config] of Object.entries(endpoints)) {
-  const res = await fetch(`${base}/admin/endpoints/${id}`, { method: 'PUT', headers: admin, body: JSON.stringify(config) });
+  const res = await fetch(`${base}/admin/endpoints/${id}`, {
+    method: 'PUT',
+    headers: admin,
+    body: JSON.stringify(config),
+  });
   if (!res.ok) throw new Error(`PUT ${id}: ${res.status} ${await res.text()}`);
 }
 
@@ -64,7 +104,12 @@ const json = JSON.stringify(lead);
 const signature = `sha256=${createHmac('sha256', SECRETS.BENCH_HMAC_SECRET).update(json).digest('hex')}`;
 const sign = (body: string) => `sha256=${createHmac('sha256', SECRETS.BENCH_HMAC_SECRET).update(body).digest('hex')}`;
 /** The same webhook for each customer of the pool, signed: a row's load concerns many customers, as a campaign's does. */
-const perCustomer = (fields: Record<string, string>, headers: Record<string, string>, encode: (f: Record<string, string>) => string, signed = true): Variant[] =>
+const perCustomer = (
+  fields: Record<string, string>,
+  headers: Record<string, string>,
+  encode: (f: Record<string, string>) => string,
+  signed = true,
+): Variant[] =>
   CUSTOMER_POOL.map((id) => {
     const body = encode({ ...fields, crm_id: id });
     return { body, headers: signed ? { ...headers, 'x-signature': sign(body) } : headers };
@@ -76,7 +121,11 @@ const rows: { key: string; label: string; target: Target }[] = [
     label: 'stand-in CRM called directly (the floor)',
     target: {
       url: `${crm.url}/api/moduleData/update`,
-      headers: { 'content-type': 'application/json', 'default-product-id': PRODUCT_LINE, authorization: `Bearer ${SECRETS.CRM_API_TOKEN}` },
+      headers: {
+        'content-type': 'application/json',
+        'default-product-id': PRODUCT_LINE,
+        authorization: `Bearer ${SECRETS.CRM_API_TOKEN}`,
+      },
       body: crmBody,
     },
   },
@@ -107,7 +156,12 @@ const rows: { key: string; label: string; target: Target }[] = [
       url: `${base}/hooks/bench-form?token=${SECRETS.BENCH_FORM_TOKEN}`,
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams(lead).toString(),
-      variants: perCustomer(lead, { 'content-type': 'application/x-www-form-urlencoded' }, (f) => new URLSearchParams(f).toString(), false),
+      variants: perCustomer(
+        lead,
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        (f) => new URLSearchParams(f).toString(),
+        false,
+      ),
     },
   },
   {
@@ -126,7 +180,11 @@ const rows: { key: string; label: string; target: Target }[] = [
     // cannot get it within 1 s are queued behind it (202, counted as "errors" here)
     key: 'sameCustomer',
     label: 'sync webhook, every one for the same customer (a burst for one person)',
-    target: { url: `${base}/hooks/bench-same`, headers: { 'content-type': 'application/json', 'x-signature': signature }, body: json },
+    target: {
+      url: `${base}/hooks/bench-same`,
+      headers: { 'content-type': 'application/json', 'x-signature': signature },
+      body: json,
+    },
   },
 ];
 
@@ -136,13 +194,20 @@ const signed = (endpoint: string, body: string, fieldsOf?: Record<string, string
   headers: { 'content-type': 'application/json', 'x-signature': sign(body) },
   body,
   // big bodies rotate through fewer customers (each variant is a whole body in memory)
-  ...(fieldsOf ? { variants: perCustomer(fieldsOf, { 'content-type': 'application/json' }, (f) => JSON.stringify(f)).slice(0, 32) } : {}),
+  ...(fieldsOf
+    ? { variants: perCustomer(fieldsOf, { 'content-type': 'application/json' }, (f) => JSON.stringify(f)).slice(0, 32) }
+    : {}),
 });
 /**
  * A 200-field webhook padded to `kib` KiB, beside the floors that forward (and store) the CRM body the adapter sends
  * for it: the same size on both sides.
  */
-function sizedRows(kib: number, key: string, floorSuffix: string, script: 'latin' | 'chinese' = 'latin'): { key: string; label: string; target: Target }[] {
+function sizedRows(
+  kib: number,
+  key: string,
+  floorSuffix: string,
+  script: 'latin' | 'chinese' = 'latin',
+): { key: string; label: string; target: Target }[] {
   const big = payload(200, kib * 1024, script);
   const size = script === 'latin' ? `~${kib} KiB` : `~${kib} KiB of Chinese text`;
   const bigCrmBody = crmBodyFor(big);
@@ -165,7 +230,11 @@ function sizedRows(kib: number, key: string, floorSuffix: string, script: 'latin
  * default body limit); and 100 KiB of Chinese text, what this CRM's users send.
  */
 const cpuRows: { key: string; label: string; target: Target }[] = [
-  { key: 'size5', label: 'sync webhook: 5 fields, HMAC', target: signed('bench-5', JSON.stringify(payload(5)), payload(5)) },
+  {
+    key: 'size5',
+    label: 'sync webhook: 5 fields, HMAC',
+    target: signed('bench-5', JSON.stringify(payload(5)), payload(5)),
+  },
   ...sizedRows(100, 'size200', '200'),
   ...sizedRows(256, 'size256k', '256k'),
   ...sizedRows(100, 'size200zh', '200zh', 'chinese'),
@@ -178,11 +247,21 @@ const SIZES = [
 ];
 
 async function open(status: string, endpoint = 'bench-queue'): Promise<number> {
-  const res = await fetch(`${base}/admin/deliveries?endpoint=${endpoint}&status=${status}&limit=200`, { headers: admin });
+  const res = await fetch(`${base}/admin/deliveries?endpoint=${endpoint}&status=${status}&limit=200`, {
+    headers: admin,
+  });
   return ((await res.json()) as { deliveries: unknown[] }).deliveries.length;
 }
 
-type Cell = LoadResult & { ratioP50?: number; ratioRps?: number; overForwardP50?: number; overD1P50?: number; rpsVsForward?: number; rpsVsD1?: number; drainMs?: number };
+type Cell = LoadResult & {
+  ratioP50?: number;
+  ratioRps?: number;
+  overForwardP50?: number;
+  overD1P50?: number;
+  rpsVsForward?: number;
+  rpsVsD1?: number;
+  drainMs?: number;
+};
 const results: Record<string, Record<number, Cell>> = {};
 for (const c of CONCURRENCY) {
   for (const row of rows) {
@@ -199,12 +278,17 @@ for (const c of CONCURRENCY) {
     if (row.key === 'sameCustomer') {
       // what was queued behind the burst (one customer: one at a time) is delivered before the next row is measured
       const loadEnd = performance.now();
-      while ((await open('queued', 'bench-same')) + (await open('retrying', 'bench-same')) > 0 && performance.now() - loadEnd < 300_000)
+      while (
+        (await open('queued', 'bench-same')) + (await open('retrying', 'bench-same')) > 0 &&
+        performance.now() - loadEnd < 300_000
+      )
         await new Promise((res) => setTimeout(res, 200));
       results.sameCustomer![c]!.drainMs = Math.round(performance.now() - loadEnd);
       extra = `, its queued ones drained ${results.sameCustomer![c]!.drainMs} ms after the load`;
     }
-    console.log(`c=${c} ${row.key}: ${r.rps} req/s, p50 ${r.p50} ms, p95 ${r.p95} ms, p99 ${r.p99} ms, errors ${r.errors}${extra}`);
+    console.log(
+      `c=${c} ${row.key}: ${r.rps} req/s, p50 ${r.p50} ms, p95 ${r.p95} ms, p99 ${r.p99} ms, errors ${r.errors}${extra}`,
+    );
   }
   const round = (x: number) => Math.round(x * 100) / 100;
   for (const row of rows) {
@@ -237,15 +321,22 @@ for (const row of rows.filter((r) => r.key !== 'direct' && r.key !== 'queue' && 
   times.sort((a, b) => a - b);
   const at = (q: number) => Math.round(times[Math.min(times.length - 1, Math.floor(q * times.length))]! * 100) / 100;
   thinkTime[row.key] = { p50: at(0.5), p95: at(0.95) };
-  console.log(`think time ${THINK_MS} ms, ${row.key}: p50 ${thinkTime[row.key]!.p50} ms, p95 ${thinkTime[row.key]!.p95} ms`);
+  console.log(
+    `think time ${THINK_MS} ms, ${row.key}: p50 ${thinkTime[row.key]!.p50} ms, p95 ${thinkTime[row.key]!.p95} ms`,
+  );
 }
 
 // Where the time goes, server side: the adapter's own timings from the last 200 sync deliveries' rows.
-const recent = (await (await fetch(`${base}/admin/deliveries?endpoint=bench-sync&limit=200`, { headers: admin })).json()) as {
+const recent = (await (
+  await fetch(`${base}/admin/deliveries?endpoint=bench-sync&limit=200`, { headers: admin })
+).json()) as {
   deliveries: { durationMs: number; crm: { durationMs: number } }[];
 };
 const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const serverSide = { handlerP50Ms: med(recent.deliveries.map((d) => d.durationMs)), crmCallP50Ms: med(recent.deliveries.map((d) => d.crm.durationMs)) };
+const serverSide = {
+  handlerP50Ms: med(recent.deliveries.map((d) => d.durationMs)),
+  crmCallP50Ms: med(recent.deliveries.map((d) => d.crm.durationMs)),
+};
 console.log('server side (sync rows):', serverSide);
 
 // ---- CPU inside workerd: the workerd process's own CPU time over N sequential requests ----------------------
@@ -257,7 +348,10 @@ const CPU_N = Number(process.env.BENCH_CPU_REQUESTS ?? 4000);
 // Many short rounds rather than a few long ones: a row and its floor a few seconds apart see the same machine.
 const CPU_ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 40);
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
-const cpuTargets = [...rows.filter((r) => r.key !== 'direct' && r.key !== 'queue' && r.key !== 'sameCustomer'), ...cpuRows];
+const cpuTargets = [
+  ...rows.filter((r) => r.key !== 'direct' && r.key !== 'queue' && r.key !== 'sameCustomer'),
+  ...cpuRows,
+];
 const perRound: Record<string, number[]> = Object.fromEntries(cpuTargets.map((r) => [r.key, []]));
 for (const row of cpuTargets) await load(row.target, 1, 300); // warm
 for (let round = 0; round < CPU_ROUNDS; round++) {
@@ -275,7 +369,8 @@ for (let round = 0; round < CPU_ROUNDS; round++) {
 const cpuInWorkerd: Record<string, number> = {};
 const cpuSpread: Record<string, [number, number]> = {};
 /** A row's CPU over its forward+D1 floor, round by round (the same minutes of the machine), and the trimmed mean of those. */
-const floorOf = (key: string) => SIZES.find((size) => size.key === key)?.d1 ?? (key.startsWith('floor') ? undefined : 'floorD1');
+const floorOf = (key: string) =>
+  SIZES.find((size) => size.key === key)?.d1 ?? (key.startsWith('floor') ? undefined : 'floorD1');
 const overFloor: Record<string, number> = {};
 /** The middle half of a row's round-by-round differences to its floor (25th to 75th percentile): how much they spread. */
 const overFloorSpread: Record<string, [number, number]> = {};
@@ -284,7 +379,10 @@ for (const row of cpuTargets) {
   if (!floor) continue;
   const diffs = perRound[row.key]!.map((x, i) => x - perRound[floor]![i]!).sort((a, b) => a - b);
   overFloor[row.key] = round3(trimmedMean(diffs));
-  overFloorSpread[row.key] = [round3(diffs[Math.floor((diffs.length - 1) / 4)]!), round3(diffs[Math.ceil(((diffs.length - 1) * 3) / 4)]!)];
+  overFloorSpread[row.key] = [
+    round3(diffs[Math.floor((diffs.length - 1) / 4)]!),
+    round3(diffs[Math.ceil(((diffs.length - 1) * 3) / 4)]!),
+  ];
 }
 /**
  * The Worker's CPU in production, bounded from above: everything workerd does for a webhook beyond forwarding the same
@@ -292,7 +390,8 @@ for (const row of cpuTargets) {
  * production D1 does in its own process, so the Worker's billed CPU is below it. Through the two Latin body sizes, a
  * straight line gives the body size that surely fits in the free plan's 10 ms.
  */
-const overForward = (key: string, forward: string) => round3(trimmedMean(perRound[key]!.map((x, i) => x - perRound[forward]![i]!)));
+const overForward = (key: string, forward: string) =>
+  round3(trimmedMean(perRound[key]!.map((x, i) => x - perRound[forward]![i]!)));
 const cpuBound: Record<string, number> = { sync: overForward('sync', 'floorForward') };
 for (const size of SIZES) cpuBound[size.key] = overForward(size.key, size.forward);
 const [small, large] = SIZES.slice(0, 2).map((size) => ({ kib: size.kib, ms: cpuBound[size.key]! }));
@@ -309,22 +408,34 @@ for (const row of cpuTargets) {
 type Namespace = { get(id: unknown): unknown; idFromName(name: string): unknown };
 const coordinators = (await mf.getDurableObjectNamespace('COORDINATOR')) as unknown as Namespace;
 type Usage = { requests: number; rowsWritten: number; storageWrites: number };
-const coordinatorUsage = async () => (await (coordinators.get(coordinators.idFromName('crm')) as { usage(): Promise<Usage> }).usage()) as Usage;
+const coordinatorUsage = async () =>
+  (await (coordinators.get(coordinators.idFromName('crm')) as { usage(): Promise<Usage> }).usage()) as Usage;
 async function doCostPerWebhook(endpoint: string, expect: number): Promise<{ requests: number; rowsWritten: number }> {
   const ids = CUSTOMER_POOL.slice(0, 100);
   const before = await coordinatorUsage();
   for (const id of ids) {
     const body = JSON.stringify({ ...lead, crm_id: id });
-    const res = await fetch(`${base}/hooks/${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-signature': sign(body) }, body });
+    const res = await fetch(`${base}/hooks/${endpoint}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-signature': sign(body) },
+      body,
+    });
     await res.arrayBuffer();
     if (res.status !== expect) throw new Error(`${endpoint}: ${res.status}`);
   }
-  if (endpoint === 'bench-queue') while ((await open('queued')) + (await open('retrying')) > 0) await new Promise((res) => setTimeout(res, 100));
+  if (endpoint === 'bench-queue')
+    while ((await open('queued')) + (await open('retrying')) > 0) await new Promise((res) => setTimeout(res, 100));
   const after = await coordinatorUsage();
   const per = (n: number) => Math.round((n / ids.length) * 100) / 100;
-  return { requests: per(after.requests - before.requests), rowsWritten: per(after.rowsWritten - before.rowsWritten + after.storageWrites - before.storageWrites) };
+  return {
+    requests: per(after.requests - before.requests),
+    rowsWritten: per(after.rowsWritten - before.rowsWritten + after.storageWrites - before.storageWrites),
+  };
 }
-const durableObjects = { sync: await doCostPerWebhook('bench-sync', 200), queue: await doCostPerWebhook('bench-queue', 202) };
+const durableObjects = {
+  sync: await doCostPerWebhook('bench-sync', 200),
+  queue: await doCostPerWebhook('bench-queue', 202),
+};
 console.log('Durable Objects per webhook:', durableObjects);
 
 await mf.dispose();
@@ -429,7 +540,10 @@ lines.push(
   '',
   '| row | p50 ms | p95 ms | p50 / forward floor |',
   '|---|---|---|---|',
-  ...Object.entries(thinkTime).map(([key, t]) => `| ${rows.find((r) => r.key === key)!.label} | ${t.p50} | ${t.p95} | ${Math.round((t.p50 / fwdThink.p50) * 100) / 100} |`),
+  ...Object.entries(thinkTime).map(
+    ([key, t]) =>
+      `| ${rows.find((r) => r.key === key)!.label} | ${t.p50} | ${t.p95} | ${Math.round((t.p50 / fwdThink.p50) * 100) / 100} |`,
+  ),
 );
 lines.push(
   '',
@@ -440,7 +554,9 @@ lines.push(
   '| payload | cold µs (first after a config change, wall) | warm p50 µs wall | warm p99 µs wall | warm p50 µs CPU | warm p99 µs CPU |',
   '|---|---|---|---|---|---|',
 );
-for (const [name, r] of Object.entries(cpu as Record<string, { cold: number; p50: number; p99: number; cpuP50: number; cpuP99: number; bytes: number }>))
+for (const [name, r] of Object.entries(
+  cpu as Record<string, { cold: number; p50: number; p99: number; cpuP50: number; cpuP99: number; bytes: number }>,
+))
   lines.push(`| ${name} (${r.bytes} bytes) | ${r.cold} | ${r.p50} | ${r.p99} | ${r.cpuP50} | ${r.cpuP99} |`);
 lines.push(
   '',

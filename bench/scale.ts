@@ -55,13 +55,22 @@ export default {
   },
 };`;
 
-const options = { modules: true, script, compatibilityDate: '2026-11-01', d1Databases: { DB: 'scale-db' }, ...persistOptions(root) };
-const mf = new Miniflare(convertV4MiniflareOptions(options as unknown as Parameters<typeof convertV4MiniflareOptions>[0]));
+const options = {
+  modules: true,
+  script,
+  compatibilityDate: '2026-11-01',
+  d1Databases: { DB: 'scale-db' },
+  ...persistOptions(root),
+};
+const mf = new Miniflare(
+  convertV4MiniflareOptions(options as unknown as Parameters<typeof convertV4MiniflareOptions>[0]),
+);
 const db = await mf.getD1Database('DB');
 for (const file of readdirSync('migrations')
   .filter((f) => f.endsWith('.sql'))
   .sort()) {
-  for (const statement of unstable_splitSqlQuery(readFileSync(`migrations/${file}`, 'utf8'))) await db.prepare(statement).run();
+  for (const statement of unstable_splitSqlQuery(readFileSync(`migrations/${file}`, 'utf8')))
+    await db.prepare(statement).run();
 }
 
 async function run(per: number) {
@@ -69,19 +78,34 @@ async function run(per: number) {
   const res = await mf.dispatchFetch(`http://scale/?n=${ROWS}&per=${per}`);
   const body = (await res.json()) as { ms: number; count: number };
   const seconds = (performance.now() - t) / 1000;
-  return { per, rows: ROWS, seconds: Math.round(seconds * 100) / 100, rowsPerSecond: Math.round(ROWS / seconds), total: body.count };
+  return {
+    per,
+    rows: ROWS,
+    seconds: Math.round(seconds * 100) / 100,
+    rowsPerSecond: Math.round(ROWS / seconds),
+    total: body.count,
+  };
 }
 
 // Two empty copies of the table, with the same indexes: as migrated (WITHOUT ROWID), and as an ordinary rowid table.
 type SchemaRow = { type: string; sql: string };
-const schema = await db.prepare("SELECT type, sql FROM sqlite_master WHERE tbl_name = 'deliveries' AND sql IS NOT NULL").all<SchemaRow>();
-const tableFirst = (schema.results as SchemaRow[]).sort((a, b) => (a.type === 'table' ? -1 : b.type === 'table' ? 1 : 0));
+const schema = await db
+  .prepare("SELECT type, sql FROM sqlite_master WHERE tbl_name = 'deliveries' AND sql IS NOT NULL")
+  .all<SchemaRow>();
+const tableFirst = (schema.results as SchemaRow[]).sort((a, b) =>
+  a.type === 'table' ? -1 : b.type === 'table' ? 1 : 0,
+);
 for (const [suffix, rowid] of [
   ['migrated', false],
   ['rowid', true],
 ] as const) {
   for (const { type, sql } of tableFirst) {
-    const copy = type === 'table' ? (rowid ? sql.replace(/\)\s*WITHOUT ROWID\s*$/i, ')') : sql) : sql.replace(/INDEX (\w+)/, `INDEX $1_${suffix}`);
+    const copy =
+      type === 'table'
+        ? rowid
+          ? sql.replace(/\)\s*WITHOUT ROWID\s*$/i, ')')
+          : sql
+        : sql.replace(/INDEX (\w+)/, `INDEX $1_${suffix}`);
     await db.prepare(copy.replace(/\bdeliveries\b/, `deliveries_${suffix}`)).run();
   }
 }
@@ -90,7 +114,10 @@ for (const [suffix, rowid] of [
 async function layout(table: 'migrated' | 'rowid', bytes: number, rows: number) {
   const res = await mf.dispatchFetch(`http://scale/?n=${rows}&per=1&table=${table}&bytes=${bytes}`);
   const body = (await res.json()) as { ms: number; written: number };
-  return { msPerRow: Math.round((body.ms / rows) * 1000) / 1000, rowsWrittenPerRow: Math.round((body.written / rows) * 100) / 100 };
+  return {
+    msPerRow: Math.round((body.ms / rows) * 1000) / 1000,
+    rowsWrittenPerRow: Math.round((body.written / rows) * 100) / 100,
+  };
 }
 
 // warm up SQLite and the Worker, then each path on the same database
@@ -101,7 +128,10 @@ const LAYOUT_ROWS = Number(process.env.SCALE_LAYOUT_ROWS ?? 1000);
 const layouts: Record<string, unknown> = {};
 for (const bytes of [1500, 100 * 1024]) {
   // interleaved in halves, so that neither layout meets a busier machine or a fuller tmpfs alone
-  const parts = { withoutRowid: [] as { msPerRow: number; rowsWrittenPerRow: number }[], rowid: [] as { msPerRow: number; rowsWrittenPerRow: number }[] };
+  const parts = {
+    withoutRowid: [] as { msPerRow: number; rowsWrittenPerRow: number }[],
+    rowid: [] as { msPerRow: number; rowsWrittenPerRow: number }[],
+  };
   for (let half = 0; half < 2; half++) {
     parts.withoutRowid.push(await layout('migrated', bytes, LAYOUT_ROWS / 2));
     parts.rowid.push(await layout('rowid', bytes, LAYOUT_ROWS / 2));
@@ -114,7 +144,13 @@ for (const bytes of [1500, 100 * 1024]) {
 }
 console.log(
   JSON.stringify(
-    { storage: root ? 'tmpfs' : 'temporary directory', single, batched, ratio: Math.round((batched.rowsPerSecond / single.rowsPerSecond) * 10) / 10, layouts },
+    {
+      storage: root ? 'tmpfs' : 'temporary directory',
+      single,
+      batched,
+      ratio: Math.round((batched.rowsPerSecond / single.rowsPerSecond) * 10) / 10,
+      layouts,
+    },
     null,
     2,
   ),

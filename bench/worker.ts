@@ -43,12 +43,19 @@ function builtWorker(
   vars: Record<string, string>,
   withAssets: boolean,
 ): Record<string, unknown> & { serviceBindings?: unknown; compatibilityDate?: string } {
-  const build = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '-c', config, '--outdir', outdir], { stdio: 'inherit', env: { ...process.env, CI: 'true' } });
+  const build = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '-c', config, '--outdir', outdir], {
+    stdio: 'inherit',
+    env: { ...process.env, CI: 'true' },
+  });
   if (build.status !== 0) throw new Error(`wrangler deploy --dry-run -c ${config} failed`);
   const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
   // module rules are not needed (the bundle is one file); static assets (the OpenAPI file, the console's
   // stylesheet and script) only when asked for: the benchmark does not serve them
-  const { assets, modulesRules: _rules, ...rest } = workerOptions as typeof workerOptions & { assets?: unknown; modulesRules?: unknown };
+  const {
+    assets,
+    modulesRules: _rules,
+    ...rest
+  } = workerOptions as typeof workerOptions & { assets?: unknown; modulesRules?: unknown };
   return {
     ...rest,
     ...(withAssets ? { assets } : {}),
@@ -67,37 +74,69 @@ const CONSOLE_CONFIG = 'wrangler.console.toml';
 export async function startAdapter(
   port: number,
   vars: Record<string, string>,
-  options: { assets?: boolean; console?: boolean; outdir?: string; floors?: Floors; persistRoot?: string; inspectorPort?: number } = {},
+  options: {
+    assets?: boolean;
+    console?: boolean;
+    outdir?: string;
+    floors?: Floors;
+    persistRoot?: string;
+    inspectorPort?: number;
+  } = {},
 ): Promise<{ url: string; mf: Miniflare }> {
   const outdir = options.outdir ?? 'bench/out/build';
   const built = builtWorker('wrangler.toml', outdir, vars, options.assets ?? false);
-  const worker = { ...built, name: 'crm-webhook-adapter', serviceBindings: options.console ? built.serviceBindings : {} };
+  const worker = {
+    ...built,
+    name: 'crm-webhook-adapter',
+    serviceBindings: options.console ? built.serviceBindings : {},
+  };
   const workers: unknown[] = [worker];
-  if (options.console) workers.push({ ...builtWorker(CONSOLE_CONFIG, `${outdir}-console`, vars, true), name: 'crm-webhook-adapter-console' });
+  if (options.console)
+    workers.push({
+      ...builtWorker(CONSOLE_CONFIG, `${outdir}-console`, vars, true),
+      name: 'crm-webhook-adapter-console',
+    });
   if (options.floors) {
     const f = options.floors;
-    const floorVars = { CRM_URL: `${f.crmUrl}/api/moduleData/update`, PRODUCT_LINE: f.productLine, CRM_API_TOKEN: f.crmToken };
+    const floorVars = {
+      CRM_URL: `${f.crmUrl}/api/moduleData/update`,
+      PRODUCT_LINE: f.productLine,
+      CRM_API_TOKEN: f.crmToken,
+    };
     const common = { modules: true, compatibilityDate: built.compatibilityDate, bindings: floorVars };
     workers.push({ ...common, name: 'floor-forward', script: FLOOR_FORWARD, routes: ['*/__floor/forward'] });
-    workers.push({ ...common, name: 'floor-forward-d1', script: FLOOR_FORWARD_D1, routes: ['*/__floor/forward-d1'], d1Databases: { DB: 'floor-db' } });
+    workers.push({
+      ...common,
+      name: 'floor-forward-d1',
+      script: FLOOR_FORWARD_D1,
+      routes: ['*/__floor/forward-d1'],
+      d1Databases: { DB: 'floor-db' },
+    });
   }
   // `persistRoot`: every resource's storage there (the benchmark puts it on tmpfs), else Miniflare's temporary directory
   const persist = persistOptions(options.persistRoot);
   const mf = new Miniflare(
-    convertV4MiniflareOptions({ host: '127.0.0.1', port, workers, ...persist, ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}) } as unknown as Parameters<
-      typeof convertV4MiniflareOptions
-    >[0]),
+    convertV4MiniflareOptions({
+      host: '127.0.0.1',
+      port,
+      workers,
+      ...persist,
+      ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
+    } as unknown as Parameters<typeof convertV4MiniflareOptions>[0]),
   );
   const url = (await mf.ready).toString().replace(/\/$/, '');
   const db = await mf.getD1Database('DB');
   for (const file of readdirSync('migrations')
     .filter((f) => f.endsWith('.sql'))
     .sort()) {
-    for (const statement of unstable_splitSqlQuery(readFileSync(`migrations/${file}`, 'utf8'))) await db.prepare(statement).run();
+    for (const statement of unstable_splitSqlQuery(readFileSync(`migrations/${file}`, 'utf8')))
+      await db.prepare(statement).run();
   }
   if (options.floors) {
     const floorDb = await mf.getD1Database('DB', 'floor-forward-d1');
-    await floorDb.prepare('CREATE TABLE floor_log (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL, payload TEXT, answer TEXT)').run();
+    await floorDb
+      .prepare('CREATE TABLE floor_log (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL, payload TEXT, answer TEXT)')
+      .run();
   }
   return { url, mf };
 }

@@ -41,7 +41,8 @@ export function linkProblems(docs: Doc[], exists: (path: string) => boolean = ex
       }
       if (anchor !== undefined && path.endsWith('.md')) {
         const text = byPath.get(path) ?? readFileSync(path, 'utf8');
-        if (!anchorsIn(text).has(anchor)) problems.push(`${doc.path}: links to ${target}, but ${path} has no heading #${anchor}`);
+        if (!anchorsIn(text).has(anchor))
+          problems.push(`${doc.path}: links to ${target}, but ${path} has no heading #${anchor}`);
       }
     }
   }
@@ -52,13 +53,17 @@ export function linkProblems(docs: Doc[], exists: (path: string) => boolean = ex
 export function scriptProblems(docs: Doc[], scripts: Record<string, string>): string[] {
   const problems: string[] = [];
   for (const doc of docs)
-    for (const m of doc.text.matchAll(/npm run ([a-z][\w:-]*)/g)) if (!(m[1]! in scripts)) problems.push(`${doc.path}: names npm run ${m[1]}, which package.json does not have`);
+    for (const m of doc.text.matchAll(/npm run ([a-z][\w:-]*)/g))
+      if (!(m[1]! in scripts)) problems.push(`${doc.path}: names npm run ${m[1]}, which package.json does not have`);
   return [...new Set(problems)];
 }
 
 /** Paths in the layout table (`src/…`, `test/…`, `scripts/…`, `bench/…`, `tools/…`) that do not exist. */
 export function layoutProblems(layout: Doc, exists: (path: string) => boolean = existsSync): string[] {
-  const table = layout.text.slice(layout.text.indexOf('## Layout'), layout.text.indexOf('\n## ', layout.text.indexOf('## Layout') + 1));
+  const table = layout.text.slice(
+    layout.text.indexOf('## Layout'),
+    layout.text.indexOf('\n## ', layout.text.indexOf('## Layout') + 1),
+  );
   const problems: string[] = [];
   for (const m of table.matchAll(/`((?:src|test|scripts|bench|tools|assets|migrations|examples)\/[^`*\s]*)`/g)) {
     const path = m[1]!.replace(/\/$/, '');
@@ -79,12 +84,20 @@ export function readDocs(): Doc[] {
 export function docProblems(): string[] {
   const docs = readDocs();
   const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
-  return [...linkProblems(docs), ...scriptProblems(docs, scripts), ...layoutProblems(docs.find((d) => d.path === 'docs/contributing.md')!)];
+  return [
+    ...linkProblems(docs),
+    ...scriptProblems(docs, scripts),
+    ...layoutProblems(docs.find((d) => d.path === 'docs/contributing.md')!),
+  ];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const problems = docProblems();
   for (const p of problems) console.error(p);
-  console.log(problems.length ? `docs: ${problems.length} problem(s)` : 'docs: every link, anchor, script and layout path resolves');
+  console.log(
+    problems.length
+      ? `docs: ${problems.length} problem(s)`
+      : 'docs: every link, anchor, script and layout path resolves',
+  );
   process.exit(problems.length ? 1 : 0);
 }

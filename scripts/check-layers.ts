@@ -59,7 +59,10 @@ export function layerViolations(root: string): string[] {
       if (to === from || to.startsWith('..')) continue;
       const rank = RANK[to] ?? RANK[to.replace(/\.tsx?$/, '')];
       if (rank === undefined) problems.push(`${relative(root, file)} imports ${match[1]}: "${to}" has no rank`);
-      else if (rank >= RANK[from]!) problems.push(`${relative(root, file)} (${from}, rank ${RANK[from]}) imports ${match[1]} (${to}, rank ${rank}): imports may only point down`);
+      else if (rank >= RANK[from]!)
+        problems.push(
+          `${relative(root, file)} (${from}, rank ${RANK[from]}) imports ${match[1]} (${to}, rank ${rank}): imports may only point down`,
+        );
     }
   }
   return problems;
@@ -69,7 +72,9 @@ if (import.meta.main) {
   const root = process.argv[2] ?? 'src';
   const problems = layerViolations(root);
   if (problems.length > 0) {
-    console.error(`${problems.length} import(s) break the layers of ${root}/:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    console.error(
+      `${problems.length} import(s) break the layers of ${root}/:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+    );
     process.exit(1);
   }
   console.log(`layers of ${root}/: every import points down (${Object.keys(RANK).length} folders ranked)`);

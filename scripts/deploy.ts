@@ -17,7 +17,9 @@ const CONFIG = readFileSync('wrangler.toml', 'utf8');
 const CONSOLE_CONFIG = readFileSync('wrangler.console.toml', 'utf8');
 const CONSOLE_WORKER = /^name\s*=\s*"([^"]+)"/m.exec(CONSOLE_CONFIG)?.[1] ?? 'crm-webhook-adapter-console';
 const KV_TITLE = 'crm-webhook-adapter-endpoints';
-const QUEUES = [...new Set([...CONFIG.matchAll(/^\s*(?:queue|dead_letter_queue)\s*=\s*"([^"]+)"/gm)].map((m) => m[1]!))];
+const QUEUES = [
+  ...new Set([...CONFIG.matchAll(/^\s*(?:queue|dead_letter_queue)\s*=\s*"([^"]+)"/gm)].map((m) => m[1]!)),
+];
 const DATABASE = /^\s*database_name\s*=\s*"([^"]+)"/m.exec(CONFIG)?.[1] ?? 'crm-webhook-adapter';
 /** The adapter's own secrets, on both Workers; each endpoint names its own (verify.secret), on the webhook Worker. */
 const REQUIRED_SECRETS: Record<string, string> = {
@@ -36,8 +38,10 @@ function wrangler(args: string[], show = true): Run {
 }
 
 /** What wrangler says when nobody is signed in to Cloudflare (interactive or not). */
-const NOT_SIGNED_IN = /not authenticated|not logged in|wrangler login|CLOUDFLARE_API_TOKEN|Authentication error|\[code: 10000\]/i;
-const SIGN_IN_FIRST = 'not signed in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then `npm run deploy` again; nothing was deployed';
+const NOT_SIGNED_IN =
+  /not authenticated|not logged in|wrangler login|CLOUDFLARE_API_TOKEN|Authentication error|\[code: 10000\]/i;
+const SIGN_IN_FIRST =
+  'not signed in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then `npm run deploy` again; nothing was deployed';
 
 /** Runs wrangler, showing its output; stops the deploy when it fails, naming a missing sign-in as the cause. */
 function must(args: string[], what: string): Run {
@@ -45,7 +49,8 @@ function must(args: string[], what: string): Run {
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   if (r.status !== 0 && NOT_SIGNED_IN.test(`${r.stdout}${r.stderr}`)) fail(SIGN_IN_FIRST);
-  if (r.status !== 0) fail(`${what} failed (wrangler ${args.join(' ')}, exit ${r.status}): nothing was deployed after this step`);
+  if (r.status !== 0)
+    fail(`${what} failed (wrangler ${args.join(' ')}, exit ${r.status}): nothing was deployed after this step`);
   return r;
 }
 
@@ -78,7 +83,11 @@ function jsonList<T>(run: Run, what: string): T[] {
 
 /** The database's id (created when missing), after its migrations are applied. */
 function ensureDatabase(): string {
-  const find = () => jsonList<{ name: string; uuid: string }>(must(['d1', 'list', '--json'], 'listing D1 databases'), 'wrangler d1 list --json').find((d) => d.name === DATABASE);
+  const find = () =>
+    jsonList<{ name: string; uuid: string }>(
+      must(['d1', 'list', '--json'], 'listing D1 databases'),
+      'wrangler d1 list --json',
+    ).find((d) => d.name === DATABASE);
   let db = find();
   if (db) console.log(`D1 database ${DATABASE}: exists`);
   else {
@@ -94,7 +103,10 @@ function ensureNamespace(): string {
   const written = /binding\s*=\s*"ENDPOINTS"\s*\n\s*id\s*=\s*"([0-9a-f]+)"/.exec(CONFIG)?.[1];
   if (written) return written;
   const find = () =>
-    jsonList<{ id: string; title: string }>(must(['kv', 'namespace', 'list'], 'listing KV namespaces'), 'wrangler kv namespace list').find((n) => n.title === KV_TITLE);
+    jsonList<{ id: string; title: string }>(
+      must(['kv', 'namespace', 'list'], 'listing KV namespaces'),
+      'wrangler kv namespace list',
+    ).find((n) => n.title === KV_TITLE);
   const found = find();
   if (found) {
     console.log(`KV namespace ${KV_TITLE}: exists`);
@@ -131,7 +143,10 @@ function missingOn(worker: string | undefined): string[] {
   }
   return Object.keys(REQUIRED_SECRETS)
     .filter((name) => !present.includes(name))
-    .map((name) => `${name}${worker ? ` on the console (wrangler secret put ${name} --name ${worker})` : ''}: ${REQUIRED_SECRETS[name]}`);
+    .map(
+      (name) =>
+        `${name}${worker ? ` on the console (wrangler secret put ${name} --name ${worker})` : ''}: ${REQUIRED_SECRETS[name]}`,
+    );
 }
 
 async function missingSecrets(workerUrl: string | undefined): Promise<string[]> {
@@ -141,12 +156,17 @@ async function missingSecrets(workerUrl: string | undefined): Promise<string[]> 
     try {
       const res = await fetch(`${workerUrl}/admin/secrets`, { headers: { authorization: `Bearer ${adminToken}` } });
       const body = (await res.json()) as { secrets?: { name: string; source: string; usedBy?: string[] }[] };
-      for (const s of body.secrets ?? []) if (s.source === 'missing') missing.push(`${s.name}: named by endpoint ${(s.usedBy ?? []).join(', ')}`);
+      for (const s of body.secrets ?? [])
+        if (s.source === 'missing') missing.push(`${s.name}: named by endpoint ${(s.usedBy ?? []).join(', ')}`);
     } catch (err) {
-      console.warn(`could not ask ${workerUrl}/admin/secrets which endpoint secrets are missing: ${(err as Error).message}`);
+      console.warn(
+        `could not ask ${workerUrl}/admin/secrets which endpoint secrets are missing: ${(err as Error).message}`,
+      );
     }
   } else {
-    missing.push("(each endpoint's own secret: run again with ADMIN_TOKEN in the environment to check them, or GET /admin/secrets)");
+    missing.push(
+      "(each endpoint's own secret: run again with ADMIN_TOKEN in the environment to check them, or GET /admin/secrets)",
+    );
   }
   return missing;
 }
@@ -161,5 +181,7 @@ const real = missing.filter((m) => !m.startsWith('('));
 if (real.length === 0) {
   console.log(`\ndeployed; no secret is missing.${missing.length ? ` ${missing[0]}` : ''}`);
 } else {
-  console.log(`\ndeployed. Secrets still missing (wrangler secret put NAME):\n${missing.map((m) => `  ${m}`).join('\n')}`);
+  console.log(
+    `\ndeployed. Secrets still missing (wrangler secret put NAME):\n${missing.map((m) => `  ${m}`).join('\n')}`,
+  );
 }

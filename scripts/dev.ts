@@ -34,7 +34,13 @@ async function portFree(port: number): Promise<boolean> {
 if (!existsSync('.dev.vars')) {
   writeFileSync(
     '.dev.vars',
-    ['CRM_API_TOKEN=dev-crm-token', 'ADMIN_TOKEN=dev-admin-token', `SECRETS_KEY=dev-${crypto.randomUUID()}`, 'LANDING_FORM_TOKEN=dev-form-token', ''].join('\n'),
+    [
+      'CRM_API_TOKEN=dev-crm-token',
+      'ADMIN_TOKEN=dev-admin-token',
+      `SECRETS_KEY=dev-${crypto.randomUUID()}`,
+      'LANDING_FORM_TOKEN=dev-form-token',
+      '',
+    ].join('\n'),
   );
   console.log('created .dev.vars with development secrets');
 }
@@ -48,17 +54,32 @@ const vars = Object.fromEntries(
 const adminToken = vars.ADMIN_TOKEN ?? 'dev-admin-token';
 const formToken = vars.LANDING_FORM_TOKEN ?? 'dev-form-token';
 
-if (!(await portFree(PORT))) stop(`port ${PORT} is in use (another npm run dev?): stop it, or choose another port for the adapter, e.g. PORT=8797 npm run dev`);
-const crm = await startCrmStub({ token: vars.CRM_API_TOKEN ?? 'dev-crm-token', port: CRM_PORT }).catch((err: NodeJS.ErrnoException) =>
+if (!(await portFree(PORT)))
   stop(
-    err.code === 'EADDRINUSE'
-      ? `port ${CRM_PORT} is in use: choose another port for the stand-in CRM, e.g. CRM_PORT=8798 npm run dev`
-      : `the stand-in CRM did not start: ${err.message}`,
-  ),
+    `port ${PORT} is in use (another npm run dev?): stop it, or choose another port for the adapter, e.g. PORT=8797 npm run dev`,
+  );
+const crm = await startCrmStub({ token: vars.CRM_API_TOKEN ?? 'dev-crm-token', port: CRM_PORT }).catch(
+  (err: NodeJS.ErrnoException) =>
+    stop(
+      err.code === 'EADDRINUSE'
+        ? `port ${CRM_PORT} is in use: choose another port for the stand-in CRM, e.g. CRM_PORT=8798 npm run dev`
+        : `the stand-in CRM did not start: ${err.message}`,
+    ),
 );
 crm.tenants.set(
   PRODUCT_LINE,
-  newTenant(PRODUCT_LINE, { customers: [{ id: CUSTOMER, name: '单单', phone: '18888282822', note: '', own_id: '400000000000000002', source: '514465485002113024' }] }),
+  newTenant(PRODUCT_LINE, {
+    customers: [
+      {
+        id: CUSTOMER,
+        name: '单单',
+        phone: '18888282822',
+        note: '',
+        own_id: '400000000000000002',
+        source: '514465485002113024',
+      },
+    ],
+  }),
 );
 
 // Both Workers read the .dev.vars beside their config (`--var` would reach the first one only): the stand-in's
@@ -74,19 +95,39 @@ const own = readFileSync('.dev.vars', 'utf8').split(STUB_BLOCK)[0]!.trimEnd();
 writeFileSync('.dev.vars', `${own}\n\n${STUB_BLOCK}\n${stubVars.join('\n')}\n`);
 
 const quiet = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' };
-const migrate = spawnSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local'], { encoding: 'utf8', env: quiet });
+const migrate = spawnSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local'], {
+  encoding: 'utf8',
+  env: quiet,
+});
 if (migrate.status !== 0) {
   process.stderr.write(migrate.stdout + migrate.stderr);
   await crm.close();
   stop('applying the D1 migrations locally failed (output above)');
 }
 const names = new Set(migrate.stdout.match(/\d{4}_[\w-]+\.sql/g) ?? []);
-console.log(`D1 (local): ${/no migrations to apply/i.test(migrate.stdout) ? 'migrations up to date' : `applied ${names.size} migration(s)`}`);
+console.log(
+  `D1 (local): ${/no migrations to apply/i.test(migrate.stdout) ? 'migrations up to date' : `applied ${names.size} migration(s)`}`,
+);
 
-const wrangler = spawn('npx', ['wrangler', 'dev', '-c', 'wrangler.toml', '-c', 'wrangler.console.toml', '--port', String(PORT), '--ip', '127.0.0.1'], {
-  stdio: ['inherit', 'pipe', 'pipe'],
-  env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-});
+const wrangler = spawn(
+  'npx',
+  [
+    'wrangler',
+    'dev',
+    '-c',
+    'wrangler.toml',
+    '-c',
+    'wrangler.console.toml',
+    '--port',
+    String(PORT),
+    '--ip',
+    '127.0.0.1',
+  ],
+  {
+    stdio: ['inherit', 'pipe', 'pipe'],
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+  },
+);
 // start-up output is held back until the adapter answers; afterwards wrangler's lines are passed through
 let held = '';
 let ready = false;
@@ -135,7 +176,9 @@ if (existing.status === 404) {
     headers: { ...auth, 'content-type': 'application/json' },
     body: readFileSync('examples/landing.json', 'utf8'),
   });
-  example = put.ok ? 'stored the example endpoint "landing" (examples/landing.json)' : `could not store the example endpoint: ${put.status} ${await put.text()}`;
+  example = put.ok
+    ? 'stored the example endpoint "landing" (examples/landing.json)'
+    : `could not store the example endpoint: ${put.status} ${await put.text()}`;
 } else if (!existing.ok) {
   example = `could not read the example endpoint: ${existing.status} ${await existing.text()}`;
 }

@@ -14,7 +14,14 @@ export { CrmCoordinator } from './coordination/coordinator';
 /** Wires the routes; every step of the pipeline lives in its own folder (see README). */
 const app = new Hono<AppEnv>();
 
-app.get('/', (c) => c.json({ name: 'crm-webhook-adapter', webhooks: 'POST /hooks/{endpoint}', admin: '/admin (Authorization: Bearer <ADMIN_TOKEN>)', console: '/console' }));
+app.get('/', (c) =>
+  c.json({
+    name: 'crm-webhook-adapter',
+    webhooks: 'POST /hooks/{endpoint}',
+    admin: '/admin (Authorization: Bearer <ADMIN_TOKEN>)',
+    console: '/console',
+  }),
+);
 app.route('/hooks', hooks);
 app.route('/admin', admin);
 // The console is its own Worker (src/console/worker.ts), reached over a service binding: same URL, none of its code here.
@@ -25,7 +32,11 @@ const toConsole = async (c: Context<AppEnv>) => {
     return await c.env.CONSOLE.fetch(await withSecretFacts(c.req.raw, c.env));
   } catch (err) {
     console.error('console Worker unreachable', err);
-    throw new ApiError(503, 'console_unavailable', 'The console Worker (crm-webhook-adapter-console) did not answer: deploy it with `npm run deploy`');
+    throw new ApiError(
+      503,
+      'console_unavailable',
+      'The console Worker (crm-webhook-adapter-console) did not answer: deploy it with `npm run deploy`',
+    );
   }
 };
 app.all('/console', toConsole);

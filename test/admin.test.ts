@@ -1,9 +1,25 @@
 /** The admin API: token checks, endpoint CRUD with validation, and the delivery log. */
 import { describe, expect, it } from 'vitest';
-import { ADMIN, CUSTOMER_ID, call, crmTenant, endpointConfig, hook, leadJson, putEndpoint, setupEndpoint, unique } from './helpers';
+import {
+  ADMIN,
+  CUSTOMER_ID,
+  call,
+  crmTenant,
+  endpointConfig,
+  hook,
+  leadJson,
+  putEndpoint,
+  setupEndpoint,
+  unique,
+} from './helpers';
 
 const admin = (path: string, init: RequestInit = {}) =>
-  call(new Request(`https://adapter.test/admin${path}`, { ...init, headers: { ...ADMIN, ...(init.headers as Record<string, string>) } }));
+  call(
+    new Request(`https://adapter.test/admin${path}`, {
+      ...init,
+      headers: { ...ADMIN, ...(init.headers as Record<string, string>) },
+    }),
+  );
 
 type Issues = { error: { code: string; message: string }; issues: { path: string; message: string }[] };
 
@@ -43,7 +59,11 @@ describe('admin token', () => {
       const ip = `203.0.113.${++client}`;
       it(`refuses ${method} ${path} with ${what}`, async () => {
         const res = await call(
-          new Request(`https://adapter.test${path}`, { method, headers: { ...headers, 'cf-connecting-ip': ip }, body: method === 'PUT' || method === 'POST' ? '{}' : undefined }),
+          new Request(`https://adapter.test${path}`, {
+            method,
+            headers: { ...headers, 'cf-connecting-ip': ip },
+            body: method === 'PUT' || method === 'POST' ? '{}' : undefined,
+          }),
         );
         expect(res.status).toBe(401);
         expect(res.headers.get('www-authenticate')).toBe('Bearer realm="admin"');
@@ -92,7 +112,10 @@ describe('endpoints', () => {
 
   it('keeps a module id sent as a JSON number digit for digit', async () => {
     const id = unique('numeric');
-    const text = JSON.stringify(endpointConfig('688051545102614528')).replace('"347772778973233152"', '347772778973233152');
+    const text = JSON.stringify(endpointConfig('688051545102614528')).replace(
+      '"347772778973233152"',
+      '347772778973233152',
+    );
     expect(text).toContain(':347772778973233152');
     // read losslessly and stored as the exact decimal string
     const res = await putEndpoint(id, text);
@@ -103,31 +126,65 @@ describe('endpoints', () => {
   it('warns that verify none lets anyone update any customer', async () => {
     const res = await putEndpoint(unique('open'), endpointConfig('1', { verify: { type: 'none' } }));
     expect(res.status).toBe(201);
-    expect((await res.json<{ warnings: string[] }>()).warnings).toEqual(['verify.type is "none": anyone who knows the URL can update any customer']);
+    expect((await res.json<{ warnings: string[] }>()).warnings).toEqual([
+      'verify.type is "none": anyone who knows the URL can update any customer',
+    ]);
   });
 
   it('warns about a named secret that is not set yet', async () => {
-    const res = await putEndpoint(unique('nosecret'), endpointConfig('1', { verify: { type: 'token', query: 'token', secret: 'NEVER_SET_IN_ANY_FILE' } }));
-    expect((await res.json<{ warnings: string[] }>()).warnings[0]).toMatch(/secret NEVER_SET_IN_ANY_FILE is not set yet/);
+    const res = await putEndpoint(
+      unique('nosecret'),
+      endpointConfig('1', { verify: { type: 'token', query: 'token', secret: 'NEVER_SET_IN_ANY_FILE' } }),
+    );
+    expect((await res.json<{ warnings: string[] }>()).warnings[0]).toMatch(
+      /secret NEVER_SET_IN_ANY_FILE is not set yet/,
+    );
   });
 
   type Bad = { name: string; config: unknown; paths: string[] };
   const base = endpointConfig('688051545102614528');
   const bad: Bad[] = [
-    { name: 'fields that name mid or id', config: { ...base, fields: { mid: { value: '1' }, id: 'x' } }, paths: ['fields.mid', 'fields.id'] },
-    { name: 'a module id that is not decimal', config: { ...base, crm: { moduleId: 'abc', productLineId: '1' } }, paths: ['crm.moduleId'] },
+    {
+      name: 'fields that name mid or id',
+      config: { ...base, fields: { mid: { value: '1' }, id: 'x' } },
+      paths: ['fields.mid', 'fields.id'],
+    },
+    {
+      name: 'a module id that is not decimal',
+      config: { ...base, crm: { moduleId: 'abc', productLineId: '1' } },
+      paths: ['crm.moduleId'],
+    },
     { name: 'a broken JSONata expression', config: { ...base, fields: { name: '$trim(' } }, paths: ['fields.name'] },
     { name: 'a broken customerId expression', config: { ...base, customerId: '][' }, paths: ['customerId'] },
     {
       name: 'an hmac timestamp that is checked but not signed (a captured request would replay forever)',
-      config: { ...base, verify: { type: 'hmac', header: 'x-sig', timestamp: { from: { header: 'x-ts' } }, secret: 'TEST_HMAC_SECRET' } },
+      config: {
+        ...base,
+        verify: { type: 'hmac', header: 'x-sig', timestamp: { from: { header: 'x-ts' } }, secret: 'TEST_HMAC_SECRET' },
+      },
       paths: ['verify.timestamp'],
     },
     { name: 'an unknown verify type', config: { ...base, verify: { type: 'magic' } }, paths: ['verify.type'] },
-    { name: 'a token with both header and query', config: { ...base, verify: { type: 'token', header: 'x-t', query: 't', secret: 'A' } }, paths: ['verify'] },
-    { name: 'a reserved secret name', config: { ...base, verify: { type: 'token', query: 't', secret: 'ADMIN_TOKEN' } }, paths: ['verify.secret'] },
-    { name: 'a lower-case secret name', config: { ...base, verify: { type: 'token', query: 't', secret: 'my-secret' } }, paths: ['verify.secret'] },
-    { name: 'a misspelt key', config: { ...base, fields: { note: { from: 'comment', requred: true } } }, paths: ['fields.note'] },
+    {
+      name: 'a token with both header and query',
+      config: { ...base, verify: { type: 'token', header: 'x-t', query: 't', secret: 'A' } },
+      paths: ['verify'],
+    },
+    {
+      name: 'a reserved secret name',
+      config: { ...base, verify: { type: 'token', query: 't', secret: 'ADMIN_TOKEN' } },
+      paths: ['verify.secret'],
+    },
+    {
+      name: 'a lower-case secret name',
+      config: { ...base, verify: { type: 'token', query: 't', secret: 'my-secret' } },
+      paths: ['verify.secret'],
+    },
+    {
+      name: 'a misspelt key',
+      config: { ...base, fields: { note: { from: 'comment', requred: true } } },
+      paths: ['fields.note'],
+    },
     { name: 'an unknown top-level key', config: { ...base, colour: 'blue' }, paths: [''] },
     { name: 'a body limit above 1 MiB', config: { ...base, maxBodyBytes: 2 * 1024 * 1024 }, paths: ['maxBodyBytes'] },
     { name: 'a missing name', config: { ...base, name: undefined }, paths: ['name'] },
@@ -146,7 +203,12 @@ describe('endpoints', () => {
   }
 
   it('says in words what is wrong with each value (never a bare "Invalid input")', async () => {
-    const res = await putEndpoint(unique('bad'), { ...endpointConfig('1'), enabled: 'yes', colour: 'blue', maxBodyBytes: 10 });
+    const res = await putEndpoint(unique('bad'), {
+      ...endpointConfig('1'),
+      enabled: 'yes',
+      colour: 'blue',
+      maxBodyBytes: 10,
+    });
     const messages = Object.fromEntries((await res.json<Issues>()).issues.map((i) => [i.path, i.message]));
     expect(messages).toEqual({
       enabled: 'Invalid input: expected boolean, received string',
@@ -175,18 +237,34 @@ describe('deliveries', () => {
     for (const body of [leadJson(), leadJson({ crm_id: undefined }), leadJson(), leadJson()]) {
       ids.push((await (await call(hook(endpointId, body))).json<{ deliveryId: string }>()).deliveryId);
     }
-    const all = await (await admin(`/deliveries?endpoint=${endpointId}`)).json<{ deliveries: Record<string, any>[]; nextCursor: string | null }>();
+    const all = await (await admin(`/deliveries?endpoint=${endpointId}`)).json<{
+      deliveries: Record<string, any>[];
+      nextCursor: string | null;
+    }>();
     expect(all.deliveries.map((d) => d.id)).toEqual([...ids].reverse());
     expect(all.nextCursor).toBeNull();
-    expect(all.deliveries[0]).toMatchObject({ endpointId, status: 'delivered', customerId: CUSTOMER_ID, crm: { httpStatus: 200, code: 200 } });
+    expect(all.deliveries[0]).toMatchObject({
+      endpointId,
+      status: 'delivered',
+      customerId: CUSTOMER_ID,
+      crm: { httpStatus: 200, code: 200 },
+    });
     expect(all.deliveries[0]).not.toHaveProperty('request');
 
-    const invalid = await (await admin(`/deliveries?endpoint=${endpointId}&status=unmatched`)).json<{ deliveries: { id: string; reason: string }[] }>();
+    const invalid = await (await admin(`/deliveries?endpoint=${endpointId}&status=unmatched`)).json<{
+      deliveries: { id: string; reason: string }[];
+    }>();
     expect(invalid.deliveries).toEqual([expect.objectContaining({ id: ids[1], reason: 'customer_unresolved' })]);
 
-    const page1 = await (await admin(`/deliveries?endpoint=${endpointId}&limit=3`)).json<{ deliveries: { id: string }[]; nextCursor: string }>();
+    const page1 = await (await admin(`/deliveries?endpoint=${endpointId}&limit=3`)).json<{
+      deliveries: { id: string }[];
+      nextCursor: string;
+    }>();
     expect(page1.deliveries.map((d) => d.id)).toEqual([ids[3], ids[2], ids[1]]);
-    const page2 = await (await admin(`/deliveries?endpoint=${endpointId}&limit=3&cursor=${page1.nextCursor}`)).json<{ deliveries: { id: string }[]; nextCursor: null }>();
+    const page2 = await (await admin(`/deliveries?endpoint=${endpointId}&limit=3&cursor=${page1.nextCursor}`)).json<{
+      deliveries: { id: string }[];
+      nextCursor: null;
+    }>();
     expect(page2.deliveries.map((d) => d.id)).toEqual([ids[0]]);
     expect(page2.nextCursor).toBeNull();
   });

@@ -3,11 +3,32 @@
  * Each test through the Worker with the stand-in CRM over HTTP.
  */
 import { describe, expect, it } from 'vitest';
-import { ADMIN, CUSTOMER_ID, call, callWith, crmState, deliveryRow, drive, endpointConfig, hook, leadJson, putEndpoint, recordingQueue, rowsFor, setupEndpoint } from './helpers';
+import {
+  ADMIN,
+  CUSTOMER_ID,
+  call,
+  callWith,
+  crmState,
+  deliveryRow,
+  drive,
+  endpointConfig,
+  hook,
+  leadJson,
+  putEndpoint,
+  recordingQueue,
+  rowsFor,
+  setupEndpoint,
+} from './helpers';
 
 type Answer = { deliveryId: string; status?: string; error?: { code: string } };
 const admin = (path: string, init: RequestInit = {}, queue = recordingQueue()) =>
-  callWith(new Request(`https://adapter.test/admin${path}`, { ...init, headers: { ...ADMIN, 'content-type': 'application/json' } }), { DELIVERY_QUEUE: queue });
+  callWith(
+    new Request(`https://adapter.test/admin${path}`, {
+      ...init,
+      headers: { ...ADMIN, 'content-type': 'application/json' },
+    }),
+    { DELIVERY_QUEUE: queue },
+  );
 
 describe('response.status', () => {
   it('answers every accepted webhook with the configured status and the usual body', async () => {
@@ -78,7 +99,13 @@ describe('response.unresolved', () => {
         { column_id: 'PHONE_NUMBER', string_value: '+16505550123' },
       ],
     };
-    const res = await call(new Request(`https://adapter.test/hooks/${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }));
+    const res = await call(
+      new Request(`https://adapter.test/hooks/${id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
+    );
     expect(res.status).toBe(200);
   });
 });
@@ -90,7 +117,11 @@ describe('a disabled endpoint is paused, not gone', () => {
     expect(res.status).toBe(202);
     const answer = await res.json<Answer>();
     expect(answer).toEqual({ deliveryId: answer.deliveryId, status: 'held' });
-    expect(await deliveryRow(answer.deliveryId)).toMatchObject({ status: 'held', verified: 1, reason: 'endpoint_disabled' });
+    expect(await deliveryRow(answer.deliveryId)).toMatchObject({
+      status: 'held',
+      verified: 1,
+      reason: 'endpoint_disabled',
+    });
     expect((await crmState(productLineId)).requests).toHaveLength(0);
     expect((await call(hook(endpointId, leadJson(), { query: '?token=wrong' }))).status).toBe(401);
     expect(await (await admin(`/endpoints/${endpointId}`)).json()).toMatchObject({ held: 1 });
@@ -101,7 +132,11 @@ describe('a disabled endpoint is paused, not gone', () => {
     const first = await (await call(hook(endpointId, leadJson({ comment: '第一' })))).json<Answer>();
     const second = await (await call(hook(endpointId, leadJson({ comment: '第二' })))).json<Answer>();
     const queue = recordingQueue();
-    const put = await admin(`/endpoints/${endpointId}`, { method: 'PUT', body: JSON.stringify(endpointConfig(productLineId, { enabled: true })) }, queue);
+    const put = await admin(
+      `/endpoints/${endpointId}`,
+      { method: 'PUT', body: JSON.stringify(endpointConfig(productLineId, { enabled: true })) },
+      queue,
+    );
     expect(await put.json()).toMatchObject({ released: 2, held: 0 });
     expect(queue.sent.map((m) => m.id)).toEqual([first.deliveryId, second.deliveryId]);
     await drive([first.deliveryId]);
@@ -112,8 +147,13 @@ describe('a disabled endpoint is paused, not gone', () => {
 
   it('a queued delivery whose endpoint was disabled meanwhile is held, not failed', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ delivery: { mode: 'queue' } });
-    const { deliveryId } = await (await callWith(hook(endpointId, leadJson()), { DELIVERY_QUEUE: recordingQueue() })).json<Answer>();
-    await admin(`/endpoints/${endpointId}`, { method: 'PUT', body: JSON.stringify(endpointConfig(productLineId, { delivery: { mode: 'queue' }, enabled: false })) });
+    const { deliveryId } = await (
+      await callWith(hook(endpointId, leadJson()), { DELIVERY_QUEUE: recordingQueue() })
+    ).json<Answer>();
+    await admin(`/endpoints/${endpointId}`, {
+      method: 'PUT',
+      body: JSON.stringify(endpointConfig(productLineId, { delivery: { mode: 'queue' }, enabled: false })),
+    });
     await drive([deliveryId]);
     expect(await deliveryRow(deliveryId)).toMatchObject({ status: 'held', attempts: 0 });
     expect((await crmState(productLineId)).requests).toHaveLength(0);

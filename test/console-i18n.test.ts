@@ -9,7 +9,18 @@ import { CATALOGUES, pickLang, type Messages } from '../src/console/i18n';
 import { en } from '../src/console/i18n/en';
 import { fromForm, parseMapLines, readForm, toForm } from '../src/console/mapping-form';
 import { emptyCatalogue } from '../src/endpoints/catalogue';
-import { call, callWith, crmState, CUSTOMER_ID, hook, leadJson, MODULE_ID, rowsFor, setupEndpoint, unique } from './helpers';
+import {
+  call,
+  callWith,
+  crmState,
+  CUSTOMER_ID,
+  hook,
+  leadJson,
+  MODULE_ID,
+  rowsFor,
+  setupEndpoint,
+  unique,
+} from './helpers';
 
 const BASE = 'https://adapter.test';
 const ZH = { 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.8', accept: 'text/html' };
@@ -17,7 +28,11 @@ const EN = { 'accept-language': 'en-US,en;q=0.9', accept: 'text/html' };
 type Session = { cookie: string; csrf: string };
 
 function form(path: string, fields: Record<string, string>, headers: Record<string, string> = {}): Request {
-  return new Request(`${BASE}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields) });
+  return new Request(`${BASE}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(fields),
+  });
 }
 
 async function signIn(): Promise<Session> {
@@ -27,7 +42,8 @@ async function signIn(): Promise<Session> {
   return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]! };
 }
 
-const get = (path: string, s: Session, headers: Record<string, string> = ZH) => call(new Request(`${BASE}${path}`, { headers: { cookie: s.cookie, ...headers } }));
+const get = (path: string, s: Session, headers: Record<string, string> = ZH) =>
+  call(new Request(`${BASE}${path}`, { headers: { cookie: s.cookie, ...headers } }));
 const post = (path: string, s: Session, fields: Record<string, string>, headers: Record<string, string> = ZH) =>
   call(form(path, { _csrf: s.csrf, ...fields }, { cookie: s.cookie, ...headers }));
 
@@ -56,7 +72,8 @@ describe('the catalogue', () => {
         expect(sentence, `${lang} ${status}`).toBeTruthy();
       }
     }
-    for (const reason of Object.keys(en.reason)) expect(CATALOGUES.zh.reason[reason as keyof Messages['reason']], reason).toMatch(/[\u4e00-\u9fff]/);
+    for (const reason of Object.keys(en.reason))
+      expect(CATALOGUES.zh.reason[reason as keyof Messages['reason']], reason).toMatch(/[\u4e00-\u9fff]/);
   });
 
   it('picks Chinese for zh-*, English for en-*, the cookie over both, Chinese when nothing is said', () => {
@@ -94,12 +111,18 @@ describe('every page in both languages', () => {
       '/console/no-such-page',
     ];
     // a delivery of every status, each page and its status's list
-    const row = (await env.DB.prepare('SELECT * FROM deliveries WHERE id = ?').bind(deliveryId).first<Record<string, unknown>>())!;
+    const row = (await env.DB.prepare('SELECT * FROM deliveries WHERE id = ?')
+      .bind(deliveryId)
+      .first<Record<string, unknown>>())!;
     const columns = Object.keys(row);
     for (const [i, status] of DELIVERY_STATUSES.entries()) {
       const id = `${deliveryId.slice(0, 22)}${String(i).padStart(4, '0')}`;
-      const values = columns.map((c) => (c === 'id' ? id : c === 'status' ? status : c === 'idempotency_key' || c === 'sequence_key' ? null : row[c]));
-      await env.DB.prepare(`INSERT INTO deliveries (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
+      const values = columns.map((c) =>
+        c === 'id' ? id : c === 'status' ? status : c === 'idempotency_key' || c === 'sequence_key' ? null : row[c],
+      );
+      await env.DB.prepare(
+        `INSERT INTO deliveries (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+      )
         .bind(...values)
         .run();
       pages.push(`/console/deliveries/${id}`, `/console/deliveries?status=${status}`);
@@ -141,7 +164,9 @@ describe('every page in both languages', () => {
     expect(after).toContain('<html lang="en">');
     expect(after).toContain('New endpoint');
     // never off to another site
-    const away = await call(new Request(`${BASE}/console/language?to=zh&next=https://evil.example/`, { headers: { cookie: s.cookie } }));
+    const away = await call(
+      new Request(`${BASE}/console/language?to=zh&next=https://evil.example/`, { headers: { cookie: s.cookie } }),
+    );
     expect(away.headers.get('location')).toBe('/console');
   });
 
@@ -240,7 +265,11 @@ describe('the mapping editor without JSON', () => {
       update: { mode: 'patch' },
       fields: {
         name: 'name',
-        select_1680162080347: { from: 'level', map: { A: '484020435193692160', B: '484020435193692161' }, required: true },
+        select_1680162080347: {
+          from: 'level',
+          map: { A: '484020435193692160', B: '484020435193692161' },
+          required: true,
+        },
         source: { value: '514465485002113024', overwrite: false },
       },
     });
@@ -263,7 +292,12 @@ describe('the mapping editor without JSON', () => {
       verify: { secret: 'X_TOKEN' },
       customerId: 'crm_id',
       update: { mode: 'fill-empty', skipUnchanged: true },
-      fields: { name: 'name', select_1: { from: 'level', map: { A: '1' } }, source: { value: '5', overwrite: false }, note: { from: 'comment', required: true } },
+      fields: {
+        name: 'name',
+        select_1: { from: 'level', map: { A: '1' } },
+        source: { value: '5', overwrite: false },
+        note: { from: 'comment', required: true },
+      },
       redact: ['mobile'],
     };
     const read = toForm(doc, emptyCatalogue());
@@ -286,7 +320,12 @@ describe('the mapping editor without JSON', () => {
     const s = await signIn();
     const before = (await crmState(productLineId)).requests.length;
     const sample = JSON.stringify({ form: 'x', entry: { serial_number: 7, field_1: '吴九', field_2: '13900139000' } });
-    const res = await post('/console/endpoints/_new/preview', s, { ...picked(productLineId), sample, contentType: 'application/json' }, { ...ZH, 'x-console-fragment': 'preview' });
+    const res = await post(
+      '/console/endpoints/_new/preview',
+      s,
+      { ...picked(productLineId), sample, contentType: 'application/json' },
+      { ...ZH, 'x-console-fragment': 'preview' },
+    );
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain('data-paths=');
@@ -297,7 +336,9 @@ describe('the mapping editor without JSON', () => {
   it('"Add a field" gives one more empty row, without a script', async () => {
     const { productLineId } = await setupEndpoint();
     const s = await signIn();
-    const html = await (await post('/console/endpoints/_new/preview', s, { ...picked(productLineId), addRow: '1' })).text();
+    const html = await (
+      await post('/console/endpoints/_new/preview', s, { ...picked(productLineId), addRow: '1' })
+    ).text();
     // rows 0-2 kept (the blank row 3 dropped), one added, and the usual blank one
     expect(html).toContain('name="row.4.field"');
     expect(html).not.toContain('name="row.5.field"');
@@ -307,7 +348,11 @@ describe('the mapping editor without JSON', () => {
     const { productLineId } = await setupEndpoint();
     const s = await signIn();
     const id = unique('bad');
-    const res = await post('/console/endpoints', s, { id, ...picked(productLineId, { moduleId: '12.5' }), save: 'form' });
+    const res = await post('/console/endpoints', s, {
+      id,
+      ...picked(productLineId, { moduleId: '12.5' }),
+      save: 'form',
+    });
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('crm.moduleId');
     expect(await env.ENDPOINTS.get(`v1:endpoint:${id}`)).toBeNull();
@@ -316,7 +361,9 @@ describe('the mapping editor without JSON', () => {
 
 describe('next to the URL', () => {
   it('the secret field stores the secret the endpoint names, encrypted, and never shows it', async () => {
-    const { endpointId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: 'CONSOLE_SET_TOKEN' } });
+    const { endpointId } = await setupEndpoint({
+      verify: { type: 'token', query: 'token', secret: 'CONSOLE_SET_TOKEN' },
+    });
     const s = await signIn();
     const res = await post(`/console/endpoints/${endpointId}/secret`, s, { value: 'typed-in-the-console-9f3a' });
     expect(res.status).toBe(303);
@@ -341,23 +388,35 @@ describe('next to the URL', () => {
     const s = await signIn();
     await post(`/console/endpoints/${endpointId}/secret`, s, { value: 'first-value-1234' });
     // no previous value yet: nothing to say
-    expect(await (await get(`/console/endpoints/${endpointId}`, s)).text()).not.toContain(CATALOGUES.zh.editor.secretPrevious);
-    const res = await post(`/console/endpoints/${endpointId}/secret`, s, { value: 'second-value-5678', graceHours: '72' });
+    expect(await (await get(`/console/endpoints/${endpointId}`, s)).text()).not.toContain(
+      CATALOGUES.zh.editor.secretPrevious,
+    );
+    const res = await post(`/console/endpoints/${endpointId}/secret`, s, {
+      value: 'second-value-5678',
+      graceHours: '72',
+    });
     expect(res.status).toBe(303);
     const page = await (await get(`/console/endpoints/${endpointId}`, s)).text();
     expect(page).toContain(CATALOGUES.zh.editor.secretPrevious);
     expect(page).toContain(CATALOGUES.zh.editor.secretGraceHours(0));
     expect((await call(hook(endpointId, leadJson(), { query: '?token=first-value-1234' }))).status).toBe(200);
     await post(`/console/endpoints/${endpointId}/secret`, s, { value: 'third-value-9012', graceHours: '0' });
-    expect(await (await get(`/console/endpoints/${endpointId}`, s)).text()).not.toContain(CATALOGUES.zh.editor.secretPrevious);
+    expect(await (await get(`/console/endpoints/${endpointId}`, s)).text()).not.toContain(
+      CATALOGUES.zh.editor.secretPrevious,
+    );
     expect((await call(hook(endpointId, leadJson(), { query: '?token=second-value-5678' }))).status).toBe(401);
     expect((await call(hook(endpointId, leadJson(), { query: '?token=third-value-9012' }))).status).toBe(200);
   });
 
   it('without SECRETS_KEY the field says so and stores nothing', async () => {
-    const { endpointId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: 'CONSOLE_NOKEY_TOKEN' } });
+    const { endpointId } = await setupEndpoint({
+      verify: { type: 'token', query: 'token', secret: 'CONSOLE_NOKEY_TOKEN' },
+    });
     const s = await signIn();
-    const res = await callWith(form(`/console/endpoints/${endpointId}/secret`, { _csrf: s.csrf, value: 'v-1234' }, { cookie: s.cookie, ...ZH }), { SECRETS_KEY: undefined });
+    const res = await callWith(
+      form(`/console/endpoints/${endpointId}/secret`, { _csrf: s.csrf, value: 'v-1234' }, { cookie: s.cookie, ...ZH }),
+      { SECRETS_KEY: undefined },
+    );
     expect(res.status).toBe(503);
     expect(await res.text()).toContain(CATALOGUES.zh.editor.secretNoKey);
     expect(await env.ENDPOINTS.get('v1:secret:CONSOLE_NOKEY_TOKEN')).toBeNull();
@@ -367,7 +426,10 @@ describe('next to the URL', () => {
     const { endpointId, productLineId } = await setupEndpoint();
     const s = await signIn();
     const before = (await crmState(productLineId)).requests.length;
-    const res = await post(`/console/endpoints/${endpointId}/test`, s, { sample: leadJson(), contentType: 'application/json' });
+    const res = await post(`/console/endpoints/${endpointId}/test`, s, {
+      sample: leadJson(),
+      contentType: 'application/json',
+    });
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain(CATALOGUES.zh.preview.outcome.would_deliver);
@@ -395,18 +457,29 @@ describe('value maps', () => {
 
 describe('readForm', () => {
   it('reads rows up to the last one given and drops blank ones', () => {
-    const state = readForm({ moduleId: '1', 'row.0.field': 'name', 'row.0.from': 'name', 'row.1.field': '', 'row.2.field': 'note', 'row.2.kind': 'constant', 'row.2.value': 'x' });
+    const state = readForm({
+      moduleId: '1',
+      'row.0.field': 'name',
+      'row.0.from': 'name',
+      'row.1.field': '',
+      'row.2.field': 'note',
+      'row.2.kind': 'constant',
+      'row.2.value': 'x',
+    });
     expect(state.rows.map((r) => r.field)).toEqual(['name', 'note']);
   });
 });
 
 describe('reasons the types do not reach', () => {
   // the source of src/, as text (Vite's glob: this test runs inside workerd, which has no file system)
-  const sources = (import.meta as unknown as { glob: (p: string[], o: object) => Record<string, string> }).glob(['../src/**/*.ts', '../src/**/*.tsx', '!../src/console/i18n/**'], {
-    query: '?raw',
-    import: 'default',
-    eager: true,
-  });
+  const sources = (import.meta as unknown as { glob: (p: string[], o: object) => Record<string, string> }).glob(
+    ['../src/**/*.ts', '../src/**/*.tsx', '!../src/console/i18n/**'],
+    {
+      query: '?raw',
+      import: 'default',
+      eager: true,
+    },
+  );
 
   it('every reason literal in src/ has an English and a Chinese sentence', () => {
     const found = new Set<string>();

@@ -17,7 +17,13 @@ async function upload(moduleId: string, fields: { file?: File; csv?: string }) {
   form.set('moduleId', moduleId);
   if (fields.file) form.set('file', fields.file);
   if (fields.csv) form.set('csv', fields.csv);
-  return call(new Request(`${BASE}/console/customer-keys/import`, { method: 'POST', headers: { cookie: s.cookie, ...ZH }, body: form }));
+  return call(
+    new Request(`${BASE}/console/customer-keys/import`, {
+      method: 'POST',
+      headers: { cookie: s.cookie, ...ZH },
+      body: form,
+    }),
+  );
 }
 
 describe('the console’s import', () => {
@@ -40,7 +46,12 @@ describe('the console’s import', () => {
 
   it('tells each refused row in Chinese: a value too long, and a duplicate on the row that lost', async () => {
     const moduleId = snowflake();
-    const csv = ['customer_id,key,value', `${CUSTOMER_ID},clue_id,${'q'.repeat(300)}`, `${CUSTOMER_ID},clue_id,dup`, `700000000000000001,clue_id,dup`].join('\n');
+    const csv = [
+      'customer_id,key,value',
+      `${CUSTOMER_ID},clue_id,${'q'.repeat(300)}`,
+      `${CUSTOMER_ID},clue_id,dup`,
+      `700000000000000001,clue_id,dup`,
+    ].join('\n');
     const html = await (await upload(moduleId, { csv })).text();
     const k = CATALOGUES.zh.keys;
     expect(html).toContain(k.row(1, k.refusals.value_too_long(0)));

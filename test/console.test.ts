@@ -29,7 +29,8 @@ const english = (r: Request) => {
   return r;
 };
 const call = (r: Request) => callAnyLanguage(english(r));
-const callWith = (r: Request, overrides: Parameters<typeof callWithAnyLanguage>[1]) => callWithAnyLanguage(english(r), overrides);
+const callWith = (r: Request, overrides: Parameters<typeof callWithAnyLanguage>[1]) =>
+  callWithAnyLanguage(english(r), overrides);
 const HTML = { accept: 'text/html' };
 
 type Session = { cookie: string; csrf: string };
@@ -45,10 +46,15 @@ async function signIn(): Promise<Session> {
 }
 
 function form(path: string, fields: Record<string, string>, headers: Record<string, string> = {}): Request {
-  return new Request(`${BASE}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields) });
+  return new Request(`${BASE}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(fields),
+  });
 }
 
-const get = (path: string, s: Session, headers: Record<string, string> = {}) => call(new Request(`${BASE}${path}`, { headers: { cookie: s.cookie, ...headers } }));
+const get = (path: string, s: Session, headers: Record<string, string> = {}) =>
+  call(new Request(`${BASE}${path}`, { headers: { cookie: s.cookie, ...headers } }));
 const post = (path: string, s: Session, fields: Record<string, string>, headers: Record<string, string> = {}) =>
   call(form(path, { _csrf: s.csrf, ...fields }, { cookie: s.cookie, ...headers }));
 
@@ -79,7 +85,8 @@ describe('sign-in and sessions', () => {
     const cookie = res.headers.get('set-cookie')!;
     // <expires>.<nonce>.<who>.<signature>: the admin token signs in as one person, "admin"
     expect(cookie).toMatch(/^__Host-console=\d{13}\.[A-Za-z0-9_-]{24}\.YWRtaW4\.[A-Za-z0-9_-]{43};/);
-    for (const attr of ['Max-Age=43200', 'Path=/', 'HttpOnly', 'Secure', 'SameSite=Strict']) expect(cookie).toContain(attr);
+    for (const attr of ['Max-Age=43200', 'Path=/', 'HttpOnly', 'Secure', 'SameSite=Strict'])
+      expect(cookie).toContain(attr);
   });
 
   it('refuses a wrong token with 401 and sets no cookie', async () => {
@@ -138,7 +145,9 @@ describe('CSRF', () => {
     const { id } = await failedDelivery();
     const s = await signIn();
     const queue = recordingQueue();
-    const res = await callWith(form(`/console/deliveries/${id}/replay`, {}, { cookie: s.cookie }), { DELIVERY_QUEUE: queue });
+    const res = await callWith(form(`/console/deliveries/${id}/replay`, {}, { cookie: s.cookie }), {
+      DELIVERY_QUEUE: queue,
+    });
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({ error: { code: 'csrf_failed' } });
     expect(queue.sent).toEqual([]);
@@ -149,7 +158,9 @@ describe('CSRF', () => {
     const { id } = await failedDelivery();
     const [a, b] = [await signIn(), await signIn()];
     expect((await post(`/console/deliveries/${id}/replay`, { cookie: a.cookie, csrf: b.csrf }, {})).status).toBe(403);
-    expect((await post(`/console/deliveries/${id}/replay`, a, {}, { origin: 'https://evil.example' })).status).toBe(403);
+    expect((await post(`/console/deliveries/${id}/replay`, a, {}, { origin: 'https://evil.example' })).status).toBe(
+      403,
+    );
     expect((await deliveryRow(id))!.status).toBe('failed');
   });
 
@@ -172,9 +183,12 @@ describe('overview', () => {
   it('does not list a deleted endpoint as failing now', async () => {
     const { endpointId } = await failedDelivery();
     const s = await signIn();
-    const failingNow = async () => /id="failing"[\s\S]*?<\/ul>|id="failing"[\s\S]*?<\/p>/.exec(await (await get('/console', s)).text())?.[0] ?? '';
+    const failingNow = async () =>
+      /id="failing"[\s\S]*?<\/ul>|id="failing"[\s\S]*?<\/p>/.exec(await (await get('/console', s)).text())?.[0] ?? '';
     expect(await failingNow()).toContain(endpointId);
-    expect((await call(new Request(`${BASE}/admin/endpoints/${endpointId}`, { method: 'DELETE', headers: ADMIN }))).status).toBe(204);
+    expect(
+      (await call(new Request(`${BASE}/admin/endpoints/${endpointId}`, { method: 'DELETE', headers: ADMIN }))).status,
+    ).toBe(204);
     expect(await failingNow()).not.toContain(endpointId);
   });
 });
@@ -219,7 +233,9 @@ describe('deliveries', () => {
     const { id } = await failedDelivery();
     const s = await signIn();
     const queue = recordingQueue();
-    const res = await callWith(form(`/console/deliveries/${id}/replay`, { _csrf: s.csrf }, { cookie: s.cookie }), { DELIVERY_QUEUE: queue });
+    const res = await callWith(form(`/console/deliveries/${id}/replay`, { _csrf: s.csrf }, { cookie: s.cookie }), {
+      DELIVERY_QUEUE: queue,
+    });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe(`/console/deliveries/${id}?done=replayed`);
     expect(queue.sent).toEqual([{ id }]);
@@ -247,7 +263,10 @@ describe('deliveries', () => {
     expect(ask.status).toBe(200);
     expect(await ask.text()).toContain(`Replay 2 failed deliveries of ${a.endpointId} received in the last 24h?`);
     const queue = recordingQueue();
-    const done = await callWith(form('/console/deliveries/replay', { _csrf: s.csrf, ...fields, confirm: '2' }, { cookie: s.cookie }), { DELIVERY_QUEUE: queue });
+    const done = await callWith(
+      form('/console/deliveries/replay', { _csrf: s.csrf, ...fields, confirm: '2' }, { cookie: s.cookie }),
+      { DELIVERY_QUEUE: queue },
+    );
     expect(done.status).toBe(202);
     expect(await done.text()).toContain('2 of 2 deliveries queued for replay.');
     expect(queue.sent).toHaveLength(2);
@@ -262,11 +281,25 @@ describe('endpoints', () => {
     const [row] = await rowsFor(endpointId);
     const s = await signIn();
     const config = JSON.parse((await env.ENDPOINTS.get(`v1:endpoint:${endpointId}`))!).config;
-    const fields = { config: JSON.stringify(config), delivery: row!.id, sample: leadJson({ name: '新样本' }), contentType: 'application/json' };
-    const typed = await (await post(`/console/endpoints/${endpointId}/preview`, s, fields, { 'x-console-fragment': 'preview' })).text();
+    const fields = {
+      config: JSON.stringify(config),
+      delivery: row!.id,
+      sample: leadJson({ name: '新样本' }),
+      contentType: 'application/json',
+    };
+    const typed = await (
+      await post(`/console/endpoints/${endpointId}/preview`, s, fields, { 'x-console-fragment': 'preview' })
+    ).text();
     expect(typed).toContain('新样本');
     expect(typed).not.toContain('旧样本');
-    const picked = await (await post(`/console/endpoints/${endpointId}/preview`, s, { ...fields, sample: '' }, { 'x-console-fragment': 'preview' })).text();
+    const picked = await (
+      await post(
+        `/console/endpoints/${endpointId}/preview`,
+        s,
+        { ...fields, sample: '' },
+        { 'x-console-fragment': 'preview' },
+      )
+    ).text();
     expect(picked).toContain('旧样本');
   });
 
@@ -274,7 +307,11 @@ describe('endpoints', () => {
     const { endpointId } = await failedDelivery();
     const html = await (await get('/console/endpoints', await signIn())).text();
     expect(html).toContain(endpointId);
-    expect(html).toMatch(new RegExp(`${endpointId}</strong></a> <span class="status g-ok">enabled</span>[\\s\\S]*?0% succeeded in 24 h \\(0 of 1\\)`));
+    expect(html).toMatch(
+      new RegExp(
+        `${endpointId}</strong></a> <span class="status g-ok">enabled</span>[\\s\\S]*?0% succeeded in 24 h \\(0 of 1\\)`,
+      ),
+    );
   });
 
   it('shows the URL to paste and the configuration', async () => {
@@ -292,7 +329,12 @@ describe('endpoints', () => {
     const { endpointId } = await setupEndpoint();
     const before = await env.ENDPOINTS.get(`v1:endpoint:${endpointId}`);
     const s = await signIn();
-    const bad = JSON.stringify({ name: 'x', crm: { moduleId: 'abc', productLineId: '1' }, verify: { type: 'none' }, fields: { name: '$trim(' } });
+    const bad = JSON.stringify({
+      name: 'x',
+      crm: { moduleId: 'abc', productLineId: '1' },
+      verify: { type: 'none' },
+      fields: { name: '$trim(' },
+    });
     const res = await post(`/console/endpoints/${endpointId}`, s, { config: bad }, HTML);
     expect(res.status).toBe(400);
     const html = await res.text();
@@ -312,7 +354,9 @@ describe('endpoints', () => {
     const res = await post(`/console/endpoints/${endpointId}`, s, { config: text });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe(`/console/endpoints/${endpointId}?saved=saved`);
-    const after = (await env.ENDPOINTS.get<{ config: { name: string; crm: { moduleId: string; productLineId: string } } }>(`v1:endpoint:${endpointId}`, 'json'))!;
+    const after = (await env.ENDPOINTS.get<{
+      config: { name: string; crm: { moduleId: string; productLineId: string } };
+    }>(`v1:endpoint:${endpointId}`, 'json'))!;
     expect(after.config.name).toBe('新名字');
     expect(after.config.crm).toEqual({ moduleId: MODULE_ID, productLineId });
   });
@@ -320,7 +364,13 @@ describe('endpoints', () => {
   it('creates an endpoint, and refuses to overwrite an existing one from "new"', async () => {
     const { endpointId, productLineId } = await setupEndpoint();
     const s = await signIn();
-    const config = JSON.stringify({ name: 'n', crm: { moduleId: MODULE_ID, productLineId }, verify: { type: 'none' }, customerId: 'id', fields: { name: 'name' } });
+    const config = JSON.stringify({
+      name: 'n',
+      crm: { moduleId: MODULE_ID, productLineId },
+      verify: { type: 'none' },
+      customerId: 'id',
+      fields: { name: 'name' },
+    });
     const id = unique('new');
     const created = await post('/console/endpoints', s, { id, config });
     expect(created.status).toBe(303);
@@ -334,15 +384,26 @@ describe('endpoints', () => {
     const { endpointId, productLineId } = await setupEndpoint();
     const s = await signIn();
     const stored = (await env.ENDPOINTS.get<{ config: Record<string, unknown> }>(`v1:endpoint:${endpointId}`, 'json'))!;
-    const config = JSON.stringify({ ...stored.config, fields: { ...(stored.config.fields as object), note: '"备注: " & comment' } });
-    const res = await post(`/console/endpoints/${endpointId}/preview`, s, { config, sample: leadJson(), contentType: 'application/json' }, { 'x-console-fragment': 'preview' });
+    const config = JSON.stringify({
+      ...stored.config,
+      fields: { ...(stored.config.fields as object), note: '"备注: " & comment' },
+    });
+    const res = await post(
+      `/console/endpoints/${endpointId}/preview`,
+      s,
+      { config, sample: leadJson(), contentType: 'application/json' },
+      { 'x-console-fragment': 'preview' },
+    );
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain('Would update the customer');
     expect(html).toContain('备注: 想了解价格');
     expect(html).not.toContain('<html');
     // nothing saved, nothing sent
-    expect((await env.ENDPOINTS.get<{ config: { fields: { note: unknown } } }>(`v1:endpoint:${endpointId}`, 'json'))!.config.fields.note).toEqual({ from: 'comment' });
+    expect(
+      (await env.ENDPOINTS.get<{ config: { fields: { note: unknown } } }>(`v1:endpoint:${endpointId}`, 'json'))!.config
+        .fields.note,
+    ).toEqual({ from: 'comment' });
     expect((await crmState(productLineId)).requests).toEqual([]);
   });
 
@@ -353,13 +414,23 @@ describe('endpoints', () => {
     expect(page).toContain(`<option value="${id}" selected="" data-time=`);
     expect(page).toContain('来自最近的投递');
     const stored = (await env.ENDPOINTS.get<{ config: unknown }>(`v1:endpoint:${endpointId}`, 'json'))!;
-    const res = await post(`/console/endpoints/${endpointId}/preview`, s, { config: JSON.stringify(stored.config), delivery: id }, { 'x-console-fragment': 'preview' });
+    const res = await post(
+      `/console/endpoints/${endpointId}/preview`,
+      s,
+      { config: JSON.stringify(stored.config), delivery: id },
+      { 'x-console-fragment': 'preview' },
+    );
     expect(await res.text()).toContain('来自最近的投递');
   });
 
   it('the preview names configuration problems instead of a CRM body', async () => {
     const { endpointId } = await setupEndpoint();
-    const res = await post(`/console/endpoints/${endpointId}/preview`, await signIn(), { config: '{"name": 1}', sample: '{}' }, { 'x-console-fragment': 'preview' });
+    const res = await post(
+      `/console/endpoints/${endpointId}/preview`,
+      await signIn(),
+      { config: '{"name": 1}', sample: '{}' },
+      { 'x-console-fragment': 'preview' },
+    );
     const html = await res.text();
     expect(html).toContain('Fix the configuration to see the preview.');
     expect(html).toContain('<code>name</code>');
@@ -373,11 +444,22 @@ describe('customer keys', () => {
     const body = new FormData();
     body.set('_csrf', s.csrf);
     body.set('moduleId', moduleId);
-    body.set('file', new File([`customer_id,key,value\n${CUSTOMER_ID},phone,+86 138-0013-8000\nnot-an-id,phone,1\n`], 'keys.csv', { type: 'text/csv' }));
-    const res = await call(new Request(`${BASE}/console/customer-keys/import`, { method: 'POST', headers: { cookie: s.cookie }, body }));
+    body.set(
+      'file',
+      new File([`customer_id,key,value\n${CUSTOMER_ID},phone,+86 138-0013-8000\nnot-an-id,phone,1\n`], 'keys.csv', {
+        type: 'text/csv',
+      }),
+    );
+    const res = await call(
+      new Request(`${BASE}/console/customer-keys/import`, { method: 'POST', headers: { cookie: s.cookie }, body }),
+    );
     expect(res.status).toBe(200);
-    expect(await res.text()).toContain(`Module ${moduleId}: 2 rows received, 1 added, 0 updated, 0 unchanged, 1 refused.`);
-    const found = await (await get(`/console/customer-keys?moduleId=${moduleId}&key=phone&value=13800138000`, s)).text();
+    expect(await res.text()).toContain(
+      `Module ${moduleId}: 2 rows received, 1 added, 0 updated, 0 unchanged, 1 refused.`,
+    );
+    const found = await (
+      await get(`/console/customer-keys?moduleId=${moduleId}&key=phone&value=13800138000`, s)
+    ).text();
     expect(found).toContain(`<td>${CUSTOMER_ID}</td>`);
     expect(found).toContain('<td>import</td>');
   });
@@ -427,8 +509,14 @@ describe('the console Worker behind the CONSOLE binding', () => {
         throw new Error('Worker "crm-webhook-adapter-console" not found');
       },
     };
-    const res = await worker.fetch(new Request(`${BASE}/console/sign-in`), { ...env, CONSOLE: gone } as unknown as Env, createExecutionContext());
+    const res = await worker.fetch(
+      new Request(`${BASE}/console/sign-in`),
+      { ...env, CONSOLE: gone } as unknown as Env,
+      createExecutionContext(),
+    );
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ error: { code: 'console_unavailable', message: expect.stringContaining('npm run deploy') } });
+    expect(await res.json()).toEqual({
+      error: { code: 'console_unavailable', message: expect.stringContaining('npm run deploy') },
+    });
   });
 });

@@ -41,7 +41,10 @@ describe('a customer sequence', () => {
   function sequence() {
     const coordinator = env.COORDINATOR.get(env.COORDINATOR.idFromName(`unit:${crypto.randomUUID()}`));
     const key = `pl:mod:${crypto.randomUUID()}`;
-    const place = (deliveryId: string, version: string | null = null, endpointId = 'ep', round = 0): Place => ({ key, ticket: { deliveryId, endpointId, version, round } });
+    const place = (deliveryId: string, version: string | null = null, endpointId = 'ep', round = 0): Place => ({
+      key,
+      ticket: { deliveryId, endpointId, version, round },
+    });
     return {
       place,
       register: (id: string) => coordinator.join([place(id)]),

@@ -7,18 +7,38 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { coordinationOf, gateStatus, resumeGate } from '../src/coordination';
-import { ADMIN, callWith, crmFailures, crmRecovers, crmState, deliveryRow, drive, hook, leadJson, recordingQueue, rowsFor, setupEndpoint, snowflake } from './helpers';
+import {
+  ADMIN,
+  callWith,
+  crmFailures,
+  crmRecovers,
+  crmState,
+  deliveryRow,
+  drive,
+  hook,
+  leadJson,
+  recordingQueue,
+  rowsFor,
+  setupEndpoint,
+  snowflake,
+} from './helpers';
 import { settle } from './settle';
 
 const people = (n: number) => Array.from({ length: n }, () => ({ id: snowflake(), name: '旧名字' }));
-const applied = async (productLineId: string) => (await crmState(productLineId)).requests.filter((r) => r.outcome === 'applied');
+const applied = async (productLineId: string) =>
+  (await crmState(productLineId)).requests.filter((r) => r.outcome === 'applied');
 
 async function queuedFor(count: number, overrides: Record<string, unknown> = {}) {
   const customers = people(count);
-  const { endpointId, productLineId } = await setupEndpoint({ delivery: { mode: 'queue', schedule: [5], maxAttempts: 20 }, ...overrides }, { customers });
+  const { endpointId, productLineId } = await setupEndpoint(
+    { delivery: { mode: 'queue', schedule: [5], maxAttempts: 20 }, ...overrides },
+    { customers },
+  );
   const queue = recordingQueue();
   for (const [i, c] of customers.entries()) {
-    const res = await callWith(hook(endpointId, leadJson({ crm_id: c.id, comment: `lead-${i}` })), { DELIVERY_QUEUE: queue });
+    const res = await callWith(hook(endpointId, leadJson({ crm_id: c.id, comment: `lead-${i}` })), {
+      DELIVERY_QUEUE: queue,
+    });
     expect(res.status).toBe(202);
   }
   return { endpointId, productLineId, customers, queue, ids: queue.sent.map((m) => m.id) };
@@ -33,7 +53,10 @@ describe('calls in flight', () => {
       Array.from({ length: 20 }, () => ({ delayMs: 150 })),
     );
     const limits = { CRM_MAX_CONCURRENCY: '2' };
-    await Promise.all([drive(ids.slice(0, 10), { overrides: { DELIVERY_QUEUE: queue, ...limits } }), drive(ids.slice(10), { overrides: { DELIVERY_QUEUE: queue, ...limits } })]);
+    await Promise.all([
+      drive(ids.slice(0, 10), { overrides: { DELIVERY_QUEUE: queue, ...limits } }),
+      drive(ids.slice(10), { overrides: { DELIVERY_QUEUE: queue, ...limits } }),
+    ]);
     await settle(endpointId, queue, { overrides: limits });
     const crm = await crmState(productLineId);
     expect(crm.maxInFlight).toBeLessThanOrEqual(2);
@@ -62,8 +85,12 @@ describe('calls in flight', () => {
     const coordination = coordinationOf({ ...env, ...limits } as Env);
     const hanging = callWith(hook(endpointId, leadJson({ crm_id: first!.id })), { DELIVERY_QUEUE: queue, ...limits });
     // another customer's webhook arrives once the first holds the slot (looked up, not waited for)
-    for (let i = 0; i < 200 && (await gateStatus(coordination, productLineId)).inFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    const res = await callWith(hook(endpointId, leadJson({ crm_id: second!.id })), { DELIVERY_QUEUE: queue, ...limits });
+    for (let i = 0; i < 200 && (await gateStatus(coordination, productLineId)).inFlight === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    const res = await callWith(hook(endpointId, leadJson({ crm_id: second!.id })), {
+      DELIVERY_QUEUE: queue,
+      ...limits,
+    });
     expect((await hanging).status).toBe(502);
     expect(res.status).toBe(202);
     const answer = await res.json<{ deliveryId: string; status: string }>();
@@ -137,11 +164,22 @@ describe('an outage', () => {
     const { productLineId, queue, ids } = await queuedFor(1);
     await crmFailures(productLineId, [{ http: 429, retryAfter: 600 }]);
     await drive(ids, { overrides: { DELIVERY_QUEUE: queue } });
-    const crm = await callWith(new Request(`https://adapter.test/admin/crm?productLine=${productLineId}`, { headers: ADMIN }), {});
+    const crm = await callWith(
+      new Request(`https://adapter.test/admin/crm?productLine=${productLineId}`, { headers: ADMIN }),
+      {},
+    );
     expect(crm.status).toBe(200);
     const body = await crm.json<{ gates: { productLineId: string; paused: boolean; why: string }[] }>();
-    expect(body.gates).toEqual([expect.objectContaining({ productLineId, paused: true, why: expect.stringContaining('Retry-After') })]);
-    const resumed = await callWith(new Request(`https://adapter.test/admin/crm/resume?productLine=${productLineId}`, { method: 'POST', headers: ADMIN }), {});
+    expect(body.gates).toEqual([
+      expect.objectContaining({ productLineId, paused: true, why: expect.stringContaining('Retry-After') }),
+    ]);
+    const resumed = await callWith(
+      new Request(`https://adapter.test/admin/crm/resume?productLine=${productLineId}`, {
+        method: 'POST',
+        headers: ADMIN,
+      }),
+      {},
+    );
     expect(resumed.status).toBe(200);
     // the next call is the probe
     await drive(ids, { overrides: { DELIVERY_QUEUE: queue } });

@@ -3,12 +3,24 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { CUSTOMER_ID, MODULE_ID, crmState, crmTenant } from './helpers';
 
-const customer = { id: CUSTOMER_ID, name: '旧名字', phone: '13000000000', note: '销售写的备注', own_id: '400000000000000002', select_1680162080347: '484020435193692160' };
+const customer = {
+  id: CUSTOMER_ID,
+  name: '旧名字',
+  phone: '13000000000',
+  note: '销售写的备注',
+  own_id: '400000000000000002',
+  select_1680162080347: '484020435193692160',
+};
 
 function update(productLineId: string, body: unknown, headers: Record<string, string> = {}) {
   return fetch(`${env.CRM_BASE_URL}/api/moduleData/update`, {
     method: 'POST',
-    headers: { authorization: 'Bearer test-crm-token', 'default-product-id': productLineId, 'content-type': 'application/json', ...headers },
+    headers: {
+      authorization: 'Bearer test-crm-token',
+      'default-product-id': productLineId,
+      'content-type': 'application/json',
+      ...headers,
+    },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
@@ -17,22 +29,41 @@ type Envelope = { code: number; message: string; data: { item: Record<string, an
 describe('update modes', () => {
   it('merge keeps omitted fields', async () => {
     const pid = await crmTenant({ mode: 'merge', customers: [customer] });
-    const { code, data } = await (await update(pid, { mid: MODULE_ID, id: CUSTOMER_ID, name: '新名字' })).json<Envelope>();
+    const { code, data } = await (
+      await update(pid, { mid: MODULE_ID, id: CUSTOMER_ID, name: '新名字' })
+    ).json<Envelope>();
     expect(code).toBe(200);
-    expect(data!.item).toMatchObject({ id: CUSTOMER_ID, name: '新名字', note: '销售写的备注', phone: '13000000000', own_id: { id: '400000000000000002' } });
+    expect(data!.item).toMatchObject({
+      id: CUSTOMER_ID,
+      name: '新名字',
+      note: '销售写的备注',
+      phone: '13000000000',
+      own_id: { id: '400000000000000002' },
+    });
   });
 
   it('replace blanks omitted fields (a never-set or blanked select comes back as [])', async () => {
     const pid = await crmTenant({ mode: 'replace', customers: [customer] });
     const { data } = await (await update(pid, { mid: MODULE_ID, id: CUSTOMER_ID, name: '新名字' })).json<Envelope>();
-    expect(data!.item).toMatchObject({ name: '新名字', note: null, phone: null, select_1680162080347: [], own_id: { id: '400000000000000002' } });
+    expect(data!.item).toMatchObject({
+      name: '新名字',
+      note: null,
+      phone: null,
+      select_1680162080347: [],
+      own_id: { id: '400000000000000002' },
+    });
   });
 
   it('reassign-owner hands the customer to the API user when own_id is omitted', async () => {
     const pid = await crmTenant({ mode: 'reassign-owner', customers: [customer] });
     const { data } = await (await update(pid, { mid: MODULE_ID, id: CUSTOMER_ID, name: '新名字' })).json<Envelope>();
-    expect(data!.item).toMatchObject({ own_id: { id: '400000000000000001' }, last_own_id: { id: '400000000000000002' } });
-    const kept = await (await update(pid, { mid: MODULE_ID, id: CUSTOMER_ID, own_id: '400000000000000003' })).json<Envelope>();
+    expect(data!.item).toMatchObject({
+      own_id: { id: '400000000000000001' },
+      last_own_id: { id: '400000000000000002' },
+    });
+    const kept = await (
+      await update(pid, { mid: MODULE_ID, id: CUSTOMER_ID, own_id: '400000000000000003' })
+    ).json<Envelope>();
     expect(kept.data!.item.own_id.id).toBe('400000000000000003');
   });
 
@@ -40,7 +71,11 @@ describe('update modes', () => {
     const pid = await crmTenant({ customers: [{ ...customer, source: '514465485002113024' }] });
     const res = await fetch(`${env.CRM_BASE_URL}/api/crm/client/detail`, {
       method: 'POST',
-      headers: { authorization: 'Bearer test-crm-token', 'default-product-id': pid, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: 'Bearer test-crm-token',
+        'default-product-id': pid,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: `mid=${MODULE_ID}&id=${CUSTOMER_ID}`,
     });
     const { code, data } = await res.json<Envelope>();

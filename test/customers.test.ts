@@ -3,16 +3,41 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { normaliseKey, parseCsv } from '../src/customers/keys';
 import { planUpdate } from '../src/customers/update';
-import { ADMIN, CUSTOMER_ID, MODULE_ID, call, callWith, crmState, deliveryRow, drive, hook, leadJson, recordingQueue, rowsFor, setupEndpoint, snowflake } from './helpers';
+import {
+  ADMIN,
+  CUSTOMER_ID,
+  MODULE_ID,
+  call,
+  callWith,
+  crmState,
+  deliveryRow,
+  drive,
+  hook,
+  leadJson,
+  recordingQueue,
+  rowsFor,
+  setupEndpoint,
+  snowflake,
+} from './helpers';
 
 type Answer = { deliveryId: string; status: string; customerId?: string; error?: { code: string; message: string } };
 const OTHER_ID = '688346218203447297';
 
 const keysApi = (query: string, init: RequestInit = {}) =>
-  call(new Request(`https://adapter.test/admin/customer-keys${query}`, { ...init, headers: { ...ADMIN, ...(init.headers as Record<string, string>) } }));
+  call(
+    new Request(`https://adapter.test/admin/customer-keys${query}`, {
+      ...init,
+      headers: { ...ADMIN, ...(init.headers as Record<string, string>) },
+    }),
+  );
 const importJson = (moduleId: string, rows: unknown[]) =>
-  keysApi(`?moduleId=${moduleId}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rows) });
-const importCsv = (moduleId: string, csv: string) => keysApi(`?moduleId=${moduleId}`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
+  keysApi(`?moduleId=${moduleId}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(rows),
+  });
+const importCsv = (moduleId: string, csv: string) =>
+  keysApi(`?moduleId=${moduleId}`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
 
 /** An endpoint whose payload may carry no CRM id: the customer is looked up by phone, then by lead id. Each test gets a module of its own. */
 async function lookupEndpoint(extra: Record<string, unknown> = {}) {
@@ -58,11 +83,16 @@ describe('finding the customer', () => {
 
   it('finds the customer by an imported phone, whatever its spelling', async () => {
     const { endpointId, productLineId, moduleId } = await lookupEndpoint();
-    const imported = await importJson(moduleId, [{ customer_id: CUSTOMER_ID, key: 'phone', value: '+86 139 0013 9000' }]);
+    const imported = await importJson(moduleId, [
+      { customer_id: CUSTOMER_ID, key: 'phone', value: '+86 139 0013 9000' },
+    ]);
     expect(await imported.json()).toMatchObject({ received: 1, added: 1, updated: 0, refused: 0 });
     const res = await call(hook(endpointId, lead({ mobile: '0086-139-0013-9000' })));
     expect(await res.json<Answer>()).toMatchObject({ status: 'delivered', customerId: CUSTOMER_ID });
-    expect(JSON.parse((await crmState(productLineId)).requests[0]!.rawBody)).toMatchObject({ id: CUSTOMER_ID, mid: moduleId });
+    expect(JSON.parse((await crmState(productLineId)).requests[0]!.rawBody)).toMatchObject({
+      id: CUSTOMER_ID,
+      mid: moduleId,
+    });
   });
 
   it("finds the customer by the ad platform's lead id when the phone is unknown", async () => {
@@ -73,9 +103,13 @@ describe('finding the customer', () => {
   });
 
   it('learns phone and lead id from every successful CRM answer', async () => {
-    const { endpointId, moduleId } = await lookupEndpoint({ fields: { name: 'name', phone: '$cnMobile(mobile)', clue_id_unique: 'clue_id' } });
+    const { endpointId, moduleId } = await lookupEndpoint({
+      fields: { name: 'name', phone: '$cnMobile(mobile)', clue_id_unique: 'clue_id' },
+    });
     await call(hook(endpointId, leadJson({ crm_id: CUSTOMER_ID, mobile: '13600136000', clue_id: 'lead-42' })));
-    const learned = await (await keysApi(`?moduleId=${moduleId}&customerId=${CUSTOMER_ID}`)).json<{ keys: Record<string, string>[] }>();
+    const learned = await (await keysApi(`?moduleId=${moduleId}&customerId=${CUSTOMER_ID}`)).json<{
+      keys: Record<string, string>[];
+    }>();
     expect(learned.keys.map((k) => [k.key, k.value, k.source]).sort()).toEqual([
       ['clue_id', 'lead-42', 'learned'],
       ['phone', '13600136000', 'learned'],
@@ -159,32 +193,54 @@ describe('customer-keys admin', () => {
       updated: 1,
       unchanged: 1,
       refused: 3,
-      reasons: { 'customer_id is not a decimal id': 1, 'key is not a valid key name': 1, 'value is empty (after normalising)': 1 },
+      reasons: {
+        'customer_id is not a decimal id': 1,
+        'key is not a valid key name': 1,
+        'value is empty (after normalising)': 1,
+      },
       examples: [
         { row: 4, code: 'bad_customer_id', reason: 'customer_id is not a decimal id' },
         { row: 5, code: 'bad_key', reason: 'key is not a valid key name' },
         { row: 6, code: 'empty_value', reason: 'value is empty (after normalising)' },
       ],
     });
-    const found = await (await keysApi(`?moduleId=${moduleId}&key=phone&value=%2B86%20138%200013%208000`)).json<{ keys: Record<string, string>[] }>();
-    expect(found.keys).toEqual([expect.objectContaining({ customerId: OTHER_ID, key: 'phone', value: '13800138000', source: 'import' })]);
+    const found = await (await keysApi(`?moduleId=${moduleId}&key=phone&value=%2B86%20138%200013%208000`)).json<{
+      keys: Record<string, string>[];
+    }>();
+    expect(found.keys).toEqual([
+      expect.objectContaining({ customerId: OTHER_ID, key: 'phone', value: '13800138000', source: 'import' }),
+    ]);
     expect((await keysApi(`?moduleId=${moduleId}&key=phone&value=13800138000`, { method: 'DELETE' })).status).toBe(204);
     expect((await keysApi(`?moduleId=${moduleId}&key=phone&value=13800138000`, { method: 'DELETE' })).status).toBe(404);
   });
 
   it('reports a duplicate on the row that lost (naming the one that won), and stores the winner', async () => {
     const moduleId = snowflake();
-    const res = await importCsv(moduleId, ['customer_id,key,value', `${CUSTOMER_ID},clue_id,c-9`, `${OTHER_ID},clue_id,c-9`].join('\n'));
+    const res = await importCsv(
+      moduleId,
+      ['customer_id,key,value', `${CUSTOMER_ID},clue_id,c-9`, `${OTHER_ID},clue_id,c-9`].join('\n'),
+    );
     expect(await res.json()).toMatchObject({ added: 1, refused: 1, examples: [{ row: 1, code: 'replaced', by: 2 }] });
-    const found = await (await keysApi(`?moduleId=${moduleId}&key=clue_id&value=c-9`)).json<{ keys: Record<string, string>[] }>();
+    const found = await (await keysApi(`?moduleId=${moduleId}&key=clue_id&value=c-9`)).json<{
+      keys: Record<string, string>[];
+    }>();
     expect(found.keys).toEqual([expect.objectContaining({ customerId: OTHER_ID })]);
   });
 
   it('refuses a value past 256 characters with a sentence, and imports 10,000 rows of long values (past 2 MB of JSON) without a 500', async () => {
     const moduleId = snowflake();
-    const long = await (await importJson(moduleId, [{ customer_id: CUSTOMER_ID, key: 'clue_id', value: 'v'.repeat(257) }])).json();
-    expect(long).toMatchObject({ refused: 1, examples: [{ row: 1, code: 'value_too_long', reason: 'value is longer than 256 characters' }] });
-    const rows = Array.from({ length: 10_000 }, (_, i) => ({ customer_id: CUSTOMER_ID, key: 'clue_id', value: `${String(i).padStart(6, '0')}${'长'.repeat(240)}` }));
+    const long = await (
+      await importJson(moduleId, [{ customer_id: CUSTOMER_ID, key: 'clue_id', value: 'v'.repeat(257) }])
+    ).json();
+    expect(long).toMatchObject({
+      refused: 1,
+      examples: [{ row: 1, code: 'value_too_long', reason: 'value is longer than 256 characters' }],
+    });
+    const rows = Array.from({ length: 10_000 }, (_, i) => ({
+      customer_id: CUSTOMER_ID,
+      key: 'clue_id',
+      value: `${String(i).padStart(6, '0')}${'长'.repeat(240)}`,
+    }));
     expect(JSON.stringify(rows).length).toBeGreaterThan(2_000_000);
     const res = await importJson(moduleId, rows);
     expect(res.status).toBe(200);
@@ -200,54 +256,101 @@ describe('customer-keys admin', () => {
   it('imports 100,000 rows in one request', { timeout: 120_000 }, async () => {
     const moduleId = snowflake();
     const lines = ['customer_id,key,value'];
-    for (let i = 0; i < 100_000; i++) lines.push(`${7_000_000_000_000_000n + BigInt(i)},phone,1${String(3_000_000_000 + i)}`);
+    for (let i = 0; i < 100_000; i++)
+      lines.push(`${7_000_000_000_000_000n + BigInt(i)},phone,1${String(3_000_000_000 + i)}`);
     const started = performance.now();
     const res = await importCsv(moduleId, lines.join('\n'));
     const ms = performance.now() - started;
     expect(await res.json()).toMatchObject({ received: 100_000, added: 100_000, refused: 0 });
     console.log(`import of 100,000 customer keys: ${Math.round(ms)} ms`);
-    const count = await env.DB.prepare('SELECT COUNT(*) AS n FROM customer_keys WHERE module_id = ?').bind(moduleId).first<{ n: number }>();
+    const count = await env.DB.prepare('SELECT COUNT(*) AS n FROM customer_keys WHERE module_id = ?')
+      .bind(moduleId)
+      .first<{ n: number }>();
     expect(count!.n).toBe(100_000);
   });
 });
 
 describe('updating safely', () => {
   const SALES = '400000000000000002';
-  const customer = { id: CUSTOMER_ID, name: '旧名字', phone: '13000000000', note: '', textarea_1680158327352: '销售备注', source: '514465485002113024', own_id: SALES };
-  const body = (extra: Record<string, unknown> = {}) => leadJson({ name: '新名字', mobile: '13900139000', comment: '想了解价格', ...extra });
+  const customer = {
+    id: CUSTOMER_ID,
+    name: '旧名字',
+    phone: '13000000000',
+    note: '',
+    textarea_1680158327352: '销售备注',
+    source: '514465485002113024',
+    own_id: SALES,
+  };
+  const body = (extra: Record<string, unknown> = {}) =>
+    leadJson({ name: '新名字', mobile: '13900139000', comment: '想了解价格', ...extra });
   const fields = { name: 'name', phone: '$cnMobile(mobile)', note: 'comment' };
 
-  async function run(update: Record<string, unknown>, mode: 'merge' | 'replace' | 'reassign-owner', payload = body(), extraFields = {}) {
-    const { endpointId, productLineId } = await setupEndpoint({ update, fields: { ...fields, ...extraFields } } as never, { mode, customers: [customer] });
+  async function run(
+    update: Record<string, unknown>,
+    mode: 'merge' | 'replace' | 'reassign-owner',
+    payload = body(),
+    extraFields = {},
+  ) {
+    const { endpointId, productLineId } = await setupEndpoint(
+      { update, fields: { ...fields, ...extraFields } } as never,
+      { mode, customers: [customer] },
+    );
     const res = await call(hook(endpointId, payload));
     const state = await crmState(productLineId);
     const updates = state.requests.filter((r) => r.path === '/api/moduleData/update');
-    return { res, answer: await res.json<Answer>(), state, updates, after: state.customers[0] as Record<string, any>, endpointId };
+    return {
+      res,
+      answer: await res.json<Answer>(),
+      state,
+      updates,
+      after: state.customers[0] as Record<string, any>,
+      endpointId,
+    };
   }
 
   it('fill-empty keeps the phone the CRM has while filling the empty note', async () => {
     const { answer, updates, after } = await run({ mode: 'fill-empty' }, 'merge');
     expect(answer.status).toBe('delivered');
-    expect(JSON.parse(updates[0]!.rawBody)).toEqual({ mid: MODULE_ID, id: CUSTOMER_ID, note: '想了解价格', own_id: SALES });
+    expect(JSON.parse(updates[0]!.rawBody)).toEqual({
+      mid: MODULE_ID,
+      id: CUSTOMER_ID,
+      note: '想了解价格',
+      own_id: SALES,
+    });
     expect(after).toMatchObject({ phone: '13000000000', name: '旧名字', note: '想了解价格' });
   });
 
   it('fill-empty overwrites a field that says overwrite: true', async () => {
-    const { updates } = await run({ mode: 'fill-empty' }, 'merge', body(), { phone: { from: '$cnMobile(mobile)', overwrite: true } });
+    const { updates } = await run({ mode: 'fill-empty' }, 'merge', body(), {
+      phone: { from: '$cnMobile(mobile)', overwrite: true },
+    });
     expect(JSON.parse(updates[0]!.rawBody)).toMatchObject({ phone: '13900139000', note: '想了解价格' });
   });
 
   it('patch leaves a field that says overwrite: false when the CRM has a value', async () => {
     const { updates } = await run({ mode: 'patch' }, 'merge', body(), { name: { from: 'name', overwrite: false } });
-    expect(JSON.parse(updates[0]!.rawBody)).toEqual({ mid: MODULE_ID, id: CUSTOMER_ID, phone: '13900139000', note: '想了解价格' });
+    expect(JSON.parse(updates[0]!.rawBody)).toEqual({
+      mid: MODULE_ID,
+      id: CUSTOMER_ID,
+      phone: '13900139000',
+      note: '想了解价格',
+    });
   });
 
   it('skipUnchanged makes no update call when every mapped value is already there, and logs unchanged', async () => {
-    const { answer, updates, state, endpointId } = await run({ skipUnchanged: true }, 'merge', body({ name: '旧名字', mobile: '+86 130 0000 0000', comment: '' }));
+    const { answer, updates, state, endpointId } = await run(
+      { skipUnchanged: true },
+      'merge',
+      body({ name: '旧名字', mobile: '+86 130 0000 0000', comment: '' }),
+    );
     expect(answer.status).toBe('unchanged');
     expect(updates).toHaveLength(0);
     expect(state.requests.map((r) => r.path)).toEqual(['/api/crm/client/detail']);
-    expect((await rowsFor(endpointId))[0]).toMatchObject({ status: 'unchanged', reason: 'unchanged', customer_id: CUSTOMER_ID });
+    expect((await rowsFor(endpointId))[0]).toMatchObject({
+      status: 'unchanged',
+      reason: 'unchanged',
+      customer_id: CUSTOMER_ID,
+    });
   });
 
   it('skipUnchanged still updates when one value differs', async () => {
@@ -298,7 +401,13 @@ describe('updating safely', () => {
   });
 
   it('plans the update from normalised values: references by id, [] and null and "" as empty', () => {
-    const current = { name: '', source: { id: '514465485002113024', name: '官网表单' }, select_1680162080347: [], note: null, own_id: { id: SALES, name: '销售小王' } };
+    const current = {
+      name: '',
+      source: { id: '514465485002113024', name: '官网表单' },
+      select_1680162080347: [],
+      note: null,
+      own_id: { id: SALES, name: '销售小王' },
+    };
     expect(
       planUpdate(
         { mode: 'fill-empty', skipUnchanged: false },
@@ -311,6 +420,8 @@ describe('updating safely', () => {
       body: { name: 'A', note: 'n', select_1680162080347: '484020435193692160', own_id: SALES },
       skipped: ['source'],
     });
-    expect(planUpdate({ mode: 'patch', skipUnchanged: true }, { source: '514465485002113024' }, new Map(), current)).toEqual({ kind: 'unchanged' });
+    expect(
+      planUpdate({ mode: 'patch', skipUnchanged: true }, { source: '514465485002113024' }, new Map(), current),
+    ).toEqual({ kind: 'unchanged' });
   });
 });

@@ -8,7 +8,11 @@ describe('a webhook that maps and delivers', () => {
     const res = await call(hook(endpointId, leadJson()));
     expect(res.status).toBe(200);
     const body = await res.json<{ deliveryId: string; status: string; customerId: string }>();
-    expect(body).toEqual({ deliveryId: expect.stringMatching(/^[0-9a-z]{26}$/), status: 'delivered', customerId: CUSTOMER_ID });
+    expect(body).toEqual({
+      deliveryId: expect.stringMatching(/^[0-9a-z]{26}$/),
+      status: 'delivered',
+      customerId: CUSTOMER_ID,
+    });
 
     const crm = await crmState(productLineId);
     expect(crm.requests).toHaveLength(1);
@@ -31,7 +35,14 @@ describe('a webhook that maps and delivers', () => {
     expect(crm.customers[0]).toMatchObject({ id: CUSTOMER_ID, name: '吴九', phone: '13900139000' });
 
     const row = await deliveryRow(body.deliveryId);
-    expect(row).toMatchObject({ status: 'delivered', reason: null, endpoint_id: endpointId, customer_id: CUSTOMER_ID, crm_http_status: 200, crm_code: 200 });
+    expect(row).toMatchObject({
+      status: 'delivered',
+      reason: null,
+      endpoint_id: endpointId,
+      customer_id: CUSTOMER_ID,
+      crm_http_status: 200,
+      crm_code: 200,
+    });
     expect(JSON.parse(row!.crm_request as string).body).toEqual(JSON.parse(sent.rawBody));
     expect(row!.duration_ms).toBeTypeOf('number');
     expect(row!.crm_duration_ms).toBeTypeOf('number');
@@ -49,13 +60,29 @@ describe('a webhook that maps and delivers', () => {
 
   it('sends the raw token when CRM_AUTH_SCHEME is empty', async () => {
     const { crmSettings } = await import('../src/crm/client');
-    const settings = crmSettings({ CRM_BASE_URL: 'https://crm.test/', CRM_AUTH_HEADER: 'X-Api-Key', CRM_AUTH_SCHEME: '', CRM_API_TOKEN: 't', CRM_TIMEOUT_MS: '' } as Env);
-    expect(settings).toMatchObject({ baseUrl: 'https://crm.test', authHeader: 'X-Api-Key', authScheme: '', timeoutMs: 10_000 });
+    const settings = crmSettings({
+      CRM_BASE_URL: 'https://crm.test/',
+      CRM_AUTH_HEADER: 'X-Api-Key',
+      CRM_AUTH_SCHEME: '',
+      CRM_API_TOKEN: 't',
+      CRM_TIMEOUT_MS: '',
+    } as Env);
+    expect(settings).toMatchObject({
+      baseUrl: 'https://crm.test',
+      authHeader: 'X-Api-Key',
+      authScheme: '',
+      timeoutMs: 10_000,
+    });
   });
 
   it('never stores the credential: no token in the logged query, no auth header', async () => {
     const { endpointId } = await setupEndpoint();
-    const res = await call(hook(endpointId, leadJson(), { query: '?token=form-token-2f9c&utm=x', headers: { authorization: 'Basic abc', cookie: 'a=b' } }));
+    const res = await call(
+      hook(endpointId, leadJson(), {
+        query: '?token=form-token-2f9c&utm=x',
+        headers: { authorization: 'Basic abc', cookie: 'a=b' },
+      }),
+    );
     const { deliveryId } = await res.json<{ deliveryId: string }>();
     const row = await deliveryRow(deliveryId);
     expect(JSON.parse(row!.request_query as string)).toEqual({ utm: 'x' });
@@ -78,23 +105,72 @@ describe('a webhook that maps and delivers', () => {
       status: 'delivered',
       customerId: CUSTOMER_ID,
       request: { method: 'POST', contentType: 'application/json', body: leadJson() },
-      crm: { httpStatus: 200, code: 200, request: { url: expect.stringMatching(/\/api\/moduleData\/update$/), headers: { authorization: 'Bearer ***' } } },
+      crm: {
+        httpStatus: 200,
+        code: 200,
+        request: { url: expect.stringMatching(/\/api\/moduleData\/update$/), headers: { authorization: 'Bearer ***' } },
+      },
     });
     expect(delivery.crm.response.data.item.id).toBe(CUSTOMER_ID);
   });
 });
 
 describe('when the CRM fails', () => {
-  type Case = { name: string; failure: unknown; code: 'crm_unavailable' | 'crm_rejected'; crmCode?: number; httpStatus?: number | null; message: RegExp };
+  type Case = {
+    name: string;
+    failure: unknown;
+    code: 'crm_unavailable' | 'crm_rejected';
+    crmCode?: number;
+    httpStatus?: number | null;
+    message: RegExp;
+  };
   const cases: Case[] = [
     { name: 'HTTP 500', failure: { http: 500 }, code: 'crm_unavailable', httpStatus: 500, message: /HTTP 500/ },
-    { name: 'HTTP 429', failure: { http: 429, retryAfter: 7 }, code: 'crm_unavailable', httpStatus: 429, message: /HTTP 429/ },
+    {
+      name: 'HTTP 429',
+      failure: { http: 429, retryAfter: 7 },
+      code: 'crm_unavailable',
+      httpStatus: 429,
+      message: /HTTP 429/,
+    },
     { name: 'HTTP 408', failure: { http: 408 }, code: 'crm_unavailable', httpStatus: 408, message: /HTTP 408/ },
-    { name: 'an unparseable body', failure: { garbage: true }, code: 'crm_unavailable', httpStatus: 200, message: /unreadable body/ },
-    { name: 'a dropped connection', failure: { drop: true }, code: 'crm_unavailable', httpStatus: null, message: /unreachable/ },
-    { name: 'no answer before the timeout', failure: { hang: true }, code: 'crm_unavailable', httpStatus: null, message: /did not answer within 1500 ms/ },
-    { name: 'HTTP 403', failure: { http: 403, body: '{"code":403,"message":"无权限"}' }, code: 'crm_rejected', httpStatus: 403, crmCode: 403, message: /无权限/ },
-    { name: 'code != 200', failure: { code: 500, message: '系统繁忙' }, code: 'crm_rejected', httpStatus: 200, crmCode: 500, message: /系统繁忙/ },
+    {
+      name: 'an unparseable body',
+      failure: { garbage: true },
+      code: 'crm_unavailable',
+      httpStatus: 200,
+      message: /unreadable body/,
+    },
+    {
+      name: 'a dropped connection',
+      failure: { drop: true },
+      code: 'crm_unavailable',
+      httpStatus: null,
+      message: /unreachable/,
+    },
+    {
+      name: 'no answer before the timeout',
+      failure: { hang: true },
+      code: 'crm_unavailable',
+      httpStatus: null,
+      message: /did not answer within 1500 ms/,
+    },
+    {
+      name: 'HTTP 403',
+      failure: { http: 403, body: '{"code":403,"message":"无权限"}' },
+      code: 'crm_rejected',
+      httpStatus: 403,
+      crmCode: 403,
+      message: /无权限/,
+    },
+    {
+      name: 'code != 200',
+      failure: { code: 500, message: '系统繁忙' },
+      code: 'crm_rejected',
+      httpStatus: 200,
+      crmCode: 500,
+      message: /系统繁忙/,
+    },
   ];
   for (const c of cases) {
     it(`answers 502 ${c.code} on ${c.name} and logs a failed row`, async () => {
@@ -120,6 +196,11 @@ describe('when the CRM fails', () => {
     expect(res.status).toBe(502);
     const body = await res.json<{ error: { code: string; message: string }; deliveryId: string }>();
     expect(body.error).toEqual({ code: 'crm_rejected', message: '数据不存在或已删除' });
-    expect(await deliveryRow(body.deliveryId)).toMatchObject({ status: 'failed', reason: 'crm_rejected', crm_code: 404, crm_message: '数据不存在或已删除' });
+    expect(await deliveryRow(body.deliveryId)).toMatchObject({
+      status: 'failed',
+      reason: 'crm_rejected',
+      crm_code: 404,
+      crm_message: '数据不存在或已删除',
+    });
   });
 });

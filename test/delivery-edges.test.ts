@@ -7,7 +7,22 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { scrubText, sensitiveForms } from '../src/deliveries/redact';
 import { nestsDeeperThan } from '../src/receive/json';
-import { ADMIN, CUSTOMER_ID, call, callWith, crmFailures, crmState, deliveryRow, drive, hook, leadJson, recordingQueue, rowsFor, runScheduled, setupEndpoint } from './helpers';
+import {
+  ADMIN,
+  CUSTOMER_ID,
+  call,
+  callWith,
+  crmFailures,
+  crmState,
+  deliveryRow,
+  drive,
+  hook,
+  leadJson,
+  recordingQueue,
+  rowsFor,
+  runScheduled,
+  setupEndpoint,
+} from './helpers';
 
 type Answer = { deliveryId: string; status: string; firstStatus?: string; error?: { code: string; message: string } };
 const queueMode = { delivery: { mode: 'queue' as const, schedule: [30, 120] } };
@@ -19,7 +34,9 @@ describe('redact masks the log, never what the CRM receives', () => {
   it('queue mode: the consumer sends the real name and phone; the row stays masked', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ ...redact, ...queueMode });
     const queue = recordingQueue();
-    const { deliveryId } = await (await callWith(hook(endpointId, leadJson()), { DELIVERY_QUEUE: queue })).json<Answer>();
+    const { deliveryId } = await (
+      await callWith(hook(endpointId, leadJson()), { DELIVERY_QUEUE: queue })
+    ).json<Answer>();
     await drive([deliveryId]);
     const sent = (await crmState(productLineId)).requests[0]!.body;
     expect(sent).toMatchObject({ name: '吴九', phone: REAL_PHONE });
@@ -28,13 +45,18 @@ describe('redact masks the log, never what the CRM receives', () => {
     expect(JSON.parse(row.payload as string)).toMatchObject({ name: '***', mobile: '139****9000' });
     expect(String(row.crm_request)).not.toContain(REAL_PHONE);
     // the unmasked body is kept for delivery only: the admin API never shows it
-    const detail = await (await call(new Request(`https://adapter.test/admin/deliveries/${deliveryId}`, { headers: ADMIN }))).text();
+    const detail = await (
+      await call(new Request(`https://adapter.test/admin/deliveries/${deliveryId}`, { headers: ADMIN }))
+    ).text();
     expect(detail).not.toContain(REAL_PHONE);
     expect(detail).not.toContain('吴九');
   });
 
   it('a sync failure handed to the queue is retried with the real values', async () => {
-    const { endpointId, productLineId } = await setupEndpoint({ ...redact, delivery: { onFailure: 'retry', schedule: [30, 120] } });
+    const { endpointId, productLineId } = await setupEndpoint({
+      ...redact,
+      delivery: { onFailure: 'retry', schedule: [30, 120] },
+    });
     await crmFailures(productLineId, [{ http: 500 }]);
     const queue = recordingQueue();
     const res = await callWith(hook(endpointId, leadJson()), { DELIVERY_QUEUE: queue });
@@ -54,7 +76,10 @@ describe('redact masks the log, never what the CRM receives', () => {
     await crmFailures(productLineId, [{ code: 403, message: '无权限' }]);
     const { deliveryId } = await (await call(hook(endpointId, leadJson()))).json<Answer>();
     const queue = recordingQueue();
-    const replay = await callWith(new Request(`https://adapter.test/admin/deliveries/${deliveryId}/replay`, { method: 'POST', headers: ADMIN }), { DELIVERY_QUEUE: queue });
+    const replay = await callWith(
+      new Request(`https://adapter.test/admin/deliveries/${deliveryId}/replay`, { method: 'POST', headers: ADMIN }),
+      { DELIVERY_QUEUE: queue },
+    );
     expect(replay.status).toBe(202);
     await drive([deliveryId]);
     const last = (await crmState(productLineId)).requests.at(-1)!.body;
@@ -64,7 +89,8 @@ describe('redact masks the log, never what the CRM receives', () => {
 });
 
 describe('deep nesting is refused before anything else', () => {
-  const deep = (levels: number) => `{"crm_id":"${CUSTOMER_ID}","utm_campaign":"x","a":${'['.repeat(levels)}${']'.repeat(levels)}}`;
+  const deep = (levels: number) =>
+    `{"crm_id":"${CUSTOMER_ID}","utm_campaign":"x","a":${'['.repeat(levels)}${']'.repeat(levels)}}`;
 
   it('sync: a 10,000-level body is 400 invalid_body with one row and no CRM call', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ redact: ['mobile'] });
@@ -121,12 +147,15 @@ describe('no lead behind a stale idempotency claim', () => {
   async function crashedMidCall() {
     const { endpointId, productLineId } = await setupEndpoint({ idempotencyKey: { header: 'webhook-id' } });
     const webhookId = crypto.randomUUID();
-    await callWith(hook(endpointId, leadJson(), { headers: key(webhookId) }), { DB: d1DyingAfterClaim() }).catch(() => undefined);
+    await callWith(hook(endpointId, leadJson(), { headers: key(webhookId) }), { DB: d1DyingAfterClaim() }).catch(
+      () => undefined,
+    );
     const [row] = await rowsFor(endpointId);
     return { endpointId, productLineId, webhookId, row: row! };
   }
   /** Time passing beyond the lease (the CRM timeout plus a margin), without waiting for it. */
-  const leaseOver = (id: string) => env.DB.prepare('UPDATE deliveries SET lease_until = received_at WHERE id = ?').bind(id).run();
+  const leaseOver = (id: string) =>
+    env.DB.prepare('UPDATE deliveries SET lease_until = received_at WHERE id = ?').bind(id).run();
 
   it('leaves a visible in-flight row, and a repeat within the lease is a duplicate in progress', async () => {
     const { endpointId, productLineId, webhookId, row } = await crashedMidCall();
@@ -145,13 +174,21 @@ describe('no lead behind a stale idempotency claim', () => {
     expect(answer).toMatchObject({ status: 'delivered' });
     expect(answer.deliveryId).not.toBe(row.id);
     expect((await crmState(productLineId)).requests.at(-1)!.body).toMatchObject({ note: '第二次' });
-    expect(await deliveryRow(row.id)).toMatchObject({ status: 'duplicate', duplicate_of: answer.deliveryId, next_attempt_at: null });
+    expect(await deliveryRow(row.id)).toMatchObject({
+      status: 'duplicate',
+      duplicate_of: answer.deliveryId,
+      next_attempt_at: null,
+    });
     const cron = recordingQueue();
     await runScheduled(Date.now() + 16 * 60_000, { DELIVERY_QUEUE: cron });
     expect(cron.sent.map((m) => m.id)).not.toContain(row.id);
     // and the claim now belongs to the delivered one: a third repeat is its duplicate
     const third = await call(hook(endpointId, leadJson(), { headers: key(webhookId) }));
-    expect(await third.json()).toMatchObject({ status: 'duplicate', deliveryId: answer.deliveryId, firstStatus: 'delivered' });
+    expect(await third.json()).toMatchObject({
+      status: 'duplicate',
+      deliveryId: answer.deliveryId,
+      firstStatus: 'delivered',
+    });
   });
 
   it('without a repeat, the cron re-drive finishes the crashed delivery', async () => {
@@ -172,7 +209,8 @@ describe('no lead behind a stale idempotency claim', () => {
 function d1DyingAfterCrmCall(productLineId: string): D1Database {
   const isWrite = (sql: string) => /^\s*(INSERT|UPDATE|DELETE|REPLACE)/i.test(sql);
   const write = async <T>(sql: string, go: () => Promise<T>) => {
-    if (isWrite(sql) && (await crmState(productLineId)).requests.length > 0) throw new Error('the Worker stopped (test)');
+    if (isWrite(sql) && (await crmState(productLineId)).requests.length > 0)
+      throw new Error('the Worker stopped (test)');
     return go();
   };
   const statement = (sql: string, stmt: D1PreparedStatement): D1PreparedStatement =>
@@ -263,7 +301,11 @@ describe('refusals stay cheap under redact', () => {
   it('many masked values are scrubbed in one pass: whole strings, digit runs inside text, bare numbers', () => {
     const phones = Array.from({ length: 5_000 }, (_, i) => `139${String(i).padStart(8, '0')}`);
     const forms = sensitiveForms(phones);
-    const text = JSON.stringify({ items: phones.map((p) => ({ phone: p })), note: `call ${phones[7]} today`, n: Number(phones[9]) });
+    const text = JSON.stringify({
+      items: phones.map((p) => ({ phone: p })),
+      note: `call ${phones[7]} today`,
+      n: Number(phones[9]),
+    });
     const out = scrubText(text, forms);
     for (const p of [phones[0]!, phones[7]!, phones[9]!, phones[4_999]!]) expect(out).not.toContain(p);
     expect(JSON.parse(out)).toMatchObject({ note: 'call 139****0007 today', n: '139****0009' });
@@ -272,10 +314,19 @@ describe('refusals stay cheap under redact', () => {
 
 describe('queued attempts record what they noticed', () => {
   it('writes the warning of a field left out because the CRM already has a value', async () => {
-    const fields = { name: '$trim(name)', note: { from: 'comment', overwrite: false }, input_1680509561692: { from: 'utm_campaign', required: true } };
-    const { endpointId } = await setupEndpoint({ ...queueMode, fields }, { customers: [{ id: CUSTOMER_ID, name: '旧名字', note: '已有备注', own_id: '400000000000000002' }] });
+    const fields = {
+      name: '$trim(name)',
+      note: { from: 'comment', overwrite: false },
+      input_1680509561692: { from: 'utm_campaign', required: true },
+    };
+    const { endpointId } = await setupEndpoint(
+      { ...queueMode, fields },
+      { customers: [{ id: CUSTOMER_ID, name: '旧名字', note: '已有备注', own_id: '400000000000000002' }] },
+    );
     const queue = recordingQueue();
-    const { deliveryId } = await (await callWith(hook(endpointId, leadJson()), { DELIVERY_QUEUE: queue })).json<Answer>();
+    const { deliveryId } = await (
+      await callWith(hook(endpointId, leadJson()), { DELIVERY_QUEUE: queue })
+    ).json<Answer>();
     await drive([deliveryId]);
     const row = (await deliveryRow(deliveryId))!;
     expect(row.status).toBe('delivered');
@@ -285,7 +336,16 @@ describe('queued attempts record what they noticed', () => {
 
 describe('customer ids are never coerced', () => {
   const bodyWith = (raw: string) => `{"crm_id":${raw},"name":"x","mobile":"13900139000","utm_campaign":"spring"}`;
-  for (const raw of ['-0', '0', '1e-400', '1E+2', '"0688346218203447296"', '"-688346218203447296"', '12345678901234567890', '"9223372036854775808"']) {
+  for (const raw of [
+    '-0',
+    '0',
+    '1e-400',
+    '1E+2',
+    '"0688346218203447296"',
+    '"-688346218203447296"',
+    '12345678901234567890',
+    '"9223372036854775808"',
+  ]) {
     it(`refuses ${raw} as a customer id: 422 invalid, the value named, no CRM call`, async () => {
       const { endpointId, productLineId } = await setupEndpoint();
       const res = await call(hook(endpointId, bodyWith(raw)));
@@ -297,7 +357,10 @@ describe('customer ids are never coerced', () => {
     });
   }
   it('accepts the largest int64 id, from a string and from a bare integer literal, digit for digit', async () => {
-    const { endpointId, productLineId } = await setupEndpoint({}, { customers: [{ id: '9223372036854775807', name: 'max' }] });
+    const { endpointId, productLineId } = await setupEndpoint(
+      {},
+      { customers: [{ id: '9223372036854775807', name: 'max' }] },
+    );
     expect((await call(hook(endpointId, bodyWith('9223372036854775807')))).status).toBe(200);
     expect((await crmState(productLineId)).requests[0]!.body).toMatchObject({ id: '9223372036854775807' });
   });
@@ -340,9 +403,12 @@ describe('answer first, log right after', () => {
 
   it('an endpoint with an idempotency key keeps its in-flight row before the CRM call: a crash after the answer leaves the row for the cron', async () => {
     const { endpointId } = await setupEndpoint({ idempotencyKey: { header: 'webhook-id' } });
-    await callWith(hook(endpointId, leadJson(), { headers: { 'content-type': 'application/json', 'webhook-id': crypto.randomUUID() } }), { DB: d1DyingAfterClaim() }).catch(
-      () => undefined,
-    );
+    await callWith(
+      hook(endpointId, leadJson(), {
+        headers: { 'content-type': 'application/json', 'webhook-id': crypto.randomUUID() },
+      }),
+      { DB: d1DyingAfterClaim() },
+    ).catch(() => undefined);
     // the final write never happened (the Worker "stopped"), but the lead is not lost: it waits, visible, for the re-drive
     expect((await rowsFor(endpointId))[0]).toMatchObject({ status: 'queued', mode: 'sync' });
   });

@@ -14,7 +14,10 @@ async function costOf(productLineId: string, act: () => Promise<void>) {
   const before = await coordinatorUsage(c, productLineId);
   await act();
   const after = await coordinatorUsage(c, productLineId);
-  return { requests: after.requests - before.requests, rowsWritten: after.rowsWritten - before.rowsWritten + (after.storageWrites - before.storageWrites) };
+  return {
+    requests: after.requests - before.requests,
+    rowsWritten: after.rowsWritten - before.rowsWritten + (after.storageWrites - before.storageWrites),
+  };
 }
 
 describe('Durable Object requests and storage rows written per webhook', () => {

@@ -34,14 +34,21 @@ function countingKv() {
 }
 
 beforeAll(async () => {
-  const config = EndpointConfig.parse({ ...endpointConfig('688051545102614528'), verify: { type: 'token', query: 'token', secret: 'PAGING_TOKEN' } });
+  const config = EndpointConfig.parse({
+    ...endpointConfig('688051545102614528'),
+    verify: { type: 'token', query: 'token', secret: 'PAGING_TOKEN' },
+  });
   for (let i = 0; i < COUNT; i += 500) {
-    await Promise.all(Array.from({ length: Math.min(500, COUNT - i) }, (_, j) => putEndpoint(env.ENDPOINTS, idOf(i + j), config)));
+    await Promise.all(
+      Array.from({ length: Math.min(500, COUNT - i) }, (_, j) => putEndpoint(env.ENDPOINTS, idOf(i + j), config)),
+    );
   }
 }, 300_000);
 
 describe('10,000 endpoints', () => {
-  it('the admin API lists them a page at a time, each page one KV list and one read per endpoint, every one reached', { timeout: 300_000 }, async () => {
+  it('the admin API lists them a page at a time, each page one KV list and one read per endpoint, every one reached', {
+    timeout: 300_000,
+  }, async () => {
     const seen = new Set<string>();
     let cursor: string | null = null;
     let pages = 0;
@@ -66,10 +73,14 @@ describe('10,000 endpoints', () => {
     expect((await call(new Request(`${BASE}/admin/endpoints?limit=5000`, { headers: ADMIN }))).status).toBe(400);
   });
 
-  it('the secrets list names the endpoints using each secret from KV lists alone (no read per endpoint)', { timeout: 120_000 }, async () => {
+  it('the secrets list names the endpoints using each secret from KV lists alone (no read per endpoint)', {
+    timeout: 120_000,
+  }, async () => {
     const { kv, counts } = countingKv();
     const res = await callWith(new Request(`${BASE}/admin/secrets`, { headers: ADMIN }), { ENDPOINTS: kv });
-    const secret = (await res.json<{ secrets: { name: string; usedBy: string[] }[] }>()).secrets.find((s) => s.name === 'PAGING_TOKEN')!;
+    const secret = (await res.json<{ secrets: { name: string; usedBy: string[] }[] }>()).secrets.find(
+      (s) => s.name === 'PAGING_TOKEN',
+    )!;
     expect(secret.usedBy.filter((id) => id.startsWith(prefix))).toHaveLength(COUNT);
     expect(counts.get).toBe(0);
     expect(counts.list).toBeLessThanOrEqual(Math.ceil(COUNT / 1000) + 5);
@@ -84,11 +95,15 @@ describe('10,000 endpoints', () => {
       }),
     );
     const cookie = /^(__Host-console=[^;]+)/.exec(signIn.headers.get('set-cookie') ?? '')![1]!;
-    const open = async (path: string) => (await call(new Request(`${BASE}${path}`, { headers: { cookie, 'accept-language': 'zh-CN' } }))).text();
+    const open = async (path: string) =>
+      (await call(new Request(`${BASE}${path}`, { headers: { cookie, 'accept-language': 'zh-CN' } }))).text();
     const first = await open('/console/endpoints');
-    const cards = (html: string) => [...html.matchAll(/<a href="\/console\/endpoints\/([^"]+)"><strong>/g)].map((m) => m[1]!);
+    const cards = (html: string) =>
+      [...html.matchAll(/<a href="\/console\/endpoints\/([^"]+)"><strong>/g)].map((m) => m[1]!);
     expect(cards(first)).toHaveLength(100);
-    const next = /<a class="button secondary" href="(\/console\/endpoints\?cursor=[^"]+)">下一页接收地址<\/a>/.exec(first)![1]!.replaceAll('&amp;', '&');
+    const next = /<a class="button secondary" href="(\/console\/endpoints\?cursor=[^"]+)">下一页接收地址<\/a>/
+      .exec(first)![1]!
+      .replaceAll('&amp;', '&');
     const second = cards(await open(next));
     expect(second).toHaveLength(100);
     expect(second.filter((id) => cards(first).includes(id))).toEqual([]);

@@ -6,7 +6,15 @@ import { cnMobile, digits } from '../src/mapping/helpers';
 
 const bindings = { cnMobile, digits };
 const inputs: unknown[] = [
-  { name: '  吴  九 \\n', mobile: '+86 139-0013-9000', data: { Company: 'Example', 'First Name': 'Ada', list: ['a', 'b'], one: ['x'] }, n: 5, zero: 0, f: false, nil: null },
+  {
+    name: '  吴  九 \\n',
+    mobile: '+86 139-0013-9000',
+    data: { Company: 'Example', 'First Name': 'Ada', list: ['a', 'b'], one: ['x'] },
+    n: 5,
+    zero: 0,
+    f: false,
+    nil: null,
+  },
   { data: [{ Company: 'A' }, { Company: 'B' }] },
   [{ name: 'a' }, { name: 'b' }],
   { name: 12, mobile: ['13900139000'] },
@@ -50,7 +58,10 @@ describe('fast path', () => {
       }
     });
   }
-  it.each(['name & "x"', '$string(n)', 'a[0]', 'a.b.c = 1', 'true', '$trim(a, b)', 'data.*', '$uppercase(name)'])('leaves %s to JSONata', (source) => {
-    expect(fastExpression(source)).toBeNull();
-  });
+  it.each(['name & "x"', '$string(n)', 'a[0]', 'a.b.c = 1', 'true', '$trim(a, b)', 'data.*', '$uppercase(name)'])(
+    'leaves %s to JSONata',
+    (source) => {
+      expect(fastExpression(source)).toBeNull();
+    },
+  );
 });

@@ -6,15 +6,38 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { CATALOGUES } from '../src/console/i18n';
-import { addField, emptyCatalogue, FIELDS_MAX, learnAnswerText, learnCapture, OPTIONS_MAX, readCatalogue, type Catalogue } from '../src/endpoints/catalogue';
-import { call, consoleForm, consolePage, consoleSignIn, CUSTOMER_ID, hook, leadJson, rowsFor, setupEndpoint, unique } from './helpers';
+import {
+  addField,
+  emptyCatalogue,
+  FIELDS_MAX,
+  learnAnswerText,
+  learnCapture,
+  OPTIONS_MAX,
+  readCatalogue,
+  type Catalogue,
+} from '../src/endpoints/catalogue';
+import {
+  call,
+  consoleForm,
+  consolePage,
+  consoleSignIn,
+  CUSTOMER_ID,
+  hook,
+  leadJson,
+  rowsFor,
+  setupEndpoint,
+  unique,
+} from './helpers';
 
 const zh = CATALOGUES.zh;
 const SELECT = 'select_1680162080347';
 /** A module id of this test's own: the catalogue is kept per module. */
 const moduleOf = () => `9${String(Date.now()).slice(-9)}${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
 const stored = (moduleId: string) =>
-  env.ENDPOINTS.get<{ fields: Record<string, { label: string; options: Record<string, string>; origin: string }> }>(`v1:crm-catalogue:${moduleId}`, 'json');
+  env.ENDPOINTS.get<{ fields: Record<string, { label: string; options: Record<string, string>; origin: string }> }>(
+    `v1:crm-catalogue:${moduleId}`,
+    'json',
+  );
 
 /** The CRM's update answer for a customer whose intent select and source are set (../shared/crm-api.md shape). */
 const ANSWER = {
@@ -26,7 +49,15 @@ const ANSWER = {
       mid: '347772778973233152',
       name: '单单',
       phone: '18888282822',
-      source: { id: '514465485002113024', name: '官网表单', group_id: '0', is_active: 1, color: '', sort_num: 0, is_default: 0 },
+      source: {
+        id: '514465485002113024',
+        name: '官网表单',
+        group_id: '0',
+        is_active: 1,
+        color: '',
+        sort_num: 0,
+        is_default: 0,
+      },
       [SELECT]: { id: '484020435193692160', name: '高意向' },
       input_1680509561692: '',
       textarea_1680158327352: null,
@@ -45,7 +76,12 @@ describe('learned from the CRM’s own answers', () => {
   it('a delivered update teaches the module its field keys and the name of every option that came back expanded', async () => {
     const moduleId = moduleOf();
     // a mapping the form can show: the editor opens on its rows
-    const fields = { name: 'name', note: 'comment', [SELECT]: { from: 'level', map: { A: '484020435193692160' } }, source: { value: '514465485002113024' } };
+    const fields = {
+      name: 'name',
+      note: 'comment',
+      [SELECT]: { from: 'level', map: { A: '484020435193692160' } },
+      source: { value: '514465485002113024' },
+    };
     const { endpointId } = await setupEndpoint({ fields }, { moduleId });
     const res = await call(hook(endpointId, leadJson({ level: 'A' })));
     expect(res.status).toBe(200);
@@ -80,9 +116,22 @@ describe('learned from the CRM’s own answers', () => {
     const cat = emptyCatalogue();
     learnAnswerText(cat, JSON.stringify(ANSWER));
     expect(Object.keys(cat.fields).sort()).toEqual(
-      ['checkbox_1690000000001', 'input_1680509561692', 'name', 'note', 'phone', SELECT, 'source', 'tags', 'textarea_1680158327352'].sort(),
+      [
+        'checkbox_1690000000001',
+        'input_1680509561692',
+        'name',
+        'note',
+        'phone',
+        SELECT,
+        'source',
+        'tags',
+        'textarea_1680158327352',
+      ].sort(),
     );
-    expect(cat.fields.checkbox_1690000000001).toMatchObject({ type: 'multi', options: { '484020435193692170': '价格', '484020435193692171': '售后' } });
+    expect(cat.fields.checkbox_1690000000001).toMatchObject({
+      type: 'multi',
+      options: { '484020435193692170': '价格', '484020435193692171': '售后' },
+    });
   });
 });
 
@@ -99,9 +148,13 @@ describe('a capture pasted from the CRM web app', () => {
     expect(first.status).toBe(200);
     expect(await first.text()).toContain(zh.catalogue.learned(8));
     let kept = (await stored(moduleId))!;
-    expect(Object.keys(kept.fields)).toEqual(expect.arrayContaining([SELECT, 'input_1680509561692', 'textarea_1680158327352']));
+    expect(Object.keys(kept.fields)).toEqual(
+      expect.arrayContaining([SELECT, 'input_1680509561692', 'textarea_1680158327352']),
+    );
     expect(kept.fields[SELECT]).toMatchObject({ origin: 'pasted', options: {} });
-    const answer = await call(consoleForm('/console/crm/fields/paste', s, { moduleId, capture: JSON.stringify(ANSWER) }));
+    const answer = await call(
+      consoleForm('/console/crm/fields/paste', s, { moduleId, capture: JSON.stringify(ANSWER) }),
+    );
     expect(answer.status).toBe(200);
     kept = (await stored(moduleId))!;
     expect(kept.fields[SELECT]!.options).toEqual({ '484020435193692160': '高意向' });
@@ -124,8 +177,17 @@ describe('a capture pasted from the CRM web app', () => {
         ],
       },
     };
-    expect(learnCapture(cat, `fetch("https://crm.example.com/api/form", {"body": ${JSON.stringify(JSON.stringify(layout))}, "method": "POST"});`).found).toBe(true);
-    expect(cat.fields[SELECT]).toMatchObject({ label: '意向等级', type: 'select', options: { '484020435193692160': '高意向', '484020435193692161': '中意向' } });
+    expect(
+      learnCapture(
+        cat,
+        `fetch("https://crm.example.com/api/form", {"body": ${JSON.stringify(JSON.stringify(layout))}, "method": "POST"});`,
+      ).found,
+    ).toBe(true);
+    expect(cat.fields[SELECT]).toMatchObject({
+      label: '意向等级',
+      type: 'select',
+      options: { '484020435193692160': '高意向', '484020435193692161': '中意向' },
+    });
   });
 
   it('a paste with no CRM field in it is refused with what to copy, and nothing is stored', async () => {
@@ -163,7 +225,9 @@ describe('by hand', () => {
     expect(page).toContain(zh.catalogue.saved(SELECT));
     expect(page).toContain('高意向 = 484020435193692160');
     for (const key of ['__proto__', 'constructor', 'prototype', 'has space', '<script>']) {
-      const res = await call(consoleForm('/console/crm/fields/field', s, { moduleId, key, label: 'x', type: 'text', options: '' }));
+      const res = await call(
+        consoleForm('/console/crm/fields/field', s, { moduleId, key, label: 'x', type: 'text', options: '' }),
+      );
       expect(res.status, key).toBe(400);
       expect(await res.text()).toContain(zh.catalogue.badKey);
     }
@@ -177,9 +241,12 @@ describe('by hand', () => {
 
   it('is bounded: the 2001st field and the 501st option are refused, not kept', () => {
     const cat: Catalogue = emptyCatalogue();
-    for (let i = Object.keys(cat.fields).length; i < FIELDS_MAX; i++) expect(addField(cat, `input_${1_000_000 + i}`, { origin: 'learned' }).ok).toBe(true);
+    for (let i = Object.keys(cat.fields).length; i < FIELDS_MAX; i++)
+      expect(addField(cat, `input_${1_000_000 + i}`, { origin: 'learned' }).ok).toBe(true);
     expect(addField(cat, 'input_9999999', { origin: 'learned' })).toEqual({ ok: false, why: 'too_many_fields' });
-    const options = Object.fromEntries(Array.from({ length: OPTIONS_MAX + 1 }, (_, i) => [String(484020435193692160n + BigInt(i)), `选项${i}`]));
+    const options = Object.fromEntries(
+      Array.from({ length: OPTIONS_MAX + 1 }, (_, i) => [String(484020435193692160n + BigInt(i)), `选项${i}`]),
+    );
     expect(addField(cat, 'name', { origin: 'manual', options })).toEqual({ ok: false, why: 'too_many_options' });
   });
 
@@ -250,7 +317,10 @@ describe('the editor by name', () => {
     fields['row.1.field'] = 'source';
     const res = await call(consoleForm('/console/endpoints', s, fields));
     expect(res.status, await res.clone().text()).toBe(303);
-    const config = (await env.ENDPOINTS.get<{ config: { fields: Record<string, unknown> } }>(`v1:endpoint:${fields.id}`, 'json'))!.config;
+    const config = (await env.ENDPOINTS.get<{ config: { fields: Record<string, unknown> } }>(
+      `v1:endpoint:${fields.id}`,
+      'json',
+    ))!.config;
     expect(config.fields).toEqual({
       [SELECT]: { from: 'level', map: { A: '484020435193692160', B: '484020435193692161' } },
       source: { value: '514465485002113024' },
@@ -263,7 +333,12 @@ describe('the editor by name', () => {
 
   it('an option name the field does not have is refused with a sentence naming both, and nothing is saved', async () => {
     const { moduleId, productLineId, s } = await withCatalogue();
-    const fields = form(productLineId, moduleId, { 'row.0.field': SELECT, 'row.0.kind': 'map', 'row.0.from': 'level', 'row.0.map': 'A = 超高意向' });
+    const fields = form(productLineId, moduleId, {
+      'row.0.field': SELECT,
+      'row.0.kind': 'map',
+      'row.0.from': 'level',
+      'row.0.map': 'A = 超高意向',
+    });
     const res = await call(consoleForm('/console/endpoints', s, fields));
     expect(res.status).toBe(400);
     expect(await res.text()).toContain(zh.editor.unknownOption('意向等级', '超高意向'));
@@ -272,7 +347,11 @@ describe('the editor by name', () => {
 
   it('a name that is no field of the module is refused, not sent to the CRM as a key', async () => {
     const { moduleId, productLineId, s } = await withCatalogue();
-    const fields = form(productLineId, moduleId, { 'row.0.field': '公司名称', 'row.0.kind': 'field', 'row.0.from': 'name' });
+    const fields = form(productLineId, moduleId, {
+      'row.0.field': '公司名称',
+      'row.0.kind': 'field',
+      'row.0.from': 'name',
+    });
     const res = await call(consoleForm('/console/endpoints', s, fields));
     expect(res.status).toBe(400);
     expect(await res.text()).toContain(zh.editor.unknownField('公司名称'));
@@ -281,7 +360,12 @@ describe('the editor by name', () => {
 
   it('an id is still taken as given (an option not yet learned)', async () => {
     const { moduleId, productLineId, s } = await withCatalogue();
-    const fields = form(productLineId, moduleId, { 'row.0.field': SELECT, 'row.0.kind': 'map', 'row.0.from': 'level', 'row.0.map': 'C = 484020435193692199' });
+    const fields = form(productLineId, moduleId, {
+      'row.0.field': SELECT,
+      'row.0.kind': 'map',
+      'row.0.from': 'level',
+      'row.0.map': 'C = 484020435193692199',
+    });
     expect((await call(consoleForm('/console/endpoints', s, fields))).status).toBe(303);
   });
 });

@@ -37,10 +37,13 @@ const creating = (extra: Record<string, unknown> = {}) =>
     fields: { name: '$trim(name)', phone: '$cnMobile(mobile)', note: { from: 'comment' } },
     ...extra,
   } as never);
-const lead = (mobile: string, comment: string, extra: Record<string, unknown> = {}) => JSON.stringify({ name: ' 新客户 ', mobile, comment, ...extra });
+const lead = (mobile: string, comment: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ name: ' 新客户 ', mobile, comment, ...extra });
 const newPhone = () => `13${String(Math.floor(Math.random() * 1e9)).padStart(9, '0')}`;
-const creates = async (productLineId: string) => (await crmState(productLineId)).requests.filter((r) => r.path === CREATE);
-const updates = async (productLineId: string) => (await crmState(productLineId)).requests.filter((r) => r.path === '/api/moduleData/update');
+const creates = async (productLineId: string) =>
+  (await crmState(productLineId)).requests.filter((r) => r.path === CREATE);
+const updates = async (productLineId: string) =>
+  (await crmState(productLineId)).requests.filter((r) => r.path === '/api/moduleData/update');
 
 describe('find, else create', () => {
   it('eight concurrent webhooks for one new phone: exactly one create, seven updates of the created id, in order', async () => {
@@ -49,7 +52,9 @@ describe('find, else create', () => {
     const queue = recordingQueue();
     const answers = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        callWith(hook(endpointId, lead(phone, `第 ${i + 1} 次`)), { DELIVERY_QUEUE: queue }).then((r) => r.json<{ status: string; deliveryId: string }>()),
+        callWith(hook(endpointId, lead(phone, `第 ${i + 1} 次`)), { DELIVERY_QUEUE: queue }).then((r) =>
+          r.json<{ status: string; deliveryId: string }>(),
+        ),
       ),
     );
     for (const a of answers) expect(a.status).toBe('queued');
@@ -70,7 +75,9 @@ describe('find, else create', () => {
     const customer = (await crmState(productLineId)).customers.find((c) => c.id === id)!;
     expect(customer).toMatchObject({ phone, note: `第 ${last + 1} 次` });
     // and the updates reached the CRM in receipt order
-    const order = [...answers.keys()].sort((a, b) => (answers[a]!.deliveryId < answers[b]!.deliveryId ? -1 : 1)).map((i) => `第 ${i + 1} 次`);
+    const order = [...answers.keys()]
+      .sort((a, b) => (answers[a]!.deliveryId < answers[b]!.deliveryId ? -1 : 1))
+      .map((i) => `第 ${i + 1} 次`);
     const sent = [...made, ...updated].map((r) => (r.body as { note: string }).note);
     expect(sent).toEqual(order);
   });
@@ -93,7 +100,9 @@ describe('find, else create', () => {
     const { endpointId, productLineId } = await creating();
     const phone = newPhone();
     const queue = recordingQueue();
-    const { deliveryId } = await (await callWith(hook(endpointId, lead(phone, '想了解价格')), { DELIVERY_QUEUE: queue })).json<{ deliveryId: string }>();
+    const { deliveryId } = await (
+      await callWith(hook(endpointId, lead(phone, '想了解价格')), { DELIVERY_QUEUE: queue })
+    ).json<{ deliveryId: string }>();
     expect(await deliveryRow(deliveryId)).toMatchObject({ status: 'queued', reason: 'create_queued' });
     await settle(endpointId, queue);
     const [made] = await creates(productLineId);
@@ -144,7 +153,9 @@ describe('safe refusals', () => {
     const { endpointId, productLineId } = await creating();
     await crmFailures(productLineId, [{ code: 422, message: '手机号格式错误' }]);
     const queue = recordingQueue();
-    const { deliveryId } = await (await callWith(hook(endpointId, lead(newPhone(), 'x')), { DELIVERY_QUEUE: queue })).json<{ deliveryId: string }>();
+    const { deliveryId } = await (
+      await callWith(hook(endpointId, lead(newPhone(), 'x')), { DELIVERY_QUEUE: queue })
+    ).json<{ deliveryId: string }>();
     await settle(endpointId, queue);
     const row = (await deliveryRow(deliveryId))!;
     expect(row).toMatchObject({ status: 'failed', reason: 'crm_rejected', crm_message: '手机号格式错误' });
@@ -178,7 +189,9 @@ describe('a create whose answer never came', () => {
     await crmFailures(setup.productLineId, [late ? { delayMs: 2_500 } : { hang: true }]);
     const phone = newPhone();
     const queue = recordingQueue();
-    const { deliveryId } = await (await callWith(hook(setup.endpointId, lead(phone, '超时')), { DELIVERY_QUEUE: queue })).json<{ deliveryId: string }>();
+    const { deliveryId } = await (
+      await callWith(hook(setup.endpointId, lead(phone, '超时')), { DELIVERY_QUEUE: queue })
+    ).json<{ deliveryId: string }>();
     await settle(setup.endpointId, queue);
     return { ...setup, phone, deliveryId, queue };
   }
@@ -191,7 +204,13 @@ describe('a create whose answer never came', () => {
     expect(row).toMatchObject({ status: 'failed', reason: 'create_unconfirmed', create_state: 'unconfirmed' });
     expect(String(row.message)).toContain(`search the CRM for phone ${phone}`);
     expect(await creates(productLineId)).toHaveLength(1);
-    await call(new Request(`${BASE}/admin/deliveries/replay`, { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: '{"status":"failed"}' }));
+    await call(
+      new Request(`${BASE}/admin/deliveries/replay`, {
+        method: 'POST',
+        headers: { ...ADMIN, 'content-type': 'application/json' },
+        body: '{"status":"failed"}',
+      }),
+    );
     await settle(endpointId, queue);
     expect(await creates(productLineId)).toHaveLength(1);
     expect(await deliveryRow(deliveryId)).toMatchObject({ reason: 'create_unconfirmed' });
@@ -201,12 +220,23 @@ describe('a create whose answer never came', () => {
     const { endpointId, productLineId, phone, deliveryId, queue } = await timedOut(true);
     expect(await deliveryRow(deliveryId)).toMatchObject({ reason: 'create_unconfirmed' });
     const s = await signIn();
-    const page = await (await call(new Request(`${BASE}/console/deliveries/${deliveryId}`, { headers: { cookie: s.cookie, 'accept-language': 'zh-CN' } }))).text();
+    const page = await (
+      await call(
+        new Request(`${BASE}/console/deliveries/${deliveryId}`, {
+          headers: { cookie: s.cookie, 'accept-language': 'zh-CN' },
+        }),
+      )
+    ).text();
     const c = CATALOGUES.zh.deliveries.create;
     expect(page).toContain(c.wasCreated);
     expect(page).toContain(c.wasNot);
     // the stand-in did create it, after the adapter stopped waiting: the person finds it in the CRM
-    await expect.poll(async () => (await crmState(productLineId)).customers.some((x) => x.phone === phone), { timeout: 5_000, interval: 100 }).toBe(true);
+    await expect
+      .poll(async () => (await crmState(productLineId)).customers.some((x) => x.phone === phone), {
+        timeout: 5_000,
+        interval: 100,
+      })
+      .toBe(true);
     const existing = (await crmState(productLineId)).customers.find((x) => x.phone === phone)!;
     const res = await post(`/console/deliveries/${deliveryId}/created`, s, { customerId: existing.id as string });
     expect(res.status).toBe(303);
@@ -214,7 +244,11 @@ describe('a create whose answer never came', () => {
     expect(await deliveryRow(deliveryId)).toMatchObject({ status: 'delivered', customer_id: existing.id });
     expect(await creates(productLineId)).toHaveLength(1);
     expect((await updates(productLineId)).at(-1)!.body).toMatchObject({ id: existing.id, note: '超时' });
-    const key = await env.DB.prepare('SELECT customer_id FROM customer_keys WHERE module_id = ? AND key = ? AND value = ?').bind(MODULE_ID, 'phone', phone).first();
+    const key = await env.DB.prepare(
+      'SELECT customer_id FROM customer_keys WHERE module_id = ? AND key = ? AND value = ?',
+    )
+      .bind(MODULE_ID, 'phone', phone)
+      .first();
     expect(key).toMatchObject({ customer_id: existing.id });
   });
 
@@ -234,7 +268,11 @@ describe('the preview of a new lead', () => {
     const { endpointId, productLineId } = await creating();
     const phone = newPhone();
     const res = await call(
-      new Request(`${BASE}/admin/endpoints/${endpointId}/preview`, { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: lead(phone, '预览') }),
+      new Request(`${BASE}/admin/endpoints/${endpointId}/preview`, {
+        method: 'POST',
+        headers: { ...ADMIN, 'content-type': 'application/json' },
+        body: lead(phone, '预览'),
+      }),
     );
     const preview = await res.json<{ outcome: string; crm: { url: string; body: Record<string, unknown> } }>();
     expect(preview.outcome).toBe('would_create');

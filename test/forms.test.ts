@@ -12,7 +12,9 @@ const redirect = { success: 'https://www.example.com/thanks', failure: 'https://
 describe('honeypot', () => {
   it('accepts a filled honeypot with 200, logs spam, and never calls the CRM', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ fields, honeypot: 'website' });
-    const res = await call(hook(endpointId, body().replace('website=', 'website=http%3A%2F%2Fspam.example'), { headers: FORM_HEADERS }));
+    const res = await call(
+      hook(endpointId, body().replace('website=', 'website=http%3A%2F%2Fspam.example'), { headers: FORM_HEADERS }),
+    );
     expect(res.status).toBe(200);
     const answer = await res.json<{ deliveryId: string; status: string }>();
     expect(answer.status).toBe('accepted');
@@ -23,7 +25,11 @@ describe('honeypot', () => {
     const { endpointId, productLineId } = await setupEndpoint({ fields, honeypot: 'website' });
     const res = await call(hook(endpointId, body(), { headers: FORM_HEADERS }));
     expect(res.status).toBe(200);
-    expect(JSON.parse((await crmState(productLineId)).requests[0]!.rawBody)).toMatchObject({ id: CUSTOMER_ID, name: '吴九', phone: '13900139000' });
+    expect(JSON.parse((await crmState(productLineId)).requests[0]!.rawBody)).toMatchObject({
+      id: CUSTOMER_ID,
+      name: '吴九',
+      phone: '13900139000',
+    });
   });
 });
 
@@ -58,7 +64,10 @@ describe('redirect', () => {
   });
   it('refuses a redirect URL that is not http(s)', async () => {
     const { putEndpoint, endpointConfig, unique } = await import('./helpers');
-    const res = await putEndpoint(unique('bad'), endpointConfig('1', { redirect: { success: 'javascript:alert(1)', failure: 'https://x.example' } }));
+    const res = await putEndpoint(
+      unique('bad'),
+      endpointConfig('1', { redirect: { success: 'javascript:alert(1)', failure: 'https://x.example' } }),
+    );
     expect(res.status).toBe(400);
   });
 });
@@ -66,7 +75,12 @@ describe('redirect', () => {
 describe('CORS', () => {
   const cors = { origins: ['https://www.example.com'] };
   const preflight = (endpointId: string, origin: string) =>
-    call(new Request(`https://adapter.test/hooks/${endpointId}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } }));
+    call(
+      new Request(`https://adapter.test/hooks/${endpointId}`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST' },
+      }),
+    );
 
   it('answers a preflight from an allowed origin', async () => {
     const { endpointId } = await setupEndpoint({ cors });
@@ -98,12 +112,18 @@ describe('Turnstile', () => {
   const turnstile = { secret: 'TEST_TURNSTILE_SECRET' };
   const withToken = (token: string) => body(`&cf-turnstile-response=${token}`);
   const stubCalls = async (token: string) =>
-    (await (await fetch(`${env.CRM_BASE_URL}/__stub/turnstile?token=${token}`)).json<{ calls: { remoteip: string | null; secretOk: boolean }[] }>()).calls;
+    (
+      await (
+        await fetch(`${env.CRM_BASE_URL}/__stub/turnstile?token=${token}`)
+      ).json<{ calls: { remoteip: string | null; secretOk: boolean }[] }>()
+    ).calls;
 
   it('delivers a form whose token the service accepts, and passes the client IP on', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ fields, turnstile });
     const token = `pass-${crypto.randomUUID()}`;
-    const res = await call(hook(endpointId, withToken(token), { headers: { ...FORM_HEADERS, 'cf-connecting-ip': '203.0.113.7' } }));
+    const res = await call(
+      hook(endpointId, withToken(token), { headers: { ...FORM_HEADERS, 'cf-connecting-ip': '203.0.113.7' } }),
+    );
     expect(res.status).toBe(200);
     expect((await crmState(productLineId)).requests).toHaveLength(1);
     expect(await stubCalls(token)).toEqual([{ token, remoteip: '203.0.113.7', secretOk: true }]);
@@ -113,7 +133,11 @@ describe('Turnstile', () => {
     const res = await call(hook(endpointId, withToken(`bad-${crypto.randomUUID()}`), { headers: FORM_HEADERS }));
     expect(res.status).toBe(403);
     expect((await res.json<{ error: { code: string } }>()).error.code).toBe('turnstile_failed');
-    expect((await rowsFor(endpointId))[0]).toMatchObject({ status: 'rejected', reason: 'turnstile_rejected', message: 'Turnstile refused the token: invalid-input-response' });
+    expect((await rowsFor(endpointId))[0]).toMatchObject({
+      status: 'rejected',
+      reason: 'turnstile_rejected',
+      message: 'Turnstile refused the token: invalid-input-response',
+    });
     expect((await crmState(productLineId)).requests).toHaveLength(0);
   });
   it('refuses a form without a token, without asking the service', async () => {
@@ -125,10 +149,16 @@ describe('Turnstile', () => {
   });
   it('answers 503 when the verification service is down, and never calls the CRM', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ fields, turnstile });
-    const res = await call(hook(endpointId, withToken(`unavailable-${crypto.randomUUID()}`), { headers: FORM_HEADERS }));
+    const res = await call(
+      hook(endpointId, withToken(`unavailable-${crypto.randomUUID()}`), { headers: FORM_HEADERS }),
+    );
     expect(res.status).toBe(503);
     expect((await res.json<{ error: { code: string } }>()).error.code).toBe('turnstile_unavailable');
-    expect((await rowsFor(endpointId))[0]).toMatchObject({ status: 'failed', reason: 'turnstile_unavailable', message: 'Turnstile verification answered HTTP 503' });
+    expect((await rowsFor(endpointId))[0]).toMatchObject({
+      status: 'failed',
+      reason: 'turnstile_unavailable',
+      message: 'Turnstile verification answered HTTP 503',
+    });
     expect((await crmState(productLineId)).requests).toHaveLength(0);
   });
   it('treats an answer that is not JSON as the service being down', async () => {
@@ -166,24 +196,36 @@ describe('rate limit', () => {
     expect(await rowsFor(endpointId)).toHaveLength(LIMIT);
     expect((await crmState(productLineId)).requests).toHaveLength(LIMIT);
     // counted instead of logged one by one
-    const counted = await call(new Request(`https://adapter.test/admin/endpoints/${endpointId}/rate-limited`, { headers: { authorization: 'Bearer test-admin-token' } }));
+    const counted = await call(
+      new Request(`https://adapter.test/admin/endpoints/${endpointId}/rate-limited`, {
+        headers: { authorization: 'Bearer test-admin-token' },
+      }),
+    );
     expect((await counted.json<{ total: number }>()).total).toBe(1);
   });
   it('counts each client IP on its own', async () => {
     const { endpointId } = await setupEndpoint({ rateLimit: true });
-    for (let i = 0; i < LIMIT; i++) await call(hook(endpointId, leadJson(), { headers: { 'cf-connecting-ip': '198.51.100.30' } }));
-    expect((await call(hook(endpointId, leadJson(), { headers: { 'cf-connecting-ip': '198.51.100.31' } }))).status).toBe(200);
+    for (let i = 0; i < LIMIT; i++)
+      await call(hook(endpointId, leadJson(), { headers: { 'cf-connecting-ip': '198.51.100.30' } }));
+    expect(
+      (await call(hook(endpointId, leadJson(), { headers: { 'cf-connecting-ip': '198.51.100.31' } }))).status,
+    ).toBe(200);
   });
   it('limits nothing for an endpoint that did not opt in', async () => {
     const { endpointId } = await setupEndpoint();
-    for (let i = 0; i < LIMIT + 1; i++) expect((await call(hook(endpointId, leadJson(), { headers: { 'cf-connecting-ip': '198.51.100.40' } }))).status).toBe(200);
+    for (let i = 0; i < LIMIT + 1; i++)
+      expect(
+        (await call(hook(endpointId, leadJson(), { headers: { 'cf-connecting-ip': '198.51.100.40' } }))).status,
+      ).toBe(200);
   });
 });
 
 describe('masking personal data in the log', () => {
   it('stores the phone as 138****8000 in the payload, the CRM request and the CRM answer', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ redact: ['mobile', 'contact.email'] });
-    const res = await call(hook(endpointId, leadJson({ mobile: '+86 138-0013-8000', contact: { email: 'wu.jiu@example.com' } })));
+    const res = await call(
+      hook(endpointId, leadJson({ mobile: '+86 138-0013-8000', contact: { email: 'wu.jiu@example.com' } })),
+    );
     expect(res.status).toBe(200);
     // the CRM got the real number
     expect(JSON.parse((await crmState(productLineId)).requests[0]!.rawBody)).toMatchObject({ phone: '13800138000' });

@@ -7,7 +7,22 @@ import { describe, expect, it } from 'vitest';
 import { crmRequestJson } from '../src/crm/client';
 import { hasNestedQuantifier } from '../src/mapping/budget';
 import { newRecord, scrubDeep, scrubFacts } from '../src/pipeline/record';
-import { ADMIN, call, callWith, crmFailures, crmState, deliveryRow, drive, endpointConfig, hook, leadJson, putEndpoint, recordingQueue, rowsFor, setupEndpoint } from './helpers';
+import {
+  ADMIN,
+  call,
+  callWith,
+  crmFailures,
+  crmState,
+  deliveryRow,
+  drive,
+  endpointConfig,
+  hook,
+  leadJson,
+  putEndpoint,
+  recordingQueue,
+  rowsFor,
+  setupEndpoint,
+} from './helpers';
 
 const BASE = 'https://adapter.test';
 /** A body without a Content-Length: the limit must hold while the body is read. */
@@ -23,37 +38,70 @@ const streamOf = (bytes: number) =>
 describe('body limits on the console and the admin API', () => {
   it('refuses an 80 KB sign-in with 413 before the token is checked (declared length)', async () => {
     const res = await call(
-      new Request(`${BASE}/console/sign-in`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${'x'.repeat(80 * 1024)}` }),
+      new Request(`${BASE}/console/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `token=${'x'.repeat(80 * 1024)}`,
+      }),
     );
     expect(res.status).toBe(413);
     expect(res.headers.get('set-cookie')).toBeNull();
     expect(await res.json()).toMatchObject({ error: { code: 'payload_too_large' } });
   });
   it('refuses it while reading when no length is declared', async () => {
-    const res = await call(new Request(`${BASE}/console/sign-in`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: streamOf(80 * 1024) }));
+    const res = await call(
+      new Request(`${BASE}/console/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: streamOf(80 * 1024),
+      }),
+    );
     expect(res.status).toBe(413);
   });
   it('still signs in with a normal form', async () => {
     const res = await call(
-      new Request(`${BASE}/console/sign-in`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'token=test-admin-token' }),
+      new Request(`${BASE}/console/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'token=test-admin-token',
+      }),
     );
     expect(res.status).toBe(303);
   });
   it('refuses an admin body over 2 MiB with 413, and lets an import up to 10 MiB through the limit', async () => {
-    const big = await call(new Request(`${BASE}/admin/endpoints/x`, { method: 'PUT', headers: { ...ADMIN, 'content-type': 'application/json' }, body: streamOf(3 * 1024 * 1024) }));
+    const big = await call(
+      new Request(`${BASE}/admin/endpoints/x`, {
+        method: 'PUT',
+        headers: { ...ADMIN, 'content-type': 'application/json' },
+        body: streamOf(3 * 1024 * 1024),
+      }),
+    );
     expect(big.status).toBe(413);
     const csv = `customer_id,key,value\n${'688346218203447296,phone,13800138000\n'.repeat(80_000)}`;
     expect(csv.length).toBeGreaterThan(2 * 1024 * 1024);
     const imported = await call(
-      new Request(`${BASE}/admin/customer-keys?moduleId=347772778973233152`, { method: 'POST', headers: { ...ADMIN, 'content-type': 'text/csv' }, body: csv }),
+      new Request(`${BASE}/admin/customer-keys?moduleId=347772778973233152`, {
+        method: 'POST',
+        headers: { ...ADMIN, 'content-type': 'text/csv' },
+        body: csv,
+      }),
     );
     expect(imported.status).toBe(200);
   });
 });
 
-const SECRETS = ['test-crm-token', 'test-admin-token', 'test-secrets-key-0123456789abcdef0123', 'fixture-secret-2f9c', 'form-token-2f9c'];
+const SECRETS = [
+  'test-crm-token',
+  'test-admin-token',
+  'test-secrets-key-0123456789abcdef0123',
+  'fixture-secret-2f9c',
+  'form-token-2f9c',
+];
 const ECHO = { code: 401, message: 'token rejected: Bearer test-crm-token' };
-const googleConfig = { verify: { type: 'body-key' as const, field: 'google_key', secret: 'TEST_HMAC_SECRET' }, customerId: '"688346218203447296"' };
+const googleConfig = {
+  verify: { type: 'body-key' as const, field: 'google_key', secret: 'TEST_HMAC_SECRET' },
+  customerId: '"688346218203447296"',
+};
 
 /** Every text D1 and KV hold, and the answers given, searched for any configured secret value. */
 async function leakedSecrets(answers: string[]): Promise<string[]> {
@@ -103,15 +151,22 @@ describe('secrets never stored, answered or sent on', () => {
   it('queue mode: the echo is scrubbed from the row and the attempt too', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ delivery: { mode: 'queue' } });
     await crmFailures(productLineId, [ECHO]);
-    const { deliveryId } = await (await callWith(hook(endpointId, leadJson()), { DELIVERY_QUEUE: recordingQueue() })).json<{ deliveryId: string }>();
+    const { deliveryId } = await (
+      await callWith(hook(endpointId, leadJson()), { DELIVERY_QUEUE: recordingQueue() })
+    ).json<{ deliveryId: string }>();
     await drive([deliveryId]);
-    expect(await deliveryRow(deliveryId)).toMatchObject({ status: 'failed', crm_message: 'token rejected: Bearer ***' });
+    expect(await deliveryRow(deliveryId)).toMatchObject({
+      status: 'failed',
+      crm_message: 'token rejected: Bearer ***',
+    });
     expect(await leakedSecrets([])).toEqual([]);
   });
 
   it('queue mode and the in-flight row of a sync claim store no secret either (rows written before the answer)', async () => {
     const queued = await setupEndpoint({ delivery: { mode: 'queue' } });
-    const res = await callWith(hook(queued.endpointId, leadJson({ comment: 'pasted test-admin-token by mistake' })), { DELIVERY_QUEUE: recordingQueue() });
+    const res = await callWith(hook(queued.endpointId, leadJson({ comment: 'pasted test-admin-token by mistake' })), {
+      DELIVERY_QUEUE: recordingQueue(),
+    });
     const { deliveryId } = await res.json<{ deliveryId: string }>();
     const row = (await deliveryRow(deliveryId))!;
     expect(String(row.payload)).toContain('pasted *** by mistake');
@@ -147,7 +202,9 @@ describe('secrets never stored, answered or sent on', () => {
 
   it('a mapping that copies the whole payload ($string($)) never sends the body key to the CRM', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ ...googleConfig, fields: { note: '$string($)' } });
-    const res = await call(hook(endpointId, '{"google_key":"fixture-secret-2f9c","lead_id":"L1","name":"王"}', { query: '' }));
+    const res = await call(
+      hook(endpointId, '{"google_key":"fixture-secret-2f9c","lead_id":"L1","name":"王"}', { query: '' }),
+    );
     expect(res.status).toBe(200);
     const sent = (await crmState(productLineId)).requests[0]!.rawBody;
     expect(sent).toContain('L1');
@@ -161,7 +218,12 @@ describe('the logged CRM request', () => {
     const record = newRecord('d1', 'e1', 0, new Request('https://adapter.test/hooks/e1', { method: 'POST' }), {}, {});
     // the secret straddles the 2 KiB start (after the 28 characters of {"mid":"1","id":"2","note":")
     const body = { mid: '1', id: '2', note: `${'x'.repeat(2 * 1024 - 40)}fixture-secret-2f9c${'y'.repeat(16 * 1024)}` };
-    record.crm_request = { url: 'https://crm.test/api/moduleData/update', headers: {}, body, bodyText: JSON.stringify(body) };
+    record.crm_request = {
+      url: 'https://crm.test/api/moduleData/update',
+      headers: {},
+      body,
+      bodyText: JSON.stringify(body),
+    };
     scrubFacts(record, ['fixture-secret-2f9c']);
     const logged = crmRequestJson(record.crm_request!);
     expect(logged).not.toContain('fixture-secret-2f9c');
@@ -170,16 +232,26 @@ describe('the logged CRM request', () => {
 });
 
 describe('a budget on every JSONata evaluation', () => {
-  const withNote = (note: string) => ({ fields: { name: '$trim(name)', note, input_1680509561692: { from: 'utm_campaign', required: true } } });
+  const withNote = (note: string) => ({
+    fields: { name: '$trim(name)', note, input_1680509561692: { from: 'utm_campaign', required: true } },
+  });
   const putIssues = async (note: string) => {
-    const res = await putEndpoint(`budget-${crypto.randomUUID().slice(0, 8)}`, endpointConfig('688051545102614528', withNote(note)));
-    return { status: res.status, issues: (await res.json<{ issues?: { path: string; message: string }[] }>()).issues ?? [] };
+    const res = await putEndpoint(
+      `budget-${crypto.randomUUID().slice(0, 8)}`,
+      endpointConfig('688051545102614528', withNote(note)),
+    );
+    return {
+      status: res.status,
+      issues: (await res.json<{ issues?: { path: string; message: string }[] }>()).issues ?? [],
+    };
   };
 
   it('refuses at save an expression that never ends (tail recursion: no depth limit catches it)', async () => {
     const { status, issues } = await putIssues('($f := function($n){ $f($n + 1) }; $f(0))');
     expect(status).toBe(400);
-    expect(issues).toEqual([{ path: 'fields.note', message: 'expression exceeded its budget (100000 evaluation steps)' }]);
+    expect(issues).toEqual([
+      { path: 'fields.note', message: 'expression exceeded its budget (100000 evaluation steps)' },
+    ]);
   });
   it('refuses at save an expression that builds millions of items', async () => {
     const { status, issues } = await putIssues('$count([1..3000].([1..3000]))');
@@ -203,23 +275,35 @@ describe('a budget on every JSONata evaluation', () => {
   });
   it.each([
     ['$pad to 100 MB', '$pad(comment, n)', '$pad of 100000000 characters'],
-    ['a string doubled until it is huge', '($f := function($s, $k){ $k > 0 ? $f($s & $s, $k - 1) : $s }; $length($f(comment, n ? 40 : 0)))', 'a value of'],
+    [
+      'a string doubled until it is huge',
+      '($f := function($s, $k){ $k > 0 ? $f($s & $s, $k - 1) : $s }; $length($f(comment, n ? 40 : 0)))',
+      'a value of',
+    ],
     ['$join of copies of the body', '$join([1..(n ? 3000 : 1)].($$.comment))', '$join of'],
-  ])('a webhook whose payload makes %s answers 422 within the budget, and another endpoint keeps answering', async (_what, note, message) => {
-    const { endpointId, productLineId } = await setupEndpoint(withNote(note));
-    const other = await setupEndpoint();
-    const [res, ok] = await Promise.all([call(hook(endpointId, leadJson({ n: 100_000_000, comment: 'x'.repeat(1000) }))), call(hook(other.endpointId, leadJson()))]);
-    expect(ok.status).toBe(200);
-    expect(res.status).toBe(422);
-    const body = await res.json<{ error: { code: string; message: string } }>();
-    expect(body.error.code).toBe('mapping_failed');
-    expect(body.error.message).toContain('exceeded its budget');
-    expect(body.error.message).toContain(message);
-    expect((await rowsFor(endpointId))[0]).toMatchObject({ status: 'invalid', reason: 'mapping_failed' });
-    expect((await crmState(productLineId)).requests).toHaveLength(0);
-  });
+  ])(
+    'a webhook whose payload makes %s answers 422 within the budget, and another endpoint keeps answering',
+    async (_what, note, message) => {
+      const { endpointId, productLineId } = await setupEndpoint(withNote(note));
+      const other = await setupEndpoint();
+      const [res, ok] = await Promise.all([
+        call(hook(endpointId, leadJson({ n: 100_000_000, comment: 'x'.repeat(1000) }))),
+        call(hook(other.endpointId, leadJson())),
+      ]);
+      expect(ok.status).toBe(200);
+      expect(res.status).toBe(422);
+      const body = await res.json<{ error: { code: string; message: string } }>();
+      expect(body.error.code).toBe('mapping_failed');
+      expect(body.error.message).toContain('exceeded its budget');
+      expect(body.error.message).toContain(message);
+      expect((await rowsFor(endpointId))[0]).toMatchObject({ status: 'invalid', reason: 'mapping_failed' });
+      expect((await crmState(productLineId)).requests).toHaveLength(0);
+    },
+  );
   it('keeps $pad, $join and $replace working below the budget', async () => {
-    const { endpointId, productLineId } = await setupEndpoint(withNote('$join([$pad(comment, 6, "-"), $replace("a-b", "-", "+")], " ")'));
+    const { endpointId, productLineId } = await setupEndpoint(
+      withNote('$join([$pad(comment, 6, "-"), $replace("a-b", "-", "+")], " ")'),
+    );
     expect((await call(hook(endpointId, leadJson({ comment: 'ab' })))).status).toBe(200);
     expect((await crmState(productLineId)).customers[0]).toMatchObject({ note: 'ab---- a+b' });
   });
@@ -227,10 +311,17 @@ describe('a budget on every JSONata evaluation', () => {
     expect((await putIssues('$contains(comment, /^[a-z]+$/) ? "a" : "b"')).status).toBe(201);
   });
   it('refuses a webhook whose payload sends an expression past its budget (422, a row), and the Worker keeps answering', async () => {
-    const { endpointId, productLineId } = await setupEndpoint(withNote('($f := function($n){ $n > 0 ? $f($n + 1) : 0 }; $f(n))'));
+    const { endpointId, productLineId } = await setupEndpoint(
+      withNote('($f := function($n){ $n > 0 ? $f($n + 1) : 0 }; $f(n))'),
+    );
     const res = await call(hook(endpointId, leadJson({ n: 1 })));
     expect(res.status).toBe(422);
-    expect(await res.json()).toMatchObject({ error: { code: 'mapping_failed', message: 'fields.note: expression exceeded its budget (100000 evaluation steps)' } });
+    expect(await res.json()).toMatchObject({
+      error: {
+        code: 'mapping_failed',
+        message: 'fields.note: expression exceeded its budget (100000 evaluation steps)',
+      },
+    });
     expect((await rowsFor(endpointId))[0]).toMatchObject({ status: 'invalid', reason: 'mapping_failed' });
     expect((await crmState(productLineId)).requests).toHaveLength(0);
     // the same endpoint with a harmless payload, another endpoint, and the admin API all still answer
@@ -242,14 +333,44 @@ describe('a budget on every JSONata evaluation', () => {
   it('the preview reports the overrun for that sample', async () => {
     const { endpointId } = await setupEndpoint(withNote('($f := function($n){ $n > 0 ? $f($n + 1) : 0 }; $f(n))'));
     const res = await call(
-      new Request(`${BASE}/admin/endpoints/${endpointId}/preview`, { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: leadJson({ n: 1 }) }),
+      new Request(`${BASE}/admin/endpoints/${endpointId}/preview`, {
+        method: 'POST',
+        headers: { ...ADMIN, 'content-type': 'application/json' },
+        body: leadJson({ n: 1 }),
+      }),
     );
-    expect(await res.json()).toMatchObject({ outcome: 'would_refuse', reason: 'mapping_failed', message: 'fields.note: expression exceeded its budget (100000 evaluation steps)' });
+    expect(await res.json()).toMatchObject({
+      outcome: 'would_refuse',
+      reason: 'mapping_failed',
+      message: 'fields.note: expression exceeded its budget (100000 evaluation steps)',
+    });
   });
   it('tells nested quantifiers apart from safe patterns', () => {
-    const exponential = ['^(a+)+$', '(\\w*)*', '(a|b+){2,}', '((ab)*)+', '^(a|a)*$', '^(\\w|\\d)*$', '(a?){25}', '((a|a)b)*', '(?:a|ab)+', '(.|x)*'];
+    const exponential = [
+      '^(a+)+$',
+      '(\\w*)*',
+      '(a|b+){2,}',
+      '((ab)*)+',
+      '^(a|a)*$',
+      '^(\\w|\\d)*$',
+      '(a?){25}',
+      '((a|a)b)*',
+      '(?:a|ab)+',
+      '(.|x)*',
+    ];
     for (const p of exponential) expect(hasNestedQuantifier(p), p).toBe(true);
-    const safe = ['^[a-z]+$', '(ab)+', '\\(a+\\)+', '[(a+)]+', '^\\d{11}$', '(a+){1}', '(foo|bar)*', '(?:\\.|,)+', '^(\\d{3})-(\\d{4})$', '(a|b)?'];
+    const safe = [
+      '^[a-z]+$',
+      '(ab)+',
+      '\\(a+\\)+',
+      '[(a+)]+',
+      '^\\d{11}$',
+      '(a+){1}',
+      '(foo|bar)*',
+      '(?:\\.|,)+',
+      '^(\\d{3})-(\\d{4})$',
+      '(a|b)?',
+    ];
     for (const p of safe) expect(hasNestedQuantifier(p), p).toBe(false);
   });
 });
@@ -294,7 +415,11 @@ describe('sessions that end, guessing with friction', () => {
     expect(right.status).toBe(429);
     expect(right.headers.get('retry-after')).toBe('60');
     expect((await signIn('test-admin-token', '198.51.100.72')).status).toBe(303);
-    const counts = await (await call(new Request(`${BASE}/admin/auth-failures`, { headers: { ...ADMIN, 'cf-connecting-ip': '198.51.100.79' } }))).json<{ console: number }>();
+    const counts = await (
+      await call(
+        new Request(`${BASE}/admin/auth-failures`, { headers: { ...ADMIN, 'cf-connecting-ip': '198.51.100.79' } }),
+      )
+    ).json<{ console: number }>();
     expect(counts.console).toBeGreaterThanOrEqual(1);
   });
 
@@ -302,19 +427,36 @@ describe('sessions that end, guessing with friction', () => {
     const ip = '198.51.100.73';
     const statuses: number[] = [];
     for (let i = 0; i < 11; i++)
-      statuses.push((await call(new Request(`${BASE}/admin/endpoints`, { headers: { authorization: `Bearer guess-${i}`, 'cf-connecting-ip': ip } }))).status);
+      statuses.push(
+        (
+          await call(
+            new Request(`${BASE}/admin/endpoints`, {
+              headers: { authorization: `Bearer guess-${i}`, 'cf-connecting-ip': ip },
+            }),
+          )
+        ).status,
+      );
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
     expect(statuses[10]).toBe(429);
     const right = await call(new Request(`${BASE}/admin/endpoints`, { headers: { ...ADMIN, 'cf-connecting-ip': ip } }));
     expect(right.status).toBe(429);
-    expect((await call(new Request(`${BASE}/admin/endpoints`, { headers: { ...ADMIN, 'cf-connecting-ip': '198.51.100.74' } }))).status).toBe(200);
+    expect(
+      (
+        await call(
+          new Request(`${BASE}/admin/endpoints`, { headers: { ...ADMIN, 'cf-connecting-ip': '198.51.100.74' } }),
+        )
+      ).status,
+    ).toBe(200);
   });
 });
 
 describe('function names are checked when an expression is saved', () => {
   it('refuses $cnmobile (a typo) with the list of known functions, and accepts $cnMobile and a function the expression binds', async () => {
     const put = (note: string) =>
-      putEndpoint(`fn-${crypto.randomUUID().slice(0, 8)}`, endpointConfig('688051545102614528', { fields: { note, input_1680509561692: 'utm_campaign' } }));
+      putEndpoint(
+        `fn-${crypto.randomUUID().slice(0, 8)}`,
+        endpointConfig('688051545102614528', { fields: { note, input_1680509561692: 'utm_campaign' } }),
+      );
     const bad = await put('$cnmobile(mobile)');
     expect(bad.status).toBe(400);
     const issue = (await bad.json<{ issues: { path: string; message: string }[] }>()).issues[0]!;
@@ -329,9 +471,13 @@ describe('function names are checked when an expression is saved', () => {
 
 describe('scrubDeep', () => {
   it('replaces a secret wherever it is in strings, leaves the original alone, and keeps a __proto__ key a key', () => {
-    const value = JSON.parse('{"keep":{"k":"v"},"note":"key fixture-secret-2f9c here","list":["a","fixture-secret-2f9c"],"__proto__":"fixture-secret-2f9c"}');
+    const value = JSON.parse(
+      '{"keep":{"k":"v"},"note":"key fixture-secret-2f9c here","list":["a","fixture-secret-2f9c"],"__proto__":"fixture-secret-2f9c"}',
+    );
     const scrubbed = scrubDeep(value, ['fixture-secret-2f9c']);
-    expect(JSON.stringify(scrubbed)).toBe('{"keep":{"k":"v"},"note":"key *** here","list":["a","***"],"__proto__":"***"}');
+    expect(JSON.stringify(scrubbed)).toBe(
+      '{"keep":{"k":"v"},"note":"key *** here","list":["a","***"],"__proto__":"***"}',
+    );
     expect(Object.getPrototypeOf(scrubbed)).toBe(Object.prototype);
     expect(value.note).toBe('key fixture-secret-2f9c here');
   });

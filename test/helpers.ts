@@ -1,5 +1,11 @@
 /** Builders shared by the integration tests: a valid request first, then each test breaks one thing. */
-import { createExecutionContext, createMessageBatch, createScheduledController, getQueueResult, waitOnExecutionContext } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  getQueueResult,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import worker from '../src/index';
 import consoleWorker from '../src/console/worker';
@@ -47,14 +53,32 @@ type TenantInit = {
 /** A product line of its own in the stand-in CRM, with one customer CUSTOMER_ID unless told otherwise. */
 export async function crmTenant(init: TenantInit = {}): Promise<string> {
   const productLineId = snowflake();
-  const body = { customers: [{ id: CUSTOMER_ID, name: '旧名字', phone: '13000000000', own_id: '400000000000000002' }], ...init };
-  const res = await fetch(`${env.CRM_BASE_URL}/__stub/tenants/${productLineId}`, { method: 'PUT', body: JSON.stringify(body) });
+  const body = {
+    customers: [{ id: CUSTOMER_ID, name: '旧名字', phone: '13000000000', own_id: '400000000000000002' }],
+    ...init,
+  };
+  const res = await fetch(`${env.CRM_BASE_URL}/__stub/tenants/${productLineId}`, {
+    method: 'PUT',
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`stub: ${res.status}`);
   return productLineId;
 }
 
-export type StubRequest = { path: string; headers: Record<string, string>; rawBody: string; body: Record<string, unknown>; outcome: string };
-export type StubState = { mode: string; customers: Record<string, unknown>[]; requests: StubRequest[]; pendingFailures: number; maxInFlight: number };
+export type StubRequest = {
+  path: string;
+  headers: Record<string, string>;
+  rawBody: string;
+  body: Record<string, unknown>;
+  outcome: string;
+};
+export type StubState = {
+  mode: string;
+  customers: Record<string, unknown>[];
+  requests: StubRequest[];
+  pendingFailures: number;
+  maxInFlight: number;
+};
 
 /** What the stand-in CRM holds and received for one product line. */
 export async function crmState(productLineId: string): Promise<StubState> {
@@ -65,7 +89,10 @@ export async function crmState(productLineId: string): Promise<StubState> {
 // ---- endpoints --------------------------------------------------------------
 
 /** A valid endpoint configuration (token in the query), the issue's example minus what a test changes. */
-export function endpointConfig(productLineId: string, overrides: Partial<EndpointConfigInput> = {}): EndpointConfigInput {
+export function endpointConfig(
+  productLineId: string,
+  overrides: Partial<EndpointConfigInput> = {},
+): EndpointConfigInput {
   return {
     name: 'Landing page form',
     enabled: true,
@@ -106,15 +133,31 @@ export async function setupEndpoint(overrides: Partial<EndpointConfigInput> = {}
 }
 
 /** A webhook POST as a form tool sends it. */
-export function hook(endpointId: string, body: string | FormData, init: { query?: string; headers?: Record<string, string> } = {}): Request {
+export function hook(
+  endpointId: string,
+  body: string | FormData,
+  init: { query?: string; headers?: Record<string, string> } = {},
+): Request {
   const headers = new Headers(init.headers);
   if (typeof body === 'string' && !headers.has('content-type')) headers.set('content-type', 'application/json');
-  return new Request(`https://adapter.test/hooks/${endpointId}${init.query ?? '?token=form-token-2f9c'}`, { method: 'POST', headers, body });
+  return new Request(`https://adapter.test/hooks/${endpointId}${init.query ?? '?token=form-token-2f9c'}`, {
+    method: 'POST',
+    headers,
+    body,
+  });
 }
 
 /** The JSON body the example mapping expects. */
 export function leadJson(overrides: Record<string, unknown> = {}): string {
-  return JSON.stringify({ crm_id: CUSTOMER_ID, name: ' 吴九 ', mobile: '+86 139-0013-9000', level: 'A', comment: '想了解价格', utm_campaign: 'spring', ...overrides });
+  return JSON.stringify({
+    crm_id: CUSTOMER_ID,
+    name: ' 吴九 ',
+    mobile: '+86 139-0013-9000',
+    level: 'A',
+    comment: '想了解价格',
+    utm_campaign: 'spring',
+    ...overrides,
+  });
 }
 
 // ---- the delivery log -------------------------------------------------------
@@ -126,16 +169,31 @@ export async function deliveryRow(id: string): Promise<Row | null> {
 }
 
 export async function rowsFor(endpointId: string): Promise<Row[]> {
-  const { results } = await env.DB.prepare('SELECT * FROM deliveries WHERE endpoint_id = ? ORDER BY id').bind(endpointId).all<Row>();
+  const { results } = await env.DB.prepare('SELECT * FROM deliveries WHERE endpoint_id = ? ORDER BY id')
+    .bind(endpointId)
+    .all<Row>();
   return results;
 }
 
 // ---- signing ----------------------------------------------------------------
 
-export async function hmacOf(secret: string, body: string, encoding: 'hex' | 'base64', algorithm = 'SHA-256'): Promise<string> {
-  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: algorithm }, false, ['sign']);
+export async function hmacOf(
+  secret: string,
+  body: string,
+  encoding: 'hex' | 'base64',
+  algorithm = 'SHA-256',
+): Promise<string> {
+  const key = await crypto.subtle.importKey(
+    'raw',
+    new TextEncoder().encode(secret),
+    { name: 'HMAC', hash: algorithm },
+    false,
+    ['sign'],
+  );
   const sig = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(body)));
-  return encoding === 'hex' ? Array.from(sig, (b) => b.toString(16).padStart(2, '0')).join('') : btoa(String.fromCharCode(...sig));
+  return encoding === 'hex'
+    ? Array.from(sig, (b) => b.toString(16).padStart(2, '0')).join('')
+    : btoa(String.fromCharCode(...sig));
 }
 
 // ---- queue, cron ------------------------------------------------------------
@@ -173,7 +231,10 @@ export async function callWith(request: Request, overrides: Partial<Record<keyof
 }
 
 /** Runs the queue consumer on messages for these deliveries, as the queue would deliver them. */
-export async function drive(ids: string[], options: { queue?: string; overrides?: Partial<Record<keyof Env, unknown>> } = {}) {
+export async function drive(
+  ids: string[],
+  options: { queue?: string; overrides?: Partial<Record<keyof Env, unknown>> } = {},
+) {
   const batch = createMessageBatch(
     options.queue ?? 'crm-deliveries',
     ids.map((id, i) => ({ id: `msg-${i}-${id}`, timestamp: new Date(), attempts: 1, body: { id } })),
@@ -186,14 +247,24 @@ export async function drive(ids: string[], options: { queue?: string; overrides?
 /** Runs the cron trigger as if at `at` (ms). */
 export async function runScheduled(at: number, overrides: Partial<Record<keyof Env, unknown>> = {}) {
   const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: '*/5 * * * *' }), { ...env, ...overrides } as Env, ctx);
+  await worker.scheduled(
+    createScheduledController({ scheduledTime: at, cron: '*/5 * * * *' }),
+    { ...env, ...overrides } as Env,
+    ctx,
+  );
   // the console Worker's cron (the watch) runs on the same schedule
-  await consoleWorker.scheduled(createScheduledController({ scheduledTime: at, cron: '*/5 * * * *' }), { ...env, ...overrides } as Env, ctx);
+  await consoleWorker.scheduled(
+    createScheduledController({ scheduledTime: at, cron: '*/5 * * * *' }),
+    { ...env, ...overrides } as Env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
 }
 
 export async function attemptsFor(deliveryId: string) {
-  const { results } = await env.DB.prepare('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY n').bind(deliveryId).all<Record<string, unknown>>();
+  const { results } = await env.DB.prepare('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY n')
+    .bind(deliveryId)
+    .all<Record<string, unknown>>();
   return results;
 }
 
@@ -205,7 +276,10 @@ export async function crmRecovers(productLineId: string) {
 
 /** Scripts the stand-in CRM's next answers for one product line. */
 export async function crmFailures(productLineId: string, failures: unknown[]) {
-  const res = await fetch(`${env.CRM_BASE_URL}/__stub/tenants/${productLineId}/failures`, { method: 'POST', body: JSON.stringify(failures) });
+  const res = await fetch(`${env.CRM_BASE_URL}/__stub/tenants/${productLineId}/failures`, {
+    method: 'POST',
+    body: JSON.stringify(failures),
+  });
   if (!res.ok) throw new Error(`stub: ${res.status}`);
 }
 

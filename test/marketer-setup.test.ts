@@ -9,7 +9,21 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { CATALOGUES } from '../src/console/i18n';
 import { withSecretFacts } from '../src/secrets/handoff';
-import { call, callWith, consoleForm, consolePage, consoleSignIn, crmFailures, CUSTOMER_ID, hook, leadJson, MODULE_ID, setupEndpoint, unique, ZH_PAGE as ZH } from './helpers';
+import {
+  call,
+  callWith,
+  consoleForm,
+  consolePage,
+  consoleSignIn,
+  crmFailures,
+  CUSTOMER_ID,
+  hook,
+  leadJson,
+  MODULE_ID,
+  setupEndpoint,
+  unique,
+  ZH_PAGE as ZH,
+} from './helpers';
 
 const BASE = 'https://adapter.test';
 const signIn = consoleSignIn;
@@ -47,7 +61,9 @@ describe('one set of secrets across the two Workers', () => {
     const name = `SPLIT_${crypto.randomUUID().slice(0, 6).toUpperCase()}`;
     const { endpointId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: name } });
     const s = await signIn();
-    const res = await handedOver(form(`/console/endpoints/${endpointId}/secret`, s, { value: 'typed-in-console-1' }), { [name]: 'worker-value-0' });
+    const res = await handedOver(form(`/console/endpoints/${endpointId}/secret`, s, { value: 'typed-in-console-1' }), {
+      [name]: 'worker-value-0',
+    });
     expect(res.status).toBe(409);
     expect(await res.text()).toContain(CATALOGUES.zh.editor.secretWorker(name));
     expect(await env.ENDPOINTS.get(`v1:secret:${name}`)).toBeNull();
@@ -59,7 +75,9 @@ describe('one set of secrets across the two Workers', () => {
     const s = await signIn();
     const warned = await (await handedOver(page(`/console/endpoints/${endpointId}`, s), {})).text();
     expect(warned).toContain(CATALOGUES.zh.editor.secretNotSet(name));
-    const held = await (await handedOver(page(`/console/endpoints/${endpointId}`, s), { [name]: 'worker-value-0' })).text();
+    const held = await (
+      await handedOver(page(`/console/endpoints/${endpointId}`, s), { [name]: 'worker-value-0' })
+    ).text();
     expect(held).not.toContain(CATALOGUES.zh.editor.secretNotSet(name));
   });
 
@@ -67,7 +85,11 @@ describe('one set of secrets across the two Workers', () => {
     const name = `SPLIT_${crypto.randomUUID().slice(0, 6).toUpperCase()}`;
     const { endpointId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: name } });
     const s = await signIn();
-    const res = await handedOver(form(`/console/endpoints/${endpointId}/secret`, s, { value: 'typed-in-console-2' }), {}, 'another-secrets-key-0123456789abcdef0123');
+    const res = await handedOver(
+      form(`/console/endpoints/${endpointId}/secret`, s, { value: 'typed-in-console-2' }),
+      {},
+      'another-secrets-key-0123456789abcdef0123',
+    );
     expect(res.status).toBe(503);
     expect(await res.text()).toContain(CATALOGUES.zh.editor.secretKeyMismatch);
     expect(await env.ENDPOINTS.get(`v1:secret:${name}`)).toBeNull();
@@ -77,7 +99,9 @@ describe('one set of secrets across the two Workers', () => {
     const name = `FORGED_${crypto.randomUUID().slice(0, 6).toUpperCase()}`;
     const { endpointId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: name } });
     const s = await signIn();
-    const forged = new Request(`${BASE}/console/endpoints/${endpointId}`, { headers: { cookie: s.cookie, ...ZH, 'x-adapter-worker-secrets': name } });
+    const forged = new Request(`${BASE}/console/endpoints/${endpointId}`, {
+      headers: { cookie: s.cookie, ...ZH, 'x-adapter-worker-secrets': name },
+    });
     expect(await (await call(forged)).text()).toContain(CATALOGUES.zh.editor.secretNotSet(name));
   });
 });
@@ -109,9 +133,14 @@ describe('the editor never loses work', () => {
     const id = unique('rules');
     const res = await call(form('/console/endpoints', s, { id, ...picked(productLineId), ...rows(500) }));
     expect(res.status).toBe(303);
-    const stored = async () => Object.keys((await env.ENDPOINTS.get<{ config: { fields: object } }>(`v1:endpoint:${id}`, 'json'))!.config.fields);
+    const stored = async () =>
+      Object.keys(
+        (await env.ENDPOINTS.get<{ config: { fields: object } }>(`v1:endpoint:${id}`, 'json'))!.config.fields,
+      );
     expect(await stored()).toHaveLength(500);
-    expect((await call(form(`/console/endpoints/${id}`, s, { ...picked(productLineId), ...rows(500) }))).status).toBe(303);
+    expect((await call(form(`/console/endpoints/${id}`, s, { ...picked(productLineId), ...rows(500) }))).status).toBe(
+      303,
+    );
     expect(await stored()).toHaveLength(500);
   });
 
@@ -125,23 +154,31 @@ describe('the editor never loses work', () => {
     expect(await env.ENDPOINTS.get(`v1:endpoint:${id}`)).toBeNull();
   });
 
-  it.each(['__proto__', 'constructor', 'prototype'])('a field named %s is refused with a sentence, never dropped or a 500', async (name) => {
-    const { productLineId } = await setupEndpoint();
-    const s = await signIn();
-    const id = unique('hostile');
-    const res = await call(form('/console/endpoints', s, { id, ...picked(productLineId), ...rows(2, (i) => (i === 0 ? name : 'note')) }));
-    expect(res.status).toBe(400);
-    expect(await res.text()).toContain('not a CRM field name');
-    expect(await env.ENDPOINTS.get(`v1:endpoint:${id}`)).toBeNull();
-  });
+  it.each(['__proto__', 'constructor', 'prototype'])(
+    'a field named %s is refused with a sentence, never dropped or a 500',
+    async (name) => {
+      const { productLineId } = await setupEndpoint();
+      const s = await signIn();
+      const id = unique('hostile');
+      const res = await call(
+        form('/console/endpoints', s, { id, ...picked(productLineId), ...rows(2, (i) => (i === 0 ? name : 'note')) }),
+      );
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain('not a CRM field name');
+      expect(await env.ENDPOINTS.get(`v1:endpoint:${id}`)).toBeNull();
+    },
+  );
 
   it('a field named toString is kept (a plain key like any other)', async () => {
     const { productLineId } = await setupEndpoint();
     const s = await signIn();
     const id = unique('tostring');
-    const res = await call(form('/console/endpoints', s, { id, ...picked(productLineId), ...rows(1, () => 'toString') }));
+    const res = await call(
+      form('/console/endpoints', s, { id, ...picked(productLineId), ...rows(1, () => 'toString') }),
+    );
     expect(res.status).toBe(303);
-    const stored = (await env.ENDPOINTS.get<{ config: { fields: object } }>(`v1:endpoint:${id}`, 'json'))!.config.fields;
+    const stored = (await env.ENDPOINTS.get<{ config: { fields: object } }>(`v1:endpoint:${id}`, 'json'))!.config
+      .fields;
     expect(Object.keys(stored)).toEqual(['toString']);
   });
 });
@@ -153,14 +190,22 @@ describe('the real URL for the signed-in admin', () => {
     const s = await signIn();
     const before = await (await call(page(`/console/endpoints/${endpointId}`, s))).text();
     expect(before).not.toContain(CATALOGUES.zh.editor.revealUrl);
-    expect((await call(form(`/console/endpoints/${endpointId}/secret`, s, { value: 'real-token-7f3e' }))).status).toBe(303);
+    expect((await call(form(`/console/endpoints/${endpointId}/secret`, s, { value: 'real-token-7f3e' }))).status).toBe(
+      303,
+    );
     const html = await (await call(page(`/console/endpoints/${endpointId}`, s))).text();
     expect(html).toContain(CATALOGUES.zh.editor.revealUrl);
     const url = /<input id="real-url" readonly="" value="([^"]+)"/.exec(html)![1]!.replaceAll('&amp;', '&');
     expect(url).toBe(`${BASE}/hooks/${endpointId}?token=real-token-7f3e`);
-    const sent = await call(new Request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: leadJson() }));
+    const sent = await call(
+      new Request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: leadJson() }),
+    );
     expect(await sent.json()).toMatchObject({ status: 'delivered' });
-    const api = await (await call(new Request(`${BASE}/admin/endpoints/${endpointId}`, { headers: { authorization: 'Bearer test-admin-token' } }))).text();
+    const api = await (
+      await call(
+        new Request(`${BASE}/admin/endpoints/${endpointId}`, { headers: { authorization: 'Bearer test-admin-token' } }),
+      )
+    ).text();
     expect(api).not.toContain('real-token-7f3e');
   });
 });
@@ -175,7 +220,13 @@ describe('the sentences a marketer meets while connecting a sender, in Chinese',
     expect(html).toContain(t.howToSendToken(name).replaceAll('<', '&lt;').replaceAll('>', '&gt;'));
     expect(html).toContain(t.secretNotSet(name));
     expect(html).toContain('金数据 &gt; 表单 &gt; 设置 &gt; 数据推送（Webhook）');
-    for (const english of ['with the value of the secret', 'is not set yet', 'paste the URL with', 'wrangler secret put']) expect(html).not.toContain(english);
+    for (const english of [
+      'with the value of the secret',
+      'is not set yet',
+      'paste the URL with',
+      'wrangler secret put',
+    ])
+      expect(html).not.toContain(english);
   });
 });
 
@@ -197,16 +248,25 @@ describe('configuration problems in the marketer’s words', () => {
   it('a misspelt key and a missing customer rule are said in Chinese, the validator’s own text beside them', async () => {
     const { endpointId } = await setupEndpoint();
     const s = await signIn();
-    const stored = (await env.ENDPOINTS.get<{ config: Record<string, unknown> }>(`v1:endpoint:${endpointId}`, 'json'))!.config;
+    const stored = (await env.ENDPOINTS.get<{ config: Record<string, unknown> }>(`v1:endpoint:${endpointId}`, 'json'))!
+      .config;
     const broken = { ...stored, fields: { note: { from: 'comment', requred: true } } };
-    const res = await call(form(`/console/endpoints/${endpointId}`, s, { editing: 'json', config: JSON.stringify(broken), save: 'json' }));
+    const res = await call(
+      form(`/console/endpoints/${endpointId}`, s, { editing: 'json', config: JSON.stringify(broken), save: 'json' }),
+    );
     expect(res.status).toBe(400);
     const html = await res.text();
     const p = CATALOGUES.zh.problem;
     expect(html).toContain(p.unknownKey('&quot;requred&quot;'));
     expect(html).toContain('Unrecognized key');
     const noCustomer = { ...stored, customerId: undefined };
-    const again = await call(form(`/console/endpoints/${endpointId}`, s, { editing: 'json', config: JSON.stringify(noCustomer), save: 'json' }));
+    const again = await call(
+      form(`/console/endpoints/${endpointId}`, s, {
+        editing: 'json',
+        config: JSON.stringify(noCustomer),
+        save: 'json',
+      }),
+    );
     expect(await again.text()).toContain(p.whichCustomer);
   });
 });

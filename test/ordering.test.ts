@@ -50,7 +50,10 @@ const olderAndNewer = (id: string, extra: Record<string, unknown> = {}) => ({
 describe('two webhooks for one customer, 50 ms apart: the CRM ends with the newer value', () => {
   it(`queue; the older fails once at the CRM (HTTP 500): newer in ${PAIRS} of ${PAIRS}`, LONG, async () => {
     const people = customers(PAIRS);
-    const { endpointId, productLineId } = await setupEndpoint({ delivery: { mode: 'queue', schedule: [30] } }, { customers: people });
+    const { endpointId, productLineId } = await setupEndpoint(
+      { delivery: { mode: 'queue', schedule: [30] } },
+      { customers: people },
+    );
     const queue = recordingQueue();
     for (const p of people) {
       const { older, newer } = olderAndNewer(p.id);
@@ -63,7 +66,9 @@ describe('two webhooks for one customer, 50 ms apart: the CRM ends with the newe
       await crmFailures(productLineId, [{ http: 500 }]);
       const rows = (await rowsFor(endpointId)).filter((r) => String(r.payload).includes(p.id));
       await drive(rows.map((r) => r.id).reverse(), { overrides: { DELIVERY_QUEUE: queue } });
-      expect((await rowsFor(endpointId)).filter((r) => String(r.payload).includes(p.id)).map((r) => [r.status, r.reason])).toEqual([
+      expect(
+        (await rowsFor(endpointId)).filter((r) => String(r.payload).includes(p.id)).map((r) => [r.status, r.reason]),
+      ).toEqual([
         ['retrying', 'crm_unavailable'],
         ['queued', 'sequence_wait'],
       ]);
@@ -101,48 +106,68 @@ describe('two webhooks for one customer, 50 ms apart: the CRM ends with the newe
     }
   });
 
-  it(`sync with a version; the older gets 502, the sender retries it after the newer: newer in ${PAIRS} of ${PAIRS}, the retry superseded`, LONG, async () => {
-    const people = customers(PAIRS);
-    const { endpointId, productLineId } = await setupEndpoint({ version: 'updated_at' }, { customers: people });
-    for (const p of people) {
-      const { older, newer } = olderAndNewer(p.id);
-      await crmFailures(productLineId, [{ http: 502 }]);
-      expect((await callWith(hook(endpointId, older), {})).status).toBe(502);
-      expect((await callWith(hook(endpointId, newer), {})).status).toBe(200);
-      // the sender's retry of the older one, a second later
-      const retry = await callWith(hook(endpointId, older), {});
-      expect(retry.status).toBe(200);
-      const answer = await retry.json<Answer & { supersededBy: string }>();
-      expect(answer.status).toBe('superseded');
-      const row = (await deliveryRow(answer.deliveryId))!;
-      expect(row).toMatchObject({ status: 'superseded', reason: 'superseded', version: '2026-11-20T08:30:00.000Z', superseded_by: answer.supersededBy });
-      expect(String(row.message)).toContain('2026-11-20T08:30:00.050Z');
-    }
-    const ended = await notes(productLineId);
-    expect(people.filter((p) => ended.get(p.id) === 'newer')).toHaveLength(PAIRS);
-  });
+  it(
+    `sync with a version; the older gets 502, the sender retries it after the newer: newer in ${PAIRS} of ${PAIRS}, the retry superseded`,
+    LONG,
+    async () => {
+      const people = customers(PAIRS);
+      const { endpointId, productLineId } = await setupEndpoint({ version: 'updated_at' }, { customers: people });
+      for (const p of people) {
+        const { older, newer } = olderAndNewer(p.id);
+        await crmFailures(productLineId, [{ http: 502 }]);
+        expect((await callWith(hook(endpointId, older), {})).status).toBe(502);
+        expect((await callWith(hook(endpointId, newer), {})).status).toBe(200);
+        // the sender's retry of the older one, a second later
+        const retry = await callWith(hook(endpointId, older), {});
+        expect(retry.status).toBe(200);
+        const answer = await retry.json<Answer & { supersededBy: string }>();
+        expect(answer.status).toBe('superseded');
+        const row = (await deliveryRow(answer.deliveryId))!;
+        expect(row).toMatchObject({
+          status: 'superseded',
+          reason: 'superseded',
+          version: '2026-11-20T08:30:00.000Z',
+          superseded_by: answer.supersededBy,
+        });
+        expect(String(row.message)).toContain('2026-11-20T08:30:00.050Z');
+      }
+      const ended = await notes(productLineId);
+      expect(people.filter((p) => ended.get(p.id) === 'newer')).toHaveLength(PAIRS);
+    },
+  );
 
-  it(`sync with onFailure "retry"; the older fails once: newer in ${PAIRS} of ${PAIRS} (the newer waits behind it in the queue)`, LONG, async () => {
-    const people = customers(PAIRS);
-    const { endpointId, productLineId } = await setupEndpoint({ delivery: { mode: 'sync', onFailure: 'retry', schedule: [30] } }, { customers: people });
-    const queue = recordingQueue();
-    for (const p of people) {
-      const { older, newer } = olderAndNewer(p.id);
-      await crmFailures(productLineId, [{ http: 500 }]);
-      const first = await callWith(hook(endpointId, older), { DELIVERY_QUEUE: queue });
-      expect(await first.json()).toMatchObject({ status: 'retrying' });
-      const second = await callWith(hook(endpointId, newer), { DELIVERY_QUEUE: queue });
-      expect(second.status).toBe(202);
-      const answer = await second.json<Answer>();
-      expect(answer.status).toBe('queued');
-      expect(await deliveryRow(answer.deliveryId)).toMatchObject({ status: 'queued', reason: 'sequence_wait', mode: 'queue' });
-    }
-    // nothing of the newer reached the CRM before the older was delivered
-    expect((await crmState(productLineId)).requests.filter((r) => r.body.note === 'newer')).toHaveLength(0);
-    await settle(endpointId, queue);
-    const ended = await notes(productLineId);
-    expect(people.filter((p) => ended.get(p.id) === 'newer')).toHaveLength(PAIRS);
-  });
+  it(
+    `sync with onFailure "retry"; the older fails once: newer in ${PAIRS} of ${PAIRS} (the newer waits behind it in the queue)`,
+    LONG,
+    async () => {
+      const people = customers(PAIRS);
+      const { endpointId, productLineId } = await setupEndpoint(
+        { delivery: { mode: 'sync', onFailure: 'retry', schedule: [30] } },
+        { customers: people },
+      );
+      const queue = recordingQueue();
+      for (const p of people) {
+        const { older, newer } = olderAndNewer(p.id);
+        await crmFailures(productLineId, [{ http: 500 }]);
+        const first = await callWith(hook(endpointId, older), { DELIVERY_QUEUE: queue });
+        expect(await first.json()).toMatchObject({ status: 'retrying' });
+        const second = await callWith(hook(endpointId, newer), { DELIVERY_QUEUE: queue });
+        expect(second.status).toBe(202);
+        const answer = await second.json<Answer>();
+        expect(answer.status).toBe('queued');
+        expect(await deliveryRow(answer.deliveryId)).toMatchObject({
+          status: 'queued',
+          reason: 'sequence_wait',
+          mode: 'queue',
+        });
+      }
+      // nothing of the newer reached the CRM before the older was delivered
+      expect((await crmState(productLineId)).requests.filter((r) => r.body.note === 'newer')).toHaveLength(0);
+      await settle(endpointId, queue);
+      const ended = await notes(productLineId);
+      expect(people.filter((p) => ended.get(p.id) === 'newer')).toHaveLength(PAIRS);
+    },
+  );
 
   it(`the jinshuju preset (queue); the older edit fails once: newer in ${PAIRS} of ${PAIRS}`, LONG, async () => {
     const people = customers(PAIRS);
@@ -163,12 +188,25 @@ describe('two webhooks for one customer, 50 ms apart: the CRM ends with the newe
       JSON.stringify({
         form: 'xJfeTv',
         form_name: '活动报名',
-        entry: { serial_number: Number(id.slice(-6)), x_field_1: id, field_1: '韩梅梅', field_2: note, created_at: '2026-11-20T08:30:00.000Z', updated_at: updatedAt },
+        entry: {
+          serial_number: Number(id.slice(-6)),
+          x_field_1: id,
+          field_1: '韩梅梅',
+          field_2: note,
+          created_at: '2026-11-20T08:30:00.000Z',
+          updated_at: updatedAt,
+        },
       });
     for (const p of people) {
       const pair = recordingQueue();
-      expect((await callWith(hook(endpointId, entry(p.id, 'older', '2026-11-20T08:30:00.000Z')), { DELIVERY_QUEUE: pair })).status).toBe(200);
-      expect((await callWith(hook(endpointId, entry(p.id, 'newer', '2026-11-20T08:31:00.000Z')), { DELIVERY_QUEUE: pair })).status).toBe(200);
+      expect(
+        (await callWith(hook(endpointId, entry(p.id, 'older', '2026-11-20T08:30:00.000Z')), { DELIVERY_QUEUE: pair }))
+          .status,
+      ).toBe(200);
+      expect(
+        (await callWith(hook(endpointId, entry(p.id, 'newer', '2026-11-20T08:31:00.000Z')), { DELIVERY_QUEUE: pair }))
+          .status,
+      ).toBe(200);
       await crmFailures(productLineId, [{ http: 500 }]);
       await drive(pair.sent.map((m) => m.id).reverse(), { overrides: { DELIVERY_QUEUE: queue } });
     }
@@ -179,7 +217,10 @@ describe('two webhooks for one customer, 50 ms apart: the CRM ends with the newe
 
   it('a version older than the last applied is superseded even when it arrives first in the queue; a replay by hand sends it anyway', async () => {
     const [p] = customers(1);
-    const { endpointId, productLineId } = await setupEndpoint({ delivery: { mode: 'queue' }, version: 'updated_at' }, { customers: [p!] });
+    const { endpointId, productLineId } = await setupEndpoint(
+      { delivery: { mode: 'queue' }, version: 'updated_at' },
+      { customers: [p!] },
+    );
     const queue = recordingQueue();
     // the sender sent the newer edit first (its own retry of the older came later)
     const { older, newer } = olderAndNewer(p!.id);
@@ -191,7 +232,10 @@ describe('two webhooks for one customer, 50 ms apart: the CRM ends with the newe
     expect(olderRow).toMatchObject({ status: 'superseded', superseded_by: newerRow!.id });
     // replayable by hand: the admin replays it, and it is sent
     const res = await callWith(
-      new Request(`https://adapter.test/admin/deliveries/${olderRow!.id}/replay`, { method: 'POST', headers: { authorization: 'Bearer test-admin-token' } }),
+      new Request(`https://adapter.test/admin/deliveries/${olderRow!.id}/replay`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer test-admin-token' },
+      }),
       { DELIVERY_QUEUE: queue },
     );
     expect(res.status).toBe(202);
@@ -218,7 +262,11 @@ describe('sync webhooks for one customer', () => {
       Array.from({ length: 8 }, () => ({ delayMs: 30 })),
     );
     const queue = recordingQueue();
-    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => callWith(hook(endpointId, leadJson({ comment: `burst-${i}` })), { DELIVERY_QUEUE: queue })));
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        callWith(hook(endpointId, leadJson({ comment: `burst-${i}` })), { DELIVERY_QUEUE: queue }),
+      ),
+    );
     for (const res of answers) expect([200, 202]).toContain(res.status);
     expect((await crmState(productLineId)).maxInFlight).toBe(1);
     await settle(endpointId, queue);
@@ -231,11 +279,16 @@ describe('a queued burst for one customer', () => {
   it("drains at the CRM's pace: the consumer attempts the customer's next delivery at once when its turn comes", async () => {
     const { endpointId, productLineId } = await setupEndpoint({ delivery: { mode: 'queue' } });
     const queue = recordingQueue();
-    for (let i = 0; i < 6; i++) expect((await callWith(hook(endpointId, leadJson({ comment: `queued-${i}` })), { DELIVERY_QUEUE: queue })).status).toBe(202);
+    for (let i = 0; i < 6; i++)
+      expect(
+        (await callWith(hook(endpointId, leadJson({ comment: `queued-${i}` })), { DELIVERY_QUEUE: queue })).status,
+      ).toBe(202);
     // one message, the first one's: its end hands the turn on, and the same invocation delivers the rest in order
     await drive([queue.sent[0]!.id], { overrides: { DELIVERY_QUEUE: queue } });
     expect((await rowsFor(endpointId)).map((r) => r.status)).toEqual(Array(6).fill('delivered'));
-    const notes = (await crmState(productLineId)).requests.filter((r) => r.outcome === 'applied').map((r) => r.body.note);
+    const notes = (await crmState(productLineId)).requests
+      .filter((r) => r.outcome === 'applied')
+      .map((r) => r.body.note);
     expect(notes).toEqual(Array.from({ length: 6 }, (_, i) => `queued-${i}`));
     // the later ones' own messages, when they come, find them delivered: no second call
     await drive(
@@ -247,7 +300,9 @@ describe('a queued burst for one customer', () => {
 });
 
 describe('a paused endpoint released', () => {
-  it('50 customers x 10 versions held, then enabled: every customer ends with v9 (50 of 50)', { timeout: 120_000 }, async () => {
+  it('50 customers x 10 versions held, then enabled: every customer ends with v9 (50 of 50)', {
+    timeout: 120_000,
+  }, async () => {
     const people = customers(50);
     const { endpointId, productLineId } = await setupEndpoint({ enabled: false }, { customers: people });
     for (let v = 0; v < 10; v++) {
@@ -282,20 +337,33 @@ describe('a paused endpoint released', () => {
     // an older version never reached the CRM after a newer one of its customer
     const crm = await crmState(productLineId);
     for (const p of people) {
-      const sent = crm.requests.filter((r) => r.outcome === 'applied' && r.body.id === p.id).map((r) => Number(String(r.body.note).slice(1)));
+      const sent = crm.requests
+        .filter((r) => r.outcome === 'applied' && r.body.id === p.id)
+        .map((r) => Number(String(r.body.note).slice(1)));
       expect(sent).toEqual([...sent].sort((a, b) => a - b));
     }
   });
 });
 
 describe('read-modify-write modes lose no update', () => {
-  it('ten concurrent merge webhooks, each setting another field of one customer, leave all ten set', { timeout: 60_000 }, async () => {
-    const fields = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`input_16800000000${String(i).padStart(2, '0')}`, `f${i}`]));
+  it('ten concurrent merge webhooks, each setting another field of one customer, leave all ten set', {
+    timeout: 60_000,
+  }, async () => {
+    const fields = Object.fromEntries(
+      Array.from({ length: 10 }, (_, i) => [`input_16800000000${String(i).padStart(2, '0')}`, `f${i}`]),
+    );
     // a CRM that blanks what an update leaves out: merge must send what the previous update wrote
-    const { endpointId, productLineId } = await setupEndpoint({ update: { mode: 'merge' }, fields }, { mode: 'replace' });
+    const { endpointId, productLineId } = await setupEndpoint(
+      { update: { mode: 'merge' }, fields },
+      { mode: 'replace' },
+    );
     const queue = recordingQueue();
     const answers = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => callWith(hook(endpointId, JSON.stringify({ crm_id: '688346218203447296', [`f${i}`]: `value-${i}` })), { DELIVERY_QUEUE: queue })),
+      Array.from({ length: 10 }, (_, i) =>
+        callWith(hook(endpointId, JSON.stringify({ crm_id: '688346218203447296', [`f${i}`]: `value-${i}` })), {
+          DELIVERY_QUEUE: queue,
+        }),
+      ),
     );
     for (const res of answers) expect([200, 202]).toContain(res.status);
     await settle(endpointId, queue);

@@ -6,10 +6,25 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, call, callWith, crmState, deliveryRow, drive, endpointConfig, hook, leadJson, recordingQueue, rowsFor, runScheduled, setupEndpoint } from './helpers';
+import {
+  ADMIN,
+  call,
+  callWith,
+  crmState,
+  deliveryRow,
+  drive,
+  endpointConfig,
+  hook,
+  leadJson,
+  recordingQueue,
+  rowsFor,
+  runScheduled,
+  setupEndpoint,
+} from './helpers';
 import { settle } from './settle';
 
-const applied = async (productLineId: string) => (await crmState(productLineId)).requests.filter((r) => r.outcome === 'applied');
+const applied = async (productLineId: string) =>
+  (await crmState(productLineId)).requests.filter((r) => r.outcome === 'applied');
 
 /** D1 whose `nth` statement (a run, first, all or batch) fails: the Worker stops at that step. */
 function d1FailingAt(nth: number): { db: D1Database; calls: () => number } {
@@ -48,7 +63,12 @@ function d1FailingAt(nth: number): { db: D1Database; calls: () => number } {
   return { db: db as D1Database, calls: () => calls };
 }
 
-const enable = (endpointId: string, productLineId: string, queue: ReturnType<typeof recordingQueue>, config: Record<string, unknown> = {}) =>
+const enable = (
+  endpointId: string,
+  productLineId: string,
+  queue: ReturnType<typeof recordingQueue>,
+  config: Record<string, unknown> = {},
+) =>
   callWith(
     new Request(`https://adapter.test/admin/endpoints/${endpointId}`, {
       method: 'PUT',
@@ -74,7 +94,10 @@ describe('a paused endpoint', () => {
   });
 
   it('a lead sent twice while paused is held once (its idempotency claim is taken) and applied once', async () => {
-    const { endpointId, productLineId } = await setupEndpoint({ enabled: false, idempotencyKey: { header: 'webhook-id' } });
+    const { endpointId, productLineId } = await setupEndpoint({
+      enabled: false,
+      idempotencyKey: { header: 'webhook-id' },
+    });
     const headers = { 'content-type': 'application/json', 'webhook-id': 'lead-1' };
     const first = await call(hook(endpointId, leadJson(), { headers }));
     expect(await first.json()).toMatchObject({ status: 'held' });
@@ -82,11 +105,16 @@ describe('a paused endpoint', () => {
     expect(again.status).toBe(200);
     expect(await again.json()).toMatchObject({ status: 'duplicate', firstStatus: 'held' });
     const queue = recordingQueue();
-    expect(await (await enable(endpointId, productLineId, queue, { idempotencyKey: { header: 'webhook-id' } })).json()).toMatchObject({ released: 1 });
+    expect(
+      await (await enable(endpointId, productLineId, queue, { idempotencyKey: { header: 'webhook-id' } })).json(),
+    ).toMatchObject({ released: 1 });
     await settle(endpointId, queue);
     expect(await applied(productLineId)).toHaveLength(1);
     // and a third repeat, after delivery, is still a duplicate
-    expect(await (await call(hook(endpointId, leadJson(), { headers }))).json()).toMatchObject({ status: 'duplicate', firstStatus: 'delivered' });
+    expect(await (await call(hook(endpointId, leadJson(), { headers }))).json()).toMatchObject({
+      status: 'duplicate',
+      firstStatus: 'delivered',
+    });
   });
 
   it('an isolate whose cache still says "disabled" delivers once the endpoint is enabled (it reads past its cache before holding)', async () => {
@@ -94,7 +122,10 @@ describe('a paused endpoint', () => {
     expect((await call(hook(endpointId, leadJson()))).status).toBe(202); // cached: disabled
     // enabled from another isolate or location: straight in KV, this isolate's cache untouched
     const stored = JSON.parse((await env.ENDPOINTS.get(`v1:endpoint:${endpointId}`))!);
-    await env.ENDPOINTS.put(`v1:endpoint:${endpointId}`, JSON.stringify({ ...stored, config: { ...stored.config, enabled: true } }));
+    await env.ENDPOINTS.put(
+      `v1:endpoint:${endpointId}`,
+      JSON.stringify({ ...stored, config: { ...stored.config, enabled: true } }),
+    );
     const res = await call(hook(endpointId, leadJson({ comment: '启用之后' })));
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: 'delivered' });
@@ -106,7 +137,10 @@ describe('a paused endpoint', () => {
     const held = await (await call(hook(endpointId, leadJson()))).json<{ deliveryId: string }>();
     // enabled where nothing released (another isolate's write, straight in KV)
     const stored = JSON.parse((await env.ENDPOINTS.get(`v1:endpoint:${endpointId}`))!);
-    await env.ENDPOINTS.put(`v1:endpoint:${endpointId}`, JSON.stringify({ ...stored, config: { ...stored.config, enabled: true } }));
+    await env.ENDPOINTS.put(
+      `v1:endpoint:${endpointId}`,
+      JSON.stringify({ ...stored, config: { ...stored.config, enabled: true } }),
+    );
     const cron = recordingQueue();
     await runScheduled(Date.now(), { DELIVERY_QUEUE: cron });
     expect(cron.sent.map((m) => m.id)).toContain(held.deliveryId);
@@ -118,7 +152,9 @@ describe('a paused endpoint', () => {
   it('deleting it ends its held rows as cancelled; an endpoint re-created under the same id never receives them', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ enabled: false });
     const held = await (await call(hook(endpointId, leadJson()))).json<{ deliveryId: string }>();
-    const del = await call(new Request(`https://adapter.test/admin/endpoints/${endpointId}`, { method: 'DELETE', headers: ADMIN }));
+    const del = await call(
+      new Request(`https://adapter.test/admin/endpoints/${endpointId}`, { method: 'DELETE', headers: ADMIN }),
+    );
     expect(del.status).toBe(204);
     expect(await deliveryRow(held.deliveryId)).toMatchObject({ status: 'cancelled', reason: 'endpoint_deleted' });
     const queue = recordingQueue();
@@ -153,7 +189,9 @@ describe('D1 failing at each step of a queued delivery', () => {
       if (failing.calls() < nth) break; // the attempt has no nth step: every step was tried
       reached = nth;
       // time passes beyond any lease the stopped attempt left; the cron re-drives, the queue retries
-      await env.DB.prepare('UPDATE deliveries SET lease_until = NULL WHERE id = ? AND lease_until IS NOT NULL').bind(id).run();
+      await env.DB.prepare('UPDATE deliveries SET lease_until = NULL WHERE id = ? AND lease_until IS NOT NULL')
+        .bind(id)
+        .run();
       await settle(endpointId, queue);
       expect(await deliveryRow(id), `D1 failing at step ${nth}`).toMatchObject({ status: 'delivered' });
       expect(await applied(productLineId), `D1 failing at step ${nth}`).toHaveLength(1);

@@ -1,7 +1,19 @@
 /** Preview: the CRM request a sample would produce, with warnings; never a CRM call, never a row. */
 import { describe, expect, it } from 'vitest';
 import typeform from './fixtures/typeform.json';
-import { ADMIN, CUSTOMER_ID, MODULE_ID, call, crmState, endpointConfig, hook, leadJson, putEndpoint, rowsFor, setupEndpoint } from './helpers';
+import {
+  ADMIN,
+  CUSTOMER_ID,
+  MODULE_ID,
+  call,
+  crmState,
+  endpointConfig,
+  hook,
+  leadJson,
+  putEndpoint,
+  rowsFor,
+  setupEndpoint,
+} from './helpers';
 
 type Preview = {
   outcome: string;
@@ -14,7 +26,13 @@ type Preview = {
 };
 
 const post = (path: string, body: string, contentType = 'application/json') =>
-  call(new Request(`https://adapter.test/admin${path}`, { method: 'POST', headers: { ...ADMIN, 'content-type': contentType }, body }));
+  call(
+    new Request(`https://adapter.test/admin${path}`, {
+      method: 'POST',
+      headers: { ...ADMIN, 'content-type': contentType },
+      body,
+    }),
+  );
 
 describe('POST /admin/endpoints/{id}/preview', () => {
   it('shows the exact CRM request, the credential masked, and calls nothing', async () => {
@@ -41,15 +59,24 @@ describe('POST /admin/endpoints/{id}/preview', () => {
   });
   it('warns about an expression that yields nothing and a map miss', async () => {
     const { endpointId } = await setupEndpoint();
-    const p = await (await post(`/endpoints/${endpointId}/preview`, leadJson({ comment: undefined, level: 'Z' }))).json<Preview>();
+    const p = await (
+      await post(`/endpoints/${endpointId}/preview`, leadJson({ comment: undefined, level: 'Z' }))
+    ).json<Preview>();
     expect(p.outcome).toBe('would_deliver');
-    expect(p.warnings).toEqual(expect.arrayContaining(['fields.note: yielded nothing; left out', 'fields.select_1680162080347: value "Z" is not in the map; field left out']));
+    expect(p.warnings).toEqual(
+      expect.arrayContaining([
+        'fields.note: yielded nothing; left out',
+        'fields.select_1680162080347: value "Z" is not in the map; field left out',
+      ]),
+    );
   });
   it('warns about a customer id that is not a decimal id', async () => {
     const { endpointId } = await setupEndpoint();
     const p = await (await post(`/endpoints/${endpointId}/preview`, leadJson({ crm_id: 'abc' }))).json<Preview>();
     expect(p).toMatchObject({ outcome: 'would_refuse', reason: 'customer_unresolved', crm: null });
-    expect(p.warnings).toContain('customerId expression yielded "abc", not a customer id (a positive decimal of at most 19 digits: no sign, exponent or leading zeros)');
+    expect(p.warnings).toContain(
+      'customerId expression yielded "abc", not a customer id (a positive decimal of at most 19 digits: no sign, exponent or leading zeros)',
+    );
   });
   it('warns about a missing required field', async () => {
     const { endpointId } = await setupEndpoint();
@@ -60,7 +87,11 @@ describe('POST /admin/endpoints/{id}/preview', () => {
   it("honours the sample's content type (a form post)", async () => {
     const { endpointId } = await setupEndpoint();
     const p = await (
-      await post(`/endpoints/${endpointId}/preview`, `crm_id=${CUSTOMER_ID}&name=%E5%90%B4%E4%B9%9D&utm_campaign=x`, 'application/x-www-form-urlencoded')
+      await post(
+        `/endpoints/${endpointId}/preview`,
+        `crm_id=${CUSTOMER_ID}&name=%E5%90%B4%E4%B9%9D&utm_campaign=x`,
+        'application/x-www-form-urlencoded',
+      )
     ).json<Preview>();
     expect(p.crm!.body).toMatchObject({ name: '吴九', input_1680509561692: 'x' });
   });
@@ -75,7 +106,10 @@ describe('POST /admin/preview', () => {
       verify: { secret: 'X_SECRET' },
       fields: { name: 'answers.name', note: 'answers.course' },
     };
-    const res = await post('/preview', JSON.stringify({ config, sample: { body: typeform.body, contentType: 'application/json' } }));
+    const res = await post(
+      '/preview',
+      JSON.stringify({ config, sample: { body: typeform.body, contentType: 'application/json' } }),
+    );
     const p = await res.json<Preview>();
     expect(p.outcome).toBe('would_deliver');
     expect(p.view.answers).toEqual({ name: '李雷', phone: '+8613900139000', course: '少儿编程', budget: 5000 });
@@ -85,7 +119,9 @@ describe('POST /admin/preview', () => {
     const res = await post('/preview', JSON.stringify({ config: { name: 'x' }, sample: { body: {} } }));
     expect(res.status).toBe(400);
     const body = await res.json<{ issues: { path: string }[] }>();
-    expect(body.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['config.crm', 'config.verify', 'config.fields']));
+    expect(body.issues.map((i) => i.path)).toEqual(
+      expect.arrayContaining(['config.crm', 'config.verify', 'config.fields']),
+    );
   });
 });
 
@@ -101,7 +137,9 @@ describe('POST /admin/deliveries/{id}/preview', () => {
   });
   it('refuses a delivery that was never verified', async () => {
     const { endpointId } = await setupEndpoint();
-    const { deliveryId } = await (await call(hook(endpointId, leadJson(), { query: '?token=no' }))).json<{ deliveryId: string }>();
+    const { deliveryId } = await (await call(hook(endpointId, leadJson(), { query: '?token=no' }))).json<{
+      deliveryId: string;
+    }>();
     expect((await post(`/deliveries/${deliveryId}/preview`, '')).status).toBe(409);
   });
 });
@@ -110,8 +148,13 @@ describe('preview of a customer lookup', () => {
   it('says when the lookup keys find nobody, and which key found the customer', async () => {
     const { setupEndpoint: setup, snowflake } = await import('./helpers');
     const moduleId = snowflake();
-    const { endpointId } = await setup({ customerId: undefined, customerLookup: [{ key: 'phone', value: 'mobile' }] } as never, { moduleId });
-    const nobody = await (await post(`/endpoints/${endpointId}/preview`, leadJson({ crm_id: undefined, mobile: '13300133000' }))).json<Preview>();
+    const { endpointId } = await setup(
+      { customerId: undefined, customerLookup: [{ key: 'phone', value: 'mobile' }] } as never,
+      { moduleId },
+    );
+    const nobody = await (
+      await post(`/endpoints/${endpointId}/preview`, leadJson({ crm_id: undefined, mobile: '13300133000' }))
+    ).json<Preview>();
     expect(nobody).toMatchObject({ outcome: 'unmatched', crm: null });
     expect(nobody.warnings).toContain('no customer for phone=13300133000');
     await call(
@@ -121,7 +164,9 @@ describe('preview of a customer lookup', () => {
         body: JSON.stringify([{ customer_id: CUSTOMER_ID, key: 'phone', value: '13300133000' }]),
       }),
     );
-    const found = await (await post(`/endpoints/${endpointId}/preview`, leadJson({ crm_id: undefined, mobile: '13300133000' }))).json<Preview>();
+    const found = await (
+      await post(`/endpoints/${endpointId}/preview`, leadJson({ crm_id: undefined, mobile: '13300133000' }))
+    ).json<Preview>();
     expect(found).toMatchObject({ outcome: 'would_deliver', customerId: CUSTOMER_ID });
     expect(found.warnings).toContain('customer found by phone');
   });

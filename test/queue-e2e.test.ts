@@ -11,14 +11,18 @@ const COUNT = 200;
 /** The webhooks concern this many customers (10 each): each customer's are applied one at a time, customers in parallel. */
 const CUSTOMERS = 20;
 
-it(`delivers ${COUNT} queued webhooks through a flaky CRM: every one delivered or dead, none twice`, { timeout: 120_000 }, async () => {
+it(`delivers ${COUNT} queued webhooks through a flaky CRM: every one delivered or dead, none twice`, {
+  timeout: 120_000,
+}, async () => {
   const ids = Array.from({ length: CUSTOMERS }, (_, i) => `68834621820344${String(7000 + i)}`);
   const { endpointId, productLineId } = await setupEndpoint(
     { delivery: { mode: 'queue', schedule: [0], maxAttempts: 4 }, fields: { note: 'comment' } },
     { customers: ids.map((id) => ({ id, name: '旧名字' })) },
   );
   // every third CRM call fails, in each retryable way that applies nothing
-  const failures = Array.from({ length: COUNT * 2 }, (_, i) => (i % 3 === 0 ? [{ http: 500 }, { http: 503 }, { http: 429 }, { garbage: true }][(i / 3) % 4] : { delayMs: 0 }));
+  const failures = Array.from({ length: COUNT * 2 }, (_, i) =>
+    i % 3 === 0 ? [{ http: 500 }, { http: 503 }, { http: 429 }, { garbage: true }][(i / 3) % 4] : { delayMs: 0 },
+  );
   await crmFailures(productLineId, failures);
 
   const answers = await Promise.all(
@@ -34,7 +38,11 @@ it(`delivers ${COUNT} queued webhooks through a flaky CRM: every one delivered o
   let open = COUNT;
   for (let i = 0; i < 1000 && open > 0; i++) {
     await new Promise((r) => setTimeout(r, 100));
-    const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE endpoint_id = ? AND status IN ('queued', 'retrying')`).bind(endpointId).first<{ n: number }>();
+    const row = await env.DB.prepare(
+      `SELECT COUNT(*) AS n FROM deliveries WHERE endpoint_id = ? AND status IN ('queued', 'retrying')`,
+    )
+      .bind(endpointId)
+      .first<{ n: number }>();
     open = row!.n;
   }
   expect(open).toBe(0);

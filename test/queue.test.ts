@@ -25,7 +25,9 @@ import {
 } from './helpers';
 
 type Answer = { deliveryId: string; status: string; firstStatus?: string; error?: { code: string } };
-const queueMode = (extra: Record<string, unknown> = {}) => ({ delivery: { mode: 'queue' as const, schedule: [30, 120], ...extra } });
+const queueMode = (extra: Record<string, unknown> = {}) => ({
+  delivery: { mode: 'queue' as const, schedule: [30, 120], ...extra },
+});
 
 async function queued(overrides: Record<string, unknown> = {}, tenant = {}) {
   const { endpointId, productLineId } = await setupEndpoint(overrides, tenant);
@@ -48,7 +50,14 @@ describe('queue mode', () => {
 
     const result = await drive([id]);
     expect(result.explicitAcks).toHaveLength(1);
-    expect(await deliveryRow(id)).toMatchObject({ status: 'delivered', attempts: 1, next_attempt_at: null, customer_id: CUSTOMER_ID, crm_http_status: 200, crm_code: 200 });
+    expect(await deliveryRow(id)).toMatchObject({
+      status: 'delivered',
+      attempts: 1,
+      next_attempt_at: null,
+      customer_id: CUSTOMER_ID,
+      crm_http_status: 200,
+      crm_code: 200,
+    });
     // a first try that delivered is told by the row itself: no attempt row (one D1 row fewer)
     expect(await attemptsFor(id)).toEqual([]);
     const crm = await crmState(productLineId);
@@ -90,7 +99,12 @@ describe('retries', () => {
     expect(await delayOf(id)).toBeLessThanOrEqual(36);
 
     await drive([id]);
-    expect(await deliveryRow(id)).toMatchObject({ status: 'delivered', attempts: 2, reason: null, next_attempt_at: null });
+    expect(await deliveryRow(id)).toMatchObject({
+      status: 'delivered',
+      attempts: 2,
+      reason: null,
+      next_attempt_at: null,
+    });
     expect(await attemptsFor(id)).toMatchObject([
       { n: 1, outcome: 'retry', http_status: 500, error: 'crm_unavailable' },
       { n: 2, outcome: 'delivered', http_status: 200 },
@@ -139,7 +153,13 @@ describe('retries', () => {
     const result = await drive([id]);
     expect(result.explicitAcks).toHaveLength(1);
     expect(result.retryMessages).toHaveLength(0);
-    expect(await deliveryRow(id)).toMatchObject({ status: 'failed', reason: 'crm_rejected', crm_code: 403, crm_message: '无权限', next_attempt_at: null });
+    expect(await deliveryRow(id)).toMatchObject({
+      status: 'failed',
+      reason: 'crm_rejected',
+      crm_code: 403,
+      crm_message: '无权限',
+      next_attempt_at: null,
+    });
     expect(await attemptsFor(id)).toMatchObject([{ outcome: 'failed', crm_code: 403 }]);
   });
 
@@ -200,7 +220,12 @@ describe('sync with onFailure: retry', () => {
     const answer = await res.json<Answer>();
     expect(answer).toEqual({ deliveryId: answer.deliveryId, status: 'retrying' });
     expect(queue.sent).toEqual([{ id: answer.deliveryId, delaySeconds: expect.any(Number) }]);
-    expect(await deliveryRow(answer.deliveryId)).toMatchObject({ status: 'retrying', mode: 'queue', attempts: 1, crm_http_status: 502 });
+    expect(await deliveryRow(answer.deliveryId)).toMatchObject({
+      status: 'retrying',
+      mode: 'queue',
+      attempts: 1,
+      crm_http_status: 502,
+    });
     await drive([answer.deliveryId]);
     expect(await deliveryRow(answer.deliveryId)).toMatchObject({ status: 'delivered', attempts: 2 });
     expect(await attemptsFor(answer.deliveryId)).toMatchObject([
@@ -276,7 +301,9 @@ describe('idempotency', () => {
   it('makes one CRM call for 50 concurrent identical requests (sync)', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ idempotencyKey: { header: 'Webhook-Id' } });
     const id = `msg_${crypto.randomUUID()}`;
-    const responses = await Promise.all(Array.from({ length: 50 }, () => call(hook(endpointId, leadJson(), { headers: key(id) }))));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => call(hook(endpointId, leadJson(), { headers: key(id) }))),
+    );
     const answers = await Promise.all(responses.map((r) => r.json<Answer>()));
     expect((await crmState(productLineId)).requests).toHaveLength(1);
     const delivered = answers.filter((a) => a.status === 'delivered');
@@ -287,14 +314,19 @@ describe('idempotency', () => {
     expect(responses.every((r) => r.status === 200)).toBe(true);
     const rows = await rowsFor(endpointId);
     expect(rows.filter((r) => r.status === 'duplicate')).toHaveLength(49);
-    expect(rows.find((r) => r.status === 'duplicate')).toMatchObject({ duplicate_of: delivered[0]!.deliveryId, reason: 'duplicate' });
+    expect(rows.find((r) => r.status === 'duplicate')).toMatchObject({
+      duplicate_of: delivered[0]!.deliveryId,
+      reason: 'duplicate',
+    });
   });
 
   it('queues one delivery for 50 concurrent identical requests (queue), keyed by an expression', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ ...queueMode(), idempotencyKey: 'lead_id' });
     const queue = recordingQueue();
     const body = leadJson({ lead_id: `lead-${crypto.randomUUID()}` });
-    const responses = await Promise.all(Array.from({ length: 50 }, () => callWith(hook(endpointId, body), { DELIVERY_QUEUE: queue })));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => callWith(hook(endpointId, body), { DELIVERY_QUEUE: queue })),
+    );
     const answers = await Promise.all(responses.map((r) => r.json<Answer>()));
     expect(answers.filter((a) => a.status === 'queued')).toHaveLength(1);
     expect(answers.filter((a) => a.status === 'duplicate')).toHaveLength(49);
@@ -321,20 +353,30 @@ describe('idempotency', () => {
     const id = `msg_${crypto.randomUUID()}`;
     await call(hook(endpointId, leadJson(), { headers: key(id) }));
     await env.DB.prepare('UPDATE idempotency SET expires_at = 0 WHERE endpoint_id = ?').bind(endpointId).run();
-    expect((await (await call(hook(endpointId, leadJson(), { headers: key(id) }))).json<Answer>()).status).toBe('delivered');
+    expect((await (await call(hook(endpointId, leadJson(), { headers: key(id) }))).json<Answer>()).status).toBe(
+      'delivered',
+    );
     expect((await crmState(productLineId)).requests).toHaveLength(2);
   });
 
   it('does not dedupe (and says so) when the key yields nothing', async () => {
     const { endpointId } = await setupEndpoint({ idempotencyKey: 'lead_id' });
     await call(hook(endpointId, leadJson()));
-    expect(JSON.parse((await rowsFor(endpointId))[0]!.warnings as string)).toContain('idempotencyKey yielded nothing; not deduplicated');
+    expect(JSON.parse((await rowsFor(endpointId))[0]!.warnings as string)).toContain(
+      'idempotencyKey yielded nothing; not deduplicated',
+    );
   });
 });
 
 describe('replay', () => {
   const admin = (path: string, init: RequestInit, queue: ReturnType<typeof recordingQueue>) =>
-    callWith(new Request(`https://adapter.test/admin${path}`, { ...init, headers: { ...ADMIN, 'content-type': 'application/json' } }), { DELIVERY_QUEUE: queue });
+    callWith(
+      new Request(`https://adapter.test/admin${path}`, {
+        ...init,
+        headers: { ...ADMIN, 'content-type': 'application/json' },
+      }),
+      { DELIVERY_QUEUE: queue },
+    );
 
   it('re-runs a failed delivery against the current configuration, as the same delivery with new attempts', async () => {
     const { endpointId, productLineId } = await setupEndpoint();
@@ -349,7 +391,9 @@ describe('replay', () => {
     expect(queue.sent).toEqual([{ id: deliveryId }]);
     await drive([deliveryId]);
     expect(await deliveryRow(deliveryId)).toMatchObject({ status: 'delivered', attempts: 2, replays: 1 });
-    const detail = await (await call(new Request(`https://adapter.test/admin/deliveries/${deliveryId}`, { headers: ADMIN }))).json<{
+    const detail = await (
+      await call(new Request(`https://adapter.test/admin/deliveries/${deliveryId}`, { headers: ADMIN }))
+    ).json<{
       attempts: { n: number; outcome: string }[];
     }>();
     expect(detail.attempts.map((a) => [a.n, a.outcome])).toEqual([
@@ -381,9 +425,17 @@ describe('replay', () => {
     for (let i = 0; i < 3; i++) await call(hook(endpointId, leadJson()));
     await call(hook(endpointId, leadJson())); // delivered: not matched
     const queue = recordingQueue();
-    const dry = await admin('/deliveries/replay', { method: 'POST', body: JSON.stringify({ endpoint: endpointId, status: 'failed', dryRun: true }) }, queue);
+    const dry = await admin(
+      '/deliveries/replay',
+      { method: 'POST', body: JSON.stringify({ endpoint: endpointId, status: 'failed', dryRun: true }) },
+      queue,
+    );
     expect(await dry.json()).toMatchObject({ matched: 3, queued: 0, dryRun: true });
-    const bounded = await admin('/deliveries/replay', { method: 'POST', body: JSON.stringify({ endpoint: endpointId, status: 'failed', limit: 2 }) }, queue);
+    const bounded = await admin(
+      '/deliveries/replay',
+      { method: 'POST', body: JSON.stringify({ endpoint: endpointId, status: 'failed', limit: 2 }) },
+      queue,
+    );
     expect(bounded.status).toBe(202);
     expect(await bounded.json()).toMatchObject({ matched: 2, queued: 2 });
     expect(queue.sent).toHaveLength(2);

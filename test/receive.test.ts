@@ -2,7 +2,18 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { parseJsonLossless } from '../src/receive/json';
-import { CUSTOMER_ID, call, crmState, deliveryRow, hook, leadJson, putEndpoint, rowsFor, setupEndpoint, unique } from './helpers';
+import {
+  CUSTOMER_ID,
+  call,
+  crmState,
+  deliveryRow,
+  hook,
+  leadJson,
+  putEndpoint,
+  rowsFor,
+  setupEndpoint,
+  unique,
+} from './helpers';
 
 const FORM = `crm_id=${CUSTOMER_ID}&name=%E5%90%B4%E4%B9%9D&mobile=%2B86+139-0013-9000&level=B&comment=%E6%83%B3%E4%BA%86%E8%A7%A3&utm_campaign=form&website=`;
 
@@ -15,7 +26,9 @@ async function sentBody(productLineId: string) {
 describe('content types', () => {
   it('maps application/x-www-form-urlencoded', async () => {
     const { endpointId, productLineId } = await setupEndpoint();
-    const res = await call(hook(endpointId, FORM, { headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
+    const res = await call(
+      hook(endpointId, FORM, { headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+    );
     expect(res.status).toBe(200);
     expect(await sentBody(productLineId)).toMatchObject({
       id: CUSTOMER_ID,
@@ -35,7 +48,9 @@ describe('content types', () => {
     expect(res.status).toBe(200);
     const { deliveryId } = await res.json<{ deliveryId: string }>();
     expect(await sentBody(productLineId)).toMatchObject({ name: '吴九', phone: '13900139000' });
-    expect(JSON.parse((await deliveryRow(deliveryId))!.warnings as string)).toEqual(['file field "resume" ignored: only text fields are mapped']);
+    expect(JSON.parse((await deliveryRow(deliveryId))!.warnings as string)).toEqual([
+      'file field "resume" ignored: only text fields are mapped',
+    ]);
   });
 
   it('reads JSON sent as text/plain', async () => {
@@ -47,17 +62,30 @@ describe('content types', () => {
 
   it('turns repeated form keys (checkbox groups) into arrays that a map translates one by one', async () => {
     const { endpointId, productLineId } = await setupEndpoint({
-      fields: { checkbox_1700000000000: { from: 'interest', map: { 'A 套餐': '1', 'C 套餐': '3' } }, input_1680509561692: { value: 'x' } },
+      fields: {
+        checkbox_1700000000000: { from: 'interest', map: { 'A 套餐': '1', 'C 套餐': '3' } },
+        input_1680509561692: { value: 'x' },
+      },
     });
     const body = `crm_id=${CUSTOMER_ID}&interest=A+%E5%A5%97%E9%A4%90&interest=C+%E5%A5%97%E9%A4%90`;
-    const res = await call(hook(endpointId, body, { headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
+    const res = await call(
+      hook(endpointId, body, { headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+    );
     expect(res.status).toBe(200);
     expect(await sentBody(productLineId)).toMatchObject({ checkbox_1700000000000: ['1', '3'] });
   });
 });
 
 describe('refusals', () => {
-  type Case = { name: string; body: string | Uint8Array; headers?: Record<string, string>; status: number; code: string; row: string; message: RegExp };
+  type Case = {
+    name: string;
+    body: string | Uint8Array;
+    headers?: Record<string, string>;
+    status: number;
+    code: string;
+    row: string;
+    message: RegExp;
+  };
   const cases: Case[] = [
     {
       name: 'an unsupported content type',
@@ -68,10 +96,31 @@ describe('refusals', () => {
       row: 'invalid',
       message: /application\/xml is not supported/,
     },
-    { name: 'broken JSON', body: '{"crm_id": ', status: 400, code: 'invalid_body', row: 'invalid', message: /not valid JSON/ },
-    { name: 'a JSON scalar', body: '42', status: 400, code: 'invalid_body', row: 'invalid', message: /object or an array/ },
+    {
+      name: 'broken JSON',
+      body: '{"crm_id": ',
+      status: 400,
+      code: 'invalid_body',
+      row: 'invalid',
+      message: /not valid JSON/,
+    },
+    {
+      name: 'a JSON scalar',
+      body: '42',
+      status: 400,
+      code: 'invalid_body',
+      row: 'invalid',
+      message: /object or an array/,
+    },
     { name: 'an empty body', body: '', status: 400, code: 'invalid_body', row: 'invalid', message: /empty/ },
-    { name: 'bytes that are not UTF-8', body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), status: 400, code: 'invalid_body', row: 'invalid', message: /UTF-8/ },
+    {
+      name: 'bytes that are not UTF-8',
+      body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]),
+      status: 400,
+      code: 'invalid_body',
+      row: 'invalid',
+      message: /UTF-8/,
+    },
     {
       name: 'a body over the limit',
       body: JSON.stringify({ crm_id: CUSTOMER_ID, pad: 'x'.repeat(256 * 1024) }),
@@ -143,12 +192,18 @@ describe('refusals', () => {
 
   it('answers 503 endpoint_misconfigured when the stored configuration is unreadable, without a stack', async () => {
     const id = unique('broken');
-    await env.ENDPOINTS.put(`v1:endpoint:${id}`, JSON.stringify({ id, revision: 'x', updatedAt: 'x', config: { name: 'broken' } }));
+    await env.ENDPOINTS.put(
+      `v1:endpoint:${id}`,
+      JSON.stringify({ id, revision: 'x', updatedAt: 'x', config: { name: 'broken' } }),
+    );
     const res = await call(hook(id, leadJson()));
     expect(res.status).toBe(503);
     const text = await res.text();
     const body = JSON.parse(text);
-    expect(body.error).toEqual({ code: 'endpoint_misconfigured', message: 'Endpoint is misconfigured; the operator has been told' });
+    expect(body.error).toEqual({
+      code: 'endpoint_misconfigured',
+      message: 'Endpoint is misconfigured; the operator has been told',
+    });
     expect(text).not.toMatch(/at .*\.ts|ZodError/);
     const row = await deliveryRow(body.deliveryId);
     expect(row).toMatchObject({ status: 'failed', reason: 'endpoint_misconfigured', request_query: '{}' });
@@ -158,8 +213,18 @@ describe('refusals', () => {
 
 describe('lossless JSON', () => {
   it('keeps integers above 2^53 (and numbers written with an exponent) as exact strings and leaves the rest alone', () => {
-    const value = parseJsonLossless('{"id":688346218203447296,"n":5000,"f":1.5,"safe":9007199254740991,"neg":-9007199254740993,"e":1e21,"s":"688346218203447296"}');
-    expect(value).toEqual({ id: '688346218203447296', n: 5000, f: 1.5, safe: 9007199254740991, neg: '-9007199254740993', e: '1e21', s: '688346218203447296' });
+    const value = parseJsonLossless(
+      '{"id":688346218203447296,"n":5000,"f":1.5,"safe":9007199254740991,"neg":-9007199254740993,"e":1e21,"s":"688346218203447296"}',
+    );
+    expect(value).toEqual({
+      id: '688346218203447296',
+      n: 5000,
+      f: 1.5,
+      safe: 9007199254740991,
+      neg: '-9007199254740993',
+      e: '1e21',
+      s: '688346218203447296',
+    });
   });
 
   it('keeps nested and array ids too', () => {
@@ -192,7 +257,12 @@ describe('lossless JSON', () => {
   });
 
   it('keeps a negative zero and an exponent as written, nested too; a string that looks like one only costs the slow path', () => {
-    expect(parseJsonLossless('{"a":[{"z":-0}],"b":{"c":[1E+2]},"s":"3e5","n":7}')).toEqual({ a: [{ z: '-0' }], b: { c: ['1E+2'] }, s: '3e5', n: 7 });
+    expect(parseJsonLossless('{"a":[{"z":-0}],"b":{"c":[1E+2]},"s":"3e5","n":7}')).toEqual({
+      a: [{ z: '-0' }],
+      b: { c: ['1E+2'] },
+      s: '3e5',
+      n: 7,
+    });
     expect(parseJsonLossless('{"n":7,"s":"3e5"}')).toEqual({ n: 7, s: '3e5' });
     // the exponent found past other letters e, and in capitals
     expect(parseJsonLossless('{"name":"e","value":3e2}')).toEqual({ name: 'e', value: '3e2' });
@@ -206,7 +276,10 @@ describe('endpoint cache', () => {
     expect((await call(hook(endpointId, leadJson()))).status).toBe(200);
     // another location disables it straight in KV: this isolate keeps its copy for a few seconds
     const stored = JSON.parse((await env.ENDPOINTS.get(`v1:endpoint:${endpointId}`))!);
-    await env.ENDPOINTS.put(`v1:endpoint:${endpointId}`, JSON.stringify({ ...stored, config: { ...stored.config, enabled: false } }));
+    await env.ENDPOINTS.put(
+      `v1:endpoint:${endpointId}`,
+      JSON.stringify({ ...stored, config: { ...stored.config, enabled: false } }),
+    );
     expect((await call(hook(endpointId, leadJson()))).status).toBe(200);
     // a write through the admin API clears it
     await putEndpoint(endpointId, { ...stored.config, enabled: false });

@@ -10,7 +10,13 @@ import { ADMIN, call, crmState, deliveryRow, drive, hook, leadJson, setupEndpoin
 const REDACT = { redact: ['mobile', 'name'] };
 const PHONE_FORMS = ['13900139000', '8613900139000', '139-0013-9000'];
 const admin = (path: string, body?: string) =>
-  call(new Request(`https://adapter.test/admin${path}`, { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, ...(body ? { body } : {}) }));
+  call(
+    new Request(`https://adapter.test/admin${path}`, {
+      method: 'POST',
+      headers: { ...ADMIN, 'content-type': 'application/json' },
+      ...(body ? { body } : {}),
+    }),
+  );
 
 function expectHidden(text: string) {
   for (const form of PHONE_FORMS) expect(text).not.toContain(form);
@@ -54,7 +60,17 @@ describe('a redacted body near 1 MiB', () => {
     expect(sent.status).toBe(200);
     const { deliveryId } = await sent.json<{ deliveryId: string }>();
     const size = await env.DB.prepare(
-      `SELECT ${['payload', 'raw_body', 'request_headers', 'request_query', 'crm_request', 'crm_response', 'warnings', 'message', 'crm_message']
+      `SELECT ${[
+        'payload',
+        'raw_body',
+        'request_headers',
+        'request_query',
+        'crm_request',
+        'crm_response',
+        'warnings',
+        'message',
+        'crm_message',
+      ]
         .map((c) => `coalesce(length(CAST(${c} AS BLOB)), 0)`)
         .join(' + ')} AS bytes FROM deliveries WHERE id = ?`,
     )

@@ -5,11 +5,25 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CATALOGUES } from '../src/console/i18n';
-import { ADMIN, call, type ConsoleSession, consoleForm, consoleSignIn, crmState, CUSTOMER_ID, deliveryRow, drive, hook, leadJson, setupEndpoint } from './helpers';
+import {
+  ADMIN,
+  call,
+  type ConsoleSession,
+  consoleForm,
+  consoleSignIn,
+  crmState,
+  CUSTOMER_ID,
+  deliveryRow,
+  drive,
+  hook,
+  leadJson,
+  setupEndpoint,
+} from './helpers';
 
 const BASE = 'https://adapter.test';
 const ZH = { 'accept-language': 'zh-CN,zh;q=0.9', accept: 'text/html' };
-const accept = (id: string) => call(new Request(`${BASE}/admin/deliveries/${id}/accept`, { method: 'POST', headers: ADMIN }));
+const accept = (id: string) =>
+  call(new Request(`${BASE}/admin/deliveries/${id}/accept`, { method: 'POST', headers: ADMIN }));
 
 async function refusedLead(overrides = {}, query = '?token=a-wrong-token') {
   const setup = await setupEndpoint(overrides);
@@ -26,7 +40,10 @@ describe('a wrong-token lead', () => {
     expect(refused).toMatchObject({ status: 'rejected', reason: 'credential_mismatch', verified: 0 });
     expect(String(refused.warnings)).toContain('kept for review');
     expect((await crmState(productLineId)).requests).toHaveLength(0);
-    const listed = await (await call(new Request(`${BASE}/admin/deliveries/${deliveryId}`, { headers: ADMIN }))).json<{ reviewable: boolean; replayable: boolean }>();
+    const listed = await (await call(new Request(`${BASE}/admin/deliveries/${deliveryId}`, { headers: ADMIN }))).json<{
+      reviewable: boolean;
+      replayable: boolean;
+    }>();
     expect(listed).toMatchObject({ reviewable: true, replayable: false });
 
     const res = await accept(deliveryId);
@@ -34,7 +51,12 @@ describe('a wrong-token lead', () => {
     expect(await res.json()).toMatchObject({ deliveryId, status: 'queued', acceptedBy: 'admin (admin API)' });
     await drive([deliveryId]);
     const row = (await deliveryRow(deliveryId))!;
-    expect(row).toMatchObject({ status: 'delivered', customer_id: CUSTOMER_ID, verified: 1, accepted_by: 'admin (admin API)' });
+    expect(row).toMatchObject({
+      status: 'delivered',
+      customer_id: CUSTOMER_ID,
+      verified: 1,
+      accepted_by: 'admin (admin API)',
+    });
     expect(row.accepted_at).toBeTypeOf('number');
     expect((await crmState(productLineId)).requests.map((r) => r.body.note)).toEqual(['被拒收的线索']);
     // accepted once: a second accept is refused, and nothing more reaches the CRM
@@ -71,7 +93,11 @@ describe('a wrong-token lead', () => {
   it('is never accepted automatically: the cron and the replay of everything leave it refused', async () => {
     const { productLineId, deliveryId } = await refusedLead();
     const replayAll = await call(
-      new Request(`${BASE}/admin/deliveries/replay`, { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify({ status: 'rejected' }) }),
+      new Request(`${BASE}/admin/deliveries/replay`, {
+        method: 'POST',
+        headers: { ...ADMIN, 'content-type': 'application/json' },
+        body: JSON.stringify({ status: 'rejected' }),
+      }),
     );
     expect(await replayAll.json()).toMatchObject({ queued: 0 });
     expect(await deliveryRow(deliveryId)).toMatchObject({ status: 'rejected', verified: 0 });
@@ -86,7 +112,9 @@ describe('the console’s review', () => {
   it('says what was wrong and how to fix it at the sender, and accepts only once the admin confirms', async () => {
     const { productLineId, deliveryId } = await refusedLead();
     const s = await signIn();
-    const page = await (await call(new Request(`${BASE}/console/deliveries/${deliveryId}`, { headers: { cookie: s.cookie, ...ZH } }))).text();
+    const page = await (
+      await call(new Request(`${BASE}/console/deliveries/${deliveryId}`, { headers: { cookie: s.cookie, ...ZH } }))
+    ).text();
     const r = CATALOGUES.zh.deliveries.review;
     for (const text of [r.title, r.fix, r.confirm, r.accept]) expect(page).toContain(text);
     expect(page).toContain(`/console/deliveries/${deliveryId}/accept`);
@@ -100,7 +128,9 @@ describe('the console’s review', () => {
     await drive([deliveryId]);
     expect(await deliveryRow(deliveryId)).toMatchObject({ status: 'delivered', accepted_by: 'admin (console)' });
     expect((await crmState(productLineId)).requests).toHaveLength(1);
-    const after = await (await call(new Request(`${BASE}/console/deliveries/${deliveryId}`, { headers: { cookie: s.cookie, ...ZH } }))).text();
+    const after = await (
+      await call(new Request(`${BASE}/console/deliveries/${deliveryId}`, { headers: { cookie: s.cookie, ...ZH } }))
+    ).text();
     expect(after).toContain(CATALOGUES.zh.deliveries.facts.acceptedText('admin (console)'));
     expect(after).not.toContain(`>${r.accept}</button>`);
   });

@@ -7,7 +7,17 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { ATTENTION_SQL } from '../src/deliveries/store';
 import { idFloor } from '../src/deliveries/id';
-import { callWith, countingDb, CUSTOMER_ID, drive, hook, leadJson, recordingQueue, rowsFor, setupEndpoint } from './helpers';
+import {
+  callWith,
+  countingDb,
+  CUSTOMER_ID,
+  drive,
+  hook,
+  leadJson,
+  recordingQueue,
+  rowsFor,
+  setupEndpoint,
+} from './helpers';
 
 type Overrides = Partial<Record<keyof Env, unknown>>;
 
@@ -75,30 +85,59 @@ describe('every index is the one its query uses', () => {
       .join(' | ');
 
   it('one endpoint, newest first (the console list, the editor’s recent deliveries)', async () => {
-    expect(await plan('SELECT id FROM deliveries WHERE endpoint_id = ? ORDER BY id DESC LIMIT 50', 'x')).toContain('deliveries_by_endpoint');
+    expect(await plan('SELECT id FROM deliveries WHERE endpoint_id = ? ORDER BY id DESC LIMIT 50', 'x')).toContain(
+      'deliveries_by_endpoint',
+    );
   });
 
   it('a status someone looks for (a status filter, the newest failures, held counts)', async () => {
-    expect(await plan(`SELECT id FROM deliveries WHERE status = ? AND ${ATTENTION_SQL} ORDER BY id DESC LIMIT 50`, 'failed')).toContain('deliveries_needing_attention');
-    expect(await plan(`SELECT endpoint_id, COUNT(*) FROM deliveries WHERE status = 'held' AND ${ATTENTION_SQL} GROUP BY endpoint_id`)).toContain('deliveries_needing_attention');
+    expect(
+      await plan(`SELECT id FROM deliveries WHERE status = ? AND ${ATTENTION_SQL} ORDER BY id DESC LIMIT 50`, 'failed'),
+    ).toContain('deliveries_needing_attention');
+    expect(
+      await plan(
+        `SELECT endpoint_id, COUNT(*) FROM deliveries WHERE status = 'held' AND ${ATTENTION_SQL} GROUP BY endpoint_id`,
+      ),
+    ).toContain('deliveries_needing_attention');
   });
 
   it('a time range, through the primary key (overview, success rates, retention)', async () => {
-    expect(await plan('SELECT status FROM deliveries WHERE id >= ?', idFloor(Date.now() - 86_400_000))).toMatch(/SEARCH deliveries USING PRIMARY KEY \(id>\?\)/);
-    expect(await plan('SELECT id FROM deliveries WHERE id < ? LIMIT 500', idFloor(Date.now()))).toMatch(/SEARCH deliveries USING PRIMARY KEY \(id<\?\)/);
+    expect(await plan('SELECT status FROM deliveries WHERE id >= ?', idFloor(Date.now() - 86_400_000))).toMatch(
+      /SEARCH deliveries USING PRIMARY KEY \(id>\?\)/,
+    );
+    expect(await plan('SELECT id FROM deliveries WHERE id < ? LIMIT 500', idFloor(Date.now()))).toMatch(
+      /SEARCH deliveries USING PRIMARY KEY \(id<\?\)/,
+    );
   });
 
   it('deliveries on their way, by status (through their next attempt)', async () => {
     const { statusSql } = await import('../src/deliveries/store');
-    expect(await plan(`SELECT id FROM deliveries INDEXED BY deliveries_due WHERE ${statusSql('queued')} ORDER BY id DESC LIMIT 50`, 'queued')).toContain('deliveries_due');
+    expect(
+      await plan(
+        `SELECT id FROM deliveries INDEXED BY deliveries_due WHERE ${statusSql('queued')} ORDER BY id DESC LIMIT 50`,
+        'queued',
+      ),
+    ).toContain('deliveries_due');
   });
 
   it('deliveries whose attempt is overdue (the cron re-drive)', async () => {
-    expect(await plan('SELECT id FROM deliveries WHERE next_attempt_at IS NOT NULL AND next_attempt_at < ? ORDER BY next_attempt_at LIMIT 100', 1)).toContain('deliveries_due');
+    expect(
+      await plan(
+        'SELECT id FROM deliveries WHERE next_attempt_at IS NOT NULL AND next_attempt_at < ? ORDER BY next_attempt_at LIMIT 100',
+        1,
+      ),
+    ).toContain('deliveries_due');
   });
 
   it('a customer key, by its whole primary key', async () => {
-    expect(await plan('SELECT customer_id FROM customer_keys WHERE module_id = ? AND key = ? AND value = ?', '1', 'phone', '1')).toContain('PRIMARY KEY');
+    expect(
+      await plan(
+        'SELECT customer_id FROM customer_keys WHERE module_id = ? AND key = ? AND value = ?',
+        '1',
+        'phone',
+        '1',
+      ),
+    ).toContain('PRIMARY KEY');
   });
 
   it('idFloor(t) sorts below every id minted at t and above every id minted before', async () => {

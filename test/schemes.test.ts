@@ -26,7 +26,12 @@ describe('basic (Zapier)', () => {
     input_1680509561692: 'utm_campaign',
   };
   const send = (endpointId: string, authorization?: string) =>
-    call(hook(endpointId, zapier.body, { query: '', headers: { 'content-type': zapier.headers['content-type'], ...(authorization ? { authorization } : {}) } }));
+    call(
+      hook(endpointId, zapier.body, {
+        query: '',
+        headers: { 'content-type': zapier.headers['content-type'], ...(authorization ? { authorization } : {}) },
+      }),
+    );
 
   it('accepts the Zapier form post and maps it', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ verify, fields });
@@ -52,7 +57,11 @@ describe('basic (Zapier)', () => {
   });
   it('refuses a wrong user name', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ verify, fields });
-    await refused(await send(endpointId, `Basic ${btoa('other:fixture-secret-2f9c')}`), productLineId, 'credential_mismatch');
+    await refused(
+      await send(endpointId, `Basic ${btoa('other:fixture-secret-2f9c')}`),
+      productLineId,
+      'credential_mismatch',
+    );
   });
   it('refuses a header that is not Basic', async () => {
     const { endpointId, productLineId } = await setupEndpoint({ verify, fields });
@@ -69,11 +78,17 @@ describe('standard-webhooks', () => {
     return `v1,${btoa(String.fromCharCode(...sig))}`;
   }
   async function send(change: { ts?: number; sig?: (s: string) => string; body?: string; drop?: string } = {}) {
-    const { endpointId, productLineId } = await setupEndpoint({ verify: { type: 'standard-webhooks', secret: 'TEST_WHSEC' } });
+    const { endpointId, productLineId } = await setupEndpoint({
+      verify: { type: 'standard-webhooks', secret: 'TEST_WHSEC' },
+    });
     const body = leadJson();
     const ts = String(Math.floor(Date.now() / 1000) + (change.ts ?? 0));
     const signature = await sign('msg_1', ts, body);
-    const headers: Record<string, string> = { 'webhook-id': 'msg_1', 'webhook-timestamp': ts, 'webhook-signature': change.sig ? change.sig(signature) : signature };
+    const headers: Record<string, string> = {
+      'webhook-id': 'msg_1',
+      'webhook-timestamp': ts,
+      'webhook-signature': change.sig ? change.sig(signature) : signature,
+    };
     if (change.drop) delete headers[change.drop];
     return { res: await call(hook(endpointId, change.body ?? body, { query: '', headers })), productLineId };
   }
@@ -107,44 +122,74 @@ describe('body-key (Google Ads lead forms)', () => {
   const config = {
     verify: { type: 'body-key' as const, field: 'google_key', secret: 'TEST_HMAC_SECRET' },
     customerId: '"688346218203447296"',
-    fields: { name: "user_column_data[column_id='FULL_NAME'].string_value", phone: "$cnMobile(user_column_data[column_id='PHONE_NUMBER'].string_value)" },
+    fields: {
+      name: "user_column_data[column_id='FULL_NAME'].string_value",
+      phone: "$cnMobile(user_column_data[column_id='PHONE_NUMBER'].string_value)",
+    },
   };
   it('accepts the key, delivers, and masks the key in the stored payload', async () => {
     const { endpointId, productLineId } = await setupEndpoint(config);
     const res = await call(hook(endpointId, google.body, { query: '' }));
     expect(res.status).toBe(200);
-    expect(JSON.parse((await crmState(productLineId)).requests[0]!.rawBody)).toMatchObject({ name: '王小明', phone: '13800138000' });
+    expect(JSON.parse((await crmState(productLineId)).requests[0]!.rawBody)).toMatchObject({
+      name: '王小明',
+      phone: '13800138000',
+    });
     const row = await deliveryRow((await res.json<Answer>()).deliveryId);
     expect(row!.payload).toContain('"google_key":"***"');
     expect(row!.payload).not.toContain('fixture-secret-2f9c');
   });
   it('refuses a wrong key', async () => {
     const { endpointId, productLineId } = await setupEndpoint(config);
-    await refused(await call(hook(endpointId, google.body.replace('fixture-secret-2f9c', 'fixture-secret-2f9d'), { query: '' })), productLineId, 'credential_mismatch');
+    await refused(
+      await call(hook(endpointId, google.body.replace('fixture-secret-2f9c', 'fixture-secret-2f9d'), { query: '' })),
+      productLineId,
+      'credential_mismatch',
+    );
   });
   it('refuses a body without the key', async () => {
     const { endpointId, productLineId } = await setupEndpoint(config);
-    await refused(await call(hook(endpointId, google.body.replace('"google_key"', '"other_key"'), { query: '' })), productLineId, 'missing_credential');
+    await refused(
+      await call(hook(endpointId, google.body.replace('"google_key"', '"other_key"'), { query: '' })),
+      productLineId,
+      'missing_credential',
+    );
   });
 });
 
 describe('handshakes', () => {
   it('answers Meta’s GET verification with the challenge as text/plain and logs it', async () => {
-    const { endpointId, productLineId } = await setupEndpoint({ handshake: { type: 'meta', secret: 'TEST_FORM_TOKEN' } });
-    const res = await call(new Request(`https://adapter.test/hooks/${endpointId}?hub.mode=subscribe&hub.verify_token=form-token-2f9c&hub.challenge=1158201444`));
+    const { endpointId, productLineId } = await setupEndpoint({
+      handshake: { type: 'meta', secret: 'TEST_FORM_TOKEN' },
+    });
+    const res = await call(
+      new Request(
+        `https://adapter.test/hooks/${endpointId}?hub.mode=subscribe&hub.verify_token=form-token-2f9c&hub.challenge=1158201444`,
+      ),
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await res.text()).toBe('1158201444');
-    const { results } = await env.DB.prepare('SELECT * FROM deliveries WHERE endpoint_id = ?').bind(endpointId).all<Record<string, string>>();
+    const { results } = await env.DB.prepare('SELECT * FROM deliveries WHERE endpoint_id = ?')
+      .bind(endpointId)
+      .all<Record<string, string>>();
     expect(results).toHaveLength(1);
-    expect(results[0]).toMatchObject({ status: 'handshake', request_query: '{"hub.mode":"subscribe","hub.challenge":"1158201444"}' });
+    expect(results[0]).toMatchObject({
+      status: 'handshake',
+      request_query: '{"hub.mode":"subscribe","hub.challenge":"1158201444"}',
+    });
     expect((await crmState(productLineId)).requests).toHaveLength(0);
   });
   it('refuses Meta’s verification with a wrong verify token', async () => {
     const { endpointId } = await setupEndpoint({ handshake: { type: 'meta', secret: 'TEST_FORM_TOKEN' } });
-    const res = await call(new Request(`https://adapter.test/hooks/${endpointId}?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1`));
+    const res = await call(
+      new Request(`https://adapter.test/hooks/${endpointId}?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1`),
+    );
     expect(res.status).toBe(401);
-    expect(await deliveryRow((await res.json<Answer>()).deliveryId)).toMatchObject({ status: 'rejected', reason: 'credential_mismatch' });
+    expect(await deliveryRow((await res.json<Answer>()).deliveryId)).toMatchObject({
+      status: 'rejected',
+      reason: 'credential_mismatch',
+    });
   });
   it('answers 405 to a GET on an endpoint without a GET handshake', async () => {
     const { endpointId } = await setupEndpoint();
@@ -156,7 +201,9 @@ describe('handshakes', () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('{"challenge":1763627800123456789}');
     expect((await crmState(productLineId)).requests).toHaveLength(0);
-    const { results } = await env.DB.prepare('SELECT status FROM deliveries WHERE endpoint_id = ?').bind(endpointId).all();
+    const { results } = await env.DB.prepare('SELECT status FROM deliveries WHERE endpoint_id = ?')
+      .bind(endpointId)
+      .all();
     expect(results).toEqual([{ status: 'handshake' }]);
   });
   it('still verifies ordinary posts to an Ocean Engine endpoint', async () => {

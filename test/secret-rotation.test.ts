@@ -9,16 +9,26 @@ import { ADMIN, call, crmState, deliveryRow, hmacOf, hook, leadJson, setupEndpoi
 type Listed = { secrets: { name: string; previousValidUntil: string | null }[] };
 const secretName = () => `ROT_${crypto.randomUUID().slice(0, 8).toUpperCase()}`;
 const putSecret = (name: string, body: Record<string, unknown>) =>
-  call(new Request(`https://adapter.test/admin/secrets/${name}`, { method: 'PUT', headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify(body) }));
+  call(
+    new Request(`https://adapter.test/admin/secrets/${name}`, {
+      method: 'PUT',
+      headers: { ...ADMIN, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }),
+  );
 const listed = async (name: string) =>
-  (await (await call(new Request('https://adapter.test/admin/secrets', { headers: ADMIN }))).json<Listed>()).secrets.find((s) => s.name === name)!;
+  (
+    await (await call(new Request('https://adapter.test/admin/secrets', { headers: ADMIN }))).json<Listed>()
+  ).secrets.find((s) => s.name === name)!;
 
 afterEach(() => vi.useRealTimers());
 
 describe('a rotated token', () => {
   it('accepts the old value during the window (the row says so), the new one always, and refuses the old one after', async () => {
     const name = secretName();
-    const { endpointId, productLineId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: name } });
+    const { endpointId, productLineId } = await setupEndpoint({
+      verify: { type: 'token', query: 'token', secret: name },
+    });
     expect((await putSecret(name, { value: 'old-token-1111' })).status).toBe(201);
     const set = await putSecret(name, { value: 'new-token-2222' });
     expect(set.status).toBe(200);
@@ -41,7 +51,9 @@ describe('a rotated token', () => {
     vi.setSystemTime(Date.parse(until) + 1_000);
     const late = await call(hook(endpointId, leadJson(), { query: '?token=old-token-1111' }));
     expect(late.status).toBe(401);
-    expect((await deliveryRow((await late.json<{ deliveryId: string }>()).deliveryId))!.reason).toBe('credential_mismatch');
+    expect((await deliveryRow((await late.json<{ deliveryId: string }>()).deliveryId))!.reason).toBe(
+      'credential_mismatch',
+    );
     expect((await call(hook(endpointId, leadJson(), { query: '?token=new-token-2222' }))).status).toBe(200);
     expect((await listed(name)).previousValidUntil).toBeNull();
     expect((await crmState(productLineId)).requests).toHaveLength(3);
@@ -49,7 +61,9 @@ describe('a rotated token', () => {
 
   it('graceHours 0 revokes the old value at once', async () => {
     const name = secretName();
-    const { endpointId, productLineId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: name } });
+    const { endpointId, productLineId } = await setupEndpoint({
+      verify: { type: 'token', query: 'token', secret: name },
+    });
     await putSecret(name, { value: 'leaked-token-3333' });
     const set = await putSecret(name, { value: 'clean-token-4444', graceHours: 0 });
     expect(await set.json()).toMatchObject({ previousValidUntil: null });
@@ -58,18 +72,24 @@ describe('a rotated token', () => {
   });
 
   it('refuses a grace window that is negative or longer than 30 days', async () => {
-    for (const graceHours of [-1, 721, '24']) expect((await putSecret(secretName(), { value: 'x-value-5555', graceHours })).status).toBe(400);
+    for (const graceHours of [-1, 721, '24'])
+      expect((await putSecret(secretName(), { value: 'x-value-5555', graceHours })).status).toBe(400);
   });
 });
 
 describe('a rotated HMAC secret', () => {
   it('a sender retrying with a signature made with the old secret is accepted during the window, and the value is never stored', async () => {
     const name = secretName();
-    const { endpointId, productLineId } = await setupEndpoint({ verify: { type: 'hmac', header: 'x-signature', encoding: 'hex', secret: name } });
+    const { endpointId, productLineId } = await setupEndpoint({
+      verify: { type: 'hmac', header: 'x-signature', encoding: 'hex', secret: name },
+    });
     await putSecret(name, { value: 'old-hmac-secret-6666' });
     await putSecret(name, { value: 'new-hmac-secret-7777' });
     const body = leadJson();
-    const signed = (secret: string) => hmacOf(secret, body, 'hex').then((sig) => call(hook(endpointId, body, { query: '', headers: { 'x-signature': sig } })));
+    const signed = (secret: string) =>
+      hmacOf(secret, body, 'hex').then((sig) =>
+        call(hook(endpointId, body, { query: '', headers: { 'x-signature': sig } })),
+      );
     const retry = await signed('old-hmac-secret-6666');
     expect(retry.status).toBe(200);
     const row = (await deliveryRow((await retry.json<{ deliveryId: string }>()).deliveryId))!;

@@ -6,9 +6,13 @@ import { ADMIN, call, crmState, hook, leadJson, rowsFor, setupEndpoint, unique }
 
 const secretsApi = (path: string, init: RequestInit = {}) =>
   call(
-    new Request(`https://adapter.test/admin/secrets${path}`, { ...init, headers: { ...ADMIN, 'content-type': 'application/json', ...(init.headers as Record<string, string>) } }),
+    new Request(`https://adapter.test/admin/secrets${path}`, {
+      ...init,
+      headers: { ...ADMIN, 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
+    }),
   );
-const putSecret = (name: string, value: unknown) => secretsApi(`/${name}`, { method: 'PUT', body: JSON.stringify({ value }) });
+const putSecret = (name: string, value: unknown) =>
+  secretsApi(`/${name}`, { method: 'PUT', body: JSON.stringify({ value }) });
 const secretName = () => unique('S').toUpperCase().replace(/-/g, '_');
 
 describe('PUT /admin/secrets/{name}', () => {
@@ -21,7 +25,9 @@ describe('PUT /admin/secrets/{name}', () => {
     expect(JSON.parse(putText)).toMatchObject({ name, source: 'admin' });
     expect(putText).not.toContain(value);
 
-    const { endpointId, productLineId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: name } });
+    const { endpointId, productLineId } = await setupEndpoint({
+      verify: { type: 'token', query: 'token', secret: name },
+    });
     expect((await call(hook(endpointId, leadJson(), { query: `?token=${value}` }))).status).toBe(200);
     expect((await call(hook(endpointId, leadJson(), { query: '?token=wrong' }))).status).toBe(401);
     expect((await crmState(productLineId)).requests).toHaveLength(1);
@@ -29,7 +35,9 @@ describe('PUT /admin/secrets/{name}', () => {
     const list = await secretsApi('');
     const listText = await list.text();
     expect(listText).not.toContain(value);
-    expect(JSON.parse(listText).secrets).toContainEqual(expect.objectContaining({ name, source: 'admin', usedBy: [endpointId] }));
+    expect(JSON.parse(listText).secrets).toContainEqual(
+      expect.objectContaining({ name, source: 'admin', usedBy: [endpointId] }),
+    );
     // there is no route that reads one back
     expect((await secretsApi(`/${name}`)).status).toBe(404);
   });
@@ -71,7 +79,9 @@ describe('a stored secret that cannot be used', () => {
     const to = secretName();
     await putSecret(from, 'moved-value');
     await env.ENDPOINTS.put(`v1:secret:${to}`, (await env.ENDPOINTS.get(`v1:secret:${from}`))!);
-    const { endpointId, productLineId } = await setupEndpoint({ verify: { type: 'token', query: 'token', secret: to } });
+    const { endpointId, productLineId } = await setupEndpoint({
+      verify: { type: 'token', query: 'token', secret: to },
+    });
     const res = await call(hook(endpointId, leadJson(), { query: '?token=moved-value' }));
     expect(res.status).toBe(503);
     expect((await res.json<{ error: { code: string } }>()).error.code).toBe('endpoint_misconfigured');
@@ -90,7 +100,9 @@ describe('a stored secret that cannot be used', () => {
   it('cannot be read under a different SECRETS_KEY, nor without one', async () => {
     const name = secretName();
     await writeSecret(env.ENDPOINTS, 'one-master-key-0123456789abcdef0123456789', name, 'v');
-    await expect(readSecret(env.ENDPOINTS, 'another-master-key-0123456789abcdef01234', name)).rejects.toThrow('cannot be decrypted');
+    await expect(readSecret(env.ENDPOINTS, 'another-master-key-0123456789abcdef01234', name)).rejects.toThrow(
+      'cannot be decrypted',
+    );
     await expect(readSecret(env.ENDPOINTS, undefined, name)).rejects.toThrow('SECRETS_KEY is not set');
   });
   it('needs a SECRETS_KEY of 32 characters or more', () => {
@@ -104,8 +116,13 @@ describe('endpoint warnings', () => {
   it('names a secret that is set nowhere, and how to set it', async () => {
     const { putEndpoint, endpointConfig } = await import('./helpers');
     const name = secretName();
-    const res = await putEndpoint(unique('warn'), endpointConfig('1', { verify: { type: 'token', query: 'token', secret: name } }));
-    expect((await res.json<{ warnings: string[] }>()).warnings).toEqual([expect.stringContaining(`PUT /admin/secrets/${name}`)]);
+    const res = await putEndpoint(
+      unique('warn'),
+      endpointConfig('1', { verify: { type: 'token', query: 'token', secret: name } }),
+    );
+    expect((await res.json<{ warnings: string[] }>()).warnings).toEqual([
+      expect.stringContaining(`PUT /admin/secrets/${name}`),
+    ]);
   });
 });
 

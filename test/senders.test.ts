@@ -14,7 +14,10 @@ import { hmacOf } from './helpers';
 
 type Fixture = { secret: string; path?: string; headers: Record<string, string>; body: string };
 
-function inputOf(f: Fixture, change: { body?: string; headers?: Record<string, string | null>; now?: number } = {}): VerifyInput {
+function inputOf(
+  f: Fixture,
+  change: { body?: string; headers?: Record<string, string | null>; now?: number } = {},
+): VerifyInput {
   const headers = new Headers(f.headers);
   for (const [k, v] of Object.entries(change.headers ?? {})) v === null ? headers.delete(k) : headers.set(k, v);
   return {
@@ -26,9 +29,16 @@ function inputOf(f: Fixture, change: { body?: string; headers?: Record<string, s
   };
 }
 
-const verify = (config: unknown, input: VerifyInput, secret = 'fixture-secret-2f9c') => verifyRequest(VerifyConfig.parse(config), input, () => secret);
+const verify = (config: unknown, input: VerifyInput, secret = 'fixture-secret-2f9c') =>
+  verifyRequest(VerifyConfig.parse(config), input, () => secret);
 
-type Case = { preset: string; fixture: Fixture; header: string; now?: number; resign?: (body: string) => Promise<Record<string, string>> };
+type Case = {
+  preset: string;
+  fixture: Fixture;
+  header: string;
+  now?: number;
+  resign?: (body: string) => Promise<Record<string, string>>;
+};
 const cases: Case[] = [
   {
     preset: 'typeform',
@@ -36,7 +46,12 @@ const cases: Case[] = [
     header: 'typeform-signature',
     resign: async (b) => ({ 'typeform-signature': `sha256=${await hmacOf('fixture-secret-2f9c', b, 'base64')}` }),
   },
-  { preset: 'tally', fixture: tally, header: 'tally-signature', resign: async (b) => ({ 'tally-signature': await hmacOf('fixture-secret-2f9c', b, 'base64') }) },
+  {
+    preset: 'tally',
+    fixture: tally,
+    header: 'tally-signature',
+    resign: async (b) => ({ 'tally-signature': await hmacOf('fixture-secret-2f9c', b, 'base64') }),
+  },
   {
     preset: 'xiaohongshu',
     fixture: xiaohongshu,
@@ -56,28 +71,46 @@ for (const c of cases) {
       expect(await verify(config, inputOf(c.fixture, at))).toMatchObject({ ok: true });
     });
     it('refuses it without the signature header', async () => {
-      expect(await verify(config, inputOf(c.fixture, { ...at, headers: { [c.header]: null } }))).toMatchObject({ ok: false, reason: 'missing_credential' });
+      expect(await verify(config, inputOf(c.fixture, { ...at, headers: { [c.header]: null } }))).toMatchObject({
+        ok: false,
+        reason: 'missing_credential',
+      });
     });
     it('refuses it with one byte of the body changed', async () => {
       const body = c.fixture.body.replace(/.$/, (ch) => (ch === '}' ? ' ' : '}'));
-      expect(await verify(config, inputOf(c.fixture, { ...at, body }))).toMatchObject({ ok: false, reason: 'signature_mismatch' });
+      expect(await verify(config, inputOf(c.fixture, { ...at, body }))).toMatchObject({
+        ok: false,
+        reason: 'signature_mismatch',
+      });
     });
     it('refuses it under another secret', async () => {
-      expect(await verify(config, inputOf(c.fixture, at), 'another-secret')).toMatchObject({ ok: false, reason: 'signature_mismatch' });
+      expect(await verify(config, inputOf(c.fixture, at), 'another-secret')).toMatchObject({
+        ok: false,
+        reason: 'signature_mismatch',
+      });
     });
     if (c.resign) {
       it('refuses a signature made for another body', async () => {
         const headers = await c.resign!(c.fixture.body.replace('"', '" '));
-        expect(await verify(config, inputOf(c.fixture, { ...at, headers }))).toMatchObject({ ok: false, reason: 'signature_mismatch' });
+        expect(await verify(config, inputOf(c.fixture, { ...at, headers }))).toMatchObject({
+          ok: false,
+          reason: 'signature_mismatch',
+        });
       });
     }
     if (c.now) {
       it("refuses a stale timestamp (replay), two hours old: beyond every preset's window", async () => {
-        expect(await verify(config, inputOf(c.fixture, { now: c.now! + 2 * 3600_000 }))).toMatchObject({ ok: false, reason: 'stale_timestamp' });
+        expect(await verify(config, inputOf(c.fixture, { now: c.now! + 2 * 3600_000 }))).toMatchObject({
+          ok: false,
+          reason: 'stale_timestamp',
+        });
       });
       it('accepts a stale timestamp when the endpoint widens the tolerance', async () => {
         const from = c.preset === 'webflow' ? { header: 'x-webflow-timestamp' } : { query: 'timestamp' };
-        const wide = { ...config, timestamp: { from, unit: c.preset === 'webflow' ? 'ms' : 's', toleranceSeconds: 86_400 } };
+        const wide = {
+          ...config,
+          timestamp: { from, unit: c.preset === 'webflow' ? 'ms' : 's', toleranceSeconds: 86_400 },
+        };
         expect(await verify(wide, inputOf(c.fixture, { now: c.now! + 2 * 3600_000 }))).toMatchObject({ ok: true });
       });
     }
@@ -86,20 +119,35 @@ for (const c of cases) {
 
 describe('meta preset', () => {
   it('verifies X-Hub-Signature-256', async () => {
-    const body = '{"object":"page","entry":[{"id":"1","changes":[{"field":"leadgen","value":{"leadgen_id":"444444444444"}}]}]}';
-    const f = { secret: 's', headers: { 'x-hub-signature-256': `sha256=${await hmacOf('app-secret', body, 'hex')}` }, body };
-    expect(await verify({ type: 'hmac', preset: 'meta', secret: 'META_APP_SECRET' }, inputOf(f), 'app-secret')).toMatchObject({ ok: true });
-    expect(await verify({ type: 'hmac', preset: 'meta', secret: 'META_APP_SECRET' }, inputOf(f), 'other')).toMatchObject({ ok: false, reason: 'signature_mismatch' });
+    const body =
+      '{"object":"page","entry":[{"id":"1","changes":[{"field":"leadgen","value":{"leadgen_id":"444444444444"}}]}]}';
+    const f = {
+      secret: 's',
+      headers: { 'x-hub-signature-256': `sha256=${await hmacOf('app-secret', body, 'hex')}` },
+      body,
+    };
+    expect(
+      await verify({ type: 'hmac', preset: 'meta', secret: 'META_APP_SECRET' }, inputOf(f), 'app-secret'),
+    ).toMatchObject({ ok: true });
+    expect(
+      await verify({ type: 'hmac', preset: 'meta', secret: 'META_APP_SECRET' }, inputOf(f), 'other'),
+    ).toMatchObject({ ok: false, reason: 'signature_mismatch' });
   });
 });
 
 describe('hmac configuration', () => {
   it('lets the config override a preset', () => {
-    expect(VerifyConfig.parse({ type: 'hmac', preset: 'typeform', header: 'x-other', secret: 'S' })).toMatchObject({ header: 'x-other', encoding: 'base64', prefix: 'sha256=' });
+    expect(VerifyConfig.parse({ type: 'hmac', preset: 'typeform', header: 'x-other', secret: 'S' })).toMatchObject({
+      header: 'x-other',
+      encoding: 'base64',
+      prefix: 'sha256=',
+    });
   });
   it('refuses an unknown preset, a template placeholder without a source, and digest mode without {secret}', () => {
     expect(VerifyConfig.safeParse({ type: 'hmac', preset: 'nope', secret: 'S' }).success).toBe(false);
-    expect(VerifyConfig.safeParse({ type: 'hmac', header: 'x', signed: '{timestamp}.{body}', secret: 'S' }).success).toBe(false);
+    expect(
+      VerifyConfig.safeParse({ type: 'hmac', header: 'x', signed: '{timestamp}.{body}', secret: 'S' }).success,
+    ).toBe(false);
     expect(VerifyConfig.safeParse({ type: 'hmac', header: 'x', signed: '{bodyy}', secret: 'S' }).success).toBe(false);
     expect(VerifyConfig.safeParse({ type: 'hmac', header: 'x', mode: 'digest', secret: 'S' }).success).toBe(false);
   });
@@ -110,6 +158,9 @@ describe('hmac configuration', () => {
   });
   it('refuses a timestamp that is not a number', async () => {
     const input = inputOf(webflow as Fixture, { headers: { 'x-webflow-timestamp': 'yesterday' } });
-    expect(await verify({ type: 'hmac', preset: 'webflow', secret: 'S' }, input)).toMatchObject({ ok: false, reason: 'malformed_timestamp' });
+    expect(await verify({ type: 'hmac', preset: 'webflow', secret: 'S' }, input)).toMatchObject({
+      ok: false,
+      reason: 'malformed_timestamp',
+    });
   });
 });

@@ -29,21 +29,31 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
 
 /** The ids of an endpoint's deliveries still queued or retrying. */
 export async function onTheirWay(endpointId: string): Promise<string[]> {
-  const { results } = await env.DB.prepare("SELECT id FROM deliveries WHERE endpoint_id = ? AND status IN ('queued', 'retrying') ORDER BY id")
+  const { results } = await env.DB.prepare(
+    "SELECT id FROM deliveries WHERE endpoint_id = ? AND status IN ('queued', 'retrying') ORDER BY id",
+  )
     .bind(endpointId)
     .all<{ id: string }>();
   return results.map((r) => r.id);
 }
 
 /** Attempts every delivery still on its way (as if its next attempt were due) until none is left. */
-export async function settle(endpointId: string, queue: ReturnType<typeof recordingQueue>, options: { rounds?: number; overrides?: Partial<Record<keyof Env, unknown>> } = {}) {
+export async function settle(
+  endpointId: string,
+  queue: ReturnType<typeof recordingQueue>,
+  options: { rounds?: number; overrides?: Partial<Record<keyof Env, unknown>> } = {},
+) {
   const rounds = options.rounds ?? 60;
   for (let round = 0; round < rounds; round++) {
     const open = await onTheirWay(endpointId);
     if (open.length === 0) return round;
     const ids = shuffled(open, DELIVERY_QUEUE_SEED + round);
     const batches = Array.from({ length: Math.ceil(ids.length / 10) }, (_, i) => ids.slice(i * 10, i * 10 + 10));
-    await Promise.all(batches.map((batch) => drive(batch, { overrides: { DELIVERY_QUEUE: queue, ...options.overrides } })));
+    await Promise.all(
+      batches.map((batch) => drive(batch, { overrides: { DELIVERY_QUEUE: queue, ...options.overrides } })),
+    );
   }
-  throw new Error(`deliveries of ${endpointId} still on their way after ${rounds} rounds: ${(await onTheirWay(endpointId)).join(', ')}`);
+  throw new Error(
+    `deliveries of ${endpointId} still on their way after ${rounds} rounds: ${(await onTheirWay(endpointId)).join(', ')}`,
+  );
 }

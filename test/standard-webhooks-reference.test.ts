@@ -21,7 +21,11 @@ function check(headers: Record<string, string>, options: { secret?: string; now?
     body: new TextEncoder().encode(options.body ?? PAYLOAD) as Uint8Array<ArrayBuffer>,
     now: options.now ?? TS * 1000,
   };
-  return verifyRequest({ type: 'standard-webhooks', secret: 'SW_SECRET', toleranceSeconds: 300 }, input, () => options.secret ?? SECRET);
+  return verifyRequest(
+    { type: 'standard-webhooks', secret: 'SW_SECRET', toleranceSeconds: 300 },
+    input,
+    () => options.secret ?? SECRET,
+  );
 }
 const good = { 'webhook-id': ID, 'webhook-timestamp': String(TS), 'webhook-signature': SIGNATURE };
 
@@ -48,14 +52,23 @@ describe('Standard Webhooks reference vector', () => {
     expect(await check({ ...good, 'webhook-signature': 'v1,' })).toMatchObject({ ok: false });
   });
   it('refuses an invalid signature, and one for another payload', async () => {
-    expect(await check({ ...good, 'webhook-signature': 'v1,dawfeoifkpqwoekfpqoekf' })).toMatchObject({ ok: false, reason: 'signature_mismatch' });
-    expect(await check(good, { body: '{"test": 2432232315}' })).toMatchObject({ ok: false, reason: 'signature_mismatch' });
+    expect(await check({ ...good, 'webhook-signature': 'v1,dawfeoifkpqwoekfpqoekf' })).toMatchObject({
+      ok: false,
+      reason: 'signature_mismatch',
+    });
+    expect(await check(good, { body: '{"test": 2432232315}' })).toMatchObject({
+      ok: false,
+      reason: 'signature_mismatch',
+    });
   });
   it('refuses an old and a future timestamp (the window both ways)', async () => {
     expect(await check(good, { now: (TS + 301) * 1000 })).toMatchObject({ ok: false, reason: 'stale_timestamp' });
     expect(await check(good, { now: (TS - 301) * 1000 })).toMatchObject({ ok: false, reason: 'stale_timestamp' });
   });
   it('refuses another secret', async () => {
-    expect(await check(good, { secret: 'whsec_aGVsbG8gd29ybGQ=' })).toMatchObject({ ok: false, reason: 'signature_mismatch' });
+    expect(await check(good, { secret: 'whsec_aGVsbG8gd29ybGQ=' })).toMatchObject({
+      ok: false,
+      reason: 'signature_mismatch',
+    });
   });
 });

@@ -12,7 +12,20 @@ import { CONSOLE_BASE, ROUTES } from '../src/console/paths';
 import { setRole } from '../src/team/people';
 import type { Role } from '../src/shared/roles';
 import openapi from '../assets/openapi.json';
-import { call, callWith, consoleForm, consolePage, consoleSignIn, endpointConfig, hook, leadJson, putEndpoint, setupEndpoint, unique, ZH_PAGE } from './helpers';
+import {
+  call,
+  callWith,
+  consoleForm,
+  consolePage,
+  consoleSignIn,
+  endpointConfig,
+  hook,
+  leadJson,
+  putEndpoint,
+  setupEndpoint,
+  unique,
+  ZH_PAGE,
+} from './helpers';
 
 const AUD = 'aud-console-0f3c';
 const BOSS = 'boss@example.com';
@@ -22,10 +35,11 @@ const zh = CATALOGUES.zh;
 let teamKey: CryptoKeyPair;
 let otherKey: CryptoKeyPair;
 const rsa = () =>
-  crypto.subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, [
-    'sign',
-    'verify',
-  ]) as Promise<CryptoKeyPair>;
+  crypto.subtle.generateKey(
+    { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+    true,
+    ['sign', 'verify'],
+  ) as Promise<CryptoKeyPair>;
 const b64url = (bytes: Uint8Array) =>
   btoa(String.fromCharCode(...bytes))
     .replace(/\+/g, '-')
@@ -34,11 +48,27 @@ const b64url = (bytes: Uint8Array) =>
 const enc = (v: unknown) => b64url(new TextEncoder().encode(JSON.stringify(v)));
 
 /** A JWT as Cloudflare Access signs it (RS256, `kid`), with claims for `email` unless told otherwise. */
-async function jwt(email: string, over: Record<string, unknown> = {}, key: CryptoKey = teamKey.privateKey, kid = 'team-1') {
+async function jwt(
+  email: string,
+  over: Record<string, unknown> = {},
+  key: CryptoKey = teamKey.privateKey,
+  kid = 'team-1',
+) {
   const now = Math.floor(Date.now() / 1000);
   const head = enc({ alg: 'RS256', kid, typ: 'JWT' });
-  const body = enc({ email, aud: [AUD], iss: env.CRM_BASE_URL, iat: now, nbf: now, exp: now + 600, sub: crypto.randomUUID(), ...over });
-  const sig = new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key, new TextEncoder().encode(`${head}.${body}`)));
+  const body = enc({
+    email,
+    aud: [AUD],
+    iss: env.CRM_BASE_URL,
+    iat: now,
+    nbf: now,
+    exp: now + 600,
+    sub: crypto.randomUUID(),
+    ...over,
+  });
+  const sig = new Uint8Array(
+    await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key, new TextEncoder().encode(`${head}.${body}`)),
+  );
   return `${head}.${body}.${b64url(sig)}`;
 }
 
@@ -46,14 +76,20 @@ beforeAll(async () => {
   teamKey = await rsa();
   otherKey = await rsa();
   const jwk = await crypto.subtle.exportKey('jwk', teamKey.publicKey);
-  const res = await fetch(`${env.CRM_BASE_URL}/__stub/access/certs`, { method: 'PUT', body: JSON.stringify({ keys: [{ ...jwk, kid: 'team-1', alg: 'RS256' }] }) });
+  const res = await fetch(`${env.CRM_BASE_URL}/__stub/access/certs`, {
+    method: 'PUT',
+    body: JSON.stringify({ keys: [{ ...jwk, kid: 'team-1', alg: 'RS256' }] }),
+  });
   expect(res.status).toBe(204);
 });
 
 /** A console session behind Access: the first page sets the cookie; its CSRF token is on the page. */
 async function accessSession(email: string) {
   const token = await jwt(email);
-  const res = await callWith(new Request(`https://adapter.test${CONSOLE_BASE}`, { headers: { 'cf-access-jwt-assertion': token, ...ZH_PAGE } }), ACCESS());
+  const res = await callWith(
+    new Request(`https://adapter.test${CONSOLE_BASE}`, { headers: { 'cf-access-jwt-assertion': token, ...ZH_PAGE } }),
+    ACCESS(),
+  );
   expect(res.status).toBe(200);
   const cookie = /^(__Host-console=[^;]+)/.exec(res.headers.get('set-cookie') ?? '')![1]!;
   const csrf = /name="_csrf" value="([^"]+)"/.exec(await res.text())![1]!;
@@ -64,12 +100,21 @@ const asPerson = (s: { token: string; cookie: string }, path: string, init: Requ
   callWith(
     new Request(`https://adapter.test${path}`, {
       ...init,
-      headers: { 'cf-access-jwt-assertion': s.token, cookie: s.cookie, ...ZH_PAGE, ...(init.headers as Record<string, string>) },
+      headers: {
+        'cf-access-jwt-assertion': s.token,
+        cookie: s.cookie,
+        ...ZH_PAGE,
+        ...(init.headers as Record<string, string>),
+      },
     }),
     ACCESS(),
   );
 
-const postAs = (s: { token: string; cookie: string; csrf: string }, path: string, fields: Record<string, string> = {}) =>
+const postAs = (
+  s: { token: string; cookie: string; csrf: string },
+  path: string,
+  fields: Record<string, string> = {},
+) =>
   asPerson(s, path, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://adapter.test' },
@@ -106,7 +151,10 @@ describe('Cloudflare Access sign-in', () => {
   for (const [name, make] of refused) {
     it(`refuses ${name} with 401 and a sentence, and lets nothing through`, async () => {
       const token = await make();
-      const headers: Record<string, string> = { ...ZH_PAGE, ...(token === undefined ? {} : { 'cf-access-jwt-assertion': token }) };
+      const headers: Record<string, string> = {
+        ...ZH_PAGE,
+        ...(token === undefined ? {} : { 'cf-access-jwt-assertion': token }),
+      };
       const res = await callWith(new Request(`https://adapter.test${CONSOLE_BASE}/endpoints`, { headers }), ACCESS());
       expect(res.status).toBe(401);
       const html = await res.text();
@@ -128,7 +176,10 @@ describe('Cloudflare Access sign-in', () => {
 
   it('the admin API takes an Access JWT too, with the person’s role (the bearer token is "admin")', async () => {
     const viewer = await personWith('viewer');
-    const get = await callWith(new Request('https://adapter.test/admin/endpoints', { headers: { 'cf-access-jwt-assertion': viewer.token } }), ACCESS());
+    const get = await callWith(
+      new Request('https://adapter.test/admin/endpoints', { headers: { 'cf-access-jwt-assertion': viewer.token } }),
+      ACCESS(),
+    );
     expect(get.status).toBe(200);
     const put = await callWith(
       new Request('https://adapter.test/admin/endpoints/x-viewer', {
@@ -147,15 +198,24 @@ describe('Cloudflare Access sign-in', () => {
 function needs(method: string, path: string): Role {
   if (method === 'GET') return 'viewer';
   if (/\/preview$|\/test$|\/sign-out$/.test(path)) return 'viewer';
-  if (/\/(replay|accept|create-answer|created|create|acknowledge|resolve)$|customer-keys|\/crm\/resume$/.test(path) && !/\/versions\//.test(path)) return 'operator';
+  if (
+    /\/(replay|accept|create-answer|created|create|acknowledge|resolve)$|customer-keys|\/crm\/resume$/.test(path) &&
+    !/\/versions\//.test(path)
+  )
+    return 'operator';
   return 'admin';
 }
 const fill = (path: string) => path.replace(/:n\b|\{n\}/g, '1').replace(/:[a-z]+|\{[a-z]+\}/gi, 'nothing-here');
-const allowed = (role: Role, need: Role) => ['viewer', 'operator', 'admin'].indexOf(role) >= ['viewer', 'operator', 'admin'].indexOf(need);
+const allowed = (role: Role, need: Role) =>
+  ['viewer', 'operator', 'admin'].indexOf(role) >= ['viewer', 'operator', 'admin'].indexOf(need);
 
 describe('roles on every action', () => {
   it('every console form: each role allowed or refused (403 with a sentence) as its kind of action says', async () => {
-    const people = { viewer: await personWith('viewer'), operator: await personWith('operator'), admin: await personWith('admin') };
+    const people = {
+      viewer: await personWith('viewer'),
+      operator: await personWith('operator'),
+      admin: await personWith('admin'),
+    };
     // every POST route the console registers (sign-out aside: it would end the sessions the others use)
     const posts = consolePages.routes
       .filter((r) => r.method === 'POST')
@@ -171,7 +231,9 @@ describe('roles on every action', () => {
         else {
           expect(res.status, `${role} POST ${route}`).toBe(403);
           const html = await res.text();
-          expect(html.replace(/<[^>]+>/g, ' ').slice(-900), `${role} POST ${route}`).toContain(zh.team.needs(need, role).slice(0, 6));
+          expect(html.replace(/<[^>]+>/g, ' ').slice(-900), `${role} POST ${route}`).toContain(
+            zh.team.needs(need, role).slice(0, 6),
+          );
         }
         checked++;
       }
@@ -180,7 +242,11 @@ describe('roles on every action', () => {
   });
 
   it('every admin route in the OpenAPI document: each role allowed or refused as its kind of action says', async () => {
-    const people = { viewer: await personWith('viewer'), operator: await personWith('operator'), admin: await personWith('admin') };
+    const people = {
+      viewer: await personWith('viewer'),
+      operator: await personWith('operator'),
+      admin: await personWith('admin'),
+    };
     let checked = 0;
     for (const [route, ops] of Object.entries((openapi as { paths: Record<string, Record<string, unknown>> }).paths)) {
       for (const method of Object.keys(ops).filter((m) => ['get', 'post', 'put', 'delete', 'patch'].includes(m))) {
@@ -224,7 +290,9 @@ describe('the audit log', () => {
     const admin = await personWith('admin');
     const id = unique('audited');
     const { productLineId } = await setupEndpoint();
-    const config = endpointConfig(productLineId, { verify: { type: 'token', query: 'token', secret: 'AUDITED_FORM_TOKEN' } });
+    const config = endpointConfig(productLineId, {
+      verify: { type: 'token', query: 'token', secret: 'AUDITED_FORM_TOKEN' },
+    });
     const saved = await callWith(
       new Request(`https://adapter.test/admin/endpoints/${id}`, {
         method: 'PUT',
@@ -234,12 +302,22 @@ describe('the audit log', () => {
       ACCESS(),
     );
     expect(saved.status).toBe(201);
-    const secret = await postAs(admin, `/console/endpoints/${id}/secret`, { value: 'sekret-value-77aa', graceHours: '0' });
+    const secret = await postAs(admin, `/console/endpoints/${id}/secret`, {
+      value: 'sekret-value-77aa',
+      graceHours: '0',
+    });
     expect(secret.status, /class="notice error"[\s\S]{0,400}/.exec(await secret.clone().text())?.[0]).toBe(303);
-    const imported = await postAs(admin, '/console/customer-keys/import', { moduleId: '347772778973233152', csv: 'customer_id,key,value\n688346218203447296,phone,13800138000' });
+    const imported = await postAs(admin, '/console/customer-keys/import', {
+      moduleId: '347772778973233152',
+      csv: 'customer_id,key,value\n688346218203447296,phone,13800138000',
+    });
     expect(imported.status).toBe(200);
     await postAs(admin, '/console/team/set', { email: 'helper@example.com', role: 'operator' });
-    const rows = (await env.DB.prepare('SELECT * FROM audit WHERE actor = ? ORDER BY id').bind(admin.email).all<Record<string, unknown>>()).results;
+    const rows = (
+      await env.DB.prepare('SELECT * FROM audit WHERE actor = ? ORDER BY id')
+        .bind(admin.email)
+        .all<Record<string, unknown>>()
+    ).results;
     expect(rows.map((r) => [r.action, r.target_kind, r.target_id])).toEqual(
       expect.arrayContaining([
         ['sign-in', null, null],
@@ -249,20 +327,31 @@ describe('the audit log', () => {
         ['role.set', 'person', 'helper@example.com'],
       ]),
     );
-    expect(JSON.parse(rows.find((r) => r.action === 'endpoint.saved')!.detail as string)).toMatchObject({ version: 1, created: true });
+    expect(JSON.parse(rows.find((r) => r.action === 'endpoint.saved')!.detail as string)).toMatchObject({
+      version: 1,
+      created: true,
+    });
     expect(JSON.stringify(rows)).not.toContain('sekret-value-77aa');
     // a refused change is not a change: no row
     const viewer = await personWith('viewer');
     await postAs(viewer, `/console/endpoints/${id}/secret`, { value: 'x' });
-    expect((await env.DB.prepare('SELECT COUNT(*) AS n FROM audit WHERE actor = ? AND action <> ?').bind(viewer.email, 'sign-in').first<{ n: number }>())!.n).toBe(0);
+    expect(
+      (await env.DB.prepare('SELECT COUNT(*) AS n FROM audit WHERE actor = ? AND action <> ?')
+        .bind(viewer.email, 'sign-in')
+        .first<{ n: number }>())!.n,
+    ).toBe(0);
     // the API pages it, the console lists it filtered, in both languages
     const api = await call(
-      new Request(`https://adapter.test/admin/audit?actor=${encodeURIComponent(admin.email)}&limit=2`, { headers: { authorization: 'Bearer test-admin-token' } }),
+      new Request(`https://adapter.test/admin/audit?actor=${encodeURIComponent(admin.email)}&limit=2`, {
+        headers: { authorization: 'Bearer test-admin-token' },
+      }),
     );
     const page = await api.json<{ entries: unknown[]; nextCursor: string | null }>();
     expect(page.entries).toHaveLength(2);
     expect(page.nextCursor).toMatch(/^[0-9a-z]{26}$/);
-    const html = await (await asPerson(admin, `/console/audit?actor=${encodeURIComponent(admin.email)}&what=secret.set`)).text();
+    const html = await (
+      await asPerson(admin, `/console/audit?actor=${encodeURIComponent(admin.email)}&what=secret.set`)
+    ).text();
     expect(html).toContain('<tr data-action="secret.set">');
     expect(html).toContain(zh.audit.actions['secret.set']!);
     expect(html).not.toContain('<tr data-action="role.set">');
@@ -276,14 +365,22 @@ describe('the audit log', () => {
     const operator = await personWith('operator');
     const res = await postAs(operator, `/console/deliveries/${deliveryId}/accept`, { confirm: 'yes' });
     expect(res.status).toBe(303);
-    const row = await env.DB.prepare('SELECT accepted_by FROM deliveries WHERE id = ?').bind(deliveryId).first<{ accepted_by: string }>();
+    const row = await env.DB.prepare('SELECT accepted_by FROM deliveries WHERE id = ?')
+      .bind(deliveryId)
+      .first<{ accepted_by: string }>();
     expect(row!.accepted_by).toBe(`${operator.email} (console)`);
-    const audit = await env.DB.prepare("SELECT actor, target_id FROM audit WHERE action = 'delivery.accepted' AND target_id = ?").bind(deliveryId).first();
+    const audit = await env.DB.prepare(
+      "SELECT actor, target_id FROM audit WHERE action = 'delivery.accepted' AND target_id = ?",
+    )
+      .bind(deliveryId)
+      .first();
     expect(audit).toEqual({ actor: operator.email, target_id: deliveryId });
   });
 
   it('failed sign-ins are rows too', async () => {
-    const before = (await env.DB.prepare("SELECT COUNT(*) AS n FROM audit WHERE action = 'sign-in.failed'").first<{ n: number }>())!.n;
+    const before = (await env.DB.prepare("SELECT COUNT(*) AS n FROM audit WHERE action = 'sign-in.failed'").first<{
+      n: number;
+    }>())!.n;
     await call(
       new Request('https://adapter.test/console/sign-in', {
         method: 'POST',
@@ -291,8 +388,13 @@ describe('the audit log', () => {
         body: new URLSearchParams({ token: 'wrong' }),
       }),
     );
-    await callWith(new Request('https://adapter.test/console', { headers: { 'cf-access-jwt-assertion': 'not.a.jwt' } }), ACCESS());
-    const after = (await env.DB.prepare("SELECT COUNT(*) AS n FROM audit WHERE action = 'sign-in.failed'").first<{ n: number }>())!.n;
+    await callWith(
+      new Request('https://adapter.test/console', { headers: { 'cf-access-jwt-assertion': 'not.a.jwt' } }),
+      ACCESS(),
+    );
+    const after = (await env.DB.prepare("SELECT COUNT(*) AS n FROM audit WHERE action = 'sign-in.failed'").first<{
+      n: number;
+    }>())!.n;
     expect(after - before).toBe(2);
   });
 });
@@ -306,16 +408,24 @@ describe('endpoint versions', () => {
     expect((await putEndpoint(id, first)).status).toBe(201);
     expect((await putEndpoint(id, second)).status).toBe(200);
     const admin = { authorization: 'Bearer test-admin-token' };
-    const list = await (await call(new Request(`https://adapter.test/admin/endpoints/${id}/versions`, { headers: admin }))).json<{ versions: { n: number; savedBy: string }[] }>();
+    const list = await (
+      await call(new Request(`https://adapter.test/admin/endpoints/${id}/versions`, { headers: admin }))
+    ).json<{ versions: { n: number; savedBy: string }[] }>();
     expect(list.versions.map((v) => [v.n, v.savedBy])).toEqual([
       [2, 'admin'],
       [1, 'admin'],
     ]);
-    const restored = await call(new Request(`https://adapter.test/admin/endpoints/${id}/versions/1/restore`, { method: 'POST', headers: admin }));
+    const restored = await call(
+      new Request(`https://adapter.test/admin/endpoints/${id}/versions/1/restore`, { method: 'POST', headers: admin }),
+    );
     expect(restored.status).toBe(201);
     expect(await restored.json()).toMatchObject({ version: 3, restoredFrom: 1 });
-    const v1 = await (await call(new Request(`https://adapter.test/admin/endpoints/${id}/versions/1`, { headers: admin }))).json<{ config: unknown }>();
-    const v3 = await (await call(new Request(`https://adapter.test/admin/endpoints/${id}/versions/3`, { headers: admin }))).json<{ config: unknown; restoredFrom: number }>();
+    const v1 = await (
+      await call(new Request(`https://adapter.test/admin/endpoints/${id}/versions/1`, { headers: admin }))
+    ).json<{ config: unknown }>();
+    const v3 = await (
+      await call(new Request(`https://adapter.test/admin/endpoints/${id}/versions/3`, { headers: admin }))
+    ).json<{ config: unknown; restoredFrom: number }>();
     expect(v3.config).toEqual(v1.config);
     expect(v3.restoredFrom).toBe(1);
     const stored = (await env.ENDPOINTS.get<{ config: unknown }>(`v1:endpoint:${id}`, 'json'))!.config;
@@ -330,7 +440,9 @@ describe('endpoint versions', () => {
     const res = await call(consoleForm(`/console/endpoints/${id}/versions/2/restore`, s, {}));
     expect(res.status).toBe(303);
     expect(
-      await env.DB.prepare('SELECT action, detail FROM audit WHERE target_id = ? ORDER BY id DESC LIMIT 1').bind(id).first<{ action: string; detail: string }>(),
+      await env.DB.prepare('SELECT action, detail FROM audit WHERE target_id = ? ORDER BY id DESC LIMIT 1')
+        .bind(id)
+        .first<{ action: string; detail: string }>(),
     ).toMatchObject({ action: 'endpoint.restored', detail: JSON.stringify({ version: 4, restoredFrom: 2 }) });
   });
 

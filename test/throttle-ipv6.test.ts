@@ -27,26 +27,62 @@ describe('the admin throttle over IPv6', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 11; i++) {
       const ip = `${prefix}:${(i + 1).toString(16)}::${(i * 7 + 3).toString(16)}`;
-      statuses.push((await call(new Request(`${BASE}/admin/endpoints`, { headers: { authorization: `Bearer guess-${i}`, 'cf-connecting-ip': ip } }))).status);
+      statuses.push(
+        (
+          await call(
+            new Request(`${BASE}/admin/endpoints`, {
+              headers: { authorization: `Bearer guess-${i}`, 'cf-connecting-ip': ip },
+            }),
+          )
+        ).status,
+      );
     }
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
     expect(statuses[10]).toBe(429);
     // the right token from yet another address of that /64 waits too; another /64 is not held back
-    expect((await call(new Request(`${BASE}/admin/endpoints`, { headers: { ...ADMIN, 'cf-connecting-ip': `${prefix}:ffff::1` } }))).status).toBe(429);
-    expect((await call(new Request(`${BASE}/admin/endpoints`, { headers: { ...ADMIN, 'cf-connecting-ip': '2001:db8:ffff:fffe::1' } }))).status).toBe(200);
+    expect(
+      (
+        await call(
+          new Request(`${BASE}/admin/endpoints`, { headers: { ...ADMIN, 'cf-connecting-ip': `${prefix}:ffff::1` } }),
+        )
+      ).status,
+    ).toBe(429);
+    expect(
+      (
+        await call(
+          new Request(`${BASE}/admin/endpoints`, {
+            headers: { ...ADMIN, 'cf-connecting-ip': '2001:db8:ffff:fffe::1' },
+          }),
+        )
+      ).status,
+    ).toBe(200);
   });
 });
 
 describe('failed attempts counted as they happen', () => {
   const failures = async () =>
-    (await (await call(new Request(`${BASE}/admin/auth-failures`, { headers: { ...ADMIN, 'cf-connecting-ip': '192.0.2.200' } }))).json<{ admin: number }>()).admin;
+    (
+      await (
+        await call(
+          new Request(`${BASE}/admin/auth-failures`, { headers: { ...ADMIN, 'cf-connecting-ip': '192.0.2.200' } }),
+        )
+      ).json<{ admin: number }>()
+    ).admin;
 
   it('every failed and every throttled attempt is in /admin/auth-failures at once, without waiting for a later failure', async () => {
     const before = await failures();
     const ip = `192.0.2.${10 + Math.floor(Math.random() * 150)}`;
     const statuses: number[] = [];
     for (let i = 0; i < 13; i++) {
-      statuses.push((await call(new Request(`${BASE}/admin/endpoints`, { headers: { authorization: `Bearer guess-${i}`, 'cf-connecting-ip': ip } }))).status);
+      statuses.push(
+        (
+          await call(
+            new Request(`${BASE}/admin/endpoints`, {
+              headers: { authorization: `Bearer guess-${i}`, 'cf-connecting-ip': ip },
+            }),
+          )
+        ).status,
+      );
     }
     expect(statuses.filter((s) => s === 429).length).toBe(3);
     // 10 refused with 401 and 3 throttled with 429: all 13 counted, none left in an isolate's memory

@@ -10,15 +10,36 @@ import { CATALOGUES } from '../src/console/i18n';
 import { botBody, type Message } from '../src/notify';
 import { localTime, watchedMinutes } from '../src/shared/hours';
 import { percentile, sweepTrends } from '../src/watch/trends';
-import { call, consoleForm, consolePage, consoleSignIn, crmFailures, CUSTOMER_ID, hook, leadJson, runScheduled, setupEndpoint } from './helpers';
+import {
+  call,
+  consoleForm,
+  consolePage,
+  consoleSignIn,
+  crmFailures,
+  CUSTOMER_ID,
+  hook,
+  leadJson,
+  runScheduled,
+  setupEndpoint,
+} from './helpers';
 
 const ZONE = 'Asia/Shanghai';
 const admin = (path: string, init: RequestInit = {}) =>
-  call(new Request(`https://adapter.test${path}`, { ...init, headers: { authorization: 'Bearer test-admin-token', 'content-type': 'application/json' } }));
+  call(
+    new Request(`https://adapter.test${path}`, {
+      ...init,
+      headers: { authorization: 'Bearer test-admin-token', 'content-type': 'application/json' },
+    }),
+  );
 const channelOf = (kind: string) => `${kind}-${crypto.randomUUID().slice(0, 8)}`;
-const notifyTo = (channel: string, format: 'wecom' | 'dingtalk' | 'feishu' | 'json' = 'wecom') => ({ url: `${env.CRM_BASE_URL}/__stub/notify/${channel}`, format });
+const notifyTo = (channel: string, format: 'wecom' | 'dingtalk' | 'feishu' | 'json' = 'wecom') => ({
+  url: `${env.CRM_BASE_URL}/__stub/notify/${channel}`,
+  format,
+});
 const received = async (channel: string) =>
-  (await (await fetch(`${env.CRM_BASE_URL}/__stub/notify/${channel}`)).json<{ messages: { body: string }[] }>()).messages.map((m) => JSON.parse(m.body));
+  (
+    await (await fetch(`${env.CRM_BASE_URL}/__stub/notify/${channel}`)).json<{ messages: { body: string }[] }>()
+  ).messages.map((m) => JSON.parse(m.body));
 const cron = (at: number) => runScheduled(at, { CONSOLE_URL: 'https://crm-hooks.example.com/console' });
 /** "HH:MM" in Shanghai, `minutes` from now. */
 const hhmm = (ms: number) => {
@@ -34,19 +55,28 @@ describe('failures grouped into problems', () => {
       productLineId,
       Array.from({ length: 20 }, () => ({ code: 500, message: '系统错误' })),
     );
-    for (let i = 0; i < 20; i++) expect((await call(hook(endpointId, leadJson({ comment: `第 ${i} 条` })))).status).toBeGreaterThanOrEqual(400);
-    for (let i = 0; i < 3; i++) expect((await call(hook(endpointId, leadJson(), { query: '?token=wrong' }))).status).toBe(401);
+    for (let i = 0; i < 20; i++)
+      expect((await call(hook(endpointId, leadJson({ comment: `第 ${i} 条` })))).status).toBeGreaterThanOrEqual(400);
+    for (let i = 0; i < 3; i++)
+      expect((await call(hook(endpointId, leadJson(), { query: '?token=wrong' }))).status).toBe(401);
     await cron(Date.now() + 60_000);
     const messages = await received(channel);
     expect(messages).toHaveLength(2);
-    const [failed, rejected] = [messages.find((m) => m.markdown.content.includes('CRM 拒绝')), messages.find((m) => m.markdown.content.includes('令牌或签名'))];
+    const [failed, rejected] = [
+      messages.find((m) => m.markdown.content.includes('CRM 拒绝')),
+      messages.find((m) => m.markdown.content.includes('令牌或签名')),
+    ];
     expect(failed.msgtype).toBe('markdown');
     expect(failed.markdown.content).toContain(`**接收地址 「Landing page form」(${endpointId})：出现新问题**`);
     expect(failed.markdown.content).toContain('20 条推送以同样的方式结束');
-    expect(failed.markdown.content).toContain(`(https://crm-hooks.example.com/console/deliveries?endpoint=${endpointId}&status=failed)`);
+    expect(failed.markdown.content).toContain(
+      `(https://crm-hooks.example.com/console/deliveries?endpoint=${endpointId}&status=failed)`,
+    );
     expect(failed.markdown.content).not.toContain('/admin/');
     expect(rejected.markdown.content).toContain('3 条推送');
-    const { problems } = await (await admin(`/admin/problems?endpoint=${endpointId}`)).json<{ problems: { status: string; count: number; state: string }[] }>();
+    const { problems } = await (await admin(`/admin/problems?endpoint=${endpointId}`)).json<{
+      problems: { status: string; count: number; state: string }[];
+    }>();
     expect(problems.map((p) => [p.status, p.count, p.state]).sort()).toEqual([
       ['failed', 20, 'open'],
       ['rejected', 3, 'open'],
@@ -70,7 +100,12 @@ describe('failures grouped into problems', () => {
       ['problem.opened', 2],
       ['problem.grew', 20],
     ]);
-    expect(messages[1]).toMatchObject({ endpointId, status: 'rejected', reason: 'credential_mismatch', url: expect.stringContaining('/console/deliveries?') });
+    expect(messages[1]).toMatchObject({
+      endpointId,
+      status: 'rejected',
+      reason: 'credential_mismatch',
+      url: expect.stringContaining('/console/deliveries?'),
+    });
   });
 
   it('acknowledged and resolved through the API; a failure after resolving reopens it, said once', async () => {
@@ -83,7 +118,10 @@ describe('failures grouped into problems', () => {
     expect(ack.status).toBe(200);
     expect(await ack.json()).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'admin (admin API)' });
     const resolved = await admin(`/admin/problems/${id}/resolve`, { method: 'POST' });
-    expect(await resolved.json()).toMatchObject({ state: 'resolved', replay: { endpoint: endpointId, status: 'rejected' } });
+    expect(await resolved.json()).toMatchObject({
+      state: 'resolved',
+      replay: { endpoint: endpointId, status: 'rejected' },
+    });
     expect((await admin('/admin/problems/no-such/resolve', { method: 'POST' })).status).toBe(404);
     await cron(Date.now() + 120_000);
     expect(await received(channel)).toHaveLength(1); // resolved and nothing new: quiet
@@ -93,7 +131,10 @@ describe('failures grouped into problems', () => {
     expect(messages).toHaveLength(2);
     expect(messages[1]).toMatchObject({
       msgtype: 'markdown',
-      markdown: { title: `接收地址 「Landing page form」(${endpointId})：已解决的问题又出现了`, text: expect.stringContaining('1 条推送') },
+      markdown: {
+        title: `接收地址 「Landing page form」(${endpointId})：已解决的问题又出现了`,
+        text: expect.stringContaining('1 条推送'),
+      },
     });
   });
 
@@ -125,7 +166,11 @@ describe('silence', () => {
     const channel = channelOf('feishu');
     const now = Date.now();
     // watched from an hour ago to five hours from now (Shanghai)
-    const watch = { silentAfterMinutes: 60, hours: `${hhmm(now - 3_600_000)}-${hhmm(now + 5 * 3_600_000)}`, timeZone: ZONE };
+    const watch = {
+      silentAfterMinutes: 60,
+      hours: `${hhmm(now - 3_600_000)}-${hhmm(now + 5 * 3_600_000)}`,
+      timeZone: ZONE,
+    };
     const { endpointId } = await setupEndpoint({ notify: notifyTo(channel, 'feishu'), watch });
     expect((await call(hook(endpointId, leadJson()))).status).toBe(200);
     await cron(now + 30 * 60_000);
@@ -140,7 +185,10 @@ describe('silence', () => {
     });
     expect(messages[0].card.header.title.content).toContain('分钟没有收到线索');
     expect(messages[0].card.elements[0].text.content).toContain('常见原因：表单或广告平台关掉了推送');
-    expect(messages[0].card.elements[1].actions[0]).toMatchObject({ tag: 'button', url: `https://crm-hooks.example.com/console/endpoints/${endpointId}` });
+    expect(messages[0].card.elements[1].actions[0]).toMatchObject({
+      tag: 'button',
+      url: `https://crm-hooks.example.com/console/endpoints/${endpointId}`,
+    });
     // a lead arrives: one more message, saying it recovered
     expect((await call(hook(endpointId, leadJson()))).status).toBe(200);
     await cron(Date.now() + 60_000);
@@ -153,7 +201,11 @@ describe('silence', () => {
     const channel = channelOf('wecom');
     const now = Date.now();
     // watched hours that begin three hours from now
-    const watch = { silentAfterMinutes: 30, hours: `${hhmm(now + 3 * 3_600_000)}-${hhmm(now + 6 * 3_600_000)}`, timeZone: ZONE };
+    const watch = {
+      silentAfterMinutes: 30,
+      hours: `${hhmm(now + 3 * 3_600_000)}-${hhmm(now + 6 * 3_600_000)}`,
+      timeZone: ZONE,
+    };
     const { endpointId } = await setupEndpoint({ notify: notifyTo(channel), watch });
     await call(hook(endpointId, leadJson()));
     await cron(now + 2 * 3_600_000);
@@ -165,7 +217,10 @@ describe('silence', () => {
 
   it('receiving, but every one refused (401), is its own alert', async () => {
     const channel = channelOf('json');
-    const { endpointId } = await setupEndpoint({ notify: notifyTo(channel, 'json'), watch: { silentAfterMinutes: 120 } });
+    const { endpointId } = await setupEndpoint({
+      notify: notifyTo(channel, 'json'),
+      watch: { silentAfterMinutes: 120 },
+    });
     for (let i = 0; i < 3; i++) await call(hook(endpointId, leadJson(), { query: '?token=old-token' }));
     await cron(Date.now() + 60_000);
     const events = (await received(channel)).map((m) => m.event).sort();
@@ -181,10 +236,20 @@ describe('silence', () => {
   });
 
   it('refuses a watch it cannot keep, with a sentence', async () => {
-    for (const watch of [{ silentAfterMinutes: 0 }, { silentAfterMinutes: 10, hours: '9-22' }, { silentAfterMinutes: 10, timeZone: 'Mars/Olympus' }]) {
+    for (const watch of [
+      { silentAfterMinutes: 0 },
+      { silentAfterMinutes: 10, hours: '9-22' },
+      { silentAfterMinutes: 10, timeZone: 'Mars/Olympus' },
+    ]) {
       const res = await admin('/admin/endpoints/watch-bad', {
         method: 'PUT',
-        body: JSON.stringify({ name: 'x', crm: { moduleId: '347772778973233152', productLineId: '1' }, customerId: 'crm_id', fields: { name: 'name' }, watch }),
+        body: JSON.stringify({
+          name: 'x',
+          crm: { moduleId: '347772778973233152', productLineId: '1' },
+          customerId: 'crm_id',
+          fields: { name: 'name' },
+          watch,
+        }),
       });
       expect(res.status, JSON.stringify(watch)).toBe(400);
       expect(JSON.stringify(await res.json())).toContain('watch');
@@ -203,12 +268,25 @@ describe('the daily digest', () => {
     await call(hook(endpointId, leadJson(), { query: '?token=wrong' }));
     const at = Date.now() + 60_000;
     const hour = String(Math.floor(localTime(at, ZONE).minute / 60));
-    const vars = { CONSOLE_URL: 'https://crm-hooks.example.com/console', DIGEST_HOUR: hour, NOTIFY_URL: `${env.CRM_BASE_URL}/__stub/notify/${channel}`, NOTIFY_FORMAT: 'json' };
+    const vars = {
+      CONSOLE_URL: 'https://crm-hooks.example.com/console',
+      DIGEST_HOUR: hour,
+      NOTIFY_URL: `${env.CRM_BASE_URL}/__stub/notify/${channel}`,
+      NOTIFY_FORMAT: 'json',
+    };
     await runScheduled(at, vars);
     await runScheduled(at + 5 * 60_000, vars);
     const digests = (await received(channel)).filter((m) => m.event === 'digest');
     expect(digests).toHaveLength(1);
-    expect(digests[0].endpoints).toContainEqual({ endpointId, received: 4, delivered: 2, created: 0, unmatched: 0, refused: 1, failed: 1 });
+    expect(digests[0].endpoints).toContainEqual({
+      endpointId,
+      received: 4,
+      delivered: 2,
+      created: 0,
+      unmatched: 0,
+      refused: 1,
+      failed: 1,
+    });
     expect(digests[0].text).toContain(`${endpointId}：收到 4，送达 2`);
     expect(digests[0].text).toContain('https://crm-hooks.example.com/console/deliveries?status=attention');
     expect(digests[0].url).toBe('https://crm-hooks.example.com/console');
@@ -216,31 +294,62 @@ describe('the daily digest', () => {
 });
 
 describe("each bot's format", () => {
-  const m: Message = { event: 'problem.opened', title: '标题', lines: ['第一行', '第二行'], link: { text: '打开', url: 'https://x.example/console' }, data: { count: 3 } };
+  const m: Message = {
+    event: 'problem.opened',
+    title: '标题',
+    lines: ['第一行', '第二行'],
+    link: { text: '打开', url: 'https://x.example/console' },
+    data: { count: 3 },
+  };
   it('WeCom and DingTalk markdown, a Feishu card with a button, plain JSON for anything else', () => {
-    expect(botBody('wecom', m)).toEqual({ msgtype: 'markdown', markdown: { content: '**标题**\n第一行\n第二行\n[打开](https://x.example/console)' } });
-    expect(botBody('dingtalk', m)).toEqual({ msgtype: 'markdown', markdown: { title: '标题', text: '### 标题\n第一行\n\n第二行\n\n[打开](https://x.example/console)' } });
+    expect(botBody('wecom', m)).toEqual({
+      msgtype: 'markdown',
+      markdown: { content: '**标题**\n第一行\n第二行\n[打开](https://x.example/console)' },
+    });
+    expect(botBody('dingtalk', m)).toEqual({
+      msgtype: 'markdown',
+      markdown: { title: '标题', text: '### 标题\n第一行\n\n第二行\n\n[打开](https://x.example/console)' },
+    });
     expect(botBody('feishu', m)).toEqual({
       msg_type: 'interactive',
       card: {
         header: { title: { tag: 'plain_text', content: '标题' } },
         elements: [
           { tag: 'div', text: { tag: 'lark_md', content: '第一行\n第二行' } },
-          { tag: 'action', actions: [{ tag: 'button', text: { tag: 'plain_text', content: '打开' }, url: 'https://x.example/console', type: 'primary' }] },
+          {
+            tag: 'action',
+            actions: [
+              {
+                tag: 'button',
+                text: { tag: 'plain_text', content: '打开' },
+                url: 'https://x.example/console',
+                type: 'primary',
+              },
+            ],
+          },
         ],
       },
     });
-    expect(botBody('json', m)).toEqual({ event: 'problem.opened', title: '标题', text: '第一行\n第二行', url: 'https://x.example/console', count: 3 });
+    expect(botBody('json', m)).toEqual({
+      event: 'problem.opened',
+      title: '标题',
+      text: '第一行\n第二行',
+      url: 'https://x.example/console',
+      count: 3,
+    });
   });
 });
 
 describe('trends per endpoint', () => {
   it('the cron keeps hourly counts by outcome, the share refused and the CRM answer time; the console charts them with a table, in one named zone', async () => {
     const { endpointId } = await setupEndpoint();
-    for (let i = 0; i < 3; i++) expect((await call(hook(endpointId, leadJson({ comment: `第 ${i} 条` })))).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await call(hook(endpointId, leadJson({ comment: `第 ${i} 条` })))).status).toBe(200);
     expect((await call(hook(endpointId, leadJson(), { query: '?token=wrong' }))).status).toBe(401);
     await cron(Date.now());
-    const { results } = await env.DB.prepare('SELECT * FROM trends WHERE endpoint_id = ?').bind(endpointId).all<Record<string, unknown>>();
+    const { results } = await env.DB.prepare('SELECT * FROM trends WHERE endpoint_id = ?')
+      .bind(endpointId)
+      .all<Record<string, unknown>>();
     expect(results).toHaveLength(1);
     expect(results[0]).toMatchObject({ ok: 3, failed: 1, refused: 1, pending: 0 });
     expect((JSON.parse(results[0]!.crm_ms as string) as number[]).reduce((a, b) => a + b, 0)).toBe(3);

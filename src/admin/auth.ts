@@ -13,7 +13,10 @@ import { roleOf } from '../team/people';
  */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const now = Date.now();
-  const counted = () => c.executionCtx.waitUntil(countAuthFailure(c.env.DB, 'admin', now).catch((err) => console.error('auth failure count write failed', err)));
+  const counted = () =>
+    c.executionCtx.waitUntil(
+      countAuthFailure(c.env.DB, 'admin', now).catch((err) => console.error('auth failure count write failed', err)),
+    );
   if (authBlocked('admin', c.req.raw, now)) {
     counted();
     throw tooManyFailures(c);
@@ -23,8 +26,13 @@ export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const jwt = c.req.header('cf-access-jwt-assertion');
   if (access && jwt && !c.req.header('authorization')) {
     const verified = await verifyAccess(jwt, access, (i, init) => fetch(i, init), now);
-    if (!verified.ok) throw new ApiError(401, 'unauthorized', `The Cloudflare Access token was refused (${verified.why})`);
-    c.set('person', { who: verified.email, role: await roleOf(c.env.DB, verified.email, c.env.ACCESS_ADMIN_EMAIL), via: 'api' });
+    if (!verified.ok)
+      throw new ApiError(401, 'unauthorized', `The Cloudflare Access token was refused (${verified.why})`);
+    c.set('person', {
+      who: verified.email,
+      role: await roleOf(c.env.DB, verified.email, c.env.ACCESS_ADMIN_EMAIL),
+      via: 'api',
+    });
     return next();
   }
   const expected = c.env.ADMIN_TOKEN;
@@ -44,5 +52,9 @@ export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
 
 function tooManyFailures(c: { header: (name: string, value: string) => void }): ApiError {
   c.header('retry-after', String(AUTH_RETRY_AFTER_SECONDS));
-  return new ApiError(429, 'rate_limited', `Too many failed authentications from this address; retry after ${AUTH_RETRY_AFTER_SECONDS} s`);
+  return new ApiError(
+    429,
+    'rate_limited',
+    `Too many failed authentications from this address; retry after ${AUTH_RETRY_AFTER_SECONDS} s`,
+  );
 }

@@ -14,6 +14,10 @@ export const crmAdmin = new Hono<AppEnv>();
 /** `productLine`: the product line whose gate to show (with CRM_LIMIT_SCOPE=product-line; default: every endpoint's). */
 export const CrmGateQuery = z.strictObject({ productLine: z.optional(CrmId) });
 
-crmAdmin.get('/', valid('query', CrmGateQuery), async (c) => c.json(await crmGates(c.env, c.req.valid('query').productLine)));
+crmAdmin.get('/', valid('query', CrmGateQuery), async (c) =>
+  c.json(await crmGates(c.env, c.req.valid('query').productLine)),
+);
 
-crmAdmin.post('/resume', valid('query', CrmGateQuery), async (c) => c.json({ resumed: await resumeCrm(c.env, c.req.valid('query').productLine) }));
+crmAdmin.post('/resume', valid('query', CrmGateQuery), async (c) =>
+  c.json({ resumed: await resumeCrm(c.env, c.req.valid('query').productLine) }),
+);

@@ -20,7 +20,11 @@ export const KeysListQuery = z.strictObject({
   customerId: z.optional(CrmId),
   limit: z._default(z.coerce.number().check(z.int()).check(z.gte(1)).check(z.lte(1000)), 100),
 });
-export const KeysDeleteQuery = z.strictObject({ moduleId: CrmId, key: KeyName, value: z.string().check(z.minLength(1)).check(z.maxLength(256)) });
+export const KeysDeleteQuery = z.strictObject({
+  moduleId: CrmId,
+  key: KeyName,
+  value: z.string().check(z.minLength(1)).check(z.maxLength(256)),
+});
 
 customerKeysAdmin.post('/', valid('query', ModuleQuery), async (c) => {
   const { moduleId } = c.req.valid('query');
@@ -28,11 +32,17 @@ customerKeysAdmin.post('/', valid('query', ModuleQuery), async (c) => {
   let rows: unknown[];
   if (/^text\/(csv|plain)/i.test(contentType)) {
     const parsed = csvRows(await c.req.text());
-    if (parsed === null) throw new ApiError(400, 'invalid_body', 'The CSV needs a header row with customer_id,key,value');
+    if (parsed === null)
+      throw new ApiError(400, 'invalid_body', 'The CSV needs a header row with customer_id,key,value');
     rows = parsed;
   } else {
     const body = await readJsonBody(c);
-    if (!Array.isArray(body)) throw new ApiError(400, 'invalid_body', 'Send a JSON array of { customer_id, key, value }, or CSV with content-type text/csv');
+    if (!Array.isArray(body))
+      throw new ApiError(
+        400,
+        'invalid_body',
+        'Send a JSON array of { customer_id, key, value }, or CSV with content-type text/csv',
+      );
     rows = body;
   }
   return c.json(await importCustomerKeys(c.env.DB, moduleId, rows, Date.now()));
@@ -40,7 +50,9 @@ customerKeysAdmin.post('/', valid('query', ModuleQuery), async (c) => {
 
 customerKeysAdmin.get('/', valid('query', KeysListQuery), async (c) => {
   const q = c.req.valid('query');
-  return c.json({ keys: await listKeys(c.env.DB, q.moduleId, { key: q.key, value: q.value, customerId: q.customerId }, q.limit) });
+  return c.json({
+    keys: await listKeys(c.env.DB, q.moduleId, { key: q.key, value: q.value, customerId: q.customerId }, q.limit),
+  });
 });
 
 customerKeysAdmin.delete('/', valid('query', KeysDeleteQuery), async (c) => {

@@ -27,7 +27,14 @@ export const DeliveryListQuery = z.strictObject({
 deliveriesAdmin.get('/', valid('query', DeliveryListQuery), async (c) => {
   const { since, until, ...query } = c.req.valid('query');
   const ms = (t: string | undefined) => (t === undefined ? undefined : Date.parse(t));
-  return c.json(await listDeliveries(c.env.DB, { ...query, status: query.status as DeliveryStatus | undefined, since: ms(since), until: ms(until) }));
+  return c.json(
+    await listDeliveries(c.env.DB, {
+      ...query,
+      status: query.status as DeliveryStatus | undefined,
+      since: ms(since),
+      until: ms(until),
+    }),
+  );
 });
 
 deliveriesAdmin.get('/:id', async (c) => {
@@ -70,7 +77,10 @@ deliveriesAdmin.post('/:id/accept', async (c) => {
   return c.json({ deliveryId: id, status: 'queued', acceptedBy: by }, 202);
 });
 
-export const CreateAnswerBody = z.union([z.strictObject({ created: z.literal(true), customerId: CrmId }), z.strictObject({ created: z.literal(false) })]);
+export const CreateAnswerBody = z.union([
+  z.strictObject({ created: z.literal(true), customerId: CrmId }),
+  z.strictObject({ created: z.literal(false) }),
+]);
 
 /**
  * Answers a create whose outcome was unknown (`create_unconfirmed`), after checking the CRM: `{"created": true,

@@ -30,7 +30,10 @@ export const EndpointsQuery = z.strictObject({
 /** Endpoints by id, a page at a time (100, at most 200): `nextCursor` fetches the next page, null at the end. */
 endpointsAdmin.get('/', valid('query', EndpointsQuery), async (c) => {
   const q = c.req.valid('query');
-  const [page, held] = await Promise.all([listEndpointsPage(c.env.ENDPOINTS, { limit: q.limit, cursor: q.cursor }), heldCounts(c.env.DB)]);
+  const [page, held] = await Promise.all([
+    listEndpointsPage(c.env.ENDPOINTS, { limit: q.limit, cursor: q.cursor }),
+    heldCounts(c.env.DB),
+  ]);
   return c.json({ endpoints: page.endpoints.map((e) => view(e, c.req.url, held)), nextCursor: page.next });
 });
 
@@ -44,7 +47,11 @@ endpointsAdmin.get('/:id', byId, async (c) => {
 endpointsAdmin.get('/:id/rate-limited', byId, async (c) => {
   const { id } = c.req.valid('param');
   const since = Date.now() - 24 * 3600_000;
-  return c.json({ endpointId: id, since: new Date(since).toISOString(), ...(await rateLimitedSince(c.env.DB, id, since)) });
+  return c.json({
+    endpointId: id,
+    since: new Date(since).toISOString(),
+    ...(await rateLimitedSince(c.env.DB, id, since)),
+  });
 });
 
 /** What a sample request (this request's body, content type, headers and query) would send: no CRM call, no row. */
@@ -57,9 +64,14 @@ endpointsAdmin.put('/:id', byId, valid('json', z.unknown(), 'endpoint configurat
   if (!saved.ok) throw validationError(saved.issues, 'endpoint configuration');
   c.set('auditDetail', { version: saved.version, created: saved.created });
   // enabled (again): what was held while it was paused goes to the queue now, in arrival order
-  const released = saved.endpoint.config.enabled ? await releaseHeld(c.env.DB, c.env.DELIVERY_QUEUE, coordinationOf(c.env), id, Date.now()) : 0;
+  const released = saved.endpoint.config.enabled
+    ? await releaseHeld(c.env.DB, c.env.DELIVERY_QUEUE, coordinationOf(c.env), id, Date.now())
+    : 0;
   const held = await heldCounts(c.env.DB);
-  return c.json({ ...view(saved.endpoint, c.req.url, held), released, warnings: saved.warnings }, saved.created ? 201 : 200);
+  return c.json(
+    { ...view(saved.endpoint, c.req.url, held), released, warnings: saved.warnings },
+    saved.created ? 201 : 200,
+  );
 });
 
 endpointsAdmin.delete('/:id', byId, async (c) => {

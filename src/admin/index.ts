@@ -25,7 +25,8 @@ admin.use(
   guard(
     ADMIN_RULES,
     (c) => c.get('person'),
-    (c, needed, person) => c.json(errorBody('forbidden', `This needs the ${needed} role; ${person.who} is ${person.role}`), 403),
+    (c, needed, person) =>
+      c.json(errorBody('forbidden', `This needs the ${needed} role; ${person.who} is ${person.role}`), 403),
   ),
 );
 // bodies are read within a limit (an import is the largest documented one)
@@ -49,6 +50,9 @@ admin.get('/presets', (c) => c.json({ presets: describePresets() }));
 /** Failed console sign-ins and admin authentications over the last 24 hours (each attempt counted as it happens, throttled ones included). */
 admin.get('/auth-failures', async (c) => {
   const since = Date.now() - 24 * 3600_000;
-  const [consoleFailures, adminFailures] = await Promise.all([rateLimitedSince(c.env.DB, '_auth-console', since), rateLimitedSince(c.env.DB, '_auth-admin', since)]);
+  const [consoleFailures, adminFailures] = await Promise.all([
+    rateLimitedSince(c.env.DB, '_auth-console', since),
+    rateLimitedSince(c.env.DB, '_auth-admin', since),
+  ]);
   return c.json({ since: new Date(since).toISOString(), console: consoleFailures.total, admin: adminFailures.total });
 });

@@ -17,7 +17,12 @@ export async function sampleOf(c: Context): Promise<Sample> {
   for (const [k, v] of c.req.raw.headers) if (!ALWAYS_SECRET_HEADERS.has(k)) headers[k] = v;
   const query: Record<string, string> = {};
   for (const [k, v] of new URL(c.req.url).searchParams) query[k] = v;
-  return { bytes: new Uint8Array(await c.req.arrayBuffer()), contentType: c.req.header('content-type') ?? null, headers, query };
+  return {
+    bytes: new Uint8Array(await c.req.arrayBuffer()),
+    contentType: c.req.header('content-type') ?? null,
+    headers,
+    query,
+  };
 }
 
 /** `POST /admin/endpoints/{id}/preview`: the request body is the sample. */

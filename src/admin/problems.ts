@@ -4,7 +4,13 @@ import * as z from '../shared/zod';
 import type { AppEnv } from '../env';
 import { EndpointId } from '../endpoints/schema';
 import { ApiError } from '../http/errors';
-import { acknowledgeProblem, listProblems, PROBLEM_STATES, resolveProblem, type ProblemChange } from '../watch/problems';
+import {
+  acknowledgeProblem,
+  listProblems,
+  PROBLEM_STATES,
+  resolveProblem,
+  type ProblemChange,
+} from '../watch/problems';
 import { valid } from './validation';
 
 export const problemsAdmin = new Hono<AppEnv>();
@@ -15,16 +21,21 @@ export const ProblemQuery = z.strictObject({
   limit: z._default(z.coerce.number().check(z.int()).check(z.gte(1)).check(z.lte(200)), 50),
 });
 
-problemsAdmin.get('/', valid('query', ProblemQuery), async (c) => c.json({ problems: await listProblems(c.env.DB, c.req.valid('query')) }));
+problemsAdmin.get('/', valid('query', ProblemQuery), async (c) =>
+  c.json({ problems: await listProblems(c.env.DB, c.req.valid('query')) }),
+);
 
 /** Who acknowledged or resolved it: the person (the admin token is "admin"), through the API. */
-const byOf = (c: { get: (k: 'person') => { who: string } | undefined }) => `${c.get('person')?.who ?? 'admin'} (admin API)`;
+const byOf = (c: { get: (k: 'person') => { who: string } | undefined }) =>
+  `${c.get('person')?.who ?? 'admin'} (admin API)`;
 const answer = (changed: ProblemChange) => {
   if (!changed.ok) throw new ApiError(404, 'not_found', 'No such problem');
   return changed.problem;
 };
 
-problemsAdmin.post('/:id/acknowledge', async (c) => c.json(answer(await acknowledgeProblem(c.env.DB, c.req.param('id'), byOf(c), Date.now()))));
+problemsAdmin.post('/:id/acknowledge', async (c) =>
+  c.json(answer(await acknowledgeProblem(c.env.DB, c.req.param('id'), byOf(c), Date.now()))),
+);
 /** Resolved: the answer links the replay of its deliveries (`POST /admin/deliveries/replay` with this filter). */
 problemsAdmin.post('/:id/resolve', async (c) => {
   const problem = answer(await resolveProblem(c.env.DB, c.req.param('id'), byOf(c), Date.now()));

@@ -26,12 +26,24 @@ const byName = valid('param', z.object({ name: SecretName }));
 /** Every secret the adapter knows of: stored here, or named by an endpoint (then where it comes from, or `missing`). */
 secretsAdmin.get('/', async (c) => {
   const [stored, endpoints] = await Promise.all([listSecrets(c.env.ENDPOINTS), listEndpointSummaries(c.env.ENDPOINTS)]);
-  type Listed = { name: string; source: 'worker' | 'admin' | 'missing'; updatedAt: string | null; previousValidUntil: string | null; usedBy: string[] };
+  type Listed = {
+    name: string;
+    source: 'worker' | 'admin' | 'missing';
+    updatedAt: string | null;
+    previousValidUntil: string | null;
+    usedBy: string[];
+  };
   const rows = new Map<string, Listed>();
   const row = (name: string) => {
     let r = rows.get(name);
     if (!r) {
-      r = { name, source: workerSecret(c.env, name) ? 'worker' : 'missing', updatedAt: null, previousValidUntil: null, usedBy: [] };
+      r = {
+        name,
+        source: workerSecret(c.env, name) ? 'worker' : 'missing',
+        updatedAt: null,
+        previousValidUntil: null,
+        usedBy: [],
+      };
       rows.set(name, r);
     }
     return r;
@@ -50,8 +62,14 @@ secretsAdmin.put('/:name', byName, valid('json', SecretValue, 'secret'), async (
   const { name } = c.req.valid('param');
   const body = c.req.valid('json');
   const set = await setSecret(c.env, name, body.value, body.graceHours);
-  if (!set.ok) throw set.why === 'no_key' ? new ApiError(503, 'secrets_unavailable', set.message) : new ApiError(409, 'conflict', set.message);
-  return c.json({ name, source: 'admin', updatedAt: set.updatedAt, previousValidUntil: set.previousUntil }, set.created ? 201 : 200);
+  if (!set.ok)
+    throw set.why === 'no_key'
+      ? new ApiError(503, 'secrets_unavailable', set.message)
+      : new ApiError(409, 'conflict', set.message);
+  return c.json(
+    { name, source: 'admin', updatedAt: set.updatedAt, previousValidUntil: set.previousUntil },
+    set.created ? 201 : 200,
+  );
 });
 
 secretsAdmin.delete('/:name', byName, async (c) => {

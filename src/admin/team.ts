@@ -27,17 +27,21 @@ export const RoleBody = z.strictObject({ role: z.enum(ROLES) });
 const Email = z.string().check(z.regex(/^[^\s@/]+@[^\s@/]+$/, 'an email address'), z.maxLength(320));
 
 export const peopleAdmin = new Hono<AppEnv>();
-peopleAdmin.get('/', async (c) => c.json({ people: await listPeople(c.env.DB), firstAdmin: c.env.ACCESS_ADMIN_EMAIL || null }));
+peopleAdmin.get('/', async (c) =>
+  c.json({ people: await listPeople(c.env.DB), firstAdmin: c.env.ACCESS_ADMIN_EMAIL || null }),
+);
 peopleAdmin.put('/:email', valid('json', RoleBody, 'role'), async (c) => {
   const email = Email.safeParse(decodeURIComponent(c.req.param('email')));
-  if (!email.success) throw new ApiError(400, 'validation_failed', 'The path names an email address: /admin/people/{email}');
+  if (!email.success)
+    throw new ApiError(400, 'validation_failed', 'The path names an email address: /admin/people/{email}');
   const { role } = c.req.valid('json');
   await setRole(c.env.DB, email.data, role, c.get('person')?.who ?? 'admin', Date.now());
   c.set('auditDetail', { role });
   return c.json({ email: email.data.toLowerCase(), role });
 });
 peopleAdmin.delete('/:email', async (c) => {
-  if (!(await removePerson(c.env.DB, decodeURIComponent(c.req.param('email'))))) throw new ApiError(404, 'not_found', 'No such person');
+  if (!(await removePerson(c.env.DB, decodeURIComponent(c.req.param('email')))))
+    throw new ApiError(404, 'not_found', 'No such person');
   return c.body(null, 204);
 });
 

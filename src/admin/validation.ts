@@ -6,7 +6,12 @@ import * as z from '../shared/zod';
 
 /** The 400 every admin validation failure becomes: every problem as `{ path, message }`. */
 export function validationError(issues: { path: string; message: string }[], what = 'request'): ApiError {
-  return new ApiError(400, 'validation_failed', `${issues.length} problem${issues.length === 1 ? '' : 's'} in the ${what}`, { issues });
+  return new ApiError(
+    400,
+    'validation_failed',
+    `${issues.length} problem${issues.length === 1 ? '' : 's'} in the ${what}`,
+    { issues },
+  );
 }
 
 type Target = 'query' | 'param' | 'json';

@@ -5,7 +5,16 @@
 import type { Hono } from 'hono/tiny';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { CrmId } from '../endpoints/schema';
-import { CUSTOMER_MODULE_ID, deleteField, learnCapture, learnedCatalogue, setField, writeCatalogue, type Changed, type FieldType } from '../endpoints/catalogue';
+import {
+  CUSTOMER_MODULE_ID,
+  deleteField,
+  learnCapture,
+  learnedCatalogue,
+  setField,
+  writeCatalogue,
+  type Changed,
+  type FieldType,
+} from '../endpoints/catalogue';
 import { listEndpointSummaries } from '../endpoints/store';
 import { parseMapLines } from './mapping-form';
 import { consolePathWith, ROUTES } from './paths';
@@ -14,12 +23,30 @@ import { type C, type ConsoleEnv, render, tOf } from './page';
 
 const FIELD_TYPES = new Set<FieldType>(['text', 'select', 'multi', 'number', 'date', 'other']);
 
-async function page(c: C, moduleId: string, extra: Partial<CataloguePageProps> = {}, status: ContentfulStatusCode = 200) {
-  const modules = [...new Set([CUSTOMER_MODULE_ID, ...(await listEndpointSummaries(c.env.ENDPOINTS)).map((e) => e.moduleId)])];
+async function page(
+  c: C,
+  moduleId: string,
+  extra: Partial<CataloguePageProps> = {},
+  status: ContentfulStatusCode = 200,
+) {
+  const modules = [
+    ...new Set([CUSTOMER_MODULE_ID, ...(await listEndpointSummaries(c.env.ENDPOINTS)).map((e) => e.moduleId)]),
+  ];
   const valid = CrmId.safeParse(moduleId).success;
   const catalogue = valid ? await learnedCatalogue(c.env, moduleId) : null;
   const notice = !valid && moduleId ? { kind: 'error' as const, text: tOf(c).catalogue.badModule } : undefined;
-  return render(c, <CataloguePage csrf={c.get('session').csrf} moduleId={moduleId} modules={modules} catalogue={catalogue} notice={notice} {...extra} />, status);
+  return render(
+    c,
+    <CataloguePage
+      csrf={c.get('session').csrf}
+      moduleId={moduleId}
+      modules={modules}
+      catalogue={catalogue}
+      notice={notice}
+      {...extra}
+    />,
+    status,
+  );
 }
 
 const text = (v: unknown, max: number) => (typeof v === 'string' ? v.trim().slice(0, max) : '');
@@ -51,7 +78,8 @@ export function catalogueRoutes(pages: Hono<ConsoleEnv>) {
     const catalogue = await learnedCatalogue(c.env, moduleId);
     const learned = learnCapture(catalogue, capture);
     const t = tOf(c).catalogue;
-    if (!learned.found) return page(c, moduleId, { notice: { kind: 'error', text: t.nothingFound }, paste: capture }, 400);
+    if (!learned.found)
+      return page(c, moduleId, { notice: { kind: 'error', text: t.nothingFound }, paste: capture }, 400);
     if (learned.changed) await writeCatalogue(c.env.ENDPOINTS, moduleId, catalogue);
     c.set('auditDetail', learned.changed ? { targetId: moduleId } : { noChange: true });
     return page(c, moduleId, { notice: { kind: 'ok', text: t.learned(Object.keys(catalogue.fields).length) } });
@@ -65,7 +93,11 @@ export function catalogueRoutes(pages: Hono<ConsoleEnv>) {
     const type = text(body.type, 10) as FieldType;
     const catalogue = await learnedCatalogue(c.env, moduleId);
     const options = optionsOf(typeof body.options === 'string' ? body.options : '');
-    const set = setField(catalogue, key, { label: text(body.label, 200), type: FIELD_TYPES.has(type) ? type : 'text', options });
+    const set = setField(catalogue, key, {
+      label: text(body.label, 200),
+      type: FIELD_TYPES.has(type) ? type : 'text',
+      options,
+    });
     if (!set.ok) return page(c, moduleId, { notice: { kind: 'error', text: refusalOf(c, set) } }, 400);
     await writeCatalogue(c.env.ENDPOINTS, moduleId, catalogue);
     c.set('auditDetail', { targetId: moduleId, key });

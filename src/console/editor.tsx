@@ -20,11 +20,34 @@ import { coordinationOf } from '../coordination';
 import { parseJsonLossless } from '../receive/json';
 import { utf8 } from '../verify/crypto';
 import { consolePathWith, ROUTES } from './paths';
-import { EMPTY_ROW, fromForm, readForm, resolveForm, sampleFields, toForm, type FormIssue, type FormState } from './mapping-form';
-import { CUSTOMER_MODULE_ID, emptyCatalogue, knownProductLines, learnedCatalogue, readCatalogue, rememberFields, type Catalogue } from '../endpoints/catalogue';
+import {
+  EMPTY_ROW,
+  fromForm,
+  readForm,
+  resolveForm,
+  sampleFields,
+  toForm,
+  type FormIssue,
+  type FormState,
+} from './mapping-form';
+import {
+  CUSTOMER_MODULE_ID,
+  emptyCatalogue,
+  knownProductLines,
+  learnedCatalogue,
+  readCatalogue,
+  rememberFields,
+  type Catalogue,
+} from '../endpoints/catalogue';
 import { setSecret } from '../secrets/set';
 import { webhookSecretsOf } from '../secrets/handoff';
-import { DEFAULT_GRACE_HOURS, masterKey, MAX_GRACE_HOURS, previousValidUntil, readSecretCached } from '../secrets/vault';
+import {
+  DEFAULT_GRACE_HOURS,
+  masterKey,
+  MAX_GRACE_HOURS,
+  previousValidUntil,
+  readSecretCached,
+} from '../secrets/vault';
 import { isRecord } from '../shared/json';
 import { EditorPage, EndpointsPage, PreviewPane, type EditorProps, type PreviewPaneProps } from './views/endpoints';
 import { Issues } from './views/layout';
@@ -56,8 +79,15 @@ type EditorState = {
 };
 
 /** The editor for a stored endpoint (or a new one when `endpoint` is null), with its URL, recipe, recent deliveries and warnings. */
-async function editorPage(c: C, endpoint: StoredEndpoint | null, state: EditorState, status: ContentfulStatusCode = 200) {
-  const recent = endpoint ? (await listDeliveries(c.env.DB, { endpoint: endpoint.id, limit: 10 })).deliveries.filter((d) => d.replayable) : [];
+async function editorPage(
+  c: C,
+  endpoint: StoredEndpoint | null,
+  state: EditorState,
+  status: ContentfulStatusCode = 200,
+) {
+  const recent = endpoint
+    ? (await listDeliveries(c.env.DB, { endpoint: endpoint.id, limit: 10 })).deliveries.filter((d) => d.replayable)
+    : [];
   let sample = state.sample;
   let preview = state.preview;
   if (!sample) {
@@ -70,7 +100,10 @@ async function editorPage(c: C, endpoint: StoredEndpoint | null, state: EditorSt
   const moduleId = state.form?.moduleId ?? config?.crm.moduleId ?? '';
   const catalogue = await learnedCatalogue(c.env, moduleId);
   const form = state.form !== undefined ? state.form : doc.ok ? formOf(doc.value, catalogue) : null;
-  const secretName = config?.verify && 'secret' in config.verify && typeof config.verify.secret === 'string' ? config.verify.secret : null;
+  const secretName =
+    config?.verify && 'secret' in config.verify && typeof config.verify.secret === 'string'
+      ? config.verify.secret
+      : null;
   return render(
     c,
     <EditorPage
@@ -79,7 +112,11 @@ async function editorPage(c: C, endpoint: StoredEndpoint | null, state: EditorSt
       id={state.id}
       configText={state.configText}
       issues={state.issues ?? []}
-      warnings={config && !state.issues?.length ? await warningsFor(config, c.env, webhookSecretsOf(c.req.raw.headers)?.names) : []}
+      warnings={
+        config && !state.issues?.length
+          ? await warningsFor(config, c.env, webhookSecretsOf(c.req.raw.headers)?.names)
+          : []
+      }
       saved={state.saved}
       notice={state.notice}
       url={endpoint ? webhookUrl(c.req.url, endpoint) : null}
@@ -93,7 +130,15 @@ async function editorPage(c: C, endpoint: StoredEndpoint | null, state: EditorSt
       catalogue={catalogue}
       moduleId={moduleId}
       productLines={await knownProductLines(c.env.ENDPOINTS)}
-      secret={secretName ? { name: secretName, settable: masterKey(c.env).ok, previousUntil: await previousValidUntil(c.env.ENDPOINTS, secretName) } : null}
+      secret={
+        secretName
+          ? {
+              name: secretName,
+              settable: masterKey(c.env).ok,
+              previousUntil: await previousValidUntil(c.env.ENDPOINTS, secretName),
+            }
+          : null
+      }
     />,
     status,
   );
@@ -151,25 +196,44 @@ function parseConfigText(text: string): { ok: true; value: unknown } | { ok: fal
  * The document the editor's form stands for: the form's values over the JSON document (which carries every key the
  * form does not show), or the JSON alone when the user edits JSON (or the form cannot show the document).
  */
-async function editedDocument(c: C, body: Record<string, string | File | (string | File)[]>, f: z.infer<typeof EditorForm>) {
+async function editedDocument(
+  c: C,
+  body: Record<string, string | File | (string | File)[]>,
+  f: z.infer<typeof EditorForm>,
+) {
   const doc = parseConfigText(f.config);
   // a post without the form's fields (a script, an older page) is the JSON alone
   const editing: 'form' | 'json' = (f.save ?? f.editing) === 'json' || !('moduleId' in body) ? 'json' : 'form';
   const none: Issue[] = [];
-  if (!doc.ok) return { doc: { ok: false as const, issues: doc.issues.map((i) => ({ ...i, message: tOf(c).editor.notJson(i.message) })) }, editing, form: null, named: none };
+  if (!doc.ok)
+    return {
+      doc: { ok: false as const, issues: doc.issues.map((i) => ({ ...i, message: tOf(c).editor.notJson(i.message) })) },
+      editing,
+      form: null,
+      named: none,
+    };
   const current = formOf(doc.value, emptyCatalogue());
-  if (editing === 'json' || !current || !isRecord(doc.value)) return { doc, editing: 'json' as const, form: current, named: none };
+  if (editing === 'json' || !current || !isRecord(doc.value))
+    return { doc, editing: 'json' as const, form: current, named: none };
   const form = readForm(body);
   // the names typed (a field's label, an option's label) as the CRM's ids
   const resolved = resolveForm(form, await readCatalogue(c.env.ENDPOINTS, form.moduleId), BUILT_IN_NAMES);
   const named = resolved.issues.map((i) => ({ path: i.path, message: formIssueText(c, i) }));
-  return { doc: { ok: true as const, value: fromForm(resolved.state, doc.value) }, editing, form, resolved: resolved.state, named };
+  return {
+    doc: { ok: true as const, value: fromForm(resolved.state, doc.value) },
+    editing,
+    form,
+    resolved: resolved.state,
+    named,
+  };
 }
 
 /** The names the console gives the CRM's own fields, in either language (姓名, Mobile …), as their keys. */
 const BUILT_IN_NAMES: Record<string, string> = Object.assign(
   Object.create(null),
-  ...Object.values(CATALOGUES).map((m) => Object.fromEntries(Object.entries(m.editor.builtIn).map(([key, name]) => [name, key]))),
+  ...Object.values(CATALOGUES).map((m) =>
+    Object.fromEntries(Object.entries(m.editor.builtIn).map(([key, name]) => [name, key])),
+  ),
 );
 
 function formIssueText(c: C, i: FormIssue): string {
@@ -181,10 +245,19 @@ function formIssueText(c: C, i: FormIssue): string {
 async function sampleOf(c: C, s: EditorProps['sample']): Promise<{ sample?: Sample; refusal?: string }> {
   if (s.delivery && !s.text.trim()) {
     const stored = await storedSample(c.env.DB, s.delivery);
-    return stored.ok ? { sample: stored.sample } : { refusal: tOf(c).editor.sampleDelivery(s.delivery, stored.message) };
+    return stored.ok
+      ? { sample: stored.sample }
+      : { refusal: tOf(c).editor.sampleDelivery(s.delivery, stored.message) };
   }
   if (!s.text.trim()) return {};
-  return { sample: { bytes: utf8(s.text), contentType: s.contentType || null, headers: { 'content-type': s.contentType }, query: {} } };
+  return {
+    sample: {
+      bytes: utf8(s.text),
+      contentType: s.contentType || null,
+      headers: { 'content-type': s.contentType },
+      query: {},
+    },
+  };
 }
 
 /** The preview pane: the outcome under a valid configuration, and the sample's fields to pick from in any case. */
@@ -209,7 +282,13 @@ async function readEditorForm(c: C) {
   const f = form.data;
   const edited = await editedDocument(c, body, f);
   const json = edited.doc.ok ? JSON.stringify(edited.doc.value, null, 2) : f.config;
-  return { ok: true as const, body, sample: { text: f.sample, contentType: f.contentType, delivery: f.delivery }, edited, json };
+  return {
+    ok: true as const,
+    body,
+    sample: { text: f.sample, contentType: f.contentType, delivery: f.delivery },
+    edited,
+    json,
+  };
 }
 
 /** Save (or create) from the editor form: errors are shown beside the configuration, with status 400. */
@@ -217,17 +296,21 @@ async function saveFromForm(c: C, endpoint: StoredEndpoint | null, id: string) {
   const posted = await readEditorForm(c);
   if (!posted.ok) return posted.refusal;
   const { sample, edited, json: text } = posted;
-  const again = (issues: Issue[]) => editorPage(c, endpoint, { id, configText: text, editing: edited.editing, form: edited.form, issues, sample }, 400);
+  const again = (issues: Issue[]) =>
+    editorPage(c, endpoint, { id, configText: text, editing: edited.editing, form: edited.form, issues, sample }, 400);
   const idCheck = EndpointId.safeParse(id);
   if (!idCheck.success) return again(formatIssues(idCheck.error).map((i) => ({ path: 'id', message: i.message })));
-  if (!endpoint && (await getEndpoint(c.env.ENDPOINTS, id))) return again([{ path: 'id', message: tOf(c).editor.exists(id) }]);
+  if (!endpoint && (await getEndpoint(c.env.ENDPOINTS, id)))
+    return again([{ path: 'id', message: tOf(c).editor.exists(id) }]);
   if (!edited.doc.ok) return again(edited.doc.issues);
   if (edited.named.length) return again(edited.named);
   const saved = await saveEndpoint(c.env, id, edited.doc.value, c.get('person')?.who ?? 'admin');
   if (!saved.ok) return again(saved.issues);
   c.set('auditDetail', { targetId: id, version: saved.version, created: saved.created });
-  if (saved.endpoint.config.enabled) await releaseHeld(c.env.DB, c.env.DELIVERY_QUEUE, coordinationOf(c.env), id, Date.now());
-  if (edited.editing === 'form' && edited.resolved) await rememberFields(c.env.ENDPOINTS, saved.endpoint.config.crm.moduleId, edited.resolved.rows);
+  if (saved.endpoint.config.enabled)
+    await releaseHeld(c.env.DB, c.env.DELIVERY_QUEUE, coordinationOf(c.env), id, Date.now());
+  if (edited.editing === 'form' && edited.resolved)
+    await rememberFields(c.env.ENDPOINTS, saved.endpoint.config.crm.moduleId, edited.resolved.rows);
   return c.redirect(consolePathWith('endpoint', { saved: saved.created ? 'created' : 'saved' }, { id }), 303);
 }
 
@@ -245,9 +328,14 @@ async function previewFromForm(c: C, endpoint: StoredEndpoint | null) {
   const { body, sample, edited, json } = posted;
   const checked = edited.doc.ok ? checkConfig(edited.doc.value) : edited.doc;
   const issues = [...edited.named, ...(checked.ok ? [] : checked.issues)];
-  const preset = edited.doc.ok && isRecord(edited.doc.value) && typeof edited.doc.value.preset === 'string' ? edited.doc.value.preset : undefined;
+  const preset =
+    edited.doc.ok && isRecord(edited.doc.value) && typeof edited.doc.value.preset === 'string'
+      ? edited.doc.value.preset
+      : undefined;
   const pane: PreviewPaneProps = {
-    ...(checked.ok ? await previewOf(c, checked.config, sample, { mapping: checked.mapping }) : await previewOf(c, null, sample, { preset, issues })),
+    ...(checked.ok
+      ? await previewOf(c, checked.config, sample, { mapping: checked.mapping })
+      : await previewOf(c, null, sample, { preset, issues })),
     json: edited.editing === 'form' ? json : undefined,
   };
   if (c.req.header('x-console-fragment') === 'preview') {
@@ -261,8 +349,17 @@ async function previewFromForm(c: C, endpoint: StoredEndpoint | null) {
   }
   const id = endpoint ? endpoint.id : String(body.id ?? '');
   // "Add a field" (no script needed): the same page with one more empty row
-  const rows = edited.form && body.addRow ? { ...edited.form, rows: [...edited.form.rows, { ...EMPTY_ROW }] } : edited.form;
-  return editorPage(c, endpoint, { id, configText: json, editing: edited.editing, form: rows, issues, sample, preview: pane });
+  const rows =
+    edited.form && body.addRow ? { ...edited.form, rows: [...edited.form.rows, { ...EMPTY_ROW }] } : edited.form;
+  return editorPage(c, endpoint, {
+    id,
+    configText: json,
+    editing: edited.editing,
+    form: rows,
+    issues,
+    sample,
+    preview: pane,
+  });
 }
 
 /** "Send a test": the pasted sample (or the picked delivery) through the endpoint *as saved*, shown as its preview. */
@@ -273,8 +370,16 @@ async function sendTest(c: C) {
   const sample = { text: form.data.sample, contentType: form.data.contentType, delivery: form.data.delivery };
   const t = tOf(c);
   const preview = await previewOf(c, endpoint.config, sample);
-  const notice = preview.result || preview.refusal ? { kind: 'ok' as const, text: t.editor.tested } : { kind: 'error' as const, text: t.editor.testNeedsSample };
-  return editorPage(c, endpoint, { id: endpoint.id, configText: JSON.stringify(endpoint.config, null, 2), sample, preview, notice }, preview.result ? 200 : 400);
+  const notice =
+    preview.result || preview.refusal
+      ? { kind: 'ok' as const, text: t.editor.tested }
+      : { kind: 'error' as const, text: t.editor.testNeedsSample };
+  return editorPage(
+    c,
+    endpoint,
+    { id: endpoint.id, configText: JSON.stringify(endpoint.config, null, 2), sample, preview, notice },
+    preview.result ? 200 : 400,
+  );
 }
 
 /** The secret field beside the URL: stores the value the endpoint's verify.secret names (never shown again). */
@@ -286,14 +391,24 @@ async function setSecretFromForm(c: C) {
   const value = typeof body.value === 'string' ? body.value.trim() : '';
   const t = tOf(c);
   const again = (text: string, status: ContentfulStatusCode) =>
-    editorPage(c, endpoint, { id: endpoint.id, configText: JSON.stringify(endpoint.config, null, 2), notice: { kind: 'error', text } }, status);
+    editorPage(
+      c,
+      endpoint,
+      { id: endpoint.id, configText: JSON.stringify(endpoint.config, null, 2), notice: { kind: 'error', text } },
+      status,
+    );
   if (!name) return again(t.editor.secretNone, 400);
   if (!value || value.length > 4096) return again(t.reason.validation_failed, 400);
   const grace = Number(body.graceHours ?? DEFAULT_GRACE_HOURS);
   if (!Number.isFinite(grace) || grace < 0 || grace > MAX_GRACE_HOURS) return again(t.reason.validation_failed, 400);
   const set = await setSecret(c.env, name, value, grace, webhookSecretsOf(c.req.raw.headers));
   if (!set.ok) {
-    const text = set.why === 'no_key' ? t.editor.secretNoKey : set.why === 'key_mismatch' ? t.editor.secretKeyMismatch : t.editor.secretWorker(name);
+    const text =
+      set.why === 'no_key'
+        ? t.editor.secretNoKey
+        : set.why === 'key_mismatch'
+          ? t.editor.secretKeyMismatch
+          : t.editor.secretWorker(name);
     return again(text, set.why === 'worker_secret' ? 409 : 503);
   }
   c.set('auditDetail', { secret: name, graceHours: grace });
@@ -306,7 +421,12 @@ async function storedEditor(c: C) {
   const saved = SAVED[c.req.query('saved') as keyof typeof SAVED];
   const secret = c.req.query('secret');
   const notice = secret ? { kind: 'ok' as const, text: tOf(c).editor.secretSaved(secret) } : undefined;
-  return editorPage(c, endpoint, { id: endpoint.id, configText: JSON.stringify(endpoint.config, null, 2), saved, notice });
+  return editorPage(c, endpoint, {
+    id: endpoint.id,
+    configText: JSON.stringify(endpoint.config, null, 2),
+    saved,
+    notice,
+  });
 }
 
 /** The endpoint pages: the list, the editor (new and existing), its preview, test and secret. */
@@ -314,16 +434,29 @@ export function endpointRoutes(pages: Hono<ConsoleEnv>) {
   pages.get(ROUTES.endpoints, async (c) => {
     const cursor = c.req.query('cursor')?.slice(0, 1024) || undefined;
     const [page, health, held] = await Promise.all([
-      listEndpointsPage(c.env.ENDPOINTS, { limit: 100, cursor }).catch(() => listEndpointsPage(c.env.ENDPOINTS, { limit: 100 })),
+      listEndpointsPage(c.env.ENDPOINTS, { limit: 100, cursor }).catch(() =>
+        listEndpointsPage(c.env.ENDPOINTS, { limit: 100 }),
+      ),
       healthStatement(c.env.DB, Date.now() - 86_400_000).all(),
       heldCounts(c.env.DB),
     ]);
-    return render(c, <EndpointsPage endpoints={page.endpoints} next={page.next} health={healthOf(health.results)} held={held} csrf={c.get('session').csrf} />);
+    return render(
+      c,
+      <EndpointsPage
+        endpoints={page.endpoints}
+        next={page.next}
+        health={healthOf(health.results)}
+        held={held}
+        csrf={c.get('session').csrf}
+      />,
+    );
   });
   pages.get(ROUTES.newEndpoint, (c) => {
     // picked on 连接 CRM: the product line (by name there), and the customer module the vendor documents as fixed
     const picked = CrmId.safeParse(c.req.query('productLineId') ?? '');
-    const config = picked.success ? { ...NEW_CONFIG, crm: { moduleId: CUSTOMER_MODULE_ID, productLineId: picked.data } } : NEW_CONFIG;
+    const config = picked.success
+      ? { ...NEW_CONFIG, crm: { moduleId: CUSTOMER_MODULE_ID, productLineId: picked.data } }
+      : NEW_CONFIG;
     return editorPage(c, null, { id: '', configText: JSON.stringify(config, null, 2) });
   });
   pages.get(ROUTES.endpoint, storedEditor);
@@ -342,6 +475,9 @@ export function endpointRoutes(pages: Hono<ConsoleEnv>) {
     const range: TrendRange = asked === '7d' || asked === '30d' ? asked : '24h';
     const zone = c.env.WATCH_TIME_ZONE || 'Asia/Shanghai';
     const buckets = await endpointTrend(c.env.DB, endpoint.id, range, Date.now(), zone);
-    return render(c, <TrendsPage csrf={c.get('session').csrf} endpointId={endpoint.id} range={range} zone={zone} buckets={buckets} />);
+    return render(
+      c,
+      <TrendsPage csrf={c.get('session').csrf} endpointId={endpoint.id} range={range} zone={zone} buckets={buckets} />,
+    );
   });
 }

@@ -12,7 +12,13 @@ import { preprocess } from '../shared/zod';
 import { csvRows, importCustomerKeys, KeyName, listKeys } from '../customers/keys';
 import { listAttempts } from '../deliveries/attempts';
 import { overview } from '../deliveries/stats';
-import { DELIVERY_STATUSES, getDelivery, listDeliveries, storedPayloads, type DeliveryStatus } from '../deliveries/store';
+import {
+  DELIVERY_STATUSES,
+  getDelivery,
+  listDeliveries,
+  storedPayloads,
+  type DeliveryStatus,
+} from '../deliveries/store';
 import { CrmId, EndpointId, formatIssues } from '../endpoints/schema';
 import { listEndpointIds, listEndpointSummaries } from '../endpoints/store';
 import { BODY_LIMITS, limitBodies } from '../http/body-limits';
@@ -38,7 +44,15 @@ import { roleOf } from '../team/people';
 import { CONSOLE_RULES } from './rules';
 import { guard } from '../team/guard';
 import { CustomerKeysPage, type Lookup } from './views/customer-keys';
-import { BulkConfirmPage, BulkDonePage, DeliveriesPage, DeliveryPage, RANGES, type ListFilter, type Range } from './views/deliveries';
+import {
+  BulkConfirmPage,
+  BulkDonePage,
+  DeliveriesPage,
+  DeliveryPage,
+  RANGES,
+  type ListFilter,
+  type Range,
+} from './views/deliveries';
 import { OverviewPage } from './views/overview';
 import { crmGates, resumeCrm } from '../pipeline/crm-status';
 import { SignInPage } from './views/sign-in';
@@ -50,7 +64,8 @@ import { endpointRoutes } from './editor';
 export const consolePages = new Hono<ConsoleEnv>();
 
 // Pages are never cached, never framed, and run no inline script (everything rendered is escaped as well).
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 consolePages.onError((err, c) => {
   if (err instanceof ApiError) return refuse(c as C, err.status, err.code, err.message);
@@ -62,7 +77,11 @@ consolePages.get(ROUTES.static, (c) => c.env.ASSETS.fetch(c.req.raw));
 
 // Every body is read within a limit before anything else reads it: sign-in (unauthenticated) a few KiB.
 const limitFor = (path: string) =>
-  path.endsWith(ROUTES.signIn) ? BODY_LIMITS.signIn : path.endsWith(ROUTES.customerKeysImport) ? BODY_LIMITS.import + BODY_LIMITS.formEnvelope : BODY_LIMITS.other;
+  path.endsWith(ROUTES.signIn)
+    ? BODY_LIMITS.signIn
+    : path.endsWith(ROUTES.customerKeysImport)
+      ? BODY_LIMITS.import + BODY_LIMITS.formEnvelope
+      : BODY_LIMITS.other;
 consolePages.use(
   '*',
   limitBodies(limitFor, (c, max) => refuse(c as C, 413, 'payload_too_large', tOf(c).refusal.formTooLarge(max))),
@@ -87,7 +106,8 @@ consolePages.use('*', async (c, next) => {
 });
 
 /** Where to go after signing in: a console path only (never another site). */
-const safeNext = (next: unknown) => (typeof next === 'string' && /^\/console(?:[/?][^\\\s]*)?$/.test(next) && !next.startsWith('//') ? next : '/console');
+const safeNext = (next: unknown) =>
+  typeof next === 'string' && /^\/console(?:[/?][^\\\s]*)?$/.test(next) && !next.startsWith('//') ? next : '/console';
 
 // State-changing requests come from this origin only (a second line behind SameSite=Strict and the CSRF token).
 consolePages.use('*', async (c, next) => {
@@ -118,7 +138,10 @@ function tooManySignIns(c: C, next: string) {
 }
 
 consolePages.post(ROUTES.signIn, async (c) => {
-  const counted = (now: number) => c.executionCtx.waitUntil(countAuthFailure(c.env.DB, 'console', now).catch((err) => console.error('auth failure count write failed', err)));
+  const counted = (now: number) =>
+    c.executionCtx.waitUntil(
+      countAuthFailure(c.env.DB, 'console', now).catch((err) => console.error('auth failure count write failed', err)),
+    );
   if (authBlocked('console', c.req.raw, Date.now())) {
     counted(Date.now());
     return tooManySignIns(c as C, '/console');
@@ -132,14 +155,20 @@ consolePages.post(ROUTES.signIn, async (c) => {
   if (!token || !(await safeEqual(token, expected))) {
     const now = Date.now();
     counted(now);
-    await recordAudit(c.env.DB, { actor: 'unknown', via: 'console', action: 'sign-in.failed', detail: { why: 'wrong_token' } });
+    await recordAudit(c.env.DB, {
+      actor: 'unknown',
+      via: 'console',
+      action: 'sign-in.failed',
+      detail: { why: 'wrong_token' },
+    });
     if (await authFailed(c.env.AUTH_RATE_LIMITER, 'console', c.req.raw, now)) return tooManySignIns(c, next);
     return render(c, <SignInPage next={next} error={tOf(c).signIn.wrong} />, 401);
   }
   await startSession(c, expected);
   await recordAudit(c.env.DB, { actor: 'admin', via: 'console', action: 'sign-in' });
   // where the console is, for the links in the watch's messages (unless CONSOLE_URL says it)
-  if (!c.env.CONSOLE_URL) await c.env.ENDPOINTS.put(CONSOLE_ORIGIN_KEY, new URL(c.req.url).origin).catch(() => undefined);
+  if (!c.env.CONSOLE_URL)
+    await c.env.ENDPOINTS.put(CONSOLE_ORIGIN_KEY, new URL(c.req.url).origin).catch(() => undefined);
   return c.redirect(next, 303);
 });
 
@@ -152,14 +181,25 @@ consolePages.use('*', async (c, next) => {
   if (access) {
     const verified = await verifyAccess(c.req.header('cf-access-jwt-assertion'), access, (i, init) => fetch(i, init));
     if (!verified.ok) {
-      c.executionCtx.waitUntil(recordAudit(c.env.DB, { actor: 'unknown', via: 'console', action: 'sign-in.failed', detail: { why: verified.why } }).catch(() => undefined));
+      c.executionCtx.waitUntil(
+        recordAudit(c.env.DB, {
+          actor: 'unknown',
+          via: 'console',
+          action: 'sign-in.failed',
+          detail: { why: verified.why },
+        }).catch(() => undefined),
+      );
       return refuse(c, 401, 'unauthorized', tOf(c).team.accessRefused(verified.why));
     }
     if (!session || session.who !== verified.email) {
       session = await startSession(c, sessionKey(c.env), Date.now(), verified.email);
       await recordAudit(c.env.DB, { actor: verified.email, via: 'console', action: 'sign-in' });
     }
-    person = { who: verified.email, role: await roleOf(c.env.DB, verified.email, c.env.ACCESS_ADMIN_EMAIL), via: 'console' };
+    person = {
+      who: verified.email,
+      role: await roleOf(c.env.DB, verified.email, c.env.ACCESS_ADMIN_EMAIL),
+      via: 'console',
+    };
   } else {
     if (!session) {
       if (c.req.method === 'GET' || c.req.method === 'HEAD') {
@@ -204,22 +244,45 @@ consolePages.post(ROUTES.signOut, async (c) => {
 consolePages.get(ROUTES.overview, async (c) => {
   const endpoints = new Set(await listEndpointIds(c.env.ENDPOINTS));
   // a gate that cannot be asked is no reason to hide the overview
-  const [data, crm] = await Promise.all([overview(c.env.DB, Date.now(), endpoints), crmGates(c.env).catch(() => ({ gates: [] }))]);
+  const [data, crm] = await Promise.all([
+    overview(c.env.DB, Date.now(), endpoints),
+    crmGates(c.env).catch(() => ({ gates: [] })),
+  ]);
   const paused = crm.gates.filter((g) => g.paused);
   const problems = (await listProblems(c.env.DB, { limit: 30 })).filter((p) => p.state !== 'resolved');
   const resolvedId = c.req.query('resolved');
   const resolved = resolvedId ? await getProblem(c.env.DB, resolvedId.slice(0, 300)) : null;
-  return render(c, <OverviewPage data={data} paused={paused} resumed={c.req.query('done') === 'resumed'} csrf={c.get('session').csrf} problems={problems} resolved={resolved} />);
+  return render(
+    c,
+    <OverviewPage
+      data={data}
+      paused={paused}
+      resumed={c.req.query('done') === 'resumed'}
+      csrf={c.get('session').csrf}
+      problems={problems}
+      resolved={resolved}
+    />,
+  );
 });
 
 // a problem: acknowledged (someone is on it), or resolved (the overview then offers to replay its deliveries)
 consolePages.post(ROUTES.problemAcknowledge, async (c) => {
-  const changed = await acknowledgeProblem(c.env.DB, c.req.param('id'), `${c.get('person')?.who ?? 'admin'} (console)`, Date.now());
+  const changed = await acknowledgeProblem(
+    c.env.DB,
+    c.req.param('id'),
+    `${c.get('person')?.who ?? 'admin'} (console)`,
+    Date.now(),
+  );
   if (!changed.ok) return refuse(c, 404, 'not_found', tOf(c).watch.notFound);
   return c.redirect(consolePath('overview'), 303);
 });
 consolePages.post(ROUTES.problemResolve, async (c) => {
-  const changed = await resolveProblem(c.env.DB, c.req.param('id'), `${c.get('person')?.who ?? 'admin'} (console)`, Date.now());
+  const changed = await resolveProblem(
+    c.env.DB,
+    c.req.param('id'),
+    `${c.get('person')?.who ?? 'admin'} (console)`,
+    Date.now(),
+  );
   if (!changed.ok) return refuse(c, 404, 'not_found', tOf(c).watch.notFound);
   return c.redirect(consolePathWith('overview', { resolved: changed.problem.id }), 303);
 });
@@ -235,7 +298,10 @@ const blank = (v: unknown) => (v === '' ? undefined : v);
 const ListQuery = z.object({
   endpoint: preprocess(blank, z.optional(EndpointId)),
   // `attention`: every status that needs a person (the overview's "all failed" link)
-  status: preprocess(blank, z.optional(z.enum(['attention', ...DELIVERY_STATUSES] as ['attention', ...DeliveryStatus[]]))),
+  status: preprocess(
+    blank,
+    z.optional(z.enum(['attention', ...DELIVERY_STATUSES] as ['attention', ...DeliveryStatus[]])),
+  ),
   range: preprocess(blank, z._default(z.enum(Object.keys(RANGES) as [Range, ...Range[]]), 'all')),
   q: preprocess(blank, z.optional(z.string().check(z.trim()).check(z.maxLength(100)))),
   cursor: preprocess(blank, z.optional(z.string().check(z.regex(/^[0-9a-z]{26}$/)))),
@@ -248,7 +314,14 @@ consolePages.get(ROUTES.deliveries, async (c) => {
   const q = parsed.success ? parsed.data : ListQuery.parse({});
   const filter: ListFilter = { endpoint: q.endpoint, status: q.status, range: q.range, q: q.q };
   const [list, endpoints] = await Promise.all([
-    listDeliveries(c.env.DB, { endpoint: q.endpoint, status: q.status, since: sinceOf(q.range, Date.now()), q: q.q, cursor: q.cursor, limit: 50 }),
+    listDeliveries(c.env.DB, {
+      endpoint: q.endpoint,
+      status: q.status,
+      since: sinceOf(q.range, Date.now()),
+      q: q.q,
+      cursor: q.cursor,
+      limit: 50,
+    }),
     listEndpointIds(c.env.ENDPOINTS),
   ]);
   const issues = parsed.success ? undefined : formatIssues(parsed.error).map((i) => `${i.path}: ${i.message}`);
@@ -261,7 +334,15 @@ consolePages.get(ROUTES.deliveries, async (c) => {
   );
   return render(
     c,
-    <DeliveriesPage filter={filter} endpoints={endpoints} rows={list.deliveries} leads={leads} nextCursor={list.nextCursor} csrf={c.get('session').csrf} issues={issues} />,
+    <DeliveriesPage
+      filter={filter}
+      endpoints={endpoints}
+      rows={list.deliveries}
+      leads={leads}
+      nextCursor={list.nextCursor}
+      csrf={c.get('session').csrf}
+      issues={issues}
+    />,
     parsed.success ? 200 : 400,
   );
 });
@@ -280,16 +361,28 @@ consolePages.post(ROUTES.bulkReplay, async (c) => {
   const f = parsed.data;
   const now = Date.now();
   const since = sinceOf(f.range, now);
-  const filter = { status: f.status, endpoint: f.endpoint, since: since === undefined ? undefined : new Date(since).toISOString(), limit: BULK_LIMIT };
+  const filter = {
+    status: f.status,
+    endpoint: f.endpoint,
+    since: since === undefined ? undefined : new Date(since).toISOString(),
+    limit: BULK_LIMIT,
+  };
   const shown: ListFilter = { status: f.status, endpoint: f.endpoint, range: f.range };
   if (f.confirm === undefined) {
     const dry = await replayMany(c.env.DB, c.env.DELIVERY_QUEUE, { ...filter, dryRun: true }, now);
     c.set('auditDetail', { noChange: true });
-    return render(c, <BulkConfirmPage csrf={c.get('session').csrf} filter={shown} matched={dry.matched} limit={BULK_LIMIT} />);
+    return render(
+      c,
+      <BulkConfirmPage csrf={c.get('session').csrf} filter={shown} matched={dry.matched} limit={BULK_LIMIT} />,
+    );
   }
   const done = await replayMany(c.env.DB, c.env.DELIVERY_QUEUE, { ...filter, dryRun: false }, now);
   c.set('auditDetail', { status: f.status, endpoint: f.endpoint, queued: done.queued });
-  return render(c, <BulkDonePage csrf={c.get('session').csrf} filter={shown} queued={done.queued} matched={done.matched} />, 202);
+  return render(
+    c,
+    <BulkDonePage csrf={c.get('session').csrf} filter={shown} queued={done.queued} matched={done.matched} />,
+    202,
+  );
 });
 
 /** Why a replay or preview was refused, in the reader's language (the core's own words for the details). */
@@ -305,10 +398,18 @@ async function deliveryPage(
   extra: { done?: string; refusal?: string; preview?: Awaited<ReturnType<typeof previewWebhook>> } = {},
   status: ContentfulStatusCode = 200,
 ) {
-  const [d, attempts, stored] = await Promise.all([getDelivery(c.env.DB, id), listAttempts(c.env.DB, id), storedPayloads(c.env.DB, [id])]);
+  const [d, attempts, stored] = await Promise.all([
+    getDelivery(c.env.DB, id),
+    listAttempts(c.env.DB, id),
+    storedPayloads(c.env.DB, [id]),
+  ]);
   if (!d) throw new ApiError(404, 'not_found', tOf(c).refusal.noDelivery);
   const lead = (await leadsOf(c.env.ENDPOINTS, stored)).get(id);
-  return render(c, <DeliveryPage d={d} lead={lead} attempts={attempts} csrf={c.get('session').csrf} {...extra} />, status);
+  return render(
+    c,
+    <DeliveryPage d={d} lead={lead} attempts={attempts} csrf={c.get('session').csrf} {...extra} />,
+    status,
+  );
 }
 
 consolePages.get(ROUTES.delivery, (c) => deliveryPage(c, c.req.param('id'), { done: c.req.query('done') }));
@@ -316,14 +417,26 @@ consolePages.get(ROUTES.delivery, (c) => deliveryPage(c, c.req.param('id'), { do
 consolePages.get(ROUTES.deliveryPreview, async (c) => {
   const id = c.req.param('id');
   const preview = await previewOfDelivery(c.env, id);
-  if (!preview.ok) return deliveryPage(c, id, { refusal: tOf(c).deliveries.noPreview(whyText(c, preview)) }, preview.why === 'not_found' ? 404 : 409);
+  if (!preview.ok)
+    return deliveryPage(
+      c,
+      id,
+      { refusal: tOf(c).deliveries.noPreview(whyText(c, preview)) },
+      preview.why === 'not_found' ? 404 : 409,
+    );
   return deliveryPage(c, id, { preview: preview.result });
 });
 
 consolePages.post(ROUTES.deliveryReplay, async (c) => {
   const id = c.req.param('id');
   const result = await replayOne(c.env.DB, c.env.DELIVERY_QUEUE, id, Date.now());
-  if (!result.ok) return deliveryPage(c, id, { refusal: tOf(c).deliveries.notReplayed(whyText(c, result)) }, result.why === 'not_found' ? 404 : 409);
+  if (!result.ok)
+    return deliveryPage(
+      c,
+      id,
+      { refusal: tOf(c).deliveries.notReplayed(whyText(c, result)) },
+      result.why === 'not_found' ? 404 : 409,
+    );
   return c.redirect(consolePathWith('delivery', { done: 'replayed' }, { id }), 303);
 });
 
@@ -331,9 +444,22 @@ consolePages.post(ROUTES.deliveryAccept, async (c) => {
   const id = c.req.param('id');
   const t = tOf(c);
   const body = await c.req.parseBody();
-  if (body.confirm !== 'yes') return deliveryPage(c, id, { refusal: t.deliveries.notAccepted(t.deliveries.review.confirm) }, 400);
-  const result = await acceptOne(c.env.DB, c.env.DELIVERY_QUEUE, id, `${c.get('person')?.who ?? 'admin'} (console)`, Date.now());
-  if (!result.ok) return deliveryPage(c, id, { refusal: t.deliveries.notAccepted(t.reason.not_reviewable) }, result.why === 'not_found' ? 404 : 409);
+  if (body.confirm !== 'yes')
+    return deliveryPage(c, id, { refusal: t.deliveries.notAccepted(t.deliveries.review.confirm) }, 400);
+  const result = await acceptOne(
+    c.env.DB,
+    c.env.DELIVERY_QUEUE,
+    id,
+    `${c.get('person')?.who ?? 'admin'} (console)`,
+    Date.now(),
+  );
+  if (!result.ok)
+    return deliveryPage(
+      c,
+      id,
+      { refusal: t.deliveries.notAccepted(t.reason.not_reviewable) },
+      result.why === 'not_found' ? 404 : 409,
+    );
   return c.redirect(consolePathWith('delivery', { done: 'accepted' }, { id }), 303);
 });
 
@@ -348,7 +474,9 @@ consolePages.post(ROUTES.deliveryCreated, async (c) => {
     return deliveryPage(
       c,
       id,
-      { refusal: t.deliveries.create.notAnswered(result.why === 'invalid' ? t.deliveries.create.badId : result.message) },
+      {
+        refusal: t.deliveries.create.notAnswered(result.why === 'invalid' ? t.deliveries.create.badId : result.message),
+      },
       result.why === 'not_found' ? 404 : 400,
     );
   return c.redirect(consolePathWith('delivery', { done: 'replayed' }, { id }), 303);
@@ -357,7 +485,13 @@ consolePages.post(ROUTES.deliveryCreated, async (c) => {
 consolePages.post(ROUTES.deliveryCreate, async (c) => {
   const id = c.req.param('id');
   const result = await answerCreate(c.env, id, { created: false }, Date.now());
-  if (!result.ok) return deliveryPage(c, id, { refusal: tOf(c).deliveries.create.notAnswered(result.message) }, result.why === 'not_found' ? 404 : 409);
+  if (!result.ok)
+    return deliveryPage(
+      c,
+      id,
+      { refusal: tOf(c).deliveries.create.notAnswered(result.message) },
+      result.why === 'not_found' ? 404 : 409,
+    );
   return c.redirect(consolePathWith('delivery', { done: 'replayed' }, { id }), 303);
 });
 
@@ -389,14 +523,21 @@ async function modulesOf(kv: KVNamespace): Promise<string[]> {
 
 consolePages.get(ROUTES.customerKeys, async (c) => {
   const raw = c.req.query();
-  const lookup: Lookup = { moduleId: raw.moduleId ?? '', key: raw.key ?? '', value: raw.value ?? '', customerId: raw.customerId ?? '' };
+  const lookup: Lookup = {
+    moduleId: raw.moduleId ?? '',
+    key: raw.key ?? '',
+    value: raw.value ?? '',
+    customerId: raw.customerId ?? '',
+  };
   const modules = await modulesOf(c.env.ENDPOINTS);
   const csrf = c.get('session').csrf;
-  if (!Object.values(lookup).some((v) => v.trim() !== '')) return render(c, <CustomerKeysPage csrf={csrf} modules={modules} lookup={lookup} />);
+  if (!Object.values(lookup).some((v) => v.trim() !== ''))
+    return render(c, <CustomerKeysPage csrf={csrf} modules={modules} lookup={lookup} />);
   const parsed = LookupQuery.safeParse(raw);
   let refusal = parsed.success ? undefined : issueText(parsed.error);
   if (parsed.success && parsed.data.value !== undefined && !parsed.data.key) refusal = tOf(c).keys.whichKey;
-  if (refusal || !parsed.success) return render(c, <CustomerKeysPage csrf={csrf} modules={modules} lookup={lookup} refusal={refusal} />, 400);
+  if (refusal || !parsed.success)
+    return render(c, <CustomerKeysPage csrf={csrf} modules={modules} lookup={lookup} refusal={refusal} />, 400);
   const q = parsed.data;
   const rows = await listKeys(c.env.DB, q.moduleId, { key: q.key, value: q.value, customerId: q.customerId }, 100);
   return render(c, <CustomerKeysPage csrf={csrf} modules={modules} lookup={lookup} rows={rows} />);
@@ -405,9 +546,26 @@ consolePages.get(ROUTES.customerKeys, async (c) => {
 consolePages.post(ROUTES.customerKeysImport, async (c) => {
   const form = await c.req.parseBody();
   const moduleId = CrmId.safeParse(typeof form.moduleId === 'string' ? form.moduleId.trim() : '');
-  const lookup: Lookup = { moduleId: typeof form.moduleId === 'string' ? form.moduleId : '', key: '', value: '', customerId: '' };
-  const page = async (extra: { refusal?: string; imported?: Awaited<ReturnType<typeof importCustomerKeys>> & { moduleId: string } }, status: ContentfulStatusCode = 200) =>
-    render(c, <CustomerKeysPage csrf={c.get('session').csrf} modules={await modulesOf(c.env.ENDPOINTS)} lookup={lookup} {...extra} />, status);
+  const lookup: Lookup = {
+    moduleId: typeof form.moduleId === 'string' ? form.moduleId : '',
+    key: '',
+    value: '',
+    customerId: '',
+  };
+  const page = async (
+    extra: { refusal?: string; imported?: Awaited<ReturnType<typeof importCustomerKeys>> & { moduleId: string } },
+    status: ContentfulStatusCode = 200,
+  ) =>
+    render(
+      c,
+      <CustomerKeysPage
+        csrf={c.get('session').csrf}
+        modules={await modulesOf(c.env.ENDPOINTS)}
+        lookup={lookup}
+        {...extra}
+      />,
+      status,
+    );
   if (!moduleId.success) return page({ refusal: tOf(c).keys.badModule }, 400);
   const file = form.file;
   const text = file instanceof File && file.size > 0 ? await file.text() : typeof form.csv === 'string' ? form.csv : '';
@@ -415,7 +573,12 @@ consolePages.post(ROUTES.customerKeysImport, async (c) => {
   const rows = csvRows(text);
   if (rows === null) return page({ refusal: tOf(c).keys.noHeader }, 400);
   const imported = await importCustomerKeys(c.env.DB, moduleId.data, rows, Date.now());
-  c.set('auditDetail', { targetId: moduleId.data, added: imported.added, updated: imported.updated, refused: imported.refused });
+  c.set('auditDetail', {
+    targetId: moduleId.data,
+    added: imported.added,
+    updated: imported.updated,
+    refused: imported.refused,
+  });
   return page({ imported: { ...imported, moduleId: moduleId.data } });
 });
 

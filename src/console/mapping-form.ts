@@ -12,7 +12,16 @@ export const UPDATE_MODES = ['patch', 'fill-empty', 'merge'] as const;
 export type UpdateMode = (typeof UPDATE_MODES)[number];
 
 /** One `CRM field ← source` row. `keep` is "don't overwrite" (`overwrite: false`). */
-export type Row = { field: string; label: string; kind: 'field' | 'constant' | 'map'; from: string; value: string; map: string; required: boolean; keep: boolean };
+export type Row = {
+  field: string;
+  label: string;
+  kind: 'field' | 'constant' | 'map';
+  from: string;
+  value: string;
+  map: string;
+  required: boolean;
+  keep: boolean;
+};
 
 export type FormState = {
   preset: string;
@@ -31,7 +40,16 @@ export type FormState = {
   rows: Row[];
 };
 
-export const EMPTY_ROW: Row = { field: '', label: '', kind: 'field', from: '', value: '', map: '', required: false, keep: false };
+export const EMPTY_ROW: Row = {
+  field: '',
+  label: '',
+  kind: 'field',
+  from: '',
+  value: '',
+  map: '',
+  required: false,
+  keep: false,
+};
 
 // A JSONata path the form can pick: names (letters, digits, _ or CJK) or `quoted names`, joined by dots.
 const SEGMENT = '(?:[A-Za-z_\\u3400-\\u9fff][\\w\\u3400-\\u9fff]*|`[^`]+`)';
@@ -39,13 +57,19 @@ const PATH = new RegExp(`^${SEGMENT}(?:\\.${SEGMENT})*$`);
 export const isPath = (s: unknown): s is string => typeof s === 'string' && PATH.test(s);
 
 /** A sample key as a path segment: quoted when it is not a plain name. */
-export const segment = (key: string) => (new RegExp(`^${SEGMENT}$`).test(key) && !key.startsWith('`') ? key : `\`${key.replace(/`/g, '')}\``);
+export const segment = (key: string) =>
+  new RegExp(`^${SEGMENT}$`).test(key) && !key.startsWith('`') ? key : `\`${key.replace(/`/g, '')}\``;
 
-const isScalar = (v: unknown): v is string | number | boolean => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+const isScalar = (v: unknown): v is string | number | boolean =>
+  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 
 /** One field rule as a row, or null when the form cannot show it (an expression, a default, a list value …). */
 function rowOf(field: string, rule: unknown, catalogue: Catalogue): Row | null {
-  const base = { ...EMPTY_ROW, field, label: Object.hasOwn(catalogue.fields, field) ? catalogue.fields[field]!.label : '' };
+  const base = {
+    ...EMPTY_ROW,
+    field,
+    label: Object.hasOwn(catalogue.fields, field) ? catalogue.fields[field]!.label : '',
+  };
   if (isPath(rule)) return { ...base, from: rule };
   if (!isRecord(rule)) return null;
   const keep = rule.overwrite === false;
@@ -71,7 +95,8 @@ export function toForm(doc: unknown, catalogue: Catalogue): { ok: true; state: F
   const update = isRecord(doc.update) ? doc.update : {};
   const lookups = Array.isArray(doc.customerLookup) ? doc.customerLookup : [];
   if (doc.customerId !== undefined && !isPath(doc.customerId)) return { ok: false };
-  if (lookups.length > 1 || (lookups[0] !== undefined && !(isRecord(lookups[0]) && isPath(lookups[0].value)))) return { ok: false };
+  if (lookups.length > 1 || (lookups[0] !== undefined && !(isRecord(lookups[0]) && isPath(lookups[0].value))))
+    return { ok: false };
   const rows: Row[] = [];
   for (const [field, rule] of Object.entries(isRecord(doc.fields) ? doc.fields : {})) {
     const row = rowOf(field, rule, catalogue);
@@ -116,7 +141,11 @@ export type FormIssue = { path: string; problem: 'unknown_field' | 'unknown_opti
  * The form with the names a marketer typed turned into the CRM's ids: a field given by its label becomes its key, an
  * option in a value map given by its label becomes its id (the catalogue knows both). What it cannot name is an issue.
  */
-export function resolveForm(state: FormState, catalogue: Catalogue, aliases: Record<string, string> = {}): { state: FormState; issues: FormIssue[] } {
+export function resolveForm(
+  state: FormState,
+  catalogue: Catalogue,
+  aliases: Record<string, string> = {},
+): { state: FormState; issues: FormIssue[] } {
   const issues: FormIssue[] = [];
   const rows = state.rows.map((row, i) => {
     if (!row.field) return row;
@@ -129,14 +158,24 @@ export function resolveForm(state: FormState, catalogue: Catalogue, aliases: Rec
       // a select's constant value may be given by its option's name too
       const option = optionIdOf(catalogue, field, row.value);
       if (option.ok) return { ...row, field, value: option.id };
-      issues.push({ path: `row.${i}.value`, problem: 'unknown_option', field: catalogue.fields[field]?.label || field, value: row.value });
+      issues.push({
+        path: `row.${i}.value`,
+        problem: 'unknown_option',
+        field: catalogue.fields[field]?.label || field,
+        value: row.value,
+      });
       return { ...row, field };
     }
     if (row.kind !== 'map') return { ...row, field };
     const lines = Object.entries(parseMapLines(row.map)).map(([sample, typed]) => {
       const option = optionIdOf(catalogue, field, typed);
       if (option.ok) return `${sample} = ${option.id}`;
-      issues.push({ path: `row.${i}.map`, problem: 'unknown_option', field: catalogue.fields[field]?.label || field, value: typed });
+      issues.push({
+        path: `row.${i}.map`,
+        problem: 'unknown_option',
+        field: catalogue.fields[field]?.label || field,
+        value: typed,
+      });
       return `${sample} = ${typed}`;
     });
     return { ...row, field, map: lines.join('\n') };
@@ -163,11 +202,18 @@ export function fromForm(state: FormState, doc: Record<string, unknown>): Record
   set('name', state.name);
   out.crm = { ...(isRecord(doc.crm) ? doc.crm : {}), moduleId: state.moduleId, productLineId: state.productLineId };
   // a preset supplies its verification scheme: the form names the secret only (objects merge with the preset's)
-  const verify: Record<string, unknown> = isRecord(doc.verify) ? { ...doc.verify } : state.preset ? {} : { type: 'token', query: 'token' };
+  const verify: Record<string, unknown> = isRecord(doc.verify)
+    ? { ...doc.verify }
+    : state.preset
+      ? {}
+      : { type: 'token', query: 'token' };
   if (state.secret) verify.secret = state.secret;
   set('verify', Object.keys(verify).length ? verify : undefined);
   set('customerId', state.customerId);
-  set('customerLookup', state.lookupKey && state.lookupFrom ? [{ key: state.lookupKey, value: state.lookupFrom }] : undefined);
+  set(
+    'customerLookup',
+    state.lookupKey && state.lookupFrom ? [{ key: state.lookupKey, value: state.lookupFrom }] : undefined,
+  );
   out.update = { ...(isRecord(doc.update) ? doc.update : {}), mode: state.updateMode };
   set('onUnmatched', state.onUnmatched === 'create' ? 'create' : undefined);
   // no prototype: a field named like an object's own property stays a key (the schema then names the problem)

@@ -14,12 +14,18 @@ export type ConsoleEnv = AppEnv & { Variables: { session: Session; lang: Lang } 
 export type C = Context<ConsoleEnv>;
 
 /** The reader's catalogue (the language is chosen once per request, see ./i18n). */
-export const tOf = (c: Context): Messages => CATALOGUES[(c as C).get('lang') ?? pickLang(getCookie(c, LANG_COOKIE), c.req.header('accept-language'))];
+export const tOf = (c: Context): Messages =>
+  CATALOGUES[(c as C).get('lang') ?? pickLang(getCookie(c, LANG_COOKIE), c.req.header('accept-language'))];
 
 /** A page in the reader's language: every view below reads the catalogue and this page's path through `useT()`. */
 export function render(c: Context, page: JSX.Element, status: ContentfulStatusCode = 200) {
   const person = (c as C).get('person');
-  return c.html(<Page.Provider value={{ t: tOf(c), here: pageOf(c), role: person?.role ?? 'viewer', who: person?.who ?? '' }}>{page}</Page.Provider>, status);
+  return c.html(
+    <Page.Provider value={{ t: tOf(c), here: pageOf(c), role: person?.role ?? 'viewer', who: person?.who ?? '' }}>
+      {page}
+    </Page.Provider>,
+    status,
+  );
 }
 
 // The last segment of a console form's action (POST only): the page it belongs to is the path without it.

@@ -48,8 +48,14 @@ export const ROUTES = {
 
 export type RouteName = keyof typeof ROUTES;
 
-type ParamsOf<P extends string> = P extends `${string}:${infer Name}/${infer Rest}` ? Name | ParamsOf<`/${Rest}`> : P extends `${string}:${infer Name}` ? Name : never;
-type ArgsOf<K extends RouteName> = [ParamsOf<(typeof ROUTES)[K]>] extends [never] ? [] : [params: Record<ParamsOf<(typeof ROUTES)[K]>, string>];
+type ParamsOf<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
+  ? Name | ParamsOf<`/${Rest}`>
+  : P extends `${string}:${infer Name}`
+    ? Name
+    : never;
+type ArgsOf<K extends RouteName> = [ParamsOf<(typeof ROUTES)[K]>] extends [never]
+  ? []
+  : [params: Record<ParamsOf<(typeof ROUTES)[K]>, string>];
 
 /**
  * The absolute path of a console page, with its parameters encoded; a query string may follow.
@@ -62,8 +68,14 @@ export function consolePath<K extends RouteName>(name: K, ...args: ArgsOf<K>): s
 }
 
 /** `consolePath` with a query string built from the defined values of `query`. */
-export function consolePathWith<K extends RouteName>(name: K, query: Record<string, string | undefined>, ...args: ArgsOf<K>): string {
-  const search = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '')).toString();
+export function consolePathWith<K extends RouteName>(
+  name: K,
+  query: Record<string, string | undefined>,
+  ...args: ArgsOf<K>
+): string {
+  const search = new URLSearchParams(
+    Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''),
+  ).toString();
   const path = consolePath(name, ...args);
   return search ? `${path}?${search}` : path;
 }

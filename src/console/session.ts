@@ -19,7 +19,8 @@ export const SESSION_HOURS = 12;
 export type Session = { nonce: string; expires: number; csrf: string; who: string };
 
 /** The key sessions are signed with: the admin token, else SECRETS_KEY (a team signing in through Access only). */
-export const sessionKey = (env: { ADMIN_TOKEN?: string; SECRETS_KEY?: string }) => env.ADMIN_TOKEN || env.SECRETS_KEY || '';
+export const sessionKey = (env: { ADMIN_TOKEN?: string; SECRETS_KEY?: string }) =>
+  env.ADMIN_TOKEN || env.SECRETS_KEY || '';
 const encodeWho = (who: string) => b64url(utf8(who));
 const decodeWho = (s: string) =>
   new TextDecoder().decode(
@@ -34,7 +35,8 @@ const decodeWho = (s: string) =>
     ),
   );
 
-const b64url = (bytes: Uint8Array) => encodeBytes(bytes, 'base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const b64url = (bytes: Uint8Array) =>
+  encodeBytes(bytes, 'base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
 async function sign(adminToken: string, text: string): Promise<string> {
   const key = await hmac('sha256', utf8(adminToken), utf8('crm-webhook-adapter console session v1'));
@@ -42,7 +44,12 @@ async function sign(adminToken: string, text: string): Promise<string> {
 }
 
 /** Starts a session: sets the cookie, returns the session. */
-export async function startSession<E extends { Bindings: Env }>(c: Context<E>, adminToken: string, now = Date.now(), who = 'admin'): Promise<Session> {
+export async function startSession<E extends { Bindings: Env }>(
+  c: Context<E>,
+  adminToken: string,
+  now = Date.now(),
+  who = 'admin',
+): Promise<Session> {
   const nonce = b64url(crypto.getRandomValues(new Uint8Array(18)));
   const expires = now + SESSION_HOURS * 3_600_000;
   const value = `${expires}.${nonce}.${encodeWho(who)}`;
@@ -58,7 +65,10 @@ export async function startSession<E extends { Bindings: Env }>(c: Context<E>, a
 }
 
 /** The request's session, if its cookie is well formed, correctly signed and not expired. */
-export async function readSession<E extends { Bindings: Env }>(c: Context<E>, now = Date.now()): Promise<Session | null> {
+export async function readSession<E extends { Bindings: Env }>(
+  c: Context<E>,
+  now = Date.now(),
+): Promise<Session | null> {
   const adminToken = sessionKey(c.env);
   const cookie = getCookie(c, COOKIE, 'host');
   if (!adminToken || !cookie) return null;
@@ -72,8 +82,14 @@ export async function readSession<E extends { Bindings: Env }>(c: Context<E>, no
 }
 
 /** Signs out: the session is revoked server side until its cookie would have expired, and the cookie is deleted. */
-export async function endSession<E extends { Bindings: Env }>(c: Context<E>, session: Session | undefined): Promise<void> {
-  if (session) await c.env.DB.prepare('INSERT OR IGNORE INTO revoked_sessions (nonce, expires_at) VALUES (?, ?)').bind(session.nonce, session.expires).run();
+export async function endSession<E extends { Bindings: Env }>(
+  c: Context<E>,
+  session: Session | undefined,
+): Promise<void> {
+  if (session)
+    await c.env.DB.prepare('INSERT OR IGNORE INTO revoked_sessions (nonce, expires_at) VALUES (?, ?)')
+      .bind(session.nonce, session.expires)
+      .run();
   deleteCookie(c, COOKIE, { prefix: 'host', path: '/', secure: true });
 }
 

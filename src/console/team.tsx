@@ -14,7 +14,13 @@ async function teamPage(c: C, notice?: string, status: 200 | 400 = 200) {
   const people = await listPeople(c.env.DB);
   return render(
     c,
-    <TeamPage csrf={c.get('session').csrf} people={people} firstAdmin={c.env.ACCESS_ADMIN_EMAIL || null} access={accessConfig(c.env) !== null} notice={notice} />,
+    <TeamPage
+      csrf={c.get('session').csrf}
+      people={people}
+      firstAdmin={c.env.ACCESS_ADMIN_EMAIL || null}
+      access={accessConfig(c.env) !== null}
+      notice={notice}
+    />,
     status,
   );
 }
@@ -31,7 +37,16 @@ async function versionsPage(c: C, endpointId: string, notice?: string) {
     const [va, vb] = await Promise.all([getVersion(c.env.DB, endpointId, a), getVersion(c.env.DB, endpointId, b)]);
     if (va && vb) diff = { a, b, changes: diffConfigs(va.config, vb.config) };
   }
-  return render(c, <VersionsPage csrf={c.get('session').csrf} endpointId={endpointId} versions={versions} diff={diff} notice={notice} />);
+  return render(
+    c,
+    <VersionsPage
+      csrf={c.get('session').csrf}
+      endpointId={endpointId}
+      versions={versions}
+      diff={diff}
+      notice={notice}
+    />,
+  );
 }
 
 export function teamRoutes(pages: Hono<ConsoleEnv>) {
@@ -56,9 +71,18 @@ export function teamRoutes(pages: Hono<ConsoleEnv>) {
     const q = c.req.query();
     const filter = { actor: text(q.actor, 320), what: text(q.what, 100), targetId: text(q.targetId, 300) };
     const cursor = /^[0-9a-z]{26}$/.test(q.cursor ?? '') ? q.cursor : undefined;
-    const page = await listAudit(c.env.DB, { actor: filter.actor || undefined, action: filter.what || undefined, targetId: filter.targetId || undefined, cursor, limit: 50 });
+    const page = await listAudit(c.env.DB, {
+      actor: filter.actor || undefined,
+      action: filter.what || undefined,
+      targetId: filter.targetId || undefined,
+      cursor,
+      limit: 50,
+    });
     const shown = Object.fromEntries(Object.entries(filter).filter(([, v]) => v)) as Record<string, string>;
-    return render(c, <AuditPage csrf={c.get('session').csrf} entries={page.entries} next={page.nextCursor} filter={shown} />);
+    return render(
+      c,
+      <AuditPage csrf={c.get('session').csrf} entries={page.entries} next={page.nextCursor} filter={shown} />,
+    );
   });
 
   pages.get(ROUTES.endpointVersions, (c) => {
@@ -73,8 +97,16 @@ export function teamRoutes(pages: Hono<ConsoleEnv>) {
     const version = Number.isInteger(n) ? await getVersion(c.env.DB, id, n) : null;
     if (!version) return refuse(c, 404, 'not_found', tOf(c).versions.notFound);
     const saved = await saveEndpoint(c.env, id, version.config, c.get('person')?.who ?? 'admin', n);
-    if (!saved.ok) return refuse(c, 400, 'validation_failed', saved.issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+    if (!saved.ok)
+      return refuse(c, 400, 'validation_failed', saved.issues.map((i) => `${i.path}: ${i.message}`).join('; '));
     c.set('auditDetail', { version: saved.version, restoredFrom: n });
-    return c.redirect(consolePathWith('endpointVersions', { restored: String(saved.version), from: String(n), a: String(n), b: String(saved.version) }, { id }), 303);
+    return c.redirect(
+      consolePathWith(
+        'endpointVersions',
+        { restored: String(saved.version), from: String(n), a: String(n), b: String(saved.version) },
+        { id },
+      ),
+      303,
+    );
   });
 }

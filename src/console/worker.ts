@@ -25,7 +25,9 @@ export default {
     const now = controller.scheduledTime;
     const auditDays = Number(env.AUDIT_RETENTION_DAYS) > 0 ? Number(env.AUDIT_RETENTION_DAYS) : AUDIT_RETENTION_DAYS;
     ctx.waitUntil(
-      Promise.all([watchSweep(env, now), pruneAudit(env.DB, now - auditDays * 86_400_000)]).then(([watch]) => console.log(JSON.stringify({ event: 'watch', ...watch }))),
+      Promise.all([watchSweep(env, now), pruneAudit(env.DB, now - auditDays * 86_400_000)]).then(([watch]) =>
+        console.log(JSON.stringify({ event: 'watch', ...watch })),
+      ),
     );
   },
 } satisfies ExportedHandler<Env>;

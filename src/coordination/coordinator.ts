@@ -88,7 +88,8 @@ export class CrmCoordinator extends DurableObject<Env> {
     this.used.requests += 1;
     if (request.slot !== null) {
       const pause = this.limits.release(request.slot, request.outcome);
-      if (pause !== undefined) await (pause === null ? this.ctx.storage.delete('pause') : this.ctx.storage.put('pause', pause));
+      if (pause !== undefined)
+        await (pause === null ? this.ctx.storage.delete('pause') : this.ctx.storage.put('pause', pause));
     }
     if (!request.place) return { next: null };
     return this.sequences.release(request.place.key, request.place.ticket, request.end);

@@ -4,7 +4,14 @@
  * cannot be reached: the delivery then waits (in the queue) rather than calling the CRM out of turn or past its limits.
  */
 import type { Begin, BeginRequest, CrmCoordinator, EndRequest, Place } from './coordinator';
-import { DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_PER_SECOND, DEFAULT_PAUSE_AFTER_FAILURES, type GateLimits, type GateOutcome, type GateStatus } from './limits';
+import {
+  DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_MAX_PER_SECOND,
+  DEFAULT_PAUSE_AFTER_FAILURES,
+  type GateLimits,
+  type GateOutcome,
+  type GateStatus,
+} from './limits';
 import type { Ticket, Turn, TurnEnd } from './sequences';
 
 export type { Begin, GateOutcome, GateStatus, Place, Ticket, Turn, TurnEnd };
@@ -44,8 +51,14 @@ export function coordinationOf(env: Env): Coordination {
  * The sequence a customer's deliveries share: product line, module and customer id; before the id is known, the
  * first lookup key that has a value (two webhooks with the same phone wait for each other).
  */
-export function sequenceKey(productLineId: string, moduleId: string, customer: { id: string } | { key: string; value: string }): string {
-  return 'id' in customer ? `${productLineId}:${moduleId}:${customer.id}` : `${productLineId}:${moduleId}:${customer.key}=${customer.value}`;
+export function sequenceKey(
+  productLineId: string,
+  moduleId: string,
+  customer: { id: string } | { key: string; value: string },
+): string {
+  return 'id' in customer
+    ? `${productLineId}:${moduleId}:${customer.id}`
+    : `${productLineId}:${moduleId}:${customer.key}=${customer.value}`;
 }
 
 /** Whether a sequence key names the customer by a lookup key's value (not yet by its id). */
@@ -55,12 +68,24 @@ export const isLookupSequence = (key: string): boolean => key.split(':').slice(2
 export const productLineOf = (key: string): string => key.slice(0, key.indexOf(':'));
 
 // one name for the deployment's CRM: the webhook and the console Worker reach the same object whatever else differs
-const coordinator = (c: Coordination, productLineId: string) => c.coordinators.get(c.coordinators.idFromName(c.scope === 'product-line' ? `product-line:${productLineId}` : 'crm'));
+const coordinator = (c: Coordination, productLineId: string) =>
+  c.coordinators.get(c.coordinators.idFromName(c.scope === 'product-line' ? `product-line:${productLineId}` : 'crm'));
 
-export type BeginOptions = { calls: number; timeoutMs: number; force?: boolean; turnWaitMs: number; slotWaitMs: number };
+export type BeginOptions = {
+  calls: number;
+  timeoutMs: number;
+  force?: boolean;
+  turnWaitMs: number;
+  slotWaitMs: number;
+};
 
 /** The delivery's turn in its customer's sequence and a CRM slot, in one request. */
-export async function begin(c: Coordination, productLineId: string, place: Place | null, options: BeginOptions): Promise<Begin> {
+export async function begin(
+  c: Coordination,
+  productLineId: string,
+  place: Place | null,
+  options: BeginOptions,
+): Promise<Begin> {
   const request: BeginRequest = {
     place,
     calls: options.calls,
@@ -72,7 +97,11 @@ export async function begin(c: Coordination, productLineId: string, place: Place
     return await coordinator(c, productLineId).begin(request);
   } catch (err) {
     console.error('the coordinator (a Durable Object) is unreachable; the delivery waits', err);
-    return { kind: 'busy', retryInMs: UNREACHABLE_RETRY_MS, why: 'the coordinator (a Durable Object) could not be reached' };
+    return {
+      kind: 'busy',
+      retryInMs: UNREACHABLE_RETRY_MS,
+      why: 'the coordinator (a Durable Object) could not be reached',
+    };
   }
 }
 

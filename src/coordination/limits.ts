@@ -19,7 +19,9 @@ export const DEFAULT_PAUSE_AFTER_FAILURES = 3;
 
 export type GateOutcome = { kind: 'ok' } | { kind: 'retryable'; retryAfterSeconds?: number };
 
-export type Slot = { granted: true; slot: string; probe: boolean } | { granted: false; state: 'paused' | 'busy'; retryInMs: number; why: string | null };
+export type Slot =
+  | { granted: true; slot: string; probe: boolean }
+  | { granted: false; state: 'paused' | 'busy'; retryInMs: number; why: string | null };
 
 export type GateStatus = {
   maxConcurrency: number;
@@ -108,7 +110,8 @@ export class Limits {
     } else {
       this.failures += 1;
       const retryAfterMs = outcome.retryAfterSeconds !== undefined ? outcome.retryAfterSeconds * 1000 : 0;
-      if (retryAfterMs > 0 || wasProbe || this.failures >= this.pauseAfterFailures) changed = this.pauseFor(Date.now(), retryAfterMs, outcome);
+      if (retryAfterMs > 0 || wasProbe || this.failures >= this.pauseAfterFailures)
+        changed = this.pauseFor(Date.now(), retryAfterMs, outcome);
     }
     if (changed !== undefined) this.storageWrites += 1;
     this.pump();
@@ -149,7 +152,12 @@ export class Limits {
       outcome.kind === 'retryable' && outcome.retryAfterSeconds !== undefined
         ? `the CRM asked to wait ${outcome.retryAfterSeconds} s (Retry-After)`
         : `${this.failures} CRM calls in a row failed (5xx, timeout or 429)`;
-    this.pause = { until: now + Math.max(backoff, Math.min(retryAfterMs, 3_600_000)), pauses, why, failures: this.failures };
+    this.pause = {
+      until: now + Math.max(backoff, Math.min(retryAfterMs, 3_600_000)),
+      pauses,
+      why,
+      failures: this.failures,
+    };
     return this.pause;
   }
 
@@ -165,7 +173,11 @@ export class Limits {
     }
     this.refill(now);
     const needed = Math.min(calls, this.maxPerSecond);
-    if (this.slots.size >= this.maxConcurrency || this.tokens < needed || (this.waiters.length > 0 && !probe && !queued)) {
+    if (
+      this.slots.size >= this.maxConcurrency ||
+      this.tokens < needed ||
+      (this.waiters.length > 0 && !probe && !queued)
+    ) {
       const retryInMs = this.tokens < needed ? Math.ceil(((needed - this.tokens) / this.maxPerSecond) * 1000) : 500;
       return { granted: false, state: 'busy', retryInMs, why: null };
     }

@@ -38,8 +38,21 @@ const DONE_KEPT_MS = 86_400_000;
 const VERSION_KEPT_MS = 30 * 86_400_000;
 const MAX_WAITERS = 500;
 
-type TicketRow = { delivery_id: string; endpoint_id: string; version: string | null; running_until: number | null; state: string | null; round: number };
-type Waiter = { key: string; ticket: Ticket; options: TurnOptions; resolve: (turn: Turn) => void; timer: ReturnType<typeof setTimeout> };
+type TicketRow = {
+  delivery_id: string;
+  endpoint_id: string;
+  version: string | null;
+  running_until: number | null;
+  state: string | null;
+  round: number;
+};
+type Waiter = {
+  key: string;
+  ticket: Ticket;
+  options: TurnOptions;
+  resolve: (turn: Turn) => void;
+  timer: ReturnType<typeof setTimeout>;
+};
 
 export class Sequences {
   /** Deliveries waiting for a running turn of their customer to end (in memory: a restart tells them "wait"). */
@@ -64,7 +77,14 @@ export class Sequences {
   /** Asks for the turn (see TurnOptions); a delivery that waits takes its place in line. */
   acquire(key: string, ticket: Ticket, options: TurnOptions): Turn | Promise<Turn> {
     const turn = this.decide(key, ticket, options, Date.now());
-    if (turn.kind !== 'wait' || !turn.running || !options.waitMs || options.waitMs <= 0 || this.waiters.length >= MAX_WAITERS) return turn;
+    if (
+      turn.kind !== 'wait' ||
+      !turn.running ||
+      !options.waitMs ||
+      options.waitMs <= 0 ||
+      this.waiters.length >= MAX_WAITERS
+    )
+      return turn;
     return new Promise<Turn>((resolve) => {
       const waiter: Waiter = {
         key,
@@ -83,7 +103,12 @@ export class Sequences {
   /** Ends a turn; returns the delivery whose turn it is next (to be sent to the queue now), unless it is already on its way. */
   release(key: string, ticket: Ticket, end: TurnEnd): { next: string | null } {
     const now = Date.now();
-    if (end === 'retry') this.q('UPDATE tickets SET running_until = NULL WHERE seq = ? AND delivery_id = ? AND state IS NULL', key, ticket.deliveryId);
+    if (end === 'retry')
+      this.q(
+        'UPDATE tickets SET running_until = NULL WHERE seq = ? AND delivery_id = ? AND state IS NULL',
+        key,
+        ticket.deliveryId,
+      );
     else if (end === 'ended') this.q('DELETE FROM tickets WHERE seq = ? AND delivery_id = ?', key, ticket.deliveryId);
     else this.markApplied(key, ticket, now);
     const next = end === 'retry' ? null : this.head(key);
@@ -94,11 +119,17 @@ export class Sequences {
   /** What a sequence holds: waiting deliveries in order, and the last applied per endpoint. */
   status(key: string) {
     const now = Date.now();
-    const waiting = this.q<TicketRow>('SELECT * FROM tickets WHERE seq = ? AND state IS NULL ORDER BY delivery_id', key).map((t) => ({
+    const waiting = this.q<TicketRow>(
+      'SELECT * FROM tickets WHERE seq = ? AND state IS NULL ORDER BY delivery_id',
+      key,
+    ).map((t) => ({
       deliveryId: t.delivery_id,
       running: t.running_until !== null && t.running_until > now,
     }));
-    const applied = this.q<{ endpoint_id: string; delivery_id: string; version: string | null }>('SELECT * FROM applied WHERE seq = ?', key).map((a) => ({
+    const applied = this.q<{ endpoint_id: string; delivery_id: string; version: string | null }>(
+      'SELECT * FROM applied WHERE seq = ?',
+      key,
+    ).map((a) => ({
       endpointId: a.endpoint_id,
       deliveryId: a.delivery_id,
       version: a.version,
@@ -125,7 +156,12 @@ export class Sequences {
       key,
       ticket.endpointId,
     )[0];
-    if (!options.force && applied && applied.delivery_id !== ticket.deliveryId && isOlder(ticket.version, applied.version)) {
+    if (
+      !options.force &&
+      applied &&
+      applied.delivery_id !== ticket.deliveryId &&
+      isOlder(ticket.version, applied.version)
+    ) {
       if (own) this.q('DELETE FROM tickets WHERE seq = ? AND delivery_id = ?', key, ticket.deliveryId);
       return { kind: 'superseded', by: applied.delivery_id, byVersion: applied.version, next: this.head(key) };
     }
@@ -147,7 +183,14 @@ export class Sequences {
       // the head's end queues this one at once; this is the fallback should that message be lost
       return { kind: 'wait', head, running: false, retryInMs: WAIT_FALLBACK_MS };
     }
-    if (own) this.q('UPDATE tickets SET running_until = ?, version = ? WHERE seq = ? AND delivery_id = ?', now + options.leaseMs, ticket.version, key, ticket.deliveryId);
+    if (own)
+      this.q(
+        'UPDATE tickets SET running_until = ?, version = ? WHERE seq = ? AND delivery_id = ?',
+        now + options.leaseMs,
+        ticket.version,
+        key,
+        ticket.deliveryId,
+      );
     else this.insert(key, ticket, now + options.leaseMs, now);
     return { kind: 'granted' };
   }
@@ -155,7 +198,9 @@ export class Sequences {
   /** Deliveries of this customer waiting here, earliest first, take a turn that came free (or learn at once it will not soon). */
   private wake(key: string): void {
     const now = Date.now();
-    const mine = this.waiters.filter((w) => w.key === key).sort((a, b) => (a.ticket.deliveryId < b.ticket.deliveryId ? -1 : 1));
+    const mine = this.waiters
+      .filter((w) => w.key === key)
+      .sort((a, b) => (a.ticket.deliveryId < b.ticket.deliveryId ? -1 : 1));
     for (const waiter of mine) {
       const turn = this.decide(key, waiter.ticket, waiter.options, now);
       if (turn.kind === 'wait' && turn.running) continue;
@@ -176,7 +221,11 @@ export class Sequences {
       now,
       ticket.round,
     );
-    const last = this.q<{ version: string | null }>('SELECT version FROM applied WHERE seq = ? AND endpoint_id = ?', key, ticket.endpointId)[0];
+    const last = this.q<{ version: string | null }>(
+      'SELECT version FROM applied WHERE seq = ? AND endpoint_id = ?',
+      key,
+      ticket.endpointId,
+    )[0];
     // the newest version applied stays the mark (a replay by hand of an older one does not move it back)
     if (!last || !isOlder(ticket.version, last.version)) {
       this.q(
@@ -215,7 +264,12 @@ export class Sequences {
 
   /** The earliest delivery still waiting or running. */
   private head(key: string): string | null {
-    return this.q<{ delivery_id: string }>('SELECT delivery_id FROM tickets WHERE seq = ? AND state IS NULL ORDER BY delivery_id LIMIT 1', key)[0]?.delivery_id ?? null;
+    return (
+      this.q<{ delivery_id: string }>(
+        'SELECT delivery_id FROM tickets WHERE seq = ? AND state IS NULL ORDER BY delivery_id LIMIT 1',
+        key,
+      )[0]?.delivery_id ?? null
+    );
   }
 
   /** One statement, its rows read out, its rows written counted. */

@@ -59,10 +59,20 @@ function itemOf(data: unknown): Record<string, unknown> | null {
  * the log stores it without serialising a big body a second time (see crmRequestJson); `bodyBytes`: its size as
  * sent, read from the bytes handed to fetch (a masked copy of the body keeps it).
  */
-export type CrmRequest = { url: string; headers: Record<string, string>; body: Record<string, unknown>; bodyText?: string; bodyBytes?: number };
+export type CrmRequest = {
+  url: string;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+  bodyText?: string;
+  bodyBytes?: number;
+};
 
 /** A CRM request as read back from the log: its body whole, or for a big one its size and its start. */
-export type LoggedCrmRequest = Omit<CrmRequest, 'body' | 'bodyText'> & { body?: Record<string, unknown>; bodyBytes?: number; bodyStart?: string };
+export type LoggedCrmRequest = Omit<CrmRequest, 'body' | 'bodyText'> & {
+  body?: Record<string, unknown>;
+  bodyBytes?: number;
+  bodyStart?: string;
+};
 
 /** The largest CRM request body the log keeps whole; past it, its size and its start (the payload beside it has all of it). */
 export const MAX_LOGGED_REQUEST_BODY = 16 * 1024;
@@ -87,7 +97,14 @@ type CallFacts = { request: CrmRequest; durationMs: number; httpStatus?: number;
 /** The outcome of one CRM call, classified once for everyone: `crm_unavailable` is worth retrying, `crm_rejected` is not. */
 export type CrmResult =
   | (CallFacts & { ok: true; httpStatus: number; code: number; message: string; item: Record<string, unknown> | null })
-  | (CallFacts & { ok: false; error: 'crm_unavailable'; retryable: true; code?: number; message: string; retryAfterSeconds?: number })
+  | (CallFacts & {
+      ok: false;
+      error: 'crm_unavailable';
+      retryable: true;
+      code?: number;
+      message: string;
+      retryAfterSeconds?: number;
+    })
   | (CallFacts & { ok: false; error: 'crm_rejected'; retryable: false; code?: number; message: string });
 
 const MAX_LOGGED_RESPONSE = 64 * 1024;
@@ -106,7 +123,8 @@ function retryAfter(header: string | null): number | undefined {
 }
 
 /** The credential header's value: the scheme and the token ("" sends the raw token). */
-const credentialOf = (settings: CrmSettings) => (settings.authScheme ? `${settings.authScheme} ${settings.token}` : settings.token);
+const credentialOf = (settings: CrmSettings) =>
+  settings.authScheme ? `${settings.authScheme} ${settings.token}` : settings.token;
 
 export function maskedHeaders(settings: CrmSettings, productLineId: string): Record<string, string> {
   return {
@@ -121,7 +139,12 @@ export function maskedHeaders(settings: CrmSettings, productLineId: string): Rec
  * all come back as a classified `CrmResult`.
  * @example await updateCustomer(fetch, settings, '688051545102614528', { mid: '347772778973233152', id: '688346218203447296', name: '吴九' })
  */
-export async function updateCustomer(fetcher: typeof fetch, settings: CrmSettings, productLineId: string, body: Record<string, unknown>): Promise<CrmResult> {
+export async function updateCustomer(
+  fetcher: typeof fetch,
+  settings: CrmSettings,
+  productLineId: string,
+  body: Record<string, unknown>,
+): Promise<CrmResult> {
   return callCrm(fetcher, settings, productLineId, '/api/moduleData/update', body, 'json');
 }
 
@@ -129,7 +152,13 @@ export async function updateCustomer(fetcher: typeof fetch, settings: CrmSetting
  * Calls the CRM's create call (CRM_CREATE_PATH: the web app's own "add customer" call, captured by the operator):
  * the headers of update, a body like update's without `id`, the new record in `data.item` of the same envelope.
  */
-export async function createCustomer(fetcher: typeof fetch, settings: CrmSettings, path: string, productLineId: string, body: Record<string, unknown>): Promise<CrmResult> {
+export async function createCustomer(
+  fetcher: typeof fetch,
+  settings: CrmSettings,
+  path: string,
+  productLineId: string,
+  body: Record<string, unknown>,
+): Promise<CrmResult> {
   return callCrm(fetcher, settings, productLineId, path, body, 'json');
 }
 
@@ -140,7 +169,11 @@ export type ProductLine = { id: string; name: string; note: string; isDefault: b
  * Lists the product lines, `POST /api/productLine/lists` (no `default-product-id`: this is how the ids are found). It
  * touches no customer: the console's connection test and product-line picker.
  */
-export async function listProductLines(fetcher: typeof fetch, settings: CrmSettings, keyword = ''): Promise<{ ok: true; lines: ProductLine[] } | { ok: false; message: string }> {
+export async function listProductLines(
+  fetcher: typeof fetch,
+  settings: CrmSettings,
+  keyword = '',
+): Promise<{ ok: true; lines: ProductLine[] } | { ok: false; message: string }> {
   let text: string;
   let status: number;
   try {
@@ -163,7 +196,8 @@ export async function listProductLines(fetcher: typeof fetch, settings: CrmSetti
   }
   const envelope = Envelope.safeParse(body);
   if (!envelope.success) return { ok: false, message: `CRM answered HTTP ${status} with an unreadable body` };
-  if (status >= 400 || envelope.data.code !== 200) return { ok: false, message: envelope.data.message || `CRM answered HTTP ${status}, code ${envelope.data.code}` };
+  if (status >= 400 || envelope.data.code !== 200)
+    return { ok: false, message: envelope.data.message || `CRM answered HTTP ${status}, code ${envelope.data.code}` };
   const data = envelope.data.data;
   const items = isRecord(data) && isRecord(data.items) && Array.isArray(data.items.data) ? data.items.data : [];
   const lines = items.filter(isRecord).map((item) => ({
@@ -179,7 +213,13 @@ export async function listProductLines(fetcher: typeof fetch, settings: CrmSetti
  * Reads one customer, `POST /api/crm/client/detail` (form-encoded `mid`, `id`), classified like an update.
  * @example await readCustomer(fetch, settings, '688051545102614528', '347772778973233152', '688346218203447296')
  */
-export async function readCustomer(fetcher: typeof fetch, settings: CrmSettings, productLineId: string, moduleId: string, id: string): Promise<CrmResult> {
+export async function readCustomer(
+  fetcher: typeof fetch,
+  settings: CrmSettings,
+  productLineId: string,
+  moduleId: string,
+  id: string,
+): Promise<CrmResult> {
   return callCrm(fetcher, settings, productLineId, '/api/crm/client/detail', { mid: moduleId, id }, 'form');
 }
 
@@ -193,7 +233,8 @@ async function callCrm(
 ): Promise<CrmResult> {
   const url = `${settings.baseUrl}${path}`;
   const contentType = encoding === 'json' ? 'application/json' : 'application/x-www-form-urlencoded';
-  const sent = encoding === 'json' ? JSON.stringify(body) : new URLSearchParams(body as Record<string, string>).toString();
+  const sent =
+    encoding === 'json' ? JSON.stringify(body) : new URLSearchParams(body as Record<string, string>).toString();
   // encoded here rather than by fetch: the log reads its size from the same bytes
   const bytes = new TextEncoder().encode(sent);
   const request: CrmRequest = {
@@ -230,7 +271,12 @@ async function callCrm(
       durationMs: Date.now() - started,
     };
   }
-  const facts = { request, durationMs: Date.now() - started, httpStatus: response.status, responseText: text.slice(0, MAX_LOGGED_RESPONSE) };
+  const facts = {
+    request,
+    durationMs: Date.now() - started,
+    httpStatus: response.status,
+    responseText: text.slice(0, MAX_LOGGED_RESPONSE),
+  };
   return classifyAnswer(response, text, facts);
 }
 
@@ -259,9 +305,39 @@ function classifyAnswer(response: Response, text: string, facts: AnswerFacts): C
       ...facts,
     };
   }
-  if (status >= 400) return { ok: false, error: 'crm_rejected', retryable: false, code: envelope?.code, message: crmMessage || `CRM answered HTTP ${status}`, ...facts };
-  if (!envelope) return { ok: false, error: 'crm_unavailable', retryable: true, message: `CRM answered HTTP ${status} with an unreadable body`, ...facts };
+  if (status >= 400)
+    return {
+      ok: false,
+      error: 'crm_rejected',
+      retryable: false,
+      code: envelope?.code,
+      message: crmMessage || `CRM answered HTTP ${status}`,
+      ...facts,
+    };
+  if (!envelope)
+    return {
+      ok: false,
+      error: 'crm_unavailable',
+      retryable: true,
+      message: `CRM answered HTTP ${status} with an unreadable body`,
+      ...facts,
+    };
   if (envelope.code !== 200)
-    return { ok: false, error: 'crm_rejected', retryable: false, code: envelope.code, message: crmMessage || `CRM answered code ${envelope.code}`, ...facts };
-  return { ok: true, code: 200, message: crmMessage, item: itemOf(envelope.data), ...facts, httpStatus: status, responseText: facts.responseText.slice(0, MAX_LOGGED_SUCCESS) };
+    return {
+      ok: false,
+      error: 'crm_rejected',
+      retryable: false,
+      code: envelope.code,
+      message: crmMessage || `CRM answered code ${envelope.code}`,
+      ...facts,
+    };
+  return {
+    ok: true,
+    code: 200,
+    message: crmMessage,
+    item: itemOf(envelope.data),
+    ...facts,
+    httpStatus: status,
+    responseText: facts.responseText.slice(0, MAX_LOGGED_SUCCESS),
+  };
 }

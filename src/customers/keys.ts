@@ -6,7 +6,11 @@ import * as z from '../shared/zod';
 import { Where } from '../shared/sql';
 import { isCanonicalId } from '../shared/ids';
 
-export const KeyName = z.string().check(z.regex(/^[a-z][a-z0-9_]{0,63}$/, 'a key name is lower case letters, digits and _ (phone, clue_id, email, ...)'));
+export const KeyName = z
+  .string()
+  .check(
+    z.regex(/^[a-z][a-z0-9_]{0,63}$/, 'a key name is lower case letters, digits and _ (phone, clue_id, email, ...)'),
+  );
 
 const MAX_VALUE = 256;
 
@@ -15,7 +19,8 @@ const MAX_VALUE = 256;
  * `email` is trimmed and lower-cased; any other key is trimmed, case kept. `null` when nothing is left.
  */
 export function normaliseKey(key: string, value: unknown, max = MAX_VALUE): string | null {
-  const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'bigint' ? String(value) : null;
+  const text =
+    typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'bigint' ? String(value) : null;
   if (text === null) return null;
   let out: string;
   if (key === 'phone') {
@@ -104,7 +109,8 @@ export function csvRows(text: string): unknown[] | null {
 function checkKeyRow(raw: unknown): KeyRow | ImportRefusal {
   if (!raw || typeof raw !== 'object') return 'not_object';
   const r = raw as Record<string, unknown>;
-  const customerId = typeof r.customer_id === 'number' && Number.isSafeInteger(r.customer_id) ? String(r.customer_id) : r.customer_id;
+  const customerId =
+    typeof r.customer_id === 'number' && Number.isSafeInteger(r.customer_id) ? String(r.customer_id) : r.customer_id;
   if (typeof customerId !== 'string' || !isCanonicalId(customerId.trim())) return 'bad_customer_id';
   const key = KeyName.safeParse(typeof r.key === 'string' ? r.key.trim() : r.key);
   if (!key.success) return 'bad_key';
@@ -113,7 +119,12 @@ function checkKeyRow(raw: unknown): KeyRow | ImportRefusal {
   return { customer_id: customerId.trim(), key: key.data, value };
 }
 
-const refusal = (row: number, code: ImportRefusal, by?: number): RefusedRow => ({ row, code, reason: IMPORT_REFUSALS[code], ...(by ? { by } : {}) });
+const refusal = (row: number, code: ImportRefusal, by?: number): RefusedRow => ({
+  row,
+  code,
+  reason: IMPORT_REFUSALS[code],
+  ...(by ? { by } : {}),
+});
 
 /**
  * The rows to store and the refused ones. Of two rows with the same key and value the later wins: the refusal is
@@ -167,7 +178,13 @@ function chunksOf(rows: KeyRow[]): { json: string; count: number }[] {
  * Upserts prepared rows, a chunk (IMPORT_CHUNK rows, at most CHUNK_BYTES) per batch of two statements (count what exists, then upsert
  * from `json_each`): 100,000 rows are 10 batches, 20 queries.
  */
-export async function importKeys(db: D1Database, moduleId: string, rows: KeyRow[], source: 'import' | 'learned', now: number) {
+export async function importKeys(
+  db: D1Database,
+  moduleId: string,
+  rows: KeyRow[],
+  source: 'import' | 'learned',
+  now: number,
+) {
   let added = 0;
   let updated = 0;
   let existing = 0;
@@ -193,15 +210,32 @@ export async function importKeys(db: D1Database, moduleId: string, rows: KeyRow[
 const EXAMPLES = 20;
 
 /** An import as the admin API and the console report it: counts, refusals by reason, and the first refused rows. */
-export async function importCustomerKeys(db: D1Database, moduleId: string, rows: unknown[], now: number): Promise<ImportResult> {
+export async function importCustomerKeys(
+  db: D1Database,
+  moduleId: string,
+  rows: unknown[],
+  now: number,
+): Promise<ImportResult> {
   const prepared = prepareRows(rows);
   const counts = await importKeys(db, moduleId, prepared.rows, 'import', now);
   const reasons: Record<string, number> = {};
   for (const r of prepared.refused) reasons[r.reason] = (reasons[r.reason] ?? 0) + 1;
-  return { received: rows.length, ...counts, refused: prepared.refused.length, reasons, examples: prepared.refused.slice(0, EXAMPLES) };
+  return {
+    received: rows.length,
+    ...counts,
+    refused: prepared.refused.length,
+    reasons,
+    examples: prepared.refused.slice(0, EXAMPLES),
+  };
 }
 
-function upsertStatement(db: D1Database, moduleId: string, json: string, source: string, now: number): D1PreparedStatement {
+function upsertStatement(
+  db: D1Database,
+  moduleId: string,
+  json: string,
+  source: string,
+  now: number,
+): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO customer_keys (module_id, key, value, customer_id, source, updated_at)
@@ -213,7 +247,12 @@ function upsertStatement(db: D1Database, moduleId: string, json: string, source:
 }
 
 /** The statement that learns keys from a CRM answer's `item` (its phone and the ad platform's lead id). */
-export function learnStatement(db: D1Database, moduleId: string, item: Record<string, unknown> | null, now: number): D1PreparedStatement | null {
+export function learnStatement(
+  db: D1Database,
+  moduleId: string,
+  item: Record<string, unknown> | null,
+  now: number,
+): D1PreparedStatement | null {
   if (!item || typeof item.id !== 'string' || !isCanonicalId(item.id)) return null;
   const rows: [string, string, string][] = [];
   const phone = normaliseKey('phone', item.phone);
@@ -245,22 +284,39 @@ export async function findKeys(db: D1Database, moduleId: string, lookups: Lookup
   return results;
 }
 
-export async function listKeys(db: D1Database, moduleId: string | undefined, filter: { key?: string; value?: string; customerId?: string }, limit = 100) {
+export async function listKeys(
+  db: D1Database,
+  moduleId: string | undefined,
+  filter: { key?: string; value?: string; customerId?: string },
+  limit = 100,
+) {
   const where = new Where();
   if (moduleId) where.and('module_id = ?', moduleId);
   if (filter.key) where.and('key = ?', filter.key);
   if (filter.key && filter.value !== undefined) where.and('value = ?', normaliseKey(filter.key, filter.value) ?? '');
   if (filter.customerId) where.and('customer_id = ?', filter.customerId);
   const { results } = await db
-    .prepare(`SELECT module_id, key, value, customer_id, source, updated_at FROM customer_keys ${where.sql} ORDER BY updated_at DESC LIMIT ?`)
+    .prepare(
+      `SELECT module_id, key, value, customer_id, source, updated_at FROM customer_keys ${where.sql} ORDER BY updated_at DESC LIMIT ?`,
+    )
     .bind(...where.params, limit)
     .all<{ module_id: string; key: string; value: string; customer_id: string; source: string; updated_at: number }>();
-  return results.map((r) => ({ moduleId: r.module_id, key: r.key, value: r.value, customerId: r.customer_id, source: r.source, updatedAt: new Date(r.updated_at).toISOString() }));
+  return results.map((r) => ({
+    moduleId: r.module_id,
+    key: r.key,
+    value: r.value,
+    customerId: r.customer_id,
+    source: r.source,
+    updatedAt: new Date(r.updated_at).toISOString(),
+  }));
 }
 
 export async function deleteKey(db: D1Database, moduleId: string, key: string, value: string): Promise<boolean> {
   const normal = normaliseKey(key, value);
   if (normal === null) return false;
-  const res = await db.prepare('DELETE FROM customer_keys WHERE module_id = ? AND key = ? AND value = ?').bind(moduleId, key, normal).run();
+  const res = await db
+    .prepare('DELETE FROM customer_keys WHERE module_id = ? AND key = ? AND value = ?')
+    .bind(moduleId, key, normal)
+    .run();
   return res.meta.changes > 0;
 }

@@ -27,7 +27,12 @@ export function keepsOwner(config: UpdateConfig): boolean {
 
 /** Whether the update needs the current record first. */
 export function needsCurrent(config: UpdateConfig, overwrites: ReadonlyMap<string, boolean>): boolean {
-  return config.mode !== 'patch' || keepsOwner(config) || config.skipUnchanged || [...overwrites.values()].some((o) => o === false);
+  return (
+    config.mode !== 'patch' ||
+    keepsOwner(config) ||
+    config.skipUnchanged ||
+    [...overwrites.values()].some((o) => o === false)
+  );
 }
 
 /** Fields of a record a user edits (and `merge` re-sends): built-in ones and the installation's `<type>_<timestamp>` fields. */
@@ -62,7 +67,12 @@ export type Plan = { kind: 'send'; body: Record<string, unknown>; skipped: strin
  * The update body for a mapped webhook, given the current record (or null when none was read).
  * `fields` excludes `mid` and `id`, which the caller adds.
  */
-export function planUpdate(config: UpdateConfig, fields: Record<string, unknown>, overwrites: ReadonlyMap<string, boolean>, current: Record<string, unknown> | null): Plan {
+export function planUpdate(
+  config: UpdateConfig,
+  fields: Record<string, unknown>,
+  overwrites: ReadonlyMap<string, boolean>,
+  current: Record<string, unknown> | null,
+): Plan {
   const skipped: string[] = [];
   const body: Record<string, unknown> = {};
   if (current && config.mode === 'merge') {
@@ -90,6 +100,7 @@ export function planUpdate(config: UpdateConfig, fields: Record<string, unknown>
   const sent = Object.keys(fields).filter((n) => !skipped.includes(n));
   // Nothing to send is no call at all: an empty update does nothing, or blanks fields on a CRM that replaces.
   if (sent.length === 0) return { kind: 'unchanged' };
-  if (current && config.skipUnchanged && sent.every((n) => sameValue(fields[n], current[n]))) return { kind: 'unchanged' };
+  if (current && config.skipUnchanged && sent.every((n) => sameValue(fields[n], current[n])))
+    return { kind: 'unchanged' };
   return { kind: 'send', body, skipped };
 }

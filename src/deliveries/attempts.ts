@@ -1,7 +1,17 @@
 import type { CrmResult } from '../crm/client';
 
 /** What one attempt ended as. */
-export type AttemptOutcome = 'delivered' | 'unchanged' | 'retry' | 'failed' | 'dead' | 'invalid' | 'unmatched' | 'conflict' | 'skipped' | 'superseded';
+export type AttemptOutcome =
+  | 'delivered'
+  | 'unchanged'
+  | 'retry'
+  | 'failed'
+  | 'dead'
+  | 'invalid'
+  | 'unmatched'
+  | 'conflict'
+  | 'skipped'
+  | 'superseded';
 
 /** One CRM call (or a try that ended before the call) made for a delivery. */
 export type Attempt = {
@@ -18,7 +28,14 @@ export type Attempt = {
 };
 
 /** The attempt row for a CRM call's result. */
-export function attemptFromCrm(deliveryId: string, n: number, startedAt: number, result: CrmResult, outcome: AttemptOutcome, nextAttemptAt: number | null = null): Attempt {
+export function attemptFromCrm(
+  deliveryId: string,
+  n: number,
+  startedAt: number,
+  result: CrmResult,
+  outcome: AttemptOutcome,
+  nextAttemptAt: number | null = null,
+): Attempt {
   return {
     delivery_id: deliveryId,
     n,
@@ -38,12 +55,26 @@ export function insertAttemptStatement(db: D1Database, a: Attempt): D1PreparedSt
     .prepare(
       'INSERT INTO attempts (delivery_id, n, started_at, duration_ms, http_status, crm_code, crm_message, error, outcome, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     )
-    .bind(a.delivery_id, a.n, a.started_at, a.duration_ms, a.http_status, a.crm_code, a.crm_message, a.error, a.outcome, a.next_attempt_at);
+    .bind(
+      a.delivery_id,
+      a.n,
+      a.started_at,
+      a.duration_ms,
+      a.http_status,
+      a.crm_code,
+      a.crm_message,
+      a.error,
+      a.outcome,
+      a.next_attempt_at,
+    );
 }
 
 /** A delivery's attempts, oldest first, as the admin API shows them. */
 export async function listAttempts(db: D1Database, deliveryId: string) {
-  const { results } = await db.prepare('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY n').bind(deliveryId).all<Attempt>();
+  const { results } = await db
+    .prepare('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY n')
+    .bind(deliveryId)
+    .all<Attempt>();
   return results.map((a) => ({
     n: a.n,
     startedAt: new Date(a.started_at).toISOString(),

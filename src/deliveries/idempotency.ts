@@ -19,7 +19,10 @@ export const LEASE_MARGIN_MS = 30_000;
  * - `take`: the key, or an expired claim on it;
  * - `read`: the claim's owner and the owner's status, to run last.
  */
-export function claimStatements(db: D1Database, c: Claim): { before: D1PreparedStatement[]; take: D1PreparedStatement; read: D1PreparedStatement } {
+export function claimStatements(
+  db: D1Database,
+  c: Claim,
+): { before: D1PreparedStatement[]; take: D1PreparedStatement; read: D1PreparedStatement } {
   return {
     before: [
       db
@@ -71,6 +74,13 @@ export async function claimWithRow(db: D1Database, c: Claim, row: D1PreparedStat
 }
 
 /** Gives a key back, so that a sender's retry after a refusal is not taken for a duplicate. */
-export function releaseStatement(db: D1Database, endpointId: string, key: string, deliveryId: string): D1PreparedStatement {
-  return db.prepare('DELETE FROM idempotency WHERE endpoint_id = ? AND key = ? AND delivery_id = ?').bind(endpointId, key, deliveryId);
+export function releaseStatement(
+  db: D1Database,
+  endpointId: string,
+  key: string,
+  deliveryId: string,
+): D1PreparedStatement {
+  return db
+    .prepare('DELETE FROM idempotency WHERE endpoint_id = ? AND key = ? AND delivery_id = ?')
+    .bind(endpointId, key, deliveryId);
 }

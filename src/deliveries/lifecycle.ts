@@ -8,7 +8,14 @@ import type { ErrorCode } from '../http/errors';
 import type { BodyFailure } from '../receive/body';
 import type { Where } from '../shared/sql';
 import type { VerifyFailureReason } from '../verify';
-import { ATTENTION_SQL, CREDENTIAL_REASONS, type DeliveryRow, type DeliveryStatus, IN_FLIGHT, IN_FLIGHT_SQL } from './store';
+import {
+  ATTENTION_SQL,
+  CREDENTIAL_REASONS,
+  type DeliveryRow,
+  type DeliveryStatus,
+  IN_FLIGHT,
+  IN_FLIGHT_SQL,
+} from './store';
 
 /** Why a delivery on its way is not being attempted right now (the row's `reason` while `queued` or `retrying`). */
 export type WaitReason =
@@ -53,7 +60,12 @@ export type DeliveryReason =
  * Takes the lease on a due delivery for one attempt (one CRM call at a time, whatever the queue sends twice): the row,
  * or, when another attempt holds it, until when.
  */
-export async function leaseForAttempt(db: D1Database, id: string, now: number, leaseUntil: number): Promise<{ row: DeliveryRow } | { heldUntil: number } | { gone: true }> {
+export async function leaseForAttempt(
+  db: D1Database,
+  id: string,
+  now: number,
+  leaseUntil: number,
+): Promise<{ row: DeliveryRow } | { heldUntil: number } | { gone: true }> {
   const row = await db
     .prepare(
       `UPDATE deliveries SET attempts = attempts + 1, run_attempts = run_attempts + 1, lease_until = ?1
@@ -63,7 +75,8 @@ export async function leaseForAttempt(db: D1Database, id: string, now: number, l
     .first<DeliveryRow>();
   if (row) return { row };
   const current = await statusOf(db, id);
-  if (current && IN_FLIGHT.includes(current.status) && current.lease_until !== null) return { heldUntil: current.lease_until };
+  if (current && IN_FLIGHT.includes(current.status) && current.lease_until !== null)
+    return { heldUntil: current.lease_until };
   return { gone: true }; // delivered, dead, replaced... or unknown: nothing to do
 }
 
@@ -71,15 +84,29 @@ export async function leaseForAttempt(db: D1Database, id: string, now: number, l
 export function statusOf(
   db: D1Database,
   id: string,
-): Promise<Pick<DeliveryRow, 'status' | 'reason' | 'lease_until' | 'next_attempt_at' | 'version' | 'endpoint_id' | 'replays'> | null> {
-  return db.prepare('SELECT status, reason, lease_until, next_attempt_at, version, endpoint_id, replays FROM deliveries WHERE id = ?').bind(id).first();
+): Promise<Pick<
+  DeliveryRow,
+  'status' | 'reason' | 'lease_until' | 'next_attempt_at' | 'version' | 'endpoint_id' | 'replays'
+> | null> {
+  return db
+    .prepare(
+      'SELECT status, reason, lease_until, next_attempt_at, version, endpoint_id, replays FROM deliveries WHERE id = ?',
+    )
+    .bind(id)
+    .first();
 }
 
 /**
  * An attempt that did not call the CRM (its customer's turn has not come, or the CRM's calls are paused): the lease
  * and the attempt are given back, the row says why it waits and when it is tried again.
  */
-export async function waitAgain(db: D1Database, id: string, reason: WaitReason, message: string, nextAttemptAt: number): Promise<void> {
+export async function waitAgain(
+  db: D1Database,
+  id: string,
+  reason: WaitReason,
+  message: string,
+  nextAttemptAt: number,
+): Promise<void> {
   await db
     .prepare(
       `UPDATE deliveries SET reason = ?1, message = ?2, next_attempt_at = ?3, lease_until = NULL,
@@ -103,7 +130,9 @@ export async function holdAgain(db: D1Database, id: string): Promise<void> {
 /** The columns an attempt's end sets, as one statement (in the attempt's batch). */
 export function endAttemptStatement(db: D1Database, id: string, set: Record<string, unknown>): D1PreparedStatement {
   const columns = Object.keys(set);
-  return db.prepare(`UPDATE deliveries SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`).bind(...columns.map((c) => set[c] ?? null), id);
+  return db
+    .prepare(`UPDATE deliveries SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`)
+    .bind(...columns.map((c) => set[c] ?? null), id);
 }
 
 /** A message the queue gave up on: its delivery, if still in flight, is dead. Returns what the alert needs. */
@@ -116,7 +145,13 @@ export function markDeadLettered(db: D1Database, id: string, now: number) {
        WHERE id = ?2 AND status IN ${IN_FLIGHT_SQL} RETURNING endpoint_id, reason, sequence_key, version, replays`,
     )
     .bind(now, id)
-    .first<{ endpoint_id: string; reason: string | null; sequence_key: string | null; version: string | null; replays: number }>();
+    .first<{
+      endpoint_id: string;
+      reason: string | null;
+      sequence_key: string | null;
+      version: string | null;
+      replays: number;
+    }>();
 }
 
 // ?1 is the time; later anonymous parameters number on from 2.
@@ -127,11 +162,15 @@ const RESTART = `UPDATE deliveries SET status = 'queued', mode = 'queue', reason
  * The one replay rule: a verified delivery whose body is still stored, not in flight, not a duplicate (replay its
  * first instead), not held. As SQL for the replay queries; `isReplayable` in store.ts for a row already read.
  */
-export const REPLAYABLE_SQL = "verified = 1 AND (raw_body IS NOT NULL OR payload IS NOT NULL) AND status NOT IN ('queued', 'retrying', 'duplicate', 'held')";
+export const REPLAYABLE_SQL =
+  "verified = 1 AND (raw_body IS NOT NULL OR payload IS NOT NULL) AND status NOT IN ('queued', 'retrying', 'duplicate', 'held')";
 
 /** Restarts one replayable delivery (a new run of attempts, as the same delivery); false when it is not replayable. */
 export async function restartOne(db: D1Database, id: string, now: number): Promise<boolean> {
-  const updated = await db.prepare(`${RESTART} WHERE id = ?2 AND ${REPLAYABLE_SQL} RETURNING id`).bind(now, id).first<{ id: string }>();
+  const updated = await db
+    .prepare(`${RESTART} WHERE id = ?2 AND ${REPLAYABLE_SQL} RETURNING id`)
+    .bind(now, id)
+    .first<{ id: string }>();
   return updated !== null;
 }
 
@@ -145,7 +184,9 @@ export const REVIEWABLE_SQL = `status = 'rejected' AND verified = 0 AND accepted
  */
 export async function acceptRefused(db: D1Database, id: string, by: string, now: number): Promise<boolean> {
   const updated = await db
-    .prepare(`${RESTART}, verified = 1, accepted_by = ?3, accepted_at = ?1 WHERE id = ?2 AND ${REVIEWABLE_SQL} RETURNING id`)
+    .prepare(
+      `${RESTART}, verified = 1, accepted_by = ?3, accepted_at = ?1 WHERE id = ?2 AND ${REVIEWABLE_SQL} RETURNING id`,
+    )
     .bind(now, id, by)
     .first<{ id: string }>();
   return updated !== null;
@@ -161,9 +202,16 @@ export async function markCreateStarted(db: D1Database, id: string): Promise<voi
  * (`absent`: the replay creates it) or "it was created" (its keys are learned first, the replay then updates it).
  * Restarts it like a replay; false when it is not waiting for that answer.
  */
-export async function answerUnconfirmed(db: D1Database, id: string, state: 'absent' | 'created', now: number): Promise<boolean> {
+export async function answerUnconfirmed(
+  db: D1Database,
+  id: string,
+  state: 'absent' | 'created',
+  now: number,
+): Promise<boolean> {
   const updated = await db
-    .prepare(`${RESTART}, create_state = ?3 WHERE id = ?2 AND status = 'failed' AND create_state = 'unconfirmed' AND ${REPLAYABLE_SQL} RETURNING id`)
+    .prepare(
+      `${RESTART}, create_state = ?3 WHERE id = ?2 AND status = 'failed' AND create_state = 'unconfirmed' AND ${REPLAYABLE_SQL} RETURNING id`,
+    )
     .bind(now, id, state)
     .first<{ id: string }>();
   return updated !== null;
@@ -172,13 +220,27 @@ export async function answerUnconfirmed(db: D1Database, id: string, state: 'abse
 /** Why a delivery could not be restarted. */
 export function replayFacts(db: D1Database, id: string) {
   return db
-    .prepare('SELECT status, reason, verified, accepted_by, payload IS NULL AND raw_body IS NULL AS purged FROM deliveries WHERE id = ?')
+    .prepare(
+      'SELECT status, reason, verified, accepted_by, payload IS NULL AND raw_body IS NULL AS purged FROM deliveries WHERE id = ?',
+    )
     .bind(id)
-    .first<{ status: DeliveryStatus; reason: string | null; verified: number; accepted_by: string | null; purged: number }>();
+    .first<{
+      status: DeliveryStatus;
+      reason: string | null;
+      verified: number;
+      accepted_by: string | null;
+      purged: number;
+    }>();
 }
 
 /** Counts, or restarts, the replayable deliveries a filter selects (newest first, at most `limit`). */
-export async function restartMatching(db: D1Database, where: Where, limit: number, now: number, dryRun: boolean): Promise<string[] | number> {
+export async function restartMatching(
+  db: D1Database,
+  where: Where,
+  limit: number,
+  now: number,
+  dryRun: boolean,
+): Promise<string[] | number> {
   where.and(REPLAYABLE_SQL);
   const select = `SELECT id FROM deliveries ${where.sql} ORDER BY id DESC LIMIT ${limit}`;
   if (dryRun) {
@@ -196,7 +258,11 @@ export async function restartMatching(db: D1Database, where: Where, limit: numbe
 }
 
 /** Queues every delivery an endpoint held while it was disabled; oldest first, each with its customer sequence (if known). */
-export async function unholdAll(db: D1Database, endpointId: string, now: number): Promise<Pick<DeliveryRow, 'id' | 'sequence_key' | 'version' | 'replays'>[]> {
+export async function unholdAll(
+  db: D1Database,
+  endpointId: string,
+  now: number,
+): Promise<Pick<DeliveryRow, 'id' | 'sequence_key' | 'version' | 'replays'>[]> {
   const { results } = await db
     .prepare(
       `UPDATE deliveries SET status = 'queued', mode = 'queue', reason = NULL, message = NULL, finished_at = NULL, next_attempt_at = ?1, lease_until = NULL
@@ -226,7 +292,9 @@ export async function cancelForDeletedEndpoint(db: D1Database, endpointId: strin
 /** How many deliveries each endpoint holds while disabled. */
 export async function heldCounts(db: D1Database): Promise<Map<string, number>> {
   const { results } = await db
-    .prepare(`SELECT endpoint_id, COUNT(*) AS n FROM deliveries WHERE status = 'held' AND ${ATTENTION_SQL} GROUP BY endpoint_id`)
+    .prepare(
+      `SELECT endpoint_id, COUNT(*) AS n FROM deliveries WHERE status = 'held' AND ${ATTENTION_SQL} GROUP BY endpoint_id`,
+    )
     .all<{ endpoint_id: string; n: number }>();
   return new Map(results.map((r) => [r.endpoint_id, r.n]));
 }

@@ -19,7 +19,9 @@ export function countRateLimited(db: D1Database, endpointId: string, now: number
   entry.count = 0;
   entry.lastFlush = now;
   return db
-    .prepare('INSERT INTO rate_limited (endpoint_id, minute, count) VALUES (?1, ?2, ?3) ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = count + excluded.count')
+    .prepare(
+      'INSERT INTO rate_limited (endpoint_id, minute, count) VALUES (?1, ?2, ?3) ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = count + excluded.count',
+    )
     .bind(endpointId, Math.floor(now / MINUTE) * MINUTE, count)
     .run();
 }
@@ -31,16 +33,27 @@ export function countRateLimited(db: D1Database, endpointId: string, now: number
  */
 export function countAuthFailure(db: D1Database, kind: 'console' | 'admin', now: number): Promise<unknown> {
   return db
-    .prepare('INSERT INTO rate_limited (endpoint_id, minute, count) VALUES (?1, ?2, 1) ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = count + 1')
+    .prepare(
+      'INSERT INTO rate_limited (endpoint_id, minute, count) VALUES (?1, ?2, 1) ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = count + 1',
+    )
     .bind(`_auth-${kind}`, Math.floor(now / MINUTE) * MINUTE)
     .run();
 }
 
 /** Refusals per minute for one endpoint since `since` (ms), newest first, with their total. */
-export async function rateLimitedSince(db: D1Database, endpointId: string, since: number): Promise<{ total: number; minutes: { minute: string; count: number }[] }> {
+export async function rateLimitedSince(
+  db: D1Database,
+  endpointId: string,
+  since: number,
+): Promise<{ total: number; minutes: { minute: string; count: number }[] }> {
   const { results } = await db
-    .prepare('SELECT minute, count FROM rate_limited WHERE endpoint_id = ?1 AND minute >= ?2 ORDER BY minute DESC LIMIT 1440')
+    .prepare(
+      'SELECT minute, count FROM rate_limited WHERE endpoint_id = ?1 AND minute >= ?2 ORDER BY minute DESC LIMIT 1440',
+    )
     .bind(endpointId, since)
     .all<{ minute: number; count: number }>();
-  return { total: results.reduce((n, r) => n + r.count, 0), minutes: results.map((r) => ({ minute: new Date(r.minute).toISOString(), count: r.count })) };
+  return {
+    total: results.reduce((n, r) => n + r.count, 0),
+    minutes: results.map((r) => ({ minute: new Date(r.minute).toISOString(), count: r.count })),
+  };
 }

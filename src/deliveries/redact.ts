@@ -10,7 +10,12 @@ const EMAIL = /^([^@\s])[^@\s]*@([^@\s]+)$/;
 
 /** The masked form of one value. */
 export function maskValue(value: unknown): string {
-  const text = typeof value === 'string' ? value.trim() : typeof value === 'number' || typeof value === 'bigint' ? String(value) : '';
+  const text =
+    typeof value === 'string'
+      ? value.trim()
+      : typeof value === 'number' || typeof value === 'bigint'
+        ? String(value)
+        : '';
   if (PHONE.test(text)) {
     // a Chinese mobile keeps its own first digits, not the country code's
     const digits = text.replace(/\D/g, '').replace(/^(0086|86)(?=1\d{10}$)/, '');
@@ -41,7 +46,8 @@ function maskAt(node: unknown, path: string[], originals: string[]): unknown {
   if (Array.isArray(node)) {
     if (head === '*') return node.map((n) => maskAt(n, rest, originals));
     const index = Number(head);
-    if (Number.isInteger(index) && index >= 0 && index < node.length) node[index] = maskAt(node[index], rest, originals);
+    if (Number.isInteger(index) && index >= 0 && index < node.length)
+      node[index] = maskAt(node[index], rest, originals);
     return node;
   }
   if (node && typeof node === 'object') {
@@ -101,7 +107,8 @@ export function scrubText(text: string, forms: Map<string, string>): string {
   const run = (digits: string) => forms.get(digits) ?? forms.get(digits.replace(/\D/g, '')) ?? digits;
   return text.replace(STRING_OR_DIGITS, (whole: string, inner: string | undefined) => {
     // a bare number is JSON: its masked form is written as a string, so the text stays valid JSON
-    if (inner === undefined) return forms.has(whole) || forms.has(whole.replace(/\D/g, '')) ? JSON.stringify(run(whole)) : whole;
+    if (inner === undefined)
+      return forms.has(whole) || forms.has(whole.replace(/\D/g, '')) ? JSON.stringify(run(whole)) : whole;
     const masked = forms.get(inner.trim());
     return masked !== undefined ? JSON.stringify(masked) : `"${inner.replace(DIGIT_RUN, run)}"`;
   });

@@ -10,7 +10,12 @@ const PER_RUN = 2000;
 
 export type RetentionResult = { bodiesRemoved: number; rowsDeleted: number; keysExpired: number };
 
-export async function enforceRetention(db: D1Database, now: number, rawDays: number, logDays: number): Promise<RetentionResult> {
+export async function enforceRetention(
+  db: D1Database,
+  now: number,
+  rawDays: number,
+  logDays: number,
+): Promise<RetentionResult> {
   const rawBefore = now - rawDays * DAY;
   const logBefore = now - logDays * DAY;
   const [bodies, , rows, keys] = await db.batch([
@@ -21,8 +26,16 @@ export async function enforceRetention(db: D1Database, now: number, rawDays: num
            AND status NOT IN ${IN_FLIGHT_SQL} LIMIT ?2)`,
       )
       .bind(idFloor(rawBefore), PER_RUN),
-    db.prepare(`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE id < ?1 AND status NOT IN ${IN_FLIGHT_SQL} LIMIT ?2)`).bind(idFloor(logBefore), PER_RUN),
-    db.prepare(`DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < ?1 AND status NOT IN ${IN_FLIGHT_SQL} LIMIT ?2)`).bind(idFloor(logBefore), PER_RUN),
+    db
+      .prepare(
+        `DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE id < ?1 AND status NOT IN ${IN_FLIGHT_SQL} LIMIT ?2)`,
+      )
+      .bind(idFloor(logBefore), PER_RUN),
+    db
+      .prepare(
+        `DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < ?1 AND status NOT IN ${IN_FLIGHT_SQL} LIMIT ?2)`,
+      )
+      .bind(idFloor(logBefore), PER_RUN),
     db.prepare('DELETE FROM idempotency WHERE expires_at < ?1').bind(now),
     db.prepare('DELETE FROM rate_limited WHERE minute < ?1').bind(logBefore),
     db.prepare('DELETE FROM revoked_sessions WHERE expires_at < ?1').bind(now),

@@ -44,7 +44,12 @@ export function maxAttempts(config: DeliveryConfig): number {
  * Seconds to wait after the `attempt`-th call failed: the schedule's value with jitter, at least
  * the CRM's Retry-After, at most 12 hours.
  */
-export function retryDelaySeconds(config: DeliveryConfig, attempt: number, retryAfterSeconds?: number, random: () => number = Math.random): number {
+export function retryDelaySeconds(
+  config: DeliveryConfig,
+  attempt: number,
+  retryAfterSeconds?: number,
+  random: () => number = Math.random,
+): number {
   const base = config.schedule[Math.min(attempt - 1, config.schedule.length - 1)]!;
   const jittered = Math.round(base * (1 - JITTER + 2 * JITTER * random()));
   return Math.min(MAX_DELAY_SECONDS, Math.max(jittered, Math.ceil(retryAfterSeconds ?? 0)));

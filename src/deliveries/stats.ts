@@ -28,7 +28,15 @@ const IN = `(${FAILED.map((s) => `'${s}'`).join(', ')})`;
 
 export type Bucket = { start: number; counts: Record<StatusGroup, number> };
 export type EndpointHealth = { endpointId: string; total: number; ok: number; failed: number; rate: number | null };
-export type Failure = { id: string; endpointId: string; status: DeliveryStatus; reason: string | null; message: string | null; receivedAt: number; customerId: string | null };
+export type Failure = {
+  id: string;
+  endpointId: string;
+  status: DeliveryStatus;
+  reason: string | null;
+  message: string | null;
+  receivedAt: number;
+  customerId: string | null;
+};
 
 const HOUR = 3_600_000;
 const empty = (): Record<StatusGroup, number> => ({ ok: 0, failed: 0, pending: 0, other: 0 });
@@ -44,9 +52,15 @@ export async function overview(db: D1Database, now: number, endpoints: ReadonlyS
   const since7d = (thisHour - 167) * HOUR;
   const since24h = (thisHour - 23) * HOUR;
   const [perHour, perEndpoint, newest, latest] = await db.batch([
-    db.prepare('SELECT received_at / 3600000 AS hour, status, COUNT(*) AS n FROM deliveries WHERE id >= ? GROUP BY hour, status').bind(idFloor(since7d)),
+    db
+      .prepare(
+        'SELECT received_at / 3600000 AS hour, status, COUNT(*) AS n FROM deliveries WHERE id >= ? GROUP BY hour, status',
+      )
+      .bind(idFloor(since7d)),
     healthStatement(db, since24h),
-    db.prepare(`SELECT id, endpoint_id, status, reason, message, received_at, customer_id FROM deliveries WHERE status IN ${IN} AND ${ATTENTION_SQL} ORDER BY id DESC LIMIT 10`),
+    db.prepare(
+      `SELECT id, endpoint_id, status, reason, message, received_at, customer_id FROM deliveries WHERE status IN ${IN} AND ${ATTENTION_SQL} ORDER BY id DESC LIMIT 10`,
+    ),
     // SQLite: the bare columns come from the row holding MAX(id), i.e. each endpoint's newest finished delivery
     db
       .prepare(
@@ -56,8 +70,14 @@ export async function overview(db: D1Database, now: number, endpoints: ReadonlyS
       .bind(idFloor(since24h)),
   ]);
 
-  const hours: Bucket[] = Array.from({ length: 24 }, (_, i) => ({ start: (thisHour - 23 + i) * HOUR, counts: empty() }));
-  const days: Bucket[] = Array.from({ length: 7 }, (_, i) => ({ start: (thisHour - 167 + i * 24) * HOUR, counts: empty() }));
+  const hours: Bucket[] = Array.from({ length: 24 }, (_, i) => ({
+    start: (thisHour - 23 + i) * HOUR,
+    counts: empty(),
+  }));
+  const days: Bucket[] = Array.from({ length: 7 }, (_, i) => ({
+    start: (thisHour - 167 + i * 24) * HOUR,
+    counts: empty(),
+  }));
   for (const r of perHour!.results as { hour: number; status: DeliveryStatus; n: number }[]) {
     const group = GROUP_OF[r.status] ?? 'other';
     const h = r.hour - (thisHour - 23);
@@ -80,12 +100,20 @@ export async function overview(db: D1Database, now: number, endpoints: ReadonlyS
   const failingNow = (latest!.results as Record<string, unknown>[])
     .filter((r) => GROUP_OF[r.status as DeliveryStatus] === 'failed' && endpoints.has(String(r.endpoint_id)))
     .map(failure);
-  return { hours, days, health, newestFailures: (newest!.results as Record<string, unknown>[]).map(failure), failingNow };
+  return {
+    hours,
+    days,
+    health,
+    newestFailures: (newest!.results as Record<string, unknown>[]).map(failure),
+    failingNow,
+  };
 }
 
 /** Deliveries per endpoint and status since a time (for the success rate). */
 export function healthStatement(db: D1Database, since: number): D1PreparedStatement {
-  return db.prepare('SELECT endpoint_id, status, COUNT(*) AS n FROM deliveries WHERE id >= ? GROUP BY endpoint_id, status').bind(idFloor(since));
+  return db
+    .prepare('SELECT endpoint_id, status, COUNT(*) AS n FROM deliveries WHERE id >= ? GROUP BY endpoint_id, status')
+    .bind(idFloor(since));
 }
 
 /** Each endpoint's success rate: what reached the CRM (or needed nothing) over that and what failed. */

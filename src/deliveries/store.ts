@@ -48,11 +48,19 @@ export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
 export const IN_FLIGHT: readonly DeliveryStatus[] = ['queued', 'retrying'];
 /**
  * The statuses someone looks for (the console's failure lists, held counts, a status filter): the only rows with
- * an entry in the partial index `deliveries_needing_attention` (migrations/0006). A query on these statuses adds
+ * an entry in the partial index `deliveries_needing_attention` (migrations/0006_fewer_rows_written.sql). A query on these statuses adds
  * `AND ${ATTENTION_SQL}` so that SQLite uses that index; the text must match the index's predicate exactly.
  * Deliveries on their way (queued, retrying) are found through `deliveries_due` instead: they have a next attempt.
  */
-export const ATTENTION_STATUSES: readonly DeliveryStatus[] = ['failed', 'rejected', 'invalid', 'unmatched', 'conflict', 'dead', 'held'];
+export const ATTENTION_STATUSES: readonly DeliveryStatus[] = [
+  'failed',
+  'rejected',
+  'invalid',
+  'unmatched',
+  'conflict',
+  'dead',
+  'held',
+];
 export const ATTENTION_SQL = `status IN (${ATTENTION_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
 /** `status = ?`, with the terms that let SQLite use the status's partial index (see ATTENTION_SQL). */
@@ -79,7 +87,9 @@ export const CREDENTIAL_REASONS = [
 ] as const;
 
 /** The one review rule for a row already read: refused for its credential, its body kept, not accepted yet. */
-export const isReviewable = (row: Pick<DeliveryRow, 'verified' | 'raw_body' | 'payload' | 'status' | 'reason' | 'accepted_at'>) =>
+export const isReviewable = (
+  row: Pick<DeliveryRow, 'verified' | 'raw_body' | 'payload' | 'status' | 'reason' | 'accepted_at'>,
+) =>
   row.status === 'rejected' &&
   row.verified === 0 &&
   row.accepted_at === null &&
@@ -88,7 +98,11 @@ export const isReviewable = (row: Pick<DeliveryRow, 'verified' | 'raw_body' | 'p
 
 /** The one replay rule (REPLAYABLE_SQL in lifecycle.ts) for a row already read. */
 export const isReplayable = (row: Pick<DeliveryRow, 'verified' | 'raw_body' | 'payload' | 'status'>) =>
-  row.verified === 1 && (row.raw_body !== null || row.payload !== null) && !IN_FLIGHT.includes(row.status) && row.status !== 'duplicate' && row.status !== 'held';
+  row.verified === 1 &&
+  (row.raw_body !== null || row.payload !== null) &&
+  !IN_FLIGHT.includes(row.status) &&
+  row.status !== 'duplicate' &&
+  row.status !== 'held';
 
 /** IN_FLIGHT as an SQL list, for the queries that pick deliveries still to be attempted. */
 export const IN_FLIGHT_SQL = `(${IN_FLIGHT.map((s) => `'${s}'`).join(', ')})`;
@@ -274,7 +288,8 @@ function rowOf(record: NewDelivery): Row {
 export const MAX_ROW_BYTES = 2_000_000;
 /** Room kept for the other columns, the warning this adds, and SQLite's own record header. */
 const ROW_MARGIN = 64 * 1024;
-const utf8Bytes = (text: string | null | undefined) => (typeof text === 'string' ? new TextEncoder().encode(text).byteLength : 0);
+const utf8Bytes = (text: string | null | undefined) =>
+  typeof text === 'string' ? new TextEncoder().encode(text).byteLength : 0;
 
 function fitToRowLimit(row: Row): string | null {
   if (row.raw_body === null || typeof row.payload !== 'string') return null;
@@ -290,7 +305,11 @@ function fitToRowLimit(row: Row): string | null {
 }
 
 /** Inserts a delivery only if it holds the idempotency claim (in the claim's batch: the claim and the row land together). */
-export function insertDeliveryIfClaimedStatement(db: D1Database, record: NewDelivery, claim: { endpointId: string; key: string }): D1PreparedStatement {
+export function insertDeliveryIfClaimedStatement(
+  db: D1Database,
+  record: NewDelivery,
+  claim: { endpointId: string; key: string },
+): D1PreparedStatement {
   const row = rowOf(record);
   return db
     .prepare(
@@ -332,7 +351,12 @@ function toSummary(row: Row): DeliverySummary {
     acceptedBy: row.accepted_by,
     acceptedAt: iso(row.accepted_at),
     createUnconfirmed: row.create_state === 'unconfirmed' && row.status === 'failed',
-    crm: { httpStatus: row.crm_http_status, code: row.crm_code, message: row.crm_message, durationMs: row.crm_duration_ms },
+    crm: {
+      httpStatus: row.crm_http_status,
+      code: row.crm_code,
+      message: row.crm_message,
+      durationMs: row.crm_duration_ms,
+    },
   };
 }
 
@@ -348,7 +372,11 @@ function toDelivery(row: Row): Delivery {
       body: row.payload,
       bytes: row.payload_bytes,
     },
-    crm: { ...summary.crm, request: parseJsonOr(row.crm_request, null), response: parseJsonOr(row.crm_response, row.crm_response) },
+    crm: {
+      ...summary.crm,
+      request: parseJsonOr(row.crm_request, null),
+      response: parseJsonOr(row.crm_response, row.crm_response),
+    },
   };
 }
 
@@ -378,13 +406,18 @@ export type DeliveryFilter = {
 
 // The list carries no bodies; `payload IS NOT NULL` stands in for the payload to tell what can be replayed.
 const SUMMARY_COLUMNS = [
-  ...COLUMNS.filter((c) => !['request_query', 'request_headers', 'payload', 'raw_body', 'crm_request', 'crm_response'].includes(c)),
+  ...COLUMNS.filter(
+    (c) => !['request_query', 'request_headers', 'payload', 'raw_body', 'crm_request', 'crm_response'].includes(c),
+  ),
   "CASE WHEN payload IS NULL THEN NULL ELSE '' END AS payload",
   "CASE WHEN raw_body IS NULL THEN NULL ELSE '' END AS raw_body",
 ].join(', ');
 
 /** Deliveries newest first; `nextCursor` is the id to pass as `cursor` for the next page, or null at the end. */
-export async function listDeliveries(db: D1Database, filter: DeliveryFilter): Promise<{ deliveries: DeliverySummary[]; nextCursor: string | null }> {
+export async function listDeliveries(
+  db: D1Database,
+  filter: DeliveryFilter,
+): Promise<{ deliveries: DeliverySummary[]; nextCursor: string | null }> {
   const where = new Where();
   if (filter.endpoint) where.and('endpoint_id = ?', filter.endpoint);
   if (filter.status === 'attention') where.and(`status <> 'held' AND ${ATTENTION_SQL}`);
@@ -393,7 +426,13 @@ export async function listDeliveries(db: D1Database, filter: DeliveryFilter): Pr
   if (filter.until !== undefined) where.and('id < ?', idFloor(filter.until));
   if (filter.q) {
     const like = `%${filter.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
-    where.and("(id = ? OR customer_id = ? OR idempotency_key = ? OR payload LIKE ? ESCAPE '\\')", filter.q, filter.q, filter.q, like);
+    where.and(
+      "(id = ? OR customer_id = ? OR idempotency_key = ? OR payload LIKE ? ESCAPE '\\')",
+      filter.q,
+      filter.q,
+      filter.q,
+      like,
+    );
   }
   if (filter.cursor) where.and('id < ?', filter.cursor);
   // deliveries on their way are few: their index beats walking the whole log newest first (SQLite has no statistics to know)
@@ -416,7 +455,9 @@ export type StoredPayload = { id: string; endpointId: string; payload: string | 
 export async function storedPayloads(db: D1Database, ids: string[]): Promise<StoredPayload[]> {
   if (ids.length === 0) return [];
   const { results } = await db
-    .prepare(`SELECT id, endpoint_id, payload, content_type FROM deliveries WHERE id IN (${ids.map(() => '?').join(',')})`)
+    .prepare(
+      `SELECT id, endpoint_id, payload, content_type FROM deliveries WHERE id IN (${ids.map(() => '?').join(',')})`,
+    )
     .bind(...ids)
     .all<{ id: string; endpoint_id: string; payload: string | null; content_type: string | null }>();
   return results.map((r) => ({ id: r.id, endpointId: r.endpoint_id, payload: r.payload, contentType: r.content_type }));
@@ -426,7 +467,12 @@ export async function storedPayloads(db: D1Database, ids: string[]): Promise<Sto
  * The CRM's successful answers to calls into one module, oldest first, after the delivery `afterId` (or the newest
  * `limit` when none): what the field catalogue learns field keys and option names from.
  */
-export async function crmAnswersAfter(db: D1Database, moduleId: string, afterId: string, limit: number): Promise<{ id: string; answer: string }[]> {
+export async function crmAnswersAfter(
+  db: D1Database,
+  moduleId: string,
+  afterId: string,
+  limit: number,
+): Promise<{ id: string; answer: string }[]> {
   const { results } = await db
     .prepare(
       `SELECT id, crm_response FROM deliveries WHERE id > ? AND crm_code = 200 AND crm_response IS NOT NULL
@@ -442,7 +488,16 @@ export async function crmAnswersAfter(db: D1Database, moduleId: string, afterId:
 /** The statuses that make a problem: every one that needs a person except `held` (a pause is not a failure). */
 export const PROBLEM_STATUSES = ATTENTION_STATUSES.filter((s) => s !== 'held');
 
-export type FailureGroup = { endpoint_id: string; status: string; reason: string; n: number; first_id: string; last_id: string; first_at: number; last_at: number };
+export type FailureGroup = {
+  endpoint_id: string;
+  status: string;
+  reason: string;
+  n: number;
+  first_id: string;
+  last_id: string;
+  first_at: number;
+  last_at: number;
+};
 
 /** The deliveries received since `sinceId` that ended as a problem, grouped by endpoint, status and reason. */
 export async function failureGroupsSince(db: D1Database, sinceId: string): Promise<FailureGroup[]> {
@@ -463,19 +518,35 @@ export async function countFailures(
   kind: { endpointId: string; status: string; reason: string },
   fromId: string,
   toId?: string,
-): Promise<{ n: number; first_id: string | null; last_id: string | null; first_at: number | null; last_at: number | null }> {
+): Promise<{
+  n: number;
+  first_id: string | null;
+  last_id: string | null;
+  first_at: number | null;
+  last_at: number | null;
+}> {
   const row = await db
     .prepare(
       `SELECT COUNT(*) AS n, MIN(id) AS first_id, MAX(id) AS last_id, MIN(received_at) AS first_at, MAX(received_at) AS last_at
        FROM deliveries WHERE endpoint_id = ? AND status = ? AND COALESCE(reason, '') = ? AND id >= ? AND (?5 IS NULL OR id < ?5)`,
     )
     .bind(kind.endpointId, kind.status, kind.reason, fromId, toId ?? null)
-    .first<{ n: number; first_id: string | null; last_id: string | null; first_at: number | null; last_at: number | null }>();
+    .first<{
+      n: number;
+      first_id: string | null;
+      last_id: string | null;
+      first_at: number | null;
+      last_at: number | null;
+    }>();
   return row ?? { n: 0, first_id: null, last_id: null, first_at: null, last_at: null };
 }
 
 /** An endpoint's newest deliveries (status and time only), through its index. */
-export async function latestOf(db: D1Database, endpointId: string, limit: number): Promise<{ id: string; status: DeliveryStatus; received_at: number }[]> {
+export async function latestOf(
+  db: D1Database,
+  endpointId: string,
+  limit: number,
+): Promise<{ id: string; status: DeliveryStatus; received_at: number }[]> {
   const { results } = await db
     .prepare('SELECT id, status, received_at FROM deliveries WHERE endpoint_id = ? ORDER BY id DESC LIMIT ?')
     .bind(endpointId, limit)
@@ -484,7 +555,11 @@ export async function latestOf(db: D1Database, endpointId: string, limit: number
 }
 
 /** Deliveries received in [fromId, toId), by endpoint and status, with how many created their customer. */
-export async function countsBetween(db: D1Database, fromId: string, toId: string): Promise<{ endpoint_id: string; status: DeliveryStatus; n: number; created: number }[]> {
+export async function countsBetween(
+  db: D1Database,
+  fromId: string,
+  toId: string,
+): Promise<{ endpoint_id: string; status: DeliveryStatus; n: number; created: number }[]> {
   const { results } = await db
     .prepare(
       `SELECT endpoint_id, status, COUNT(*) AS n, SUM(CASE WHEN create_state = 'created' THEN 1 ELSE 0 END) AS created

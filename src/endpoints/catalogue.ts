@@ -35,7 +35,13 @@ export const CUSTOMER_MODULE_ID = '347772778973233152';
 
 /** The customer fields every installation has (../shared/crm-api.md), with the type the vendor documents. */
 export const BUILT_IN_FIELDS = ['name', 'phone', 'note', 'source', 'tags'] as const;
-const BUILT_IN_TYPES: Record<(typeof BUILT_IN_FIELDS)[number], FieldType> = { name: 'text', phone: 'text', note: 'text', source: 'select', tags: 'multi' };
+const BUILT_IN_TYPES: Record<(typeof BUILT_IN_FIELDS)[number], FieldType> = {
+  name: 'text',
+  phone: 'text',
+  note: 'text',
+  source: 'select',
+  tags: 'multi',
+};
 
 /** A custom field's key says its type: `select_…`, `input_…` (../shared/crm-api.md). */
 const CUSTOM_KEY = /^(input|textarea|select|radio|checkbox|date|number|datetime|multiselect)_\d{6,}$/;
@@ -50,7 +56,8 @@ const cut = (label: string) => label.trim().slice(0, LABEL_MAX);
 
 export function emptyCatalogue(): Catalogue {
   const fields = dict<CatalogueField>();
-  for (const key of BUILT_IN_FIELDS) fields[key] = { label: '', type: BUILT_IN_TYPES[key], options: dict(), origin: 'built-in' };
+  for (const key of BUILT_IN_FIELDS)
+    fields[key] = { label: '', type: BUILT_IN_TYPES[key], options: dict(), origin: 'built-in' };
   return { fields, learnedThrough: '' };
 }
 
@@ -72,11 +79,16 @@ function catalogueOf(stored: unknown): Catalogue {
   for (const [key, value] of Object.entries(stored.fields)) {
     if (!isFieldKey(key) || !isRecord(value)) continue;
     const options = dict<string>();
-    if (isRecord(value.options)) for (const [id, label] of Object.entries(value.options)) if (OPTION_ID.test(id) && typeof label === 'string') options[id] = cut(label);
+    if (isRecord(value.options))
+      for (const [id, label] of Object.entries(value.options))
+        if (OPTION_ID.test(id) && typeof label === 'string') options[id] = cut(label);
     const builtIn = out.fields[key]?.origin === 'built-in';
     out.fields[key] = {
       label: typeof value.label === 'string' ? cut(value.label) : '',
-      type: typeof value.type === 'string' && ['text', 'select', 'multi', 'number', 'date', 'other'].includes(value.type) ? (value.type as FieldType) : typeOfKey(key),
+      type:
+        typeof value.type === 'string' && ['text', 'select', 'multi', 'number', 'date', 'other'].includes(value.type)
+          ? (value.type as FieldType)
+          : typeOfKey(key),
       options,
       origin: builtIn ? 'built-in' : value.origin === 'learned' || value.origin === 'pasted' ? value.origin : 'manual',
     };
@@ -91,7 +103,9 @@ export async function readCatalogue(kv: KVNamespace, moduleId: string): Promise<
   if (stored !== null) return catalogueOf(stored);
   const legacy = await kv.get<unknown>(legacyKey(moduleId), 'json');
   const out = emptyCatalogue();
-  if (isRecord(legacy)) for (const [key, label] of Object.entries(legacy)) if (typeof label === 'string') addField(out, key, { label, origin: 'manual' });
+  if (isRecord(legacy))
+    for (const [key, label] of Object.entries(legacy))
+      if (typeof label === 'string') addField(out, key, { label, origin: 'manual' });
   return out;
 }
 
@@ -100,7 +114,9 @@ export async function writeCatalogue(kv: KVNamespace, moduleId: string, catalogu
 }
 
 export type FieldChange = { label?: string; type?: FieldType; options?: Record<string, string>; origin: FieldOrigin };
-export type Changed = { ok: true; changed: boolean } | { ok: false; why: 'bad_key' | 'too_many_fields' | 'too_many_options' };
+export type Changed =
+  | { ok: true; changed: boolean }
+  | { ok: false; why: 'bad_key' | 'too_many_fields' | 'too_many_options' };
 
 /**
  * Adds a field or adds to one: a label given replaces the one known (an empty one keeps it); options are added to
@@ -112,7 +128,12 @@ export function addField(catalogue: Catalogue, key: string, change: FieldChange)
   let changed = false;
   if (!field) {
     if (Object.keys(catalogue.fields).length >= FIELDS_MAX) return { ok: false, why: 'too_many_fields' };
-    field = catalogue.fields[key] = { label: '', type: change.type ?? typeOfKey(key), options: dict(), origin: change.origin };
+    field = catalogue.fields[key] = {
+      label: '',
+      type: change.type ?? typeOfKey(key),
+      options: dict(),
+      origin: change.origin,
+    };
     changed = true;
   }
   const label = cut(change.label ?? '');
@@ -129,7 +150,8 @@ export function addField(catalogue: Catalogue, key: string, change: FieldChange)
     const text = cut(optionLabel);
     if (!OPTION_ID.test(id) || (!text && Object.hasOwn(field.options, id))) continue;
     if (field.options[id] === text) continue;
-    if (!Object.hasOwn(field.options, id) && Object.keys(field.options).length >= OPTIONS_MAX) return { ok: false, why: 'too_many_options' };
+    if (!Object.hasOwn(field.options, id) && Object.keys(field.options).length >= OPTIONS_MAX)
+      return { ok: false, why: 'too_many_options' };
     field.options[id] = text;
     changed = true;
   }
@@ -141,14 +163,23 @@ export function addField(catalogue: Catalogue, key: string, change: FieldChange)
 }
 
 /** Replaces a field by hand (its label, type and whole option list), as the catalogue page's form does. */
-export function setField(catalogue: Catalogue, key: string, field: { label: string; type: FieldType; options: Record<string, string> }): Changed {
+export function setField(
+  catalogue: Catalogue,
+  key: string,
+  field: { label: string; type: FieldType; options: Record<string, string> },
+): Changed {
   if (!isFieldKey(key)) return { ok: false, why: 'bad_key' };
   if (Object.keys(field.options).length > OPTIONS_MAX) return { ok: false, why: 'too_many_options' };
   const had = catalogue.fields[key];
   if (!had && Object.keys(catalogue.fields).length >= FIELDS_MAX) return { ok: false, why: 'too_many_fields' };
   const options = dict<string>();
   for (const [id, label] of Object.entries(field.options)) if (OPTION_ID.test(id)) options[id] = cut(label);
-  catalogue.fields[key] = { label: cut(field.label), type: field.type, options, origin: had?.origin === 'built-in' ? 'built-in' : 'manual' };
+  catalogue.fields[key] = {
+    label: cut(field.label),
+    type: field.type,
+    options,
+    origin: had?.origin === 'built-in' ? 'built-in' : 'manual',
+  };
   return { ok: true, changed: true };
 }
 
@@ -156,7 +187,13 @@ export function setField(catalogue: Catalogue, key: string, field: { label: stri
 export function deleteField(catalogue: Catalogue, key: string): boolean {
   const had = catalogue.fields[key];
   if (!had) return false;
-  if (had.origin === 'built-in') catalogue.fields[key] = { label: '', type: BUILT_IN_TYPES[key as keyof typeof BUILT_IN_TYPES], options: dict(), origin: 'built-in' };
+  if (had.origin === 'built-in')
+    catalogue.fields[key] = {
+      label: '',
+      type: BUILT_IN_TYPES[key as keyof typeof BUILT_IN_TYPES],
+      options: dict(),
+      origin: 'built-in',
+    };
   else delete catalogue.fields[key];
   return true;
 }
@@ -186,7 +223,11 @@ export function learnRecord(catalogue: Catalogue, item: unknown, origin: 'learne
       const option = optionOf(v);
       if (option) options[option[0]] = option[1];
     }
-    const added = addField(catalogue, key, { origin, options, type: Array.isArray(value) && Object.keys(options).length ? 'multi' : undefined });
+    const added = addField(catalogue, key, {
+      origin,
+      options,
+      type: Array.isArray(value) && Object.keys(options).length ? 'multi' : undefined,
+    });
     if (added.ok && added.changed) changed = true;
   }
   return changed;
@@ -213,9 +254,14 @@ function learnDefinitions(catalogue: Catalogue, doc: unknown, depth = 0): boolea
   if (Array.isArray(doc)) return doc.map((d) => learnDefinitions(catalogue, d, depth + 1)).some(Boolean);
   if (!isRecord(doc)) return false;
   let changed = false;
-  const key = ['field', 'key', 'field_name', 'field_key', 'name'].map((k) => doc[k]).find((v): v is string => typeof v === 'string' && CUSTOM_KEY.test(v));
+  const key = ['field', 'key', 'field_name', 'field_key', 'name']
+    .map((k) => doc[k])
+    .find((v): v is string => typeof v === 'string' && CUSTOM_KEY.test(v));
   if (key) {
-    const label = ['label', 'title', 'field_label', 'name'].map((k) => doc[k]).find((v): v is string => typeof v === 'string' && v !== key) ?? '';
+    const label =
+      ['label', 'title', 'field_label', 'name']
+        .map((k) => doc[k])
+        .find((v): v is string => typeof v === 'string' && v !== key) ?? '';
     const options = dict<string>();
     for (const list of ['options', 'items', 'choices', 'select_list', 'option']) {
       const entries = doc[list];
@@ -229,7 +275,8 @@ function learnDefinitions(catalogue: Catalogue, doc: unknown, depth = 0): boolea
     const added = addField(catalogue, key, { label, options, origin: 'pasted' });
     if (added.ok && added.changed) changed = true;
   }
-  for (const value of Object.values(doc)) if (typeof value === 'object' && value !== null && learnDefinitions(catalogue, value, depth + 1)) changed = true;
+  for (const value of Object.values(doc))
+    if (typeof value === 'object' && value !== null && learnDefinitions(catalogue, value, depth + 1)) changed = true;
   return changed;
 }
 
@@ -239,7 +286,8 @@ function learnDefinitions(catalogue: Catalogue, doc: unknown, depth = 0): boolea
  */
 export function captureJson(text: string): unknown[] {
   const tries: string[] = [text.trim()];
-  for (const m of text.matchAll(/--data(?:-raw|-binary)?\s+(?:\$)?'((?:[^'\\]|\\.)*)'/g)) tries.push(m[1]!.replace(/\\'/g, "'"));
+  for (const m of text.matchAll(/--data(?:-raw|-binary)?\s+(?:\$)?'((?:[^'\\]|\\.)*)'/g))
+    tries.push(m[1]!.replace(/\\'/g, "'"));
   for (const m of text.matchAll(/"body"\s*:\s*("(?:[^"\\]|\\.)*")/g)) {
     try {
       tries.push(JSON.parse(m[1]!) as string);
@@ -330,7 +378,10 @@ const ANSWERS_PER_LOOK = 200;
  * the catalogue is shown (the editor, the catalogue page), never on the webhook's path. Stored when it learned or
  * read further; a write refused (KV allows one a second per key) is learned again next time.
  */
-export async function learnedCatalogue(env: { DB: D1Database; ENDPOINTS: KVNamespace }, moduleId: string): Promise<Catalogue> {
+export async function learnedCatalogue(
+  env: { DB: D1Database; ENDPOINTS: KVNamespace },
+  moduleId: string,
+): Promise<Catalogue> {
   const catalogue = await readCatalogue(env.ENDPOINTS, moduleId);
   if (!moduleId) return catalogue;
   const answers = await crmAnswersAfter(env.DB, moduleId, catalogue.learnedThrough, ANSWERS_PER_LOOK);
@@ -342,7 +393,11 @@ export async function learnedCatalogue(env: { DB: D1Database; ENDPOINTS: KVNames
 }
 
 /** Adds the fields a saved mapping named, with the labels people gave them, to the module's catalogue. */
-export async function rememberFields(kv: KVNamespace, moduleId: string, rows: { field: string; label: string }[]): Promise<void> {
+export async function rememberFields(
+  kv: KVNamespace,
+  moduleId: string,
+  rows: { field: string; label: string }[],
+): Promise<void> {
   if (!moduleId || rows.length === 0) return;
   const catalogue = await readCatalogue(kv, moduleId);
   let changed = false;
@@ -364,11 +419,14 @@ export async function rememberProductLines(kv: KVNamespace, lines: KnownProductL
   const before = JSON.stringify([...known]);
   for (const l of lines) known.set(l.id, cut(l.name));
   const after = [...known].slice(-PRODUCT_LINES_MAX);
-  if (JSON.stringify(after) !== before) await kv.put(PRODUCT_LINES_KEY, JSON.stringify(after.map(([id, name]) => ({ id, name })))).catch(() => undefined);
+  if (JSON.stringify(after) !== before)
+    await kv.put(PRODUCT_LINES_KEY, JSON.stringify(after.map(([id, name]) => ({ id, name })))).catch(() => undefined);
 }
 
 export async function knownProductLines(kv: KVNamespace): Promise<KnownProductLine[]> {
   const stored = await kv.get<unknown>(PRODUCT_LINES_KEY, 'json');
   if (!Array.isArray(stored)) return [];
-  return stored.filter((l): l is KnownProductLine => isRecord(l) && typeof l.id === 'string' && typeof l.name === 'string');
+  return stored.filter(
+    (l): l is KnownProductLine => isRecord(l) && typeof l.id === 'string' && typeof l.name === 'string',
+  );
 }

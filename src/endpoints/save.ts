@@ -1,7 +1,14 @@
 import { secretResolver } from '../secrets/resolver';
 import { isRecord } from '../shared/json';
 import { compileMapping, type CompiledMapping } from '../mapping/compile';
-import { EndpointConfig, endpointSecretNames, formatIssues, OBJECT_NAME_MESSAGE, OBJECT_NAMES, type StoredEndpoint } from './schema';
+import {
+  EndpointConfig,
+  endpointSecretNames,
+  formatIssues,
+  OBJECT_NAME_MESSAGE,
+  OBJECT_NAMES,
+  type StoredEndpoint,
+} from './schema';
 import { addVersion } from './versions';
 import { putEndpoint } from './store';
 import { trialRun } from '../mapping/map';
@@ -13,7 +20,8 @@ export type Checked = { ok: true; config: EndpointConfig; mapping: CompiledMappi
 export function checkConfig(raw: unknown): Checked {
   // a field named like an object's own property would vanish in parsing (`__proto__`) or be refused without a word
   const objectNamed = objectNamedFields(raw);
-  if (objectNamed.length > 0) return { ok: false, issues: objectNamed.map((name) => ({ path: `fields.${name}`, message: OBJECT_NAME_MESSAGE })) };
+  if (objectNamed.length > 0)
+    return { ok: false, issues: objectNamed.map((name) => ({ path: `fields.${name}`, message: OBJECT_NAME_MESSAGE })) };
   const parsed = EndpointConfig.safeParse(raw);
   if (!parsed.success) return { ok: false, issues: formatIssues(parsed.error) };
   // a broken expression is refused now, not discovered when a lead arrives
@@ -30,9 +38,14 @@ function objectNamedFields(raw: unknown): string[] {
 
 /** Warnings a valid configuration still deserves. */
 /** `heldElsewhere`: secrets the webhook Worker holds as its own (the console cannot see them: src/secrets/handoff.ts). */
-export async function warningsFor(config: EndpointConfig, env: Env, heldElsewhere: ReadonlySet<string> = new Set()): Promise<string[]> {
+export async function warningsFor(
+  config: EndpointConfig,
+  env: Env,
+  heldElsewhere: ReadonlySet<string> = new Set(),
+): Promise<string[]> {
   const warnings: string[] = [];
-  if (config.verify.type === 'none') warnings.push('verify.type is "none": anyone who knows the URL can update any customer');
+  if (config.verify.type === 'none')
+    warnings.push('verify.type is "none": anyone who knows the URL can update any customer');
   const resolve = secretResolver(env);
   for (const name of endpointSecretNames(config)) {
     if (heldElsewhere.has(name)) continue;
@@ -43,19 +56,33 @@ export async function warningsFor(config: EndpointConfig, env: Env, heldElsewher
       warnings.push(`secret ${name} cannot be read: ${(err as Error).message}`);
       continue;
     }
-    if (value === undefined) warnings.push(`secret ${name} is not set yet: webhooks are refused until it is (wrangler secret put ${name}, or PUT /admin/secrets/${name})`);
+    if (value === undefined)
+      warnings.push(
+        `secret ${name} is not set yet: webhooks are refused until it is (wrangler secret put ${name}, or PUT /admin/secrets/${name})`,
+      );
   }
-  if (config.rateLimit && !env.HOOK_RATE_LIMITER) warnings.push('rateLimit is on but the HOOK_RATE_LIMITER binding is missing from wrangler.toml: nothing is limited');
+  if (config.rateLimit && !env.HOOK_RATE_LIMITER)
+    warnings.push(
+      'rateLimit is on but the HOOK_RATE_LIMITER binding is missing from wrangler.toml: nothing is limited',
+    );
   return warnings;
 }
 
-export type Saved = { ok: true; endpoint: StoredEndpoint; created: boolean; warnings: string[]; version: number } | { ok: false; issues: Issue[] };
+export type Saved =
+  | { ok: true; endpoint: StoredEndpoint; created: boolean; warnings: string[]; version: number }
+  | { ok: false; issues: Issue[] };
 
 /**
  * Checks and stores an endpoint's configuration (the admin API's PUT, the console's editor, a restore), and keeps it
  * as the endpoint's next numbered version, saved `by` someone (./versions.ts).
  */
-export async function saveEndpoint(env: Env, id: string, raw: unknown, by = 'admin', restoredFrom: number | null = null): Promise<Saved> {
+export async function saveEndpoint(
+  env: Env,
+  id: string,
+  raw: unknown,
+  by = 'admin',
+  restoredFrom: number | null = null,
+): Promise<Saved> {
   const checked = checkConfig(raw);
   if (!checked.ok) return checked;
   // every expression runs once on an empty payload under the budget: one that never ends is refused here

@@ -13,9 +13,17 @@ export const WatchConfig = z.strictObject({
   /** Minutes without a webhook received, inside the watched hours, before the team is told (1 up, at most 30 days). */
   silentAfterMinutes: z.int().check(z.gte(1)).check(z.lte(43_200)),
   /** "09:00-22:00" (an end before the start wraps past midnight); without it, around the clock. */
-  hours: z.optional(z.string().check(z.refine((h) => parseHours(h) !== 'invalid', { message: 'hours is "HH:MM-HH:MM", for example "09:00-22:00"' }))),
+  hours: z.optional(
+    z
+      .string()
+      .check(
+        z.refine((h) => parseHours(h) !== 'invalid', { message: 'hours is "HH:MM-HH:MM", for example "09:00-22:00"' }),
+      ),
+  ),
   /** An IANA time zone such as "Asia/Shanghai"; else the Worker's WATCH_TIME_ZONE. */
-  timeZone: z.optional(z.string().check(z.refine(isTimeZone, { message: 'not a time zone: use an IANA name such as "Asia/Shanghai"' }))),
+  timeZone: z.optional(
+    z.string().check(z.refine(isTimeZone, { message: 'not a time zone: use an IANA name such as "Asia/Shanghai"' })),
+  ),
 });
 export type WatchConfig = z.infer<typeof WatchConfig>;
 import { KeyName } from '../customers/keys';
@@ -25,10 +33,19 @@ import { FieldRule } from '../mapping/rules';
 import { isCanonicalId } from '../shared/ids';
 
 /** An endpoint id, as it appears in `/hooks/{id}`. */
-export const EndpointId = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'an endpoint id is 1-64 of a-z, 0-9 and -, not starting with -'));
+export const EndpointId = z
+  .string()
+  .check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'an endpoint id is 1-64 of a-z, 0-9 and -, not starting with -'));
 
 /** A CRM id: a snowflake above 2^53, so always a decimal string. */
-export const CrmId = z.string().check(z.refine(isCanonicalId, 'a CRM id is a decimal string such as "347772778973233152" (no sign, leading zeros or spaces; at most 19 digits)'));
+export const CrmId = z
+  .string()
+  .check(
+    z.refine(
+      isCanonicalId,
+      'a CRM id is a decimal string such as "347772778973233152" (no sign, leading zeros or spaces; at most 19 digits)',
+    ),
+  );
 
 /** Names JavaScript objects give a meaning to: never a CRM field, and kept as a key they would vanish or break a page. */
 export const OBJECT_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
@@ -65,10 +82,19 @@ export const EndpointConfigObject = z.strictObject({
   fields: z.record(FieldName, FieldRule).check(
     z.superRefine((fields, ctx) => {
       const count = Object.keys(fields).length;
-      if (count > MAX_FIELD_RULES) ctx.addIssue({ code: 'custom', path: [], message: `at most ${MAX_FIELD_RULES} field rules (this has ${count})` });
+      if (count > MAX_FIELD_RULES)
+        ctx.addIssue({
+          code: 'custom',
+          path: [],
+          message: `at most ${MAX_FIELD_RULES} field rules (this has ${count})`,
+        });
       for (const reserved of ['mid', 'id']) {
         if (reserved in fields) {
-          ctx.addIssue({ code: 'custom', path: [reserved], message: `"${reserved}" is set by ${reserved === 'mid' ? 'crm.moduleId' : 'customerId'}, not by fields` });
+          ctx.addIssue({
+            code: 'custom',
+            path: [reserved],
+            message: `"${reserved}" is set by ${reserved === 'mid' ? 'crm.moduleId' : 'customerId'}, not by fields`,
+          });
         }
       }
     }),
@@ -76,7 +102,9 @@ export const EndpointConfigObject = z.strictObject({
   /** Public HTML forms: a field that humans leave empty; a filled one is answered 200 and dropped (row `spam`). */
   honeypot: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(128))),
   /** Public HTML forms: a form post gets a 303 to one of these (never to a URL from the request). */
-  redirect: z.optional(z.strictObject({ success: z.url({ protocol: /^https?$/ }), failure: z.url({ protocol: /^https?$/ }) })),
+  redirect: z.optional(
+    z.strictObject({ success: z.url({ protocol: /^https?$/ }), failure: z.url({ protocol: /^https?$/ }) }),
+  ),
   /** Browser origins allowed to POST here with fetch (CORS); none by default. */
   cors: z.optional(
     z.strictObject({
@@ -96,7 +124,15 @@ export const EndpointConfigObject = z.strictObject({
   /** Opt in to the per client IP rate limit (the HOOK_RATE_LIMITER binding in wrangler.toml): 429 beyond it, no log row. */
   rateLimit: z._default(z.boolean(), false),
   /** Field paths of the payload masked in the log (`phone`, `contact.email`, `answers.*.phone_number`). */
-  redact: z.optional(z.array(z.string().check(z.regex(/^[^.\s]+(\.[^.\s]+)*$/, 'a path is keys separated by dots, * for every key or element'))).check(z.maxLength(50))),
+  redact: z.optional(
+    z
+      .array(
+        z
+          .string()
+          .check(z.regex(/^[^.\s]+(\.[^.\s]+)*$/, 'a path is keys separated by dots, * for every key or element')),
+      )
+      .check(z.maxLength(50)),
+  ),
   /** `sync` (default) or `queue`, retries and their schedule (README "Delivery"). */
   delivery: z._default(DeliveryConfig, DEFAULT_DELIVERY),
   /** Dedupes repeats: a JSONata expression over the payload (`lead_id`) or `{ "header": "webhook-id" }`. */
@@ -175,7 +211,8 @@ export function formatIssues(error: z.core.$ZodError): { path: string; message: 
 export function endpointSecretNames(config: EndpointConfig): string[] {
   const names = new Set<string>();
   if ('secret' in config.verify) for (const n of secretNames(config.verify.secret)) names.add(n);
-  if (config.handshake && 'secret' in config.handshake) for (const n of secretNames(config.handshake.secret)) names.add(n);
+  if (config.handshake && 'secret' in config.handshake)
+    for (const n of secretNames(config.handshake.secret)) names.add(n);
   if (config.turnstile) names.add(config.turnstile.secret);
   return [...names];
 }

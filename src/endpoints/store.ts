@@ -32,10 +32,21 @@ export async function getEndpointCached(kv: KVNamespace, id: string, now = Date.
  * What a listing needs of an endpoint without reading it, kept as the KV key's metadata (at most 1024 bytes): the
  * listings over every endpoint (secrets in use, product lines, modules) cost one KV list per 1,000 endpoints.
  */
-export type EndpointSummary = { moduleId: string; productLineId: string; secrets: string[]; enabled: boolean; watch?: EndpointConfig['watch'] };
+export type EndpointSummary = {
+  moduleId: string;
+  productLineId: string;
+  secrets: string[];
+  enabled: boolean;
+  watch?: EndpointConfig['watch'];
+};
 
 function summaryOf(config: EndpointConfig): EndpointSummary {
-  const summary: EndpointSummary = { moduleId: config.crm.moduleId, productLineId: config.crm.productLineId, secrets: endpointSecretNames(config), enabled: config.enabled };
+  const summary: EndpointSummary = {
+    moduleId: config.crm.moduleId,
+    productLineId: config.crm.productLineId,
+    secrets: endpointSecretNames(config),
+    enabled: config.enabled,
+  };
   return config.watch ? { ...summary, watch: config.watch } : summary;
 }
 
@@ -78,11 +89,17 @@ export async function listEndpointSummaries(kv: KVNamespace): Promise<(EndpointS
 export const MAX_PAGE = 200;
 
 /** One page of endpoints, sorted by id (one KV list, one read per endpoint); `next` is the cursor of the page after. */
-export async function listEndpointsPage(kv: KVNamespace, options: { limit: number; cursor?: string }): Promise<{ endpoints: StoredEndpoint[]; next: string | null }> {
+export async function listEndpointsPage(
+  kv: KVNamespace,
+  options: { limit: number; cursor?: string },
+): Promise<{ endpoints: StoredEndpoint[]; next: string | null }> {
   const limit = Math.min(Math.max(1, options.limit), MAX_PAGE);
   const page = await kv.list({ prefix: PREFIX, limit, ...(options.cursor ? { cursor: options.cursor } : {}) });
   const read = await Promise.all(page.keys.map((key) => getEndpoint(kv, key.name.slice(PREFIX.length))));
-  return { endpoints: read.filter((e): e is StoredEndpoint => e !== null), next: page.list_complete ? null : page.cursor };
+  return {
+    endpoints: read.filter((e): e is StoredEndpoint => e !== null),
+    next: page.list_complete ? null : page.cursor,
+  };
 }
 
 /** Lists every endpoint, sorted by id: one KV read each, for what needs every configuration (the cron, tests). */

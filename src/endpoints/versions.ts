@@ -6,13 +6,41 @@ import type { EndpointConfig } from './schema';
 
 export const KEEP_VERSIONS = 100;
 
-export type Version = { endpointId: string; n: number; config: EndpointConfig; savedBy: string; savedAt: number; restoredFrom: number | null };
+export type Version = {
+  endpointId: string;
+  n: number;
+  config: EndpointConfig;
+  savedBy: string;
+  savedAt: number;
+  restoredFrom: number | null;
+};
 
-type Row = { endpoint_id: string; n: number; config: string; saved_by: string; saved_at: number; restored_from: number | null };
-const fromRow = (r: Row): Version => ({ endpointId: r.endpoint_id, n: r.n, config: JSON.parse(r.config), savedBy: r.saved_by, savedAt: r.saved_at, restoredFrom: r.restored_from });
+type Row = {
+  endpoint_id: string;
+  n: number;
+  config: string;
+  saved_by: string;
+  saved_at: number;
+  restored_from: number | null;
+};
+const fromRow = (r: Row): Version => ({
+  endpointId: r.endpoint_id,
+  n: r.n,
+  config: JSON.parse(r.config),
+  savedBy: r.saved_by,
+  savedAt: r.saved_at,
+  restoredFrom: r.restored_from,
+});
 
 /** Stores a saved configuration as the endpoint's next version; returns its number. */
-export async function addVersion(db: D1Database, endpointId: string, config: EndpointConfig, by: string, now: number, restoredFrom: number | null = null): Promise<number> {
+export async function addVersion(
+  db: D1Database,
+  endpointId: string,
+  config: EndpointConfig,
+  by: string,
+  now: number,
+  restoredFrom: number | null = null,
+): Promise<number> {
   const [inserted] = await db.batch<{ n: number }>([
     db
       .prepare(
@@ -20,21 +48,30 @@ export async function addVersion(db: D1Database, endpointId: string, config: End
          VALUES (?1, COALESCE((SELECT MAX(n) FROM endpoint_versions WHERE endpoint_id = ?1), 0) + 1, ?2, ?3, ?4, ?5) RETURNING n`,
       )
       .bind(endpointId, JSON.stringify(config), by, now, restoredFrom),
-    db.prepare('DELETE FROM endpoint_versions WHERE endpoint_id = ?1 AND n <= (SELECT MAX(n) FROM endpoint_versions WHERE endpoint_id = ?1) - ?2').bind(endpointId, KEEP_VERSIONS),
+    db
+      .prepare(
+        'DELETE FROM endpoint_versions WHERE endpoint_id = ?1 AND n <= (SELECT MAX(n) FROM endpoint_versions WHERE endpoint_id = ?1) - ?2',
+      )
+      .bind(endpointId, KEEP_VERSIONS),
   ]);
   return inserted!.results[0]!.n;
 }
 
 export async function listVersions(db: D1Database, endpointId: string): Promise<Omit<Version, 'config'>[]> {
   const { results } = await db
-    .prepare("SELECT endpoint_id, n, 'null' AS config, saved_by, saved_at, restored_from FROM endpoint_versions WHERE endpoint_id = ? ORDER BY n DESC")
+    .prepare(
+      "SELECT endpoint_id, n, 'null' AS config, saved_by, saved_at, restored_from FROM endpoint_versions WHERE endpoint_id = ? ORDER BY n DESC",
+    )
     .bind(endpointId)
     .all<Row>();
   return results.map(fromRow).map(({ config: _c, ...v }) => v);
 }
 
 export async function getVersion(db: D1Database, endpointId: string, n: number): Promise<Version | null> {
-  const row = await db.prepare('SELECT * FROM endpoint_versions WHERE endpoint_id = ? AND n = ?').bind(endpointId, n).first<Row>();
+  const row = await db
+    .prepare('SELECT * FROM endpoint_versions WHERE endpoint_id = ? AND n = ?')
+    .bind(endpointId, n)
+    .first<Row>();
   return row ? fromRow(row) : null;
 }
 
@@ -54,5 +91,7 @@ export function diffConfigs(before: unknown, after: unknown): Change[] {
   const a = leaves(before, '', new Map());
   const b = leaves(after, '', new Map());
   const paths = [...new Set([...a.keys(), ...b.keys()])].sort();
-  return paths.filter((p) => JSON.stringify(a.get(p)) !== JSON.stringify(b.get(p))).map((p) => ({ path: p, before: a.get(p), after: b.get(p) }));
+  return paths
+    .filter((p) => JSON.stringify(a.get(p)) !== JSON.stringify(b.get(p)))
+    .map((p) => ({ path: p, before: a.get(p), after: b.get(p) }));
 }

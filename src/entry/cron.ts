@@ -16,7 +16,12 @@ export async function runCron(env: Env, now: number) {
   const redriven = await redrive(env.DB, env.DELIVERY_QUEUE, now, num(env.REDRIVE_AFTER_MINUTES, 15) * 60_000);
   // held by an isolate whose cache still said "disabled" after the endpoint was enabled
   const released = await releaseHeldOfEnabled(env.DB, env.ENDPOINTS, env.DELIVERY_QUEUE, coordinationOf(env), now);
-  const retention = await enforceRetention(env.DB, now, num(env.RAW_RETENTION_DAYS, 7), num(env.LOG_RETENTION_DAYS, 30));
+  const retention = await enforceRetention(
+    env.DB,
+    now,
+    num(env.RAW_RETENTION_DAYS, 7),
+    num(env.LOG_RETENTION_DAYS, 30),
+  );
   const summary = { event: 'cron', redriven, released, ...retention };
   console.log(JSON.stringify(summary));
   return summary;

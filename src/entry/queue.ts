@@ -30,7 +30,11 @@ export function attemptDeps(env: Env, now: () => number = Date.now): AttemptDeps
 }
 
 /** The Worker's `queue` handler: deliveries from `crm-deliveries`, the dead ones from its dead-letter queue. */
-export async function handleQueue(batch: MessageBatch<DeliveryMessage>, env: Env, _ctx: ExecutionContext): Promise<void> {
+export async function handleQueue(
+  batch: MessageBatch<DeliveryMessage>,
+  env: Env,
+  _ctx: ExecutionContext,
+): Promise<void> {
   const deps = attemptDeps(env);
   await Promise.all(
     batch.messages.map(async (message) => {
@@ -82,5 +86,12 @@ async function markDead(deps: AttemptDeps, id: string): Promise<void> {
   const row = await markDeadLettered(deps.db, id, now);
   if (!row) return;
   if (row.sequence_key)
-    await endTurnAt(deps, { key: row.sequence_key, ticket: { deliveryId: id, endpointId: row.endpoint_id, version: row.version, round: row.replays } }, 'ended');
+    await endTurnAt(
+      deps,
+      {
+        key: row.sequence_key,
+        ticket: { deliveryId: id, endpointId: row.endpoint_id, version: row.version, round: row.replays },
+      },
+      'ended',
+    );
 }

@@ -41,8 +41,14 @@ hooks.post('/:id', async (c) => {
     endpoint = await findEndpoint(c.env, id);
   } catch (err) {
     // A stored configuration that no longer validates: the operator's to fix, and the sender should retry.
-    const outcome = misconfigured(id, c.req.raw, `stored configuration is invalid: ${(err as Error).message.slice(0, 500)}`);
-    c.executionCtx.waitUntil(insertDelivery(c.env.DB, outcome.record).catch((e) => console.error('delivery log write failed', e)));
+    const outcome = misconfigured(
+      id,
+      c.req.raw,
+      `stored configuration is invalid: ${(err as Error).message.slice(0, 500)}`,
+    );
+    c.executionCtx.waitUntil(
+      insertDelivery(c.env.DB, outcome.record).catch((e) => console.error('delivery log write failed', e)),
+    );
     return c.json(outcome.body, outcome.status);
   }
   if (endpoint) c.set('endpoint', endpoint);
@@ -83,7 +89,8 @@ hooks.post('/:id', async (c) => {
   const { status, body } = policyAnswer(endpoint.config, done);
   const { redirect } = endpoint.config;
   // Only the configured URLs: nothing in the request can choose where the browser goes.
-  if (redirect && FORM_POST.test(c.req.header('content-type') ?? '')) return c.redirect(status < 300 ? redirect.success : redirect.failure, 303);
+  if (redirect && FORM_POST.test(c.req.header('content-type') ?? ''))
+    return c.redirect(status < 300 ? redirect.success : redirect.failure, 303);
   return body === null ? c.body(null, 204) : c.json(body, status as ContentfulStatusCode);
 });
 
@@ -96,7 +103,10 @@ hooks.options('/:id', async (c) => {
   const origin = c.req.header('origin');
   c.header('vary', 'Origin');
   if (!endpoint || !origin || !endpoint.config.cors?.origins.includes(origin)) return c.body(null, 403);
-  const token = endpoint.config.verify.type === 'token' && endpoint.config.verify.header ? `, ${endpoint.config.verify.header}` : '';
+  const token =
+    endpoint.config.verify.type === 'token' && endpoint.config.verify.header
+      ? `, ${endpoint.config.verify.header}`
+      : '';
   c.header('access-control-allow-origin', origin);
   c.header('access-control-allow-methods', 'POST');
   c.header('access-control-allow-headers', `content-type${token}`);
@@ -109,10 +119,13 @@ hooks.get('/:id', async (c) => {
   const id = c.req.param('id');
   const endpoint = await findEndpoint(c.env, id);
   if (!endpoint) throw new ApiError(404, 'not_found', 'No such endpoint');
-  if (endpoint.config.rateLimit && !(await withinRateLimit(c.env.HOOK_RATE_LIMITER, endpoint.id, c.req.raw))) return rateLimited(c, endpoint.id);
+  if (endpoint.config.rateLimit && !(await withinRateLimit(c.env.HOOK_RATE_LIMITER, endpoint.id, c.req.raw)))
+    return rateLimited(c, endpoint.id);
   const outcome = await processHandshake(deps(c.env, c.executionCtx), endpoint, c.req.raw);
   if (!outcome) throw new ApiError(405, 'method_not_allowed', 'Webhooks are POSTed to this URL');
-  c.executionCtx.waitUntil(insertDelivery(c.env.DB, outcome.record).catch((err) => console.error('delivery log write failed', err)));
+  c.executionCtx.waitUntil(
+    insertDelivery(c.env.DB, outcome.record).catch((err) => console.error('delivery log write failed', err)),
+  );
   return outcome.response ?? c.json(outcome.body, outcome.status);
 });
 
@@ -126,7 +139,10 @@ function rateLimited(c: Context<HooksEnv>, endpointId: string) {
   const flush = countRateLimited(c.env.DB, endpointId, Date.now());
   if (flush) c.executionCtx.waitUntil(flush.catch((err) => console.error('rate-limit count write failed', err)));
   c.header('retry-after', String(RATE_LIMIT_PERIOD_SECONDS));
-  return c.json(errorBody('rate_limited', `Too many requests from this address; retry after ${RATE_LIMIT_PERIOD_SECONDS} s`), 429);
+  return c.json(
+    errorBody('rate_limited', `Too many requests from this address; retry after ${RATE_LIMIT_PERIOD_SECONDS} s`),
+    429,
+  );
 }
 
 /** The endpoint named in the URL; `null` for an unknown or malformed id. */

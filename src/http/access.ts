@@ -14,7 +14,9 @@ export function accessConfig(env: { ACCESS_TEAM_DOMAIN?: string; ACCESS_AUD?: st
   return { issuer, certsUrl: `${issuer}/cdn-cgi/access/certs`, aud };
 }
 
-export type AccessResult = { ok: true; email: string } | { ok: false; why: 'missing' | 'malformed' | 'signature' | 'audience' | 'expired' | 'issuer' | 'no_email' | 'keys' };
+export type AccessResult =
+  | { ok: true; email: string }
+  | { ok: false; why: 'missing' | 'malformed' | 'signature' | 'audience' | 'expired' | 'issuer' | 'no_email' | 'keys' };
 
 type Jwk = JsonWebKey & { kid?: string };
 const KEYS_TTL_MS = 5 * 60_000;
@@ -54,7 +56,12 @@ const json = (s: string): Record<string, unknown> | null => {
 };
 
 /** Verifies an Access JWT; the team's keys are cached for 5 minutes and fetched again for a key id not seen yet. */
-export async function verifyAccess(token: string | undefined, cfg: AccessConfig, fetchFn: typeof fetch, now = Date.now()): Promise<AccessResult> {
+export async function verifyAccess(
+  token: string | undefined,
+  cfg: AccessConfig,
+  fetchFn: typeof fetch,
+  now = Date.now(),
+): Promise<AccessResult> {
   if (!token) return { ok: false, why: 'missing' };
   const parts = token.split('.');
   if (parts.length !== 3) return { ok: false, why: 'malformed' };
@@ -68,10 +75,19 @@ export async function verifyAccess(token: string | undefined, cfg: AccessConfig,
   if (!jwk) return { ok: false, why: 'signature' };
   let valid = false;
   try {
-    const key = await crypto.subtle.importKey('jwk', { kty: jwk.kty, n: jwk.n, e: jwk.e, alg: 'RS256', ext: true }, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, [
-      'verify',
-    ]);
-    valid = await crypto.subtle.verify('RSASSA-PKCS1-v1_5', key, fromB64url(parts[2]!), new TextEncoder().encode(`${parts[0]}.${parts[1]}`));
+    const key = await crypto.subtle.importKey(
+      'jwk',
+      { kty: jwk.kty, n: jwk.n, e: jwk.e, alg: 'RS256', ext: true },
+      { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+      false,
+      ['verify'],
+    );
+    valid = await crypto.subtle.verify(
+      'RSASSA-PKCS1-v1_5',
+      key,
+      fromB64url(parts[2]!),
+      new TextEncoder().encode(`${parts[0]}.${parts[1]}`),
+    );
   } catch {
     valid = false;
   }

@@ -21,7 +21,12 @@ export function authBlocked(kind: AuthKind, request: Request, now: number): bool
 }
 
 /** Records one failed authentication; `true` when the client is now over the limit (answer 429, not 401). */
-export async function authFailed(limiter: RateLimit | undefined, kind: AuthKind, request: Request, now: number): Promise<boolean> {
+export async function authFailed(
+  limiter: RateLimit | undefined,
+  kind: AuthKind,
+  request: Request,
+  now: number,
+): Promise<boolean> {
   const ip = clientIp(request);
   const network = clientNetwork(request);
   console.warn(JSON.stringify({ event: 'auth_failed', kind, ip }));

@@ -16,11 +16,15 @@ export const BODY_LIMITS = {
 } as const;
 
 /** A middleware that refuses a body over `limitFor(path)` with 413 (`render` shapes the refusal for its audience). */
-export function limitBodies(limitFor: (path: string) => number, render?: (c: Context, max: number) => Response | Promise<Response>): MiddlewareHandler {
+export function limitBodies(
+  limitFor: (path: string) => number,
+  render?: (c: Context, max: number) => Response | Promise<Response>,
+): MiddlewareHandler {
   return async (c, next) => {
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     const max = limitFor(c.req.path);
-    const onError = (ctx: Context) => (render ? render(ctx, max) : ctx.json(errorBody('payload_too_large', `Body exceeds ${max} bytes`), 413));
+    const onError = (ctx: Context) =>
+      render ? render(ctx, max) : ctx.json(errorBody('payload_too_large', `Body exceeds ${max} bytes`), 413);
     return bodyLimit({ maxSize: max, onError })(c, next);
   };
 }

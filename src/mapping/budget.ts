@@ -29,17 +29,23 @@ export function compileBudgeted(source: string): jsonata.Expression {
     );
   }
   const refused = refusedFunctions(ast);
-  if (refused.length > 0) throw new Error(`$${refused[0]} is not allowed in a mapping: ${REFUSED_FUNCTIONS[refused[0]!]}`);
+  if (refused.length > 0)
+    throw new Error(`$${refused[0]} is not allowed in a mapping: ${REFUSED_FUNCTIONS[refused[0]!]}`);
   const unknown = unknownFunctions(ast);
-  if (unknown.length > 0) throw new Error(`unknown function $${unknown[0]}: known are ${KNOWN_FUNCTIONS.map((f) => `$${f}`).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`unknown function $${unknown[0]}: known are ${KNOWN_FUNCTIONS.map((f) => `$${f}`).join(', ')}`);
   // counted on the evaluation's own frame (`base` is new for each evaluate call), so concurrent evaluations never share
   expression.assign(ENTRY as unknown as string, (_expr: unknown, _input: unknown, environment: Frame) => {
     const base = environment.base;
     base.budgetSteps = (base.budgetSteps ?? 0) + 1;
     if (base.budgetSteps === 1) bindBounded(base);
-    if (base.budgetSteps > BUDGET.steps) throw new BudgetExceeded(`expression exceeded its budget (${BUDGET.steps} evaluation steps)`);
+    if (base.budgetSteps > BUDGET.steps)
+      throw new BudgetExceeded(`expression exceeded its budget (${BUDGET.steps} evaluation steps)`);
   });
-  expression.assign(EXIT as unknown as string, (_expr: unknown, _input: unknown, _environment: unknown, result: unknown) => checkResultSize(result));
+  expression.assign(
+    EXIT as unknown as string,
+    (_expr: unknown, _input: unknown, _environment: unknown, result: unknown) => checkResultSize(result),
+  );
   return expression;
 }
 
@@ -58,8 +64,10 @@ function unsafeRegexes(node: unknown, found: string[] = []): string[] {
     for (const child of node) unsafeRegexes(child, found);
   } else if (node && typeof node === 'object') {
     const n = node as { type?: string; value?: unknown };
-    if (n.type === 'regex' && n.value instanceof RegExp && hasNestedQuantifier(n.value.source)) found.push(n.value.source);
-    for (const child of Object.values(node)) if (child && typeof child === 'object' && !(child instanceof RegExp)) unsafeRegexes(child, found);
+    if (n.type === 'regex' && n.value instanceof RegExp && hasNestedQuantifier(n.value.source))
+      found.push(n.value.source);
+    for (const child of Object.values(node))
+      if (child && typeof child === 'object' && !(child instanceof RegExp)) unsafeRegexes(child, found);
   }
   return found;
 }
@@ -227,11 +235,24 @@ function unknownFunctions(ast: unknown): string[] {
   const walk = (node: unknown) => {
     if (Array.isArray(node)) return node.forEach(walk);
     if (!node || typeof node !== 'object' || node instanceof RegExp) return;
-    const n = node as { type?: string; value?: unknown; procedure?: { type?: string; value?: unknown }; lhs?: { type?: string; value?: unknown }; arguments?: unknown[] };
+    const n = node as {
+      type?: string;
+      value?: unknown;
+      procedure?: { type?: string; value?: unknown };
+      lhs?: { type?: string; value?: unknown };
+      arguments?: unknown[];
+    };
     if (n.type === 'bind' && n.lhs?.type === 'variable' && typeof n.lhs.value === 'string') bound.add(n.lhs.value);
     if (n.type === 'lambda')
-      for (const a of n.arguments ?? []) if (a && typeof a === 'object' && typeof (a as { value?: unknown }).value === 'string') bound.add((a as { value: string }).value);
-    if ((n.type === 'function' || n.type === 'partial') && n.procedure?.type === 'variable' && typeof n.procedure.value === 'string') called.push(n.procedure.value);
+      for (const a of n.arguments ?? [])
+        if (a && typeof a === 'object' && typeof (a as { value?: unknown }).value === 'string')
+          bound.add((a as { value: string }).value);
+    if (
+      (n.type === 'function' || n.type === 'partial') &&
+      n.procedure?.type === 'variable' &&
+      typeof n.procedure.value === 'string'
+    )
+      called.push(n.procedure.value);
     for (const child of Object.values(node)) walk(child);
   };
   walk(ast);
@@ -262,7 +283,8 @@ function refusedFunctions(ast: unknown): string[] {
 type Definition = { _jsonata_function: true; implementation: (...args: unknown[]) => unknown; signature?: unknown };
 type Frame2 = { bind(name: string, value: unknown): void; lookup(name: string): unknown };
 
-const tooLong = (what: string, length: number) => new BudgetExceeded(`expression exceeded its budget (${what} of ${length} characters; at most ${BUDGET.string})`);
+const tooLong = (what: string, length: number) =>
+  new BudgetExceeded(`expression exceeded its budget (${what} of ${length} characters; at most ${BUDGET.string})`);
 
 /** Refuses before the call a built-in whose result would pass the string budget: `$pad` to 100 MB, `$join` of copies. */
 const BOUNDED: Record<string, (args: unknown[]) => number> = {

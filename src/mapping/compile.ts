@@ -49,18 +49,27 @@ function compileExpression(source: string, path: string, issues: MappingIssue[])
     return compileBudgeted(source);
   } catch (err) {
     const e = err as { message?: string; position?: number };
-    issues.push({ path, message: `invalid JSONata: ${e.message ?? String(err)}${e.position !== undefined ? ` (at ${e.position})` : ''}` });
+    issues.push({
+      path,
+      message: `invalid JSONata: ${e.message ?? String(err)}${e.position !== undefined ? ` (at ${e.position})` : ''}`,
+    });
     return undefined;
   }
 }
 
 /** Compiles an endpoint's expressions; every broken one is reported with its path, so a PUT can refuse it. */
-export function compileMapping(source: MappingSource): { ok: true; mapping: CompiledMapping } | { ok: false; issues: MappingIssue[] } {
+export function compileMapping(
+  source: MappingSource,
+): { ok: true; mapping: CompiledMapping } | { ok: false; issues: MappingIssue[] } {
   const issues: MappingIssue[] = [];
   if (source.customerId === undefined && !source.customerLookup) {
-    issues.push({ path: 'customerId', message: 'give customerId (an expression) or customerLookup (keys to look up), or both' });
+    issues.push({
+      path: 'customerId',
+      message: 'give customerId (an expression) or customerLookup (keys to look up), or both',
+    });
   }
-  const customerId = source.customerId === undefined ? undefined : compileExpression(source.customerId, 'customerId', issues);
+  const customerId =
+    source.customerId === undefined ? undefined : compileExpression(source.customerId, 'customerId', issues);
   const lookups: CompiledLookup[] = [];
   (source.customerLookup ?? []).forEach((l, i) => {
     const value = compileExpression(l.value, `customerLookup.${i}.value`, issues);
@@ -91,7 +100,10 @@ export function compileMapping(source: MappingSource): { ok: true; mapping: Comp
       }
     }
   }
-  const idempotencyKey = typeof source.idempotencyKey === 'string' ? compileExpression(source.idempotencyKey, 'idempotencyKey', issues) : undefined;
+  const idempotencyKey =
+    typeof source.idempotencyKey === 'string'
+      ? compileExpression(source.idempotencyKey, 'idempotencyKey', issues)
+      : undefined;
   const skipWhen = source.skipWhen === undefined ? undefined : compileExpression(source.skipWhen, 'skipWhen', issues);
   const version = source.version === undefined ? undefined : compileExpression(source.version, 'version', issues);
   if (issues.length > 0) return { ok: false, issues };
@@ -108,7 +120,10 @@ export function compiledMappingFor(cacheKey: string, source: MappingSource): Com
   const hit = cache.get(cacheKey);
   if (hit) return hit;
   const compiled = compileMapping(source);
-  if (!compiled.ok) throw new Error(`stored mapping does not compile: ${compiled.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  if (!compiled.ok)
+    throw new Error(
+      `stored mapping does not compile: ${compiled.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    );
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   cache.set(cacheKey, compiled.mapping);
   return compiled.mapping;

@@ -17,7 +17,12 @@ const RESERVED = new Set(['true', 'false', 'null', 'and', 'or', 'in']);
 const jsonataTrim = (s: string) => s.replace(/[ \t\n\r]+/g, ' ').trim();
 
 const FUNCTIONS: Record<string, (v: unknown) => { ok: true; value: unknown } | { ok: false }> = {
-  trim: (v) => (v === undefined ? { ok: true, value: undefined } : typeof v === 'string' ? { ok: true, value: jsonataTrim(v) } : { ok: false }),
+  trim: (v) =>
+    v === undefined
+      ? { ok: true, value: undefined }
+      : typeof v === 'string'
+        ? { ok: true, value: jsonataTrim(v) }
+        : { ok: false },
   digits: (v) => (Array.isArray(v) ? { ok: false } : { ok: true, value: digits(v) }),
   cnMobile: (v) => (Array.isArray(v) ? { ok: false } : { ok: true, value: cnMobile(v) }),
 };

@@ -32,7 +32,12 @@ function plain(value: unknown): unknown {
 
 /** A value that says nothing: it is left out of the CRM body rather than blanking a field. */
 export function isNothing(value: unknown): boolean {
-  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '') || (Array.isArray(value) && value.length === 0);
+  return (
+    value === undefined ||
+    value === null ||
+    (typeof value === 'string' && value.trim() === '') ||
+    (Array.isArray(value) && value.length === 0)
+  );
 }
 
 // The bindings of one input, built once for all of its expressions.
@@ -50,7 +55,10 @@ export async function trialRun(mapping: CompiledMapping): Promise<{ path: string
   const named: [string, Expression | undefined][] = [
     ['customerId', mapping.customerId],
     ...mapping.lookups.map((l, i): [string, Expression] => [`customerLookup.${i}.value`, l.value]),
-    ...mapping.fields.map((f): [string, Expression | undefined] => [`fields.${f.name}`, f.kind === 'constant' ? undefined : f.expression]),
+    ...mapping.fields.map((f): [string, Expression | undefined] => [
+      `fields.${f.name}`,
+      f.kind === 'constant' ? undefined : f.expression,
+    ]),
     ['idempotencyKey', mapping.idempotencyKey],
     ['skipWhen', mapping.skipWhen],
     ['version', mapping.version],
@@ -104,7 +112,8 @@ function translate(name: string, value: unknown, map: ReadonlyMap<string, unknow
  */
 function asId(value: unknown): string | undefined {
   if (typeof value === 'string' && isCanonicalId(value.trim())) return value.trim();
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0 && !Object.is(value, -0)) return String(value);
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0 && !Object.is(value, -0))
+    return String(value);
   return undefined;
 }
 
@@ -112,7 +121,11 @@ function asId(value: unknown): string | undefined {
  * Maps a parsed payload onto the CRM update's fields with an endpoint's compiled mapping, and names the customer.
  * `explain`: also warn about every field whose expression yielded nothing (the preview wants that; webhooks do not).
  */
-export async function mapPayload(mapping: CompiledMapping, input: MapInput, options: { explain?: boolean } = {}): Promise<MapResult> {
+export async function mapPayload(
+  mapping: CompiledMapping,
+  input: MapInput,
+  options: { explain?: boolean } = {},
+): Promise<MapResult> {
   const warnings: string[] = [];
   const mapped = await mapFields(mapping, input, warnings, options.explain ?? false);
   if (!mapped.ok) return { ...mapped, warnings };
@@ -122,7 +135,12 @@ export async function mapPayload(mapping: CompiledMapping, input: MapInput, opti
 type FieldFailure = { ok: false; reason: 'mapping_failed'; field: string; message: string };
 
 /** Every field rule's value; a field that yields nothing is left out (a required one fails the mapping). */
-async function mapFields(mapping: CompiledMapping, input: MapInput, warnings: string[], explain: boolean): Promise<{ ok: true; fields: Record<string, unknown> } | FieldFailure> {
+async function mapFields(
+  mapping: CompiledMapping,
+  input: MapInput,
+  warnings: string[],
+  explain: boolean,
+): Promise<{ ok: true; fields: Record<string, unknown> } | FieldFailure> {
   const fields: Record<string, unknown> = {};
   for (const field of mapping.fields) {
     let value: unknown;
@@ -132,10 +150,21 @@ async function mapFields(mapping: CompiledMapping, input: MapInput, warnings: st
       if (field.kind === 'rule') {
         if (field.map && !isNothing(value)) value = translate(field.name, value, field.map, warnings);
         if (isNothing(value) && field.default !== undefined) value = field.default;
-        if (isNothing(value) && field.required) return { ok: false, reason: 'mapping_failed', field: field.name, message: `required field "${field.name}" has no value` };
+        if (isNothing(value) && field.required)
+          return {
+            ok: false,
+            reason: 'mapping_failed',
+            field: field.name,
+            message: `required field "${field.name}" has no value`,
+          };
       }
     } catch (err) {
-      return { ok: false, reason: 'mapping_failed', field: field.name, message: `fields.${field.name}: ${errorText(err)}` };
+      return {
+        ok: false,
+        reason: 'mapping_failed',
+        field: field.name,
+        message: `fields.${field.name}: ${errorText(err)}`,
+      };
     }
     if (!isNothing(value)) fields[field.name] = value;
     else if (explain && field.kind !== 'constant') warnings.push(`fields.${field.name}: yielded nothing; left out`);
@@ -144,13 +173,24 @@ async function mapFields(mapping: CompiledMapping, input: MapInput, warnings: st
 }
 
 /** The customer: the payload's CRM id, else the lookup keys (normalised as they are stored). */
-async function mapCustomer(mapping: CompiledMapping, input: MapInput, fields: Record<string, unknown>, warnings: string[]): Promise<MapResult> {
+async function mapCustomer(
+  mapping: CompiledMapping,
+  input: MapInput,
+  fields: Record<string, unknown>,
+  warnings: string[],
+): Promise<MapResult> {
   if (mapping.customerId) {
     let rawId: unknown;
     try {
       rawId = await evaluate(mapping.customerId, input);
     } catch (err) {
-      return { ok: false, reason: 'customer_unresolved', kind: 'malformed', message: `customerId: ${errorText(err)}`, warnings };
+      return {
+        ok: false,
+        reason: 'customer_unresolved',
+        kind: 'malformed',
+        message: `customerId: ${errorText(err)}`,
+        warnings,
+      };
     }
     const customerId = asId(rawId);
     if (customerId !== undefined) return { ok: true, customerId, fields, warnings };
@@ -164,7 +204,14 @@ async function mapCustomer(mapping: CompiledMapping, input: MapInput, fields: Re
       };
     }
   }
-  if (mapping.lookups.length === 0) return { ok: false, reason: 'customer_unresolved', kind: 'missing', message: 'customerId expression yielded nothing', warnings };
+  if (mapping.lookups.length === 0)
+    return {
+      ok: false,
+      reason: 'customer_unresolved',
+      kind: 'missing',
+      message: 'customerId expression yielded nothing',
+      warnings,
+    };
   const lookups: Lookup[] = [];
   for (const lookup of mapping.lookups) {
     let value: unknown;
@@ -181,7 +228,11 @@ async function mapCustomer(mapping: CompiledMapping, input: MapInput, fields: Re
 }
 
 /** The idempotency key of a payload: the expression's value or the header's; nothing means no dedupe (with a warning). */
-export async function idempotencyKeyOf(mapping: CompiledMapping, source: string | { header: string } | undefined, input: MapInput): Promise<{ value?: string; warning?: string }> {
+export async function idempotencyKeyOf(
+  mapping: CompiledMapping,
+  source: string | { header: string } | undefined,
+  input: MapInput,
+): Promise<{ value?: string; warning?: string }> {
   if (source === undefined) return {};
   let raw: unknown;
   if (typeof source === 'object') raw = input.headers[source.header];
@@ -195,7 +246,10 @@ export async function idempotencyKeyOf(mapping: CompiledMapping, source: string 
   const value = typeof raw === 'string' ? raw.trim() : typeof raw === 'number' ? String(raw) : undefined;
   if (!value) return { warning: 'idempotencyKey yielded nothing; not deduplicated' };
   // a key built of parts that are all empty (`form:serial:updated_at` -> "::") would make different leads duplicates
-  if (!/[\p{L}\p{N}]/u.test(value)) return { warning: `idempotencyKey yielded "${value.slice(0, 40)}", only separators (its parts are empty); not deduplicated` };
+  if (!/[\p{L}\p{N}]/u.test(value))
+    return {
+      warning: `idempotencyKey yielded "${value.slice(0, 40)}", only separators (its parts are empty); not deduplicated`,
+    };
   return { value };
 }
 
@@ -203,11 +257,15 @@ export async function idempotencyKeyOf(mapping: CompiledMapping, source: string 
  * The sender's version of the record (the endpoint's `version`): a number or a string, else null (the adapter's
  * receipt order decides then), with a warning when the expression fails or yields nothing.
  */
-export async function versionOf(mapping: CompiledMapping, input: MapInput): Promise<{ value: unknown; warning?: string }> {
+export async function versionOf(
+  mapping: CompiledMapping,
+  input: MapInput,
+): Promise<{ value: unknown; warning?: string }> {
   if (!mapping.version) return { value: null };
   try {
     const value = await evaluate(mapping.version, input);
-    if (value === undefined || value === null || value === '') return { value: null, warning: 'version yielded nothing; receipt order decides' };
+    if (value === undefined || value === null || value === '')
+      return { value: null, warning: 'version yielded nothing; receipt order decides' };
     return { value };
   } catch (err) {
     return { value: null, warning: `version: ${errorText(err)}; receipt order decides` };
@@ -215,7 +273,10 @@ export async function versionOf(mapping: CompiledMapping, input: MapInput): Prom
 }
 
 /** Whether the endpoint's `skipWhen` says to leave this webhook alone (an error counts as "no", with a warning). */
-export async function shouldSkip(mapping: CompiledMapping, input: MapInput): Promise<{ skip: boolean; warning?: string }> {
+export async function shouldSkip(
+  mapping: CompiledMapping,
+  input: MapInput,
+): Promise<{ skip: boolean; warning?: string }> {
   if (!mapping.skipWhen) return { skip: false };
   try {
     const value = await evaluate(mapping.skipWhen, input);
@@ -226,7 +287,10 @@ export async function shouldSkip(mapping: CompiledMapping, input: MapInput): Pro
 }
 
 /** Who a lead is, for lists: the `name` and `phone` fields as the mapping yields them (text; a miss or an error is null). */
-export async function leadOf(mapping: CompiledMapping, input: MapInput): Promise<{ name: string | null; phone: string | null }> {
+export async function leadOf(
+  mapping: CompiledMapping,
+  input: MapInput,
+): Promise<{ name: string | null; phone: string | null }> {
   const lead = { name: null as string | null, phone: null as string | null };
   for (const field of mapping.fields) {
     if (field.name !== 'name' && field.name !== 'phone') continue;

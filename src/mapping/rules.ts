@@ -24,6 +24,7 @@ const FromRule = z.strictObject({
 
 /** A field: a JSONata expression string, a constant `{ value }`, or a rule `{ from, map?, default?, required? }`. */
 export const FieldRule = z.union([z.string().check(z.minLength(1)), ConstantRule, FromRule], {
-  error: 'a field is a JSONata expression string, { "value": ... }, or { "from": ..., "map"?, "default"?, "required"? }',
+  error:
+    'a field is a JSONata expression string, { "value": ... }, or { "from": ..., "map"?, "default"?, "required"? }',
 });
 export type FieldRule = z.infer<typeof FieldRule>;

@@ -26,12 +26,20 @@ export function notifyTarget(config: NotifyConfig | undefined, env: NotifyVars):
   const lang: NotifyLang = config?.lang ?? (env.NOTIFY_LANG === 'en' ? 'en' : 'zh');
   if (config) return { url: config.url, format: config.format, lang };
   if (!env.NOTIFY_URL) return null;
-  const format = (NOTIFY_FORMATS as readonly string[]).includes(env.NOTIFY_FORMAT ?? '') ? (env.NOTIFY_FORMAT as NotifyFormat) : 'json';
+  const format = (NOTIFY_FORMATS as readonly string[]).includes(env.NOTIFY_FORMAT ?? '')
+    ? (env.NOTIFY_FORMAT as NotifyFormat)
+    : 'json';
   return { url: env.NOTIFY_URL, format, lang };
 }
 
 /** One message, before a bot's format: a title, markdown lines, the console page to open, and its facts as data. */
-export type Message = { event: string; title: string; lines: string[]; link: { text: string; url: string }; data: Record<string, unknown> };
+export type Message = {
+  event: string;
+  title: string;
+  lines: string[];
+  link: { text: string; url: string };
+  data: Record<string, unknown>;
+};
 
 /** The request body each bot expects. */
 export function botBody(format: NotifyFormat, m: Message): unknown {
@@ -40,7 +48,10 @@ export function botBody(format: NotifyFormat, m: Message): unknown {
     case 'wecom': // WeCom group bot: {"msgtype":"markdown","markdown":{"content"}} (4096 bytes at most)
       return { msgtype: 'markdown', markdown: { content: `**${m.title}**\n${text}`.slice(0, 4000) } };
     case 'dingtalk': // DingTalk custom robot: {"msgtype":"markdown","markdown":{"title","text"}}
-      return { msgtype: 'markdown', markdown: { title: m.title, text: `### ${m.title}\n${text.replace(/\n/g, '\n\n')}` } };
+      return {
+        msgtype: 'markdown',
+        markdown: { title: m.title, text: `### ${m.title}\n${text.replace(/\n/g, '\n\n')}` },
+      };
     case 'feishu': // Feishu custom bot: an interactive card, lark_md text and a button to the console
       return {
         msg_type: 'interactive',
@@ -48,7 +59,12 @@ export function botBody(format: NotifyFormat, m: Message): unknown {
           header: { title: { tag: 'plain_text', content: m.title } },
           elements: [
             { tag: 'div', text: { tag: 'lark_md', content: m.lines.join('\n') } },
-            { tag: 'action', actions: [{ tag: 'button', text: { tag: 'plain_text', content: m.link.text }, url: m.link.url, type: 'primary' }] },
+            {
+              tag: 'action',
+              actions: [
+                { tag: 'button', text: { tag: 'plain_text', content: m.link.text }, url: m.link.url, type: 'primary' },
+              ],
+            },
           ],
         },
       };

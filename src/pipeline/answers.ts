@@ -9,7 +9,12 @@ import type { BodyFailure } from '../receive/body';
 import type { VerifyResult } from '../verify';
 import type { TurnstileResult } from '../verify/turnstile';
 
-export type Answer = { status: ContentfulStatusCode; code: ErrorCode; message: string; rowStatus: 'rejected' | 'failed' };
+export type Answer = {
+  status: ContentfulStatusCode;
+  code: ErrorCode;
+  message: string;
+  rowStatus: 'rejected' | 'failed';
+};
 
 export const MISCONFIGURED = 'Endpoint is misconfigured; the operator has been told';
 /** The generic 401 a refused sender sees, whatever the precise reason. */
@@ -38,9 +43,19 @@ export function turnstileAnswer(result: Exclude<TurnstileResult, { ok: true }>):
   switch (result.reason) {
     case 'turnstile_missing':
     case 'turnstile_rejected':
-      return { status: 403, code: 'turnstile_failed', message: 'The anti-bot check failed; reload the form and try again', rowStatus: 'rejected' };
+      return {
+        status: 403,
+        code: 'turnstile_failed',
+        message: 'The anti-bot check failed; reload the form and try again',
+        rowStatus: 'rejected',
+      };
     case 'turnstile_unavailable':
-      return { status: 503, code: 'turnstile_unavailable', message: 'The anti-bot check could not be completed; try again shortly', rowStatus: 'failed' };
+      return {
+        status: 503,
+        code: 'turnstile_unavailable',
+        message: 'The anti-bot check could not be completed; try again shortly',
+        rowStatus: 'failed',
+      };
     case 'turnstile_misconfigured':
       return { status: 503, code: 'endpoint_misconfigured', message: MISCONFIGURED, rowStatus: 'failed' };
     default: {
@@ -66,7 +81,9 @@ type Answered = { status: number; body: Record<string, unknown>; record: { id: s
 
 /** A form on a public page (anyone can post it and read the answer): the `html-form` preset, or public-form protections. */
 export function isPublicForm(config: EndpointConfig): boolean {
-  return config.preset === 'html-form' || Boolean(config.cors || config.turnstile || config.honeypot || config.redirect);
+  return (
+    config.preset === 'html-form' || Boolean(config.cors || config.turnstile || config.honeypot || config.redirect)
+  );
 }
 
 /** A refusal a visitor may read: the code and the delivery id to quote, never the CRM's or the mapping's text. */
@@ -80,17 +97,24 @@ function genericRefusal(body: Record<string, unknown>, deliveryId: string): Reco
  * cannot be found (and a sync one the mapping refuses) as accepted, so an ad platform's test lead or setup check
  * passes; `status` sets every accepted answer's status (204: no body); `body` replaces every accepted answer's body.
  */
-export function policyAnswer(config: EndpointConfig, outcome: Answered): { status: ContentfulStatusCode | 204; body: Record<string, unknown> | null } {
+export function policyAnswer(
+  config: EndpointConfig,
+  outcome: Answered,
+): { status: ContentfulStatusCode | 204; body: Record<string, unknown> | null } {
   const policy = config.response;
   let status = outcome.status;
   let body = outcome.body;
   const rowStatus = outcome.record.status;
-  const unresolved = rowStatus === 'unmatched' || rowStatus === 'conflict' || (rowStatus === 'invalid' && status === 422);
+  const unresolved =
+    rowStatus === 'unmatched' || rowStatus === 'conflict' || (rowStatus === 'invalid' && status === 422);
   if (policy?.unresolved === 'accept' && unresolved) {
     status = 200;
     body = { deliveryId: outcome.record.id, status: rowStatus };
   } else if (status >= 300) {
-    return { status: status as ContentfulStatusCode, body: isPublicForm(config) ? genericRefusal(body, outcome.record.id) : body };
+    return {
+      status: status as ContentfulStatusCode,
+      body: isPublicForm(config) ? genericRefusal(body, outcome.record.id) : body,
+    };
   }
   if (policy?.status) status = policy.status;
   if (policy?.body) body = policy.body;

@@ -6,7 +6,17 @@
  * new state in one D1 batch.
  */
 import { type CrmResult, crmRequestJson } from '../crm/client';
-import { callsFor, type Delivered, type DeliverDeps, deliverToCrm, findOrCreate, gateOutcomeOf, resolveCustomer, whyNotCreate, withWhyNot } from './deliver';
+import {
+  callsFor,
+  type Delivered,
+  type DeliverDeps,
+  deliverToCrm,
+  findOrCreate,
+  gateOutcomeOf,
+  resolveCustomer,
+  whyNotCreate,
+  withWhyNot,
+} from './deliver';
 import { type GateOutcome, isLookupSequence, productLineOf } from '../coordination';
 import { attemptFromCrm, insertAttemptStatement, type Attempt, type AttemptOutcome } from '../deliveries/attempts';
 import { LEASE_MARGIN_MS } from '../deliveries/idempotency';
@@ -15,8 +25,28 @@ import type { DeliveryRow, DeliveryStatus } from '../deliveries/store';
 import type { EndpointConfig, StoredEndpoint } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
 import { compiledMappingFor, type CompiledMapping } from '../mapping/compile';
-import { crmFacts, enqueue, failureOutcome, isUnmatched, type Prepared, prepare, scrubbedResult, targetOf, warningsOf } from './core';
-import { beginTurn, endTurn, endTurnAt, type Place, placeOf, type TurnDeps, turnEndOf, waitReasonOf, waitSeconds } from './turn';
+import {
+  crmFacts,
+  enqueue,
+  failureOutcome,
+  isUnmatched,
+  type Prepared,
+  prepare,
+  scrubbedResult,
+  targetOf,
+  warningsOf,
+} from './core';
+import {
+  beginTurn,
+  endTurn,
+  endTurnAt,
+  type Place,
+  placeOf,
+  type TurnDeps,
+  turnEndOf,
+  waitReasonOf,
+  waitSeconds,
+} from './turn';
 import { decodeSignature, utf8 } from '../verify/crypto';
 import { parseJsonOr } from '../shared/json';
 
@@ -48,11 +78,16 @@ export function storedRequest(row: DeliveryRow, bytes: Uint8Array) {
 }
 
 /** Takes the lease on a due delivery (one CRM call at a time, whatever the queue sends twice): the row, or what to do with the message. */
-async function lease(deps: AttemptDeps, deliveryId: string, now: number): Promise<{ row: DeliveryRow } | MessageAction> {
+async function lease(
+  deps: AttemptDeps,
+  deliveryId: string,
+  now: number,
+): Promise<{ row: DeliveryRow } | MessageAction> {
   const leased = await leaseForAttempt(deps.db, deliveryId, now, now + deps.crm.timeoutMs + LEASE_MARGIN_MS);
   if ('row' in leased) return leased;
   // another attempt holds it (a re-driven duplicate message): look again once its lease is over
-  if ('heldUntil' in leased) return { action: 'retry', delaySeconds: Math.max(1, Math.ceil((leased.heldUntil - now) / 1000)) };
+  if ('heldUntil' in leased)
+    return { action: 'retry', delaySeconds: Math.max(1, Math.ceil((leased.heldUntil - now) / 1000)) };
   return { action: 'ack' };
 }
 
@@ -77,7 +112,10 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   const warnings: string[] = [];
   // the customer sequence this attempt stands in (known once mapped; the one taken at receipt until then)
   let place: Place | null = row.sequence_key
-    ? { key: row.sequence_key, ticket: { deliveryId: row.id, endpointId: row.endpoint_id, version: row.version, round: row.replays } }
+    ? {
+        key: row.sequence_key,
+        ticket: { deliveryId: row.id, endpointId: row.endpoint_id, version: row.version, round: row.replays },
+      }
     : null;
   // the CRM slot this attempt holds, and what the CRM did with it
   let slot: string | null = null;
@@ -92,7 +130,15 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
       deps,
       row,
       now,
-      { outcome, status, reason, message, crm: crm ?? undefined, extra: { ...cleared, ...placed, ...extra, ...mergedWarnings(row.warnings, warnings) }, after },
+      {
+        outcome,
+        status,
+        reason,
+        message,
+        crm: crm ?? undefined,
+        extra: { ...cleared, ...placed, ...extra, ...mergedWarnings(row.warnings, warnings) },
+        after,
+      },
       delaySeconds,
     );
     return next ? { ...action, next } : action;
@@ -102,7 +148,12 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   try {
     endpoint = await getEndpoint(deps.endpoints, row.endpoint_id);
   } catch (err) {
-    return end('retry', 'retrying', 'endpoint_misconfigured', `stored configuration is invalid: ${(err as Error).message.slice(0, 300)}`);
+    return end(
+      'retry',
+      'retrying',
+      'endpoint_misconfigured',
+      `stored configuration is invalid: ${(err as Error).message.slice(0, 300)}`,
+    );
   }
   if (!endpoint) return end('failed', 'failed', 'endpoint_missing', `endpoint ${row.endpoint_id} no longer exists`);
   if (!endpoint.config.enabled) return holdRow(deps, row, place);
@@ -112,7 +163,8 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
     // stopped: the customer's sequence says whether the CRM applied it; if not, its sender (who got no answer) resends
     const turn = await beginTurn(deps, productLineId, place, 0, { heal: true });
     if (turn.kind === 'granted') slot = turn.slot;
-    if (turn.kind === 'done') return end('delivered', 'delivered', null, 'applied by an earlier try whose Worker stopped before recording it');
+    if (turn.kind === 'done')
+      return end('delivered', 'delivered', null, 'applied by an earlier try whose Worker stopped before recording it');
     return end('failed', 'failed', 'payload_purged', BODILESS);
   }
   if (!bytes) return end('failed', 'failed', 'payload_purged', 'the stored body was removed by retention');
@@ -128,33 +180,63 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   const target = targetOf(endpoint.config);
   const found = await resolveCustomer(deps.db, target.moduleId, prepared.mapped);
   // nobody found: kept as unmatched, or (onUnmatched "create") created in the turn of its first lookup key's line
-  const whyNot = 'kind' in found && found.kind === 'unmatched' ? whyNotCreate(endpoint.config.onUnmatched, deps.crm, prepared.mapped) : 'keep';
-  if ('kind' in found && whyNot !== null) return endDelivered(end, withWhyNot(found, whyNot), row, endpoint.config, prepared.value, now);
+  const whyNot =
+    'kind' in found && found.kind === 'unmatched'
+      ? whyNotCreate(endpoint.config.onUnmatched, deps.crm, prepared.mapped)
+      : 'keep';
+  if ('kind' in found && whyNot !== null)
+    return endDelivered(end, withWhyNot(found, whyNot), row, endpoint.config, prepared.value, now);
   const resolved = 'kind' in found ? null : found;
   const atReceipt = place;
-  const placed = placeOf(target, { id: row.id, endpointId: row.endpoint_id, version: prepared.version, round: row.replays }, prepared.mapped, resolved);
+  const placed = placeOf(
+    target,
+    { id: row.id, endpointId: row.endpoint_id, version: prepared.version, round: row.replays },
+    prepared.mapped,
+    resolved,
+  );
   // an endpoint that creates keeps a delivery placed by its lookup key in that line, found or not: the webhooks of one
   // new person stay in receipt order behind the one that creates them
-  const stays = atReceipt !== null && placed !== null && endpoint.config.onUnmatched === 'create' && isLookupSequence(atReceipt.key);
+  const stays =
+    atReceipt !== null &&
+    placed !== null &&
+    endpoint.config.onUnmatched === 'create' &&
+    isLookupSequence(atReceipt.key);
   place = stays ? { ...placed, key: atReceipt.key } : placed;
   productLineId = target.productLineId;
   // placed by its phone at receipt, found by id now (or the mapping changed): the old place is given up
   if (atReceipt && atReceipt.key !== place?.key) await endTurnAt(deps, atReceipt, 'ended');
   // the customer's turn and a CRM slot, in one request; a superseded delivery replayed by hand is sent all the same
-  const turn = await beginTurn(deps, target.productLineId, place, callsFor(target, mapping, prepared.mapped), { force: row.superseded_by !== null, heal: true });
+  const turn = await beginTurn(deps, target.productLineId, place, callsFor(target, mapping, prepared.mapped), {
+    force: row.superseded_by !== null,
+    heal: true,
+  });
   if (turn.kind === 'superseded') {
     const by = turn.byVersion ? `${turn.by} (version ${turn.byVersion})` : turn.by;
     const next = turn.next && turn.next !== row.id ? turn.next : null;
     if (next) await enqueue(deps.queue, next);
     place = null; // the sequence has let it go already
-    const action = await end('superseded', 'superseded', 'superseded', `not sent: delivery ${by}, newer, was applied to this customer first`, null, {
-      superseded_by: turn.by,
-      customer_id: resolved?.id ?? null,
-    });
+    const action = await end(
+      'superseded',
+      'superseded',
+      'superseded',
+      `not sent: delivery ${by}, newer, was applied to this customer first`,
+      null,
+      {
+        superseded_by: turn.by,
+        customer_id: resolved?.id ?? null,
+      },
+    );
     return next ? { ...action, next } : action;
   }
   if (turn.kind === 'done')
-    return end('delivered', 'delivered', null, 'applied by an earlier try whose Worker stopped before recording it', null, { customer_id: resolved?.id ?? null });
+    return end(
+      'delivered',
+      'delivered',
+      null,
+      'applied by an earlier try whose Worker stopped before recording it',
+      null,
+      { customer_id: resolved?.id ?? null },
+    );
   if (turn.kind !== 'granted') {
     // not attempted after all: the attempt is given back, the row says why it waits (its place in line is kept)
     const delay = waitSeconds(turn.retryInMs);
@@ -163,8 +245,13 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
     return { action: 'retry', delaySeconds: delay };
   }
   slot = turn.slot;
-  const intent = { startedBefore: row.create_state === 'started' || row.create_state === 'unconfirmed', markStarted: () => markCreateStarted(deps.db, row.id) };
-  const attempted = resolved ? await deliverToCrm(deps, target, mapping, prepared.mapped, resolved) : await findOrCreate(deps, target, mapping, prepared.mapped, intent);
+  const intent = {
+    startedBefore: row.create_state === 'started' || row.create_state === 'unconfirmed',
+    markStarted: () => markCreateStarted(deps.db, row.id),
+  };
+  const attempted = resolved
+    ? await deliverToCrm(deps, target, mapping, prepared.mapped, resolved)
+    : await findOrCreate(deps, target, mapping, prepared.mapped, intent);
   const delivered = scrubbedResult(attempted, deps.knownSecrets);
   gate = gateOutcomeOf(delivered);
   warnings.push(...warningsOf(delivered));
@@ -183,7 +270,11 @@ async function holdRow(deps: AttemptDeps, row: DeliveryRow, place: Place | null)
 }
 
 /** The end of an attempt whose stored body was not delivered: unreadable, skipped, or refused by the mapping. */
-function endUnmapped(end: End, prepared: Exclude<Prepared, { ok: true }>, skipWhen: string | undefined): Promise<MessageAction> {
+function endUnmapped(
+  end: End,
+  prepared: Exclude<Prepared, { ok: true }>,
+  skipWhen: string | undefined,
+): Promise<MessageAction> {
   if (prepared.step === 'parse') return end('invalid', 'invalid', prepared.failure.reason, prepared.failure.message);
   if (prepared.step === 'skip') return end('skipped', 'skipped', 'skip_when', `skipWhen matched: ${skipWhen}`);
   const status = isUnmatched(prepared.failure) ? 'unmatched' : 'invalid';
@@ -191,24 +282,57 @@ function endUnmapped(end: End, prepared: Exclude<Prepared, { ok: true }>, skipWh
 }
 
 /** The end of an attempt that reached the deliver step: delivered, unchanged, nobody to update, or a failure to retry or give up on. */
-function endDelivered(end: End, delivered: Delivered, row: DeliveryRow, config: EndpointConfig, value: unknown, now: number): Promise<MessageAction> {
+function endDelivered(
+  end: End,
+  delivered: Delivered,
+  row: DeliveryRow,
+  config: EndpointConfig,
+  value: unknown,
+  now: number,
+): Promise<MessageAction> {
   if (delivered.kind === 'unmatched') return end('unmatched', 'unmatched', 'customer_unresolved', delivered.message);
   if (delivered.kind === 'conflict') return end('conflict', 'conflict', 'customer_conflict', delivered.message);
   const facts = crmFacts(delivered.result, value, config.redact);
   const customerId = 'customerId' in delivered ? delivered.customerId : null;
-  const extra: Partial<DeliveryRow> = { ...facts, customer_id: customerId, crm_request: facts.crm_request === null ? null : crmRequestJson(facts.crm_request) };
-  if (delivered.kind === 'unconfirmed') return end('failed', 'failed', 'create_unconfirmed', delivered.message, delivered.result, { ...extra, create_state: 'unconfirmed' });
+  const extra: Partial<DeliveryRow> = {
+    ...facts,
+    customer_id: customerId,
+    crm_request: facts.crm_request === null ? null : crmRequestJson(facts.crm_request),
+  };
+  if (delivered.kind === 'unconfirmed')
+    return end('failed', 'failed', 'create_unconfirmed', delivered.message, delivered.result, {
+      ...extra,
+      create_state: 'unconfirmed',
+    });
   if (delivered.kind === 'created') {
     const message = `created customer ${delivered.customerId} (its lookup keys learned: the next webhook of this person updates it)`;
-    return end('delivered', 'delivered', 'customer_created', message, delivered.result, { ...extra, create_state: 'created' }, undefined, delivered.after);
+    return end(
+      'delivered',
+      'delivered',
+      'customer_created',
+      message,
+      delivered.result,
+      { ...extra, create_state: 'created' },
+      undefined,
+      delivered.after,
+    );
   }
   if (delivered.kind === 'unchanged') return end('unchanged', 'unchanged', 'unchanged', delivered.message, null, extra);
-  if (delivered.kind === 'delivered') return end('delivered', 'delivered', null, null, delivered.result, extra, undefined, delivered.after);
+  if (delivered.kind === 'delivered')
+    return end('delivered', 'delivered', null, null, delivered.result, extra, undefined, delivered.after);
   const result = delivered.result;
   const next = failureOutcome(result, config.delivery, row.run_attempts, true, 'dead');
   if (next.status === 'failed') return end('failed', 'failed', result.error, result.message, result, extra);
   if (next.status === 'dead') return end('dead', 'dead', result.error, next.message, result, extra);
-  return end('retry', 'retrying', result.error, result.message, result, { ...extra, next_attempt_at: now + next.delaySeconds * 1000 }, next.delaySeconds);
+  return end(
+    'retry',
+    'retrying',
+    result.error,
+    result.message,
+    result,
+    { ...extra, next_attempt_at: now + next.delaySeconds * 1000 },
+    next.delaySeconds,
+  );
 }
 
 /** The row's warnings with this attempt's added (each once); nothing to write when the attempt added none. */
@@ -228,7 +352,13 @@ type Ending = {
   after: D1PreparedStatement[];
 };
 
-async function finishAttempt(deps: AttemptDeps, row: DeliveryRow, startedAt: number, e: Ending, delaySeconds?: number): Promise<MessageAction> {
+async function finishAttempt(
+  deps: AttemptDeps,
+  row: DeliveryRow,
+  startedAt: number,
+  e: Ending,
+  delaySeconds?: number,
+): Promise<MessageAction> {
   const now = deps.now();
   const retry = e.status === 'retrying';
   const nextAttemptAt = retry ? (e.extra.next_attempt_at ?? now + (delaySeconds ?? 60) * 1000) : null;
@@ -259,6 +389,10 @@ async function finishAttempt(deps: AttemptDeps, row: DeliveryRow, startedAt: num
   };
   // the first attempt, when it delivered, is told by the delivery row itself (its CRM facts): no attempt row
   const firstTryDelivered = attempt.n === 1 && e.outcome === 'delivered';
-  await deps.db.batch([endAttemptStatement(deps.db, row.id, set), ...(firstTryDelivered ? [] : [insertAttemptStatement(deps.db, attempt)]), ...e.after]);
+  await deps.db.batch([
+    endAttemptStatement(deps.db, row.id, set),
+    ...(firstTryDelivered ? [] : [insertAttemptStatement(deps.db, attempt)]),
+    ...e.after,
+  ]);
   return retry ? { action: 'retry', delaySeconds: delay! } : { action: 'ack' };
 }

@@ -18,19 +18,44 @@ import type { Delivered } from './deliver';
 import { scrubJson } from './record';
 
 /** A request as the core needs it: the raw body, its content type, and what expressions see as `$headers` and `$query`. */
-export type CoreRequest = { bytes: Uint8Array; contentType: string | null; headers: Record<string, string>; query: Record<string, string | string[]> };
+export type CoreRequest = {
+  bytes: Uint8Array;
+  contentType: string | null;
+  headers: Record<string, string>;
+  query: Record<string, string | string[]>;
+};
 
 export type Prepared =
   | { ok: false; step: 'parse'; failure: BodyFailure; warnings: string[] }
   | { ok: false; step: 'skip'; value: unknown; view: unknown; warnings: string[] }
-  | { ok: false; step: 'map'; failure: Exclude<MapResult, { ok: true }>; value: unknown; view: unknown; warnings: string[] }
-  | { ok: true; mapped: Extract<MapResult, { ok: true }>; input: MapInput; value: unknown; key: string | null; version: string | null; warnings: string[] };
+  | {
+      ok: false;
+      step: 'map';
+      failure: Exclude<MapResult, { ok: true }>;
+      value: unknown;
+      view: unknown;
+      warnings: string[];
+    }
+  | {
+      ok: true;
+      mapped: Extract<MapResult, { ok: true }>;
+      input: MapInput;
+      value: unknown;
+      key: string | null;
+      version: string | null;
+      warnings: string[];
+    };
 
 /**
  * Parses the body, lays the preset's view over it, checks skipWhen and maps it (with the idempotency key).
  * `explain`: a warning for every expression that yields nothing (preview).
  */
-export async function prepare(config: EndpointConfig, mapping: CompiledMapping, request: CoreRequest, options: { explain?: boolean } = {}): Promise<Prepared> {
+export async function prepare(
+  config: EndpointConfig,
+  mapping: CompiledMapping,
+  request: CoreRequest,
+  options: { explain?: boolean } = {},
+): Promise<Prepared> {
   const parsed = await parseBody(request.bytes, request.contentType);
   if (!parsed.ok) return { ok: false, step: 'parse', failure: parsed, warnings: [] };
   return prepareParsed(config, mapping, parsed.value, request, [...parsed.warnings], options);
@@ -60,7 +85,8 @@ export async function prepareParsed(
 }
 
 /** Whether a map failure means "nobody to update" (unmatched, replayable once keys exist) rather than a bad request. */
-export const isUnmatched = (failure: Exclude<MapResult, { ok: true }>) => failure.reason === 'customer_unresolved' && failure.kind === 'missing';
+export const isUnmatched = (failure: Exclude<MapResult, { ok: true }>) =>
+  failure.reason === 'customer_unresolved' && failure.kind === 'missing';
 
 /** What the deliver step needs of an endpoint's configuration. */
 export function targetOf(config: EndpointConfig) {
@@ -78,14 +104,26 @@ export function scrubbedResult<D extends Delivered>(delivered: D, secrets: strin
 
 /** The warnings a CRM call adds to its delivery. */
 export function warningsOf(delivered: Delivered): string[] {
-  return delivered.kind === 'delivered' ? delivered.skipped.map((name) => `fields.${name}: left out, the CRM already has a value`) : [];
+  return delivered.kind === 'delivered'
+    ? delivered.skipped.map((name) => `fields.${name}: left out, the CRM already has a value`)
+    : [];
 }
 
-export type CrmFacts = Pick<NewDelivery, 'crm_request' | 'crm_http_status' | 'crm_code' | 'crm_message' | 'crm_response' | 'crm_duration_ms'>;
+export type CrmFacts = Pick<
+  NewDelivery,
+  'crm_request' | 'crm_http_status' | 'crm_code' | 'crm_message' | 'crm_response' | 'crm_duration_ms'
+>;
 
 /** A CRM call's facts for the row, with the endpoint's `redact` values masked wherever they reappear. */
 export function crmFacts(result: CrmResult | null, parsedBody: unknown, redact: string[] | undefined): CrmFacts {
-  const facts: CrmFacts = { crm_request: null, crm_http_status: null, crm_code: null, crm_message: null, crm_response: null, crm_duration_ms: null };
+  const facts: CrmFacts = {
+    crm_request: null,
+    crm_http_status: null,
+    crm_code: null,
+    crm_message: null,
+    crm_response: null,
+    crm_duration_ms: null,
+  };
   if (!result) return facts;
   facts.crm_request = result.request;
   facts.crm_http_status = result.httpStatus ?? null;
@@ -112,7 +150,10 @@ export function isRetryable(result: CrmResult, delivery: DeliveryConfig): boolea
 }
 
 /** What a failed CRM call means for its delivery: tried again after a delay, refused for good, or given up on. */
-export type FailureOutcome = { status: 'retrying'; delaySeconds: number } | { status: 'failed' } | { status: 'dead'; message: string };
+export type FailureOutcome =
+  | { status: 'retrying'; delaySeconds: number }
+  | { status: 'failed' }
+  | { status: 'dead'; message: string };
 
 /**
  * The one decision after a failed CRM call, for the sync path and the queued attempt alike. `attempt`: the attempts of
@@ -127,8 +168,18 @@ export function failureOutcome(
   exhausted: 'dead' | 'failed',
 ): FailureOutcome {
   if (!isRetryable(result, delivery) || !mayRetry) return { status: 'failed' };
-  if (attempt >= maxAttempts(delivery)) return exhausted === 'dead' ? { status: 'dead', message: `gave up after ${attempt} attempts: ${result.message}` } : { status: 'failed' };
-  return { status: 'retrying', delaySeconds: retryDelaySeconds(delivery, attempt, 'retryAfterSeconds' in result ? result.retryAfterSeconds : undefined) };
+  if (attempt >= maxAttempts(delivery))
+    return exhausted === 'dead'
+      ? { status: 'dead', message: `gave up after ${attempt} attempts: ${result.message}` }
+      : { status: 'failed' };
+  return {
+    status: 'retrying',
+    delaySeconds: retryDelaySeconds(
+      delivery,
+      attempt,
+      'retryAfterSeconds' in result ? result.retryAfterSeconds : undefined,
+    ),
+  };
 }
 
 /** What goes on the queue: only the delivery's id (messages are at most 128 KB; D1 holds the rest). */

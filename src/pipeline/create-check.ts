@@ -13,7 +13,9 @@ import { type DeliveryMessage, enqueue, prepare } from './core';
 import { learnLookups } from './deliver';
 
 export type CreateAnswer = { created: true; customerId: string } | { created: false };
-export type AnswerResult = { ok: true } | { ok: false; why: 'not_found' | 'not_unconfirmed' | 'invalid'; message: string };
+export type AnswerResult =
+  | { ok: true }
+  | { ok: false; why: 'not_found' | 'not_unconfirmed' | 'invalid'; message: string };
 
 export async function answerCreate(
   env: { DB: D1Database; ENDPOINTS: KVNamespace; DELIVERY_QUEUE: Queue<DeliveryMessage> },
@@ -27,12 +29,17 @@ export async function answerCreate(
     return { ok: false, why: 'not_unconfirmed', message: 'This delivery is not waiting for an answer about a create' };
   }
   if (answer.created) {
-    if (!isCanonicalId(answer.customerId)) return { ok: false, why: 'invalid', message: 'The customer id is the CRM id: a string of digits' };
+    if (!isCanonicalId(answer.customerId))
+      return { ok: false, why: 'invalid', message: 'The customer id is the CRM id: a string of digits' };
     const learned = await learnKeysOf(env, row, answer.customerId, now);
     if (!learned.ok) return learned;
   }
   if (!(await answerUnconfirmed(env.DB, id, answer.created ? 'created' : 'absent', now))) {
-    return { ok: false, why: 'not_unconfirmed', message: 'This delivery is not waiting for an answer about a create (or its body was removed)' };
+    return {
+      ok: false,
+      why: 'not_unconfirmed',
+      message: 'This delivery is not waiting for an answer about a create (or its body was removed)',
+    };
   }
   await enqueue(env.DELIVERY_QUEUE, id);
   return { ok: true };
@@ -47,11 +54,20 @@ async function learnKeysOf(
 ): Promise<AnswerResult> {
   const endpoint = await getEndpoint(env.ENDPOINTS, row.endpoint_id).catch(() => null);
   const bytes = storedBody(row);
-  if (!endpoint || !bytes) return { ok: false, why: 'invalid', message: 'The endpoint or the stored body is gone: import the key under Customer keys instead' };
+  if (!endpoint || !bytes)
+    return {
+      ok: false,
+      why: 'invalid',
+      message: 'The endpoint or the stored body is gone: import the key under Customer keys instead',
+    };
   const mapping = compiledMappingFor(`${endpoint.id}:${endpoint.revision}`, endpoint.config);
   const prepared = await prepare(endpoint.config, mapping, storedRequest(row, bytes));
   if (!prepared.ok || (prepared.mapped.lookups ?? []).length === 0) {
-    return { ok: false, why: 'invalid', message: 'The lead has no lookup key to learn: import the key under Customer keys instead' };
+    return {
+      ok: false,
+      why: 'invalid',
+      message: 'The lead has no lookup key to learn: import the key under Customer keys instead',
+    };
   }
   await learnLookups(env.DB, endpoint.config.crm.moduleId, prepared.mapped.lookups ?? [], customerId, now);
   return { ok: true };

@@ -14,10 +14,15 @@ async function productLines(env: Env, c: Coordination, asked: string | undefined
 }
 
 /** Every gate's state (`productLine`: only that product line's, when limits are per product line). */
-export async function crmGates(env: Env, productLine?: string): Promise<{ scope: Coordination['scope']; gates: CrmGate[] }> {
+export async function crmGates(
+  env: Env,
+  productLine?: string,
+): Promise<{ scope: Coordination['scope']; gates: CrmGate[] }> {
   const coordination = coordinationOf(env);
   const lines = await productLines(env, coordination, productLine);
-  const gates = await Promise.all(lines.map(async (productLineId) => ({ productLineId, ...(await gateStatus(coordination, productLineId ?? '')) })));
+  const gates = await Promise.all(
+    lines.map(async (productLineId) => ({ productLineId, ...(await gateStatus(coordination, productLineId ?? '')) })),
+  );
   return { scope: coordination.scope, gates };
 }
 

@@ -20,10 +20,22 @@ import { viewOf } from '../presets';
 import { parseBody } from '../receive/body';
 import { redactPaths, scrubValue, sensitiveForms } from '../deliveries/redact';
 
-export type Sample = { bytes: Uint8Array; contentType: string | null; headers: Record<string, string>; query: Record<string, string | string[]> };
+export type Sample = {
+  bytes: Uint8Array;
+  contentType: string | null;
+  headers: Record<string, string>;
+  query: Record<string, string | string[]>;
+};
 
 export type PreviewResult = {
-  outcome: 'would_deliver' | 'would_create' | 'would_skip' | 'would_refuse' | 'unmatched' | 'conflict' | 'nothing_to_send';
+  outcome:
+    | 'would_deliver'
+    | 'would_create'
+    | 'would_skip'
+    | 'would_refuse'
+    | 'unmatched'
+    | 'conflict'
+    | 'nothing_to_send';
   reason?: string;
   message?: string;
   /** The payload as the field mapping sees it (after the preset's normalisation). */
@@ -37,21 +49,42 @@ export type PreviewResult = {
 };
 
 /** What a sample would do under a configuration: the core's `prepare` and customer resolution, stopping before the CRM call. */
-export async function previewWebhook(db: D1Database, crm: CrmSettings, config: EndpointConfig, sample: Sample, mapping?: CompiledMapping): Promise<PreviewResult> {
+export async function previewWebhook(
+  db: D1Database,
+  crm: CrmSettings,
+  config: EndpointConfig,
+  sample: Sample,
+  mapping?: CompiledMapping,
+): Promise<PreviewResult> {
   const empty = { customerId: null, idempotencyKey: null, crm: null, readsCurrentRecord: false };
   if (!mapping) {
     const compiled = compileMapping(config);
     if (!compiled.ok)
-      return { ...empty, outcome: 'would_refuse', reason: 'endpoint_misconfigured', message: compiled.issues.map((i) => `${i.path}: ${i.message}`).join('; '), warnings: [] };
+      return {
+        ...empty,
+        outcome: 'would_refuse',
+        reason: 'endpoint_misconfigured',
+        message: compiled.issues.map((i) => `${i.path}: ${i.message}`).join('; '),
+        warnings: [],
+      };
     mapping = compiled.mapping;
   }
   const prepared = await prepare(config, mapping, sample, { explain: true });
   // what `redact` hides in the log is hidden here too: the view, the CRM body, every message and warning
-  const hidden = prepared.ok || prepared.step !== 'parse' ? hiddenForms(prepared.value, config.redact) : new Map<string, string>();
+  const hidden =
+    prepared.ok || prepared.step !== 'parse' ? hiddenForms(prepared.value, config.redact) : new Map<string, string>();
   const masked = (result: PreviewResult): PreviewResult => (hidden.size === 0 ? result : scrubValue(result, hidden));
   const { warnings } = prepared;
-  if (!prepared.ok && prepared.step === 'parse') return { ...empty, outcome: 'would_refuse', reason: prepared.failure.reason, message: prepared.failure.message, warnings };
-  if (!prepared.ok && prepared.step === 'skip') return masked({ ...empty, outcome: 'would_skip', reason: 'skip_when', view: prepared.view, warnings });
+  if (!prepared.ok && prepared.step === 'parse')
+    return {
+      ...empty,
+      outcome: 'would_refuse',
+      reason: prepared.failure.reason,
+      message: prepared.failure.message,
+      warnings,
+    };
+  if (!prepared.ok && prepared.step === 'skip')
+    return masked({ ...empty, outcome: 'would_skip', reason: 'skip_when', view: prepared.view, warnings });
   if (!prepared.ok) {
     warnings.push(prepared.failure.message);
     return masked({
@@ -63,7 +96,13 @@ export async function previewWebhook(db: D1Database, crm: CrmSettings, config: E
       warnings,
     });
   }
-  return masked(await previewCrmCall(db, crm, config, mapping, prepared, { ...empty, view: prepared.input.body, idempotencyKey: prepared.key }));
+  return masked(
+    await previewCrmCall(db, crm, config, mapping, prepared, {
+      ...empty,
+      view: prepared.input.body,
+      idempotencyKey: prepared.key,
+    }),
+  );
 }
 
 /** The values an endpoint's `redact` hides in a parsed body, in every form they may take (digits of a phone, ...). */
@@ -91,10 +130,17 @@ async function previewCrmCall(
       warnings.push(`no customer for ${looked}: it would be created (onUnmatched "create"), once`);
       const plan = planUpdate(config.update, mapped.fields, mapping.overwrites, null);
       const body = { mid: config.crm.moduleId, ...(plan.kind === 'send' ? plan.body : {}) };
-      const request = { url: `${crm.baseUrl}${crm.createPath}`, headers: maskedHeaders(crm, config.crm.productLineId), body };
+      const request = {
+        url: `${crm.baseUrl}${crm.createPath}`,
+        headers: maskedHeaders(crm, config.crm.productLineId),
+        body,
+      };
       return { ...base, outcome: 'would_create', readsCurrentRecord: false, crm: request, warnings };
     }
-    const message = resolved.kind === 'unmatched' ? `no customer for ${looked}${whyNot === 'keep' ? '' : `; ${whyNot}`}` : resolved.message;
+    const message =
+      resolved.kind === 'unmatched'
+        ? `no customer for ${looked}${whyNot === 'keep' ? '' : `; ${whyNot}`}`
+        : resolved.message;
     warnings.push(message);
     return { ...base, outcome: resolved.kind, reason: 'customer_unresolved', message, warnings };
   }
@@ -102,34 +148,68 @@ async function previewCrmCall(
   if (resolved.foundBy.length > 0) warnings.push(`customer found by ${resolved.foundBy.join(', ')}`);
   const readsCurrentRecord = needsCurrent(config.update, mapping.overwrites);
   const plan = planUpdate(config.update, mapped.fields, mapping.overwrites, null);
-  if (plan.kind === 'unchanged') return { ...base, customerId, readsCurrentRecord, outcome: 'nothing_to_send', message: 'no mapped field has a value', warnings };
-  if (readsCurrentRecord) warnings.push(`update.mode ${config.update.mode}: the current record is read first, and the body is adjusted to it`);
+  if (plan.kind === 'unchanged')
+    return {
+      ...base,
+      customerId,
+      readsCurrentRecord,
+      outcome: 'nothing_to_send',
+      message: 'no mapped field has a value',
+      warnings,
+    };
+  if (readsCurrentRecord)
+    warnings.push(
+      `update.mode ${config.update.mode}: the current record is read first, and the body is adjusted to it`,
+    );
   const body = { mid: config.crm.moduleId, id: customerId, ...plan.body };
-  const request = { url: `${crm.baseUrl}/api/moduleData/update`, headers: maskedHeaders(crm, config.crm.productLineId), body };
+  const request = {
+    url: `${crm.baseUrl}/api/moduleData/update`,
+    headers: maskedHeaders(crm, config.crm.productLineId),
+    body,
+  };
   return { ...base, outcome: 'would_deliver', customerId, readsCurrentRecord, crm: request, warnings };
 }
 
 /** What a replay of a logged delivery would send now (the admin API's and the console's preview-replay). */
-export async function previewOfDelivery(env: Env, id: string): Promise<{ ok: true; endpointId: string; result: PreviewResult } | Extract<StoredSample, { ok: false }>> {
+export async function previewOfDelivery(
+  env: Env,
+  id: string,
+): Promise<{ ok: true; endpointId: string; result: PreviewResult } | Extract<StoredSample, { ok: false }>> {
   const stored = await storedSample(env.DB, id);
   if (!stored.ok) return stored;
   const endpoint = await getEndpoint(env.ENDPOINTS, stored.endpointId);
   if (!endpoint) return { ok: false, why: 'not_found', message: `Endpoint ${stored.endpointId} no longer exists` };
-  return { ok: true, endpointId: stored.endpointId, result: await previewWebhook(env.DB, crmSettings(env), endpoint.config, stored.sample) };
+  return {
+    ok: true,
+    endpointId: stored.endpointId,
+    result: await previewWebhook(env.DB, crmSettings(env), endpoint.config, stored.sample),
+  };
 }
 
-export type StoredSample = { ok: true; endpointId: string; sample: Sample } | { ok: false; why: 'not_found' | 'not_replayable'; message: string };
+export type StoredSample =
+  | { ok: true; endpointId: string; sample: Sample }
+  | { ok: false; why: 'not_found' | 'not_replayable'; message: string };
 
 /** A logged delivery as a sample request (its stored body, content type, headers and query), if it can be replayed. */
 export async function storedSample(db: D1Database, id: string): Promise<StoredSample> {
   const row = await getDeliveryRow(db, id);
   if (!row) return { ok: false, why: 'not_found', message: 'No such delivery' };
   const bytes = storedBody(row);
-  if (!bytes || row.verified !== 1) return { ok: false, why: 'not_replayable', message: bytes ? 'The request was never verified' : 'The stored body was removed by retention' };
+  if (!bytes || row.verified !== 1)
+    return {
+      ok: false,
+      why: 'not_replayable',
+      message: bytes ? 'The request was never verified' : 'The stored body was removed by retention',
+    };
   return {
     ok: true,
     endpointId: row.endpoint_id,
-    sample: { bytes, contentType: row.content_type, headers: parseJsonOr(row.request_headers, {}), query: parseJsonOr(row.request_query, {}) },
+    sample: {
+      bytes,
+      contentType: row.content_type,
+      headers: parseJsonOr(row.request_headers, {}),
+      query: parseJsonOr(row.request_query, {}),
+    },
   };
 }
 
@@ -147,14 +227,21 @@ export async function leadsOf(kv: KVNamespace, rows: StoredPayload[]): Promise<M
     if (!mappings.has(row.endpointId)) {
       const endpoint = await getEndpoint(kv, row.endpointId);
       const compiled = endpoint ? compileMapping(endpoint.config) : null;
-      mappings.set(row.endpointId, endpoint && compiled?.ok ? { config: endpoint.config, mapping: compiled.mapping } : null);
+      mappings.set(
+        row.endpointId,
+        endpoint && compiled?.ok ? { config: endpoint.config, mapping: compiled.mapping } : null,
+      );
     }
     const m = mappings.get(row.endpointId);
     if (!m) continue;
     // a masked payload is stored as JSON whatever arrived; otherwise it is the body as it came
     const masked = row.payload.startsWith('{');
     // the text is what is stored: handed over as decoded (only a multipart body reads the bytes)
-    const parsed = await parseBody(new TextEncoder().encode(row.payload), masked ? 'application/json' : row.contentType, row.payload);
+    const parsed = await parseBody(
+      new TextEncoder().encode(row.payload),
+      masked ? 'application/json' : row.contentType,
+      row.payload,
+    );
     if (!parsed.ok) continue;
     const lead = await leadOf(m.mapping, { body: viewOf(m.config.preset, parsed.value), headers: {}, query: {} });
     if (lead.name || lead.phone) leads.set(row.id, lead);

@@ -46,14 +46,16 @@ const MAX_STORED_HEADER = 1024;
 /** The request's headers without any that carry credentials: what expressions see as `$headers`. */
 export function visibleHeaders(headers: Headers, secret: string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of headers) if (!ALWAYS_SECRET_HEADERS.has(name) && !secret.includes(name)) out[name] = value;
+  for (const [name, value] of headers)
+    if (!ALWAYS_SECRET_HEADERS.has(name) && !secret.includes(name)) out[name] = value;
   return out;
 }
 
 /** The same, with long values cut, for the log. */
 function storedHeaders(visible: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(visible)) out[name] = value.length > MAX_STORED_HEADER ? `${value.slice(0, MAX_STORED_HEADER)}…` : value;
+  for (const [name, value] of Object.entries(visible))
+    out[name] = value.length > MAX_STORED_HEADER ? `${value.slice(0, MAX_STORED_HEADER)}…` : value;
   return out;
 }
 
@@ -156,7 +158,9 @@ function scrubRequest(request: CrmRequest, secrets: string[]): CrmRequest {
 export function scrubJson<T>(value: T, secrets: string[]): T {
   const text = JSON.stringify(value);
   const escaped = secrets.map((s) => JSON.stringify(s).slice(1, -1));
-  return escaped.some((s) => s.length >= 4 && text.includes(s)) ? (JSON.parse(scrubSecrets(text, escaped)) as T) : value;
+  return escaped.some((s) => s.length >= 4 && text.includes(s))
+    ? (JSON.parse(scrubSecrets(text, escaped)) as T)
+    : value;
 }
 
 /** Any JSON-like value with each known secret replaced by *** in its strings (an answer's body, mapped fields). */
@@ -164,7 +168,8 @@ export function scrubDeep<T>(value: T, secrets: string[]): T {
   if (secrets.length === 0) return value;
   if (typeof value === 'string') return scrubSecrets(value, secrets) as T;
   if (Array.isArray(value)) return value.map((v) => scrubDeep(v, secrets)) as T;
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, secrets)])) as T;
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, secrets)])) as T;
   return value;
 }
 

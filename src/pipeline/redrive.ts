@@ -8,7 +8,13 @@ const BATCH = 100; // sendBatch takes at most 100 messages
  * expired in the queue): still queued or retrying, and due for longer than `marginMs`. A delivery
  * waiting in backoff has its next attempt in the future and is never touched.
  */
-export async function redrive(db: D1Database, queue: Queue<DeliveryMessage>, now: number, marginMs: number, limit = 500): Promise<number> {
+export async function redrive(
+  db: D1Database,
+  queue: Queue<DeliveryMessage>,
+  now: number,
+  marginMs: number,
+  limit = 500,
+): Promise<number> {
   const ids = (await takeOverdue(db, now, marginMs, limit)).sort();
   for (let i = 0; i < ids.length; i += BATCH) {
     const chunk = ids.slice(i, i + BATCH);

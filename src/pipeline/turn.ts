@@ -4,7 +4,17 @@
  * whoever is next), and looking at a head that holds the line but makes no progress (its Worker stopped, its message
  * was lost).
  */
-import { type Begin, begin, type Coordination, end, type GateOutcome, type Place, productLineOf, sequenceKey, type TurnEnd } from '../coordination';
+import {
+  type Begin,
+  begin,
+  type Coordination,
+  end,
+  type GateOutcome,
+  type Place,
+  productLineOf,
+  sequenceKey,
+  type TurnEnd,
+} from '../coordination';
 import { statusOf } from '../deliveries/lifecycle';
 import { type DeliveryStatus, IN_FLIGHT } from '../deliveries/store';
 import type { MapResult } from '../mapping/map';
@@ -41,7 +51,12 @@ export function placeOf(
   if (!customer) return null;
   return {
     key: sequenceKey(target.productLineId, target.moduleId, customer),
-    ticket: { deliveryId: delivery.id, endpointId: delivery.endpointId, version: delivery.version, round: delivery.round },
+    ticket: {
+      deliveryId: delivery.id,
+      endpointId: delivery.endpointId,
+      version: delivery.version,
+      round: delivery.round,
+    },
   };
 }
 
@@ -55,11 +70,24 @@ export function turnEndOf(status: DeliveryStatus): TurnEnd {
  * Begins the turn with its slot (`calls`: the CRM calls it will make). `heal`: a head that blocks the line without
  * progress is looked at (and cleared or re-driven) once.
  */
-export async function beginTurn(deps: TurnDeps, productLineId: string, place: Place | null, calls: number, options: { force?: boolean; heal?: boolean } = {}): Promise<Begin> {
+export async function beginTurn(
+  deps: TurnDeps,
+  productLineId: string,
+  place: Place | null,
+  calls: number,
+  options: { force?: boolean; heal?: boolean } = {},
+): Promise<Begin> {
   const ask = () =>
-    begin(deps.coordination, productLineId, place, { calls, timeoutMs: deps.crm.timeoutMs, force: options.force, turnWaitMs: deps.turnWaitMs, slotWaitMs: deps.slotWaitMs });
+    begin(deps.coordination, productLineId, place, {
+      calls,
+      timeoutMs: deps.crm.timeoutMs,
+      force: options.force,
+      turnWaitMs: deps.turnWaitMs,
+      slotWaitMs: deps.slotWaitMs,
+    });
   const turn = await ask();
-  if (turn.kind !== 'wait' || turn.running || !options.heal || !place || turn.head === place.ticket.deliveryId) return turn;
+  if (turn.kind !== 'wait' || turn.running || !options.heal || !place || turn.head === place.ticket.deliveryId)
+    return turn;
   return (await healHead(deps, place.key, turn.head)) ? ask() : turn;
 }
 
@@ -83,7 +111,11 @@ export async function endTurn(
 }
 
 /** Ends the turn of a delivery known by its stored sequence key (a dead letter, a held row, an old place given up). */
-export function endTurnAt(deps: Pick<TurnDeps, 'coordination' | 'queue'>, place: Place, turnEnd: TurnEnd): Promise<string | null> {
+export function endTurnAt(
+  deps: Pick<TurnDeps, 'coordination' | 'queue'>,
+  place: Place,
+  turnEnd: TurnEnd,
+): Promise<string | null> {
   return endTurn(deps, productLineOf(place.key), place, turnEnd);
 }
 
@@ -94,7 +126,15 @@ export function endTurnAt(deps: Pick<TurnDeps, 'coordination' | 'queue'>, place:
 async function healHead(deps: TurnDeps, key: string, head: string): Promise<boolean> {
   const row = await statusOf(deps.db, head).catch(() => undefined);
   if (row === undefined) return false; // D1 unreachable: wait
-  const headPlace: Place = { key, ticket: { deliveryId: head, endpointId: row?.endpoint_id ?? '', version: row?.version ?? null, round: row?.replays ?? 0 } };
+  const headPlace: Place = {
+    key,
+    ticket: {
+      deliveryId: head,
+      endpointId: row?.endpoint_id ?? '',
+      version: row?.version ?? null,
+      round: row?.replays ?? 0,
+    },
+  };
   // ended, gone, or held by a disabled endpoint (it takes a new place when released)
   if (!row || !IN_FLIGHT.includes(row.status)) {
     await endTurnAt(deps, headPlace, row ? turnEndOf(row.status) : 'ended');
@@ -103,7 +143,8 @@ async function healHead(deps: TurnDeps, key: string, head: string): Promise<bool
   const now = deps.now();
   const unleased = row.lease_until === null || row.lease_until < now;
   // due and unleased (its message lost); or waiting for a turn that is its own now (it waited behind one since ended)
-  if (unleased && ((row.next_attempt_at ?? 0) <= now || row.reason === 'sequence_wait')) await enqueue(deps.queue, head);
+  if (unleased && ((row.next_attempt_at ?? 0) <= now || row.reason === 'sequence_wait'))
+    await enqueue(deps.queue, head);
   return false;
 }
 
@@ -113,8 +154,22 @@ export function waitSeconds(retryInMs: number): number {
 }
 
 /** Why a delivery that was not granted waits, for its row. */
-export function waitReasonOf(turn: Exclude<Begin, { kind: 'granted' | 'superseded' | 'done' }>): { reason: 'sequence_wait' | 'crm_paused' | 'crm_busy'; message: string } {
-  if (turn.kind === 'wait') return { reason: 'sequence_wait', message: `waiting for delivery ${turn.head} of the same customer to finish first` };
-  if (turn.kind === 'paused') return { reason: 'crm_paused', message: `CRM calls are paused: ${turn.why ?? 'the CRM kept failing'}; tried again when they resume` };
-  return { reason: 'crm_busy', message: `the CRM's limits are reached for now (${turn.why ?? 'calls in flight or per second'}); tried again shortly` };
+export function waitReasonOf(turn: Exclude<Begin, { kind: 'granted' | 'superseded' | 'done' }>): {
+  reason: 'sequence_wait' | 'crm_paused' | 'crm_busy';
+  message: string;
+} {
+  if (turn.kind === 'wait')
+    return {
+      reason: 'sequence_wait',
+      message: `waiting for delivery ${turn.head} of the same customer to finish first`,
+    };
+  if (turn.kind === 'paused')
+    return {
+      reason: 'crm_paused',
+      message: `CRM calls are paused: ${turn.why ?? 'the CRM kept failing'}; tried again when they resume`,
+    };
+  return {
+    reason: 'crm_busy',
+    message: `the CRM's limits are reached for now (${turn.why ?? 'calls in flight or per second'}); tried again shortly`,
+  };
 }

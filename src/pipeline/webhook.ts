@@ -8,7 +8,12 @@ import type { CrmResult, CrmSettings } from '../crm/client';
 import { attemptFromCrm, insertAttemptStatement } from '../deliveries/attempts';
 import { newDeliveryId } from '../deliveries/id';
 import { type Claim, type ClaimResult, claimWithRow, LEASE_MARGIN_MS, MAX_KEY_LENGTH } from '../deliveries/idempotency';
-import { CREDENTIAL_REASONS, insertDeliveryIfClaimedStatement, insertDeliveryStatement, type NewDelivery } from '../deliveries/store';
+import {
+  CREDENTIAL_REASONS,
+  insertDeliveryIfClaimedStatement,
+  insertDeliveryStatement,
+  type NewDelivery,
+} from '../deliveries/store';
 import type { EndpointConfig, StoredEndpoint } from '../endpoints/schema';
 import { type ErrorCode, errorBody } from '../http/errors';
 import { type CompiledMapping, compiledMappingFor } from '../mapping/compile';
@@ -17,12 +22,43 @@ import { credentialLocations, resolveSecrets, type SecretResolver, verifyRequest
 import { oceanEngineHandshake } from '../verify/handshake';
 import { turnstileToken, verifyTurnstile } from '../verify/turnstile';
 import { bodyFailureStatus, MISCONFIGURED, turnstileAnswer, verifyAnswer } from './answers';
-import { crmFacts, type DeliveryMessage, enqueue, failureOutcome, isUnmatched, type Prepared, prepareParsed, scrubbedResult, targetOf, warningsOf } from './core';
-import { callsFor, type UpdateDelivered, deliverToCrm, gateOutcomeOf, resolveCustomer, whyNotCreate, withWhyNot } from './deliver';
+import {
+  crmFacts,
+  type DeliveryMessage,
+  enqueue,
+  failureOutcome,
+  isUnmatched,
+  type Prepared,
+  prepareParsed,
+  scrubbedResult,
+  targetOf,
+  warningsOf,
+} from './core';
+import {
+  callsFor,
+  type UpdateDelivered,
+  deliverToCrm,
+  gateOutcomeOf,
+  resolveCustomer,
+  whyNotCreate,
+  withWhyNot,
+} from './deliver';
 import { beginTurn, endTurn, type Place, placeOf, turnEndOf, waitReasonOf, waitSeconds } from './turn';
 import { type Coordination, join } from '../coordination';
 import type { WaitReason } from '../deliveries/lifecycle';
-import { keepForReplay, maskParsed, maskRefused, newRecord, queryObject, scrubBodies, scrubDeep, scrubFacts, statementsOf, visibleHeaders, type Write } from './record';
+import {
+  keepForReplay,
+  maskParsed,
+  maskRefused,
+  newRecord,
+  queryObject,
+  scrubBodies,
+  scrubDeep,
+  scrubFacts,
+  statementsOf,
+  visibleHeaders,
+  type Write,
+} from './record';
 import { isRecord } from '../shared/json';
 
 export type PipelineDeps = {
@@ -45,7 +81,13 @@ export type PipelineDeps = {
 };
 
 /** The answer for the sender, the row, and the D1 writes still to make; `response` when the answer is not the usual JSON (a handshake). */
-export type Outcome = { status: ContentfulStatusCode; body: Record<string, unknown>; record: NewDelivery; response?: Response; writes: Write[] };
+export type Outcome = {
+  status: ContentfulStatusCode;
+  body: Record<string, unknown>;
+  record: NewDelivery;
+  response?: Response;
+  writes: Write[];
+};
 
 /** Makes an outcome's writes, in one D1 batch. */
 export async function saveOutcome(db: D1Database, outcome: Outcome): Promise<void> {
@@ -91,12 +133,20 @@ export async function processWebhook(deps: PipelineDeps, endpoint: StoredEndpoin
     mapping = compiledMappingFor(`${endpoint.id}:${endpoint.revision}`, run.config);
   } catch (err) {
     if (!run.config.enabled) return hold(run, parsed.value, verified.replayText, null);
-    return refuse(run, 503, 'failed', 'endpoint_misconfigured', (err as Error).message, { senderMessage: MISCONFIGURED });
+    return refuse(run, 503, 'failed', 'endpoint_misconfigured', (err as Error).message, {
+      senderMessage: MISCONFIGURED,
+    });
   }
   if (!run.config.enabled) return hold(run, parsed.value, verified.replayText, mapping);
   // a key that travels in the body (Google's google_key) is not payload: no mapping sees it
   if (run.config.verify.type === 'body-key' && isRecord(parsed.value)) delete parsed.value[run.config.verify.field];
-  const prepared = await prepareParsed(run.config, mapping, parsed.value, { headers: run.headers, query: run.record.request_query }, run.record.warnings);
+  const prepared = await prepareParsed(
+    run.config,
+    mapping,
+    parsed.value,
+    { headers: run.headers, query: run.record.request_query },
+    run.record.warnings,
+  );
   if (!prepared.ok) return notMapped(run, prepared);
   run.record.customer_id = prepared.mapped.customerId;
   storeBodies(run, parsed.value, verified.replayText);
@@ -110,8 +160,26 @@ function start(deps: PipelineDeps, endpoint: StoredEndpoint, request: Request): 
   const receivedAt = deps.now();
   const credentials = credentialLocations(endpoint.config.verify);
   const headers = visibleHeaders(request.headers, credentials.headers);
-  const record = newRecord(newDeliveryId(receivedAt), endpoint.id, receivedAt, request, queryObject(new URL(request.url), credentials.query), headers);
-  return { deps, endpoint, config: endpoint.config, request, record, headers, bytes: null, text: null, stored: false, secrets: [...deps.knownSecrets] };
+  const record = newRecord(
+    newDeliveryId(receivedAt),
+    endpoint.id,
+    receivedAt,
+    request,
+    queryObject(new URL(request.url), credentials.query),
+    headers,
+  );
+  return {
+    deps,
+    endpoint,
+    config: endpoint.config,
+    request,
+    record,
+    headers,
+    bytes: null,
+    text: null,
+    stored: false,
+    secrets: [...deps.knownSecrets],
+  };
 }
 
 /** Ends the run: the row's status and times, its payload masked where the endpoint says so, and the writes. */
@@ -133,7 +201,8 @@ async function finish(
   // at the edge of storage and of the answer: a secret that reached the row or the body (a CRM echoing its
   // credential, a body key in a refused request) is replaced by ***
   if (!run.stored) {
-    if (run.config.redact?.length && run.bytes && rowStatus !== 'handshake') await maskRefused(record, run.bytes, run.config.redact);
+    if (run.config.redact?.length && run.bytes && rowStatus !== 'handshake')
+      await maskRefused(record, run.bytes, run.config.redact);
     scrubBodies(record, run.secrets);
     run.stored = true;
   }
@@ -150,7 +219,15 @@ function refuse(
   message: string,
   more: { reason?: string; senderMessage?: string; writes?: Write[] } = {},
 ) {
-  return finish(run, status, rowStatus, more.reason ?? code, message, errorBody(code, more.senderMessage ?? message, { deliveryId: run.record.id }), more.writes);
+  return finish(
+    run,
+    status,
+    rowStatus,
+    more.reason ?? code,
+    message,
+    errorBody(code, more.senderMessage ?? message, { deliveryId: run.record.id }),
+    more.writes,
+  );
 }
 
 /** 1. The raw bytes, within the endpoint's limit; a platform's challenge is answered here, before verification. */
@@ -171,13 +248,25 @@ async function receive(run: Run): Promise<Outcome | null> {
 /** 2. The sender, over the raw bytes, before anything is parsed. `replayText`: the body to keep (secrets scrubbed), null when not UTF-8. */
 async function verify(run: Run): Promise<{ ok: true; replayText: string | null } | { ok: false; outcome: Outcome }> {
   const { request, record } = run;
-  const input = { method: request.method, url: new URL(request.url), headers: request.headers, body: run.bytes as Uint8Array<ArrayBuffer>, now: record.received_at };
+  const input = {
+    method: request.method,
+    url: new URL(request.url),
+    headers: request.headers,
+    body: run.bytes as Uint8Array<ArrayBuffer>,
+    now: record.received_at,
+  };
   const verified = await verifyRequest(run.config.verify, input, run.deps.secrets);
   run.secrets.push(...verified.secrets);
   if (!verified.ok) {
     const answer = verifyAnswer(verified);
     if (isCredentialReason(verified.reason)) await keepForReview(run);
-    return { ok: false, outcome: await refuse(run, answer.status, answer.rowStatus, answer.code, verified.detail, { reason: verified.reason, senderMessage: answer.message }) };
+    return {
+      ok: false,
+      outcome: await refuse(run, answer.status, answer.rowStatus, answer.code, verified.detail, {
+        reason: verified.reason,
+        senderMessage: answer.message,
+      }),
+    };
   }
   // a secret inside the body (Google's google_key) is scrubbed where the row is stored (storeBodies, finish)
   record.verified = 1;
@@ -197,12 +286,15 @@ async function keepForReview(run: Run): Promise<void> {
   if (run.config.redact?.length) {
     const parsed = await parseBody(run.bytes!, record.content_type, run.text);
     if (parsed.ok) maskParsed(record, parsed.value, run.config.redact);
-    else record.payload = `[${run.bytes!.byteLength} bytes withheld: the endpoint redacts fields and the body could not be parsed]`;
+    else
+      record.payload = `[${run.bytes!.byteLength} bytes withheld: the endpoint redacts fields and the body could not be parsed]`;
   }
   keepForReplay(record, replayText, run.bytes!);
   scrubBodies(record, run.secrets);
   run.stored = true;
-  record.warnings.push('kept for review: once sure it came from your sender, accept it in the console (推送记录 → 接受并推送) to deliver it');
+  record.warnings.push(
+    'kept for review: once sure it came from your sender, accept it in the console (推送记录 → 接受并推送) to deliver it',
+  );
 }
 
 const isCredentialReason = (reason: string): boolean => (CREDENTIAL_REASONS as readonly string[]).includes(reason);
@@ -211,17 +303,33 @@ const isCredentialReason = (reason: string): boolean => (CREDENTIAL_REASONS as r
 async function gate(run: Run, value: unknown): Promise<Outcome | null> {
   const { config, record } = run;
   if (config.honeypot && isFilled(value, config.honeypot)) {
-    return finish(run, 200, 'spam', 'honeypot', `honeypot field "${config.honeypot}" was filled`, { deliveryId: record.id, status: 'accepted' });
+    return finish(run, 200, 'spam', 'honeypot', `honeypot field "${config.honeypot}" was filled`, {
+      deliveryId: record.id,
+      status: 'accepted',
+    });
   }
   if (!config.turnstile) return null;
   const secret = await resolveSecrets([config.turnstile.secret], run.deps.secrets);
-  if (!secret.ok) return refuse(run, 503, 'failed', 'endpoint_misconfigured', secret.detail, { reason: 'secret_missing', senderMessage: MISCONFIGURED });
+  if (!secret.ok)
+    return refuse(run, 503, 'failed', 'endpoint_misconfigured', secret.detail, {
+      reason: 'secret_missing',
+      senderMessage: MISCONFIGURED,
+    });
   run.secrets.push(...secret.values);
   const token = turnstileToken(value, config.turnstile.field);
-  const checked = await verifyTurnstile(run.deps.fetch, run.deps.turnstileUrl, secret.values[0]!, token, run.request.headers.get('cf-connecting-ip'));
+  const checked = await verifyTurnstile(
+    run.deps.fetch,
+    run.deps.turnstileUrl,
+    secret.values[0]!,
+    token,
+    run.request.headers.get('cf-connecting-ip'),
+  );
   if (checked.ok) return null;
   const answer = turnstileAnswer(checked);
-  return refuse(run, answer.status, answer.rowStatus, answer.code, checked.detail, { reason: checked.reason, senderMessage: answer.message });
+  return refuse(run, answer.status, answer.rowStatus, answer.code, checked.detail, {
+    reason: checked.reason,
+    senderMessage: answer.message,
+  });
 }
 
 function isFilled(body: unknown, field: string): boolean {
@@ -232,9 +340,26 @@ function isFilled(body: unknown, field: string): boolean {
 
 /** 4. A body the mapping skips (skipWhen) or refuses (422; `unmatched` when nobody could be named). */
 function notMapped(run: Run, prepared: Exclude<Prepared, { ok: true }>): Promise<Outcome> {
-  if (prepared.step === 'skip') return finish(run, 200, 'skipped', 'skip_when', `skipWhen matched: ${run.config.skipWhen}`, { deliveryId: run.record.id, status: 'skipped' });
-  if (prepared.step === 'parse') return refuse(run, bodyFailureStatus(prepared.failure), 'invalid', prepared.failure.reason, prepared.failure.message);
-  return refuse(run, 422, isUnmatched(prepared.failure) ? 'unmatched' : 'invalid', prepared.failure.reason, prepared.failure.message);
+  if (prepared.step === 'skip')
+    return finish(run, 200, 'skipped', 'skip_when', `skipWhen matched: ${run.config.skipWhen}`, {
+      deliveryId: run.record.id,
+      status: 'skipped',
+    });
+  if (prepared.step === 'parse')
+    return refuse(
+      run,
+      bodyFailureStatus(prepared.failure),
+      'invalid',
+      prepared.failure.reason,
+      prepared.failure.message,
+    );
+  return refuse(
+    run,
+    422,
+    isUnmatched(prepared.failure) ? 'unmatched' : 'invalid',
+    prepared.failure.reason,
+    prepared.failure.message,
+  );
 }
 
 /** The stored payload masked where the endpoint says so; the real body (secrets scrubbed) kept beside it for the queue and replay. */
@@ -251,9 +376,22 @@ function storeBodies(run: Run, value: unknown, replayText: string | null): void 
  * written, with its idempotency claim (a lead sent twice while paused is kept once); enabling the endpoint again
  * queues every held delivery in arrival order (./replay.ts `releaseHeld`).
  */
-async function hold(run: Run, value: unknown, replayText: string | null, mapping: CompiledMapping | null): Promise<Outcome> {
+async function hold(
+  run: Run,
+  value: unknown,
+  replayText: string | null,
+  mapping: CompiledMapping | null,
+): Promise<Outcome> {
   // the key, when the mapping can tell it already (a mapping that refuses this body is fixed before enabling)
-  const prepared = mapping ? await prepareParsed(run.config, mapping, value, { headers: run.headers, query: run.record.request_query }, run.record.warnings) : null;
+  const prepared = mapping
+    ? await prepareParsed(
+        run.config,
+        mapping,
+        value,
+        { headers: run.headers, query: run.record.request_query },
+        run.record.warnings,
+      )
+    : null;
   storeBodies(run, value, replayText);
   run.record.mode = 'queue';
   const claim = claimOf(run, prepared?.ok ? prepared.key : null);
@@ -263,7 +401,15 @@ async function hold(run: Run, value: unknown, replayText: string | null, mapping
     run.record.sequence_key = (await placeAtReceipt(run, prepared).catch(() => null))?.key ?? null;
   }
   const message = 'the endpoint is disabled: held until it is enabled again';
-  const outcome = await finish(run, 202, 'held', 'endpoint_disabled', message, { deliveryId: run.record.id, status: 'held' }, []);
+  const outcome = await finish(
+    run,
+    202,
+    'held',
+    'endpoint_disabled',
+    message,
+    { deliveryId: run.record.id, status: 'held' },
+    [],
+  );
   const refused = await recordBeforeAnswer(run, claim);
   return refused ?? outcome;
 }
@@ -288,7 +434,13 @@ async function recordBeforeAnswer(run: Run, claim: Claim | null): Promise<Outcom
 function claimOf(run: Run, key: string | null): Claim | null {
   const { record, config } = run;
   const claim = key
-    ? { endpointId: run.endpoint.id, key: key.slice(0, MAX_KEY_LENGTH), deliveryId: record.id, now: record.received_at, windowMs: config.idempotencyWindowDays * 86_400_000 }
+    ? {
+        endpointId: run.endpoint.id,
+        key: key.slice(0, MAX_KEY_LENGTH),
+        deliveryId: record.id,
+        now: record.received_at,
+        windowMs: config.idempotencyWindowDays * 86_400_000,
+      }
     : null;
   record.idempotency_key = claim?.key ?? null;
   return claim;
@@ -301,13 +453,22 @@ function duplicate(run: Run, claim: Claim, first: Exclude<ClaimResult, { claimed
   record.raw_body = null;
   record.raw_base64 = 0;
   const body = { deliveryId: first.firstId, status: 'duplicate', firstStatus: first.firstStatus };
-  return finish(run, 200, 'duplicate', 'duplicate', `duplicate of ${first.firstId} (idempotency key ${claim.key})`, body);
+  return finish(
+    run,
+    200,
+    'duplicate',
+    'duplicate',
+    `duplicate of ${first.firstId} (idempotency key ${claim.key})`,
+    body,
+  );
 }
 
 /** D1 could not take the claim or the row: 503 so that the sender retries; nothing can be written. */
 function storageDown(run: Run, err: unknown): Promise<Outcome> {
   console.error('D1 unavailable: webhook refused with 503 so the sender retries', err);
-  return refuse(run, 503, 'failed', 'storage_unavailable', 'The delivery could not be recorded; retry later', { writes: [] });
+  return refuse(run, 503, 'failed', 'storage_unavailable', 'The delivery could not be recorded; retry later', {
+    writes: [],
+  });
 }
 
 /**
@@ -315,7 +476,11 @@ function storageDown(run: Run, err: unknown): Promise<Outcome> {
  * the consumer, which runs a batch at once, applies the customer's deliveries in the order received), then only its
  * id goes to the queue; D1 is the source of truth.
  */
-async function recordAndQueue(run: Run, claim: Claim | null, prepared: Extract<Prepared, { ok: true }>): Promise<Outcome> {
+async function recordAndQueue(
+  run: Run,
+  claim: Claim | null,
+  prepared: Extract<Prepared, { ok: true }>,
+): Promise<Outcome> {
   const { record, deps } = run;
   record.mode = 'queue';
   record.status = 'queued';
@@ -338,7 +503,12 @@ async function recordAndQueue(run: Run, claim: Claim | null, prepared: Extract<P
 /** The customer sequence a webhook recorded for later (queued or held) belongs to: found by id or keys, else by its first key. */
 async function placeAtReceipt(run: Run, prepared: Extract<Prepared, { ok: true }>): Promise<Place | null> {
   const resolved = await resolveCustomer(run.deps.db, run.config.crm.moduleId, prepared.mapped);
-  return placeOf(run.config.crm, { id: run.record.id, endpointId: run.endpoint.id, version: prepared.version, round: 0 }, prepared.mapped, 'kind' in resolved ? null : resolved);
+  return placeOf(
+    run.config.crm,
+    { id: run.record.id, endpointId: run.endpoint.id, version: prepared.version, round: 0 },
+    prepared.mapped,
+    'kind' in resolved ? null : resolved,
+  );
 }
 
 /**
@@ -348,7 +518,12 @@ async function placeAtReceipt(run: Run, prepared: Extract<Prepared, { ok: true }
  * in-flight row is written while the customer's turn is asked for (one round trip, not two): a Worker that stops
  * after the CRM call still leaves a row the re-drive finishes, never an update applied without one.
  */
-async function deliverNow(run: Run, mapping: CompiledMapping, prepared: Extract<Prepared, { ok: true }>, claim: Claim | null): Promise<Outcome> {
+async function deliverNow(
+  run: Run,
+  mapping: CompiledMapping,
+  prepared: Extract<Prepared, { ok: true }>,
+  claim: Claim | null,
+): Promise<Outcome> {
   const { record, deps } = run;
   if (claim) {
     let claimed: ClaimResult;
@@ -366,13 +541,24 @@ async function deliverNow(run: Run, mapping: CompiledMapping, prepared: Extract<
   if ('kind' in resolved) {
     const whyNot = resolved.kind === 'unmatched' ? whyNotCreate(run.config.onUnmatched, deps.crm, mapped) : 'keep';
     // a new customer is created through the queue, in its first lookup key's line: one create per person
-    if (whyNot === null) return toQueue(run, 'create_queued', CREATE_QUEUED, 0, claim, placeOf(target, ticketOf(run, prepared), mapped, null));
+    if (whyNot === null)
+      return toQueue(
+        run,
+        'create_queued',
+        CREATE_QUEUED,
+        0,
+        claim,
+        placeOf(target, ticketOf(run, prepared), mapped, null),
+      );
     return afterCrm(run, withWhyNot(resolved, whyNot), prepared.value, claim);
   }
   const place = placeOf(target, ticketOf(run, prepared), mapped, resolved);
   record.sequence_key = place?.key ?? null;
   // the customer's turn and a CRM slot, in one request; meanwhile the in-flight row, unless the claim wrote it
-  const [turn] = await Promise.all([beginTurn(deps, target.productLineId, place, callsFor(target, mapping, mapped)), claim ? null : writeInFlight(run)]);
+  const [turn] = await Promise.all([
+    beginTurn(deps, target.productLineId, place, callsFor(target, mapping, mapped)),
+    claim ? null : writeInFlight(run),
+  ]);
   if (turn.kind === 'superseded') return superseded(run, turn, resolved.id);
   if (turn.kind !== 'granted') {
     // an earlier delivery of this customer is not finished, or CRM calls are paused or at their limits: this one
@@ -384,7 +570,9 @@ async function deliverNow(run: Run, mapping: CompiledMapping, prepared: Extract<
   const delivered = scrubbedResult(await deliverToCrm(deps, target, mapping, mapped, resolved), run.secrets);
   const outcome = await afterCrm(run, delivered, prepared.value, claim);
   // after the answer: the slot back, the turn ended, the customer's next delivery queued
-  deps.defer(endTurn(deps, target.productLineId, place, turnEndOf(outcome.record.status), turn.slot, gateOutcomeOf(delivered)));
+  deps.defer(
+    endTurn(deps, target.productLineId, place, turnEndOf(outcome.record.status), turn.slot, gateOutcomeOf(delivered)),
+  );
   return outcome;
 }
 
@@ -397,14 +585,24 @@ async function deliverNow(run: Run, mapping: CompiledMapping, prepared: Extract<
 function inFlightOf(run: Run): NewDelivery {
   const { record, deps } = run;
   const lease = record.received_at + deps.crm.timeoutMs + LEASE_MARGIN_MS;
-  const row: NewDelivery = { ...record, status: 'queued', next_attempt_at: record.received_at, lease_until: lease, finished_at: null, duration_ms: null };
+  const row: NewDelivery = {
+    ...record,
+    status: 'queued',
+    next_attempt_at: record.received_at,
+    lease_until: lease,
+    finished_at: null,
+    duration_ms: null,
+  };
   if ((record.payload_bytes ?? 0) <= IN_FLIGHT_BODY_MAX) return row;
   return {
     ...row,
     payload: null,
     raw_body: null,
     raw_base64: 0,
-    warnings: [...record.warnings, `in flight without its body (past ${IN_FLIGHT_BODY_MAX} bytes): kept with the final row`],
+    warnings: [
+      ...record.warnings,
+      `in flight without its body (past ${IN_FLIGHT_BODY_MAX} bytes): kept with the final row`,
+    ],
   };
 }
 
@@ -416,7 +614,10 @@ async function writeInFlight(run: Run): Promise<void> {
   try {
     await insertDeliveryStatement(run.deps.db, inFlightOf(run)).run();
   } catch (err) {
-    console.error('could not write the in-flight row; the delivery goes on and its row is written after the answer', err);
+    console.error(
+      'could not write the in-flight row; the delivery goes on and its row is written after the answer',
+      err,
+    );
   }
 }
 
@@ -431,7 +632,14 @@ function ticketOf(run: Run, prepared: Extract<Prepared, { ok: true }>) {
  * Not sent now (the customer's turn has not come, the CRM's calls are paused, or a new customer is to be created):
  * recorded as queued, then 202. `place`: a line to join first (a create waits in its lookup key's line).
  */
-async function toQueue(run: Run, reason: WaitReason, message: string, delaySeconds: number, claim: Claim | null, place: Place | null = null): Promise<Outcome> {
+async function toQueue(
+  run: Run,
+  reason: WaitReason,
+  message: string,
+  delaySeconds: number,
+  claim: Claim | null,
+  place: Place | null = null,
+): Promise<Outcome> {
   const { record, deps } = run;
   if (place) record.sequence_key = place.key;
   const outcome = await finish(run, 202, 'queued', reason, message, { deliveryId: record.id, status: 'queued' }, []);
@@ -456,14 +664,23 @@ async function toQueue(run: Run, reason: WaitReason, message: string, delaySecon
 }
 
 /** Older than what was applied to this customer from this endpoint: not sent; answered 200 (the sender did its part). */
-function superseded(run: Run, turn: { by: string; byVersion: string | null; next: string | null }, customerId: string): Promise<Outcome> {
+function superseded(
+  run: Run,
+  turn: { by: string; byVersion: string | null; next: string | null },
+  customerId: string,
+): Promise<Outcome> {
   const { record, deps } = run;
   if (turn.next && turn.next !== record.id) deps.defer(enqueue(deps.queue, turn.next));
   record.customer_id = customerId;
   record.superseded_by = turn.by;
   const by = turn.byVersion ? `${turn.by} (version ${turn.byVersion})` : turn.by;
   const message = `not sent: delivery ${by}, newer, was applied to this customer first`;
-  return finish(run, 200, 'superseded', 'superseded', message, { deliveryId: record.id, status: 'superseded', supersededBy: turn.by, customerId });
+  return finish(run, 200, 'superseded', 'superseded', message, {
+    deliveryId: record.id,
+    status: 'superseded',
+    supersededBy: turn.by,
+    customerId,
+  });
 }
 
 /** 7. What the CRM call decided, as the answer, the row and its writes. */
@@ -473,12 +690,19 @@ async function afterCrm(run: Run, delivered: UpdateDelivered, value: unknown, cl
   if (delivered.kind === 'unmatched' || delivered.kind === 'conflict') {
     // the customer cannot be told: 422 for the sender; replay after importing keys
     const reason = delivered.kind === 'unmatched' ? 'customer_unresolved' : 'customer_conflict';
-    return refuse(run, 422, delivered.kind, 'customer_unresolved', delivered.message, { reason, writes: [...ROW, ...release] });
+    return refuse(run, 422, delivered.kind, 'customer_unresolved', delivered.message, {
+      reason,
+      writes: [...ROW, ...release],
+    });
   }
   record.customer_id = delivered.customerId;
   Object.assign(record, crmFacts(delivered.result, value, run.config.redact));
   if (delivered.kind === 'unchanged') {
-    return finish(run, 200, 'unchanged', 'unchanged', delivered.message, { deliveryId: record.id, status: 'unchanged', customerId: delivered.customerId });
+    return finish(run, 200, 'unchanged', 'unchanged', delivered.message, {
+      deliveryId: record.id,
+      status: 'unchanged',
+      customerId: delivered.customerId,
+    });
   }
   record.attempts = 1;
   record.run_attempts = 1;
@@ -486,7 +710,15 @@ async function afterCrm(run: Run, delivered: UpdateDelivered, value: unknown, cl
   record.warnings.push(...warningsOf(delivered));
   // a first try that succeeded needs no attempt row: the delivery row carries its CRM facts (README "Storage")
   const writes: Write[] = [...ROW, { kind: 'learned', statements: delivered.after }];
-  return finish(run, 200, 'delivered', null, null, { deliveryId: record.id, status: 'delivered', customerId: delivered.customerId }, writes);
+  return finish(
+    run,
+    200,
+    'delivered',
+    null,
+    null,
+    { deliveryId: record.id, status: 'delivered', customerId: delivered.customerId },
+    writes,
+  );
 }
 
 /** A failed CRM call: handed to the queue when retryable and the endpoint says so (recorded first, then 202), else 502. */
@@ -495,7 +727,15 @@ async function crmFailed(run: Run, result: Extract<CrmResult, { ok: false }>, re
   const next = failureOutcome(result, config.delivery, 1, config.delivery.onFailure === 'retry', 'failed');
   if (next.status === 'retrying') {
     const delay = next.delaySeconds;
-    const outcome = await finish(run, 202, 'retrying', result.error, result.message, { deliveryId: record.id, status: 'retrying' }, []);
+    const outcome = await finish(
+      run,
+      202,
+      'retrying',
+      result.error,
+      result.message,
+      { deliveryId: record.id, status: 'retrying' },
+      [],
+    );
     record.mode = 'queue';
     record.finished_at = null;
     record.next_attempt_at = record.received_at + (record.duration_ms ?? 0) + delay * 1000;
@@ -510,6 +750,9 @@ async function crmFailed(run: Run, result: Extract<CrmResult, { ok: false }>, re
       record.next_attempt_at = null;
     }
   }
-  const attempt: Write = { kind: 'attempt', attempt: attemptFromCrm(record.id, 1, record.received_at, result, 'failed') };
+  const attempt: Write = {
+    kind: 'attempt',
+    attempt: attemptFromCrm(record.id, 1, record.received_at, result, 'failed'),
+  };
   return refuse(run, 502, 'failed', result.error, result.message, { writes: [...ROW, attempt, ...release] });
 }

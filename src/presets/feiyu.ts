@@ -4,7 +4,14 @@ import { isObject, type Preset } from './types';
  * The keys the receiver types into 飞鱼 CRM's push rule (Feiyu has no fixed payload: each ticked field gets the JSON
  * key the user types). The recipe lists them; the view also reads the spellings integrators' manuals use.
  */
-export const FEIYU_KEYS = { clueId: '线索ID', name: '姓名', mobile: '手机号', create_time: '创建时间', ad_id: '广告ID', remark: '留言/备注' } as const;
+export const FEIYU_KEYS = {
+  clueId: '线索ID',
+  name: '姓名',
+  mobile: '手机号',
+  create_time: '创建时间',
+  ad_id: '广告ID',
+  remark: '留言/备注',
+} as const;
 
 /** Spellings of the same fields seen in integrators' manuals and Feiyu's own API (`telphone`, sic). */
 const ALIASES: Record<keyof typeof FEIYU_KEYS, string[]> = {

@@ -20,7 +20,8 @@ export const googleAdsLeadForm: Preset = {
   view(body) {
     if (!isObject(body) || !Array.isArray(body.user_column_data)) return body;
     const columns: Record<string, unknown> = {};
-    for (const c of body.user_column_data) if (isObject(c) && typeof c.column_id === 'string') columns[c.column_id] = c.string_value;
+    for (const c of body.user_column_data)
+      if (isObject(c) && typeof c.column_id === 'string') columns[c.column_id] = c.string_value;
     return { ...body, user_column_data: columns };
   },
   recipe:

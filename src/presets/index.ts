@@ -20,7 +20,20 @@ import { zapier } from './zapier';
 export type { Preset } from './types';
 
 export const PRESETS: Record<string, Preset> = Object.fromEntries(
-  [googleAdsLeadForm, typeform, tally, webflow, jinshuju, jiandaoyun, xiaohongshu, oceanEngine, feiyu, zapier, automation, htmlForm].map((p) => [p.name, p]),
+  [
+    googleAdsLeadForm,
+    typeform,
+    tally,
+    webflow,
+    jinshuju,
+    jiandaoyun,
+    xiaohongshu,
+    oceanEngine,
+    feiyu,
+    zapier,
+    automation,
+    htmlForm,
+  ].map((p) => [p.name, p]),
 );
 export const PRESET_NAMES = Object.keys(PRESETS) as [string, ...string[]];
 
@@ -35,7 +48,8 @@ export function applyPreset(input: unknown): unknown {
   const out: Record<string, unknown> = { ...preset.config };
   for (const [key, value] of Object.entries(config)) {
     const base = out[key];
-    const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    const isObj = (v: unknown): v is Record<string, unknown> =>
+      typeof v === 'object' && v !== null && !Array.isArray(v);
     // objects merge one level deep, unless the endpoint names another `type` (then its own replaces the preset's)
     const merge = MERGED.has(key) && isObj(base) && isObj(value) && (!('type' in value) || value.type === base.type);
     out[key] = merge ? { ...(base as object), ...(value as object) } : value;
@@ -51,5 +65,12 @@ export function viewOf(presetName: string | undefined, body: unknown): unknown {
 
 /** What `GET /admin/presets` shows. */
 export function describePresets() {
-  return Object.values(PRESETS).map((p) => ({ name: p.name, title: p.title, source: p.source, supplies: p.config, normalisesPayload: Boolean(p.view), recipe: p.recipe }));
+  return Object.values(PRESETS).map((p) => ({
+    name: p.name,
+    title: p.title,
+    source: p.source,
+    supplies: p.config,
+    normalisesPayload: Boolean(p.view),
+    recipe: p.recipe,
+  }));
 }

@@ -4,7 +4,8 @@ import { isObject, type Preset } from './types';
 function answerValue(answer: Record<string, unknown>): unknown {
   const value = answer[String(answer.type)];
   if (answer.type === 'choice' && isObject(value)) return value.label ?? value.other;
-  if (answer.type === 'choices' && isObject(value)) return [...((value.labels as unknown[]) ?? []), ...(value.other ? [value.other] : [])];
+  if (answer.type === 'choices' && isObject(value))
+    return [...((value.labels as unknown[]) ?? []), ...(value.other ? [value.other] : [])];
   return value;
 }
 

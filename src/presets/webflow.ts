@@ -13,7 +13,11 @@ export const webflow: Preset = {
   },
   view(body) {
     if (!isObject(body) || !isObject(body.payload)) return body;
-    return { ...body.payload, triggerType: body.triggerType, data: isObject(body.payload.data) ? body.payload.data : {} };
+    return {
+      ...body.payload,
+      triggerType: body.triggerType,
+      data: isObject(body.payload.data) ? body.payload.data : {},
+    };
   },
   recipe:
     'Webflow > Site settings > Apps & integrations > Webhooks > Add webhook: trigger "Form submission", paste the URL with ?token=<WEBFLOW_TOKEN> (dashboard webhooks are not signed). A webhook created through the Webflow API (POST /sites/{site_id}/webhooks) is signed with its own secret: use "verify": { "type": "hmac", "preset": "webflow", "secret": "WEBFLOW_SECRET" } instead. Map data.`<Field Label>` (backticks for labels with spaces).',

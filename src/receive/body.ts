@@ -12,7 +12,10 @@ export type BodyFailure =
 export type BodyKind = 'json' | 'form' | 'multipart';
 
 /** Reads the raw bytes of a request body, refusing to buffer more than `limit` bytes. */
-export async function readRawBody(request: Request, limit: number): Promise<{ ok: true; bytes: Uint8Array } | BodyFailure> {
+export async function readRawBody(
+  request: Request,
+  limit: number,
+): Promise<{ ok: true; bytes: Uint8Array } | BodyFailure> {
   const tooLarge = { ok: false, reason: 'payload_too_large', message: `Body exceeds ${limit} bytes` } as const;
   const declared = Number(request.headers.get('content-length') ?? '');
   if (Number.isFinite(declared) && declared > limit) return tooLarge;
@@ -103,7 +106,11 @@ function addField(target: Record<string, unknown>, key: string, value: string) {
  * Parses a body by content type into the value the mapping sees:
  * JSON (lossless ids), or an object of form fields (repeated keys become arrays; multipart files are skipped with a warning).
  */
-export async function parseBody(bytes: Uint8Array, contentType: string | null, decoded?: string | null): Promise<ParsedBody | BodyFailure> {
+export async function parseBody(
+  bytes: Uint8Array,
+  contentType: string | null,
+  decoded?: string | null,
+): Promise<ParsedBody | BodyFailure> {
   // `decoded`: the text when the caller has decoded the bytes already (a body is decoded once per webhook)
   const text = decoded === undefined ? decodeText(bytes) : decoded;
   if (text === null) return { ok: false, reason: 'invalid_body', message: 'Body is not valid UTF-8' };
@@ -133,7 +140,9 @@ export async function parseBody(bytes: Uint8Array, contentType: string | null, d
       // JSON sent under a form's content type (`curl -d '{…}'`, some no-code tools): read as the JSON it is
       const json = jsonSentAsForm(text);
       if (json !== undefined) {
-        warnings.push(`the body is JSON sent as ${contentType?.split(';')[0]?.trim()}: read as JSON (set Content-Type: application/json at the sender)`);
+        warnings.push(
+          `the body is JSON sent as ${contentType?.split(';')[0]?.trim()}: read as JSON (set Content-Type: application/json at the sender)`,
+        );
         return { ok: true, kind: 'json', value: json, warnings };
       }
       const value: Record<string, unknown> = {};

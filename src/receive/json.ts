@@ -65,7 +65,8 @@ export function nestsDeeperThan(text: string, max: number): boolean {
  * `JSON.parse`, also for text nesting deeper than MAX_JSON_DEPTH.
  */
 export function parseJsonLossless(text: string): unknown {
-  if (opensMoreThan(text, MAX_JSON_DEPTH) && nestsDeeperThan(text, MAX_JSON_DEPTH)) throw new SyntaxError(`JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
+  if (opensMoreThan(text, MAX_JSON_DEPTH) && nestsDeeperThan(text, MAX_JSON_DEPTH))
+    throw new SyntaxError(`JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
   const value: unknown = JSON.parse(text);
   const numbers = numbersIn(value);
   if (numbers === NONE || (numbers === EXACT && !MAY_HOLD_EXPONENT.test(text))) return value;
@@ -80,7 +81,8 @@ const UNSAFE = 2;
 
 /** The numbers of a parsed value (nesting is bounded by MAX_JSON_DEPTH before this runs; strings are skipped unread). */
 function numbersIn(value: unknown): Numbers {
-  if (typeof value === 'number') return (Number.isInteger(value) && !Number.isSafeInteger(value)) || Object.is(value, -0) ? UNSAFE : EXACT;
+  if (typeof value === 'number')
+    return (Number.isInteger(value) && !Number.isSafeInteger(value)) || Object.is(value, -0) ? UNSAFE : EXACT;
   if (value === null || typeof value !== 'object') return NONE;
   let found: Numbers = NONE;
   const visit = (item: unknown): boolean => {

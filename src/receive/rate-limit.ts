@@ -9,7 +9,11 @@ import { clientNetwork } from '../shared/request';
 export const RATE_LIMIT_PERIOD_SECONDS = 60;
 
 /** `true` when the request may proceed. A limiter that fails open: its outage must not lose leads. */
-export async function withinRateLimit(limiter: RateLimit | undefined, endpointId: string, request: Request): Promise<boolean> {
+export async function withinRateLimit(
+  limiter: RateLimit | undefined,
+  endpointId: string,
+  request: Request,
+): Promise<boolean> {
   if (!limiter) return true;
   try {
     const { success } = await limiter.limit({ key: `${endpointId}:${clientNetwork(request)}` });

@@ -15,7 +15,13 @@ export const VAULT_KEY_HEADER = 'x-adapter-vault-key';
 /** The endpoint secrets a Worker holds as its own (Worker secrets, or .dev.vars locally), by name. */
 export function workerSecretNames(env: object): string[] {
   return Object.entries(env as Record<string, unknown>)
-    .filter(([name, value]) => typeof value === 'string' && value.length > 0 && /^[A-Z][A-Z0-9_]{0,63}$/.test(name) && isEndpointSecretName(name))
+    .filter(
+      ([name, value]) =>
+        typeof value === 'string' &&
+        value.length > 0 &&
+        /^[A-Z][A-Z0-9_]{0,63}$/.test(name) &&
+        isEndpointSecretName(name),
+    )
     .map(([name]) => name)
     .sort();
 }

@@ -15,7 +15,8 @@ export function workerSecret(env: object, name: string): string | undefined {
 export function secretResolver(env: Env): SecretResolver {
   return async (name) => {
     // A configuration saved before the allow-list may still name one of the adapter's variables: never read it.
-    if (!isEndpointSecretName(name)) throw new Error(`${name} is one of the adapter's own variables, never an endpoint secret: name another secret`);
+    if (!isEndpointSecretName(name))
+      throw new Error(`${name} is one of the adapter's own variables, never an endpoint secret: name another secret`);
     const worker = workerSecret(env, name);
     return worker !== undefined ? { value: worker } : await readSecretCached(env.ENDPOINTS, env.SECRETS_KEY, name);
   };
@@ -23,5 +24,7 @@ export function secretResolver(env: Env): SecretResolver {
 
 /** The adapter's own secret values (CRM token, admin token, vault key): scrubbed from every row and answer. */
 export function adapterSecretValues(env: Env): string[] {
-  return [env.CRM_API_TOKEN, env.ADMIN_TOKEN, env.SECRETS_KEY].filter((s): s is string => typeof s === 'string' && s.length >= 4);
+  return [env.CRM_API_TOKEN, env.ADMIN_TOKEN, env.SECRETS_KEY].filter(
+    (s): s is string => typeof s === 'string' && s.length >= 4,
+  );
 }

@@ -12,12 +12,22 @@ export type SetSecret =
  * Refused without SECRETS_KEY, and when a Worker secret of that name exists (it would win, silently). The value it
  * replaces stays valid for `graceHours` (senders retry for hours with what they signed with); 0 revokes it now.
  */
-export async function setSecret(env: Env, name: string, value: string, graceHours = DEFAULT_GRACE_HOURS, webhook: WebhookSecrets = null): Promise<SetSecret> {
+export async function setSecret(
+  env: Env,
+  name: string,
+  value: string,
+  graceHours = DEFAULT_GRACE_HOURS,
+  webhook: WebhookSecrets = null,
+): Promise<SetSecret> {
   const key = masterKey(env);
   if (!key.ok) return { ok: false, why: 'no_key', message: key.message };
   // set from the console: the webhook Worker's own secrets and key decide what its webhooks will see
   if (webhook && webhook.vaultKey !== (await vaultKeyFingerprint(key.key))) {
-    return { ok: false, why: 'key_mismatch', message: 'the two Workers have different SECRETS_KEY values: the webhook Worker could not read this secret' };
+    return {
+      ok: false,
+      why: 'key_mismatch',
+      message: 'the two Workers have different SECRETS_KEY values: the webhook Worker could not read this secret',
+    };
   }
   if (workerSecret(env, name) || webhook?.names.has(name)) {
     return {

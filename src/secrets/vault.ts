@@ -52,8 +52,13 @@ function aesKey(master: string): Promise<CryptoKey> {
 /** `SECRETS_KEY` when it is usable, otherwise why not. */
 export function masterKey(env: { SECRETS_KEY?: string }): { ok: true; key: string } | { ok: false; message: string } {
   const key = env.SECRETS_KEY;
-  if (!key) return { ok: false, message: 'SECRETS_KEY is not set: run `wrangler secret put SECRETS_KEY` with `openssl rand -base64 32`' };
-  if (key.length < MIN_MASTER_KEY_LENGTH) return { ok: false, message: `SECRETS_KEY is shorter than ${MIN_MASTER_KEY_LENGTH} characters` };
+  if (!key)
+    return {
+      ok: false,
+      message: 'SECRETS_KEY is not set: run `wrangler secret put SECRETS_KEY` with `openssl rand -base64 32`',
+    };
+  if (key.length < MIN_MASTER_KEY_LENGTH)
+    return { ok: false, message: `SECRETS_KEY is shorter than ${MIN_MASTER_KEY_LENGTH} characters` };
   return { ok: true, key };
 }
 
@@ -70,11 +75,25 @@ export async function writeSecret(
   now = Date.now(),
 ): Promise<{ updatedAt: string; previousUntil: number | null }> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: utf8(keyOf(name)) }, await aesKey(master), utf8(value)));
+  const ct = new Uint8Array(
+    await crypto.subtle.encrypt(
+      { name: 'AES-GCM', iv, additionalData: utf8(keyOf(name)) },
+      await aesKey(master),
+      utf8(value),
+    ),
+  );
   const old = await kv.get<Sealed>(keyOf(name), 'json');
   const previous = old && graceMs > 0 ? { iv: old.iv, ct: old.ct, until: now + graceMs } : undefined;
-  const sealed: Sealed = { v: 1, iv: b64(iv), ct: b64(ct), updatedAt: new Date(now).toISOString(), ...(previous ? { previous } : {}) };
-  await kv.put(keyOf(name), JSON.stringify(sealed), { metadata: { updatedAt: sealed.updatedAt, previousUntil: previous?.until ?? null } });
+  const sealed: Sealed = {
+    v: 1,
+    iv: b64(iv),
+    ct: b64(ct),
+    updatedAt: new Date(now).toISOString(),
+    ...(previous ? { previous } : {}),
+  };
+  await kv.put(keyOf(name), JSON.stringify(sealed), {
+    metadata: { updatedAt: sealed.updatedAt, previousUntil: previous?.until ?? null },
+  });
   values.delete(name);
   return { updatedAt: sealed.updatedAt, previousUntil: previous?.until ?? null };
 }
@@ -85,7 +104,12 @@ const CACHE_MS = 10_000;
 const values = new IsolateCache<SecretValues | undefined>(CACHE_MS, 500);
 
 /** `readSecret` through the isolate's short cache; a previous value past its window is dropped at each use. */
-export async function readSecretCached(kv: KVNamespace, master: string | undefined, name: string, now = Date.now()): Promise<SecretValues | undefined> {
+export async function readSecretCached(
+  kv: KVNamespace,
+  master: string | undefined,
+  name: string,
+  now = Date.now(),
+): Promise<SecretValues | undefined> {
   const hit = values.get(name, now);
   const found = hit ? hit.value : await readSecret(kv, master, name);
   if (!hit) values.set(name, found, now);
@@ -97,17 +121,27 @@ export async function readSecretCached(kv: KVNamespace, master: string | undefin
  * Decrypts a stored secret; `undefined` when there is none. Throws `VaultError` when one is stored
  * but cannot be read (no SECRETS_KEY, or a different one): the endpoint then refuses as misconfigured.
  */
-export async function readSecret(kv: KVNamespace, master: string | undefined, name: string): Promise<SecretValues | undefined> {
+export async function readSecret(
+  kv: KVNamespace,
+  master: string | undefined,
+  name: string,
+): Promise<SecretValues | undefined> {
   const sealed = await kv.get<Sealed>(keyOf(name), { type: 'json', cacheTtl: 60 });
   if (sealed === null) return undefined;
   if (!master) throw new VaultError(`secret ${name} is stored encrypted but SECRETS_KEY is not set`);
   const open = async (part: { iv: string; ct: string }) => {
-    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: unb64(part.iv), additionalData: utf8(keyOf(name)) }, await aesKey(master), unb64(part.ct));
+    const plain = await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: unb64(part.iv), additionalData: utf8(keyOf(name)) },
+      await aesKey(master),
+      unb64(part.ct),
+    );
     return new TextDecoder().decode(plain);
   };
   try {
     const value = await open(sealed);
-    return sealed.previous ? { value, previous: { value: await open(sealed.previous), until: sealed.previous.until } } : { value };
+    return sealed.previous
+      ? { value, previous: { value: await open(sealed.previous), until: sealed.previous.until } }
+      : { value };
   } catch {
     throw new VaultError(`secret ${name} cannot be decrypted with the current SECRETS_KEY (was the key changed?)`);
   }

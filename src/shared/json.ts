@@ -9,4 +9,5 @@ export function parseJsonOr<T>(text: string | null | undefined, fallback: T): T 
 }
 
 /** A plain JSON object (not null, not an array). */
-export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -11,6 +11,9 @@ z.config(en());
 export * from 'zod/mini';
 
 /** zod's `preprocess` for zod/mini (which has none): `fn` sees the raw input, `schema` checks what it returns. */
-export function preprocess<S extends z.core.$ZodType>(fn: (value: unknown) => unknown, schema: S): z.ZodMiniPipe<z.ZodMiniTransform<unknown, unknown>, S> {
+export function preprocess<S extends z.core.$ZodType>(
+  fn: (value: unknown) => unknown,
+  schema: S,
+): z.ZodMiniPipe<z.ZodMiniTransform<unknown, unknown>, S> {
   return z.pipe(z.transform(fn), schema as never) as never;
 }

@@ -37,7 +37,8 @@ export function guard(
     await next();
     if (!rule.action || c.res.status >= 400) return;
     // the route may add to the row (a version number, a count), name the target its path does not, or say nothing changed
-    const { targetId, noChange, ...detail } = (c.get as (key: string) => Record<string, unknown> | undefined)('auditDetail') ?? {};
+    const { targetId, noChange, ...detail } =
+      (c.get as (key: string) => Record<string, unknown> | undefined)('auditDetail') ?? {};
     if (noChange === true) return;
     const target = typeof targetId === 'string' ? targetId : targetOf(rule, path);
     await recordAudit(c.env.DB, {

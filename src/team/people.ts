@@ -4,8 +4,12 @@ import { isRole, type Role } from '../shared/roles';
 export type PersonRow = { email: string; role: Role; setBy: string; setAt: number };
 
 export async function listPeople(db: D1Database): Promise<PersonRow[]> {
-  const { results } = await db.prepare('SELECT email, role, set_by, set_at FROM people ORDER BY email').all<{ email: string; role: string; set_by: string; set_at: number }>();
-  return results.filter((r) => isRole(r.role)).map((r) => ({ email: r.email, role: r.role as Role, setBy: r.set_by, setAt: r.set_at }));
+  const { results } = await db
+    .prepare('SELECT email, role, set_by, set_at FROM people ORDER BY email')
+    .all<{ email: string; role: string; set_by: string; set_at: number }>();
+  return results
+    .filter((r) => isRole(r.role))
+    .map((r) => ({ email: r.email, role: r.role as Role, setBy: r.set_by, setAt: r.set_at }));
 }
 
 /**
@@ -19,7 +23,10 @@ export async function roleOf(db: D1Database, email: string, firstAdmin: string |
 }
 
 export async function setRole(db: D1Database, email: string, role: Role, by: string, now: number): Promise<void> {
-  await db.prepare('INSERT OR REPLACE INTO people (email, role, set_by, set_at) VALUES (?, ?, ?, ?)').bind(email.toLowerCase(), role, by, now).run();
+  await db
+    .prepare('INSERT OR REPLACE INTO people (email, role, set_by, set_at) VALUES (?, ?, ?, ?)')
+    .bind(email.toLowerCase(), role, by, now)
+    .run();
 }
 
 export async function removePerson(db: D1Database, email: string): Promise<boolean> {

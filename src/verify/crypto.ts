@@ -18,7 +18,10 @@ async function sha256(data: Bytes): Promise<ArrayBuffer> {
  * length check would leak the secret's length.
  */
 export async function safeEqual(a: Bytes | string, b: Bytes | string): Promise<boolean> {
-  const [ha, hb] = await Promise.all([sha256(typeof a === 'string' ? utf8(a) : a), sha256(typeof b === 'string' ? utf8(b) : b)]);
+  const [ha, hb] = await Promise.all([
+    sha256(typeof a === 'string' ? utf8(a) : a),
+    sha256(typeof b === 'string' ? utf8(b) : b),
+  ]);
   return crypto.subtle.timingSafeEqual(ha, hb);
 }
 

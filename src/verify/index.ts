@@ -34,10 +34,16 @@ type AnyScheme = {
 const schemeOf = (config: VerifyConfig) => schemes[config.type] as unknown as AnyScheme;
 
 /** Verifies a raw request with the scheme its endpoint names. */
-export async function verifyRequest(config: VerifyConfig, input: VerifyInput, resolveSecret: SecretResolver): Promise<VerifyResult> {
+export async function verifyRequest(
+  config: VerifyConfig,
+  input: VerifyInput,
+  resolveSecret: SecretResolver,
+): Promise<VerifyResult> {
   if (!('secret' in config)) {
     const outcome = await schemeOf(config).verify(config, input, []);
-    return outcome.ok ? { ok: true, secrets: [], ...(outcome.note ? { note: outcome.note } : {}) } : { ...outcome, secrets: [] };
+    return outcome.ok
+      ? { ok: true, secrets: [], ...(outcome.note ? { note: outcome.note } : {}) }
+      : { ...outcome, secrets: [] };
   }
   const resolved = await resolveSecrets(secretNames(config.secret), resolveSecret);
   if (!resolved.ok) return { ok: false, reason: 'secret_missing', detail: resolved.detail, secrets: [] };
@@ -67,7 +73,10 @@ export function credentialLocations(config: VerifyConfig): { headers: string[]; 
  * rotation one of the two may be gone already; none at all (or one that cannot be read) is a misconfiguration,
  * never "no verification".
  */
-export async function resolveSecrets(names: string[], resolve: SecretResolver): Promise<{ ok: true; candidates: Candidate[]; values: string[] } | { ok: false; detail: string }> {
+export async function resolveSecrets(
+  names: string[],
+  resolve: SecretResolver,
+): Promise<{ ok: true; candidates: Candidate[]; values: string[] } | { ok: false; detail: string }> {
   const candidates: Candidate[] = [];
   const problems: string[] = [];
   for (const name of names) {
@@ -78,14 +87,20 @@ export async function resolveSecrets(names: string[], resolve: SecretResolver): 
       candidates.push({ value: secret.value, label: `the current value of ${name}` });
       if (secret.previous && secret.previous.value.length > 0) {
         const until = new Date(secret.previous.until).toISOString();
-        candidates.push({ value: secret.previous.value, label: `the previous value of ${name} (accepted until ${until}: update the sender)` });
+        candidates.push({
+          value: secret.previous.value,
+          label: `the previous value of ${name} (accepted until ${until}: update the sender)`,
+        });
       }
     } catch (err) {
       problems.push((err as Error).message);
     }
   }
   if (candidates.length > 0) return { ok: true, candidates, values: candidates.map((c) => c.value) };
-  const detail = problems.length > 0 ? problems.join('; ') : `secret ${names.join(' / ')} is not set (wrangler secret put ${names[0]}, or PUT /admin/secrets/${names[0]})`;
+  const detail =
+    problems.length > 0
+      ? problems.join('; ')
+      : `secret ${names.join(' / ')} is not set (wrangler secret put ${names[0]}, or PUT /admin/secrets/${names[0]})`;
   return { ok: false, detail };
 }
 

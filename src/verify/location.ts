@@ -7,7 +7,10 @@ const HeaderName = z.pipe(
 );
 
 /** Where a value travels: `{ "header": "x-signature" }` or `{ "query": "sig" }`. */
-export const Location = z.union([z.strictObject({ header: HeaderName }), z.strictObject({ query: z.string().check(z.minLength(1)) })]);
+export const Location = z.union([
+  z.strictObject({ header: HeaderName }),
+  z.strictObject({ query: z.string().check(z.minLength(1)) }),
+]);
 export type Location = z.infer<typeof Location>;
 
 /** Reads a value from its location; `null` when absent or empty. */
@@ -26,11 +29,23 @@ export function checkTimestamp(
   unit: 's' | 'ms',
   toleranceSeconds: number,
   now: number,
-): { ok: true } | { ok: false; reason: 'missing_credential' | 'malformed_timestamp' | 'stale_timestamp'; detail: string } {
+):
+  | { ok: true }
+  | { ok: false; reason: 'missing_credential' | 'malformed_timestamp' | 'stale_timestamp'; detail: string } {
   if (raw === null) return { ok: false, reason: 'missing_credential', detail: 'no timestamp' };
-  if (!/^\d{1,16}$/.test(raw.trim())) return { ok: false, reason: 'malformed_timestamp', detail: `timestamp ${JSON.stringify(raw.slice(0, 32))} is not a number` };
+  if (!/^\d{1,16}$/.test(raw.trim()))
+    return {
+      ok: false,
+      reason: 'malformed_timestamp',
+      detail: `timestamp ${JSON.stringify(raw.slice(0, 32))} is not a number`,
+    };
   const ms = Number(raw.trim()) * (unit === 's' ? 1000 : 1);
   const skew = Math.abs(now - ms) / 1000;
-  if (skew > toleranceSeconds) return { ok: false, reason: 'stale_timestamp', detail: `timestamp is ${Math.round(skew)} s away from now (tolerance ${toleranceSeconds} s)` };
+  if (skew > toleranceSeconds)
+    return {
+      ok: false,
+      reason: 'stale_timestamp',
+      detail: `timestamp is ${Math.round(skew)} s away from now (tolerance ${toleranceSeconds} s)`,
+    };
   return { ok: true };
 }

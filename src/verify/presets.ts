@@ -27,9 +27,21 @@ export const HMAC_PRESETS = {
    * and a plain sha1(token + body); both are accepted until a real sample settles it, and the row's warnings say which
    * matched. From third-party descriptions: unverified.
    */
-  xiaohongshu: { header: 'x-red-signature', prefix: 'sha1=', mode: 'hmac-or-digest', algorithm: 'sha1', encoding: 'hex' },
+  xiaohongshu: {
+    header: 'x-red-signature',
+    prefix: 'sha1=',
+    mode: 'hmac-or-digest',
+    algorithm: 'sha1',
+    encoding: 'hex',
+  },
   /** ByteDance / Ocean Engine (`X-Douyin-Signature` = sha1(client_secret + body), hex), for pushes signed with the app's client secret. */
-  douyin: { header: 'x-douyin-signature', mode: 'digest', algorithm: 'sha1', encoding: 'hex', signed: '{secret}{body}' },
+  douyin: {
+    header: 'x-douyin-signature',
+    mode: 'digest',
+    algorithm: 'sha1',
+    encoding: 'hex',
+    signed: '{secret}{body}',
+  },
   /**
    * Jiandaoyun: `X-JDY-Signature` = plain SHA-1 hex of `<nonce>:<body>:<secret>:<timestamp>` (nonce and timestamp in
    * the query). Jiandaoyun's docs give no window for the timestamp: the 5 minutes either way are ours.

@@ -3,7 +3,7 @@ import * as z from '../shared/zod';
 /**
  * The adapter's own variables and secrets (both wrangler tomls' `[vars]`, and the secrets README lists).
  * An endpoint may never verify against one of them: `CRM_AUTH_SCHEME` would make `?token=Bearer` pass.
- * `test/node/secret-names.test.ts` fails when a var is added to a toml but not here.
+ * `test/node/console-config.test.ts` fails when a var is added to a toml but not here.
  */
 export const ADAPTER_VARIABLES: ReadonlySet<string> = new Set([
   'CRM_API_TOKEN',
@@ -45,9 +45,14 @@ export function isEndpointSecretName(name: string): boolean {
 /** The name of a Worker secret (`wrangler secret put NAME`); the value never appears in a config. */
 export const SecretName = z
   .string()
-  .check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'a secret name is upper case letters, digits and _ (e.g. LANDING_FORM_TOKEN)'))
   .check(
-    z.refine(isEndpointSecretName, 'this name belongs to the adapter itself (its variables, and names starting CRM_, ADMIN_ or SECRETS_): choose another, e.g. LANDING_FORM_TOKEN'),
+    z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'a secret name is upper case letters, digits and _ (e.g. LANDING_FORM_TOKEN)'),
+  )
+  .check(
+    z.refine(
+      isEndpointSecretName,
+      'this name belongs to the adapter itself (its variables, and names starting CRM_, ADMIN_ or SECRETS_): choose another, e.g. LANDING_FORM_TOKEN',
+    ),
   );
 
 /** One secret name, or two during a rotation (either one verifies). */

@@ -30,9 +30,16 @@ export function turnstileToken(body: unknown, field: string): string | undefined
 }
 
 /** Verifies a Turnstile token server-side (siteverify), once: tokens are single-use. */
-export async function verifyTurnstile(fetchFn: typeof fetch, url: string, secret: string, token: string | undefined, remoteIp: string | null): Promise<TurnstileResult> {
+export async function verifyTurnstile(
+  fetchFn: typeof fetch,
+  url: string,
+  secret: string,
+  token: string | undefined,
+  remoteIp: string | null,
+): Promise<TurnstileResult> {
   if (!token) return { ok: false, reason: 'turnstile_missing', detail: 'no Turnstile token in the form' };
-  if (token.length > 2048) return { ok: false, reason: 'turnstile_rejected', detail: 'Turnstile token longer than 2048 characters' };
+  if (token.length > 2048)
+    return { ok: false, reason: 'turnstile_rejected', detail: 'Turnstile token longer than 2048 characters' };
   const form = new URLSearchParams({ secret, response: token });
   if (remoteIp) form.set('remoteip', remoteIp);
   let res: Response;
@@ -46,19 +53,37 @@ export async function verifyTurnstile(fetchFn: typeof fetch, url: string, secret
     };
   }
   const text = await res.text();
-  if (!res.ok) return { ok: false, reason: 'turnstile_unavailable', detail: `Turnstile verification answered HTTP ${res.status}` };
+  if (!res.ok)
+    return { ok: false, reason: 'turnstile_unavailable', detail: `Turnstile verification answered HTTP ${res.status}` };
   let answer: { success?: unknown; 'error-codes'?: unknown; hostname?: unknown };
   try {
     answer = JSON.parse(text);
   } catch {
-    return { ok: false, reason: 'turnstile_unavailable', detail: 'Turnstile verification answered something that is not JSON' };
+    return {
+      ok: false,
+      reason: 'turnstile_unavailable',
+      detail: 'Turnstile verification answered something that is not JSON',
+    };
   }
   const codes = Array.isArray(answer['error-codes']) ? answer['error-codes'].map(String) : [];
-  if (answer.success === true) return { ok: true, detail: `turnstile passed${typeof answer.hostname === 'string' ? ` (${answer.hostname})` : ''}` };
+  if (answer.success === true)
+    return {
+      ok: true,
+      detail: `turnstile passed${typeof answer.hostname === 'string' ? ` (${answer.hostname})` : ''}`,
+    };
   // A wrong secret is the operator's mistake, not the visitor's.
   if (codes.some((c) => c === 'invalid-input-secret' || c === 'missing-input-secret')) {
-    return { ok: false, reason: 'turnstile_misconfigured', detail: `Turnstile refused the secret key: ${codes.join(', ')}` };
+    return {
+      ok: false,
+      reason: 'turnstile_misconfigured',
+      detail: `Turnstile refused the secret key: ${codes.join(', ')}`,
+    };
   }
-  if (codes.includes('internal-error')) return { ok: false, reason: 'turnstile_unavailable', detail: 'Turnstile reported an internal error' };
-  return { ok: false, reason: 'turnstile_rejected', detail: `Turnstile refused the token: ${codes.join(', ') || 'no reason given'}` };
+  if (codes.includes('internal-error'))
+    return { ok: false, reason: 'turnstile_unavailable', detail: 'Turnstile reported an internal error' };
+  return {
+    ok: false,
+    reason: 'turnstile_rejected',
+    detail: `Turnstile refused the token: ${codes.join(', ') || 'no reason given'}`,
+  };
 }

@@ -44,7 +44,8 @@ function sender(env: WatchEnv, fetchFn: typeof fetch): { send: Send; sent: () =>
   const send: Send = async (endpointId, build) => {
     const endpoint = endpointId ? await getEndpoint(env.ENDPOINTS, endpointId).catch(() => null) : null;
     const target = notifyTarget(endpoint?.config.notify, env);
-    if (target && (await sendMessage(fetchFn, target, build(target, endpoint?.config.name ?? endpointId ?? '')))) sent++;
+    if (target && (await sendMessage(fetchFn, target, build(target, endpoint?.config.name ?? endpointId ?? ''))))
+      sent++;
   };
   return { send, sent: () => sent };
 }
@@ -72,7 +73,13 @@ async function sweepSilence(env: WatchEnv, now: number, zone: string, base: stri
     const lastAt = latest[0]?.received_at ?? null;
     const recent = latest.filter((d) => d.received_at >= now - limit * 60_000);
     const refused = recent.length >= REFUSED_RUN && recent.every((d) => d.status === 'rejected');
-    const quietFor = watchedMinutes(lastAt ?? prev.watchedSince, now, hours === 'invalid' ? null : (hours as Hours), tz, limit);
+    const quietFor = watchedMinutes(
+      lastAt ?? prev.watchedSince,
+      now,
+      hours === 'invalid' ? null : (hours as Hours),
+      tz,
+      limit,
+    );
     const silent = quietFor >= limit && isInside(now, hours === 'invalid' ? null : (hours as Hours), tz);
     // silent stays silent until a webhook arrives (outside the hours too); refused until one is not refused
     const stillSilent = prev.state === 'silent' && lastAt === prev.lastAt;
@@ -83,9 +90,13 @@ async function sweepSilence(env: WatchEnv, now: number, zone: string, base: stri
     }
     const kind: SilenceKind = next === 'ok' ? 'recovered' : next;
     const minutes = Math.round(next === 'ok' ? 0 : Math.max(quietFor, limit));
-    await send(e.id, (t, name) => silenceMessage(kind, { endpointId: e.id, name, lastAt, minutes, zone: tz }, t.lang, base));
+    await send(e.id, (t, name) =>
+      silenceMessage(kind, { endpointId: e.id, name, lastAt, minutes, zone: tz }, t.lang, base),
+    );
     alerts++;
-    writes.push(writeStateStatement(env.DB, key, { state: next, since: now, watchedSince: prev.watchedSince, lastAt }, now));
+    writes.push(
+      writeStateStatement(env.DB, key, { state: next, since: now, watchedSince: prev.watchedSince, lastAt }, now),
+    );
   }
   if (writes.length) await env.DB.batch(writes);
   return { watched: watched.length, alerts };
@@ -93,7 +104,8 @@ async function sweepSilence(env: WatchEnv, now: number, zone: string, base: stri
 
 async function sendDigest(env: WatchEnv, now: number, zone: string, base: string, send: Send): Promise<boolean> {
   const hour = Number(env.DIGEST_HOUR);
-  if (env.DIGEST_HOUR === undefined || env.DIGEST_HOUR === '' || !Number.isInteger(hour) || hour < 0 || hour > 23) return false;
+  if (env.DIGEST_HOUR === undefined || env.DIGEST_HOUR === '' || !Number.isInteger(hour) || hour < 0 || hour > 23)
+    return false;
   const local = localTime(now, zone);
   if (Math.floor(local.minute / 60) !== hour) return false;
   const done = (await readStates<string>(env.DB, 'digest')).get('digest');
@@ -104,7 +116,15 @@ async function sendDigest(env: WatchEnv, now: number, zone: string, base: string
   const by = new Map<string, DigestLine>();
   let attention = 0;
   for (const c of counts) {
-    const line = by.get(c.endpoint_id) ?? { endpointId: c.endpoint_id, received: 0, delivered: 0, created: 0, unmatched: 0, refused: 0, failed: 0 };
+    const line = by.get(c.endpoint_id) ?? {
+      endpointId: c.endpoint_id,
+      received: 0,
+      delivered: 0,
+      created: 0,
+      unmatched: 0,
+      refused: 0,
+      failed: 0,
+    };
     line.received += c.n;
     line.created += c.created;
     if (c.status === 'delivered' || c.status === 'unchanged') line.delivered += c.n;
@@ -126,10 +146,18 @@ export async function watchSweep(env: WatchEnv, now: number, fetchFn: typeof fet
   const base = await consoleBase(env);
   const { send, sent } = sender(env, fetchFn);
   const events = await sweepProblems(env.DB, now);
-  for (const ev of events) await send(ev.problem.endpointId, (t, name) => problemMessage(ev.kind, ev.problem, name, zone, t.lang, base));
+  for (const ev of events)
+    await send(ev.problem.endpointId, (t, name) => problemMessage(ev.kind, ev.problem, name, zone, t.lang, base));
   const silence = await sweepSilence(env, now, zone, base, send);
   const digest = await sendDigest(env, now, zone, base, send);
   const trendRows = await sweepTrends(env.DB, now);
   await pruneTrends(env.DB, now - TRENDS_KEPT_MS);
-  return { problems: events.length, silenceAlerts: silence.alerts, watched: silence.watched, digest, messages: sent(), trendRows };
+  return {
+    problems: events.length,
+    silenceAlerts: silence.alerts,
+    watched: silence.watched,
+    digest,
+    messages: sent(),
+    trendRows,
+  };
 }

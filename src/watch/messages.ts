@@ -61,15 +61,25 @@ export function silenceMessage(
         'Open the endpoint in the console, copy the whole URL with its token and paste it into the sender again; refused leads can be reviewed and accepted under Deliveries.',
       ],
     ],
-    recovered: [`"${e.name}" receives leads again`, [`Endpoint ${e.endpointId} receives webhooks again. The last one: ${last}.`]],
+    recovered: [
+      `"${e.name}" receives leads again`,
+      [`Endpoint ${e.endpointId} receives webhooks again. The last one: ${last}.`],
+    ],
   };
   const [title, lines] = (lang === 'zh' ? zh : en)[kind];
   return {
     event: `endpoint.${kind}`,
     title,
     lines,
-    link: { text: lang === 'zh' ? '在控制台打开这个接收地址' : 'Open the endpoint in the console', url: pages(base).endpoint(e.endpointId) },
-    data: { endpointId: e.endpointId, lastReceivedAt: e.lastAt === null ? null : new Date(e.lastAt).toISOString(), minutes: e.minutes },
+    link: {
+      text: lang === 'zh' ? '在控制台打开这个接收地址' : 'Open the endpoint in the console',
+      url: pages(base).endpoint(e.endpointId),
+    },
+    data: {
+      endpointId: e.endpointId,
+      lastReceivedAt: e.lastAt === null ? null : new Date(e.lastAt).toISOString(),
+      minutes: e.minutes,
+    },
   };
 }
 
@@ -93,7 +103,14 @@ const STATUS_WORDS: Record<NotifyLang, Record<string, string>> = {
   },
 };
 
-export function problemMessage(kind: 'opened' | 'grew' | 'reopened', p: Problem, name: string, zone: string, lang: NotifyLang, base: string): Message {
+export function problemMessage(
+  kind: 'opened' | 'grew' | 'reopened',
+  p: Problem,
+  name: string,
+  zone: string,
+  lang: NotifyLang,
+  base: string,
+): Message {
   const who = name && name !== p.endpointId ? `「${name}」(${p.endpointId})` : p.endpointId;
   const sentence = STATUS_WORDS[lang][p.status] ?? p.status;
   const zh = {
@@ -133,25 +150,51 @@ export function problemMessage(kind: 'opened' | 'grew' | 'reopened', p: Problem,
             : 'See these deliveries in the console',
       url: pages(base).problem(p),
     },
-    data: { problemId: p.id, endpointId: p.endpointId, status: p.status, reason: p.reason || null, count: p.count, lastDeliveryId: p.lastDeliveryId },
+    data: {
+      problemId: p.id,
+      endpointId: p.endpointId,
+      status: p.status,
+      reason: p.reason || null,
+      count: p.count,
+      lastDeliveryId: p.lastDeliveryId,
+    },
   };
 }
 
-export type DigestLine = { endpointId: string; received: number; delivered: number; created: number; unmatched: number; refused: number; failed: number };
+export type DigestLine = {
+  endpointId: string;
+  received: number;
+  delivered: number;
+  created: number;
+  unmatched: number;
+  refused: number;
+  failed: number;
+};
 
-export function digestMessage(d: { date: string; lines: DigestLine[]; open: Problem[]; attention: number; zone: string }, lang: NotifyLang, base: string): Message {
+export function digestMessage(
+  d: { date: string; lines: DigestLine[]; open: Problem[]; attention: number; zone: string },
+  lang: NotifyLang,
+  base: string,
+): Message {
   const zh = lang === 'zh';
   const rows = d.lines.map((l) =>
     zh
       ? `- ${l.endpointId}：收到 ${l.received}，送达 ${l.delivered}，新建 ${l.created}，未匹配 ${l.unmatched}，拒绝 ${l.refused}，失败 ${l.failed}`
       : `- ${l.endpointId}: received ${l.received}, delivered ${l.delivered}, created ${l.created}, unmatched ${l.unmatched}, refused ${l.refused}, failed ${l.failed}`,
   );
-  const problems = d.open.slice(0, 10).map((p) => `- ${p.endpointId} · ${p.status}${p.reason ? ` / ${p.reason}` : ''} · ${p.count} · ${pages(base).problem(p)}`);
+  const problems = d.open
+    .slice(0, 10)
+    .map(
+      (p) =>
+        `- ${p.endpointId} · ${p.status}${p.reason ? ` / ${p.reason}` : ''} · ${p.count} · ${pages(base).problem(p)}`,
+    );
   const lines = [
     ...(rows.length ? rows : [zh ? '- 过去 24 小时没有收到推送。' : '- No webhook in the last 24 hours.']),
     zh ? `未解决的问题：${d.open.length}` : `Open problems: ${d.open.length}`,
     ...problems,
-    zh ? `需要人工处理的线索：${d.attention}（${pages(base).attention}）` : `Leads that need a person: ${d.attention} (${pages(base).attention})`,
+    zh
+      ? `需要人工处理的线索：${d.attention}（${pages(base).attention}）`
+      : `Leads that need a person: ${d.attention} (${pages(base).attention})`,
   ];
   return {
     event: 'digest',

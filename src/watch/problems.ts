@@ -82,7 +82,10 @@ export async function getProblem(db: D1Database, id: string): Promise<Problem | 
 }
 
 /** Problems, the open ones first (then acknowledged, then resolved), newest first within each. */
-export async function listProblems(db: D1Database, filter: { state?: ProblemState; endpoint?: string; limit: number }): Promise<Problem[]> {
+export async function listProblems(
+  db: D1Database,
+  filter: { state?: ProblemState; endpoint?: string; limit: number },
+): Promise<Problem[]> {
   const { results } = await db
     .prepare(
       `SELECT * FROM problems WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR endpoint_id = ?2)
@@ -146,7 +149,11 @@ async function recount(db: D1Database, p: Problem, windowId: string): Promise<Pr
 }
 
 /** A problem opened (or reopened) from the deliveries counted since `sinceId`. */
-function opened(g: FailureGroup, sinceId: string, counted: { n: number; first_at: number | null; first_id: string | null }): Problem {
+function opened(
+  g: FailureGroup,
+  sinceId: string,
+  counted: { n: number; first_at: number | null; first_id: string | null },
+): Problem {
   return {
     id: problemId(g.endpoint_id, g.status, g.reason),
     endpointId: g.endpoint_id,
@@ -200,7 +207,12 @@ export async function sweepProblems(db: D1Database, now: number): Promise<Proble
       p.notifiedCount = p.count;
       events.push({ kind: 'grew', problem: p });
     }
-    if (p.count !== known.count || p.lastDeliveryId !== known.lastDeliveryId || p.notifiedCount !== known.notifiedCount || p.baseUntil !== known.baseUntil)
+    if (
+      p.count !== known.count ||
+      p.lastDeliveryId !== known.lastDeliveryId ||
+      p.notifiedCount !== known.notifiedCount ||
+      p.baseUntil !== known.baseUntil
+    )
       writes.push(putStatement(db, p));
   }
   if (writes.length) await db.batch(writes);
@@ -212,7 +224,9 @@ export type ProblemChange = { ok: true; problem: Problem } | { ok: false; why: '
 /** Acknowledged: someone is on it (no more "it grew" messages; it still counts). */
 export async function acknowledgeProblem(db: D1Database, id: string, by: string, now: number): Promise<ProblemChange> {
   const row = await db
-    .prepare(`UPDATE problems SET state = 'acknowledged', acknowledged_by = ?, acknowledged_at = ? WHERE id = ? AND state <> 'resolved' RETURNING *`)
+    .prepare(
+      `UPDATE problems SET state = 'acknowledged', acknowledged_by = ?, acknowledged_at = ? WHERE id = ? AND state <> 'resolved' RETURNING *`,
+    )
     .bind(by, now, id)
     .first<Row>();
   if (row) return { ok: true, problem: fromRow(row) };
@@ -222,6 +236,9 @@ export async function acknowledgeProblem(db: D1Database, id: string, by: string,
 
 /** Resolved: a failure of the same kind after this reopens it (and says so). */
 export async function resolveProblem(db: D1Database, id: string, by: string, now: number): Promise<ProblemChange> {
-  const row = await db.prepare(`UPDATE problems SET state = 'resolved', resolved_by = ?, resolved_at = ? WHERE id = ? RETURNING *`).bind(by, now, id).first<Row>();
+  const row = await db
+    .prepare(`UPDATE problems SET state = 'resolved', resolved_by = ?, resolved_at = ? WHERE id = ? RETURNING *`)
+    .bind(by, now, id)
+    .first<Row>();
   return row ? { ok: true, problem: fromRow(row) } : { ok: false, why: 'not_found' };
 }

@@ -12,7 +12,16 @@ import { localTime } from '../shared/hours';
 const HOUR = 3_600_000;
 export const RECOMPUTE_HOURS = 3;
 
-export type TrendRow = { endpointId: string; hour: number; ok: number; failed: number; pending: number; other: number; refused: number; crmMs: number[] };
+export type TrendRow = {
+  endpointId: string;
+  hour: number;
+  ok: number;
+  failed: number;
+  pending: number;
+  other: number;
+  refused: number;
+  crmMs: number[];
+};
 
 const emptyRow = (endpointId: string, hour: number): TrendRow => ({
   endpointId,
@@ -25,7 +34,16 @@ const emptyRow = (endpointId: string, hour: number): TrendRow => ({
   crmMs: Array(TREND_EDGES_MS.length + 1).fill(0),
 });
 
-type Stored = { endpoint_id: string; hour: number; ok: number; failed: number; pending: number; other: number; refused: number; crm_ms: string };
+type Stored = {
+  endpoint_id: string;
+  hour: number;
+  ok: number;
+  failed: number;
+  pending: number;
+  other: number;
+  refused: number;
+  crm_ms: string;
+};
 const fromStored = (r: Stored): TrendRow => ({
   endpointId: r.endpoint_id,
   hour: r.hour,
@@ -58,7 +76,9 @@ export async function sweepTrends(db: D1Database, now: number): Promise<number> 
     .filter(([key, row]) => !stored.has(key) || !same(stored.get(key)!, row))
     .map(([, r]) =>
       db
-        .prepare('INSERT OR REPLACE INTO trends (endpoint_id, hour, ok, failed, pending, other, refused, crm_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .prepare(
+          'INSERT OR REPLACE INTO trends (endpoint_id, hour, ok, failed, pending, other, refused, crm_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        )
         .bind(r.endpointId, r.hour, r.ok, r.failed, r.pending, r.other, r.refused, JSON.stringify(r.crmMs)),
     );
   if (writes.length) await db.batch(writes);
@@ -70,7 +90,15 @@ export async function pruneTrends(db: D1Database, before: number): Promise<void>
   await db.prepare('DELETE FROM trends WHERE hour < ?').bind(before).run();
 }
 
-export type TrendBucket = { start: number; label: string; counts: Record<StatusGroup, number>; refused: number; p50: number | null; p95: number | null; calls: number };
+export type TrendBucket = {
+  start: number;
+  label: string;
+  counts: Record<StatusGroup, number>;
+  refused: number;
+  p50: number | null;
+  p95: number | null;
+  calls: number;
+};
 
 /** The answer time under which `share` of the calls fell: the upper bound of that histogram bucket (null: no call). */
 export function percentile(histogram: number[], share: number): number | null {
@@ -98,7 +126,15 @@ function bucketOf(start: number, label: string, rows: TrendRow[]): TrendBucket {
       histogram[i]! += n;
     });
   }
-  return { start, label, counts, refused, p50: percentile(histogram, 0.5), p95: percentile(histogram, 0.95), calls: histogram.reduce((a, b) => a + b, 0) };
+  return {
+    start,
+    label,
+    counts,
+    refused,
+    p50: percentile(histogram, 0.5),
+    p95: percentile(histogram, 0.95),
+    calls: histogram.reduce((a, b) => a + b, 0),
+  };
 }
 
 export type TrendRange = '24h' | '7d' | '30d';
@@ -107,11 +143,20 @@ export type TrendRange = '24h' | '7d' | '30d';
  * An endpoint's trend over a range: per hour for 24 h, per day (in `zone`) for 7 and 30 days, oldest first, empty
  * buckets included. One D1 read of at most 720 rows (its primary key).
  */
-export async function endpointTrend(db: D1Database, endpointId: string, range: TrendRange, now: number, zone: string): Promise<TrendBucket[]> {
+export async function endpointTrend(
+  db: D1Database,
+  endpointId: string,
+  range: TrendRange,
+  now: number,
+  zone: string,
+): Promise<TrendBucket[]> {
   const hours = range === '24h' ? 24 : range === '7d' ? 7 * 24 : 30 * 24;
   const thisHour = Math.floor(now / HOUR) * HOUR;
   const from = thisHour - (hours - 1) * HOUR;
-  const { results } = await db.prepare('SELECT * FROM trends WHERE endpoint_id = ? AND hour >= ? ORDER BY hour').bind(endpointId, from).all<Stored>();
+  const { results } = await db
+    .prepare('SELECT * FROM trends WHERE endpoint_id = ? AND hour >= ? ORDER BY hour')
+    .bind(endpointId, from)
+    .all<Stored>();
   const rows = results.map(fromStored);
   const label = (ms: number) => {
     const l = localTime(ms, zone);

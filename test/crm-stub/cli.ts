@@ -24,10 +24,21 @@ if (values.seed) {
     EXAMPLE_PRODUCT_LINE,
     newTenant(EXAMPLE_PRODUCT_LINE, {
       mode: values.mode as 'merge',
-      customers: [{ id: EXAMPLE_CUSTOMER, name: '单单', phone: '18888282822', note: '', own_id: '400000000000000002', source: '514465485002113024' }],
+      customers: [
+        {
+          id: EXAMPLE_CUSTOMER,
+          name: '单单',
+          phone: '18888282822',
+          note: '',
+          own_id: '400000000000000002',
+          source: '514465485002113024',
+        },
+      ],
     }),
   );
 }
-console.log(`stand-in CRM listening on ${stub.url} (token ${values.token}${values.seed ? `, product line ${EXAMPLE_PRODUCT_LINE} seeded` : ''})`);
+console.log(
+  `stand-in CRM listening on ${stub.url} (token ${values.token}${values.seed ? `, product line ${EXAMPLE_PRODUCT_LINE} seeded` : ''})`,
+);
 process.on('SIGINT', () => stub.close().then(() => process.exit(0)));
 process.on('SIGTERM', () => stub.close().then(() => process.exit(0)));

@@ -18,7 +18,20 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { siteverify, TURNSTILE_PATH, turnstileCalls } from './turnstile.ts';
-import { applyCreate, applyUpdate, CREATE_PATH, expand, newTenant, productLines, readDetail, record, type Customer, type Envelope, type Failure, type Tenant } from './state.ts';
+import {
+  applyCreate,
+  applyUpdate,
+  CREATE_PATH,
+  expand,
+  newTenant,
+  productLines,
+  readDetail,
+  record,
+  type Customer,
+  type Envelope,
+  type Failure,
+  type Tenant,
+} from './state.ts';
 
 export type CrmStubOptions = {
   /** The API token the CRM accepts. */
@@ -32,7 +45,13 @@ export type CrmStubOptions = {
   record?: boolean;
 };
 
-export type CrmStub = { url: string; port: number; server: Server; tenants: Map<string, Tenant>; close(): Promise<void> };
+export type CrmStub = {
+  url: string;
+  port: number;
+  server: Server;
+  tenants: Map<string, Tenant>;
+  close(): Promise<void>;
+};
 
 const LONG_INTEGER = /\d{16}/;
 
@@ -40,7 +59,9 @@ const LONG_INTEGER = /\d{16}/;
 function parseJson(text: string): unknown {
   if (!LONG_INTEGER.test(text)) return JSON.parse(text);
   return JSON.parse(text, function (this: unknown, _k: string, v: unknown, ctx?: { source?: string }) {
-    return typeof v === 'number' && !Number.isSafeInteger(v) && ctx?.source && /^-?\d+$/.test(ctx.source) ? Number(ctx.source) : v;
+    return typeof v === 'number' && !Number.isSafeInteger(v) && ctx?.source && /^-?\d+$/.test(ctx.source)
+      ? Number(ctx.source)
+      : v;
   } as (this: unknown, key: string, value: unknown) => unknown);
 }
 
@@ -55,7 +76,10 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/html' : 'application/json; charset=utf-8', ...headers });
+  res.writeHead(status, {
+    'content-type': typeof body === 'string' ? 'text/html' : 'application/json; charset=utf-8',
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -116,7 +140,10 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
       const channel = notify[1]!;
       if (req.method === 'POST') {
         const list = alerts.get(channel) ?? [];
-        list.push({ headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])), body: text });
+        list.push({
+          headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
+          body: text,
+        });
         alerts.set(channel, list);
         return send(res, 200, { errcode: 0, errmsg: 'ok' });
       }
@@ -128,7 +155,10 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
       return send(res, 204, '');
     }
     if (path === '/cdn-cgi/access/certs') return send(res, 200, JSON.parse(accessKeys));
-    if (path === '/__stub/turnstile') return send(res, 200, { calls: turnstileCalls(new URL(req.url ?? '/', 'http://stub').searchParams.get('token') ?? undefined) });
+    if (path === '/__stub/turnstile')
+      return send(res, 200, {
+        calls: turnstileCalls(new URL(req.url ?? '/', 'http://stub').searchParams.get('token') ?? undefined),
+      });
     if (path.startsWith('/__stub/')) return control(req, res, path, text);
     if (path === TURNSTILE_PATH && req.method === 'POST') {
       const answer = siteverify(text, req.headers['content-type']);
@@ -139,13 +169,16 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
     const isDetail = path === '/api/crm/client/detail';
     const isCreate = path === CREATE_PATH;
     const isLines = path === '/api/productLine/lists';
-    if (req.method !== 'POST' || (!isUpdate && !isDetail && !isCreate && !isLines)) return send(res, 404, { code: 404, message: 'Not Found', data: [] });
+    if (req.method !== 'POST' || (!isUpdate && !isDetail && !isCreate && !isLines))
+      return send(res, 404, { code: 404, message: 'Not Found', data: [] });
 
-    if (req.headers[authHeader] !== expectedAuth) return send(res, 401, { code: 401, message: '登录已失效，请重新登录', data: [] });
+    if (req.headers[authHeader] !== expectedAuth)
+      return send(res, 401, { code: 401, message: '登录已失效，请重新登录', data: [] });
     // the product lines: no default-product-id (this call is how the ids are found); each tenant is one
     if (isLines) return send(res, 200, productLines([...tenants.values()], text));
     const pid = req.headers['default-product-id'];
-    if (typeof pid !== 'string' || !pid) return send(res, 200, { code: 400, message: 'default-product-id 不能为空', data: [] });
+    if (typeof pid !== 'string' || !pid)
+      return send(res, 200, { code: 400, message: 'default-product-id 不能为空', data: [] });
     const tenant = tenants.get(pid);
     if (!tenant) return send(res, 200, { code: 403, message: '产品线不存在或无权限', data: [] });
 
@@ -172,8 +205,14 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
         if ('drop' in failure) return req.socket.destroy();
         if ('garbage' in failure) return send(res, 200, '<html><body>502 Bad Gateway</body></html>');
         if ('http' in failure) {
-          const extra: Record<string, string> = failure.retryAfter !== undefined ? { 'retry-after': String(failure.retryAfter) } : {};
-          return send(res, failure.http, failure.body ?? { code: failure.http, message: `HTTP ${failure.http}`, data: [] }, extra);
+          const extra: Record<string, string> =
+            failure.retryAfter !== undefined ? { 'retry-after': String(failure.retryAfter) } : {};
+          return send(
+            res,
+            failure.http,
+            failure.body ?? { code: failure.http, message: `HTTP ${failure.http}`, data: [] },
+            extra,
+          );
         }
         return send(res, 200, { code: failure.code, message: failure.message ?? `错误 ${failure.code}`, data: [] });
       }
@@ -182,7 +221,11 @@ export async function startCrmStub(options: CrmStubOptions): Promise<CrmStub> {
       record(tenant, { ...entry, outcome: 'refused' });
       return send(res, 200, { code: 400, message: '请求体不是合法的 JSON', data: [] });
     }
-    const answer: Envelope = isCreate ? applyCreate(tenant, body) : isUpdate ? applyUpdate(tenant, body) : readDetail(tenant, new URLSearchParams(text));
+    const answer: Envelope = isCreate
+      ? applyCreate(tenant, body)
+      : isUpdate
+        ? applyUpdate(tenant, body)
+        : readDetail(tenant, new URLSearchParams(text));
     record(tenant, { ...entry, outcome: answer.code === 200 ? 'applied' : 'refused' });
     return send(res, 200, answer);
   }

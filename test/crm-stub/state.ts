@@ -76,7 +76,10 @@ function blankOf(field: string): unknown {
   return '';
 }
 
-export function newTenant(productLineId: string, init: Partial<Omit<Tenant, 'customers' | 'productLineId'>> & { customers?: Customer[] } = {}): Tenant {
+export function newTenant(
+  productLineId: string,
+  init: Partial<Omit<Tenant, 'customers' | 'productLineId'>> & { customers?: Customer[] } = {},
+): Tenant {
   const now = timestamp();
   return {
     productLineId,
@@ -88,7 +91,9 @@ export function newTenant(productLineId: string, init: Partial<Omit<Tenant, 'cus
     requests: [],
     inFlight: 0,
     maxInFlight: 0,
-    customers: new Map((init.customers ?? []).map((c) => [c.id, { created_at: now, updated_at: now, own_id: DEFAULT_API_USER, ...c }])),
+    customers: new Map(
+      (init.customers ?? []).map((c) => [c.id, { created_at: now, updated_at: now, own_id: DEFAULT_API_USER, ...c }]),
+    ),
   };
 }
 
@@ -126,16 +131,21 @@ export function expand(customer: Customer, tenant: Tenant): Record<string, unkno
     _can_del: true,
     ...rest,
   };
-  const user = (id: unknown) => (typeof id === 'string' && USERS[id] ? USERS[id] : id ? { id, name: '', avatar_url: '' } : null);
+  const user = (id: unknown) =>
+    typeof id === 'string' && USERS[id] ? USERS[id] : id ? { id, name: '', avatar_url: '' } : null;
   item.own_id = user(customer.own_id);
   item.last_own_id = user(customer.last_own_id);
   item.created_id = user(customer.created_id ?? tenant.apiUserId);
   item.updated_id = user(customer.updated_id ?? tenant.apiUserId);
   const source = customer.source;
-  item.source = typeof source === 'string' && source ? { id: source, name: SOURCES[source] ?? '', group_id: '0', is_active: 1, color: '', sort_num: 0, is_default: 0 } : [];
+  item.source =
+    typeof source === 'string' && source
+      ? { id: source, name: SOURCES[source] ?? '', group_id: '0', is_active: 1, color: '', sort_num: 0, is_default: 0 }
+      : [];
   for (const [key, value] of Object.entries(item)) {
     if (value === '' && EDITABLE.test(key)) item[key] = null;
-    else if (/^(select|radio)_\d+$/.test(key) && typeof value === 'string' && SELECT_OPTIONS[value]) item[key] = { id: value, name: SELECT_OPTIONS[value] };
+    else if (/^(select|radio)_\d+$/.test(key) && typeof value === 'string' && SELECT_OPTIONS[value])
+      item[key] = { id: value, name: SELECT_OPTIONS[value] };
   }
   return item;
 }
@@ -149,7 +159,8 @@ export function applyUpdate(tenant: Tenant, body: unknown): Envelope {
   // The adapter must send ids as decimal strings; a JSON number above 2^53 has already lost digits.
   for (const key of ['mid', 'id', 'own_id', 'source']) {
     const v = input[key];
-    if (v !== undefined && !(typeof v === 'string' && /^\d+$/.test(v))) return refuse(422, `${key} 必须是十进制字符串 id`);
+    if (v !== undefined && !(typeof v === 'string' && /^\d+$/.test(v)))
+      return refuse(422, `${key} 必须是十进制字符串 id`);
   }
   if (input.mid !== tenant.moduleId) return refuse(404, '模块不存在');
   const existing = tenant.customers.get(input.id as string);
@@ -194,13 +205,24 @@ export function applyCreate(tenant: Tenant, body: unknown): Envelope {
   if (input.mid !== tenant.moduleId) return refuse(404, '模块不存在');
   for (const key of ['mid', 'own_id', 'source']) {
     const v = input[key];
-    if (v !== undefined && !(typeof v === 'string' && /^\d+$/.test(v))) return refuse(422, `${key} 必须是十进制字符串 id`);
+    if (v !== undefined && !(typeof v === 'string' && /^\d+$/.test(v)))
+      return refuse(422, `${key} 必须是十进制字符串 id`);
   }
-  if (typeof input.phone === 'string' && input.phone !== '' && [...tenant.customers.values()].some((c) => c.phone === input.phone)) {
+  if (
+    typeof input.phone === 'string' &&
+    input.phone !== '' &&
+    [...tenant.customers.values()].some((c) => c.phone === input.phone)
+  ) {
     return refuse(409, `手机号 ${input.phone} 已存在`);
   }
   const now = timestamp();
-  const customer: Customer = { id: newCustomerId(), created_at: now, updated_at: now, own_id: tenant.apiUserId, created_id: tenant.apiUserId };
+  const customer: Customer = {
+    id: newCustomerId(),
+    created_at: now,
+    updated_at: now,
+    own_id: tenant.apiUserId,
+    created_id: tenant.apiUserId,
+  };
   for (const [key, value] of Object.entries(input)) if (!SYSTEM_FIELDS.has(key)) customer[key] = value;
   tenant.customers.set(customer.id, customer);
   return { code: 200, message: '', data: { item: expand(customer, tenant) } };
@@ -215,7 +237,14 @@ export function productLines(tenants: Tenant[], text: string): unknown {
     keyword = '';
   }
   const data = tenants
-    .map((t, i) => ({ id: t.productLineId, name: t.name ?? `产品线 ${t.productLineId.slice(-4)}`, note: '', is_default: i === 0 ? 1 : 0, open_sea_rule: {}, users: [] }))
+    .map((t, i) => ({
+      id: t.productLineId,
+      name: t.name ?? `产品线 ${t.productLineId.slice(-4)}`,
+      note: '',
+      is_default: i === 0 ? 1 : 0,
+      open_sea_rule: {},
+      users: [],
+    }))
     .filter((l) => l.name.includes(keyword) || l.note.includes(keyword));
   return { code: 200, data: { items: { current_page: 1, per_page: 100, data: data.slice(0, 100) } }, message: '' };
 }

@@ -26,12 +26,23 @@ export function siteverify(text: string, contentType: string | undefined): { sta
   const secretOk = fields.secret === TURNSTILE_TEST_SECRET;
   calls.push({ token, remoteip: fields.remoteip ?? null, secretOk });
   if (calls.length > 2000) calls.shift();
-  if (token.startsWith('unavailable')) return { status: 503, body: '<html><body>503 Service Unavailable</body></html>' };
+  if (token.startsWith('unavailable'))
+    return { status: 503, body: '<html><body>503 Service Unavailable</body></html>' };
   if (token.startsWith('garbage')) return { status: 200, body: '<html><body>not json</body></html>' };
   if (!fields.secret) return { status: 200, body: { success: false, 'error-codes': ['missing-input-secret'] } };
   if (!secretOk) return { status: 200, body: { success: false, 'error-codes': ['invalid-input-secret'] } };
   if (!token) return { status: 200, body: { success: false, 'error-codes': ['missing-input-response'] } };
   if (token.startsWith('pass'))
-    return { status: 200, body: { success: true, challenge_ts: new Date().toISOString(), hostname: 'localhost', 'error-codes': [], action: '', cdata: '' } };
+    return {
+      status: 200,
+      body: {
+        success: true,
+        challenge_ts: new Date().toISOString(),
+        hostname: 'localhost',
+        'error-codes': [],
+        action: '',
+        cdata: '',
+      },
+    };
   return { status: 200, body: { success: false, 'error-codes': ['invalid-input-response'] } };
 }

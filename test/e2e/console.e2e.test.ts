@@ -16,7 +16,10 @@ import { expand, newTenant } from '../crm-stub/state.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FONTS = fileURLToPath(new URL('./fonts.conf', import.meta.url));
-const FONT_FILES = ['/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc'];
+const FONT_FILES = [
+  '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
+  '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc',
+];
 const SHOTS = 'test-results/console';
 const ADMIN_TOKEN = 'e2e-admin-token';
 const FORM_TOKEN = 'e2e-form-token';
@@ -41,7 +44,10 @@ const CATALOGUE_MODULE = '../../src/console/i18n/index.ts';
 const { CATALOGUES } = (await import(CATALOGUE_MODULE)) as { CATALOGUES: Record<Lang, any> };
 
 /** A browser as our users have it: Chinese in Shanghai, or English. */
-const LOCALES: Record<Lang, { locale: string; timezoneId: string }> = { zh: { locale: 'zh-CN', timezoneId: 'Asia/Shanghai' }, en: { locale: 'en-US', timezoneId: 'UTC' } };
+const LOCALES: Record<Lang, { locale: string; timezoneId: string }> = {
+  zh: { locale: 'zh-CN', timezoneId: 'Asia/Shanghai' },
+  en: { locale: 'en-US', timezoneId: 'UTC' },
+};
 
 let crm: CrmStub;
 let mf: Miniflare;
@@ -52,7 +58,14 @@ let browser: Browser;
 const JINSHUJU_SAMPLE = JSON.stringify({
   form: 'xJfeTv',
   form_name: '活动报名',
-  entry: { serial_number: 128, field_1: '韩梅梅', field_2: '13700137000', field_3: ['A 套餐', 'C 套餐'], field_5: '2026-11-20', created_at: '2026-11-20T08:30:00.000Z' },
+  entry: {
+    serial_number: 128,
+    field_1: '韩梅梅',
+    field_2: '13700137000',
+    field_3: ['A 套餐', 'C 套餐'],
+    field_5: '2026-11-20',
+    created_at: '2026-11-20T08:30:00.000Z',
+  },
 });
 
 /** The endpoint as first set up: its mapping reads `mobile`, but the form sends `tel` (fixed in the console). */
@@ -65,11 +78,18 @@ const brokenConfig = {
 };
 
 async function admin(path: string, init: RequestInit = {}) {
-  return fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...init.headers } });
+  return fetch(`${base}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...init.headers },
+  });
 }
 
 async function webhook(endpoint: string, body: Record<string, unknown>) {
-  return fetch(`${base}/hooks/${endpoint}?token=${FORM_TOKEN}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return fetch(`${base}/hooks/${endpoint}?token=${FORM_TOKEN}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 async function signIn(context: BrowserContext): Promise<Page> {
@@ -155,22 +175,34 @@ async function englishOn(page: Page): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
-  for (const font of FONT_FILES) if (!existsSync(font)) throw new Error(`no ${font}: apt-get install fonts-dejavu-core fonts-noto-cjk`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
+  for (const font of FONT_FILES)
+    if (!existsSync(font)) throw new Error(`no ${font}: apt-get install fonts-dejavu-core fonts-noto-cjk`);
   mkdirSync(SHOTS, { recursive: true });
   crm = await startCrmStub({ token: 'e2e-crm-token', port: 0, host: '127.0.0.1' });
   crm.tenants.set(
     PRODUCT_LINE,
     newTenant(PRODUCT_LINE, {
       customers: [
-        { id: CUSTOMER, name: '单单', phone: '18888282822', note: '', own_id: '400000000000000002', source: '514465485002113024' },
+        {
+          id: CUSTOMER,
+          name: '单单',
+          phone: '18888282822',
+          note: '',
+          own_id: '400000000000000002',
+          source: '514465485002113024',
+        },
         { id: CUSTOMER_2, name: '双双', phone: '18888282823', note: '' },
       ],
     }),
   );
   crm.tenants.set(
     PRODUCT_LINE_EAST,
-    newTenant(PRODUCT_LINE_EAST, { name: EAST_NAME, customers: [{ id: CUSTOMER_EAST, name: '李雷', phone: '13600136000', note: '', source: '514465485002113025' }] }),
+    newTenant(PRODUCT_LINE_EAST, {
+      name: EAST_NAME,
+      customers: [{ id: CUSTOMER_EAST, name: '李雷', phone: '13600136000', note: '', source: '514465485002113025' }],
+    }),
   );
   const started = await startAdapter(
     0,
@@ -190,8 +222,14 @@ beforeAll(async () => {
   base = started.url.replace('127.0.0.1', 'localhost');
   // the fonts are fixed (test/e2e/fonts.conf: the two font packages .ci/run installs), so the layout measured
   // is the same on a fresh machine as on one that has collected other fonts
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], env: { ...process.env, FONTCONFIG_FILE: FONTS } });
-  expect((await admin('/admin/endpoints/landing', { method: 'PUT', body: JSON.stringify(brokenConfig) })).status).toBe(201);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox'],
+    env: { ...process.env, FONTCONFIG_FILE: FONTS },
+  });
+  expect((await admin('/admin/endpoints/landing', { method: 'PUT', body: JSON.stringify(brokenConfig) })).status).toBe(
+    201,
+  );
 }, 240_000);
 
 afterAll(async () => {
@@ -291,7 +329,11 @@ describe('the console in Chromium', () => {
     await shoot(page, 'zh-endpoint-editor');
 
     // 金数据 sends the entry: answered 200 at once (the preset queues), and the lead is unmatched
-    const sent = await fetch(`${base}/hooks/signup?token=signup-token-7c1d`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JINSHUJU_SAMPLE });
+    const sent = await fetch(`${base}/hooks/signup?token=signup-token-7c1d`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JINSHUJU_SAMPLE,
+    });
     expect(sent.status).toBe(200);
     await page.click(`nav >> text=${t.nav.deliveries}`);
     const row = page.locator('ul.deliveries a.row').first();
@@ -318,7 +360,9 @@ describe('the console in Chromium', () => {
     await expect.poll(text(page.locator('#preview')), POLL).toContain(t.preview.outcome.unmatched);
     await page.selectOption('select[name=lookupFrom]', 'entry.field_2');
     await expect.poll(text(page.locator('#preview')), POLL).toContain(t.preview.outcome.would_deliver);
-    await expect.poll(text(page.locator('#preview pre').first()), POLL).toContain('"select_1680162080347": "484020435193692160"');
+    await expect
+      .poll(text(page.locator('#preview pre').first()), POLL)
+      .toContain('"select_1680162080347": "484020435193692160"');
     expect(await jsonOpened()).toBe(0);
     await page.click(`button[name=save][value=form]`);
     await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.editor.saved);
@@ -343,17 +387,28 @@ describe('the console in Chromium', () => {
     // the local queue delivers it within a few seconds: reload until the status says so
     await expect.poll(await replayed(page, deliveryUrl, '.headline'), REPLAYED).toContain(t.status.delivered[0]);
     const customer = crm.tenants.get(PRODUCT_LINE)!.customers.get(CUSTOMER)!;
-    expect(customer).toMatchObject({ name: '韩梅梅', phone: '13700137000', source: '514465485002113024', select_1680162080347: '484020435193692160' });
+    expect(customer).toMatchObject({
+      name: '韩梅梅',
+      phone: '13700137000',
+      source: '514465485002113024',
+      select_1680162080347: '484020435193692160',
+    });
     // the stored document is what the form said (the JSON, never touched, was written by the form)
     const stored = (await (await admin('/admin/endpoints/signup')).json()) as { config: Record<string, unknown> };
-    expect(stored.config).toMatchObject({ customerLookup: [{ key: 'phone', value: 'entry.field_2' }], fields: { name: 'entry.field_1', phone: 'entry.field_2' } });
+    expect(stored.config).toMatchObject({
+      customerLookup: [{ key: 'phone', value: 'entry.field_2' }],
+      fields: { name: 'entry.field_1', phone: 'entry.field_2' },
+    });
     await context.close();
   });
 
   it('zh-CN, clicking only: connects the CRM and picks the product line by name, maps fields and a select by their names, copies the real URL, and fixes a failed lead with its own button — no id typed, no JSON touched, no English', async () => {
     const t = CATALOGUES.zh;
     // the customer is known to the adapter by phone (imported earlier under 客户标识)
-    await admin(`/admin/customer-keys?moduleId=${MODULE_ID}`, { method: 'POST', body: JSON.stringify([{ customer_id: CUSTOMER_EAST, key: 'phone', value: '13600136000' }]) });
+    await admin(`/admin/customer-keys?moduleId=${MODULE_ID}`, {
+      method: 'POST',
+      body: JSON.stringify([{ customer_id: CUSTOMER_EAST, key: 'phone', value: '13600136000' }]),
+    });
     const context = await browser.newContext({ viewport: DESKTOP, ...LOCALES.zh });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
     const page = await signIn(context);
@@ -374,11 +429,31 @@ describe('the console in Chromium', () => {
     await expect.poll(text(page.locator('h1')), POLL).toBe(t.catalogue.title);
     const tenant = crm.tenants.get(PRODUCT_LINE_EAST)!;
     const records = [
-      { id: '688346218203447401', name: '甲', source: '514465485002113024', select_1680162080347: '484020435193692160' },
-      { id: '688346218203447402', name: '乙', source: '514465485002113025', select_1680162080347: '484020435193692161' },
-      { id: '688346218203447403', name: '丙', source: '514465485002113026', select_1680162080347: '484020435193692162', textarea_1680158327352: '' },
+      {
+        id: '688346218203447401',
+        name: '甲',
+        source: '514465485002113024',
+        select_1680162080347: '484020435193692160',
+      },
+      {
+        id: '688346218203447402',
+        name: '乙',
+        source: '514465485002113025',
+        select_1680162080347: '484020435193692161',
+      },
+      {
+        id: '688346218203447403',
+        name: '丙',
+        source: '514465485002113026',
+        select_1680162080347: '484020435193692162',
+        textarea_1680158327352: '',
+      },
     ].map((c) => expand(c, tenant));
-    const captured = JSON.stringify({ code: 200, message: '', data: { items: { current_page: 1, per_page: 20, data: records } } });
+    const captured = JSON.stringify({
+      code: 200,
+      message: '',
+      data: { items: { current_page: 1, per_page: 20, data: records } },
+    });
     await page.fill('#capture', captured);
     await page.click(`button:text("${t.catalogue.pasteButton}")`);
     await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.catalogue.learned(0).split('0')[0]);
@@ -406,7 +481,14 @@ describe('the console in Chromium', () => {
     const sample = JSON.stringify({
       form: 'xJfeTv',
       form_name: '活动报名',
-      entry: { serial_number: 129, field_1: '李雷', field_2: '13600136000', field_4: 'A 套餐', field_6: '周末联系', created_at: '2026-11-20T08:30:00.000Z' },
+      entry: {
+        serial_number: 129,
+        field_1: '李雷',
+        field_2: '13600136000',
+        field_4: 'A 套餐',
+        field_6: '周末联系',
+        created_at: '2026-11-20T08:30:00.000Z',
+      },
     });
     await page.fill('#sample', sample);
     await expect.poll(text(page.locator('#sample-fields')), POLL).toContain('entry.field_4');
@@ -429,7 +511,9 @@ describe('the console in Chromium', () => {
     await page.selectOption('select[name=lookupKey]', 'phone');
     await page.selectOption('select[name=lookupFrom]', 'entry.field_2');
     await expect.poll(text(page.locator('#preview')), POLL).toContain(t.preview.outcome.would_deliver);
-    await expect.poll(text(page.locator('#preview pre').first()), POLL).toContain('"select_1680162080347": "484020435193692160"');
+    await expect
+      .poll(text(page.locator('#preview pre').first()), POLL)
+      .toContain('"select_1680162080347": "484020435193692160"');
     await look('new-endpoint');
     expect(await page.locator('details.advanced[open]').count()).toBe(0);
     await page.click('button[name=save][value=form]');
@@ -469,8 +553,13 @@ describe('the console in Chromium', () => {
 
     // the CRM refuses the next one; the marketer opens it and fixes it with the page's own button
     crm.tenants.get(PRODUCT_LINE_EAST)!.failures.push({ code: 422, message: '手机号格式不正确' });
-    const again = JSON.stringify({ ...JSON.parse(sample), entry: { ...JSON.parse(sample).entry, serial_number: 130, field_4: 'B 套餐' } });
-    expect((await fetch(copied, { method: 'POST', headers: { 'content-type': 'application/json' }, body: again })).status).toBe(200);
+    const again = JSON.stringify({
+      ...JSON.parse(sample),
+      entry: { ...JSON.parse(sample).entry, serial_number: 130, field_4: 'B 套餐' },
+    });
+    expect(
+      (await fetch(copied, { method: 'POST', headers: { 'content-type': 'application/json' }, body: again })).status,
+    ).toBe(200);
     const failed = page.locator('ul.deliveries a.row', { hasText: t.status.failed[0] }).first();
     await expect
       .poll(async () => {
@@ -483,7 +572,9 @@ describe('the console in Chromium', () => {
     await expect.poll(text(page.locator('.headline')), POLL).toContain(t.status.failed[0]);
     await look('delivery-failed');
     await expect.poll(await replayed(page, page.url(), '.headline'), REPLAYED).toContain(t.status.delivered[0]);
-    expect(crm.tenants.get(PRODUCT_LINE_EAST)!.customers.get(CUSTOMER_EAST)!.select_1680162080347).toBe('484020435193692161');
+    expect(crm.tenants.get(PRODUCT_LINE_EAST)!.customers.get(CUSTOMER_EAST)!.select_1680162080347).toBe(
+      '484020435193692161',
+    );
     await look('delivery-fixed');
     // no page the marketer saw showed an English sentence of the console
     expect(Object.fromEntries(Object.entries(seen).filter(([, found]) => found.length))).toEqual({});
@@ -493,11 +584,16 @@ describe('the console in Chromium', () => {
   it('refuses a POST without the CSRF token, even from the signed-in page itself', async () => {
     const refused = await webhook('landing', { crm_id: CUSTOMER, name: 'x', comment: 'no phone' });
     expect(refused.status).toBe(422);
-    const { deliveries } = (await (await admin('/admin/deliveries?endpoint=landing&status=invalid')).json()) as { deliveries: { id: string }[] };
+    const { deliveries } = (await (await admin('/admin/deliveries?endpoint=landing&status=invalid')).json()) as {
+      deliveries: { id: string }[];
+    };
     const id = deliveries[0]!.id;
     const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
     const page = await signIn(context);
-    const status = await page.evaluate(async (path) => (await fetch(path, { method: 'POST', body: new URLSearchParams({ x: '1' }) })).status, `/console/deliveries/${id}/replay`);
+    const status = await page.evaluate(
+      async (path) => (await fetch(path, { method: 'POST', body: new URLSearchParams({ x: '1' }) })).status,
+      `/console/deliveries/${id}/replay`,
+    );
     expect(status).toBe(403);
     const after = (await (await admin(`/admin/deliveries/${id}`)).json()) as { status: string; replays: number };
     expect(after).toMatchObject({ status: 'invalid', replays: 0 });
@@ -553,7 +649,9 @@ describe('the console in Chromium', () => {
       await page.fill('textarea[name=csv]', `customer_id,key,value\n${CUSTOMER},phone,${phone}\nbad,phone,1`);
       await page.fill('form[enctype] input[name=moduleId]', MODULE_ID);
       await page.click(`button:text("${t.keys.submit}")`);
-      await expect.poll(text(page.locator('.notice')), POLL).toContain(t.keys.imported(MODULE_ID, { received: 2, added: 1, updated: 0, unchanged: 0, refused: 1 }));
+      await expect
+        .poll(text(page.locator('.notice')), POLL)
+        .toContain(t.keys.imported(MODULE_ID, { received: 2, added: 1, updated: 0, unchanged: 0, refused: 1 }));
       await page.fill('form[role=search] input[name=moduleId]', MODULE_ID);
       await page.fill('form[role=search] input[name=key]', 'phone');
       await page.fill('form[role=search] input[name=value]', phone.replace(/\D/g, '').slice(2));
@@ -583,7 +681,9 @@ describe('the console in Chromium', () => {
       customerLookup: [{ key: 'phone', value: 'mobile' }],
       fields: { name: 'name', phone: 'mobile', note: 'comment' },
     };
-    expect((await admin('/admin/endpoints/newleads', { method: 'PUT', body: JSON.stringify(config) })).status).toBe(201);
+    expect((await admin('/admin/endpoints/newleads', { method: 'PUT', body: JSON.stringify(config) })).status).toBe(
+      201,
+    );
     const sent = await webhook('newleads', { name: '新面孔', mobile: '13512345678', comment: '第一次来' });
     expect(sent.status).toBe(422);
     const context = await browser.newContext({ viewport: DESKTOP, ...LOCALES.zh });
@@ -633,7 +733,9 @@ describe('the console in Chromium', () => {
       expect(res.status).toBe(401);
     }
     // the console Worker's cron (the watch), as the platform runs it
-    const consoleWorker = (await mf.getWorker('crm-webhook-adapter-console')) as unknown as { scheduled(o: { cron: string; scheduledTime: Date }): Promise<unknown> };
+    const consoleWorker = (await mf.getWorker('crm-webhook-adapter-console')) as unknown as {
+      scheduled(o: { cron: string; scheduledTime: Date }): Promise<unknown>;
+    };
     await consoleWorker.scheduled({ cron: '*/5 * * * *', scheduledTime: new Date() });
     const context = await browser.newContext({ viewport: DESKTOP, ...LOCALES.zh });
     const page = await signIn(context);
@@ -655,10 +757,22 @@ describe('the console in Chromium', () => {
   it('zh-CN: the CRM asks to wait (429, Retry-After), the overview says CRM calls are paused and the lead waits, and 立即恢复 resumes them', async () => {
     const tenant = crm.tenants.get(PRODUCT_LINE)!;
     tenant.failures.push({ http: 429, retryAfter: 600 });
-    const first = await webhook('landing', { crm_id: CUSTOMER_2, name: '吴九', mobile: '13900139000', tel: '13900139000', comment: '被限流' });
+    const first = await webhook('landing', {
+      crm_id: CUSTOMER_2,
+      name: '吴九',
+      mobile: '13900139000',
+      tel: '13900139000',
+      comment: '被限流',
+    });
     expect(first.status).toBe(502);
     // the next lead makes no call while the CRM asked to wait: it waits in the queue
-    const second = await webhook('landing', { crm_id: CUSTOMER_2, name: '吴九', mobile: '13900139000', tel: '13900139000', comment: '暂停期间' });
+    const second = await webhook('landing', {
+      crm_id: CUSTOMER_2,
+      name: '吴九',
+      mobile: '13900139000',
+      tel: '13900139000',
+      comment: '暂停期间',
+    });
     expect(second.status).toBe(202);
     expect(await second.json()).toMatchObject({ status: 'queued' });
     const context = await browser.newContext({ viewport: DESKTOP, ...LOCALES.zh });
@@ -680,14 +794,19 @@ describe('the console in Chromium', () => {
 /** Every delivery status, each as a row (copies of a real delivered row), so every page variant is crawled. */
 async function rowsOfEveryStatus(endpoint: string, statuses: string[]) {
   const db = await mf.getD1Database('DB');
-  const real = await db.prepare('SELECT id FROM deliveries WHERE endpoint_id = ? AND status = ? ORDER BY id DESC LIMIT 1').bind(endpoint, 'delivered').first<{ id: string }>();
+  const real = await db
+    .prepare('SELECT id FROM deliveries WHERE endpoint_id = ? AND status = ? ORDER BY id DESC LIMIT 1')
+    .bind(endpoint, 'delivered')
+    .first<{ id: string }>();
   const columns = (await db.prepare('PRAGMA table_info(deliveries)').all<{ name: string }>()).results
     .map((c: { name: string }) => c.name)
     .filter((c: string) => c !== 'id' && c !== 'status' && c !== 'duplicate_of');
   for (const [i, status] of statuses.entries()) {
     const id = `${real!.id.slice(0, 23)}x${i.toString(36).padStart(2, '0')}`;
     await db
-      .prepare(`INSERT OR IGNORE INTO deliveries (id, status, duplicate_of, ${columns.join(', ')}) SELECT ?, ?, ?, ${columns.join(', ')} FROM deliveries WHERE id = ?`)
+      .prepare(
+        `INSERT OR IGNORE INTO deliveries (id, status, duplicate_of, ${columns.join(', ')}) SELECT ?, ?, ?, ${columns.join(', ')} FROM deliveries WHERE id = ?`,
+      )
       .bind(id, status, status === 'duplicate' ? real!.id : null, real!.id)
       .run();
   }
@@ -698,7 +817,8 @@ type Target = { url: string; fields: [string, string][]; fragment: boolean };
 /** The links, GET forms and POST targets (form actions, formaction buttons, the live preview) of a page. */
 async function targetsOf(page: Page): Promise<{ links: string[]; posts: Target[] }> {
   return page.evaluate(() => {
-    const fieldsOf = (form: HTMLFormElement) => [...new FormData(form).entries()].filter((e): e is [string, string] => typeof e[1] === 'string');
+    const fieldsOf = (form: HTMLFormElement) =>
+      [...new FormData(form).entries()].filter((e): e is [string, string] => typeof e[1] === 'string');
     const links = [...document.querySelectorAll<HTMLAnchorElement>('a[href]')].map((a) => a.href);
     const posts: { url: string; fields: [string, string][]; fragment: boolean }[] = [];
     for (const form of document.querySelectorAll<HTMLFormElement>('form')) {
@@ -707,8 +827,10 @@ async function targetsOf(page: Page): Promise<{ links: string[]; posts: Target[]
         continue;
       }
       posts.push({ url: form.action, fields: fieldsOf(form), fragment: false });
-      for (const button of form.querySelectorAll<HTMLButtonElement>('button[formaction]')) posts.push({ url: button.formAction, fields: fieldsOf(form), fragment: false });
-      if (form.dataset.preview) posts.push({ url: new URL(form.dataset.preview, location.href).href, fields: fieldsOf(form), fragment: true });
+      for (const button of form.querySelectorAll<HTMLButtonElement>('button[formaction]'))
+        posts.push({ url: button.formAction, fields: fieldsOf(form), fragment: false });
+      if (form.dataset.preview)
+        posts.push({ url: new URL(form.dataset.preview, location.href).href, fields: fieldsOf(form), fragment: true });
     }
     return { links, posts };
   });
@@ -736,7 +858,9 @@ describe('who did what, in Chromium', () => {
     // restore the one before: saved as a new version, the difference shown
     await page.locator('ul.versions li').nth(1).locator(`button:text("${t.versions.restore}")`).click();
     await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.versions.restored(0, 0).slice(0, 3));
-    const stored = (await (await admin('/admin/endpoints/landing')).json()) as { config: { fields: { phone: unknown } } };
+    const stored = (await (await admin('/admin/endpoints/landing')).json()) as {
+      config: { fields: { phone: unknown } };
+    };
     expect(stored.config.fields.phone).toEqual({ from: 'mobile', required: true });
     // both changes in the audit log, by "admin"
     await page.click(`nav >> text=${t.nav.audit}`);
@@ -751,16 +875,22 @@ describe('who did what, in Chromium', () => {
   it('zh-CN, behind Cloudflare Access: a viewer signs in with the team’s JWT and sees no edit buttons; a change is refused with a sentence', async () => {
     const t = CATALOGUES.zh;
     const { webcrypto } = await import('node:crypto');
-    const keys = (await webcrypto.subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, [
-      'sign',
-      'verify',
-    ])) as CryptoKeyPair;
+    const keys = (await webcrypto.subtle.generateKey(
+      { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+      true,
+      ['sign', 'verify'],
+    )) as CryptoKeyPair;
     const jwk = await webcrypto.subtle.exportKey('jwk', keys.publicKey);
-    await fetch(`${crm.url}/__stub/access/certs`, { method: 'PUT', body: JSON.stringify({ keys: [{ ...jwk, kid: 'e2e-1', alg: 'RS256' }] }) });
+    await fetch(`${crm.url}/__stub/access/certs`, {
+      method: 'PUT',
+      body: JSON.stringify({ keys: [{ ...jwk, kid: 'e2e-1', alg: 'RS256' }] }),
+    });
     const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
     const now = Math.floor(Date.now() / 1000);
     const unsigned = `${enc({ alg: 'RS256', kid: 'e2e-1' })}.${enc({ email: 'viewer@example.com', aud: ['e2e-aud'], iss: crm.url, iat: now, exp: now + 3600 })}`;
-    const sig = Buffer.from(await webcrypto.subtle.sign('RSASSA-PKCS1-v1_5', keys.privateKey, new TextEncoder().encode(unsigned))).toString('base64url');
+    const sig = Buffer.from(
+      await webcrypto.subtle.sign('RSASSA-PKCS1-v1_5', keys.privateKey, new TextEncoder().encode(unsigned)),
+    ).toString('base64url');
     const started = await startAdapter(
       0,
       {
@@ -782,10 +912,16 @@ describe('who did what, in Chromium', () => {
         body: JSON.stringify(brokenConfig),
       });
       expect(put.status).toBe(201);
-      const context = await browser.newContext({ viewport: DESKTOP, ...LOCALES.zh, extraHTTPHeaders: { 'cf-access-jwt-assertion': `${unsigned}.${sig}` } });
+      const context = await browser.newContext({
+        viewport: DESKTOP,
+        ...LOCALES.zh,
+        extraHTTPHeaders: { 'cf-access-jwt-assertion': `${unsigned}.${sig}` },
+      });
       const page = await context.newPage();
       await page.goto(`${accessBase}/console`);
-      await expect.poll(text(page.locator('p.who')), POLL).toContain(t.team.you('viewer@example.com', t.team.roles.viewer));
+      await expect
+        .poll(text(page.locator('p.who')), POLL)
+        .toContain(t.team.you('viewer@example.com', t.team.roles.viewer));
       await page.click(`nav >> text=${t.nav.endpoints}`);
       expect(await page.locator(`a:text("${t.endpoints.new}")`).count()).toBe(0);
       await page.locator('a[href="/console/endpoints/landing"]').first().click();
@@ -815,7 +951,9 @@ describe('who did what, in Chromium', () => {
 describe.each(['zh', 'en'] as const)('every console link works (%s)', (lang) => {
   it('crawls every page from the overview: each link, GET form and POST target answers, and no page scrolls sideways', async () => {
     const config = { ...brokenConfig, name: 'crawl', fields: { name: 'name', note: 'comment' } };
-    expect([200, 201]).toContain((await admin('/admin/endpoints/crawl', { method: 'PUT', body: JSON.stringify(config) })).status);
+    expect([200, 201]).toContain(
+      (await admin('/admin/endpoints/crawl', { method: 'PUT', body: JSON.stringify(config) })).status,
+    );
     expect((await webhook('crawl', { crm_id: CUSTOMER, name: '爬虫', comment: 'crawl' })).status).toBe(200);
     expect((await fetch(`${base}/hooks/crawl?token=wrong`, { method: 'POST', body: '{}' })).status).toBe(401);
     const context = await browser.newContext({ viewport: PHONE, ...LOCALES[lang] });
@@ -823,7 +961,11 @@ describe.each(['zh', 'en'] as const)('every console link works (%s)', (lang) => 
     expect(await page.getAttribute('html', 'lang')).toBe(CATALOGUES[lang].lang);
     // the statuses a user can filter by are the ones to have a row of each
     await page.goto(`${base}/console/deliveries`);
-    const statuses = (await page.locator('select[name=status] option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).filter((v) => v && v !== 'attention'); // 'attention' is a filter, not a status
+    const statuses = (
+      await page
+        .locator('select[name=status] option')
+        .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))
+    ).filter((v) => v && v !== 'attention'); // 'attention' is a filter, not a status
     expect(statuses).toContain('dead');
     await rowsOfEveryStatus('crawl', statuses);
     const keys = await admin(`/admin/customer-keys?moduleId=${MODULE_ID}`, {
@@ -849,7 +991,8 @@ describe.each(['zh', 'en'] as const)('every console link works (%s)', (lang) => 
       const status = res?.status() ?? 0;
       if (status >= 400) broken.push(`GET ${url} -> ${status}`);
       const s = await sideways(page);
-      if (!s.styled || s.overflow > 0) broken.push(`${url} scrolls sideways at 390 px by ${s.overflow}: ${s.culprits.join(', ')}`);
+      if (!s.styled || s.overflow > 0)
+        broken.push(`${url} scrolls sideways at 390 px by ${s.overflow}: ${s.culprits.join(', ')}`);
       const pageLang = await page.getAttribute('html', 'lang');
       if (pageLang !== CATALOGUES[lang].lang) broken.push(`${url} is in ${pageLang}, not ${CATALOGUES[lang].lang}`);
       const found = await targetsOf(page);
@@ -863,7 +1006,13 @@ describe.each(['zh', 'en'] as const)('every console link works (%s)', (lang) => 
           switches.add(u.href);
           continue;
         }
-        if (u.origin === origin && u.pathname.startsWith('/console') && !u.pathname.startsWith('/console/static/') && !seen.has(u.href)) queue.push(u.href);
+        if (
+          u.origin === origin &&
+          u.pathname.startsWith('/console') &&
+          !u.pathname.startsWith('/console/static/') &&
+          !seen.has(u.href)
+        )
+          queue.push(u.href);
       }
       for (const t of found.posts) posts.set(`${t.url} ${t.fragment}`, t);
     }
@@ -877,9 +1026,18 @@ describe.each(['zh', 'en'] as const)('every console link works (%s)', (lang) => 
     expect(await page.locator('time').first().innerText()).toMatch(/UTC|GMT|[+-]\d/);
     // every page kind was reached, with a delivery of every status
     const paths = [...seen].map((u) => new URL(u).pathname);
-    for (const p of ['/console', '/console/deliveries', '/console/endpoints', '/console/endpoints/_new', '/console/endpoints/crawl', '/console/customer-keys'])
+    for (const p of [
+      '/console',
+      '/console/deliveries',
+      '/console/endpoints',
+      '/console/endpoints/_new',
+      '/console/endpoints/crawl',
+      '/console/customer-keys',
+    ])
       expect(paths).toContain(p);
-    expect(paths.filter((p) => /^\/console\/deliveries\/[0-9a-z]{26}$/.test(p)).length).toBeGreaterThanOrEqual(statuses.length);
+    expect(paths.filter((p) => /^\/console\/deliveries\/[0-9a-z]{26}$/.test(p)).length).toBeGreaterThanOrEqual(
+      statuses.length,
+    );
     expect(paths.some((p) => p.endsWith('/preview'))).toBe(true);
 
     // POSTs with the page's own fields and CSRF token; sign-out last (it ends the session)
@@ -889,12 +1047,25 @@ describe.each(['zh', 'en'] as const)('every console link works (%s)', (lang) => 
     for (const t of [...targets, ...signOut]) {
       const res = await page.request.post(t.url, {
         form: Object.fromEntries(t.fields),
-        headers: { accept: 'text/html', origin, ...(t.fragment ? { 'x-console-fragment': 'preview', 'x-csrf-token': Object.fromEntries(t.fields)._csrf ?? '' } : {}) },
+        headers: {
+          accept: 'text/html',
+          origin,
+          ...(t.fragment
+            ? { 'x-console-fragment': 'preview', 'x-csrf-token': Object.fromEntries(t.fields)._csrf ?? '' }
+            : {}),
+        },
       });
-      if (res.status() === 404 || res.status() >= 500) broken.push(`POST ${t.url}${t.fragment ? ' (live preview)' : ''} -> ${res.status()}`);
+      if (res.status() === 404 || res.status() >= 500)
+        broken.push(`POST ${t.url}${t.fragment ? ' (live preview)' : ''} -> ${res.status()}`);
     }
     const postPaths = targets.map((t) => new URL(t.url).pathname);
-    for (const p of ['/console/endpoints', '/console/endpoints/_new/preview', '/console/endpoints/crawl/preview', '/console/deliveries/replay', '/console/customer-keys/import'])
+    for (const p of [
+      '/console/endpoints',
+      '/console/endpoints/_new/preview',
+      '/console/endpoints/crawl/preview',
+      '/console/deliveries/replay',
+      '/console/customer-keys/import',
+    ])
       expect(postPaths).toContain(p);
     expect(broken).toEqual([]);
     // the switch answers and comes back to the page it was on, in the other language

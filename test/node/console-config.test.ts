@@ -35,8 +35,15 @@ it('reserves every var of both Workers, so no endpoint can verify against one (e
     ADAPTER_VARIABLES: ReadonlySet<string>;
     isEndpointSecretName: (name: string) => boolean;
   };
-  const vars = (file: string) => /^\[vars\]$([\s\S]*?)(?:^\[|(?![\s\S]))/m.exec(readFileSync(file, 'utf8'))![1]!.match(/^[A-Z][A-Z0-9_]*(?= *=)/gm)!;
-  const names = [...vars('wrangler.toml'), ...vars('wrangler.console.toml'), 'CRM_API_TOKEN', 'ADMIN_TOKEN', 'SECRETS_KEY'];
+  const vars = (file: string) =>
+    /^\[vars\]$([\s\S]*?)(?:^\[|(?![\s\S]))/m.exec(readFileSync(file, 'utf8'))![1]!.match(/^[A-Z][A-Z0-9_]*(?= *=)/gm)!;
+  const names = [
+    ...vars('wrangler.toml'),
+    ...vars('wrangler.console.toml'),
+    'CRM_API_TOKEN',
+    'ADMIN_TOKEN',
+    'SECRETS_KEY',
+  ];
   expect(names.length).toBeGreaterThan(10);
   for (const name of names) {
     expect(ADAPTER_VARIABLES.has(name), `${name} is missing from ADAPTER_VARIABLES`).toBe(true);

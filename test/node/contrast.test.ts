@@ -26,9 +26,11 @@ const contrast = (a: string, b: string) => {
 };
 
 it('status chips: white text on each status colour is at least 4.5:1', () => {
-  for (const name of ['ok', 'failed', 'pending', 'other', 'accent']) expect(contrast('#ffffff', colour(name)), name).toBeGreaterThanOrEqual(4.5);
+  for (const name of ['ok', 'failed', 'pending', 'other', 'accent'])
+    expect(contrast('#ffffff', colour(name)), name).toBeGreaterThanOrEqual(4.5);
 });
 
 it('text on the page: body, muted and links on white are at least 4.5:1', () => {
-  for (const name of ['fg', 'muted', 'accent']) expect(contrast(colour(name), colour('bg')), name).toBeGreaterThanOrEqual(4.5);
+  for (const name of ['fg', 'muted', 'accent'])
+    expect(contrast(colour(name), colour('bg')), name).toBeGreaterThanOrEqual(4.5);
 });

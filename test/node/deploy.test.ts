@@ -30,7 +30,13 @@ function account(initial: Account) {
   writeFileSync(state, JSON.stringify(initial));
   writeFileSync(log, '');
   const deploy = () => {
-    const env = { ...process.env, PATH: `${STAND_IN}:${process.env.PATH}`, WRANGLER_STATE: state, WRANGLER_LOG: log, ADMIN_TOKEN: '' };
+    const env = {
+      ...process.env,
+      PATH: `${STAND_IN}:${process.env.PATH}`,
+      WRANGLER_STATE: state,
+      WRANGLER_LOG: log,
+      ADMIN_TOKEN: '',
+    };
     return spawnSync(process.execPath, ['scripts/deploy.ts'], { encoding: 'utf8', env });
   };
   const calls = () => readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
@@ -73,7 +79,9 @@ describe('npm run deploy', () => {
     expect(run.stdout).toContain('ADMIN_TOKEN: ');
     expect(run.stdout).toContain('SECRETS_KEY: ');
     expect(run.stdout).not.toContain('CRM_API_TOKEN: ');
-    expect(run.stdout).toContain('ADMIN_TOKEN on the console (wrangler secret put ADMIN_TOKEN --name crm-webhook-adapter-console)');
+    expect(run.stdout).toContain(
+      'ADMIN_TOKEN on the console (wrangler secret put ADMIN_TOKEN --name crm-webhook-adapter-console)',
+    );
   });
 
   it('a second deploy creates nothing and deploys again', () => {
@@ -98,14 +106,21 @@ describe('npm run deploy', () => {
     const a = account({ queues: [], databases: [], secrets: [], signedOut: true });
     const run = a.deploy();
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain('deploy: not signed in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN)');
+    expect(run.stderr).toContain(
+      'deploy: not signed in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN)',
+    );
     expect(run.stderr).not.toContain('creating queue');
     expect(a.calls()).toEqual(['whoami']);
     expect(a.read().queues).toEqual([]);
   });
 
   it('a migration that fails stops before the new code goes live', () => {
-    const a = account({ queues: ['crm-deliveries', 'crm-deliveries-dlq'], databases: ['crm-webhook-adapter'], secrets: [], failMigrations: true });
+    const a = account({
+      queues: ['crm-deliveries', 'crm-deliveries-dlq'],
+      databases: ['crm-webhook-adapter'],
+      secrets: [],
+      failMigrations: true,
+    });
     const run = a.deploy();
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('applying D1 migrations failed');

@@ -23,11 +23,16 @@ it('refuses an import from a lower folder up into the pipeline core', () => {
     'pipeline/webhook.ts': "import { x } from '../deliveries/store';\n",
     'deliveries/store.ts': "import { enqueue } from '../pipeline/webhook';\nexport const x = 1;\n",
   });
-  expect(layerViolations(root)).toEqual(['deliveries/store.ts (deliveries, rank 2) imports ../pipeline/webhook (pipeline, rank 4): imports may only point down']);
+  expect(layerViolations(root)).toEqual([
+    'deliveries/store.ts (deliveries, rank 2) imports ../pipeline/webhook (pipeline, rank 4): imports may only point down',
+  ]);
 });
 
 it('refuses the console importing the admin API (same rank: sideways)', () => {
-  const root = tree({ 'console/index.tsx': "import { a } from '../admin/preview';\n", 'admin/preview.ts': 'export const a = 1;\n' });
+  const root = tree({
+    'console/index.tsx': "import { a } from '../admin/preview';\n",
+    'admin/preview.ts': 'export const a = 1;\n',
+  });
   expect(layerViolations(root)[0]).toContain('imports ../admin/preview (admin, rank 5)');
 });
 

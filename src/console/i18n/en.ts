@@ -15,7 +15,15 @@ export const en = {
   switchTo: '中文',
   brand: 'CRM webhook adapter',
   skip: 'Skip to content',
-  nav: { overview: 'Overview', deliveries: 'Deliveries', endpoints: 'Endpoints', customerKeys: 'Customer keys', audit: 'Audit log', team: 'Team', label: 'Console' },
+  nav: {
+    overview: 'Overview',
+    deliveries: 'Deliveries',
+    endpoints: 'Endpoints',
+    customerKeys: 'Customer keys',
+    audit: 'Audit log',
+    team: 'Team',
+    label: 'Console',
+  },
   signOut: 'Sign out',
   utc: 'UTC',
   none: '—',
@@ -31,7 +39,8 @@ export const en = {
     see: 'See these deliveries',
     acknowledge: 'Acknowledge',
     resolve: 'Mark resolved',
-    resolvedNotice: (n: number) => `Marked resolved. If the cause is fixed, replay its ${plural(n, 'delivery', 'deliveries')} now; a new failure of the same kind reopens it.`,
+    resolvedNotice: (n: number) =>
+      `Marked resolved. If the cause is fixed, replay its ${plural(n, 'delivery', 'deliveries')} now; a new failure of the same kind reopens it.`,
     replayThem: 'Replay its deliveries',
     notFound: 'No such problem (it may have been removed).',
   },
@@ -54,9 +63,11 @@ export const en = {
       'Who may do what. viewer: sees deliveries and endpoints (masked); operator: also replays, accepts reviewed leads, imports customer keys, acknowledges problems; admin: also edits endpoints, sets secrets and manages roles.',
     roles: { viewer: 'viewer', operator: 'operator', admin: 'admin' },
     you: (who: string, role: string) => `Signed in as ${who} (${role}).`,
-    needs: (needed: string, role: string) => `This needs the ${needed} role; you are ${role}. Ask an admin of your team (Team page) to change your role.`,
+    needs: (needed: string, role: string) =>
+      `This needs the ${needed} role; you are ${role}. Ask an admin of your team (Team page) to change your role.`,
     viewerNote: 'You can look but not change anything (viewer): ask an admin for the operator or admin role.',
-    accessRefused: (why: string) => `Cloudflare Access did not vouch for this request (${why}). Open the console through your team's Access sign-in again.`,
+    accessRefused: (why: string) =>
+      `Cloudflare Access did not vouch for this request (${why}). Open the console through your team's Access sign-in again.`,
     tokenOff: 'This console signs in through Cloudflare Access: the admin token is not used here.',
     email: 'Email',
     role: 'Role',
@@ -64,7 +75,8 @@ export const en = {
     setRole: 'Set the role',
     remove: 'Remove',
     firstAdmin: (email: string) => `${email} is the first admin (ACCESS_ADMIN_EMAIL): always an admin.`,
-    noAccess: 'Without Cloudflare Access everyone signs in with the admin token, as one person "admin": roles apply once Access is set up (README, "Cloudflare Access").',
+    noAccess:
+      'Without Cloudflare Access everyone signs in with the admin token, as one person "admin": roles apply once Access is set up (README, "Cloudflare Access").',
     link: 'Team',
     badEmail: 'Enter an email address.',
   },
@@ -125,12 +137,14 @@ export const en = {
   },
   catalogue: {
     title: 'Field catalogue',
-    intro: 'The CRM fields of one module by the names people know them by, and the options of each select. The mapping editor offers them by name, so nobody types an id.',
+    intro:
+      'The CRM fields of one module by the names people know them by, and the options of each select. The mapping editor offers them by name, so nobody types an id.',
     module: 'CRM module',
     show: 'Show',
     sources:
       "Filled three ways: from the CRM's own answers (each delivered update returns the whole record, with selects as {id, name}: learned when this page or the editor opens), from a request or answer pasted from the CRM web app's developer tools, and by hand below.",
-    empty: "No field learned yet beyond the CRM's own. Paste a capture below, or deliver one lead and open this page again.",
+    empty:
+      "No field learned yet beyond the CRM's own. Paste a capture below, or deliver one lead and open this page again.",
     field: 'Field',
     key: 'Field key',
     type: 'Type',
@@ -152,31 +166,38 @@ export const en = {
       "In the CRM web app, open the browser's developer tools (F12) → Network, save a customer, click the request moduleData/update (or the detail request), and copy its request body or its response (Copy as cURL works too). Paste it here.",
     pasteButton: 'Read the fields',
     learned: (n: number) => `Read: the catalogue now has ${n} fields.`,
-    nothingFound: 'No CRM field found in what was pasted: copy the request body or the response of moduleData/update or of the customer detail.',
-    badKey: 'A field key has letters, digits and _ only (for example select_1680162080347), and cannot be __proto__, constructor or prototype.',
+    nothingFound:
+      'No CRM field found in what was pasted: copy the request body or the response of moduleData/update or of the customer detail.',
+    badKey:
+      'A field key has letters, digits and _ only (for example select_1680162080347), and cannot be __proto__, constructor or prototype.',
     tooMany: (what: string) => `The catalogue is full (${what}): remove fields you no longer use.`,
     badModule: 'Choose the CRM module (its id is a long number; the customer module is 347772778973233152).',
     link: 'Field catalogue: CRM fields and options by name',
   },
   crm: {
     title: 'Connect the CRM',
-    intro: (base: string) => `The connection is tested with the CRM's product-line list (it reads or writes no customer): ${base}`,
-    connected: (n: number) => `Connected: the CRM has ${n} product lines. Pick one to create an endpoint, with no id to copy.`,
+    intro: (base: string) =>
+      `The connection is tested with the CRM's product-line list (it reads or writes no customer): ${base}`,
+    connected: (n: number) =>
+      `Connected: the CRM has ${n} product lines. Pick one to create an endpoint, with no id to copy.`,
     search: 'Find a product line by name or note',
     searchButton: 'Find',
     isDefault: 'default',
     id: 'Product line id',
     useIt: 'Create an endpoint for this product line',
-    moduleNote: 'The customer module id is fixed by the CRM’s documentation (347772778973233152) and filled in for you.',
+    moduleNote:
+      'The customer module id is fixed by the CRM’s documentation (347772778973233152) and filled in for you.',
     failed: 'Could not connect to the CRM:',
-    whatToCheck: 'Whoever deploys checks CRM_BASE_URL and the CRM token (CRM_API_TOKEN), and whether CRM_AUTH_HEADER / CRM_AUTH_SCHEME match what the CRM expects.',
+    whatToCheck:
+      'Whoever deploys checks CRM_BASE_URL and the CRM token (CRM_API_TOKEN), and whether CRM_AUTH_HEADER / CRM_AUTH_SCHEME match what the CRM expects.',
     link: 'Connect the CRM: test the connection, pick the product line by name',
   },
   problem: {
     unknownKey: (keys: string) => `Unknown setting ${keys}: a typo (requred for required)?`,
     missing: 'This is required',
     wrongType: 'This has the wrong type (a number where text is expected, …)',
-    whichCustomer: 'Say how to find the customer: the field holding the customer id, or a customer key (phone, lead id, …), or both',
+    whichCustomer:
+      'Say how to find the customer: the field holding the customer id, or a customer key (phone, lead id, …), or both',
     expression: 'This expression is not valid: check its brackets and quotes',
   },
   problems: (n: number) => `${plural(n, 'problem', 'problems')} in the configuration:`,
@@ -206,7 +227,10 @@ export const en = {
     allFailed: 'Everything that needs a person',
     numbers: 'Numbers',
     from: 'from',
-    groups: { ok: 'delivered', failed: 'failed', pending: 'in flight', other: 'other' } satisfies Record<StatusGroup, string>,
+    groups: { ok: 'delivered', failed: 'failed', pending: 'in flight', other: 'other' } satisfies Record<
+      StatusGroup,
+      string
+    >,
     crmPaused: 'CRM calls are paused',
     crmPausedBody:
       'The CRM kept failing (or asked to wait), so every call is paused; the leads wait in the queue and none is lost. One call probes the CRM first; once it succeeds the rest follow in order. Expected to resume at',
@@ -237,7 +261,8 @@ export const en = {
     noAttempts: 'No queued attempt (a sync delivery records its one CRM call on the delivery itself).',
     crmCode: (code: number) => `CRM code ${code}`,
     nextAttempt: 'next attempt',
-    replayed: 'Replay queued: the delivery runs again with the endpoint’s current configuration. Reload to see its outcome.',
+    replayed:
+      'Replay queued: the delivery runs again with the endpoint’s current configuration. Reload to see its outcome.',
     facts: {
       endpoint: 'Endpoint',
       received: 'Received',
@@ -249,7 +274,8 @@ export const en = {
       crmAnswer: 'CRM answer',
       crmAnswerText: (http: number, code: string, message: string) => `HTTP ${http}, code ${code}, ${message}`,
       mode: 'Mode',
-      modeText: (mode: string, attempts: number, replays: number) => `${mode}, ${plural(attempts, 'attempt', 'attempts')}, ${plural(replays, 'replay', 'replays')}`,
+      modeText: (mode: string, attempts: number, replays: number) =>
+        `${mode}, ${plural(attempts, 'attempt', 'attempts')}, ${plural(replays, 'replay', 'replays')}`,
       idempotencyKey: 'Idempotency key',
       duplicateOf: 'Duplicate of',
       nextAttempt: 'Next attempt',
@@ -264,9 +290,14 @@ export const en = {
       warning: 'Accepting delivers it to the CRM as if it had been verified. Accept only leads you recognise.',
     },
     accepted: 'Accepted: the lead is queued and delivered as if verified. Reload to see its outcome.',
-    fix: { secret: 'Set this endpoint’s secret', rules: 'Edit this endpoint’s field rules', thenReplay: 'Then come back here and press Replay.' },
+    fix: {
+      secret: 'Set this endpoint’s secret',
+      rules: 'Edit this endpoint’s field rules',
+      thenReplay: 'Then come back here and press Replay.',
+    },
     create: {
-      title: 'The CRM may or may not have created this customer: search the CRM for the phone or lead id in the message above, then answer.',
+      title:
+        'The CRM may or may not have created this customer: search the CRM for the phone or lead id in the message above, then answer.',
       how: 'Found it: give its CRM customer id and this lead updates it. Not found: let the adapter create it now (once).',
       idLabel: 'Customer id',
       wasCreated: 'It was created: use this customer',
@@ -275,7 +306,8 @@ export const en = {
       notAnswered: (why: string) => `Not done: ${why}`,
     },
     unmatched: {
-      title: 'This customer is not in the CRM yet (neither the customer id nor the keys found one), so no customer was updated. Ways on:',
+      title:
+        'This customer is not in the CRM yet (neither the customer id nor the keys found one), so no customer was updated. Ways on:',
       importKey: 'Create the customer in the CRM, import its phone or lead id under Customer keys, then replay:',
       importLink: 'Open Customer keys',
       turnOn: 'Let this endpoint create customers it cannot find (an admin sets CRM_CREATE_PATH first):',
@@ -287,7 +319,8 @@ export const en = {
     previewReplay: 'Preview replay',
     notReplayable: 'Not replayable: in flight, unverified, a duplicate, or its body was removed by retention.',
     arrived: 'What arrived',
-    arrivedMeta: (method: string, type: string | null, bytes: number) => `${method} · ${type ?? 'no content type'} · ${bytes} bytes (masked as the endpoint’s redact says)`,
+    arrivedMeta: (method: string, type: string | null, bytes: number) =>
+      `${method} · ${type ?? 'no content type'} · ${bytes} bytes (masked as the endpoint’s redact says)`,
     bodyRemoved: '(body removed by retention)',
     requestBody: 'Request body',
     headersQuery: 'Headers and query',
@@ -322,7 +355,8 @@ export const en = {
     none: 'No replayable delivery matches: nothing to replay.',
     confirm: (n: number, status: string, endpoint: string | undefined, range: string | null) =>
       `Replay ${n} ${status} deliver${n === 1 ? 'y' : 'ies'}${endpoint ? ` of ${endpoint}` : ''}${range ? ` received in the last ${range}` : ''}?`,
-    how: (limit: number) => `Each runs again through the queue with its endpoint’s current configuration (newest first, at most ${limit} per run).`,
+    how: (limit: number) =>
+      `Each runs again through the queue with its endpoint’s current configuration (newest first, at most ${limit} per run).`,
     replayN: (n: number) => `Replay ${n}`,
     cancel: 'Cancel',
     done: (queued: number, matched: number) => `${queued} of ${matched} deliveries queued for replay.`,
@@ -377,7 +411,8 @@ export const en = {
     productLineId: 'Product line id',
     secretName: 'Secret name (the token or signing secret is stored under this name)',
     sampleFields: 'Fields in the sample',
-    sampleFieldsHint: 'Paste a sample or pick a recent delivery, then Preview: its fields are listed here to pick from.',
+    sampleFieldsHint:
+      'Paste a sample or pick a recent delivery, then Preview: its fields are listed here to pick from.',
     field: 'Field',
     value: 'Value',
     customer: 'Finding the customer',
@@ -390,7 +425,11 @@ export const en = {
     onUnmatchedChoices: { keep: 'Keep the lead for me (create nothing)', create: 'Create the customer in the CRM' },
     onUnmatchedHelp:
       'With “Create”, a lead that neither the customer id nor the keys match creates a customer in the CRM (once per person), and the person’s later leads update it. An admin must set CRM_CREATE_PATH (the path of the CRM web app’s own “add customer” call) first, or such leads stay unmatched. A lead without a phone, lead id or other key is never created.',
-    modes: { patch: 'Only the mapped fields (patch)', 'fill-empty': 'Fill empty fields only (fill-empty)', merge: 'Resend the whole record (merge)' },
+    modes: {
+      patch: 'Only the mapped fields (patch)',
+      'fill-empty': 'Fill empty fields only (fill-empty)',
+      merge: 'Resend the whole record (merge)',
+    },
     mapping: 'CRM fields',
     crmField: 'CRM field',
     crmFieldLabel: 'label',
@@ -417,7 +456,8 @@ export const en = {
     secretNotSet: (name: string) =>
       `Secret ${name} is not set yet: until it is, webhooks to this URL are refused (and kept for review). Set its value below under “Set the secret”.`,
     revealUrl: 'Show the whole URL with its token (for the admin)',
-    revealUrlHint: 'This URL holds the real token: paste it straight into the form tool or ad platform; do not post it in a group chat.',
+    revealUrlHint:
+      'This URL holds the real token: paste it straight into the form tool or ad platform; do not post it in a group chat.',
     secretKeyMismatch:
       'The two Workers have different SECRETS_KEY values, so the Worker that receives webhooks could not read a secret saved here: nothing was saved. Whoever deploys sets the same SECRETS_KEY on both (README “Deploy”).',
     secretNoKey: 'SECRETS_KEY is not set on this Worker: set the secret with wrangler secret put instead.',
@@ -426,16 +466,19 @@ export const en = {
     catalogueLink: 'Field catalogue',
     catalogueHelp: 'type a field\'s name or pick it from the list; in a value map write "sample value = option name".',
     optionsKnown: 'Options:',
-    unknownField: (typed: string) => `"${typed}" is not a field of this CRM module: pick it from the list, or name it in the field catalogue first.`,
+    unknownField: (typed: string) =>
+      `"${typed}" is not a field of this CRM module: pick it from the list, or name it in the field catalogue first.`,
     unknownOption: (field: string, typed: string) =>
       `"${typed}" is not an option of ${field}: use one of the options listed under the value map, or add it in the field catalogue.`,
     lookupNone: '(none)',
-    secretWorker: (name: string) => `${name} is a Worker secret already (it wins over one stored here): change it with wrangler secret put ${name}.`,
+    secretWorker: (name: string) =>
+      `${name} is a Worker secret already (it wins over one stored here): change it with wrangler secret put ${name}.`,
     secretNone: 'This endpoint names no secret.',
     tested: 'Test run with the saved configuration:',
     testNeedsSample: 'Paste a sample or pick a recent delivery first.',
     sendTest: 'Send a test',
-    sendTestHelp: 'Runs the sample through the endpoint as it is saved: verification aside, what the CRM would receive. Nothing is sent or logged.',
+    sendTestHelp:
+      'Runs the sample through the endpoint as it is saved: verification aside, what the CRM would receive. Nothing is sent or logged.',
   },
 
   keys: {
@@ -448,9 +491,19 @@ export const en = {
     value: 'Value',
     customerId: 'Customer id',
     noMatch: 'No key matches.',
-    cols: { module: 'module', key: 'key', value: 'value', customerId: 'customer id', source: 'source', updated: 'updated' },
+    cols: {
+      module: 'module',
+      key: 'key',
+      value: 'value',
+      customerId: 'customer id',
+      source: 'source',
+      updated: 'updated',
+    },
     import: 'Import CSV',
-    imported: (m: string, r: { received: number; added: number; updated: number; unchanged: number; refused: number }) =>
+    imported: (
+      m: string,
+      r: { received: number; added: number; updated: number; unchanged: number; refused: number },
+    ) =>
       `Module ${m}: ${r.received} rows received, ${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.refused} refused.`,
     row: (n: number, why: string) => `row ${n}: ${why}`,
     refusals: {
@@ -488,10 +541,16 @@ export const en = {
   status: {
     delivered: ['Updated', 'The customer was updated in the CRM.'],
     unchanged: ['Unchanged', 'The CRM already had these values: no update was needed.'],
-    failed: ['Failed', 'The CRM could not be reached or the adapter could not finish: replay it once the cause is fixed.'],
+    failed: [
+      'Failed',
+      'The CRM could not be reached or the adapter could not finish: replay it once the cause is fixed.',
+    ],
     rejected: ['Rejected', 'The sender could not be verified: check the token or secret in the sender.'],
     invalid: ['Invalid', 'The body could not be read: check the sender’s format and content type.'],
-    unmatched: ['No customer', 'No customer was found for this lead: import its phone or lead id under Customer keys, then replay.'],
+    unmatched: [
+      'No customer',
+      'No customer was found for this lead: import its phone or lead id under Customer keys, then replay.',
+    ],
     conflict: ['Conflict', 'The keys point at different customers: fix the customer keys, then replay.'],
     handshake: ['Handshake', 'The platform checked the URL; nothing to do.'],
     spam: ['Spam', 'The hidden honeypot field was filled: dropped as spam.'],
@@ -501,8 +560,14 @@ export const en = {
     dead: ['Gave up', 'Every retry failed: fix the cause, then replay.'],
     duplicate: ['Duplicate', 'Sent before: the first delivery holds the outcome.'],
     held: ['Held', 'The endpoint is paused: this lead is kept and sent when it is enabled again.'],
-    superseded: ['Superseded', 'A newer webhook for this customer reached the CRM first; this older one was not sent. Press Replay to send it anyway.'],
-    cancelled: ['Cancelled', 'Its endpoint was deleted: this held lead is not sent. Press Replay once a new endpoint exists.'],
+    superseded: [
+      'Superseded',
+      'A newer webhook for this customer reached the CRM first; this older one was not sent. Press Replay to send it anyway.',
+    ],
+    cancelled: [
+      'Cancelled',
+      'Its endpoint was deleted: this held lead is not sent. Press Replay once a new endpoint exists.',
+    ],
   } satisfies Record<DeliveryStatus, [string, string]>,
 
   /** What a reason means and what to do about it. */
@@ -516,7 +581,8 @@ export const en = {
     payload_too_large: 'The body is larger than the endpoint allows (maxBodyBytes).',
     validation_failed: 'The input did not pass validation.',
     mapping_failed: 'A field could not be mapped: fix that field in the endpoint’s mapping, then replay.',
-    customer_unresolved: 'No customer found: map “Customer id” or import the phone or lead id under Customer keys, then replay.',
+    customer_unresolved:
+      'No customer found: map “Customer id” or import the phone or lead id under Customer keys, then replay.',
     crm_unavailable: 'The CRM did not answer in time or had an error: it is retried; replay if it gave up.',
     crm_rejected: 'The CRM refused the update (its message is shown): fix the field or value it names, then replay.',
     endpoint_misconfigured: 'The endpoint’s configuration is broken: open it and fix the problems shown.',
@@ -527,7 +593,8 @@ export const en = {
     conflict: 'Conflicts with something that exists already.',
     storage_unavailable: 'The log (D1) could not be written: the sender is told to retry.',
     not_replayable: 'This delivery cannot be replayed.',
-    not_reviewable: 'This delivery cannot be accepted: only a webhook refused for its token or signature, not yet accepted, can be.',
+    not_reviewable:
+      'This delivery cannot be accepted: only a webhook refused for its token or signature, not yet accepted, can be.',
     csrf_failed: 'The form’s security check failed: reload the page.',
     forbidden: 'Your role does not allow this: ask an admin of your team to change it.',
     console_unavailable: 'The console Worker is not deployed.',
@@ -550,14 +617,18 @@ export const en = {
     endpoint_disabled: 'The endpoint is paused: held until it is enabled.',
     endpoint_missing: 'The endpoint was deleted: recreate it to replay.',
     payload_purged: 'The stored body was removed by retention: it cannot be sent again.',
-    superseded: 'A newer webhook for this customer reached the CRM first: this older one was not sent, so it cannot overwrite the newer values.',
-    sequence_wait: 'An earlier webhook for this customer is not finished yet: this one is sent right after it, nothing to do.',
-    crm_paused: 'The CRM kept failing, so every call is paused and resumes by itself: nothing to do, waiting leads are sent in order.',
+    superseded:
+      'A newer webhook for this customer reached the CRM first: this older one was not sent, so it cannot overwrite the newer values.',
+    sequence_wait:
+      'An earlier webhook for this customer is not finished yet: this one is sent right after it, nothing to do.',
+    crm_paused:
+      'The CRM kept failing, so every call is paused and resumes by itself: nothing to do, waiting leads are sent in order.',
     crm_busy: "The CRM's limits (calls at once or per second) are reached: sent shortly, nothing to do.",
     endpoint_deleted: 'Its endpoint was deleted: this lead is not sent; press Replay once a new endpoint exists.',
     customer_conflict: 'Different keys point at different customers: fix the customer keys, then replay.',
     create_queued: 'A new customer: it is created through the queue, one create per person. Reload to see it created.',
-    customer_created: 'A new customer was created in the CRM with this lead’s fields; its keys are learned, so the next lead of this person updates it.',
+    customer_created:
+      'A new customer was created in the CRM with this lead’s fields; its keys are learned, so the next lead of this person updates it.',
     create_unconfirmed:
       'The CRM may or may not have created this customer (no clear answer). Search the CRM for the keys below, then answer on this page: “It was created” (give its id) or “It was not: create it now”.',
   } satisfies Record<Reason, string>,

@@ -49,5 +49,7 @@ export const useCan = (): ((needed: Role) => boolean) => {
 export const useWho = (): { who: string; role: Role } => ({ who: useContext(Page).who, role: useContext(Page).role });
 
 /** A reason's sentence, or null for a reason the catalogue does not know (shown as its code alone). */
-export const reasonText = (t: Messages, reason: string | null): string | null => (reason && reason in t.reason ? t.reason[reason as Reason] : null);
-export const statusText = (t: Messages, status: DeliveryStatus): readonly [string, string] => t.status[status] ?? [status, ''];
+export const reasonText = (t: Messages, reason: string | null): string | null =>
+  reason && reason in t.reason ? t.reason[reason as Reason] : null;
+export const statusText = (t: Messages, status: DeliveryStatus): readonly [string, string] =>
+  t.status[status] ?? [status, ''];

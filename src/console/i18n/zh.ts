@@ -7,7 +7,15 @@ export const zh: Messages = {
   switchTo: 'English',
   brand: 'CRM 表单对接',
   skip: '跳到正文',
-  nav: { overview: '概览', deliveries: '推送记录', endpoints: '接收地址', customerKeys: '客户标识', audit: '操作记录', team: '团队', label: '控制台' },
+  nav: {
+    overview: '概览',
+    deliveries: '推送记录',
+    endpoints: '接收地址',
+    customerKeys: '客户标识',
+    audit: '操作记录',
+    team: '团队',
+    label: '控制台',
+  },
   signOut: '退出',
   utc: 'UTC',
   none: '—',
@@ -23,7 +31,8 @@ export const zh: Messages = {
     see: '查看这些推送',
     acknowledge: '认领（我来处理）',
     resolve: '标记为已解决',
-    resolvedNotice: (n) => `已标记为已解决。如果原因已经修好，现在就重放这 ${n} 条推送；之后再出现同样的失败会重新打开这个问题。`,
+    resolvedNotice: (n) =>
+      `已标记为已解决。如果原因已经修好，现在就重放这 ${n} 条推送；之后再出现同样的失败会重新打开这个问题。`,
     replayThem: '重放这些推送',
     notFound: '没有这个问题（可能已被删除）。',
   },
@@ -46,9 +55,11 @@ export const zh: Messages = {
       '谁能做什么。查看者（viewer）：看推送记录和接收地址（敏感信息已遮盖）；操作员（operator）：还能重放、接受审核过的线索、导入客户标识、认领问题；管理员（admin）：还能修改接收地址、设置密钥、管理角色。',
     roles: { viewer: '查看者', operator: '操作员', admin: '管理员' },
     you: (who, role) => `当前登录：${who}（${role}）。`,
-    needs: (needed, role) => `这一步需要「${needed}」角色，你现在是「${role}」。请团队的管理员在「团队」页面调整你的角色。`,
+    needs: (needed, role) =>
+      `这一步需要「${needed}」角色，你现在是「${role}」。请团队的管理员在「团队」页面调整你的角色。`,
     viewerNote: '你现在只能查看（查看者），不能修改：需要操作时，请管理员把你设为操作员或管理员。',
-    accessRefused: (why) => `Cloudflare Access 没有确认这次访问（${why}）。请重新通过团队的 Access 登录后再打开控制台。`,
+    accessRefused: (why) =>
+      `Cloudflare Access 没有确认这次访问（${why}）。请重新通过团队的 Access 登录后再打开控制台。`,
     tokenOff: '这个控制台通过 Cloudflare Access 登录，不使用管理令牌。',
     email: '邮箱',
     role: '角色',
@@ -56,7 +67,8 @@ export const zh: Messages = {
     setRole: '设置角色',
     remove: '移除',
     firstAdmin: (email) => `${email} 是第一位管理员（ACCESS_ADMIN_EMAIL），始终是管理员。`,
-    noAccess: '没有接入 Cloudflare Access 时，大家都用管理令牌登录，算作同一个人「admin」；接入 Access 后角色才生效（见 README「Cloudflare Access」）。',
+    noAccess:
+      '没有接入 Cloudflare Access 时，大家都用管理令牌登录，算作同一个人「admin」；接入 Access 后角色才生效（见 README「Cloudflare Access」）。',
     link: '团队',
     badEmail: '请输入邮箱地址。',
   },
@@ -117,7 +129,8 @@ export const zh: Messages = {
   },
   catalogue: {
     title: '字段目录',
-    intro: '一个 CRM 模块的字段，用大家熟悉的名称列出，选择类字段还列出每个选项。编辑映射时按名称挑选，不用输入任何 ID。',
+    intro:
+      '一个 CRM 模块的字段，用大家熟悉的名称列出，选择类字段还列出每个选项。编辑映射时按名称挑选，不用输入任何 ID。',
     module: 'CRM 模块',
     show: '查看',
     sources:
@@ -145,7 +158,8 @@ export const zh: Messages = {
     pasteButton: '读取字段',
     learned: (n) => `已读取：目录里现在有 ${n} 个字段。`,
     nothingFound: '粘贴的内容里没有找到 CRM 字段：请复制 moduleData/update 或客户详情请求的请求体或响应。',
-    badKey: '字段名只能包含字母、数字和下划线（例如 select_1680162080347），且不能是 __proto__、constructor 或 prototype。',
+    badKey:
+      '字段名只能包含字母、数字和下划线（例如 select_1680162080347），且不能是 __proto__、constructor 或 prototype。',
     tooMany: (what) => `字段目录已满（${what}）：请删除不再使用的字段。`,
     badModule: '请选择 CRM 模块（模块 ID 是一串长数字；客户模块为 347772778973233152）。',
     link: '字段目录：按名称查看 CRM 字段和选项',
@@ -161,7 +175,8 @@ export const zh: Messages = {
     useIt: '用这个产品线新建接收地址',
     moduleNote: '客户模块 ID 按 CRM 文档固定为 347772778973233152，新建时会自动填好。',
     failed: '连接 CRM 失败：',
-    whatToCheck: '请部署的人检查 CRM_BASE_URL 和 CRM 令牌（CRM_API_TOKEN），以及 CRM_AUTH_HEADER / CRM_AUTH_SCHEME 是否与 CRM 要求一致。',
+    whatToCheck:
+      '请部署的人检查 CRM_BASE_URL 和 CRM 令牌（CRM_API_TOKEN），以及 CRM_AUTH_HEADER / CRM_AUTH_SCHEME 是否与 CRM 要求一致。',
     link: '连接 CRM：测试连接，按名称选择产品线',
   },
   problem: {
@@ -200,7 +215,8 @@ export const zh: Messages = {
     from: '起始',
     groups: { ok: '成功', failed: '失败', pending: '进行中', other: '其他' },
     crmPaused: 'CRM 调用已暂停',
-    crmPausedBody: 'CRM 连续出错（或要求稍后再试），所有发送已暂停，线索都在排队、不会丢失。到时会先试发一条，成功后按顺序补发。预计恢复时间：',
+    crmPausedBody:
+      'CRM 连续出错（或要求稍后再试），所有发送已暂停，线索都在排队、不会丢失。到时会先试发一条，成功后按顺序补发。预计恢复时间：',
     crmResume: '立即恢复',
     crmResumed: '已恢复：下一条推送会先试发，成功后其余按顺序补发。',
   },
@@ -217,7 +233,8 @@ export const zh: Messages = {
     searchHint: '客户 ID、手机号、姓名、推送 ID',
     filter: '筛选',
     attention: '需要处理的全部（失败、找不到客户、被拒收……）',
-    replayEvery: (status, endpoint, range) => `重放${endpoint ? ` ${endpoint} 的` : ''}${range ? `最近 ${range} 内` : ''}全部 ${status} 推送…`,
+    replayEvery: (status, endpoint, range) =>
+      `重放${endpoint ? ` ${endpoint} 的` : ''}${range ? `最近 ${range} 内` : ''}全部 ${status} 推送…`,
     confirmFirst: '执行前会显示数量，请你确认。',
     searchNotApplied: '重放不按搜索文字过滤。',
     noMatch: '没有符合条件的推送。',
@@ -239,7 +256,8 @@ export const zh: Messages = {
       crmAnswer: 'CRM 返回',
       crmAnswerText: (http, code, message) => `HTTP ${http}，返回码 ${code}，${message}`,
       mode: '方式',
-      modeText: (mode, attempts, replays) => `${mode === 'sync' ? '同步' : '队列'}，投递 ${attempts} 次，重放 ${replays} 次`,
+      modeText: (mode, attempts, replays) =>
+        `${mode === 'sync' ? '同步' : '队列'}，投递 ${attempts} 次，重放 ${replays} 次`,
       idempotencyKey: '去重键',
       duplicateOf: '重复于',
       nextAttempt: '下次重试',
@@ -254,7 +272,11 @@ export const zh: Messages = {
       warning: '接受后，它会像验证通过一样推送到 CRM。只接受你认得的线索。',
     },
     accepted: '已接受：这条线索已加入队列，将像验证通过一样推送。刷新页面查看结果。',
-    fix: { secret: '去设置这个接收地址的密钥', rules: '去修改这个接收地址的字段规则', thenReplay: '改好后回到这里点“重放”。' },
+    fix: {
+      secret: '去设置这个接收地址的密钥',
+      rules: '去修改这个接收地址的字段规则',
+      thenReplay: '改好后回到这里点“重放”。',
+    },
     create: {
       title: '不确定 CRM 是否已经创建了这个客户：请先在 CRM 里搜索上面“说明”中的手机号或线索 ID，再回答。',
       how: '找到了：填入它在 CRM 中的客户 ID，这条线索会更新它；没找到：让这里现在创建它（只创建一次）。',
@@ -277,7 +299,8 @@ export const zh: Messages = {
     previewReplay: '预览重放',
     notReplayable: '不能重放：正在投递、未通过验证、属于重复推送，或内容已按保留期删除。',
     arrived: '收到的内容',
-    arrivedMeta: (method, type, bytes) => `${method} · ${type ?? '无内容类型'} · ${bytes} 字节（已按接收地址的脱敏设置遮盖）`,
+    arrivedMeta: (method, type, bytes) =>
+      `${method} · ${type ?? '无内容类型'} · ${bytes} 字节（已按接收地址的脱敏设置遮盖）`,
     bodyRemoved: '（内容已按保留期删除）',
     requestBody: '请求内容',
     headersQuery: '请求头和查询参数',
@@ -310,7 +333,8 @@ export const zh: Messages = {
   bulk: {
     title: '批量重放',
     none: '没有可重放的推送。',
-    confirm: (n, status, endpoint, range) => `重放${endpoint ? ` ${endpoint} ` : ''}${range ? `最近 ${range} 内` : ''}的 ${n} 条 ${status} 推送？`,
+    confirm: (n, status, endpoint, range) =>
+      `重放${endpoint ? ` ${endpoint} ` : ''}${range ? `最近 ${range} 内` : ''}的 ${n} 条 ${status} 推送？`,
     how: (limit) => `每一条都会按接收地址当前的配置经队列重新推送（从最新的开始，每次最多 ${limit} 条）。`,
     replayN: (n) => `重放 ${n} 条`,
     cancel: '取消',
@@ -379,7 +403,11 @@ export const zh: Messages = {
     onUnmatchedChoices: { keep: '先保留，等我处理（不新建）', create: '在 CRM 里新建这个客户' },
     onUnmatchedHelp:
       '选“新建”后，用客户 ID 和标识都找不到的线索会在 CRM 里新建客户（同一个人只建一次），之后这个人的线索会更新它。需要管理员先设置 CRM_CREATE_PATH（CRM 网页里“新建客户”接口的路径），否则线索仍保留为“找不到客户”。没有手机号、线索 ID 等标识的线索不会被新建。',
-    modes: { patch: '只更新映射的字段（patch）', 'fill-empty': '只填写空字段（fill-empty）', merge: '整条记录一起提交（merge）' },
+    modes: {
+      patch: '只更新映射的字段（patch）',
+      'fill-empty': '只填写空字段（fill-empty）',
+      merge: '整条记录一起提交（merge）',
+    },
     mapping: 'CRM 字段',
     crmField: 'CRM 字段',
     crmFieldLabel: '显示名',
@@ -401,8 +429,10 @@ export const zh: Messages = {
     secretGrace: '旧值还接受多久（发送方带旧值的重试不丢）',
     secretGraceHours: (hours) => (hours === 0 ? '立即作废旧值' : `${hours} 小时`),
     secretPrevious: '上一次的旧值仍被接受，截止到',
-    howToSendToken: (name) => `地址里的 <${name}> 要换成密钥的值：在下面“设置密钥”里设置好后，点“显示带令牌的完整地址”直接复制。`,
-    secretNotSet: (name) => `密钥 ${name} 还没有设置：设置之前，这个地址收到的推送都会被拒收（会保存下来等你审核）。请在下面的“设置密钥”里填入它的值。`,
+    howToSendToken: (name) =>
+      `地址里的 <${name}> 要换成密钥的值：在下面“设置密钥”里设置好后，点“显示带令牌的完整地址”直接复制。`,
+    secretNotSet: (name) =>
+      `密钥 ${name} 还没有设置：设置之前，这个地址收到的推送都会被拒收（会保存下来等你审核）。请在下面的“设置密钥”里填入它的值。`,
     revealUrl: '显示带令牌的完整地址（只给管理员看）',
     revealUrlHint: '这个地址里有真实令牌，可以直接粘贴到表单工具或广告平台；不要发到群里。',
     secretKeyMismatch:
@@ -426,7 +456,8 @@ export const zh: Messages = {
 
   keys: {
     title: '客户标识',
-    intro: '外部标识（手机号、广告平台的线索 ID、邮箱……）：推送里没有客户 ID 时，用它们找到客户在 CRM 中的 ID。按 CRM 模块保存；每次更新成功时自动记录，也可在此导入。',
+    intro:
+      '外部标识（手机号、广告平台的线索 ID、邮箱……）：推送里没有客户 ID 时，用它们找到客户在 CRM 中的 ID。按 CRM 模块保存；每次更新成功时自动记录，也可在此导入。',
     lookUp: '查询',
     moduleId: '模块 ID',
     key: '标识类型',
@@ -435,7 +466,8 @@ export const zh: Messages = {
     noMatch: '没有匹配的标识。',
     cols: { module: '模块', key: '标识类型', value: '值', customerId: '客户 ID', source: '来源', updated: '更新时间' },
     import: '导入 CSV',
-    imported: (m, r) => `模块 ${m}：收到 ${r.received} 行，新增 ${r.added}，更新 ${r.updated}，未变 ${r.unchanged}，拒绝 ${r.refused}。`,
+    imported: (m, r) =>
+      `模块 ${m}：收到 ${r.received} 行，新增 ${r.added}，更新 ${r.updated}，未变 ${r.unchanged}，拒绝 ${r.refused}。`,
     row: (n, why) => `第 ${n} 行：${why}`,
     refusals: {
       not_object: () => '不是一行 customer_id,key,value',
@@ -484,7 +516,10 @@ export const zh: Messages = {
     dead: ['已放弃', '多次重试都失败：排除原因后重放。'],
     duplicate: ['重复', '之前已收到过，结果见第一条推送。'],
     held: ['暂存', '接收地址已暂停：线索已保存，启用后发送。'],
-    superseded: ['已被新版本取代', '同一客户更新的一条推送已先写入 CRM，这条较旧，没有发送。确实需要时可点「重放」强制发送。'],
+    superseded: [
+      '已被新版本取代',
+      '同一客户更新的一条推送已先写入 CRM，这条较旧，没有发送。确实需要时可点「重放」强制发送。',
+    ],
     cancelled: ['已取消', '接收地址已删除，暂存的线索不再发送。需要时可在新的接收地址建好后点「重放」。'],
   },
 

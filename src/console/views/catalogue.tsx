@@ -49,7 +49,11 @@ function FieldRow(p: { fieldKey: string; field: CatalogueField; csrf: string; mo
         <code>{p.fieldKey}</code>
       </td>
       <td>{c.types[f.type]}</td>
-      <td>{options.length ? options.slice(0, 20).join('、') + (options.length > 20 ? ` … (${options.length})` : '') : t.none}</td>
+      <td>
+        {options.length
+          ? options.slice(0, 20).join('、') + (options.length > 20 ? ` … (${options.length})` : '')
+          : t.none}
+      </td>
       <td>{c.origins[f.origin]}</td>
       <td>
         <details>

@@ -4,7 +4,12 @@ import { consolePath, consolePathWith } from '../paths';
 import { useT } from '../i18n';
 import { Layout, Notice } from './layout';
 
-export function CrmConnectPage(p: { csrf: string; result: { ok: true; lines: ProductLine[] } | { ok: false; message: string }; base: string; q: string }) {
+export function CrmConnectPage(p: {
+  csrf: string;
+  result: { ok: true; lines: ProductLine[] } | { ok: false; message: string };
+  base: string;
+  q: string;
+}) {
   const t = useT();
   const c = t.crm;
   return (

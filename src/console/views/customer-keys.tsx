@@ -95,7 +95,9 @@ export function CustomerKeysPage(p: {
                 {p.imported.examples.map((e) => (
                   <li>{k.row(e.row, k.refusals[e.code](e.by ?? 0))}</li>
                 ))}
-                {p.imported.refused > p.imported.examples.length && <li>{k.more(p.imported.refused - p.imported.examples.length)}</li>}
+                {p.imported.refused > p.imported.examples.length && (
+                  <li>{k.more(p.imported.refused - p.imported.examples.length)}</li>
+                )}
               </ul>
             )}
           </Notice>
@@ -110,7 +112,13 @@ export function CustomerKeysPage(p: {
               {k.file} <input type="file" name="file" accept=".csv,text/csv,text/plain" />
             </label>
             <label>
-              {k.paste} <textarea name="csv" rows={6} spellcheck={false} placeholder={'customer_id,key,value\n688346218203447296,phone,13800138000'}></textarea>
+              {k.paste}{' '}
+              <textarea
+                name="csv"
+                rows={6}
+                spellcheck={false}
+                placeholder={'customer_id,key,value\n688346218203447296,phone,13800138000'}
+              ></textarea>
             </label>
             <button type="submit">{k.submit}</button>
           </form>

@@ -7,12 +7,19 @@ import { Csrf, Explain, Json, Layout, Notice, Status, Time } from './layout';
 import { consolePath, consolePathWith } from '../paths';
 import { reasonText, useCan, useT } from '../i18n';
 
-export const RANGES = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000, all: 0 } as const;
+export const RANGES = {
+  '1h': 3_600_000,
+  '24h': 86_400_000,
+  '7d': 7 * 86_400_000,
+  '30d': 30 * 86_400_000,
+  all: 0,
+} as const;
 export type Range = keyof typeof RANGES;
 export type ListFilter = { endpoint?: string; status?: string; range: Range; q?: string };
 
 /** The deliveries list with this filter (and a cursor, for the next page). */
-const listPath = (f: ListFilter, extra: Record<string, string> = {}) => consolePathWith('deliveries', { ...f, ...extra });
+const listPath = (f: ListFilter, extra: Record<string, string> = {}) =>
+  consolePathWith('deliveries', { ...f, ...extra });
 
 function FilterForm(p: { filter: ListFilter; endpoints: string[] }) {
   const t = useT();
@@ -55,7 +62,8 @@ function FilterForm(p: { filter: ListFilter; endpoints: string[] }) {
         </select>
       </label>
       <label class="grow">
-        {t.deliveries.search} <input type="search" name="q" value={f.q ?? ''} placeholder={t.deliveries.searchHint} maxlength={100} />
+        {t.deliveries.search}{' '}
+        <input type="search" name="q" value={f.q ?? ''} placeholder={t.deliveries.searchHint} maxlength={100} />
       </label>
       <button type="submit">{t.deliveries.filter}</button>
     </form>
@@ -87,7 +95,9 @@ export function DeliveriesPage(p: {
           <input type="hidden" name="status" value={f.status} />
           <input type="hidden" name="endpoint" value={f.endpoint ?? ''} />
           <input type="hidden" name="range" value={f.range} />
-          <button type="submit">{t.deliveries.replayEvery(f.status, f.endpoint, f.range === 'all' ? null : f.range)}</button>
+          <button type="submit">
+            {t.deliveries.replayEvery(f.status, f.endpoint, f.range === 'all' ? null : f.range)}
+          </button>
           <span class="muted"> {`${t.deliveries.confirmFirst}${f.q ? ` ${t.deliveries.searchNotApplied}` : ''}`}</span>
         </form>
       )}
@@ -104,7 +114,9 @@ export function DeliveriesPage(p: {
                 <LeadLine lead={p.leads.get(d.id)} customerId={d.customerId} />
                 <Explain status={d.status} reason={d.reason} />
                 {/* the CRM's own words; the pipeline's technical detail (English) only on an English page and on the delivery's own */}
-                {(d.crm.message ?? (t.lang === 'en' ? d.message : null)) && <span class="muted">{d.crm.message ?? d.message}</span>}
+                {(d.crm.message ?? (t.lang === 'en' ? d.message : null)) && (
+                  <span class="muted">{d.crm.message ?? d.message}</span>
+                )}
               </a>
             </li>
           ))}
@@ -178,7 +190,12 @@ function DeliveryFacts(p: { d: Delivery; lead?: Lead }) {
     [f.customerId, d.customerId ?? t.none],
     [f.reason, d.reason ? <Explain status={d.status} reason={d.reason} /> : t.none],
     [f.message, d.message ?? t.none],
-    [f.crmAnswer, d.crm.httpStatus === null ? t.none : f.crmAnswerText(d.crm.httpStatus, String(d.crm.code ?? t.none), d.crm.message ?? '')],
+    [
+      f.crmAnswer,
+      d.crm.httpStatus === null
+        ? t.none
+        : f.crmAnswerText(d.crm.httpStatus, String(d.crm.code ?? t.none), d.crm.message ?? ''),
+    ],
     [f.mode, f.modeText(d.mode, d.attempts, d.replays)],
     [f.idempotencyKey, d.idempotencyKey ?? t.none],
   ];
@@ -189,7 +206,8 @@ function DeliveryFacts(p: { d: Delivery; lead?: Lead }) {
         {f.acceptedText(d.acceptedBy)} <Time ms={d.acceptedAt} />
       </>,
     ]);
-  if (d.duplicateOf) facts.push([f.duplicateOf, <a href={consolePath('delivery', { id: d.duplicateOf })}>{d.duplicateOf}</a>]);
+  if (d.duplicateOf)
+    facts.push([f.duplicateOf, <a href={consolePath('delivery', { id: d.duplicateOf })}>{d.duplicateOf}</a>]);
   if (d.nextAttemptAt) facts.push([f.nextAttempt, <Time ms={d.nextAttemptAt} />]);
   return (
     <dl class="facts">
@@ -263,7 +281,9 @@ function CreateCheck(p: { d: Delivery; csrf: string }) {
       <p>{c.how}</p>
       <form method="post" action={consolePath('deliveryCreated', { id: p.d.id })} class="inline">
         <Csrf token={p.csrf} />
-        <label for="created-id">{c.idLabel}</label> <input id="created-id" name="customerId" inputmode="numeric" required /> <button type="submit">{c.wasCreated}</button>
+        <label for="created-id">{c.idLabel}</label>{' '}
+        <input id="created-id" name="customerId" inputmode="numeric" required />{' '}
+        <button type="submit">{c.wasCreated}</button>
       </form>
       <form method="post" action={consolePath('deliveryCreate', { id: p.d.id })} class="inline">
         <Csrf token={p.csrf} />
@@ -339,7 +359,11 @@ function RequestAndCrm(p: { d: Delivery }) {
       </section>
       <section>
         <h2>{t.deliveries.crmRequest}</h2>
-        {d.crm.request ? <Json value={d.crm.request} label={t.deliveries.crmRequest} /> : <p class="muted">{t.deliveries.nothingSent}</p>}
+        {d.crm.request ? (
+          <Json value={d.crm.request} label={t.deliveries.crmRequest} />
+        ) : (
+          <p class="muted">{t.deliveries.nothingSent}</p>
+        )}
         {d.crm.response !== null && (
           <>
             <h3>{t.deliveries.crmResponse}</h3>
@@ -351,7 +375,15 @@ function RequestAndCrm(p: { d: Delivery }) {
   );
 }
 
-export function DeliveryPage(p: { d: Delivery; lead?: Lead; attempts: Attempt[]; csrf: string; done?: string; refusal?: string; preview?: PreviewResult }) {
+export function DeliveryPage(p: {
+  d: Delivery;
+  lead?: Lead;
+  attempts: Attempt[];
+  csrf: string;
+  done?: string;
+  refusal?: string;
+  preview?: PreviewResult;
+}) {
   const t = useT();
   const d = p.d;
   return (
@@ -464,7 +496,9 @@ export function BulkConfirmPage(p: { csrf: string; filter: ListFilter; matched: 
           <input type="hidden" name="endpoint" value={f.endpoint ?? ''} />
           <input type="hidden" name="range" value={f.range} />
           <input type="hidden" name="confirm" value={String(p.matched)} />
-          <p class="confirm">{t.bulk.confirm(p.matched, f.status ?? '', f.endpoint, f.range === 'all' ? null : f.range)}</p>
+          <p class="confirm">
+            {t.bulk.confirm(p.matched, f.status ?? '', f.endpoint, f.range === 'all' ? null : f.range)}
+          </p>
           <p class="muted">{t.bulk.how(p.limit)}</p>
           <button type="submit">{t.bulk.replayN(p.matched)}</button> <a href={back}>{t.bulk.cancel}</a>
         </form>
@@ -481,7 +515,8 @@ export function BulkDonePage(p: { csrf: string; filter: ListFilter; queued: numb
         <p>{t.bulk.done(p.queued, p.matched)}</p>
       </Notice>
       <p>
-        <a href={listPath({ ...p.filter, status: 'queued' })}>{t.bulk.seeThem}</a> · <a href={listPath(p.filter)}>{t.bulk.backToList}</a>
+        <a href={listPath({ ...p.filter, status: 'queued' })}>{t.bulk.seeThem}</a> ·{' '}
+        <a href={listPath(p.filter)}>{t.bulk.backToList}</a>
       </p>
     </Layout>
   );

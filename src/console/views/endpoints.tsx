@@ -14,7 +14,13 @@ import { RECIPES_ZH } from '../i18n/recipes';
 
 type Issue = { path: string; message: string };
 
-export function EndpointsPage(p: { endpoints: StoredEndpoint[]; next: string | null; health: Map<string, EndpointHealth>; held: Map<string, number>; csrf: string }) {
+export function EndpointsPage(p: {
+  endpoints: StoredEndpoint[];
+  next: string | null;
+  health: Map<string, EndpointHealth>;
+  held: Map<string, number>;
+  csrf: string;
+}) {
   const t = useT();
   const e_ = t.endpoints;
   return (
@@ -33,16 +39,21 @@ export function EndpointsPage(p: { endpoints: StoredEndpoint[]; next: string | n
         <ul class="cards">
           {p.endpoints.map((e) => {
             const h = p.health.get(e.id);
-            const rate = h?.rate == null ? e_.noDeliveries : e_.rate(Math.round(h.rate * 1000) / 10, h.ok, h.ok + h.failed);
+            const rate =
+              h?.rate == null ? e_.noDeliveries : e_.rate(Math.round(h.rate * 1000) / 10, h.ok, h.ok + h.failed);
             return (
               <li>
                 <a href={consolePath('endpoint', { id: e.id })}>
                   <strong>{e.id}</strong>
                 </a>{' '}
-                <span class={`status g-${e.config.enabled ? 'ok' : 'other'}`}>{e.config.enabled ? e_.enabled : e_.paused}</span>
+                <span class={`status g-${e.config.enabled ? 'ok' : 'other'}`}>
+                  {e.config.enabled ? e_.enabled : e_.paused}
+                </span>
                 {(p.held.get(e.id) ?? 0) > 0 && (
                   <div>
-                    <a href={consolePathWith('deliveries', { endpoint: e.id, status: 'held' })}>{e_.held(p.held.get(e.id) ?? 0)}</a>
+                    <a href={consolePathWith('deliveries', { endpoint: e.id, status: 'held' })}>
+                      {e_.held(p.held.get(e.id) ?? 0)}
+                    </a>
                   </div>
                 )}
                 <div>
@@ -104,7 +115,13 @@ export type EditorProps = {
   secret: { name: string; settable: boolean; previousUntil: string | null } | null;
 };
 
-export type PreviewPaneProps = { result?: PreviewResult; issues?: Issue[]; refusal?: string; fields?: SampleField[]; json?: string };
+export type PreviewPaneProps = {
+  result?: PreviewResult;
+  issues?: Issue[];
+  refusal?: string;
+  fields?: SampleField[];
+  json?: string;
+};
 
 /** The sample's fields (path and value), the list the source pickers are filled from. */
 function SampleFields(p: { fields: SampleField[] }) {
@@ -155,7 +172,11 @@ export function PreviewPane(p: PreviewPaneProps) {
           <p>{t.preview.fixFirst}</p>
         </Notice>
       )}
-      {p.result ? <PreviewResultView result={p.result} /> : !p.refusal && !p.issues?.length && <p class="muted">{t.preview.hint}</p>}
+      {p.result ? (
+        <PreviewResultView result={p.result} />
+      ) : (
+        !p.refusal && !p.issues?.length && <p class="muted">{t.preview.hint}</p>
+      )}
       <SampleFields fields={p.fields ?? []} />
       {p.json !== undefined && <template id="config-json">{p.json}</template>}
     </div>
@@ -175,7 +196,11 @@ export function localized(t: Messages, text: string): string {
 }
 
 /** The whole URL to copy, what else the sender must be told, the preset's recipe, and the secret field. */
-function UrlSection(p: Pick<EditorProps, 'preset' | 'endpoint' | 'secret' | 'csrf' | 'realUrl'> & { url: NonNullable<EditorProps['url']> }) {
+function UrlSection(
+  p: Pick<EditorProps, 'preset' | 'endpoint' | 'secret' | 'csrf' | 'realUrl'> & {
+    url: NonNullable<EditorProps['url']>;
+  },
+) {
   const t = useT();
   return (
     <section class="url">
@@ -210,7 +235,14 @@ function UrlSection(p: Pick<EditorProps, 'preset' | 'endpoint' | 'secret' | 'csr
           <input type="hidden" name="name" value={p.secret.name} />
           <label for="secret-value">{`${t.editor.secretValue} (${p.secret.name})`}</label>
           <div class="copy">
-            <input id="secret-value" name="value" type="password" autocomplete="off" required disabled={!p.secret.settable} />
+            <input
+              id="secret-value"
+              name="value"
+              type="password"
+              autocomplete="off"
+              required
+              disabled={!p.secret.settable}
+            />
             <button type="submit" disabled={!p.secret.settable}>
               {t.editor.setSecret}
             </button>
@@ -289,7 +321,13 @@ function CustomerFields(p: { form: FormState; paths: string[] }) {
     <>
       <h3>{t.editor.customer}</h3>
       <label for="customerId">{t.editor.customerId}</label>
-      <FieldPicker name="customerId" id="customerId" value={f.customerId} paths={p.paths} none={t.editor.customerIdNone} />
+      <FieldPicker
+        name="customerId"
+        id="customerId"
+        value={f.customerId}
+        paths={p.paths}
+        none={t.editor.customerIdNone}
+      />
       <div class="pair">
         <label>
           {t.editor.lookupKey}
@@ -304,7 +342,13 @@ function CustomerFields(p: { form: FormState; paths: string[] }) {
         </label>
         <div>
           <label for="lookupFrom">{t.editor.lookupFrom}</label>
-          <FieldPicker name="lookupFrom" id="lookupFrom" value={f.lookupFrom} paths={p.paths} none={t.editor.pickField} />
+          <FieldPicker
+            name="lookupFrom"
+            id="lookupFrom"
+            value={f.lookupFrom}
+            paths={p.paths}
+            none={t.editor.pickField}
+          />
         </div>
       </div>
       <label>
@@ -333,7 +377,13 @@ function CustomerFields(p: { form: FormState; paths: string[] }) {
 }
 
 /** Sender, CRM module, secret name, the customer and the update mode. */
-function BasicsFieldset(p: { form: FormState; paths: string[]; isNew: boolean; id: string; productLines: KnownProductLine[] }) {
+function BasicsFieldset(p: {
+  form: FormState;
+  paths: string[];
+  isNew: boolean;
+  id: string;
+  productLines: KnownProductLine[];
+}) {
   const t = useT();
   const f = p.form;
   return (
@@ -358,7 +408,15 @@ function BasicsFieldset(p: { form: FormState; paths: string[]; isNew: boolean; i
         {t.editor.moduleId} <input name="moduleId" value={f.moduleId} inputmode="numeric" required />
       </label>
       <label>
-        {t.editor.productLineId} <input name="productLineId" value={f.productLineId} inputmode="numeric" required list="product-lines" autocomplete="off" />
+        {t.editor.productLineId}{' '}
+        <input
+          name="productLineId"
+          value={f.productLineId}
+          inputmode="numeric"
+          required
+          list="product-lines"
+          autocomplete="off"
+        />
       </label>
       <datalist id="product-lines">
         {p.productLines.map((l) => (
@@ -435,7 +493,9 @@ function MappingRow(p: { row: Row; i: number; paths: string[]; catalogue: Catalo
 /** The options a select row may name, by label (the value map takes them as typed: `sample value = option label`). */
 function OptionHint(p: { catalogue: Catalogue; field: string }) {
   const e = useT().editor;
-  const options = Object.hasOwn(p.catalogue.fields, p.field) ? Object.values(p.catalogue.fields[p.field]!.options).filter(Boolean) : [];
+  const options = Object.hasOwn(p.catalogue.fields, p.field)
+    ? Object.values(p.catalogue.fields[p.field]!.options).filter(Boolean)
+    : [];
   if (options.length === 0) return null;
   const shown = options.slice(0, 30);
   return (
@@ -447,7 +507,8 @@ function OptionHint(p: { catalogue: Catalogue; field: string }) {
 }
 
 /** The name the console gives one of the CRM's own fields (`name` → 姓名), or '' for any other key (`toString` too). */
-export const builtInLabel = (t: Messages, key: string): string => (Object.hasOwn(t.editor.builtIn, key) ? (t.editor.builtIn as Record<string, string>)[key]! : '');
+export const builtInLabel = (t: Messages, key: string): string =>
+  Object.hasOwn(t.editor.builtIn, key) ? (t.editor.builtIn as Record<string, string>)[key]! : '';
 
 /** The CRM fields a row may name: the module's catalogue, by label (the CRM's own fields first). */
 function CrmFieldList(p: { catalogue: Catalogue; t: Messages }) {
@@ -490,7 +551,12 @@ function PreviewSection(p: Pick<EditorProps, 'recent' | 'sample' | 'preview' | '
           {e.previewButton}
         </button>{' '}
         {p.endpoint && (
-          <button type="submit" formaction={consolePath('endpointTest', { id: p.endpoint.id })} class="secondary" title={e.sendTestHelp}>
+          <button
+            type="submit"
+            formaction={consolePath('endpointTest', { id: p.endpoint.id })}
+            class="secondary"
+            title={e.sendTestHelp}
+          >
             {e.sendTest}
           </button>
         )}{' '}
@@ -515,7 +581,8 @@ function MappingForm(p: Omit<EditorProps, 'preview'> & { form: FormState; previe
         <legend>{e.mapping}</legend>
         <CrmFieldList catalogue={p.catalogue} t={t} />
         <p class="muted">
-          <a href={consolePathWith('catalogue', { moduleId: p.form.moduleId })}>{e.catalogueLink}</a> · {e.catalogueHelp}
+          <a href={consolePathWith('catalogue', { moduleId: p.form.moduleId })}>{e.catalogueLink}</a> ·{' '}
+          {e.catalogueHelp}
         </p>
         <ol class="maprows">
           {rows.map((row, i) => (
@@ -556,7 +623,14 @@ function AdvancedJson(p: EditorProps) {
     <details class="advanced" open={!p.form || p.editing === 'json' ? true : undefined}>
       <summary>{e.advanced}</summary>
       <label for="config">{e.json}</label>
-      <textarea id="config" name="config" rows={20} spellcheck={false} aria-describedby="config-issues" aria-invalid={p.issues.length > 0 ? 'true' : undefined}>
+      <textarea
+        id="config"
+        name="config"
+        rows={20}
+        spellcheck={false}
+        aria-describedby="config-issues"
+        aria-invalid={p.issues.length > 0 ? 'true' : undefined}
+      >
         {p.configText}
       </textarea>
       {useCan()('admin') && (
@@ -574,7 +648,9 @@ export function EditorPage(p: EditorProps) {
   const t = useT();
   const e = t.editor;
   const action = p.endpoint ? consolePath('endpoint', { id: p.endpoint.id }) : consolePath('endpoints');
-  const preview = p.endpoint ? consolePath('endpointPreview', { id: p.endpoint.id }) : consolePath('newEndpointPreview');
+  const preview = p.endpoint
+    ? consolePath('endpointPreview', { id: p.endpoint.id })
+    : consolePath('newEndpointPreview');
   return (
     <Layout title={p.endpoint ? e.title(p.endpoint.id) : e.titleNew} nav="endpoints" csrf={p.csrf}>
       {p.saved && (
@@ -602,16 +678,35 @@ export function EditorPage(p: EditorProps) {
           <a href={consolePath('endpointTrends', { id: p.endpoint.id })}>{t.trends.link}</a>
         </p>
       )}
-      {p.url && <UrlSection url={p.url} realUrl={p.realUrl} preset={p.preset} endpoint={p.endpoint} secret={p.secret} csrf={p.csrf} />}
+      {p.url && (
+        <UrlSection
+          url={p.url}
+          realUrl={p.realUrl}
+          preset={p.preset}
+          endpoint={p.endpoint}
+          secret={p.secret}
+          csrf={p.csrf}
+        />
+      )}
       <form method="post" action={action} class="editor" id="editor" data-preview={preview}>
         <Csrf token={p.csrf} />
         <input type="hidden" name="editing" value={p.editing} />
         <div class="pane">
           <Issues id="config-issues" issues={p.issues} />
-          {p.form ? <MappingForm {...p} form={p.form} preview={preview} pane={p.preview} /> : <JsonOnlyNote endpoint={p.endpoint} id={p.id} />}
+          {p.form ? (
+            <MappingForm {...p} form={p.form} preview={preview} pane={p.preview} />
+          ) : (
+            <JsonOnlyNote endpoint={p.endpoint} id={p.id} />
+          )}
           <AdvancedJson {...p} />
         </div>
-        <PreviewSection recent={p.recent} sample={p.sample} preview={p.preview} action={preview} endpoint={p.endpoint} />
+        <PreviewSection
+          recent={p.recent}
+          sample={p.sample}
+          preview={p.preview}
+          action={preview}
+          endpoint={p.endpoint}
+        />
       </form>
     </Layout>
   );

@@ -32,7 +32,11 @@ function WhoLine() {
 function LanguageSwitch() {
   const t = useT();
   return (
-    <a class="lang" href={consolePathWith('language', { to: t.lang === 'en' ? 'zh' : 'en', next: useHere() })} lang={t.lang === 'en' ? 'zh-CN' : 'en'}>
+    <a
+      class="lang"
+      href={consolePathWith('language', { to: t.lang === 'en' ? 'zh' : 'en', next: useHere() })}
+      lang={t.lang === 'en' ? 'zh-CN' : 'en'}
+    >
       {t.switchTo}
     </a>
   );

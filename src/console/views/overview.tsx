@@ -12,7 +12,12 @@ const COLOURS: Record<StatusGroup, string> = { ok: '#1a7f37', failed: '#cf222e',
 
 /** Stacked bars, one per bucket, as inline SVG (no chart library); the same numbers follow as a table. */
 /** Stacked bars by status group, with the numbers in a table. `named`: the labels are already in a named zone (no script conversion). */
-export function Chart(p: { title: string; buckets: Bucket[]; label: (b: Bucket, i: number) => string; named?: boolean }) {
+export function Chart(p: {
+  title: string;
+  buckets: Bucket[];
+  label: (b: Bucket, i: number) => string;
+  named?: boolean;
+}) {
   const t = useT();
   const GROUPS = GROUP_ORDER.map((g) => [g, t.overview.groups[g]] as const);
   const max = Math.max(1, ...p.buckets.map((b) => b.counts.ok + b.counts.failed + b.counts.pending + b.counts.other));
@@ -29,7 +34,12 @@ export function Chart(p: { title: string; buckets: Bucket[]; label: (b: Bucket, 
           </span>
         ))}
       </figcaption>
-      <svg viewBox={`0 0 ${p.buckets.length * w} 100`} preserveAspectRatio="none" role="img" aria-label={t.overview.stacked(p.title)}>
+      <svg
+        viewBox={`0 0 ${p.buckets.length * w} 100`}
+        preserveAspectRatio="none"
+        role="img"
+        aria-label={t.overview.stacked(p.title)}
+      >
         {p.buckets.map((b, i) => {
           let y = 100;
           return (
@@ -46,7 +56,11 @@ export function Chart(p: { title: string; buckets: Bucket[]; label: (b: Bucket, 
       </svg>
       <div class="axis">
         <BucketTime b={p.buckets[0]!} text={p.label(p.buckets[0]!, 0)} named={p.named} />
-        <BucketTime b={p.buckets[p.buckets.length - 1]!} text={p.label(p.buckets[p.buckets.length - 1]!, p.buckets.length - 1)} named={p.named} />
+        <BucketTime
+          b={p.buckets[p.buckets.length - 1]!}
+          text={p.label(p.buckets[p.buckets.length - 1]!, p.buckets.length - 1)}
+          named={p.named}
+        />
       </div>
       <details>
         <summary>{t.overview.numbers}</summary>
@@ -159,8 +173,9 @@ function Problems(p: { problems: Problem[]; csrf: string; resolved?: Problem | n
         <ul class="cards problems">
           {p.problems.map((x) => (
             <li data-problem={x.id}>
-              <span class={`status g-${x.state === 'open' ? 'bad' : 'warn'}`}>{w.state[x.state]}</span> <strong>{x.endpointId}</strong>{' '}
-              <Status status={x.status as DeliveryStatus} /> {x.reason && <code>{x.reason}</code>}
+              <span class={`status g-${x.state === 'open' ? 'bad' : 'warn'}`}>{w.state[x.state]}</span>{' '}
+              <strong>{x.endpointId}</strong> <Status status={x.status as DeliveryStatus} />{' '}
+              {x.reason && <code>{x.reason}</code>}
               <div>
                 {w.count(x.count)} · {w.first} <Time ms={x.firstSeen} /> · {w.last} <Time ms={x.lastSeen} />
                 {x.acknowledgedBy && ` · ${w.acknowledgedBy(x.acknowledgedBy)}`}
@@ -192,7 +207,14 @@ function Problems(p: { problems: Problem[]; csrf: string; resolved?: Problem | n
   );
 }
 
-export function OverviewPage(p: { data: Data; csrf: string; paused?: CrmGate[]; resumed?: boolean; problems: Problem[]; resolved?: Problem | null }) {
+export function OverviewPage(p: {
+  data: Data;
+  csrf: string;
+  paused?: CrmGate[];
+  resumed?: boolean;
+  problems: Problem[];
+  resolved?: Problem | null;
+}) {
   const t = useT();
   const hourLabel = (b: Bucket) => `${new Date(b.start).toISOString().slice(11, 16)} UTC`;
   const dayLabel = (b: Bucket) => `${new Date(b.start).toISOString().slice(5, 16).replace('T', ' ')} UTC`;

@@ -7,7 +7,13 @@ import { consolePath, consolePathWith } from '../paths';
 import { useCan, useT } from '../i18n';
 import { Csrf, Layout, Notice, Time } from './layout';
 
-export function TeamPage(p: { csrf: string; people: PersonRow[]; firstAdmin: string | null; access: boolean; notice?: string }) {
+export function TeamPage(p: {
+  csrf: string;
+  people: PersonRow[];
+  firstAdmin: string | null;
+  access: boolean;
+  notice?: string;
+}) {
   const t = useT();
   const w = t.team;
   const can = useCan();
@@ -80,7 +86,12 @@ export function TeamPage(p: { csrf: string; people: PersonRow[]; firstAdmin: str
   );
 }
 
-export function AuditPage(p: { csrf: string; entries: AuditRow[]; next: string | null; filter: Record<string, string> }) {
+export function AuditPage(p: {
+  csrf: string;
+  entries: AuditRow[];
+  next: string | null;
+  filter: Record<string, string>;
+}) {
   const t = useT();
   const w = t.audit;
   return (
@@ -130,7 +141,13 @@ export function AuditPage(p: { csrf: string; entries: AuditRow[]; next: string |
                   <td>
                     {w.actions[e.action] ?? e.action} <code>{e.action}</code>
                   </td>
-                  <td>{e.targetKind === 'endpoint' && e.targetId ? <a href={consolePath('endpoint', { id: e.targetId })}>{e.targetId}</a> : (e.targetId ?? t.none)}</td>
+                  <td>
+                    {e.targetKind === 'endpoint' && e.targetId ? (
+                      <a href={consolePath('endpoint', { id: e.targetId })}>{e.targetId}</a>
+                    ) : (
+                      (e.targetId ?? t.none)
+                    )}
+                  </td>
                   <td>
                     <code>{e.detail ? JSON.stringify(e.detail) : ''}</code>
                   </td>
@@ -220,9 +237,23 @@ export function VersionsPage(p: {
               · {v.savedBy} · <Time ms={v.savedAt} />
               {v.restoredFrom !== null && ` · ${w.restoredFrom(v.restoredFrom)}`}
               <div>
-                {v.n > 1 && <a href={consolePathWith('endpointVersions', { a: String(v.n - 1), b: String(v.n) }, { id: p.endpointId })}>{w.compare}</a>}{' '}
+                {v.n > 1 && (
+                  <a
+                    href={consolePathWith(
+                      'endpointVersions',
+                      { a: String(v.n - 1), b: String(v.n) },
+                      { id: p.endpointId },
+                    )}
+                  >
+                    {w.compare}
+                  </a>
+                )}{' '}
                 {can('admin') && v.n !== p.versions[0]!.n && (
-                  <form method="post" action={consolePath('endpointRestore', { id: p.endpointId, n: String(v.n) })} class="inline">
+                  <form
+                    method="post"
+                    action={consolePath('endpointRestore', { id: p.endpointId, n: String(v.n) })}
+                    class="inline"
+                  >
                     <Csrf token={p.csrf} />
                     <button type="submit" class="secondary">
                       {w.restore}

@@ -14,7 +14,13 @@ function ms(v: number | null, none: string): string {
   return v >= 1000 ? `≤ ${v / 1000} s` : `≤ ${v} ms`;
 }
 
-export function TrendsPage(p: { csrf: string; endpointId: string; range: TrendRange; zone: string; buckets: TrendBucket[] }) {
+export function TrendsPage(p: {
+  csrf: string;
+  endpointId: string;
+  range: TrendRange;
+  zone: string;
+  buckets: TrendBucket[];
+}) {
   const t = useT();
   const w = t.trends;
   const total = (b: TrendBucket) => b.counts.ok + b.counts.failed + b.counts.pending + b.counts.other;
@@ -23,7 +29,10 @@ export function TrendsPage(p: { csrf: string; endpointId: string; range: TrendRa
       <p>
         {RANGES.map((r) => (
           <>
-            <a href={consolePathWith('endpointTrends', { range: r }, { id: p.endpointId })} aria-current={r === p.range ? 'page' : undefined}>
+            <a
+              href={consolePathWith('endpointTrends', { range: r }, { id: p.endpointId })}
+              aria-current={r === p.range ? 'page' : undefined}
+            >
               {w.ranges[r]}
             </a>{' '}
           </>

@@ -28,7 +28,8 @@ export const basic = defineScheme({
     const header = input.headers.get('authorization');
     if (!header) return { ok: false, reason: 'missing_credential', detail: 'no Authorization header' };
     const presented = decodeBasic(header);
-    if (!presented) return { ok: false, reason: 'malformed_credential', detail: 'Authorization is not Basic <base64 user:password>' };
+    if (!presented)
+      return { ok: false, reason: 'malformed_credential', detail: 'Authorization is not Basic <base64 user:password>' };
     const userOk = await safeEqual(presented.user, config.username);
     for (const secret of secrets) {
       if ((await safeEqual(presented.password, secret)) && userOk) return { ok: true };
@@ -37,5 +38,8 @@ export const basic = defineScheme({
   },
   credentialHeaders: () => ['authorization'],
   credentialQuery: () => [],
-  howToSend: (c) => ({ query: {}, note: `Basic authentication: user name "${c.username}", password: the secret ${secretNames(c.secret)[0]}.` }),
+  howToSend: (c) => ({
+    query: {},
+    note: `Basic authentication: user name "${c.username}", password: the secret ${secretNames(c.secret)[0]}.`,
+  }),
 });

@@ -31,12 +31,17 @@ export const bodyKey = defineScheme({
   schema,
   async verify(config, input, secrets) {
     const value = fieldOf(input.body, config.field);
-    if (value === undefined || value === null || value === '') return { ok: false, reason: 'missing_credential', detail: `no ${config.field} in the body` };
-    if (typeof value !== 'string') return { ok: false, reason: 'malformed_credential', detail: `${config.field} is not a string` };
+    if (value === undefined || value === null || value === '')
+      return { ok: false, reason: 'missing_credential', detail: `no ${config.field} in the body` };
+    if (typeof value !== 'string')
+      return { ok: false, reason: 'malformed_credential', detail: `${config.field} is not a string` };
     for (const secret of secrets) if (await safeEqual(value, secret)) return { ok: true };
     return { ok: false, reason: 'credential_mismatch', detail: `${config.field} does not match` };
   },
   credentialHeaders: () => [],
   credentialQuery: () => [],
-  howToSend: (c) => ({ query: {}, note: `The sender puts the secret ${secretNames(c.secret)[0]} in the body field "${c.field}" (Google Ads: the "Key" field of the lead form).` }),
+  howToSend: (c) => ({
+    query: {},
+    note: `The sender puts the secret ${secretNames(c.secret)[0]} in the body field "${c.field}" (Google Ads: the "Key" field of the lead form).`,
+  }),
 });

@@ -40,9 +40,16 @@ const schema = z
   })
   .check(
     z.superRefine((c, ctx) => {
-      if ((c.header === undefined) === (c.query === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of "header" or "query" for the signature' });
-      if (c.signed.includes('{timestamp}') && !c.timestamp) ctx.addIssue({ code: 'custom', path: ['timestamp'], message: '"signed" uses {timestamp}: say where it comes from' });
-      if (c.signed.includes('{nonce}') && !c.nonce) ctx.addIssue({ code: 'custom', path: ['nonce'], message: '"signed" uses {nonce}: say where it comes from' });
+      if ((c.header === undefined) === (c.query === undefined))
+        ctx.addIssue({ code: 'custom', message: 'give exactly one of "header" or "query" for the signature' });
+      if (c.signed.includes('{timestamp}') && !c.timestamp)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['timestamp'],
+          message: '"signed" uses {timestamp}: say where it comes from',
+        });
+      if (c.signed.includes('{nonce}') && !c.nonce)
+        ctx.addIssue({ code: 'custom', path: ['nonce'], message: '"signed" uses {nonce}: say where it comes from' });
       if (c.timestamp && !timestampSigned(c.signed, c.timestamp.from)) {
         ctx.addIssue({
           code: 'custom',
@@ -51,9 +58,15 @@ const schema = z
             'the timestamp is checked but not signed: a captured request would replay forever with a fresh timestamp. Put {timestamp} (or its header/query placeholder) in "signed"',
         });
       }
-      if (c.mode === 'digest' && !c.signed.includes('{secret}')) ctx.addIssue({ code: 'custom', path: ['signed'], message: 'mode "digest" needs {secret} in the signed text' });
+      if (c.mode === 'digest' && !c.signed.includes('{secret}'))
+        ctx.addIssue({ code: 'custom', path: ['signed'], message: 'mode "digest" needs {secret} in the signed text' });
       const rest = c.signed.replace(PLACEHOLDER, '');
-      if (/[{}]/.test(rest)) ctx.addIssue({ code: 'custom', path: ['signed'], message: 'unknown placeholder; use {body} {secret} {timestamp} {nonce} {header.NAME} {query.NAME}' });
+      if (/[{}]/.test(rest))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['signed'],
+          message: 'unknown placeholder; use {body} {secret} {timestamp} {nonce} {header.NAME} {query.NAME}',
+        });
     }),
   );
 
@@ -109,23 +122,51 @@ export const hmac = defineScheme({
     if (!presented) return { ok: false, reason: 'malformed_signature', detail: `signature is not ${config.encoding}` };
 
     if (config.timestamp) {
-      const checked = checkTimestamp(readLocation(config.timestamp.from, input), config.timestamp.unit, config.timestamp.toleranceSeconds, input.now);
-      if (!checked.ok) return { ok: false, reason: checked.reason, detail: `${checked.detail} (${describeLocation(config.timestamp.from)})` };
+      const checked = checkTimestamp(
+        readLocation(config.timestamp.from, input),
+        config.timestamp.unit,
+        config.timestamp.toleranceSeconds,
+        input.now,
+      );
+      if (!checked.ok)
+        return {
+          ok: false,
+          reason: checked.reason,
+          detail: `${checked.detail} (${describeLocation(config.timestamp.from)})`,
+        };
     }
 
     for (const secret of secrets) {
       const text = signedBytes(config, input, secret);
-      if (typeof text === 'string') return { ok: false, reason: 'missing_credential', detail: `signed text needs {${text}}, which the request does not carry` };
-      if (config.mode !== 'digest' && (await safeEqual(presented, await hmacOf(config.algorithm, utf8(secret), text)))) {
-        return config.mode === 'hmac' ? { ok: true } : { ok: true, note: `signature matched as ${config.algorithm} HMAC keyed with the secret` };
+      if (typeof text === 'string')
+        return {
+          ok: false,
+          reason: 'missing_credential',
+          detail: `signed text needs {${text}}, which the request does not carry`,
+        };
+      if (
+        config.mode !== 'digest' &&
+        (await safeEqual(presented, await hmacOf(config.algorithm, utf8(secret), text)))
+      ) {
+        return config.mode === 'hmac'
+          ? { ok: true }
+          : { ok: true, note: `signature matched as ${config.algorithm} HMAC keyed with the secret` };
       }
-      if (config.mode === 'digest' && (await safeEqual(presented, await digest(config.algorithm, text)))) return { ok: true };
+      if (config.mode === 'digest' && (await safeEqual(presented, await digest(config.algorithm, text))))
+        return { ok: true };
       // senders whose receivers disagree (Xiaohongshu): a plain digest of the secret followed by the signed text
-      if (config.mode === 'hmac-or-digest' && (await safeEqual(presented, await digest(config.algorithm, concatBytes([utf8(secret), text]))))) {
+      if (
+        config.mode === 'hmac-or-digest' &&
+        (await safeEqual(presented, await digest(config.algorithm, concatBytes([utf8(secret), text]))))
+      ) {
         return { ok: true, note: `signature matched as plain ${config.algorithm}(secret + signed text)` };
       }
     }
-    return { ok: false, reason: 'signature_mismatch', detail: `${config.algorithm} ${config.mode} of "${config.signed}" does not match ${where}` };
+    return {
+      ok: false,
+      reason: 'signature_mismatch',
+      detail: `${config.algorithm} ${config.mode} of "${config.signed}" does not match ${where}`,
+    };
   },
   credentialHeaders: (c) => (c.header ? [c.header] : []),
   credentialQuery: (c) => (c.query ? [c.query] : []),

@@ -9,9 +9,23 @@ import { token } from './token';
 import { expandPreset } from '../presets';
 
 /** Every verification scheme, by `verify.type`. A new scheme is one file plus one entry in each list here. */
-export const schemes = { none, token, basic, hmac, 'standard-webhooks': standardWebhooks, 'body-key': bodyKey } as const;
+export const schemes = {
+  none,
+  token,
+  basic,
+  hmac,
+  'standard-webhooks': standardWebhooks,
+  'body-key': bodyKey,
+} as const;
 
-const union = z.discriminatedUnion('type', [none.schema, token.schema, basic.schema, hmac.schema, standardWebhooks.schema, bodyKey.schema]);
+const union = z.discriminatedUnion('type', [
+  none.schema,
+  token.schema,
+  basic.schema,
+  hmac.schema,
+  standardWebhooks.schema,
+  bodyKey.schema,
+]);
 
 /** `verify` in an endpoint configuration: one of the schemes, picked by `type` (an `hmac` may name a sender `preset`). */
 export const VerifyConfig = preprocess(expandPreset, union);

@@ -43,7 +43,9 @@ export const standardWebhooks = defineScheme({
     const timestamp = input.headers.get(`${names}-timestamp`);
     const signature = input.headers.get(`${names}-signature`);
     if (!id || !timestamp || !signature) {
-      const missing = [!id && `${names}-id`, !timestamp && `${names}-timestamp`, !signature && `${names}-signature`].filter(Boolean).join(', ');
+      const missing = [!id && `${names}-id`, !timestamp && `${names}-timestamp`, !signature && `${names}-signature`]
+        .filter(Boolean)
+        .join(', ');
       return { ok: false, reason: 'missing_credential', detail: `missing ${missing}` };
     }
     const checked = checkTimestamp(timestamp, 's', config.toleranceSeconds, input.now);
@@ -54,18 +56,24 @@ export const standardWebhooks = defineScheme({
       .filter((entry) => entry.startsWith('v1,'))
       .map((entry) => decodeSignature(entry.slice(3), 'base64'))
       .filter((sig): sig is NonNullable<typeof sig> => sig !== null);
-    if (presented.length === 0) return { ok: false, reason: 'malformed_signature', detail: `no v1,<base64> entry in ${names}-signature` };
+    if (presented.length === 0)
+      return { ok: false, reason: 'malformed_signature', detail: `no v1,<base64> entry in ${names}-signature` };
 
     const signed = concatBytes([utf8(`${id}.${timestamp}.`), input.body]);
     for (const secret of secrets) {
       const expected = await hmac('sha256', keyOf(secret), signed);
       for (const sig of presented)
         if (await safeEqual(sig, expected))
-          return names === 'svix' ? { ok: true, note: 'signed under the svix-* header names (svix-id, svix-timestamp, svix-signature)' } : { ok: true };
+          return names === 'svix'
+            ? { ok: true, note: 'signed under the svix-* header names (svix-id, svix-timestamp, svix-signature)' }
+            : { ok: true };
     }
     return { ok: false, reason: 'signature_mismatch', detail: `no ${names}-signature entry matches` };
   },
   credentialHeaders: () => ['webhook-signature', 'svix-signature'],
   credentialQuery: () => [],
-  howToSend: (c) => ({ query: {}, note: `Standard Webhooks signature (webhook-id, webhook-timestamp, webhook-signature headers) with the secret ${secretNames(c.secret)[0]}.` }),
+  howToSend: (c) => ({
+    query: {},
+    note: `Standard Webhooks signature (webhook-id, webhook-timestamp, webhook-signature headers) with the secret ${secretNames(c.secret)[0]}.`,
+  }),
 });

@@ -42,6 +42,9 @@ export const token = defineScheme({
     const name = secretNames(c.secret)[0]!;
     return c.query
       ? { query: { [c.query]: `<${name}>` }, note: `Replace <${name}> with the value of the secret ${name}.` }
-      : { query: {}, note: `Send the secret ${name} in the ${c.header} header${c.header === 'authorization' ? ' (Bearer <token>)' : ''}.` };
+      : {
+          query: {},
+          note: `Send the secret ${name} in the ${c.header} header${c.header === 'authorization' ? ' (Bearer <token>)' : ''}.`,
+        };
   },
 });
