@@ -7,11 +7,15 @@ import { defineConfig } from 'vitest/config';
  *   CRM runs in Node (test/global-setup.ts) and is reached over real HTTP;
  * - `node`: tests that run wrangler or the repository's scripts themselves (bundle budget, deploy, layers);
  * - `e2e`: the console in Debian's Chromium against the built Worker (npm run test:e2e);
+ * - `unit`: pure functions (no bindings) in Node, without workerd's start-up;
  * - `openapi`, `bench-cpu`: build-time tools run through vitest (npm run openapi, npm run bench).
- * `npm test` runs `workers` and `node`.
+ * `npm test` runs `workers`, `node` and `unit`. A passing test's console output (what a test provokes on purpose: a
+ * crash mid-call, a refused secret) is not printed; a failing one's is, whole.
  */
 export default defineConfig({
   test: {
+    // what a passing test logs (the failures it provokes on purpose) stays quiet; a failing test's logs are shown
+    silent: 'passed-only',
     projects: [
       {
         plugins: [
@@ -25,7 +29,7 @@ export default defineConfig({
                 CRM_BASE_URL: inject<string>('crmUrl'),
                 CRM_API_TOKEN: 'test-crm-token',
                 CRM_TIMEOUT_MS: '1500',
-                // the stand-in CRM's create call (test/crm-stub/state.ts CREATE_PATH); endpoints create only with onUnmatched: create
+                // the stand-in CRM's create call (tools/crm-stub/state.ts CREATE_PATH); endpoints create only with onUnmatched: create
                 CRM_CREATE_PATH: '/api/moduleData/add',
                 // every test has its own product line, so its own CRM limits and pause (test/coordination.test.ts sets
                 // tight ones); these defaults never hold a test back
@@ -55,12 +59,14 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/node/**', 'test/e2e/**'],
+          exclude: ['test/node/**', 'test/e2e/**', 'test/unit/**'],
           globalSetup: ['./test/global-setup.ts'],
           setupFiles: ['./test/setup.ts'],
         },
       },
       { test: { name: 'node', include: ['test/node/**/*.test.ts'], environment: 'node' } },
+      // pure functions (redaction, the fast path, the CRM client's classification): no workerd start-up to pay
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' } },
       {
         test: { name: 'e2e', include: ['test/e2e/**/*.e2e.test.ts'], environment: 'node', testTimeout: 60_000, hookTimeout: 240_000, fileParallelism: false },
       },

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 
-const ROOTS = ['src', 'test', 'scripts', 'bench'];
+const ROOTS = ['src', 'test', 'tools', 'scripts', 'bench'];
 const SKIP = /(^|\/)(out|node_modules|fixtures)(\/|$)/;
 
 function filesUnder(dir: string): string[] {
@@ -26,7 +26,8 @@ export function commentsOf(text: string): string[] {
   return out;
 }
 
-const REPO_PATH = /(?<![\w./-])((?:\.{1,2}\/)+[\w.-]+(?:\/[\w.-]+)*\.(?:tsx|ts|md|json|sql|toml|mjs)(?![\w])|(?:src|test|scripts|bench|docs|migrations|assets|examples|tools)\/[\w.-]+(?:\/[\w.-]+)*\/?)/g;
+const REPO_PATH =
+  /(?<![\w./-])((?:\.{1,2}\/)+[\w.-]+(?:\/[\w.-]+)*\.(?:tsx|ts|md|json|sql|toml|mjs)(?![\w])|(?:src|test|scripts|bench|docs|migrations|assets|examples|tools)\/[\w.-]+(?:\/[\w.-]+)*\/?)/g;
 
 /** Paths named in a file's comments that do not exist, as `file: names path`. */
 export function staleIn(file: string, text: string, exists: (p: string) => boolean = existsSync): string[] {
@@ -50,6 +51,10 @@ export function staleComments(): string[] {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const problems = staleComments();
   for (const p of problems) console.error(p);
-  console.log(problems.length ? `comments: ${problems.length} name a path that does not exist` : 'comments: every path a comment names exists');
+  console.log(
+    problems.length
+      ? `comments: ${problems.length} name a path that does not exist`
+      : 'comments: every path a comment names exists',
+  );
   process.exit(problems.length ? 1 : 0);
 }

@@ -7,8 +7,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { startCrmStub } from '../test/crm-stub/server.ts';
-import { newTenant } from '../test/crm-stub/state.ts';
+import { startCrmStub } from '../tools/crm-stub/server.ts';
+import { newTenant } from '../tools/crm-stub/state.ts';
 
 const PORT = Number(process.env.PORT ?? 8787);
 const CRM_PORT = Number(process.env.CRM_PORT ?? 8788);

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startCrmStub, type CrmStub } from './crm-stub/server.ts';
+import { startCrmStub, type CrmStub } from '../tools/crm-stub/server.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

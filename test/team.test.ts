@@ -2,7 +2,7 @@
  * Who did what (issue "Who did what"): Cloudflare Access sign-in verified from its JWT (signature against the team's
  * keys, audience, expiry, issuer), the three roles checked on every console form and admin route, an audit row per
  * change (never a secret's value), and endpoint versions with their difference and restore. The team's keys are
- * served by the stand-in (test/crm-stub/server.ts, `/cdn-cgi/access/certs`), signed here with a key of the test's.
+ * served by the stand-in (tools/crm-stub/server.ts, `/cdn-cgi/access/certs`), signed here with a key of the test's.
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';

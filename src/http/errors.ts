@@ -49,14 +49,28 @@ export class ApiError extends Error {
   }
 }
 
+/** What a 4xx from Hono itself means, as one of our codes (anything else it throws is a request we cannot read). */
+const CODE_OF_STATUS: Record<number, ErrorCode> = {
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
+
 /** The one place errors become responses: known ones as JSON, unknown ones as a bare 500 (logged, never echoed). */
 export function onError(err: Error, c: Context) {
   if (err instanceof ApiError) {
     return c.json(errorBody(err.code, err.message, err.extra), err.status);
   }
-  // Hono's own HTTPException (e.g. from a middleware) keeps its status but gets our body.
+  // Hono's own HTTPException (e.g. from a middleware) keeps its status and gets our body, with the code its status means
   if ('getResponse' in err && 'status' in err && typeof err.status === 'number' && err.status < 500) {
-    return c.json(errorBody('invalid_body', err.message || 'Bad request'), err.status as ContentfulStatusCode);
+    return c.json(
+      errorBody(CODE_OF_STATUS[err.status] ?? 'invalid_body', err.message || 'Bad request'),
+      err.status as ContentfulStatusCode,
+    );
   }
   console.error('unhandled error', err);
   return c.json(errorBody('internal_error', 'Internal error'), 500);

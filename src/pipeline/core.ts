@@ -195,3 +195,22 @@ export async function enqueue(queue: Queue<DeliveryMessage>, id: string, delaySe
     return false;
   }
 }
+
+/** The most messages one `sendBatch` takes. */
+const BATCH_MAX = 100;
+
+/**
+ * Sends many deliveries' ids, a hundred at a time; a batch that fails is sent one by one (each failure logged).
+ * A row whose message is still lost is due, and the cron re-drive picks it up.
+ */
+export async function enqueueMany(queue: Queue<DeliveryMessage>, ids: string[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += BATCH_MAX) {
+    const chunk = ids.slice(i, i + BATCH_MAX);
+    try {
+      await queue.sendBatch(chunk.map((id) => ({ body: { id } })));
+    } catch (err) {
+      console.error(`queue sendBatch of ${chunk.length} failed; sending them one by one`, err);
+      for (const id of chunk) await enqueue(queue, id);
+    }
+  }
+}

@@ -11,7 +11,7 @@ import {
 } from '../deliveries/lifecycle';
 import { EndpointId } from '../endpoints/schema';
 import { getEndpoint } from '../endpoints/store';
-import { type DeliveryMessage, enqueue } from './core';
+import { type DeliveryMessage, enqueue, enqueueMany } from './core';
 import { Where } from '../shared/sql';
 import { type Coordination, join, productLineOf } from '../coordination';
 import { idFloor } from '../deliveries/id';
@@ -114,7 +114,7 @@ export async function replayMany(
   if (typeof restarted === 'number') return { matched: restarted, queued: 0, ids: [] };
   // oldest first: each customer's deliveries reach their sequence in receipt order
   const ids = restarted.sort();
-  await sendAll(queue, ids, 'replay');
+  await enqueueMany(queue, ids);
   return { matched: ids.length, queued: ids.length, ids: ids.reverse() };
 }
 
@@ -149,10 +149,9 @@ export async function releaseHeld(
   // one request per coordinator, in receipt order (500 at a time: a request stays small)
   for (const [productLineId, line] of byProductLine)
     for (let i = 0; i < line.length; i += 500) await join(coordination, productLineId, line.slice(i, i + 500));
-  await sendAll(
+  await enqueueMany(
     queue,
     rows.map((r) => r.id),
-    'release',
   );
   return rows.length;
 }
@@ -176,14 +175,4 @@ export async function releaseHeldOfEnabled(
 /** An endpoint was deleted: what it held or still had on its way ends `cancelled`, never delivered to a later endpoint of the same id. */
 export function cancelDeleted(db: D1Database, endpointId: string, now: number): Promise<number> {
   return cancelForDeletedEndpoint(db, endpointId, now);
-}
-
-async function sendAll(queue: Queue<DeliveryMessage>, ids: string[], what: string): Promise<void> {
-  for (let i = 0; i < ids.length; i += 100) {
-    try {
-      await queue.sendBatch(ids.slice(i, i + 100).map((id) => ({ body: { id } })));
-    } catch (err) {
-      console.error(`${what} send failed; the cron re-drive picks the rest up`, err);
-    }
-  }
 }

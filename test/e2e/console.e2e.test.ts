@@ -11,8 +11,8 @@ import type { Miniflare } from 'miniflare';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAdapter } from '../../bench/worker.ts';
-import { startCrmStub, type CrmStub } from '../crm-stub/server.ts';
-import { expand, newTenant } from '../crm-stub/state.ts';
+import { startCrmStub, type CrmStub } from '../../tools/crm-stub/server.ts';
+import { expand, newTenant } from '../../tools/crm-stub/state.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FONTS = fileURLToPath(new URL('./fonts.conf', import.meta.url));
@@ -212,7 +212,7 @@ beforeAll(async () => {
       CRM_BASE_URL: crm.url,
       E2E_FORM_TOKEN: FORM_TOKEN,
       SECRETS_KEY: 'e2e-secrets-key-0123456789abcdef0123',
-      // the stand-in's create call (test/crm-stub/state.ts)
+      // the stand-in's create call (tools/crm-stub/state.ts)
       CRM_CREATE_PATH: '/api/moduleData/add',
     },
     { assets: true, console: true, outdir: 'bench/out/e2e-build' },

@@ -2,7 +2,8 @@ import type { listAttempts } from '../../deliveries/attempts';
 
 type Attempt = Awaited<ReturnType<typeof listAttempts>>[number];
 import { DELIVERY_STATUSES, type Delivery, type DeliverySummary } from '../../deliveries/store';
-import type { Lead, PreviewResult } from '../../pipeline/preview';
+import type { PreviewResult } from '../../pipeline/preview';
+import type { Lead } from '../leads';
 import { Csrf, Explain, Json, Layout, Notice, Status, Time } from './layout';
 import { consolePath, consolePathWith } from '../paths';
 import { reasonText, useCan, useT } from '../i18n';

@@ -1,6 +1,6 @@
 /** Masking rules, as plain functions. */
 import { describe, expect, it } from 'vitest';
-import { maskValue, redactPaths, scrubText, sensitiveForms } from '../src/deliveries/redact';
+import { maskValue, redactPaths, scrubText, sensitiveForms } from '../../src/deliveries/redact';
 
 describe('maskValue', () => {
   it.each([

@@ -1,8 +1,8 @@
 /** The mapping fast path must give exactly what JSONata gives, or hand over to it. */
 import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
-import { fastExpression } from '../src/mapping/fast-path';
-import { cnMobile, digits } from '../src/mapping/helpers';
+import { fastExpression } from '../../src/mapping/fast-path';
+import { cnMobile, digits } from '../../src/mapping/helpers';
 
 const bindings = { cnMobile, digits };
 const inputs: unknown[] = [

@@ -1,5 +1,5 @@
 /**
- * Runs the stand-in CRM on its own: `node test/crm-stub/cli.ts [--port 8788] [--token dev-crm-token] [--seed]`.
+ * Runs the stand-in CRM on its own: `node tools/crm-stub/cli.ts [--port 8788] [--token dev-crm-token] [--seed]`.
  * `--seed` creates the example product line 688051545102614528 with customer 688346218203447296.
  */
 import { parseArgs } from 'node:util';
