@@ -4,6 +4,7 @@
  * (`answers.*.phone_number`). Phone numbers keep their first 3 and last 4 digits (`138****8000`, also from `+86 138-0013-8000`),
  * e-mail addresses their first character and domain (`w***@example.com`), anything else becomes `***`.
  */
+import { mapStrings } from '../shared/json';
 
 const PHONE = /^\+?[\d\s().-]{7,}$/;
 const EMAIL = /^([^@\s])[^@\s]*@([^@\s]+)$/;
@@ -116,10 +117,5 @@ export function scrubText(text: string, forms: Map<string, string>): string {
 
 /** The same over every string inside a JSON-like value. */
 export function scrubValue<T>(value: T, forms: Map<string, string>): T {
-  if (typeof value === 'string') return scrubText(value, forms) as T;
-  if (Array.isArray(value)) return value.map((v) => scrubValue(v, forms)) as T;
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubValue(v, forms)])) as T;
-  }
-  return value;
+  return mapStrings(value, (text) => scrubText(text, forms));
 }

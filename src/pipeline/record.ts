@@ -10,6 +10,7 @@ import { insertDeliveryStatement, type NewDelivery } from '../deliveries/store';
 import type { CrmRequest } from '../crm/client';
 import { parseBody } from '../receive/body';
 import { encodeBytes } from '../verify/crypto';
+import { mapStrings } from '../shared/json';
 import { ALWAYS_SECRET_HEADERS } from '../verify';
 
 /** One D1 write of a path's outcome; `statementsOf` turns the list into one batch. */
@@ -166,11 +167,7 @@ export function scrubJson<T>(value: T, secrets: string[]): T {
 /** Any JSON-like value with each known secret replaced by *** in its strings (an answer's body, mapped fields). */
 export function scrubDeep<T>(value: T, secrets: string[]): T {
   if (secrets.length === 0) return value;
-  if (typeof value === 'string') return scrubSecrets(value, secrets) as T;
-  if (Array.isArray(value)) return value.map((v) => scrubDeep(v, secrets)) as T;
-  if (value && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, secrets)])) as T;
-  return value;
+  return mapStrings(value, (text) => scrubSecrets(text, secrets));
 }
 
 /** Replaces every occurrence of a secret in stored text with ***. */
