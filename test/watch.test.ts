@@ -378,3 +378,43 @@ describe('trends per endpoint', () => {
     expect(percentile(Array(13).fill(0), 0.5)).toBeNull();
   });
 });
+
+describe('two cron runs at once', () => {
+  it('say each new problem, each silence and the digest once, and never write over an acknowledgement', async () => {
+    const channel = channelOf('json');
+    const now = Date.now();
+    const { endpointId } = await setupEndpoint({
+      notify: notifyTo(channel, 'json'),
+      watch: { silentAfterMinutes: 30 },
+    });
+    await call(hook(endpointId, leadJson(), { query: '?token=wrong' }));
+    const hour = String(Math.floor(localTime(now + 40 * 60_000, ZONE).minute / 60));
+    const vars = {
+      CONSOLE_URL: 'https://crm-hooks.example.com/console',
+      DIGEST_HOUR: hour,
+      NOTIFY_URL: `${env.CRM_BASE_URL}/__stub/notify/${channel}`,
+      NOTIFY_FORMAT: 'json',
+    };
+    // today's digest not sent yet (another test of this file may have sent it)
+    await env.DB.prepare("DELETE FROM watch_state WHERE key = 'digest'").run();
+    // overlapping runs, as a run that outlives its 5 minutes meets the next one
+    await Promise.all([
+      runScheduled(now + 40 * 60_000, vars),
+      runScheduled(now + 40 * 60_000, vars),
+      runScheduled(now + 40 * 60_000, vars),
+    ]);
+    const events = (await received(channel)).map((m) => m.event);
+    expect(events.filter((e) => e === 'problem.opened'), events.join()).toHaveLength(1);
+    expect(events.filter((e) => e === 'endpoint.silent'), events.join()).toHaveLength(1);
+    expect(events.filter((e) => e === 'digest'), events.join()).toHaveLength(1);
+    // acknowledged, then more failures counted by two runs at once: still acknowledged, counted once
+    const id = encodeURIComponent(`${endpointId}|rejected|credential_mismatch`);
+    expect((await admin(`/admin/problems/${id}/acknowledge`, { method: 'POST' })).status).toBe(200);
+    for (let i = 0; i < 4; i++) await call(hook(endpointId, leadJson(), { query: '?token=wrong' }));
+    await Promise.all([runScheduled(now + 45 * 60_000), runScheduled(now + 45 * 60_000)]);
+    const { problems } = await (await admin(`/admin/problems?endpoint=${endpointId}`)).json<{
+      problems: { state: string; count: number }[];
+    }>();
+    expect(problems).toEqual([expect.objectContaining({ state: 'acknowledged', count: 5 })]);
+  });
+});

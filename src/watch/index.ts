@@ -10,7 +10,7 @@ import { notifyTarget, sendMessage, type Message, type NotifyTarget } from '../n
 import { isInside, localTime, parseHours, watchedMinutes, type Hours } from '../shared/hours';
 import { digestMessage, problemMessage, silenceMessage, type DigestLine, type SilenceKind } from './messages';
 import { listProblems, sweepProblems } from './problems';
-import { readStates, writeStateStatement } from './state';
+import { readStates, swapState } from './state';
 import { pruneTrends, sweepTrends } from './trends';
 
 /** Trends are kept this long (the longest range the console shows is 30 days). */
@@ -61,11 +61,11 @@ async function sweepSilence(env: WatchEnv, now: number, zone: string, base: stri
     (e): e is EndpointSummary & { id: string; watch: NonNullable<EndpointSummary['watch']> } => !!e.watch && e.enabled,
   );
   const states = await readStates<SilenceState>(env.DB, 'silence:');
-  const writes: D1PreparedStatement[] = [];
   let alerts = 0;
   for (const e of watched) {
     const key = `silence:${e.id}`;
-    const prev: SilenceState = states.get(key) ?? { state: 'ok', since: now, watchedSince: now, lastAt: null };
+    const stored = states.get(key);
+    const prev: SilenceState = stored?.value ?? { state: 'ok', since: now, watchedSince: now, lastAt: null };
     const hours = parseHours(e.watch.hours);
     const tz = e.watch.timeZone ?? zone;
     const limit = e.watch.silentAfterMinutes;
@@ -73,32 +73,33 @@ async function sweepSilence(env: WatchEnv, now: number, zone: string, base: stri
     const lastAt = latest[0]?.received_at ?? null;
     const recent = latest.filter((d) => d.received_at >= now - limit * 60_000);
     const refused = recent.length >= REFUSED_RUN && recent.every((d) => d.status === 'rejected');
-    const quietFor = watchedMinutes(
-      lastAt ?? prev.watchedSince,
-      now,
-      hours === 'invalid' ? null : (hours as Hours),
-      tz,
-      limit,
-    );
-    const silent = quietFor >= limit && isInside(now, hours === 'invalid' ? null : (hours as Hours), tz);
+    const watchedHours = hours === 'invalid' ? null : (hours as Hours);
+    const quietFor = watchedMinutes(lastAt ?? prev.watchedSince, now, watchedHours, tz, limit);
+    const silent = quietFor >= limit && isInside(now, watchedHours, tz);
     // silent stays silent until a webhook arrives (outside the hours too); refused until one is not refused
     const stillSilent = prev.state === 'silent' && lastAt === prev.lastAt;
     const next: SilenceState['state'] = refused ? 'refused' : silent || stillSilent ? 'silent' : 'ok';
     if (next === prev.state) {
-      if (!states.has(key)) writes.push(writeStateStatement(env.DB, key, prev, now));
+      // first seen: from when it is watched (a quiet endpoint never seen before has been quiet since now)
+      if (!stored) await swapState(env.DB, key, null, prev, now);
       continue;
     }
+    // said once, by the run whose swap took
+    const moved = await swapState(
+      env.DB,
+      key,
+      stored?.raw ?? null,
+      { state: next, since: now, watchedSince: prev.watchedSince, lastAt },
+      now,
+    );
+    if (!moved) continue;
     const kind: SilenceKind = next === 'ok' ? 'recovered' : next;
     const minutes = Math.round(next === 'ok' ? 0 : Math.max(quietFor, limit));
     await send(e.id, (t, name) =>
       silenceMessage(kind, { endpointId: e.id, name, lastAt, minutes, zone: tz }, t.lang, base),
     );
     alerts++;
-    writes.push(
-      writeStateStatement(env.DB, key, { state: next, since: now, watchedSince: prev.watchedSince, lastAt }, now),
-    );
   }
-  if (writes.length) await env.DB.batch(writes);
   return { watched: watched.length, alerts };
 }
 
@@ -109,9 +110,9 @@ async function sendDigest(env: WatchEnv, now: number, zone: string, base: string
   const local = localTime(now, zone);
   if (Math.floor(local.minute / 60) !== hour) return false;
   const done = (await readStates<string>(env.DB, 'digest')).get('digest');
-  if (done === local.date) return false;
-  // claimed first: two overlapping cron runs send one digest
-  await env.DB.batch([writeStateStatement(env.DB, 'digest', local.date, now)]);
+  if (done?.value === local.date) return false;
+  // the day claimed first: of two overlapping cron runs, only the one whose claim took sends it
+  if (!(await swapState(env.DB, 'digest', done?.raw ?? null, local.date, now))) return false;
   const counts = await countsBetween(env.DB, idFloor(now - 86_400_000), idFloor(now + 1));
   const by = new Map<string, DigestLine>();
   let attention = 0;

@@ -96,31 +96,89 @@ export async function listProblems(
   return results.map(fromRow);
 }
 
-function putStatement(db: D1Database, p: Problem): D1PreparedStatement {
+const COLUMNS = [
+  'id',
+  'endpoint_id',
+  'status',
+  'reason',
+  'state',
+  'since_id',
+  'first_seen',
+  'last_seen',
+  'last_delivery_id',
+  'count',
+  'base_count',
+  'base_until',
+  'notified_count',
+  'acknowledged_by',
+  'acknowledged_at',
+  'resolved_by',
+  'resolved_at',
+];
+const valuesOf = (p: Problem) => [
+  p.id,
+  p.endpointId,
+  p.status,
+  p.reason,
+  p.state,
+  p.sinceId,
+  p.firstSeen,
+  p.lastSeen,
+  p.lastDeliveryId,
+  p.count,
+  p.baseCount,
+  p.baseUntil,
+  p.notifiedCount,
+  p.acknowledgedBy,
+  p.acknowledgedAt,
+  p.resolvedBy,
+  p.resolvedAt,
+];
+
+// Each write of the sweep takes only if the row is still as the sweep read it, and says so (RETURNING): two cron runs
+// that overlap say each change once, and a person's acknowledgement in between is never written over.
+
+/** A new problem, unless another run opened it first. */
+function openStatement(db: D1Database, p: Problem): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT OR REPLACE INTO problems (id, endpoint_id, status, reason, state, since_id, first_seen, last_seen, last_delivery_id, count,
-       base_count, base_until, notified_count, acknowledged_by, acknowledged_at, resolved_by, resolved_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO problems (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (id) DO NOTHING RETURNING id`,
+    )
+    .bind(...valuesOf(p));
+}
+
+/** A resolved problem opened again, unless it changed since it was read (another run, or a person). */
+function reopenStatement(db: D1Database, p: Problem, resolvedAt: number): D1PreparedStatement {
+  const set = COLUMNS.filter((c) => c !== 'id')
+    .map((c) => `${c} = ?`)
+    .join(', ');
+  return db
+    .prepare(`UPDATE problems SET ${set} WHERE id = ? AND state = 'resolved' AND resolved_at = ? RETURNING id`)
+    .bind(...valuesOf(p).slice(1), p.id, resolvedAt);
+}
+
+/** The counting columns only (never the state a person set), unless another run counted it since it was read. */
+function recountStatement(
+  db: D1Database,
+  p: Problem,
+  readNotified: number,
+  readBaseUntil: string,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE problems SET count = ?, base_count = ?, base_until = ?, last_seen = ?, last_delivery_id = ?, notified_count = ?
+       WHERE id = ? AND notified_count = ? AND base_until = ? RETURNING id`,
     )
     .bind(
-      p.id,
-      p.endpointId,
-      p.status,
-      p.reason,
-      p.state,
-      p.sinceId,
-      p.firstSeen,
-      p.lastSeen,
-      p.lastDeliveryId,
       p.count,
       p.baseCount,
       p.baseUntil,
+      p.lastSeen,
+      p.lastDeliveryId,
       p.notifiedCount,
-      p.acknowledgedBy,
-      p.acknowledgedAt,
-      p.resolvedBy,
-      p.resolvedAt,
+      p.id,
+      readNotified,
+      readBaseUntil,
     );
 }
 
@@ -182,14 +240,12 @@ function opened(
 export async function sweepProblems(db: D1Database, now: number): Promise<ProblemEvent[]> {
   const windowId = idFloor(now - LOOKBACK_MS);
   const groups = await failureGroupsSince(db, windowId);
-  const events: ProblemEvent[] = [];
-  const writes: D1PreparedStatement[] = [];
+  const candidates: { event: ProblemEvent | null; write: D1PreparedStatement }[] = [];
   for (const g of groups) {
     const known = await getProblem(db, problemId(g.endpoint_id, g.status, g.reason));
     if (!known) {
       const p = opened(g, g.first_id, { n: g.n, first_at: g.first_at, first_id: g.first_id });
-      events.push({ kind: 'opened', problem: p });
-      writes.push(putStatement(db, p));
+      candidates.push({ event: { kind: 'opened', problem: p }, write: openStatement(db, p) });
       continue;
     }
     if (known.state === 'resolved') {
@@ -198,25 +254,26 @@ export async function sweepProblems(db: D1Database, now: number): Promise<Proble
       const counted = await countFailures(db, { endpointId: g.endpoint_id, status: g.status, reason: g.reason }, since);
       if (counted.n === 0) continue;
       const p = opened(g, since, counted);
-      events.push({ kind: 'reopened', problem: p });
-      writes.push(putStatement(db, p));
+      candidates.push({ event: { kind: 'reopened', problem: p }, write: reopenStatement(db, p, known.resolvedAt) });
       continue;
     }
     const p = await recount(db, known, windowId);
+    let event: ProblemEvent | null = null;
     if (p.state === 'open' && p.count >= p.notifiedCount * GROWTH) {
       p.notifiedCount = p.count;
-      events.push({ kind: 'grew', problem: p });
+      event = { kind: 'grew', problem: p };
     }
-    if (
+    const changed =
       p.count !== known.count ||
       p.lastDeliveryId !== known.lastDeliveryId ||
       p.notifiedCount !== known.notifiedCount ||
-      p.baseUntil !== known.baseUntil
-    )
-      writes.push(putStatement(db, p));
+      p.baseUntil !== known.baseUntil;
+    if (changed) candidates.push({ event, write: recountStatement(db, p, known.notifiedCount, known.baseUntil) });
   }
-  if (writes.length) await db.batch(writes);
-  return events;
+  if (candidates.length === 0) return [];
+  const results = await db.batch<{ id: string }>(candidates.map((c) => c.write));
+  // an event is said only when its write took
+  return candidates.flatMap((c, i) => (c.event && results[i]!.results.length > 0 ? [c.event] : []));
 }
 
 export type ProblemChange = { ok: true; problem: Problem } | { ok: false; why: 'not_found' };
