@@ -280,8 +280,12 @@ describe('roles on every action', () => {
     expect(list).not.toContain('href="/console/endpoints/_new"');
     const keys = await (await asPerson(viewer, '/console/customer-keys')).text();
     expect(keys).not.toContain('action="/console/customer-keys/import"');
+    const catalogue = await (await asPerson(viewer, '/console/crm/fields')).text();
+    expect(catalogue).not.toContain('action="/console/crm/fields/field"');
+    expect(catalogue).not.toContain('action="/console/crm/fields/paste"');
     const admin = await personWith('admin');
     expect(await (await asPerson(admin, `/console/endpoints/${endpointId}`)).text()).toContain('name="save"');
+    expect(await (await asPerson(admin, '/console/crm/fields')).text()).toContain('action="/console/crm/fields/field"');
   });
 });
 

@@ -404,9 +404,18 @@ describe('two cron runs at once', () => {
       runScheduled(now + 40 * 60_000, vars),
     ]);
     const events = (await received(channel)).map((m) => m.event);
-    expect(events.filter((e) => e === 'problem.opened'), events.join()).toHaveLength(1);
-    expect(events.filter((e) => e === 'endpoint.silent'), events.join()).toHaveLength(1);
-    expect(events.filter((e) => e === 'digest'), events.join()).toHaveLength(1);
+    expect(
+      events.filter((e) => e === 'problem.opened'),
+      events.join(),
+    ).toHaveLength(1);
+    expect(
+      events.filter((e) => e === 'endpoint.silent'),
+      events.join(),
+    ).toHaveLength(1);
+    expect(
+      events.filter((e) => e === 'digest'),
+      events.join(),
+    ).toHaveLength(1);
     // acknowledged, then more failures counted by two runs at once: still acknowledged, counted once
     const id = encodeURIComponent(`${endpointId}|rejected|credential_mismatch`);
     expect((await admin(`/admin/problems/${id}/acknowledge`, { method: 'POST' })).status).toBe(200);

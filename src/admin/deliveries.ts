@@ -8,6 +8,7 @@ import { answerCreate } from '../pipeline/create-check';
 import type { AppEnv } from '../env';
 import { ApiError } from '../http/errors';
 import { valid } from './validation';
+import { actorOf } from '../shared/roles';
 import { previewDelivery } from './preview';
 
 export const deliveriesAdmin = new Hono<AppEnv>();
@@ -71,7 +72,7 @@ deliveriesAdmin.post('/:id/replay', async (c) => {
  */
 deliveriesAdmin.post('/:id/accept', async (c) => {
   const id = c.req.param('id');
-  const by = `${c.get('person')?.who ?? 'admin'} (admin API)`;
+  const by = actorOf(c.get('person'));
   const result = await acceptOne(c.env.DB, c.env.DELIVERY_QUEUE, id, by, Date.now());
   if (!result.ok) throw new ApiError(result.why === 'not_found' ? 404 : 409, result.why, result.message);
   return c.json({ deliveryId: id, status: 'queued', acceptedBy: by }, 202);

@@ -12,6 +12,7 @@ import {
   type ProblemChange,
 } from '../watch/problems';
 import { valid } from './validation';
+import { actorOf } from '../shared/roles';
 
 export const problemsAdmin = new Hono<AppEnv>();
 
@@ -25,19 +26,16 @@ problemsAdmin.get('/', valid('query', ProblemQuery), async (c) =>
   c.json({ problems: await listProblems(c.env.DB, c.req.valid('query')) }),
 );
 
-/** Who acknowledged or resolved it: the person (the admin token is "admin"), through the API. */
-const byOf = (c: { get: (k: 'person') => { who: string } | undefined }) =>
-  `${c.get('person')?.who ?? 'admin'} (admin API)`;
 const answer = (changed: ProblemChange) => {
   if (!changed.ok) throw new ApiError(404, 'not_found', 'No such problem');
   return changed.problem;
 };
 
 problemsAdmin.post('/:id/acknowledge', async (c) =>
-  c.json(answer(await acknowledgeProblem(c.env.DB, c.req.param('id'), byOf(c), Date.now()))),
+  c.json(answer(await acknowledgeProblem(c.env.DB, c.req.param('id'), actorOf(c.get('person')), Date.now()))),
 );
 /** Resolved: the answer links the replay of its deliveries (`POST /admin/deliveries/replay` with this filter). */
 problemsAdmin.post('/:id/resolve', async (c) => {
-  const problem = answer(await resolveProblem(c.env.DB, c.req.param('id'), byOf(c), Date.now()));
+  const problem = answer(await resolveProblem(c.env.DB, c.req.param('id'), actorOf(c.get('person')), Date.now()));
   return c.json({ ...problem, replay: { endpoint: problem.endpointId, status: problem.status } });
 });

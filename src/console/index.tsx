@@ -39,7 +39,7 @@ import { CONSOLE_BASE, consolePath, consolePathWith, ROUTES } from './paths';
 import { LANG_COOKIE, pickLang } from './i18n';
 import { csrfOk, endSession, readSession, sessionKey, startSession } from './session';
 import { accessConfig, verifyAccess } from '../http/access';
-import type { Person } from '../shared/roles';
+import { actorOf, type Person } from '../shared/roles';
 import { recordAudit } from '../team/audit';
 import { roleOf } from '../team/people';
 import { CONSOLE_RULES } from './rules';
@@ -268,22 +268,12 @@ consolePages.get(ROUTES.overview, async (c) => {
 
 // a problem: acknowledged (someone is on it), or resolved (the overview then offers to replay its deliveries)
 consolePages.post(ROUTES.problemAcknowledge, async (c) => {
-  const changed = await acknowledgeProblem(
-    c.env.DB,
-    c.req.param('id'),
-    `${c.get('person')?.who ?? 'admin'} (console)`,
-    Date.now(),
-  );
+  const changed = await acknowledgeProblem(c.env.DB, c.req.param('id'), actorOf(c.get('person')), Date.now());
   if (!changed.ok) return refuse(c, 404, 'not_found', tOf(c).watch.notFound);
   return c.redirect(consolePath('overview'), 303);
 });
 consolePages.post(ROUTES.problemResolve, async (c) => {
-  const changed = await resolveProblem(
-    c.env.DB,
-    c.req.param('id'),
-    `${c.get('person')?.who ?? 'admin'} (console)`,
-    Date.now(),
-  );
+  const changed = await resolveProblem(c.env.DB, c.req.param('id'), actorOf(c.get('person')), Date.now());
   if (!changed.ok) return refuse(c, 404, 'not_found', tOf(c).watch.notFound);
   return c.redirect(consolePathWith('overview', { resolved: changed.problem.id }), 303);
 });
@@ -447,13 +437,7 @@ consolePages.post(ROUTES.deliveryAccept, async (c) => {
   const body = await c.req.parseBody();
   if (body.confirm !== 'yes')
     return deliveryPage(c, id, { refusal: t.deliveries.notAccepted(t.deliveries.review.confirm) }, 400);
-  const result = await acceptOne(
-    c.env.DB,
-    c.env.DELIVERY_QUEUE,
-    id,
-    `${c.get('person')?.who ?? 'admin'} (console)`,
-    Date.now(),
-  );
+  const result = await acceptOne(c.env.DB, c.env.DELIVERY_QUEUE, id, actorOf(c.get('person')), Date.now());
   if (!result.ok)
     return deliveryPage(
       c,

@@ -12,3 +12,7 @@ export const isRole = (v: unknown): v is Role => typeof v === 'string' && (ROLES
 
 /** Whether a role may do what needs `needed`. */
 export const allows = (role: Role, needed: Role) => ROLES.indexOf(role) >= ROLES.indexOf(needed);
+
+/** Who did it, as a row records it: the person and where from (`lead@acme.cn (console)`, `admin (admin API)`). */
+export const actorOf = (person: Person | undefined) =>
+  `${person?.who ?? 'admin'} (${person?.via === 'api' ? 'admin API' : 'console'})`;

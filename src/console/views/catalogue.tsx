@@ -56,36 +56,38 @@ function FieldRow(p: { fieldKey: string; field: CatalogueField; csrf: string; mo
       </td>
       <td>{c.origins[f.origin]}</td>
       <td>
-        <details>
-          <summary>{c.edit}</summary>
-          <form method="post" action={consolePath('catalogueField')} class="stack">
-            <Csrf token={p.csrf} />
-            <input type="hidden" name="moduleId" value={p.moduleId} />
-            <input type="hidden" name="key" value={p.fieldKey} />
-            <label>
-              {c.label} <input name="label" value={f.label} maxlength={100} />
-            </label>
-            <label for={`type-${p.fieldKey}`}>{c.type}</label>
-            <TypeSelect value={f.type} id={`type-${p.fieldKey}`} />
-            <label>
-              {c.optionLines}
-              <textarea name="options" rows={4} spellcheck={false}>
-                {optionLines(f.options)}
-              </textarea>
-            </label>
-            <button type="submit">{c.save}</button>
-          </form>
-          {f.origin !== 'built-in' && (
-            <form method="post" action={consolePath('catalogueRemove')} class="inline">
+        {useCan()('admin') && (
+          <details>
+            <summary>{c.edit}</summary>
+            <form method="post" action={consolePath('catalogueField')} class="stack">
               <Csrf token={p.csrf} />
               <input type="hidden" name="moduleId" value={p.moduleId} />
               <input type="hidden" name="key" value={p.fieldKey} />
-              <button type="submit" class="secondary">
-                {c.remove}
-              </button>
+              <label>
+                {c.label} <input name="label" value={f.label} maxlength={100} />
+              </label>
+              <label for={`type-${p.fieldKey}`}>{c.type}</label>
+              <TypeSelect value={f.type} id={`type-${p.fieldKey}`} />
+              <label>
+                {c.optionLines}
+                <textarea name="options" rows={4} spellcheck={false}>
+                  {optionLines(f.options)}
+                </textarea>
+              </label>
+              <button type="submit">{c.save}</button>
             </form>
-          )}
-        </details>
+            {f.origin !== 'built-in' && (
+              <form method="post" action={consolePath('catalogueRemove')} class="inline">
+                <Csrf token={p.csrf} />
+                <input type="hidden" name="moduleId" value={p.moduleId} />
+                <input type="hidden" name="key" value={p.fieldKey} />
+                <button type="submit" class="secondary">
+                  {c.remove}
+                </button>
+              </form>
+            )}
+          </details>
+        )}
       </td>
     </tr>
   );

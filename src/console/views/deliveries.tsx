@@ -280,18 +280,22 @@ function CreateCheck(p: { d: Delivery; csrf: string }) {
         <strong>{c.title}</strong>
       </p>
       <p>{c.how}</p>
-      <form method="post" action={consolePath('deliveryCreated', { id: p.d.id })} class="inline">
-        <Csrf token={p.csrf} />
-        <label for="created-id">{c.idLabel}</label>{' '}
-        <input id="created-id" name="customerId" inputmode="numeric" required />{' '}
-        <button type="submit">{c.wasCreated}</button>
-      </form>
-      <form method="post" action={consolePath('deliveryCreate', { id: p.d.id })} class="inline">
-        <Csrf token={p.csrf} />
-        <button type="submit" class="secondary">
-          {c.wasNot}
-        </button>
-      </form>
+      {useCan()('operator') && (
+        <>
+          <form method="post" action={consolePath('deliveryCreated', { id: p.d.id })} class="inline">
+            <Csrf token={p.csrf} />
+            <label for="created-id">{c.idLabel}</label>{' '}
+            <input id="created-id" name="customerId" inputmode="numeric" required />{' '}
+            <button type="submit">{c.wasCreated}</button>
+          </form>
+          <form method="post" action={consolePath('deliveryCreate', { id: p.d.id })} class="inline">
+            <Csrf token={p.csrf} />
+            <button type="submit" class="secondary">
+              {c.wasNot}
+            </button>
+          </form>
+        </>
+      )}
     </Notice>
   );
 }

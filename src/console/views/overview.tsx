@@ -140,10 +140,12 @@ function CrmPaused(p: { gates: CrmGate[]; csrf: string }) {
       <p class="muted">
         <code>crm_paused</code> {p.gates.map((g) => g.why).join('; ')}
       </p>
-      <form method="post" action={consolePath('crmResume')}>
-        <Csrf token={p.csrf} />
-        <button type="submit">{t.overview.crmResume}</button>
-      </form>
+      {useCan()('operator') && (
+        <form method="post" action={consolePath('crmResume')}>
+          <Csrf token={p.csrf} />
+          <button type="submit">{t.overview.crmResume}</button>
+        </form>
+      )}
     </Notice>
   );
 }
