@@ -457,3 +457,81 @@ describe('endpoint versions', () => {
     expect((await env.DB.prepare('SELECT COUNT(*) AS n FROM audit').first<{ n: number }>())!.n).toBe(before);
   });
 });
+
+describe('an audit row for every kind of change through the API', () => {
+  const bearer = { authorization: 'Bearer test-admin-token', 'content-type': 'application/json' };
+  const api = (method: string, path: string, body?: unknown) =>
+    call(
+      new Request(`https://adapter.test${path}`, {
+        method,
+        headers: bearer,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    );
+  const lastAudit = async (action: string) =>
+    env.DB.prepare(
+      'SELECT actor, via, target_kind, target_id, detail FROM audit WHERE action = ? ORDER BY id DESC LIMIT 1',
+    )
+      .bind(action)
+      .first<Record<string, unknown>>();
+
+  it('each change is one row naming the action and what it touched; a dry run and a refused change are none', async () => {
+    const { endpointId, productLineId } = await setupEndpoint();
+    const refused = await call(hook(endpointId, leadJson(), { query: '?token=wrong' }));
+    const { deliveryId } = (await refused.json()) as { deliveryId: string };
+    const count = async () => (await env.DB.prepare('SELECT COUNT(*) AS n FROM audit').first<{ n: number }>())!.n;
+    const steps: [string, string, unknown, string, string | null][] = [
+      [
+        'PUT',
+        `/admin/secrets/AUDIT_${productLineId.slice(-6)}`,
+        { value: 'x-secret-value-1' },
+        'secret.set',
+        `AUDIT_${productLineId.slice(-6)}`,
+      ],
+      [
+        'DELETE',
+        `/admin/secrets/AUDIT_${productLineId.slice(-6)}`,
+        undefined,
+        'secret.deleted',
+        `AUDIT_${productLineId.slice(-6)}`,
+      ],
+      [
+        'POST',
+        '/admin/customer-keys?moduleId=347772778973233152',
+        [{ customer_id: '688346218203447296', key: 'phone', value: '13500135000' }],
+        'keys.imported',
+        null,
+      ],
+      [
+        'DELETE',
+        '/admin/customer-keys?moduleId=347772778973233152&key=phone&value=13500135000',
+        undefined,
+        'keys.deleted',
+        null,
+      ],
+      ['POST', `/admin/deliveries/${deliveryId}/accept`, undefined, 'delivery.accepted', deliveryId],
+      ['POST', '/admin/deliveries/replay', { status: 'rejected', endpoint: endpointId }, 'deliveries.replayed', null],
+      ['POST', '/admin/crm/resume', undefined, 'crm.resumed', null],
+      ['PUT', '/admin/people/audited%40example.com', { role: 'operator' }, 'role.set', 'audited@example.com'],
+      ['DELETE', '/admin/people/audited%40example.com', undefined, 'role.removed', 'audited@example.com'],
+      ['DELETE', `/admin/endpoints/${endpointId}`, undefined, 'endpoint.deleted', endpointId],
+    ];
+    for (const [method, path, body, action, target] of steps) {
+      const before = await count();
+      const res = await api(method, path, body);
+      expect(res.status, `${method} ${path}`).toBeLessThan(300);
+      expect(await count(), `${method} ${path}`).toBe(before + 1);
+      const row = await lastAudit(action);
+      expect(row, action).toMatchObject({ actor: 'admin', via: 'api' });
+      if (target) expect(row!.target_id, action).toBe(target);
+    }
+    expect(JSON.stringify((await env.DB.prepare('SELECT * FROM audit').all()).results)).not.toContain(
+      'x-secret-value-1',
+    );
+    // a dry run and a refused change write none
+    const before = await count();
+    expect((await api('POST', '/admin/deliveries/replay', { status: 'rejected', dryRun: true })).status).toBe(200);
+    expect((await api('DELETE', '/admin/endpoints/no-such-endpoint')).status).toBe(404);
+    expect(await count()).toBe(before);
+  });
+});

@@ -49,6 +49,11 @@ deliveriesAdmin.get('/:id', async (c) => {
 deliveriesAdmin.post('/replay', valid('json', ReplayFilter, 'replay filter'), async (c) => {
   const filter = c.req.valid('json');
   const result = await replayMany(c.env.DB, c.env.DELIVERY_QUEUE, filter, Date.now());
+  // a dry run changes nothing: no audit row
+  c.set(
+    'auditDetail',
+    filter.dryRun ? { noChange: true } : { status: filter.status, endpoint: filter.endpoint, queued: result.queued },
+  );
   return c.json({ ...result, dryRun: filter.dryRun }, filter.dryRun ? 200 : 202);
 });
 
