@@ -55,7 +55,9 @@ try {
 }
 process.exit(0);
 
-/** Both sides, measured in interleaved rounds: each side over its floors, and after minus before (trimmed means, ms). */
+/**
+ * Both sides, measured in interleaved rounds: each side over its floors, and after minus before (trimmed means, ms).
+ */
 async function compare(before: string) {
   const crm = await startCrmStub({ token: SECRETS.CRM_API_TOKEN, record: false });
   cleanups.push(() => crm.close());
@@ -107,12 +109,15 @@ async function compare(before: string) {
   };
 }
 
-/** One side: its tree built as it ships, in its own workerd process (the one that appeared), with the endpoint saved. */
+/**
+ * One side: its tree built as it ships, in its own workerd process (the one that appeared), with the endpoint saved.
+ */
 async function startSide(name: Side['name'], dir: string, port: number, crmUrl: string): Promise<Side> {
   const running = new Set(workerdCpuByPid().keys());
   const storage = benchStorageRoot(`crm-ab-${name}`);
   if (storage) cleanups.push(() => rmSync(storage, { recursive: true, force: true }));
-  // each side builds and migrates from its own tree (startAdapter reads wrangler.toml and migrations/ from the working directory)
+  // each side builds and migrates from its own tree (startAdapter reads wrangler.toml and migrations/ from the working
+  // directory)
   process.chdir(dir);
   const { url, mf } = await startAdapter(
     port,

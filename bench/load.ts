@@ -6,8 +6,8 @@
 import { Agent, request } from 'node:http';
 
 /**
- * `variants`: bodies (with their headers) sent in turn instead of `body`, e.g. one per customer: the adapter applies one
- * customer's webhooks one at a time, so a load of one repeated body would measure a single customer's burst.
+ * `variants`: bodies (with their headers) sent in turn instead of `body`, e.g. one per customer: the adapter applies
+ * one customer's webhooks one at a time, so a load of one repeated body would measure a single customer's burst.
  */
 export type Target = {
   url: string;

@@ -1,7 +1,12 @@
-/** The benchmark's payloads and endpoint configurations: small (5 fields), typical (20) and large (200 fields, ~100 KiB). */
+/**
+ * The benchmark's payloads and endpoint configurations: small (5 fields), typical (20) and large (200 fields, ~100
+ * KiB).
+ */
 export const MODULE_ID = '347772778973233152';
 export const CUSTOMER_ID = '688346218203447296';
-/** The customers the load rotates through (each in the stand-in CRM): every webhook of a row concerns another customer. */
+/**
+ * The customers the load rotates through (each in the stand-in CRM): every webhook of a row concerns another customer.
+ */
 export const CUSTOMER_POOL = Array.from({ length: 256 }, (_, i) => `68834621820${String(4000000 + i)}`);
 
 const CHINESE = '想了解价格和交付周期，请销售尽快联系我。公司在上海浦东新区，预算约五十万元。';
@@ -15,7 +20,8 @@ export function payload(n: number, bytes = 0, script: 'latin' | 'chinese' = 'lat
   const out: Record<string, string> = { crm_id: CUSTOMER_ID, name: ' 吴九 ', mobile: '+86 139-0013-9000' };
   for (let i = 3; i < n; i++) out[`f${i}`] = `value ${i} 想了解价格`;
   if (bytes > 0) {
-    // the Latin rows count characters, as since the first benchmark (about 101 KB at 100 KiB); the Chinese ones UTF-8 bytes
+    // the Latin rows count characters, as since the first benchmark (about 101 KB at 100 KiB); the Chinese ones UTF-8
+    // bytes
     const size =
       script === 'latin' ? JSON.stringify(out).length : new TextEncoder().encode(JSON.stringify(out)).byteLength;
     const pad = Math.max(0, Math.floor((bytes - size) / Math.max(1, n - 3)));

@@ -1,9 +1,9 @@
 /**
- * `npm run bench`: the built adapter in workerd (Miniflare, bench/worker.ts: local KV/D1/Queues, migrations applied) beside
- * the stand-in CRM on loopback. Drives load at concurrency 1, 16 and 64 and reports requests/s and
- * p50/p95/p99 for the direct CRM call and each adapter path, with each row's ratio to the direct call,
- * measured in the same run; then the CPU micro-benchmark and the bundle size. Writes bench/results.json
- * and bench/results.md. BENCH_DURATION (seconds per cell, default 5) shortens or lengthens the run.
+ * `npm run bench`: the built adapter in workerd (Miniflare, bench/worker.ts: local KV/D1/Queues, migrations applied)
+ * beside the stand-in CRM on loopback. Drives load at concurrency 1, 16 and 64 and reports requests/s and p50/p95/p99
+ * for the direct CRM call and each adapter path, with each row's ratio to the direct call, measured in the same run;
+ * then the CPU micro-benchmark and the bundle size. Writes bench/results.json and bench/results.md. BENCH_DURATION
+ * (seconds per cell, default 5) shortens or lengthens the run.
  */
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
@@ -41,7 +41,8 @@ crm.tenants.set(
   }),
 );
 
-// Storage on tmpfs (bench/storage.ts): SQLite's fsync on a disk blocks workerd's one thread locally, which production D1 does not.
+// Storage on tmpfs (bench/storage.ts): SQLite's fsync on a disk blocks workerd's one thread locally, which production
+// D1 does not.
 const storageRoot = benchStorageRoot('crm-bench');
 const STORAGE = storageRoot ? 'tmpfs (/dev/shm)' : 'the temporary directory (no /dev/shm here)';
 // The CRM's limits lifted (README "The CRM's limits"): the load measures what the adapter costs, the gate's requests
@@ -103,7 +104,9 @@ const lead = payload(20);
 const json = JSON.stringify(lead);
 const signature = `sha256=${createHmac('sha256', SECRETS.BENCH_HMAC_SECRET).update(json).digest('hex')}`;
 const sign = (body: string) => `sha256=${createHmac('sha256', SECRETS.BENCH_HMAC_SECRET).update(body).digest('hex')}`;
-/** The same webhook for each customer of the pool, signed: a row's load concerns many customers, as a campaign's does. */
+/**
+ * The same webhook for each customer of the pool, signed: a row's load concerns many customers, as a campaign's does.
+ */
 const perCustomer = (
   fields: Record<string, string>,
   headers: Record<string, string>,
@@ -239,7 +242,10 @@ const cpuRows: { key: string; label: string; target: Target }[] = [
   ...sizedRows(256, 'size256k', '256k'),
   ...sizedRows(100, 'size200zh', '200zh', 'chinese'),
 ];
-/** The body sizes measured, with their rows: the adapter and its same-size floors. The first two (Latin text) give the free-plan line. */
+/**
+ * The body sizes measured, with their rows: the adapter and its same-size floors. The first two (Latin text) give the
+ * free-plan line.
+ */
 const SIZES = [
   { kib: 100, label: '100 KiB', key: 'size200', forward: 'floorForward200', d1: 'floorD1_200' },
   { kib: 256, label: '256 KiB', key: 'size256k', forward: 'floorForward256k', d1: 'floorD1_256k' },
@@ -343,9 +349,9 @@ console.log('server side (sync rows):', serverSide);
 /** utime + stime of the workerd process Miniflare started (Linux /proc), in ms. */
 const workerdCpuMs = () => [...workerdCpuByPid().values()].reduce((a, b) => a + b, 0);
 const CPU_N = Number(process.env.BENCH_CPU_REQUESTS ?? 4000);
-// The rows are measured in interleaved rounds and each row's trimmed mean over the rounds is reported: the machine's load drifts
-// over minutes, and a row measured minutes after its floor was read against a different machine.
-// Many short rounds rather than a few long ones: a row and its floor a few seconds apart see the same machine.
+// The rows are measured in interleaved rounds and each row's trimmed mean over the rounds is reported: the machine's
+// load drifts over minutes, and a row measured minutes after its floor was read against a different machine. Many short
+// rounds rather than a few long ones: a row and its floor a few seconds apart see the same machine.
 const CPU_ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 40);
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const cpuTargets = [
@@ -368,11 +374,16 @@ for (let round = 0; round < CPU_ROUNDS; round++) {
 }
 const cpuInWorkerd: Record<string, number> = {};
 const cpuSpread: Record<string, [number, number]> = {};
-/** A row's CPU over its forward+D1 floor, round by round (the same minutes of the machine), and the trimmed mean of those. */
+/**
+ * A row's CPU over its forward+D1 floor, round by round (the same minutes of the machine), and the trimmed mean of
+ * those.
+ */
 const floorOf = (key: string) =>
   SIZES.find((size) => size.key === key)?.d1 ?? (key.startsWith('floor') ? undefined : 'floorD1');
 const overFloor: Record<string, number> = {};
-/** The middle half of a row's round-by-round differences to its floor (25th to 75th percentile): how much they spread. */
+/**
+ * The middle half of a row's round-by-round differences to its floor (25th to 75th percentile): how much they spread.
+ */
 const overFloorSpread: Record<string, [number, number]> = {};
 for (const row of cpuTargets) {
   const floor = floorOf(row.key);

@@ -110,7 +110,10 @@ for (const [suffix, rowid] of [
   }
 }
 
-/** One INSERT per row into an empty copy of `deliveries` (as migrated, or as a rowid table): milliseconds and rows written per row. */
+/**
+ * One INSERT per row into an empty copy of `deliveries` (as migrated, or as a rowid table): milliseconds and rows
+ * written per row.
+ */
 async function layout(table: 'migrated' | 'rowid', bytes: number, rows: number) {
   const res = await mf.dispatchFetch(`http://scale/?n=${rows}&per=1&table=${table}&bytes=${bytes}`);
   const body = (await res.json()) as { ms: number; written: number };

@@ -4,7 +4,10 @@
  */
 import { existsSync } from 'node:fs';
 
-/** A fresh directory on tmpfs (`/dev/shm`) for one run, or undefined where there is none (Miniflare's temporary directory then). */
+/**
+ * A fresh directory on tmpfs (`/dev/shm`) for one run, or undefined where there is none (Miniflare's temporary
+ * directory then).
+ */
 export function benchStorageRoot(name: string): string | undefined {
   return existsSync('/dev/shm') ? `/dev/shm/${name}-${process.pid}` : undefined;
 }

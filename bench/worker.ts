@@ -113,7 +113,8 @@ export async function startAdapter(
       d1Databases: { DB: 'floor-db' },
     });
   }
-  // `persistRoot`: every resource's storage there (the benchmark puts it on tmpfs), else Miniflare's temporary directory
+  // `persistRoot`: every resource's storage there (the benchmark puts it on tmpfs), else Miniflare's temporary
+  // directory
   const persist = persistOptions(options.persistRoot);
   const mf = new Miniflare(
     convertV4MiniflareOptions({

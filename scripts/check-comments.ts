@@ -2,7 +2,8 @@
  * `npm run lint` (part of it): comments that stay true. A comment in src/, test/, scripts/ or bench/ that names a
  * path of this repository (`src/…`, `test/…`, `docs/…`, or relative to the file) must name one that exists, so a file
  * moved or removed cannot leave a comment pointing at nothing. `../shared/…` is the team's shared folder, outside the
- * repository, and `bench/out/` holds generated output: neither is checked. `node scripts/check-comments.ts` prints the stale ones (none: exit 0).
+ * repository, and `bench/out/` holds generated output: neither is checked. `node scripts/check-comments.ts` prints the
+ * stale ones (none: exit 0).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
@@ -19,7 +20,10 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-/** The comments of a source file: `// …` lines and `/* … *\/` blocks (strings and regular expressions are not parsed: good enough for paths). */
+/**
+ * The comments of a source file: `// …` lines and `/* … *\/` blocks (strings and regular expressions are not parsed:
+ * good enough for paths).
+ */
 export function commentsOf(text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(/\/\*[\s\S]*?\*\/|(?<![:'"`\\])\/\/[^\n]*/g)) out.push(m[0]);

@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative, sep } from 'node:path';
+import { sentences } from '../src/shared/text.ts';
 
 /** Top to bottom: entry points, the pipeline core, storage and configuration, the steps' own modules, helpers. */
 export const RANK: Record<string, number> = {
@@ -61,7 +62,10 @@ export function layerViolations(root: string): string[] {
       if (rank === undefined) problems.push(`${relative(root, file)} imports ${match[1]}: "${to}" has no rank`);
       else if (rank >= RANK[from]!)
         problems.push(
-          `${relative(root, file)} (${from}, rank ${RANK[from]}) imports ${match[1]} (${to}, rank ${rank}): imports may only point down`,
+          sentences(
+            `${relative(root, file)} (${from}, rank ${RANK[from]}) imports ${match[1]} (${to}, rank ${rank}):`,
+            `imports may only point down`,
+          ),
         );
     }
   }

@@ -12,6 +12,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { sentences } from '../src/shared/text.ts';
 
 const CONFIG = readFileSync('wrangler.toml', 'utf8');
 const CONSOLE_CONFIG = readFileSync('wrangler.console.toml', 'utf8');
@@ -40,8 +41,10 @@ function wrangler(args: string[], show = true): Run {
 /** What wrangler says when nobody is signed in to Cloudflare (interactive or not). */
 const NOT_SIGNED_IN =
   /not authenticated|not logged in|wrangler login|CLOUDFLARE_API_TOKEN|Authentication error|\[code: 10000\]/i;
-const SIGN_IN_FIRST =
-  'not signed in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then `npm run deploy` again; nothing was deployed';
+const SIGN_IN_FIRST = sentences(
+  'not signed in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then `npm run deploy` again;',
+  'nothing was deployed',
+);
 
 /** Runs wrangler, showing its output; stops the deploy when it fails, naming a missing sign-in as the cause. */
 function must(args: string[], what: string): Run {
@@ -98,7 +101,9 @@ function ensureDatabase(): string {
   return db.uuid;
 }
 
-/** The endpoints' KV namespace: the id wrangler wrote back into wrangler.toml on an earlier deploy, else ours by title. */
+/**
+ * The endpoints' KV namespace: the id wrangler wrote back into wrangler.toml on an earlier deploy, else ours by title.
+ */
 function ensureNamespace(): string {
   const written = /binding\s*=\s*"ENDPOINTS"\s*\n\s*id\s*=\s*"([0-9a-f]+)"/.exec(CONFIG)?.[1];
   if (written) return written;
@@ -143,10 +148,10 @@ function missingOn(worker: string | undefined): string[] {
   }
   return Object.keys(REQUIRED_SECRETS)
     .filter((name) => !present.includes(name))
-    .map(
-      (name) =>
-        `${name}${worker ? ` on the console (wrangler secret put ${name} --name ${worker})` : ''}: ${REQUIRED_SECRETS[name]}`,
-    );
+    .map((name) => {
+      const where = worker ? ` on the console (wrangler secret put ${name} --name ${worker})` : '';
+      return `${name}${where}: ${REQUIRED_SECRETS[name]}`;
+    });
 }
 
 async function missingSecrets(workerUrl: string | undefined): Promise<string[]> {
@@ -165,7 +170,10 @@ async function missingSecrets(workerUrl: string | undefined): Promise<string[]> 
     }
   } else {
     missing.push(
-      "(each endpoint's own secret: run again with ADMIN_TOKEN in the environment to check them, or GET /admin/secrets)",
+      sentences(
+        "(each endpoint's own secret:",
+        'run again with ADMIN_TOKEN in the environment to check them, or GET /admin/secrets)',
+      ),
     );
   }
   return missing;

@@ -9,6 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { startCrmStub } from '../tools/crm-stub/server.ts';
 import { newTenant } from '../tools/crm-stub/state.ts';
+import { sentences } from '../src/shared/text.ts';
 
 const PORT = Number(process.env.PORT ?? 8787);
 const CRM_PORT = Number(process.env.CRM_PORT ?? 8788);
@@ -56,7 +57,10 @@ const formToken = vars.LANDING_FORM_TOKEN ?? 'dev-form-token';
 
 if (!(await portFree(PORT)))
   stop(
-    `port ${PORT} is in use (another npm run dev?): stop it, or choose another port for the adapter, e.g. PORT=8797 npm run dev`,
+    sentences(
+      `port ${PORT} is in use (another npm run dev?): stop it, or choose another port for the adapter, e.g.`,
+      `PORT=8797 npm run dev`,
+    ),
   );
 const crm = await startCrmStub({ token: vars.CRM_API_TOKEN ?? 'dev-crm-token', port: CRM_PORT }).catch(
   (err: NodeJS.ErrnoException) =>
@@ -105,9 +109,8 @@ if (migrate.status !== 0) {
   stop('applying the D1 migrations locally failed (output above)');
 }
 const names = new Set(migrate.stdout.match(/\d{4}_[\w-]+\.sql/g) ?? []);
-console.log(
-  `D1 (local): ${/no migrations to apply/i.test(migrate.stdout) ? 'migrations up to date' : `applied ${names.size} migration(s)`}`,
-);
+const upToDate = /no migrations to apply/i.test(migrate.stdout);
+console.log(`D1 (local): ${upToDate ? 'migrations up to date' : `applied ${names.size} migration(s)`}`);
 
 const wrangler = spawn(
   'npx',

@@ -24,7 +24,8 @@ app.get('/', (c) =>
 );
 app.route('/hooks', hooks);
 app.route('/admin', admin);
-// The console is its own Worker (src/console/worker.ts), reached over a service binding: same URL, none of its code here.
+// The console is its own Worker (src/console/worker.ts), reached over a service binding: same URL, none of its code
+// here.
 const toConsole = async (c: Context<AppEnv>) => {
   try {
     // redirects (sign-in, post-then-get) go back to the browser as they are, never followed here; the console is told

@@ -47,7 +47,10 @@ const get = (path: string, s: Session, headers: Record<string, string> = ZH) =>
 const post = (path: string, s: Session, fields: Record<string, string>, headers: Record<string, string> = ZH) =>
   call(form(path, { _csrf: s.csrf, ...fields }, { cookie: s.cookie, ...headers }));
 
-/** Every static English sentence of the catalogue (functions and short codes left out): none may appear on a Chinese page. */
+/**
+ * Every static English sentence of the catalogue (functions and short codes left out): none may appear on a Chinese
+ * page.
+ */
 function englishTexts(m: unknown, out: string[] = []): string[] {
   if (typeof m === 'string') {
     if (/[a-z]{3,}/i.test(m) && /\s/.test(m)) out.push(m);

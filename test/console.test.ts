@@ -23,7 +23,10 @@ import {
 
 const BASE = 'https://adapter.test';
 
-/** This file checks the console's behaviour in English (its reader's browser asks for it); console-i18n.test.ts checks both languages. */
+/**
+ * This file checks the console's behaviour in English (its reader's browser asks for it); console-i18n.test.ts checks
+ * both languages.
+ */
 const english = (r: Request) => {
   if (!r.headers.has('accept-language')) r.headers.set('accept-language', 'en-US,en;q=0.9');
   return r;
@@ -319,7 +322,8 @@ describe('endpoints', () => {
     const html = await (await get(`/console/endpoints/${endpointId}`, await signIn())).text();
     // the whole URL: the token's query parameter carries the secret's name as a placeholder, never its value
     expect(html).toContain(`value="https://adapter.test/hooks/${endpointId}?token=&lt;TEST_FORM_TOKEN&gt;"`);
-    // the pipeline's English sentence, in the console's words (this page is English): pointing to the console's own field
+    // the pipeline's English sentence, in the console's words (this page is English): pointing to the console's own
+    // field
     expect(html).toContain('Replace &lt;TEST_FORM_TOKEN&gt; in the URL with the secret’s value');
     expect(html).not.toContain('form-token-2f9c');
     expect(html).toContain(productLineId);

@@ -1,4 +1,6 @@
-/** The stand-in CRM itself: later work proves data protection against these modes, so they must behave as documented. */
+/**
+ * The stand-in CRM itself: later work proves data protection against these modes, so they must behave as documented.
+ */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { CUSTOMER_ID, MODULE_ID, crmState, crmTenant } from './helpers';

@@ -1,4 +1,7 @@
-/** Finding the customer (lookup keys, import, learning, conflicts, unmatched) and updating safely (modes, owner, unchanged). */
+/**
+ * Finding the customer (lookup keys, import, learning, conflicts, unmatched) and updating safely (modes, owner,
+ * unchanged).
+ */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { normaliseKey, parseCsv } from '../src/customers/keys';
@@ -39,7 +42,10 @@ const importJson = (moduleId: string, rows: unknown[]) =>
 const importCsv = (moduleId: string, csv: string) =>
   keysApi(`?moduleId=${moduleId}`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
 
-/** An endpoint whose payload may carry no CRM id: the customer is looked up by phone, then by lead id. Each test gets a module of its own. */
+/**
+ * An endpoint whose payload may carry no CRM id: the customer is looked up by phone, then by lead id. Each test gets a
+ * module of its own.
+ */
 async function lookupEndpoint(extra: Record<string, unknown> = {}) {
   const moduleId = snowflake();
   const config = {

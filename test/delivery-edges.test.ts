@@ -409,7 +409,8 @@ describe('answer first, log right after', () => {
       }),
       { DB: d1DyingAfterClaim() },
     ).catch(() => undefined);
-    // the final write never happened (the Worker "stopped"), but the lead is not lost: it waits, visible, for the re-drive
+    // the final write never happened (the Worker "stopped"), but the lead is not lost: it waits, visible, for the
+    // re-drive
     expect((await rowsFor(endpointId))[0]).toMatchObject({ status: 'queued', mode: 'sync' });
   });
 });

@@ -1,14 +1,17 @@
 /**
  * What one customer at a time costs in Durable Objects, per webhook: requests (billed per request; 100,000 a day on
- * the free plan) and storage rows written, read from the coordinator's own counts (`usage()`; SQLite's rowsWritten). The
- * figures are README's "What it costs" table: a change that costs more fails here first.
+ * the free plan) and storage rows written, read from the coordinator's own counts (`usage()`; SQLite's rowsWritten).
+ * The figures are README's "What it costs" table: a change that costs more fails here first.
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { coordinationOf, coordinatorUsage } from '../src/coordination';
 import { callWith, drive, hook, leadJson, recordingQueue, setupEndpoint } from './helpers';
 
-/** The Durable Object cost of what `act` did: the product line's coordinator (tests: CRM_LIMIT_SCOPE=product-line), before and after. */
+/**
+ * The Durable Object cost of what `act` did: the product line's coordinator (tests: CRM_LIMIT_SCOPE=product-line),
+ * before and after.
+ */
 async function costOf(productLineId: string, act: () => Promise<void>) {
   const c = coordinationOf(env);
   const before = await coordinatorUsage(c, productLineId);

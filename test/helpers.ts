@@ -223,7 +223,8 @@ export function recordingQueue(options: { fail?: boolean } = {}) {
 /** Sends a request through the Worker with some bindings replaced (a recording queue, a broken D1). */
 export async function callWith(request: Request, overrides: Partial<Record<keyof Env, unknown>>): Promise<Response> {
   const ctx = createExecutionContext();
-  // bindings replaced for one call reach the console Worker only when it is called itself (a service binding has its own env)
+  // bindings replaced for one call reach the console Worker only when it is called itself (a service binding has its
+  // own env)
   const target = new URL(request.url).pathname.startsWith('/console') ? consoleWorker : worker;
   const response = await target.fetch(request, { ...env, ...overrides } as Env, ctx);
   await waitOnExecutionContext(ctx);

@@ -49,7 +49,9 @@ describe('the overview’s list of everything that needs a person', () => {
 });
 
 describe('one set of secrets across the two Workers', () => {
-  /** A console request as the webhook Worker hands it over, from a webhook Worker that holds `held` as Worker secrets. */
+  /**
+   * A console request as the webhook Worker hands it over, from a webhook Worker that holds `held` as Worker secrets.
+   */
   async function handedOver(request: Request, held: Record<string, string>, secretsKey = env.SECRETS_KEY) {
     const facts = await withSecretFacts(request, { ...env, ...held, SECRETS_KEY: secretsKey } as Env);
     // the console Worker itself holds none of them (production: `wrangler secret put` went to the webhook Worker)

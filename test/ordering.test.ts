@@ -183,7 +183,8 @@ describe('two webhooks for one customer, 50 ms apart: the CRM ends with the newe
     };
     expect((await putEndpoint(endpointId, config)).status).toBe(201);
     const queue = recordingQueue();
-    // Jinshuju re-sends an edited entry with the same serial_number and a newer updated_at (open.jinshuju.net data_format)
+    // Jinshuju re-sends an edited entry with the same serial_number and a newer updated_at (open.jinshuju.net
+    // data_format)
     const entry = (id: string, note: string, updatedAt: string) =>
       JSON.stringify({
         form: 'xJfeTv',

@@ -8,7 +8,9 @@ import { expect, it } from 'vitest';
 import { call, crmFailures, crmState, hook, leadJson, setupEndpoint } from './helpers';
 
 const COUNT = 200;
-/** The webhooks concern this many customers (10 each): each customer's are applied one at a time, customers in parallel. */
+/**
+ * The webhooks concern this many customers (10 each): each customer's are applied one at a time, customers in parallel.
+ */
 const CUSTOMERS = 20;
 
 it(`delivers ${COUNT} queued webhooks through a flaky CRM: every one delivered or dead, none twice`, {

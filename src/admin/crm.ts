@@ -1,6 +1,7 @@
 /**
- * `GET /admin/crm`: whether calls to the CRM are paused, why, until when, and how many are in flight (the CRM limits in the
- * coordinator, src/coordination/limits.ts); `POST /admin/crm/resume`: end a pause now (the next call probes the CRM).
+ * `GET /admin/crm`: whether calls to the CRM are paused, why, until when, and how many are in flight (the CRM limits in
+ * the coordinator, src/coordination/limits.ts); `POST /admin/crm/resume`: end a pause now (the next call probes the
+ * CRM).
  */
 import { Hono } from 'hono/tiny';
 import * as z from '../shared/zod';
@@ -11,7 +12,9 @@ import { valid } from './validation';
 
 export const crmAdmin = new Hono<AppEnv>();
 
-/** `productLine`: the product line whose gate to show (with CRM_LIMIT_SCOPE=product-line; default: every endpoint's). */
+/**
+ * `productLine`: the product line whose gate to show (with CRM_LIMIT_SCOPE=product-line; default: every endpoint's).
+ */
 export const CrmGateQuery = z.strictObject({ productLine: z.optional(CrmId) });
 
 crmAdmin.get('/', valid('query', CrmGateQuery), async (c) =>

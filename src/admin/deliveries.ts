@@ -45,7 +45,9 @@ deliveriesAdmin.get('/:id', async (c) => {
   return c.json({ ...delivery, attempts });
 });
 
-/** Replays by filter: `{ "status": "failed", "endpoint"?, "since"?, "until"?, "limit"? (100, at most 500), "dryRun"? }`. */
+/**
+ * Replays by filter: `{ "status": "failed", "endpoint"?, "since"?, "until"?, "limit"? (100, at most 500), "dryRun"? }`.
+ */
 deliveriesAdmin.post('/replay', valid('json', ReplayFilter, 'replay filter'), async (c) => {
   const filter = c.req.valid('json');
   const result = await replayMany(c.env.DB, c.env.DELIVERY_QUEUE, filter, Date.now());

@@ -17,7 +17,9 @@ export const endpointsAdmin = new Hono<AppEnv>();
 const IdParam = z.object({ id: EndpointId });
 const byId = valid('param', IdParam);
 
-/** The endpoint as the API shows it, with the URL to paste into the sender and how many deliveries it holds (disabled). */
+/**
+ * The endpoint as the API shows it, with the URL to paste into the sender and how many deliveries it holds (disabled).
+ */
 function view(endpoint: StoredEndpoint, requestUrl: string, held: Map<string, number>) {
   return { ...endpoint, ...webhookUrl(requestUrl, endpoint), held: held.get(endpoint.id) ?? 0 };
 }

@@ -14,6 +14,7 @@ import { CrmGateQuery } from './crm';
 import { EndpointsQuery } from './endpoints';
 import { ProblemQuery } from './problems';
 import { AuditQuery, RoleBody } from './team';
+import { sentences } from '../shared/text';
 
 const json = (schema: z.core.$ZodType) =>
   z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
@@ -61,7 +62,10 @@ function adminPaths() {
         parameters: queryParams(EndpointsQuery),
         responses: {
           200: ok(
-            'a page of endpoints with url (the whole URL to paste, secrets as <NAME> placeholders), howToSend, and nextCursor',
+            sentences(
+              'a page of endpoints with url (the whole URL to paste, secrets as <NAME> placeholders), howToSend,',
+              'and nextCursor',
+            ),
           ),
         },
       }),
@@ -187,7 +191,10 @@ function adminPaths() {
     '/admin/deliveries/{id}/accept': {
       parameters: [pathParam('id', 'delivery id')],
       post: op(
-        'Accept a webhook refused for its token or signature, after review: delivered as if verified, the accepter recorded',
+        sentences(
+          'Accept a webhook refused for its token or signature, after review:',
+          'delivered as if verified, the accepter recorded',
+        ),
         {
           responses: { 202: ok('queued'), 404: ERROR, 409: ERROR },
         },
@@ -196,7 +203,10 @@ function adminPaths() {
     '/admin/deliveries/{id}/create-answer': {
       parameters: [pathParam('id', 'delivery id')],
       post: op(
-        'Answer a create whose outcome was unknown: {"created":true,"customerId"} learns the keys and updates it; {"created":false} creates it now',
+        sentences(
+          'Answer a create whose outcome was unknown: {"created":true,"customerId"} learns the keys and updates it;',
+          '{"created":false} creates it now',
+        ),
         {
           requestBody: body(json(CreateAnswerBody)),
           responses: { 202: ok('queued'), 400: ERROR, 404: ERROR, 409: ERROR },
@@ -267,8 +277,10 @@ export function buildOpenApi() {
     info: {
       title: 'crm-webhook-adapter admin API',
       version: '1',
-      description:
-        'Everything under /admin needs Authorization: Bearer <ADMIN_TOKEN>. Errors are { "error": { "code", "message" } }.',
+      description: sentences(
+        'Everything under /admin needs Authorization: Bearer <ADMIN_TOKEN>.',
+        'Errors are { "error": { "code", "message" } }.',
+      ),
     },
     security: [{ bearer: [] }],
     paths: adminPaths(),

@@ -39,7 +39,10 @@ export async function previewDelivery(c: Context<AppEnv>, id: string) {
   return { deliveryId: id, endpointId: preview.endpointId, ...preview.result };
 }
 
-/** `POST /admin/preview`: `{ "config": <endpoint configuration>, "sample": { "body", "contentType"?, "headers"?, "query"? } }`. */
+/**
+ * `POST /admin/preview`: `{ "config": <endpoint configuration>, "sample": { "body", "contentType"?, "headers"?,
+ * "query"? } }`.
+ */
 export const previewAdmin = new Hono<AppEnv>();
 
 export const PreviewRequest = z.strictObject({

@@ -1,6 +1,7 @@
 /**
  * The field catalogue's pages: a module's fields (learned from the CRM's answers as the page opens), a capture pasted
- * from the CRM web app, and a field added, edited or removed by hand. The catalogue itself is ../endpoints/catalogue.ts.
+ * from the CRM web app, and a field added, edited or removed by hand. The catalogue itself is
+ * ../endpoints/catalogue.ts.
  */
 import type { Hono } from 'hono/tiny';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';

@@ -78,7 +78,10 @@ type EditorState = {
   notice?: EditorProps['notice'];
 };
 
-/** The editor for a stored endpoint (or a new one when `endpoint` is null), with its URL, recipe, recent deliveries and warnings. */
+/**
+ * The editor for a stored endpoint (or a new one when `endpoint` is null), with its URL, recipe, recent deliveries and
+ * warnings.
+ */
 async function editorPage(
   c: C,
   endpoint: StoredEndpoint | null,
@@ -274,7 +277,9 @@ async function previewOf(
   return { result, fields: sampleFields(result.view ?? (await sampleView(config.preset, sample, config.redact))) };
 }
 
-/** The editor's form as posted: the sample, the document it stands for (see editedDocument) and that document's text. */
+/**
+ * The editor's form as posted: the sample, the document it stands for (see editedDocument) and that document's text.
+ */
 async function readEditorForm(c: C) {
   const body = await c.req.parseBody();
   const form = EditorForm.safeParse(body);

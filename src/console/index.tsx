@@ -65,8 +65,16 @@ import { endpointRoutes } from './editor';
 export const consolePages = new Hono<ConsoleEnv>();
 
 // Pages are never cached, never framed, and run no inline script (everything rendered is escaped as well).
-const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
 
 consolePages.onError((err, c) => {
   if (err instanceof ApiError) return refuse(c as C, err.status, err.code, err.message);
@@ -119,7 +127,9 @@ consolePages.use('*', async (c, next) => {
   await next();
 });
 
-/** The language switch: remembered for a year (the reader's choice wins over Accept-Language), then back to the page. */
+/**
+ * The language switch: remembered for a year (the reader's choice wins over Accept-Language), then back to the page.
+ */
 consolePages.get(ROUTES.language, (c) => {
   const to = c.req.query('to') === 'en' ? 'en' : 'zh';
   setCookie(c, LANG_COOKIE, to, { path: CONSOLE_BASE, maxAge: 365 * 86_400, sameSite: 'Lax', secure: true });

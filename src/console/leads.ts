@@ -11,7 +11,8 @@ export type Lead = { name: string | null; phone: string | null };
 
 /**
  * Who each listed delivery's lead is: the endpoint's `name` and `phone` mapping over the *stored* payload, which is
- * masked as the endpoint's `redact` says (never the real body kept for replays). The console's delivery list and page use it.
+ * masked as the endpoint's `redact` says (never the real body kept for replays). The console's delivery list and page
+ * use it.
  */
 export async function leadsOf(kv: KVNamespace, rows: StoredPayload[]): Promise<Map<string, Lead>> {
   const leads = new Map<string, Lead>();

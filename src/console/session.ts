@@ -2,11 +2,11 @@
  * Console sessions: the admin token is exchanged once for a signed cookie. Signing out revokes the session server
  * side (its nonce in D1 `revoked_sessions` until the cookie would have expired), so a copied cookie dies with it.
  *
- * Cookie `__Host-console` = `<expires ms>.<nonce>.<who, base64url>.<HMAC-SHA256(key, "<expires>.<nonce>.<who>")>`, HttpOnly, Secure,
- * SameSite=Strict, Path=/ (required by the __Host- prefix). The key is derived from ADMIN_TOKEN, so rotating
- * the token signs every console user out. The CSRF token of a session is HMAC(key, "csrf.<nonce>"): every
- * state-changing form carries it, and it is useless without the cookie (and the cookie without it).
- * The cookie never authorises /admin, which reads only the Authorization header.
+ * Cookie `__Host-console` = `<expires ms>.<nonce>.<who, base64url>.<HMAC-SHA256(key, "<expires>.<nonce>.<who>")>`,
+ * HttpOnly, Secure, SameSite=Strict, Path=/ (required by the __Host- prefix). The key is derived from ADMIN_TOKEN, so
+ * rotating the token signs every console user out. The CSRF token of a session is HMAC(key, "csrf.<nonce>"): every
+ * state-changing form carries it, and it is useless without the cookie (and the cookie without it). The cookie never
+ * authorises /admin, which reads only the Authorization header.
  */
 import type { Context } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';

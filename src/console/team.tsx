@@ -1,4 +1,6 @@
-/** The console's pages for who did what: 团队 (roles), 操作记录 (the audit log), an endpoint's 历史版本 and its restore. */
+/**
+ * The console's pages for who did what: 团队 (roles), 操作记录 (the audit log), an endpoint's 历史版本 and its restore.
+ */
 import type { Hono } from 'hono/tiny';
 import { saveEndpoint } from '../endpoints/save';
 import { diffConfigs, getVersion, listVersions } from '../endpoints/versions';

@@ -105,7 +105,9 @@ export async function begin(
   }
 }
 
-/** Ends a turn and gives its slot back with what the CRM did; returns the delivery whose turn comes next. Never throws. */
+/**
+ * Ends a turn and gives its slot back with what the CRM did; returns the delivery whose turn comes next. Never throws.
+ */
 export async function end(c: Coordination, productLineId: string, request: EndRequest): Promise<string | null> {
   try {
     return (await coordinator(c, productLineId).end(request)).next;
@@ -116,7 +118,10 @@ export async function end(c: Coordination, productLineId: string, request: EndRe
   }
 }
 
-/** Takes places in line at receipt (queued, or held deliveries released), in order. A failure is logged: each attempt takes its place then. */
+/**
+ * Takes places in line at receipt (queued, or held deliveries released), in order. A failure is logged: each attempt
+ * takes its place then.
+ */
 export async function join(c: Coordination, productLineId: string, places: Place[]): Promise<void> {
   if (places.length === 0) return;
   try {

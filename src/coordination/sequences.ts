@@ -21,7 +21,10 @@ export type Turn =
   /** Applied already (the Worker stopped before recording it): record it, call nothing. */
   | { kind: 'done' };
 
-/** How a turn ended: applied (delivered or unchanged), ended without applying, or to be tried again later (keeps its place). */
+/**
+ * How a turn ended: applied (delivered or unchanged), ended without applying, or to be tried again later (keeps its
+ * place).
+ */
 export type TurnEnd = 'applied' | 'ended' | 'retry';
 
 /**
@@ -62,10 +65,14 @@ export class Sequences {
     private readonly sql: SqlStorage,
     private readonly wrote: (rows: number) => void,
   ) {
-    // WITHOUT ROWID: a row lives in its key's b-tree, one row written per change instead of two (storage is billed per row)
-    sql.exec(`CREATE TABLE IF NOT EXISTS tickets (seq TEXT NOT NULL, delivery_id TEXT NOT NULL, endpoint_id TEXT NOT NULL, version TEXT,
-      running_until INTEGER, state TEXT, at INTEGER NOT NULL, round INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (seq, delivery_id)) WITHOUT ROWID`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS applied (seq TEXT NOT NULL, endpoint_id TEXT NOT NULL, delivery_id TEXT NOT NULL, version TEXT,
+    // WITHOUT ROWID: a row lives in its key's b-tree, one row written per change instead of two (storage is billed per
+    // row)
+    sql.exec(`CREATE TABLE IF NOT EXISTS tickets (
+      seq TEXT NOT NULL, delivery_id TEXT NOT NULL, endpoint_id TEXT NOT NULL, version TEXT,
+      running_until INTEGER, state TEXT, at INTEGER NOT NULL, round INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (seq, delivery_id)) WITHOUT ROWID`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS applied (
+      seq TEXT NOT NULL, endpoint_id TEXT NOT NULL, delivery_id TEXT NOT NULL, version TEXT,
       at INTEGER NOT NULL, PRIMARY KEY (seq, endpoint_id)) WITHOUT ROWID`);
   }
 
@@ -100,7 +107,10 @@ export class Sequences {
     });
   }
 
-  /** Ends a turn; returns the delivery whose turn it is next (to be sent to the queue now), unless it is already on its way. */
+  /**
+   * Ends a turn; returns the delivery whose turn it is next (to be sent to the queue now), unless it is already on its
+   * way.
+   */
   release(key: string, ticket: Ticket, end: TurnEnd): { next: string | null } {
     const now = Date.now();
     if (end === 'retry')
@@ -166,13 +176,15 @@ export class Sequences {
       return { kind: 'superseded', by: applied.delivery_id, byVersion: applied.version, next: this.head(key) };
     }
     const running = this.q<{ delivery_id: string; running_until: number }>(
-      'SELECT delivery_id, running_until FROM tickets WHERE seq = ? AND state IS NULL AND running_until > ? AND delivery_id != ? LIMIT 1',
+      `SELECT delivery_id, running_until FROM tickets
+       WHERE seq = ? AND state IS NULL AND running_until > ? AND delivery_id != ? LIMIT 1`,
       key,
       now,
       ticket.deliveryId,
     )[0];
     // waiting takes a place in line (a delivery not registered at receipt is placed by its receipt time); the same
-    // delivery asking again while its turn runs (its Worker stopped mid-call) gets it: the row's lease lets one attempt through
+    // delivery asking again while its turn runs (its Worker stopped mid-call) gets it: the row's lease lets one attempt
+    // through
     if (running) {
       if (!own) this.insert(key, ticket, null, now);
       return { kind: 'wait', head: running.delivery_id, running: true, retryInMs: running.running_until - now };
@@ -195,7 +207,10 @@ export class Sequences {
     return { kind: 'granted' };
   }
 
-  /** Deliveries of this customer waiting here, earliest first, take a turn that came free (or learn at once it will not soon). */
+  /**
+   * Deliveries of this customer waiting here, earliest first, take a turn that came free (or learn at once it will not
+   * soon).
+   */
   private wake(key: string): void {
     const now = Date.now();
     const mine = this.waiters
@@ -212,8 +227,10 @@ export class Sequences {
 
   private markApplied(key: string, ticket: Ticket, now: number): void {
     this.q(
-      `INSERT INTO tickets (seq, delivery_id, endpoint_id, version, running_until, state, at, round) VALUES (?, ?, ?, ?, NULL, 'applied', ?, ?)
-       ON CONFLICT (seq, delivery_id) DO UPDATE SET running_until = NULL, state = 'applied', at = excluded.at, round = excluded.round`,
+      `INSERT INTO tickets (seq, delivery_id, endpoint_id, version, running_until, state, at, round)
+       VALUES (?, ?, ?, ?, NULL, 'applied', ?, ?)
+       ON CONFLICT (seq, delivery_id) DO UPDATE
+       SET running_until = NULL, state = 'applied', at = excluded.at, round = excluded.round`,
       key,
       ticket.deliveryId,
       ticket.endpointId,
@@ -230,7 +247,8 @@ export class Sequences {
     if (!last || !isOlder(ticket.version, last.version)) {
       this.q(
         `INSERT INTO applied (seq, endpoint_id, delivery_id, version, at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (seq, endpoint_id) DO UPDATE SET delivery_id = excluded.delivery_id, version = excluded.version, at = excluded.at`,
+         ON CONFLICT (seq, endpoint_id) DO UPDATE
+         SET delivery_id = excluded.delivery_id, version = excluded.version, at = excluded.at`,
         key,
         ticket.endpointId,
         ticket.deliveryId,
@@ -242,7 +260,8 @@ export class Sequences {
 
   private insert(key: string, ticket: Ticket, runningUntil: number | null, now: number): void {
     this.q(
-      'INSERT INTO tickets (seq, delivery_id, endpoint_id, version, running_until, state, at, round) VALUES (?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (seq, delivery_id) DO NOTHING',
+      `INSERT INTO tickets (seq, delivery_id, endpoint_id, version, running_until, state, at, round)
+       VALUES (?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (seq, delivery_id) DO NOTHING`,
       key,
       ticket.deliveryId,
       ticket.endpointId,

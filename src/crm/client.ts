@@ -49,7 +49,9 @@ const Envelope = z.looseObject({
   data: z.optional(z.unknown()),
 });
 
-/** The record a successful answer carries (`data.item`), or null when `data` or `item` is empty (`[]`, null, absent). */
+/**
+ * The record a successful answer carries (`data.item`), or null when `data` or `item` is empty (`[]`, null, absent).
+ */
 function itemOf(data: unknown): Record<string, unknown> | null {
   return isRecord(data) && isRecord(data.item) ? data.item : null;
 }
@@ -74,7 +76,10 @@ export type LoggedCrmRequest = Omit<CrmRequest, 'body' | 'bodyText'> & {
   bodyStart?: string;
 };
 
-/** The largest CRM request body the log keeps whole; past it, its size and its start (the payload beside it has all of it). */
+/**
+ * The largest CRM request body the log keeps whole; past it, its size and its start (the payload beside it has all of
+ * it).
+ */
 export const MAX_LOGGED_REQUEST_BODY = 16 * 1024;
 /** How much of a bigger request body the log keeps: enough to read the first fields sent. */
 export const LOGGED_REQUEST_START = 2 * 1024;
@@ -94,7 +99,10 @@ export function crmRequestJson(request: CrmRequest): string {
 
 type CallFacts = { request: CrmRequest; durationMs: number; httpStatus?: number; responseText?: string };
 
-/** The outcome of one CRM call, classified once for everyone: `crm_unavailable` is worth retrying, `crm_rejected` is not. */
+/**
+ * The outcome of one CRM call, classified once for everyone: `crm_unavailable` is worth retrying, `crm_rejected` is
+ * not.
+ */
 export type CrmResult =
   | (CallFacts & { ok: true; httpStatus: number; code: number; message: string; item: Record<string, unknown> | null })
   | (CallFacts & {
@@ -137,7 +145,8 @@ export function maskedHeaders(settings: CrmSettings, productLineId: string): Rec
 /**
  * Calls `POST /api/moduleData/update`. Never throws: network errors, timeouts and odd answers
  * all come back as a classified `CrmResult`.
- * @example await updateCustomer(fetch, settings, '688051545102614528', { mid: '347772778973233152', id: '688346218203447296', name: '吴九' })
+ * @example await updateCustomer(fetch, settings, '688051545102614528', { mid: '347772778973233152', id:
+ * '688346218203447296', name: '吴九' })
  */
 export async function updateCustomer(
   fetcher: typeof fetch,

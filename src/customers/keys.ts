@@ -175,8 +175,8 @@ function chunksOf(rows: KeyRow[]): { json: string; count: number }[] {
 }
 
 /**
- * Upserts prepared rows, a chunk (IMPORT_CHUNK rows, at most CHUNK_BYTES) per batch of two statements (count what exists, then upsert
- * from `json_each`): 100,000 rows are 10 batches, 20 queries.
+ * Upserts prepared rows, a chunk (IMPORT_CHUNK rows, at most CHUNK_BYTES) per batch of two statements (count what
+ * exists, then upsert from `json_each`): 100,000 rows are 10 batches, 20 queries.
  */
 export async function importKeys(
   db: D1Database,
@@ -239,8 +239,10 @@ function upsertStatement(
   return db
     .prepare(
       `INSERT INTO customer_keys (module_id, key, value, customer_id, source, updated_at)
-       SELECT ?1, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'), ?3, ?4 FROM json_each(?2) j WHERE 1
-       ON CONFLICT (module_id, key, value) DO UPDATE SET customer_id = excluded.customer_id, source = excluded.source, updated_at = excluded.updated_at
+       SELECT ?1, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'), ?3, ?4
+       FROM json_each(?2) j WHERE 1
+       ON CONFLICT (module_id, key, value) DO UPDATE
+       SET customer_id = excluded.customer_id, source = excluded.source, updated_at = excluded.updated_at
        WHERE customer_keys.customer_id <> excluded.customer_id`,
     )
     .bind(moduleId, json, source, now);
@@ -276,7 +278,8 @@ export async function findKeys(db: D1Database, moduleId: string, lookups: Lookup
   if (lookups.length === 0) return [];
   const { results } = await db
     .prepare(
-      `SELECT k.key AS key, k.value AS value, k.customer_id AS customer_id FROM json_each(?2) j CROSS JOIN customer_keys k
+      `SELECT k.key AS key, k.value AS value, k.customer_id AS customer_id FROM json_each(?2) j
+       CROSS JOIN customer_keys k
        ON k.module_id = ?1 AND k.key = json_extract(j.value, '$[0]') AND k.value = json_extract(j.value, '$[1]')`,
     )
     .bind(moduleId, JSON.stringify(lookups.map((l) => [l.key, l.value])))
@@ -297,7 +300,8 @@ export async function listKeys(
   if (filter.customerId) where.and('customer_id = ?', filter.customerId);
   const { results } = await db
     .prepare(
-      `SELECT module_id, key, value, customer_id, source, updated_at FROM customer_keys ${where.sql} ORDER BY updated_at DESC LIMIT ?`,
+      `SELECT module_id, key, value, customer_id, source, updated_at FROM customer_keys ${where.sql}
+       ORDER BY updated_at DESC LIMIT ?`,
     )
     .bind(...where.params, limit)
     .all<{ module_id: string; key: string; value: string; customer_id: string; source: string; updated_at: number }>();

@@ -35,7 +35,10 @@ export function needsCurrent(config: UpdateConfig, overwrites: ReadonlyMap<strin
   );
 }
 
-/** Fields of a record a user edits (and `merge` re-sends): built-in ones and the installation's `<type>_<timestamp>` fields. */
+/**
+ * Fields of a record a user edits (and `merge` re-sends): built-in ones and the installation's `<type>_<timestamp>`
+ * fields.
+ */
 const EDITABLE = /^(name|phone|note|source|tags|own_id|[a-z]+_\d{6,})$/;
 
 /** A value as compared and re-sent: a reference object by its id; `[]`, `null` and `""` are empty. */

@@ -53,7 +53,9 @@ export function attemptFromCrm(
 export function insertAttemptStatement(db: D1Database, a: Attempt): D1PreparedStatement {
   return db
     .prepare(
-      'INSERT INTO attempts (delivery_id, n, started_at, duration_ms, http_status, crm_code, crm_message, error, outcome, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO attempts
+         (delivery_id, n, started_at, duration_ms, http_status, crm_code, crm_message, error, outcome, next_attempt_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       a.delivery_id,

@@ -27,7 +27,9 @@ export function claimStatements(
     before: [
       db
         .prepare(
-          `UPDATE deliveries SET status = 'duplicate', reason = 'duplicate', duplicate_of = ?3, next_attempt_at = NULL, lease_until = NULL, finished_at = ?4,
+          `UPDATE deliveries
+           SET status = 'duplicate', reason = 'duplicate', duplicate_of = ?3,
+             next_attempt_at = NULL, lease_until = NULL, finished_at = ?4,
              message = 'its sync CRM call never finished (the Worker stopped mid-call); taken over by ' || ?3
            WHERE id = (SELECT delivery_id FROM idempotency WHERE endpoint_id = ?1 AND key = ?2)
              AND status = 'queued' AND mode = 'sync' AND attempts = 0 AND lease_until < ?4`,
@@ -36,20 +38,23 @@ export function claimStatements(
       db
         .prepare(
           `UPDATE idempotency SET delivery_id = ?3, expires_at = ?4 WHERE endpoint_id = ?1 AND key = ?2
-             AND EXISTS (SELECT 1 FROM deliveries d WHERE d.id = idempotency.delivery_id AND d.status = 'duplicate' AND d.duplicate_of = ?3)`,
+             AND EXISTS (SELECT 1 FROM deliveries d
+               WHERE d.id = idempotency.delivery_id AND d.status = 'duplicate' AND d.duplicate_of = ?3)`,
         )
         .bind(c.endpointId, c.key, c.deliveryId, c.now + c.windowMs),
     ],
     take: db
       .prepare(
         `INSERT INTO idempotency (endpoint_id, key, delivery_id, expires_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (endpoint_id, key) DO UPDATE SET delivery_id = excluded.delivery_id, expires_at = excluded.expires_at
+         ON CONFLICT (endpoint_id, key) DO UPDATE
+         SET delivery_id = excluded.delivery_id, expires_at = excluded.expires_at
          WHERE idempotency.expires_at <= ?5`,
       )
       .bind(c.endpointId, c.key, c.deliveryId, c.now + c.windowMs, c.now),
     read: db
       .prepare(
-        'SELECT i.delivery_id AS owner, d.status AS status, d.mode AS mode FROM idempotency i LEFT JOIN deliveries d ON d.id = i.delivery_id WHERE i.endpoint_id = ?1 AND i.key = ?2',
+        `SELECT i.delivery_id AS owner, d.status AS status, d.mode AS mode FROM idempotency i
+         LEFT JOIN deliveries d ON d.id = i.delivery_id WHERE i.endpoint_id = ?1 AND i.key = ?2`,
       )
       .bind(c.endpointId, c.key),
   };

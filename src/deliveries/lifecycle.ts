@@ -109,8 +109,10 @@ export async function waitAgain(
 ): Promise<void> {
   await db
     .prepare(
-      `UPDATE deliveries SET reason = ?1, message = ?2, next_attempt_at = ?3, lease_until = NULL,
-         attempts = MAX(attempts - 1, 0), run_attempts = MAX(run_attempts - 1, 0) WHERE id = ?4 AND status IN ${IN_FLIGHT_SQL}`,
+      `UPDATE deliveries
+       SET reason = ?1, message = ?2, next_attempt_at = ?3, lease_until = NULL,
+         attempts = MAX(attempts - 1, 0), run_attempts = MAX(run_attempts - 1, 0)
+       WHERE id = ?4 AND status IN ${IN_FLIGHT_SQL}`,
     )
     .bind(reason, message, nextAttemptAt, id)
     .run();
@@ -120,8 +122,11 @@ export async function waitAgain(
 export async function holdAgain(db: D1Database, id: string): Promise<void> {
   await db
     .prepare(
-      `UPDATE deliveries SET status = 'held', reason = 'endpoint_disabled', message = 'the endpoint is disabled: held until it is enabled again',
-         attempts = attempts - 1, run_attempts = run_attempts - 1, lease_until = NULL, next_attempt_at = NULL WHERE id = ?`,
+      `UPDATE deliveries
+       SET status = 'held', reason = 'endpoint_disabled',
+         message = 'the endpoint is disabled: held until it is enabled again',
+         attempts = attempts - 1, run_attempts = run_attempts - 1, lease_until = NULL, next_attempt_at = NULL
+       WHERE id = ?`,
     )
     .bind(id)
     .run();
@@ -155,15 +160,16 @@ export function markDeadLettered(db: D1Database, id: string, now: number) {
 }
 
 // ?1 is the time; later anonymous parameters number on from 2.
-const RESTART = `UPDATE deliveries SET status = 'queued', mode = 'queue', reason = NULL, message = NULL, finished_at = NULL,
-  run_attempts = 0, next_attempt_at = ?1, lease_until = NULL, replays = replays + 1`;
+const RESTART = `UPDATE deliveries
+  SET status = 'queued', mode = 'queue', reason = NULL, message = NULL, finished_at = NULL,
+    run_attempts = 0, next_attempt_at = ?1, lease_until = NULL, replays = replays + 1`;
 
 /**
  * The one replay rule: a verified delivery whose body is still stored, not in flight, not a duplicate (replay its
  * first instead), not held. As SQL for the replay queries; `isReplayable` in store.ts for a row already read.
  */
-export const REPLAYABLE_SQL =
-  "verified = 1 AND (raw_body IS NOT NULL OR payload IS NOT NULL) AND status NOT IN ('queued', 'retrying', 'duplicate', 'held')";
+export const REPLAYABLE_SQL = `verified = 1 AND (raw_body IS NOT NULL OR payload IS NOT NULL)
+  AND status NOT IN ('queued', 'retrying', 'duplicate', 'held')`;
 
 /** Restarts one replayable delivery (a new run of attempts, as the same delivery); false when it is not replayable. */
 export async function restartOne(db: D1Database, id: string, now: number): Promise<boolean> {
@@ -175,7 +181,8 @@ export async function restartOne(db: D1Database, id: string, now: number): Promi
 }
 
 /** The one review rule (`isReviewable` in store.ts) as SQL: refused for its credential, its body kept, not accepted. */
-export const REVIEWABLE_SQL = `status = 'rejected' AND verified = 0 AND accepted_at IS NULL AND (raw_body IS NOT NULL OR payload IS NOT NULL)
+export const REVIEWABLE_SQL = `status = 'rejected' AND verified = 0 AND accepted_at IS NULL
+  AND (raw_body IS NOT NULL OR payload IS NOT NULL)
   AND reason IN (${CREDENTIAL_REASONS.map((r) => `'${r}'`).join(', ')})`;
 
 /**
@@ -192,7 +199,10 @@ export async function acceptRefused(db: D1Database, id: string, by: string, now:
   return updated !== null;
 }
 
-/** Records, before the create call, that this delivery is creating its customer: a later try never creates again on its own. */
+/**
+ * Records, before the create call, that this delivery is creating its customer: a later try never creates again on its
+ * own.
+ */
 export async function markCreateStarted(db: D1Database, id: string): Promise<void> {
   await db.prepare("UPDATE deliveries SET create_state = 'started' WHERE id = ?").bind(id).run();
 }
@@ -210,7 +220,9 @@ export async function answerUnconfirmed(
 ): Promise<boolean> {
   const updated = await db
     .prepare(
-      `${RESTART}, create_state = ?3 WHERE id = ?2 AND status = 'failed' AND create_state = 'unconfirmed' AND ${REPLAYABLE_SQL} RETURNING id`,
+      `${RESTART}, create_state = ?3
+       WHERE id = ?2 AND status = 'failed' AND create_state = 'unconfirmed' AND ${REPLAYABLE_SQL}
+       RETURNING id`,
     )
     .bind(now, id, state)
     .first<{ id: string }>();
@@ -221,7 +233,8 @@ export async function answerUnconfirmed(
 export function replayFacts(db: D1Database, id: string) {
   return db
     .prepare(
-      'SELECT status, reason, verified, accepted_by, payload IS NULL AND raw_body IS NULL AS purged FROM deliveries WHERE id = ?',
+      `SELECT status, reason, verified, accepted_by, payload IS NULL AND raw_body IS NULL AS purged FROM deliveries
+       WHERE id = ?`,
     )
     .bind(id)
     .first<{
@@ -257,7 +270,10 @@ export async function restartMatching(
   return results.map((r) => r.id);
 }
 
-/** Queues every delivery an endpoint held while it was disabled; oldest first, each with its customer sequence (if known). */
+/**
+ * Queues every delivery an endpoint held while it was disabled; oldest first, each with its customer sequence (if
+ * known).
+ */
 export async function unholdAll(
   db: D1Database,
   endpointId: string,
@@ -265,8 +281,11 @@ export async function unholdAll(
 ): Promise<Pick<DeliveryRow, 'id' | 'sequence_key' | 'version' | 'replays'>[]> {
   const { results } = await db
     .prepare(
-      `UPDATE deliveries SET status = 'queued', mode = 'queue', reason = NULL, message = NULL, finished_at = NULL, next_attempt_at = ?1, lease_until = NULL
-       WHERE endpoint_id = ?2 AND status = 'held' AND ${ATTENTION_SQL} RETURNING id, sequence_key, version, replays`,
+      `UPDATE deliveries
+       SET status = 'queued', mode = 'queue', reason = NULL, message = NULL, finished_at = NULL,
+         next_attempt_at = ?1, lease_until = NULL
+       WHERE endpoint_id = ?2 AND status = 'held' AND ${ATTENTION_SQL}
+       RETURNING id, sequence_key, version, replays`,
     )
     .bind(now, endpointId)
     .all<Pick<DeliveryRow, 'id' | 'sequence_key' | 'version' | 'replays'>>();
@@ -280,9 +299,13 @@ export async function unholdAll(
 export async function cancelForDeletedEndpoint(db: D1Database, endpointId: string, now: number): Promise<number> {
   const held = await db
     .prepare(
-      `UPDATE deliveries SET status = 'cancelled', reason = 'endpoint_deleted', message = 'its endpoint was deleted before it was delivered',
+      `UPDATE deliveries
+       SET status = 'cancelled', reason = 'endpoint_deleted',
+         message = 'its endpoint was deleted before it was delivered',
          finished_at = ?1, duration_ms = ?1 - received_at, next_attempt_at = NULL
-       WHERE endpoint_id = ?2 AND ((status = 'held' AND ${ATTENTION_SQL}) OR (status IN ${IN_FLIGHT_SQL} AND (lease_until IS NULL OR lease_until < ?1)))`,
+       WHERE endpoint_id = ?2
+         AND ((status = 'held' AND ${ATTENTION_SQL})
+           OR (status IN ${IN_FLIGHT_SQL} AND (lease_until IS NULL OR lease_until < ?1)))`,
     )
     .bind(now, endpointId)
     .run();
@@ -293,7 +316,8 @@ export async function cancelForDeletedEndpoint(db: D1Database, endpointId: strin
 export async function heldCounts(db: D1Database): Promise<Map<string, number>> {
   const { results } = await db
     .prepare(
-      `SELECT endpoint_id, COUNT(*) AS n FROM deliveries WHERE status = 'held' AND ${ATTENTION_SQL} GROUP BY endpoint_id`,
+      `SELECT endpoint_id, COUNT(*) AS n FROM deliveries WHERE status = 'held' AND ${ATTENTION_SQL}
+       GROUP BY endpoint_id`,
     )
     .all<{ endpoint_id: string; n: number }>();
   return new Map(results.map((r) => [r.endpoint_id, r.n]));

@@ -20,7 +20,8 @@ export function countRateLimited(db: D1Database, endpointId: string, now: number
   entry.lastFlush = now;
   return db
     .prepare(
-      'INSERT INTO rate_limited (endpoint_id, minute, count) VALUES (?1, ?2, ?3) ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = count + excluded.count',
+      `INSERT INTO rate_limited (endpoint_id, minute, count) VALUES (?1, ?2, ?3)
+       ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = count + excluded.count`,
     )
     .bind(endpointId, Math.floor(now / MINUTE) * MINUTE, count)
     .run();
@@ -29,12 +30,14 @@ export function countRateLimited(db: D1Database, endpointId: string, now: number
 /**
  * Counts one failed or throttled authentication (`_auth-console`, `_auth-admin`) as it happens: one upsert of its
  * minute's row, so `GET /admin/auth-failures` never waits for a later failure to see a burst, and the attempts
- * refused while the client is throttled are counted too. A failed attempt costs one row written, like a refused webhook.
+ * refused while the client is throttled are counted too. A failed attempt costs one row written, like a refused
+ * webhook.
  */
 export function countAuthFailure(db: D1Database, kind: 'console' | 'admin', now: number): Promise<unknown> {
   return db
     .prepare(
-      'INSERT INTO rate_limited (endpoint_id, minute, count) VALUES (?1, ?2, 1) ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = count + 1',
+      `INSERT INTO rate_limited (endpoint_id, minute, count) VALUES (?1, ?2, 1)
+       ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = count + 1`,
     )
     .bind(`_auth-${kind}`, Math.floor(now / MINUTE) * MINUTE)
     .run();

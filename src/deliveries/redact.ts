@@ -1,8 +1,8 @@
 /**
  * Per-endpoint masking of personal data in what the log stores (`redact`: field paths).
  * A path is dot-separated keys; `*` matches every key of an object or every element of an array
- * (`answers.*.phone_number`). Phone numbers keep their first 3 and last 4 digits (`138****8000`, also from `+86 138-0013-8000`),
- * e-mail addresses their first character and domain (`w***@example.com`), anything else becomes `***`.
+ * (`answers.*.phone_number`). Phone numbers keep their first 3 and last 4 digits (`138****8000`, also from `+86
+ * 138-0013-8000`), e-mail addresses their first character and domain (`w***@example.com`), anything else becomes `***`.
  */
 import { mapStrings } from '../shared/json';
 
@@ -27,7 +27,9 @@ export function maskValue(value: unknown): string {
   return '***';
 }
 
-/** Copies `value` with every path in `paths` masked; `originals` collects the masked strings (to scrub them elsewhere). */
+/**
+ * Copies `value` with every path in `paths` masked; `originals` collects the masked strings (to scrub them elsewhere).
+ */
 export function redactPaths(value: unknown, paths: string[]): { value: unknown; originals: string[] } {
   const originals: string[] = [];
   let out = structuredClone(value);

@@ -28,12 +28,14 @@ export async function enforceRetention(
       .bind(idFloor(rawBefore), PER_RUN),
     db
       .prepare(
-        `DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE id < ?1 AND status NOT IN ${IN_FLIGHT_SQL} LIMIT ?2)`,
+        `DELETE FROM attempts WHERE delivery_id IN
+           (SELECT id FROM deliveries WHERE id < ?1 AND status NOT IN ${IN_FLIGHT_SQL} LIMIT ?2)`,
       )
       .bind(idFloor(logBefore), PER_RUN),
     db
       .prepare(
-        `DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < ?1 AND status NOT IN ${IN_FLIGHT_SQL} LIMIT ?2)`,
+        `DELETE FROM deliveries WHERE id IN
+           (SELECT id FROM deliveries WHERE id < ?1 AND status NOT IN ${IN_FLIGHT_SQL} LIMIT ?2)`,
       )
       .bind(idFloor(logBefore), PER_RUN),
     db.prepare('DELETE FROM idempotency WHERE expires_at < ?1').bind(now),

@@ -1,7 +1,9 @@
 import { idFloor } from './id';
 import { ATTENTION_SQL, type DeliveryStatus } from './store';
 
-/** How the console groups statuses: what reached the CRM (or needed nothing), what did not, what is still on its way. */
+/**
+ * How the console groups statuses: what reached the CRM (or needed nothing), what did not, what is still on its way.
+ */
 export type StatusGroup = 'ok' | 'failed' | 'pending' | 'other';
 export const GROUP_OF: Record<DeliveryStatus, StatusGroup> = {
   delivered: 'ok',
@@ -54,12 +56,14 @@ export async function overview(db: D1Database, now: number, endpoints: ReadonlyS
   const [perHour, perEndpoint, newest, latest] = await db.batch([
     db
       .prepare(
-        'SELECT received_at / 3600000 AS hour, status, COUNT(*) AS n FROM deliveries WHERE id >= ? GROUP BY hour, status',
+        `SELECT received_at / 3600000 AS hour, status, COUNT(*) AS n FROM deliveries WHERE id >= ?
+         GROUP BY hour, status`,
       )
       .bind(idFloor(since7d)),
     healthStatement(db, since24h),
     db.prepare(
-      `SELECT id, endpoint_id, status, reason, message, received_at, customer_id FROM deliveries WHERE status IN ${IN} AND ${ATTENTION_SQL} ORDER BY id DESC LIMIT 10`,
+      `SELECT id, endpoint_id, status, reason, message, received_at, customer_id FROM deliveries
+       WHERE status IN ${IN} AND ${ATTENTION_SQL} ORDER BY id DESC LIMIT 10`,
     ),
     // SQLite: the bare columns come from the row holding MAX(id), i.e. each endpoint's newest finished delivery
     db

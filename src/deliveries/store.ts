@@ -2,6 +2,7 @@ import { type CrmRequest, crmRequestJson, type LoggedCrmRequest } from '../crm/c
 import { Where } from '../shared/sql';
 import { parseJsonOr } from '../shared/json';
 import { idFloor } from './id';
+import { sentences } from '../shared/text';
 
 /**
  * Where a delivery stands (README "Statuses"). `queued` and `retrying` are on their way; `held` waits for its
@@ -48,9 +49,10 @@ export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
 export const IN_FLIGHT: readonly DeliveryStatus[] = ['queued', 'retrying'];
 /**
  * The statuses someone looks for (the console's failure lists, held counts, a status filter): the only rows with
- * an entry in the partial index `deliveries_needing_attention` (migrations/0006_fewer_rows_written.sql). A query on these statuses adds
- * `AND ${ATTENTION_SQL}` so that SQLite uses that index; the text must match the index's predicate exactly.
- * Deliveries on their way (queued, retrying) are found through `deliveries_due` instead: they have a next attempt.
+ * an entry in the partial index `deliveries_needing_attention` (migrations/0006_fewer_rows_written.sql). A query on
+ * these statuses adds `AND ${ATTENTION_SQL}` so that SQLite uses that index; the text must match the index's predicate
+ * exactly. Deliveries on their way (queued, retrying) are found through `deliveries_due` instead: they have a next
+ * attempt.
  */
 export const ATTENTION_STATUSES: readonly DeliveryStatus[] = [
   'failed',
@@ -135,7 +137,10 @@ export type Delivery = {
   /** Who accepted a refused webhook, and when (then it ran as if verified). */
   acceptedBy: string | null;
   acceptedAt: string | null;
-  /** A create call whose outcome is unknown: a person says whether the CRM has the customer (it was created: its id; it was not). */
+  /**
+   * A create call whose outcome is unknown: a person says whether the CRM has the customer (it was created: its id; it
+   * was not).
+   */
   createUnconfirmed: boolean;
   request: {
     method: string;
@@ -258,7 +263,8 @@ const COLUMNS = [
 ] as const;
 
 // OR REPLACE: a sync delivery with an idempotency key wrote its row in flight with the claim; its final row replaces it
-const INSERT = `INSERT OR REPLACE INTO deliveries (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;
+const INSERT = `INSERT OR REPLACE INTO deliveries (${COLUMNS.join(', ')})
+  VALUES (${COLUMNS.map(() => '?').join(', ')})`;
 
 /** The statement inserting one delivery record. */
 export function insertDeliveryStatement(db: D1Database, record: NewDelivery): D1PreparedStatement {
@@ -301,10 +307,16 @@ function fitToRowLimit(row: Row): string | null {
   const keep = Math.max(0, bytes.byteLength - over);
   // cut on a character boundary: drop a partial UTF-8 sequence at the end
   row.payload = `${new TextDecoder().decode(bytes.subarray(0, keep)).replace(/\uFFFD+$/, '')}…`;
-  return `payload shown shortened to its first ${keep} bytes (of ${bytes.byteLength}): the row must stay under D1's ${MAX_ROW_BYTES}-byte limit; the body kept for replay is whole`;
+  return sentences(
+    `payload shown shortened to its first ${keep} bytes (of ${bytes.byteLength}):`,
+    `the row must stay under D1's ${MAX_ROW_BYTES}-byte limit; the body kept for replay is whole`,
+  );
 }
 
-/** Inserts a delivery only if it holds the idempotency claim (in the claim's batch: the claim and the row land together). */
+/**
+ * Inserts a delivery only if it holds the idempotency claim (in the claim's batch: the claim and the row land
+ * together).
+ */
 export function insertDeliveryIfClaimedStatement(
   db: D1Database,
   record: NewDelivery,
@@ -435,9 +447,11 @@ export async function listDeliveries(
     );
   }
   if (filter.cursor) where.and('id < ?', filter.cursor);
-  // deliveries on their way are few: their index beats walking the whole log newest first (SQLite has no statistics to know)
+  // deliveries on their way are few: their index beats walking the whole log newest first (SQLite has no statistics to
+  // know)
   const onTheirWay = !filter.endpoint && (filter.status === 'queued' || filter.status === 'retrying');
-  const sql = `SELECT ${SUMMARY_COLUMNS} FROM deliveries ${onTheirWay ? 'INDEXED BY deliveries_due ' : ''}${where.sql} ORDER BY id DESC LIMIT ?`;
+  const index = onTheirWay ? 'INDEXED BY deliveries_due ' : '';
+  const sql = `SELECT ${SUMMARY_COLUMNS} FROM deliveries ${index}${where.sql} ORDER BY id DESC LIMIT ?`;
   const { results } = await db
     .prepare(sql)
     .bind(...where.params, filter.limit + 1)
@@ -476,7 +490,8 @@ export async function crmAnswersAfter(
   const { results } = await db
     .prepare(
       `SELECT id, crm_response FROM deliveries WHERE id > ? AND crm_code = 200 AND crm_response IS NOT NULL
-       AND json_valid(crm_request) AND json_extract(crm_request, '$.body.mid') = ? ORDER BY id ${afterId ? 'ASC' : 'DESC'} LIMIT ?`,
+       AND json_valid(crm_request) AND json_extract(crm_request, '$.body.mid') = ?
+       ORDER BY id ${afterId ? 'ASC' : 'DESC'} LIMIT ?`,
     )
     .bind(afterId, moduleId, limit)
     .all<{ id: string; crm_response: string }>();
@@ -503,9 +518,10 @@ export type FailureGroup = {
 export async function failureGroupsSince(db: D1Database, sinceId: string): Promise<FailureGroup[]> {
   const { results } = await db
     .prepare(
-      `SELECT endpoint_id, status, COALESCE(reason, '') AS reason, COUNT(*) AS n, MIN(id) AS first_id, MAX(id) AS last_id,
-       MIN(received_at) AS first_at, MAX(received_at) AS last_at
-       FROM deliveries WHERE ${ATTENTION_SQL} AND status <> 'held' AND id >= ? GROUP BY endpoint_id, status, COALESCE(reason, '')`,
+      `SELECT endpoint_id, status, COALESCE(reason, '') AS reason, COUNT(*) AS n,
+         MIN(id) AS first_id, MAX(id) AS last_id, MIN(received_at) AS first_at, MAX(received_at) AS last_at
+       FROM deliveries WHERE ${ATTENTION_SQL} AND status <> 'held' AND id >= ?
+       GROUP BY endpoint_id, status, COALESCE(reason, '')`,
     )
     .bind(sinceId)
     .all<FailureGroup>();
@@ -527,8 +543,10 @@ export async function countFailures(
 }> {
   const row = await db
     .prepare(
-      `SELECT COUNT(*) AS n, MIN(id) AS first_id, MAX(id) AS last_id, MIN(received_at) AS first_at, MAX(received_at) AS last_at
-       FROM deliveries WHERE endpoint_id = ? AND status = ? AND COALESCE(reason, '') = ? AND id >= ? AND (?5 IS NULL OR id < ?5)`,
+      `SELECT COUNT(*) AS n,
+         MIN(id) AS first_id, MAX(id) AS last_id, MIN(received_at) AS first_at, MAX(received_at) AS last_at
+       FROM deliveries WHERE endpoint_id = ? AND status = ? AND COALESCE(reason, '') = ? AND id >= ?
+         AND (?5 IS NULL OR id < ?5)`,
     )
     .bind(kind.endpointId, kind.status, kind.reason, fromId, toId ?? null)
     .first<{
@@ -572,11 +590,14 @@ export async function countsBetween(
 
 /** Upper bounds (ms) of the CRM answer-time buckets the trends keep; a last bucket holds the rest. */
 export const TREND_EDGES_MS = [50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10_000] as const;
-const BUCKET_SQL = `CASE WHEN crm_duration_ms IS NULL THEN -1 ${TREND_EDGES_MS.map((e, i) => `WHEN crm_duration_ms < ${e} THEN ${i}`).join(' ')} ELSE ${TREND_EDGES_MS.length} END`;
+const BUCKET_WHENS = TREND_EDGES_MS.map((e, i) => `WHEN crm_duration_ms < ${e} THEN ${i}`).join(' ');
+const BUCKET_SQL = `CASE WHEN crm_duration_ms IS NULL THEN -1 ${BUCKET_WHENS} ELSE ${TREND_EDGES_MS.length} END`;
 
 export type HourCount = { endpoint_id: string; hour: number; status: DeliveryStatus; bucket: number; n: number };
 
-/** Deliveries received since `sinceId`, counted by endpoint, UTC hour, status and CRM answer-time bucket (-1: no call). */
+/**
+ * Deliveries received since `sinceId`, counted by endpoint, UTC hour, status and CRM answer-time bucket (-1: no call).
+ */
 export async function hourlyCountsSince(db: D1Database, sinceId: string): Promise<HourCount[]> {
   const { results } = await db
     .prepare(

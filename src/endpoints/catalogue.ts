@@ -342,7 +342,10 @@ export function learnAnswerText(catalogue: Catalogue, text: string): boolean {
   return changed;
 }
 
-/** The key of a field as typed in the editor: its key, a name the console gives one of the CRM's own (`aliases`), or the label of exactly one field. */
+/**
+ * The key of a field as typed in the editor: its key, a name the console gives one of the CRM's own (`aliases`), or the
+ * label of exactly one field.
+ */
 export function fieldKeyOf(catalogue: Catalogue, typed: string, aliases: Record<string, string> = {}): string | null {
   if (Object.hasOwn(catalogue.fields, typed)) return typed;
   if (Object.hasOwn(aliases, typed)) return aliases[typed]!;

@@ -12,11 +12,15 @@ import {
 import { addVersion } from './versions';
 import { putEndpoint } from './store';
 import { trialRun } from '../mapping/map';
+import { sentences } from '../shared/text';
 
 export type Issue = { path: string; message: string };
 export type Checked = { ok: true; config: EndpointConfig; mapping: CompiledMapping } | { ok: false; issues: Issue[] };
 
-/** Validates a configuration as a user wrote it (preset applied) and compiles its expressions: every problem with its path. */
+/**
+ * Validates a configuration as a user wrote it (preset applied) and compiles its expressions: every problem with its
+ * path.
+ */
 export function checkConfig(raw: unknown): Checked {
   // a field named like an object's own property would vanish in parsing (`__proto__`) or be refused without a word
   const objectNamed = objectNamedFields(raw);
@@ -30,14 +34,19 @@ export function checkConfig(raw: unknown): Checked {
   return { ok: true, config: parsed.data, mapping: compiled.mapping };
 }
 
-/** The field names of a raw configuration that JavaScript objects give a meaning to (own keys, as JSON.parse makes them). */
+/**
+ * The field names of a raw configuration that JavaScript objects give a meaning to (own keys, as JSON.parse makes
+ * them).
+ */
 function objectNamedFields(raw: unknown): string[] {
   const fields = isRecord(raw) ? raw.fields : undefined;
   return isRecord(fields) ? [...OBJECT_NAMES].filter((name) => Object.hasOwn(fields, name)) : [];
 }
 
 /** Warnings a valid configuration still deserves. */
-/** `heldElsewhere`: secrets the webhook Worker holds as its own (the console cannot see them: src/secrets/handoff.ts). */
+/**
+ * `heldElsewhere`: secrets the webhook Worker holds as its own (the console cannot see them: src/secrets/handoff.ts).
+ */
 export async function warningsFor(
   config: EndpointConfig,
   env: Env,
@@ -58,7 +67,10 @@ export async function warningsFor(
     }
     if (value === undefined)
       warnings.push(
-        `secret ${name} is not set yet: webhooks are refused until it is (wrangler secret put ${name}, or PUT /admin/secrets/${name})`,
+        sentences(
+          `secret ${name} is not set yet:`,
+          `webhooks are refused until it is (wrangler secret put ${name}, or PUT /admin/secrets/${name})`,
+        ),
       );
   }
   if (config.rateLimit && !env.HOOK_RATE_LIMITER)

@@ -47,7 +47,9 @@ export const CrmId = z
     ),
   );
 
-/** Names JavaScript objects give a meaning to: never a CRM field, and kept as a key they would vanish or break a page. */
+/**
+ * Names JavaScript objects give a meaning to: never a CRM field, and kept as a key they would vanish or break a page.
+ */
 export const OBJECT_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 export const OBJECT_NAME_MESSAGE = 'not a CRM field name (__proto__, constructor and prototype are refused)';
 const FieldName = z
@@ -121,7 +123,9 @@ export const EndpointConfigObject = z.strictObject({
   ),
   /** Public HTML forms: Cloudflare Turnstile, verified server-side before anything reaches the CRM. */
   turnstile: z.optional(TurnstileConfig),
-  /** Opt in to the per client IP rate limit (the HOOK_RATE_LIMITER binding in wrangler.toml): 429 beyond it, no log row. */
+  /**
+   * Opt in to the per client IP rate limit (the HOOK_RATE_LIMITER binding in wrangler.toml): 429 beyond it, no log row.
+   */
   rateLimit: z._default(z.boolean(), false),
   /** Field paths of the payload masked in the log (`phone`, `contact.email`, `answers.*.phone_number`). */
   redact: z.optional(
@@ -170,7 +174,10 @@ export const EndpointConfigObject = z.strictObject({
    * `create` the customer with the mapped fields through CRM_CREATE_PATH, once per person (README "New customers").
    */
   onUnmatched: z._default(z.enum(['keep', 'create']), 'keep'),
-  /** A JSONata expression over the (preset-normalised) payload: when true the webhook is answered 200 and logged `skipped`. */
+  /**
+   * A JSONata expression over the (preset-normalised) payload: when true the webhook is answered 200 and logged
+   * `skipped`.
+   */
   skipWhen: z.optional(z.string().check(z.minLength(1))),
   /** The body answered on success instead of the adapter's JSON, for senders that want a specific one. */
   response: z.optional(
@@ -179,7 +186,10 @@ export const EndpointConfigObject = z.strictObject({
       body: z.optional(z.record(z.string(), z.unknown())),
       /** The status of every accepted answer (default: 200 sync, 202 queued, held or handed to the queue). */
       status: z.optional(z.union([z.literal(200), z.literal(201), z.literal(202), z.literal(204)])),
-      /** `accept`: a webhook whose customer cannot be found (sync: or that the mapping refuses) is answered 2xx, not 422; the row is kept. */
+      /**
+       * `accept`: a webhook whose customer cannot be found (sync: or that the mapping refuses) is answered 2xx, not
+       * 422; the row is kept.
+       */
       unresolved: z._default(z.enum(['refuse', 'accept']), 'refuse'),
     }),
   ),

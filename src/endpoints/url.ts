@@ -7,7 +7,8 @@ export type WebhookUrl = { url: string; howToSend: string | null };
 /**
  * The whole URL to paste: `/hooks/<id>` on this Worker's origin, with `?token=<SECRET_NAME>` when the
  * endpoint reads its token from the query (the secret's name as a placeholder, never its value).
- * @example webhookUrl('https://a.example/admin/endpoints/landing', landing) // { url: 'https://a.example/hooks/landing?token=<LANDING_FORM_TOKEN>', … }
+ * @example webhookUrl('https://a.example/admin/endpoints/landing', landing) // { url:
+ * 'https://a.example/hooks/landing?token=<LANDING_FORM_TOKEN>', … }
  */
 export function webhookUrl(requestUrl: string, endpoint: StoredEndpoint): WebhookUrl {
   const send = howToSend(endpoint.config.verify);

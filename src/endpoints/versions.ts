@@ -45,12 +45,14 @@ export async function addVersion(
     db
       .prepare(
         `INSERT INTO endpoint_versions (endpoint_id, n, config, saved_by, saved_at, restored_from)
-         VALUES (?1, COALESCE((SELECT MAX(n) FROM endpoint_versions WHERE endpoint_id = ?1), 0) + 1, ?2, ?3, ?4, ?5) RETURNING n`,
+         VALUES (?1, COALESCE((SELECT MAX(n) FROM endpoint_versions WHERE endpoint_id = ?1), 0) + 1, ?2, ?3, ?4, ?5)
+         RETURNING n`,
       )
       .bind(endpointId, JSON.stringify(config), by, now, restoredFrom),
     db
       .prepare(
-        'DELETE FROM endpoint_versions WHERE endpoint_id = ?1 AND n <= (SELECT MAX(n) FROM endpoint_versions WHERE endpoint_id = ?1) - ?2',
+        `DELETE FROM endpoint_versions
+         WHERE endpoint_id = ?1 AND n <= (SELECT MAX(n) FROM endpoint_versions WHERE endpoint_id = ?1) - ?2`,
       )
       .bind(endpointId, KEEP_VERSIONS),
   ]);
@@ -60,7 +62,8 @@ export async function addVersion(
 export async function listVersions(db: D1Database, endpointId: string): Promise<Omit<Version, 'config'>[]> {
   const { results } = await db
     .prepare(
-      "SELECT endpoint_id, n, 'null' AS config, saved_by, saved_at, restored_from FROM endpoint_versions WHERE endpoint_id = ? ORDER BY n DESC",
+      `SELECT endpoint_id, n, 'null' AS config, saved_by, saved_at, restored_from FROM endpoint_versions
+       WHERE endpoint_id = ? ORDER BY n DESC`,
     )
     .bind(endpointId)
     .all<Row>();

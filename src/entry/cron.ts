@@ -1,6 +1,7 @@
 /**
  * The cron trigger (every 5 minutes, wrangler.toml): re-drive deliveries whose queue message was
- * lost, release what enabled endpoints still hold, enforce retention. The watch (silence, problems, the digest) is the console Worker's cron (src/console/worker.ts).
+ * lost, release what enabled endpoints still hold, enforce retention. The watch (silence, problems, the digest) is the
+ * console Worker's cron (src/console/worker.ts).
  */
 import { enforceRetention } from '../deliveries/retention';
 import { redrive } from '../pipeline/redrive';

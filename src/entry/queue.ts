@@ -10,7 +10,10 @@ import { adapterSecretValues } from '../secrets/resolver';
 export const DEAD_LETTER_QUEUE = 'crm-deliveries-dlq';
 const ID = /^[0-9a-z]{26}$/;
 
-/** How long a queued attempt waits for a CRM slot, and for a running delivery of its customer, before its message is retried later. */
+/**
+ * How long a queued attempt waits for a CRM slot, and for a running delivery of its customer, before its message is
+ * retried later.
+ */
 const QUEUED_SLOT_WAIT_MS = 10_000;
 const QUEUED_TURN_WAIT_MS = 5_000;
 
@@ -53,7 +56,8 @@ export async function handleQueue(
         else message.retry({ delaySeconds: done.delaySeconds });
         await drainLine(deps, done.next);
       } catch (err) {
-        // D1 or KV unreachable, or a bug: the queue tries again, and after max_retries the message goes to the dead-letter queue.
+        // D1 or KV unreachable, or a bug: the queue tries again, and after max_retries the message goes to the
+        // dead-letter queue.
         console.error(`delivery ${id}: attempt failed unexpectedly`, err);
         message.retry({ delaySeconds: 60 });
       }

@@ -1,7 +1,8 @@
 /**
  * Guessing without friction is over: failed console sign-ins and failed admin authentications are counted per
- * client network (an IPv4 address, an IPv6 /64: rotating addresses inside one /64 counts as one client) with the AUTH_RATE_LIMITER binding (10 a minute, wrangler.toml). Past the limit the client is answered
- * 429 with Retry-After, and until the period is over this isolate refuses it before even comparing a token.
+ * client network (an IPv4 address, an IPv6 /64: rotating addresses inside one /64 counts as one client) with the
+ * AUTH_RATE_LIMITER binding (10 a minute, wrangler.toml). Past the limit the client is answered 429 with Retry-After,
+ * and until the period is over this isolate refuses it before even comparing a token.
  */
 import { clientIp, clientNetwork } from '../shared/request';
 export const AUTH_RETRY_AFTER_SECONDS = 60;

@@ -65,7 +65,8 @@ export function onError(err: Error, c: Context) {
   if (err instanceof ApiError) {
     return c.json(errorBody(err.code, err.message, err.extra), err.status);
   }
-  // Hono's own HTTPException (e.g. from a middleware) keeps its status and gets our body, with the code its status means
+  // Hono's own HTTPException (e.g. from a middleware) keeps its status and gets our body, with the code its status
+  // means
   if ('getResponse' in err && 'status' in err && typeof err.status === 'number' && err.status < 500) {
     return c.json(
       errorBody(CODE_OF_STATUS[err.status] ?? 'invalid_body', err.message || 'Bad request'),

@@ -7,6 +7,7 @@
  * code runs, so a time limit could not stop a loop); JSONata's own `stack` and `sequence` guards do the rest.
  */
 import jsonata from 'jsonata';
+import { sentences } from '../shared/text';
 
 export const BUDGET = { steps: 100_000, depth: 300, sequence: 100_000, string: 2 * 1024 * 1024 } as const;
 
@@ -17,15 +18,21 @@ const ENTRY = Symbol.for('jsonata.__evaluate_entry');
 const EXIT = Symbol.for('jsonata.__evaluate_exit');
 type Frame = { base: { budgetSteps?: number } & Frame2 };
 
-/** Compiles JSONata under the budget. Throws like `jsonata()` for bad syntax, and for a regex that can backtrack without end. */
+/**
+ * Compiles JSONata under the budget. Throws like `jsonata()` for bad syntax, and for a regex that can backtrack without
+ * end.
+ */
 export function compileBudgeted(source: string): jsonata.Expression {
   const expression = jsonata(source, { stack: BUDGET.depth, sequence: BUDGET.sequence } as never);
   const ast = expression.ast();
   const unsafe = unsafeRegexes(ast);
   if (unsafe.length > 0) {
     throw new Error(
-      `regular expression /${unsafe[0]}/ can take exponential time (a repeated group holding a quantifier, or branches that start alike): ` +
+      sentences(
+        `regular expression /${unsafe[0]}/ can take exponential time`,
+        '(a repeated group holding a quantifier, or branches that start alike):',
         'use a character class, e.g. [\\w]* instead of (\\w|\\d)*',
+      ),
     );
   }
   const refused = refusedFunctions(ast);
@@ -49,7 +56,9 @@ export function compileBudgeted(source: string): jsonata.Expression {
   return expression;
 }
 
-/** The message of a budget error from JSONata's own guards (depth, sequence length) or ours; undefined for other errors. */
+/**
+ * The message of a budget error from JSONata's own guards (depth, sequence length) or ours; undefined for other errors.
+ */
 export function budgetMessage(err: unknown): string | undefined {
   if (err instanceof BudgetExceeded) return err.message;
   const code = (err as { code?: string } | null)?.code;
@@ -74,7 +83,10 @@ function unsafeRegexes(node: unknown, found: string[] = []): string[] {
 
 type Group = { quantifier: boolean; firsts: (string | null)[]; atStart: boolean };
 
-/** The quantifier at `source[i]`, if any: its text, and whether it repeats (`*`, `+`, `{n,}`, `{n,m}`, `{n}` with n > 1). */
+/**
+ * The quantifier at `source[i]`, if any: its text, and whether it repeats (`*`, `+`, `{n,}`, `{n,m}`, `{n}` with n >
+ * 1).
+ */
 function quantifierAt(source: string, i: number): { repeats: boolean } | null {
   const c = source[i];
   if (c === '*' || c === '+') return { repeats: true };
@@ -86,7 +98,10 @@ function quantifierAt(source: string, i: number): { repeats: boolean } | null {
   return { repeats: max > 1 };
 }
 
-/** The first atom of a branch, when it is one literal character (`\.` counts); `null` for a class, `.`, an escape class or a group. */
+/**
+ * The first atom of a branch, when it is one literal character (`\.` counts); `null` for a class, `.`, an escape class
+ * or a group.
+ */
 function literalAt(source: string, i: number): string | null {
   const c = source[i]!;
   if (c === '\\') {
@@ -286,7 +301,9 @@ type Frame2 = { bind(name: string, value: unknown): void; lookup(name: string): 
 const tooLong = (what: string, length: number) =>
   new BudgetExceeded(`expression exceeded its budget (${what} of ${length} characters; at most ${BUDGET.string})`);
 
-/** Refuses before the call a built-in whose result would pass the string budget: `$pad` to 100 MB, `$join` of copies. */
+/**
+ * Refuses before the call a built-in whose result would pass the string budget: `$pad` to 100 MB, `$join` of copies.
+ */
 const BOUNDED: Record<string, (args: unknown[]) => number> = {
   pad: ([str, width]) => Math.max(typeof str === 'string' ? str.length : 0, Math.abs(Math.trunc(Number(width) || 0))),
   join: ([strs, sep]) => {
@@ -301,7 +318,9 @@ const BOUNDED: Record<string, (args: unknown[]) => number> = {
   },
 };
 
-/** Binds the bounded built-ins on one evaluation's own frame, over JSONata's definitions (so signatures still apply). */
+/**
+ * Binds the bounded built-ins on one evaluation's own frame, over JSONata's definitions (so signatures still apply).
+ */
 function bindBounded(frame: Frame2): void {
   for (const [name, size] of Object.entries(BOUNDED)) {
     const original = frame.lookup(name) as Definition | undefined;

@@ -115,7 +115,10 @@ export function compileMapping(
 const cache = new Map<string, CompiledMapping>();
 const CACHE_LIMIT = 500;
 
-/** The compiled mapping of one configuration revision, compiled on first use. Throws if the stored config no longer compiles. */
+/**
+ * The compiled mapping of one configuration revision, compiled on first use. Throws if the stored config no longer
+ * compiles.
+ */
 export function compiledMappingFor(cacheKey: string, source: MappingSource): CompiledMapping {
   const hit = cache.get(cacheKey);
   if (hit) return hit;

@@ -3,6 +3,7 @@ import { cnMobile, digits } from './helpers';
 import { normaliseKey, type Lookup } from '../customers/keys';
 import { isCanonicalId } from '../shared/ids';
 import { budgetMessage } from './budget';
+import { sentences } from '../shared/text';
 
 /** What the expressions see: the parsed body as `$`, plus `$headers` (lower-case names) and `$query`. */
 export type MapInput = {
@@ -13,7 +14,9 @@ export type MapInput = {
 
 export type MapFailure =
   | { ok: false; reason: 'mapping_failed'; message: string; field: string; warnings: string[] }
-  /** `missing`: no id and nothing to look up (the delivery is unmatched); `malformed`: a value that is no id (invalid). */
+  /**
+   * `missing`: no id and nothing to look up (the delivery is unmatched); `malformed`: a value that is no id (invalid).
+   */
   | { ok: false; reason: 'customer_unresolved'; kind: 'missing' | 'malformed'; message: string; warnings: string[] };
 
 /** `customerId` when the payload names the customer; else `lookups` (normalised keys) to find it with. */
@@ -199,7 +202,10 @@ async function mapCustomer(
         ok: false,
         reason: 'customer_unresolved',
         kind: 'malformed',
-        message: `customerId expression yielded ${JSON.stringify(rawId).slice(0, 64)}, not a customer id (a positive decimal of at most 19 digits: no sign, exponent or leading zeros)`,
+        message: sentences(
+          `customerId expression yielded ${JSON.stringify(rawId).slice(0, 64)},`,
+          'not a customer id (a positive decimal of at most 19 digits: no sign, exponent or leading zeros)',
+        ),
         warnings,
       };
     }
@@ -227,7 +233,9 @@ async function mapCustomer(
   return { ok: true, customerId: null, lookups, fields, warnings };
 }
 
-/** The idempotency key of a payload: the expression's value or the header's; nothing means no dedupe (with a warning). */
+/**
+ * The idempotency key of a payload: the expression's value or the header's; nothing means no dedupe (with a warning).
+ */
 export async function idempotencyKeyOf(
   mapping: CompiledMapping,
   source: string | { header: string } | undefined,
@@ -248,7 +256,10 @@ export async function idempotencyKeyOf(
   // a key built of parts that are all empty (`form:serial:updated_at` -> "::") would make different leads duplicates
   if (!/[\p{L}\p{N}]/u.test(value))
     return {
-      warning: `idempotencyKey yielded "${value.slice(0, 40)}", only separators (its parts are empty); not deduplicated`,
+      warning: sentences(
+        `idempotencyKey yielded "${value.slice(0, 40)}", only separators (its parts are empty);`,
+        'not deduplicated',
+      ),
     };
   return { value };
 }
@@ -286,7 +297,10 @@ export async function shouldSkip(
   }
 }
 
-/** Who a lead is, for lists: the `name` and `phone` fields as the mapping yields them (text; a miss or an error is null). */
+/**
+ * Who a lead is, for lists: the `name` and `phone` fields as the mapping yields them (text; a miss or an error is
+ * null).
+ */
 export async function leadOf(
   mapping: CompiledMapping,
   input: MapInput,

@@ -12,7 +12,9 @@ const ConstantRule = z.strictObject({
 const FromRule = z.strictObject({
   /** JSONata expression evaluated against the payload. */
   from: z.string().check(z.minLength(1)),
-  /** Translates values, e.g. labels to option ids; a value missing from the map leaves the field out, with a warning. */
+  /**
+   * Translates values, e.g. labels to option ids; a value missing from the map leaves the field out, with a warning.
+   */
   map: z.optional(z.record(z.string(), JsonValue)),
   /** Applied when the expression (or the map) yields nothing. */
   default: z.optional(JsonValue),

@@ -79,7 +79,9 @@ export function bodyFailureStatus(failure: BodyFailure): ContentfulStatusCode {
 
 type Answered = { status: number; body: Record<string, unknown>; record: { id: string; status: string } };
 
-/** A form on a public page (anyone can post it and read the answer): the `html-form` preset, or public-form protections. */
+/**
+ * A form on a public page (anyone can post it and read the answer): the `html-form` preset, or public-form protections.
+ */
 export function isPublicForm(config: EndpointConfig): boolean {
   return (
     config.preset === 'html-form' || Boolean(config.cors || config.turnstile || config.honeypot || config.redirect)

@@ -49,6 +49,7 @@ import {
 } from './turn';
 import { decodeSignature, utf8 } from '../verify/crypto';
 import { parseJsonOr } from '../shared/json';
+import { sentences } from '../shared/text';
 
 export type AttemptDeps = DeliverDeps &
   TurnDeps & {
@@ -58,7 +59,10 @@ export type AttemptDeps = DeliverDeps &
   };
 
 /** What to do with the queue message. */
-/** `next`: the delivery of the same customer whose turn came with this one's end (queued already; may be attempted at once). */
+/**
+ * `next`: the delivery of the same customer whose turn came with this one's end (queued already; may be attempted at
+ * once).
+ */
 export type MessageAction = ({ action: 'ack' } | { action: 'retry'; delaySeconds: number }) & { next?: string };
 
 /** The body a delivery was received with (secrets scrubbed), or null once retention removed it. */
@@ -77,7 +81,10 @@ export function storedRequest(row: DeliveryRow, bytes: Uint8Array) {
   };
 }
 
-/** Takes the lease on a due delivery (one CRM call at a time, whatever the queue sends twice): the row, or what to do with the message. */
+/**
+ * Takes the lease on a due delivery (one CRM call at a time, whatever the queue sends twice): the row, or what to do
+ * with the message.
+ */
 async function lease(
   deps: AttemptDeps,
   deliveryId: string,
@@ -258,10 +265,15 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   return endDelivered(end, delivered, row, endpoint.config, prepared.value, now);
 }
 
-const BODILESS =
-  'the Worker stopped during this sync delivery before the CRM applied it, and its body (a big one) was kept only for the final row: ask the sender to send it again';
+const BODILESS = sentences(
+  'the Worker stopped during this sync delivery before the CRM applied it, and its body (a big one)',
+  'was kept only for the final row: ask the sender to send it again',
+);
 
-/** The endpoint was disabled while this delivery waited: it is held (no CRM call made), and released when the endpoint is enabled. */
+/**
+ * The endpoint was disabled while this delivery waited: it is held (no CRM call made), and released when the endpoint
+ * is enabled.
+ */
 async function holdRow(deps: AttemptDeps, row: DeliveryRow, place: Place | null): Promise<MessageAction> {
   // out of its customer's line while held (its release takes a new place): it holds back nobody meanwhile
   if (place) await endTurnAt(deps, place, 'ended');
@@ -281,7 +293,10 @@ function endUnmapped(
   return end(status, status, prepared.failure.reason, prepared.failure.message);
 }
 
-/** The end of an attempt that reached the deliver step: delivered, unchanged, nobody to update, or a failure to retry or give up on. */
+/**
+ * The end of an attempt that reached the deliver step: delivered, unchanged, nobody to update, or a failure to retry or
+ * give up on.
+ */
 function endDelivered(
   end: End,
   delivered: Delivered,
@@ -305,7 +320,10 @@ function endDelivered(
       create_state: 'unconfirmed',
     });
   if (delivered.kind === 'created') {
-    const message = `created customer ${delivered.customerId} (its lookup keys learned: the next webhook of this person updates it)`;
+    const message = sentences(
+      `created customer ${delivered.customerId}`,
+      '(its lookup keys learned: the next webhook of this person updates it)',
+    );
     return end(
       'delivered',
       'delivered',

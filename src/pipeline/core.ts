@@ -17,7 +17,9 @@ import { parseBody, type BodyFailure } from '../receive/body';
 import type { Delivered } from './deliver';
 import { scrubJson } from './record';
 
-/** A request as the core needs it: the raw body, its content type, and what expressions see as `$headers` and `$query`. */
+/**
+ * A request as the core needs it: the raw body, its content type, and what expressions see as `$headers` and `$query`.
+ */
 export type CoreRequest = {
   bytes: Uint8Array;
   contentType: string | null;
@@ -185,7 +187,9 @@ export function failureOutcome(
 /** What goes on the queue: only the delivery's id (messages are at most 128 KB; D1 holds the rest). */
 export type DeliveryMessage = { id: string };
 
-/** Sends a delivery's id to the queue. A failed send is logged, not thrown: the row is due, and the cron re-drives it. */
+/**
+ * Sends a delivery's id to the queue. A failed send is logged, not thrown: the row is due, and the cron re-drives it.
+ */
 export async function enqueue(queue: Queue<DeliveryMessage>, id: string, delaySeconds?: number): Promise<boolean> {
   try {
     await queue.send({ id }, delaySeconds ? { delaySeconds } : undefined);

@@ -45,7 +45,10 @@ export async function answerCreate(
   return { ok: true };
 }
 
-/** The lead's lookup keys (mapped from its stored body under today's configuration), learned for the customer a person named. */
+/**
+ * The lead's lookup keys (mapped from its stored body under today's configuration), learned for the customer a person
+ * named.
+ */
 async function learnKeysOf(
   env: { DB: D1Database; ENDPOINTS: KVNamespace },
   row: NonNullable<Awaited<ReturnType<typeof getDeliveryRow>>>,

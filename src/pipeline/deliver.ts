@@ -1,7 +1,8 @@
 /**
  * The deliver step: find the customer (the payload's id, else the lookup keys); then, in the customer's turn and with
  * a CRM slot (./turn.ts), read the current record when the update mode needs it, send only what should change, and
- * learn keys from the answer. Used inline (sync) and by the queue consumer; it never throws for anything the CRM can do.
+ * learn keys from the answer. Used inline (sync) and by the queue consumer; it never throws for anything the CRM can
+ * do.
  */
 import { findKeys, importKeys, learnStatement, normaliseKey } from '../customers/keys';
 import { needsCurrent, planUpdate, type UpdateConfig } from '../customers/update';
@@ -36,7 +37,10 @@ export type Delivered =
       after: D1PreparedStatement[];
       skipped: string[];
     }
-  /** A create call whose outcome is unknown (a timeout, a 5xx, an answer without an id, an earlier try that stopped): a person checks the CRM. */
+  /**
+   * A create call whose outcome is unknown (a timeout, a 5xx, an answer without an id, an earlier try that stopped): a
+   * person checks the CRM.
+   */
   | { kind: 'unconfirmed'; message: string; result: CrmResult | null }
   | {
       kind: 'failed';
@@ -50,7 +54,9 @@ export type UpdateDelivered = Exclude<Delivered, { kind: 'created' | 'unconfirme
 
 export type Resolved = { id: string; foundBy: string[] };
 
-/** Finds the customer: the payload's id, else the lookup keys, every key that matches agreeing (`foundBy`: those keys). */
+/**
+ * Finds the customer: the payload's id, else the lookup keys, every key that matches agreeing (`foundBy`: those keys).
+ */
 export async function resolveCustomer(
   db: D1Database,
   moduleId: string,
@@ -98,7 +104,10 @@ export function withWhyNot<T extends Extract<Delivered, { kind: 'unmatched' | 'c
   return whyNot === 'keep' || found.kind !== 'unmatched' ? found : { ...found, message: `${found.message}; ${whyNot}` };
 }
 
-/** What a delivery that may create knows of its earlier tries: whether one began a create, and how to record that this one does. */
+/**
+ * What a delivery that may create knows of its earlier tries: whether one began a create, and how to record that this
+ * one does.
+ */
 export type CreateIntent = { startedBefore: boolean; markStarted: () => Promise<unknown> };
 
 /**
@@ -174,13 +183,18 @@ export async function learnLookups(
   if (rows.length > 0) await importKeys(db, moduleId, rows, 'learned', now);
 }
 
-/** How many CRM calls a delivery will make: 2 with a read first, 1 for the update alone, 0 when nothing is to be sent. */
+/**
+ * How many CRM calls a delivery will make: 2 with a read first, 1 for the update alone, 0 when nothing is to be sent.
+ */
 export function callsFor(target: Target, mapping: CompiledMapping, mapped: Extract<MapResult, { ok: true }>): number {
   if (needsCurrent(target.update, mapping.overwrites)) return 2;
   return planUpdate(target.update, mapped.fields, mapping.overwrites, null).kind === 'unchanged' ? 0 : 1;
 }
 
-/** Delivers a mapped webhook to its customer, found already (`resolveCustomer`), in the customer's turn and with its slot. */
+/**
+ * Delivers a mapped webhook to its customer, found already (`resolveCustomer`), in the customer's turn and with its
+ * slot.
+ */
 export async function deliverToCrm(
   deps: DeliverDeps,
   target: Target,

@@ -10,7 +10,9 @@ import { MISCONFIGURED, SIGNATURE_REFUSED } from './answers';
 import { newRecord, queryObject, visibleHeaders } from './record';
 import type { Outcome, PipelineDeps } from './webhook';
 
-/** The answer and row for a webhook whose endpoint exists but cannot be used as stored (503: the sender should retry). */
+/**
+ * The answer and row for a webhook whose endpoint exists but cannot be used as stored (503: the sender should retry).
+ */
 export function misconfigured(endpointId: string, request: Request, message: string): Outcome {
   const now = Date.now();
   const id = newDeliveryId(now);

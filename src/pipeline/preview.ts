@@ -47,7 +47,10 @@ export type PreviewResult = {
   warnings: string[];
 };
 
-/** What a sample would do under a configuration: the core's `prepare` and customer resolution, stopping before the CRM call. */
+/**
+ * What a sample would do under a configuration: the core's `prepare` and customer resolution, stopping before the CRM
+ * call.
+ */
 export async function previewWebhook(
   db: D1Database,
   crm: CrmSettings,
@@ -212,7 +215,10 @@ export async function storedSample(db: D1Database, id: string): Promise<StoredSa
   };
 }
 
-/** A sample as the mapping would see it under a preset (parsed and normalised), whether or not the configuration is valid yet. */
+/**
+ * A sample as the mapping would see it under a preset (parsed and normalised), whether or not the configuration is
+ * valid yet.
+ */
 export async function sampleView(presetName: string | undefined, sample: Sample, redact?: string[]): Promise<unknown> {
   const parsed = await parseBody(sample.bytes, sample.contentType);
   if (!parsed.ok) return undefined;

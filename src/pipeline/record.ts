@@ -155,7 +155,10 @@ function scrubRequest(request: CrmRequest, secrets: string[]): CrmRequest {
   return { ...request, url, headers, bodyText: scrubSecrets(body, escaped) };
 }
 
-/** A JSON value with each secret replaced by *** wherever it appears, also inside longer strings (escaped as JSON writes it). */
+/**
+ * A JSON value with each secret replaced by *** wherever it appears, also inside longer strings (escaped as JSON writes
+ * it).
+ */
 export function scrubJson<T>(value: T, secrets: string[]): T {
   const text = JSON.stringify(value);
   const escaped = secrets.map((s) => JSON.stringify(s).slice(1, -1));
@@ -190,12 +193,18 @@ export function keepForReplay(record: NewDelivery, replayText: string | null, by
   }
 }
 
-/** Masks the stored payload from a body already parsed (re-serialised as JSON, the masked values replaced everywhere). */
+/**
+ * Masks the stored payload from a body already parsed (re-serialised as JSON, the masked values replaced everywhere).
+ */
 export function maskParsed(record: NewDelivery, value: unknown, paths: string[]): void {
   const { value: masked, originals } = redactPaths(value, paths);
   record.payload = scrubText(JSON.stringify(masked), sensitiveForms(originals));
   record.warnings.push('payload stored redacted (as parsed JSON)');
 }
+
+/** What stands in the log for a body the endpoint redacts but that cannot be masked field by field. */
+export const withheld = (bytes: Uint8Array, why: 'the request was not verified' | 'the body could not be parsed') =>
+  `[${bytes.byteLength} bytes withheld: the endpoint redacts fields and ${why}]`;
 
 /**
  * Masks a refused request's payload. One refused before verification is not worth parsing (anyone can send
@@ -203,12 +212,12 @@ export function maskParsed(record: NewDelivery, value: unknown, paths: string[])
  */
 export async function maskRefused(record: NewDelivery, bytes: Uint8Array, paths: string[]): Promise<void> {
   if (record.verified === 0) {
-    record.payload = `[${bytes.byteLength} bytes withheld: the endpoint redacts fields and the request was not verified]`;
+    record.payload = withheld(bytes, 'the request was not verified');
     return;
   }
   const parsed = await parseBody(bytes, record.content_type);
   if (!parsed.ok) {
-    record.payload = `[${bytes.byteLength} bytes withheld: the endpoint redacts fields and the body could not be parsed]`;
+    record.payload = withheld(bytes, 'the body could not be parsed');
     return;
   }
   maskParsed(record, parsed.value, paths);

@@ -172,7 +172,10 @@ export async function releaseHeldOfEnabled(
   return released;
 }
 
-/** An endpoint was deleted: what it held or still had on its way ends `cancelled`, never delivered to a later endpoint of the same id. */
+/**
+ * An endpoint was deleted: what it held or still had on its way ends `cancelled`, never delivered to a later endpoint
+ * of the same id.
+ */
 export function cancelDeleted(db: D1Database, endpointId: string, now: number): Promise<number> {
   return cancelForDeletedEndpoint(db, endpointId, now);
 }

@@ -20,6 +20,7 @@ import { type DeliveryStatus, IN_FLIGHT } from '../deliveries/store';
 import type { MapResult } from '../mapping/map';
 import { type DeliveryMessage, enqueue } from './core';
 import type { Resolved } from './deliver';
+import { sentences } from '../shared/text';
 
 export type { Place };
 
@@ -170,6 +171,9 @@ export function waitReasonOf(turn: Exclude<Begin, { kind: 'granted' | 'supersede
     };
   return {
     reason: 'crm_busy',
-    message: `the CRM's limits are reached for now (${turn.why ?? 'calls in flight or per second'}); tried again shortly`,
+    message: sentences(
+      `the CRM's limits are reached for now (${turn.why ?? 'calls in flight or per second'});`,
+      'tried again shortly',
+    ),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * One webhook through the pipeline: receive -> verify -> parse -> public-form checks -> map (./core.ts) ->
- * dedupe -> find the customer -> its turn (./turn.ts) -> deliver now (./deliver.ts) or queue. `processWebhook` returns the answer for the sender with the row
- * and the explicit list of D1 writes still to make; it never throws for anything a sender or the CRM can do.
+ * dedupe -> find the customer -> its turn (./turn.ts) -> deliver now (./deliver.ts) or queue. `processWebhook` returns
+ * the answer for the sender with the row and the explicit list of D1 writes still to make; it never throws for anything
+ * a sender or the CRM can do.
  */
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { CrmResult, CrmSettings } from '../crm/client';
@@ -58,8 +59,10 @@ import {
   statementsOf,
   visibleHeaders,
   type Write,
+  withheld,
 } from './record';
 import { isRecord } from '../shared/json';
+import { sentences } from '../shared/text';
 
 export type PipelineDeps = {
   crm: CrmSettings;
@@ -69,18 +72,27 @@ export type PipelineDeps = {
   turnstileUrl: string;
   fetch: typeof fetch;
   secrets: SecretResolver;
-  /** The adapter's own secret values (the CRM token, ADMIN_TOKEN, SECRETS_KEY): scrubbed from everything stored and answered. */
+  /**
+   * The adapter's own secret values (the CRM token, ADMIN_TOKEN, SECRETS_KEY): scrubbed from everything stored and
+   * answered.
+   */
   knownSecrets: string[];
   now: () => number;
   coordination: Coordination;
-  /** How long a sync webhook waits for a CRM slot, or for its customer's running delivery, before it goes to the queue instead. */
+  /**
+   * How long a sync webhook waits for a CRM slot, or for its customer's running delivery, before it goes to the queue
+   * instead.
+   */
   slotWaitMs: number;
   turnWaitMs: number;
   /** Work that may finish after the answer (giving back the customer's turn and the CRM slot). */
   defer: (work: Promise<unknown>) => void;
 };
 
-/** The answer for the sender, the row, and the D1 writes still to make; `response` when the answer is not the usual JSON (a handshake). */
+/**
+ * The answer for the sender, the row, and the D1 writes still to make; `response` when the answer is not the usual JSON
+ * (a handshake).
+ */
 export type Outcome = {
   status: ContentfulStatusCode;
   body: Record<string, unknown>;
@@ -110,7 +122,9 @@ type Run = {
   /** The body as UTF-8 text, decoded once (null when it is not UTF-8). */
   text: string | null;
   stored: boolean;
-  /** Every secret value known so far (the adapter's, then the endpoint's): never stored, never answered, never sent on. */
+  /**
+   * Every secret value known so far (the adapter's, then the endpoint's): never stored, never answered, never sent on.
+   */
   secrets: string[];
 };
 
@@ -245,7 +259,10 @@ async function receive(run: Run): Promise<Outcome | null> {
   return { ...(await finish(run, 200, 'handshake', null, handshake.detail, {})), response: handshake.response };
 }
 
-/** 2. The sender, over the raw bytes, before anything is parsed. `replayText`: the body to keep (secrets scrubbed), null when not UTF-8. */
+/**
+ * 2. The sender, over the raw bytes, before anything is parsed. `replayText`: the body to keep (secrets scrubbed), null
+ * when not UTF-8.
+ */
 async function verify(run: Run): Promise<{ ok: true; replayText: string | null } | { ok: false; outcome: Outcome }> {
   const { request, record } = run;
   const input = {
@@ -286,20 +303,24 @@ async function keepForReview(run: Run): Promise<void> {
   if (run.config.redact?.length) {
     const parsed = await parseBody(run.bytes!, record.content_type, run.text);
     if (parsed.ok) maskParsed(record, parsed.value, run.config.redact);
-    else
-      record.payload = `[${run.bytes!.byteLength} bytes withheld: the endpoint redacts fields and the body could not be parsed]`;
+    else record.payload = withheld(run.bytes!, 'the body could not be parsed');
   }
   keepForReplay(record, replayText, run.bytes!);
   scrubBodies(record, run.secrets);
   run.stored = true;
   record.warnings.push(
-    'kept for review: once sure it came from your sender, accept it in the console (推送记录 → 接受并推送) to deliver it',
+    sentences(
+      'kept for review:',
+      'once sure it came from your sender, accept it in the console (推送记录 → 接受并推送) to deliver it',
+    ),
   );
 }
 
 const isCredentialReason = (reason: string): boolean => (CREDENTIAL_REASONS as readonly string[]).includes(reason);
 
-/** 3. A public form's checks: a filled honeypot (answered like a success, never sent), a Turnstile token (checked once). */
+/**
+ * 3. A public form's checks: a filled honeypot (answered like a success, never sent), a Turnstile token (checked once).
+ */
 async function gate(run: Run, value: unknown): Promise<Outcome | null> {
   const { config, record } = run;
   if (config.honeypot && isFilled(value, config.honeypot)) {
@@ -362,7 +383,10 @@ function notMapped(run: Run, prepared: Exclude<Prepared, { ok: true }>): Promise
   );
 }
 
-/** The stored payload masked where the endpoint says so; the real body (secrets scrubbed) kept beside it for the queue and replay. */
+/**
+ * The stored payload masked where the endpoint says so; the real body (secrets scrubbed) kept beside it for the queue
+ * and replay.
+ */
 function storeBodies(run: Run, value: unknown, replayText: string | null): void {
   if (run.config.redact?.length) maskParsed(run.record, value, run.config.redact);
   keepForReplay(run.record, replayText, run.bytes!);
@@ -500,7 +524,10 @@ async function recordAndQueue(
   return { status: 202, body: { deliveryId: record.id, status: 'queued' }, record, writes: [] };
 }
 
-/** The customer sequence a webhook recorded for later (queued or held) belongs to: found by id or keys, else by its first key. */
+/**
+ * The customer sequence a webhook recorded for later (queued or held) belongs to: found by id or keys, else by its
+ * first key.
+ */
 async function placeAtReceipt(run: Run, prepared: Extract<Prepared, { ok: true }>): Promise<Place | null> {
   const resolved = await resolveCustomer(run.deps.db, run.config.crm.moduleId, prepared.mapped);
   return placeOf(
@@ -663,7 +690,9 @@ async function toQueue(
   return outcome;
 }
 
-/** Older than what was applied to this customer from this endpoint: not sent; answered 200 (the sender did its part). */
+/**
+ * Older than what was applied to this customer from this endpoint: not sent; answered 200 (the sender did its part).
+ */
 function superseded(
   run: Run,
   turn: { by: string; byVersion: string | null; next: string | null },
@@ -721,7 +750,9 @@ async function afterCrm(run: Run, delivered: UpdateDelivered, value: unknown, cl
   );
 }
 
-/** A failed CRM call: handed to the queue when retryable and the endpoint says so (recorded first, then 202), else 502. */
+/**
+ * A failed CRM call: handed to the queue when retryable and the endpoint says so (recorded first, then 202), else 502.
+ */
 async function crmFailed(run: Run, result: Extract<CrmResult, { ok: false }>, release: Write[]): Promise<Outcome> {
   const { record, config, deps } = run;
   const next = failureOutcome(result, config.delivery, 1, config.delivery.onFailure === 'retry', 'failed');

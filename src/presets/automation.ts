@@ -1,4 +1,5 @@
 import type { Preset } from './types';
+import { sentences } from '../shared/text';
 
 /**
  * Automation bridges (Make, n8n, Pipedream): the way Meta, TikTok, LinkedIn and HubSpot leads reach a webhook today.
@@ -13,6 +14,13 @@ export const automation: Preset = {
     verify: { type: 'token', header: 'x-webhook-token', secret: 'AUTOMATION_TOKEN' },
     customerId: 'crm_id',
   },
-  recipe:
-    'In the scenario / workflow, add an HTTP request: method POST, URL = the endpoint URL, header X-Webhook-Token = <AUTOMATION_TOKEN>, body type JSON with one key per field (crm_id, name, phone, ...). Make: "HTTP > Make a request"; n8n: "HTTP Request" node, Send Headers + Send Body (JSON); Pipedream: an HTTP request step. Map name, phone, ... by the keys you chose.',
+  recipe: sentences(
+    'In the scenario / workflow, add an HTTP request:',
+    'method POST, URL = the endpoint URL, header X-Webhook-Token = <AUTOMATION_TOKEN>,',
+    'body type JSON with one key per field (crm_id, name, phone, ...).',
+    'Make: "HTTP > Make a request"; n8n: "HTTP Request" node, Send Headers + Send Body (JSON); Pipedream:',
+    'an HTTP request step.',
+    'Map name, phone, ...',
+    'by the keys you chose.',
+  ),
 };

@@ -1,4 +1,5 @@
 import { isObject, type Preset } from './types';
+import { sentences } from '../shared/text';
 
 /**
  * The keys the receiver types into 飞鱼 CRM's push rule (Feiyu has no fixed payload: each ticked field gets the JSON
@@ -58,10 +59,19 @@ export const feiyu: Preset = {
     return out;
   },
   recipe:
-    '飞鱼CRM → 设置 → API设置 → 线索推送规则 → 新建规则：请求方式 POST，地址粘贴上面的完整地址（把 <FEIYU_TOKEN> 换成密钥值）。' +
+    sentences(
+      '飞鱼CRM → 设置 → API设置 → 线索推送规则 → 新建规则：',
+      '请求方式 POST，地址粘贴上面的完整地址（把 <FEIYU_TOKEN> 换成密钥值）。',
+    ) +
     `勾选要推送的字段，并把 JSON 键名填成：${Object.entries(FEIYU_KEYS)
       .map(([key, label]) => `${label} → ${key}`)
       .join('，')}（也可加一个固定值字段 source = feiyu 标明来源）。` +
-    '返回设置：消息字段填 message，状态码字段填 code，成功码填 200，失败码填 500。保存前飞鱼会发一条测试推送（示例数据），这里会回答成功，它在推送记录里显示为“找不到客户”，不会写进 CRM。' +
-    ' (English: POST the URL; type the JSON keys listed; declare the answer key code, success 200; the demo push is answered as success.)',
+    sentences(
+      '返回设置：消息字段填 message，状态码字段填 code，成功码填 200，失败码填 500。',
+      '保存前飞鱼会发一条测试推送（示例数据），这里会回答成功，它在推送记录里显示为“找不到客户”，不会写进 CRM。',
+    ) +
+    sentences(
+      ' (English: POST the URL; type the JSON keys listed; declare the answer key code, success 200;',
+      'the demo push is answered as success.)',
+    ),
 };

@@ -1,6 +1,9 @@
 import { isObject, type Preset } from './types';
+import { sentences } from '../shared/text';
 
-/** Google Ads lead form extensions: `user_column_data` keyed by `column_id`, `google_key` checked, `lead_id` dedupes. */
+/**
+ * Google Ads lead form extensions: `user_column_data` keyed by `column_id`, `google_key` checked, `lead_id` dedupes.
+ */
 export const googleAdsLeadForm: Preset = {
   name: 'google-ads-lead-form',
   title: 'Google Ads lead form',
@@ -24,6 +27,9 @@ export const googleAdsLeadForm: Preset = {
       if (isObject(c) && typeof c.column_id === 'string') columns[c.column_id] = c.string_value;
     return { ...body, user_column_data: columns };
   },
-  recipe:
-    'Google Ads > the lead form asset > Lead delivery > Webhook integration: paste the URL as "Webhook URL" and a random string as "Key" (set it with PUT /admin/secrets/GOOGLE_ADS_KEY), then "Send test data": test leads (is_test: true) are answered 200 and logged as skipped.',
+  recipe: sentences(
+    'Google Ads > the lead form asset > Lead delivery > Webhook integration:',
+    'paste the URL as "Webhook URL" and a random string as "Key" (set it with PUT /admin/secrets/GOOGLE_ADS_KEY),',
+    'then "Send test data": test leads (is_test: true) are answered 200 and logged as skipped.',
+  ),
 };

@@ -1,4 +1,5 @@
 import type { Preset } from './types';
+import { sentences } from '../shared/text';
 
 /** A plain HTML form posting from a browser (urlencoded or multipart), with the public-form protections. */
 export const htmlForm: Preset = {
@@ -11,6 +12,9 @@ export const htmlForm: Preset = {
     rateLimit: true,
     customerId: 'crm_id',
   },
-  recipe:
-    '<form method="post" action="<endpoint URL>?token=<FORM_TOKEN>"> with an <input name="website" style="display:none"> honeypot; add "redirect" for thank-you pages, "turnstile" against bots, "cors" for fetch() posts.',
+  recipe: sentences(
+    '<form method="post" action="<endpoint URL>?token=<FORM_TOKEN>">',
+    'with an <input name="website" style="display:none"> honeypot;',
+    'add "redirect" for thank-you pages, "turnstile" against bots, "cors" for fetch() posts.',
+  ),
 };

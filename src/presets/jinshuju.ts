@@ -1,4 +1,5 @@
 import { isObject, type Preset } from './types';
+import { sentences } from '../shared/text';
 
 // `address` is the detailed line older forms send (newer ones: `street`)
 const ADDRESS_PARTS = ['province', 'city', 'district', 'street', 'address'];
@@ -41,6 +42,11 @@ export const jinshuju: Preset = {
     }
     return { ...body, entry };
   },
-  recipe:
-    '金数据 > 表单 > 设置 > 数据推送 (Webhook): paste the URL with ?token=<JINSHUJU_TOKEN> and choose JSON. Map entry.field_1 (or entry.field1); multi-choice fields are arrays, an address is an object and also one line as entry.field_N_text. Jinshuju stops pushing after 6 failed answers in a row and does not re-send what came in between: this preset queues (answers at once) and answers 200.',
+  recipe: sentences(
+    '金数据 > 表单 > 设置 > 数据推送 (Webhook): paste the URL with ?token=<JINSHUJU_TOKEN> and choose JSON.',
+    'Map entry.field_1 (or entry.field1);',
+    'multi-choice fields are arrays, an address is an object and also one line as entry.field_N_text.',
+    'Jinshuju stops pushing after 6 failed answers in a row and does not re-send what came in between:',
+    'this preset queues (answers at once) and answers 200.',
+  ),
 };

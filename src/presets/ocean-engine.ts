@@ -1,6 +1,10 @@
 import { isObject, type Preset } from './types';
+import { sentences } from '../shared/text';
 
-/** Ocean Engine (巨量引擎) lead push: the verify_webhook challenge; `clue_id`, `telephone`, `remark_dict`. Unverified lead format. */
+/**
+ * Ocean Engine (巨量引擎) lead push: the verify_webhook challenge; `clue_id`, `telephone`, `remark_dict`. Unverified
+ * lead format.
+ */
 export const oceanEngine: Preset = {
   name: 'ocean-engine',
   title: '巨量引擎 Ocean Engine leads',
@@ -33,6 +37,12 @@ export const oceanEngine: Preset = {
     }
     return { ...body, telephone, advertiser_id: advertiserId, remark_dict: remarks };
   },
-  recipe:
-    '巨量引擎 > 线索通 (Feiyu) > 线索推送 / 数据推送: paste the URL with ?token=<OCEAN_ENGINE_TOKEN>; the platform first sends a verify_webhook challenge, answered automatically. Pushes signed with the app’s client secret (X-Douyin-Signature) can be checked instead of the token: "verify": { "type": "hmac", "preset": "douyin", "secret": "OCEAN_ENGINE_CLIENT_SECRET" }. Map name, telephone, remark_dict.<question>. The lead fields come from third-party descriptions only.',
+  recipe: sentences(
+    '巨量引擎 > 线索通 (Feiyu) > 线索推送 / 数据推送: paste the URL with ?token=<OCEAN_ENGINE_TOKEN>;',
+    'the platform first sends a verify_webhook challenge, answered automatically.',
+    'Pushes signed with the app’s client secret (X-Douyin-Signature) can be checked instead of the token: "verify":',
+    '{ "type": "hmac", "preset": "douyin", "secret": "OCEAN_ENGINE_CLIENT_SECRET" }.',
+    'Map name, telephone, remark_dict.<question>.',
+    'The lead fields come from third-party descriptions only.',
+  ),
 };

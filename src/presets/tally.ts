@@ -1,4 +1,5 @@
 import { isObject, type Preset } from './types';
+import { sentences } from '../shared/text';
 
 function fieldValue(field: Record<string, unknown>): unknown {
   const options = Array.isArray(field.options) ? (field.options as Record<string, unknown>[]) : null;
@@ -27,6 +28,9 @@ export const tally: Preset = {
     }
     return { ...body.data, eventId: body.eventId, fields };
   },
-  recipe:
-    'Tally > your form > Integrations > Webhooks > Connect: paste the URL and set a signing secret (TALLY_SECRET). Map fields.<label> (e.g. fields.Phone) or fields.<question key>.',
+  recipe: sentences(
+    'Tally > your form > Integrations > Webhooks > Connect: paste the URL and set a signing secret (TALLY_SECRET).',
+    'Map fields.<label> (e.g.',
+    'fields.Phone) or fields.<question key>.',
+  ),
 };

@@ -1,4 +1,5 @@
 import { isObject, type Preset } from './types';
+import { sentences } from '../shared/text';
 
 /** The value of one Typeform answer: it sits under the key its `type` names; choices become their labels. */
 function answerValue(answer: Record<string, unknown>): unknown {
@@ -43,6 +44,10 @@ export const typeform: Preset = {
       answers,
     };
   },
-  recipe:
-    'Typeform > your form > Connect > Webhooks > Add a webhook: paste the URL, then Edit > Secret: the same value as TYPEFORM_SECRET. Give each question a readable ref (Logic/Question settings) and map answers.<ref>; hidden fields are hidden.<name>.',
+  recipe: sentences(
+    'Typeform > your form > Connect > Webhooks > Add a webhook: paste the URL, then Edit > Secret:',
+    'the same value as TYPEFORM_SECRET.',
+    'Give each question a readable ref (Logic/Question settings) and map answers.<ref>;',
+    'hidden fields are hidden.<name>.',
+  ),
 };

@@ -10,7 +10,10 @@ export type Preset = {
   config: Record<string, unknown>;
   /** The payload as the field mapping sees it (`$` in expressions); the raw body is kept as received. */
   view?: (body: unknown) => unknown;
-  /** Where to paste the URL in the sender's UI (English, as the admin API lists it; Chinese: src/console/i18n/recipes.ts). */
+  /**
+   * Where to paste the URL in the sender's UI (English, as the admin API lists it; Chinese:
+   * src/console/i18n/recipes.ts).
+   */
   recipe: string;
 };
 

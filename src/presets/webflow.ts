@@ -1,4 +1,5 @@
 import { isObject, type Preset } from './types';
+import { sentences } from '../shared/text';
 
 /** Webflow form submissions: `payload.data` keyed by field label; timestamped signature. */
 export const webflow: Preset = {
@@ -19,6 +20,11 @@ export const webflow: Preset = {
       data: isObject(body.payload.data) ? body.payload.data : {},
     };
   },
-  recipe:
-    'Webflow > Site settings > Apps & integrations > Webhooks > Add webhook: trigger "Form submission", paste the URL with ?token=<WEBFLOW_TOKEN> (dashboard webhooks are not signed). A webhook created through the Webflow API (POST /sites/{site_id}/webhooks) is signed with its own secret: use "verify": { "type": "hmac", "preset": "webflow", "secret": "WEBFLOW_SECRET" } instead. Map data.`<Field Label>` (backticks for labels with spaces).',
+  recipe: sentences(
+    'Webflow > Site settings > Apps & integrations > Webhooks > Add webhook:',
+    'trigger "Form submission", paste the URL with ?token=<WEBFLOW_TOKEN> (dashboard webhooks are not signed).',
+    'A webhook created through the Webflow API (POST /sites/{site_id}/webhooks) is signed with its own secret:',
+    'use "verify": { "type": "hmac", "preset": "webflow", "secret": "WEBFLOW_SECRET" } instead.',
+    'Map data.`<Field Label>` (backticks for labels with spaces).',
+  ),
 };

@@ -1,6 +1,10 @@
 import { isObject, type Preset } from './types';
+import { sentences } from '../shared/text';
 
-/** Xiaohongshu lead push: `data.data[]` `{label, value}` pairs keyed by label; `leads_id` + push time dedupes. Unverified format. */
+/**
+ * Xiaohongshu lead push: `data.data[]` `{label, value}` pairs keyed by label; `leads_id` + push time dedupes.
+ * Unverified format.
+ */
 export const xiaohongshu: Preset = {
   name: 'xiaohongshu',
   title: '小红书 Xiaohongshu leads',
@@ -26,6 +30,9 @@ export const xiaohongshu: Preset = {
     }
     return { ...body, fields };
   },
-  recipe:
-    "小红书聚光 > 工具 > 线索 > 线索推送 (API/Webhook): paste the URL and the token (XIAOHONGSHU_SECRET). Map fields.`姓名`, fields.`手机号`. The signature scheme comes from third-party descriptions only: check the first deliveries' rows.",
+  recipe: sentences(
+    '小红书聚光 > 工具 > 线索 > 线索推送 (API/Webhook): paste the URL and the token (XIAOHONGSHU_SECRET).',
+    'Map fields.`姓名`, fields.`手机号`. The signature scheme comes from third-party descriptions only:',
+    "check the first deliveries' rows.",
+  ),
 };

@@ -1,4 +1,5 @@
 import { parseJsonLossless } from './json';
+import { sentences } from '../shared/text';
 
 /** The default body limit; an endpoint may raise it up to MAX_BODY_LIMIT with `maxBodyBytes`. */
 export const DEFAULT_BODY_LIMIT = 256 * 1024;
@@ -104,7 +105,8 @@ function addField(target: Record<string, unknown>, key: string, value: string) {
 
 /**
  * Parses a body by content type into the value the mapping sees:
- * JSON (lossless ids), or an object of form fields (repeated keys become arrays; multipart files are skipped with a warning).
+ * JSON (lossless ids), or an object of form fields (repeated keys become arrays; multipart files are skipped with a
+ * warning).
  */
 export async function parseBody(
   bytes: Uint8Array,
@@ -119,7 +121,10 @@ export async function parseBody(
     return {
       ok: false,
       reason: 'unsupported_media_type',
-      message: `Content-Type ${contentType} is not supported; send application/json, application/x-www-form-urlencoded or multipart/form-data`,
+      message: sentences(
+        `Content-Type ${contentType} is not supported;`,
+        'send application/json, application/x-www-form-urlencoded or multipart/form-data',
+      ),
     };
   }
   const warnings: string[] = [];
@@ -141,7 +146,10 @@ export async function parseBody(
       const json = jsonSentAsForm(text);
       if (json !== undefined) {
         warnings.push(
-          `the body is JSON sent as ${contentType?.split(';')[0]?.trim()}: read as JSON (set Content-Type: application/json at the sender)`,
+          sentences(
+            `the body is JSON sent as ${contentType?.split(';')[0]?.trim()}: read as JSON`,
+            '(set Content-Type: application/json at the sender)',
+          ),
         );
         return { ok: true, kind: 'json', value: json, warnings };
       }

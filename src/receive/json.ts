@@ -73,13 +73,18 @@ export function parseJsonLossless(text: string): unknown {
   return JSON.parse(text, keepUnsafeIntegers as (this: unknown, key: string, value: unknown) => unknown);
 }
 
-/** What a parsed value's numbers need: NONE (there are none), EXACT (their source only if one was written with an exponent), UNSAFE (their source: one is beyond 2^53 or a negative zero). */
+/**
+ * What a parsed value's numbers need: NONE (there are none), EXACT (their source only if one was written with an
+ * exponent), UNSAFE (their source: one is beyond 2^53 or a negative zero).
+ */
 type Numbers = 0 | 1 | 2;
 const NONE = 0;
 const EXACT = 1;
 const UNSAFE = 2;
 
-/** The numbers of a parsed value (nesting is bounded by MAX_JSON_DEPTH before this runs; strings are skipped unread). */
+/**
+ * The numbers of a parsed value (nesting is bounded by MAX_JSON_DEPTH before this runs; strings are skipped unread).
+ */
 function numbersIn(value: unknown): Numbers {
   if (typeof value === 'number')
     return (Number.isInteger(value) && !Number.isSafeInteger(value)) || Object.is(value, -0) ? UNSAFE : EXACT;

@@ -26,7 +26,9 @@ export function workerSecretNames(env: object): string[] {
     .sort();
 }
 
-/** A short fingerprint of SECRETS_KEY (HMAC of a fixed text: nothing of the key can be read from it); '' without one. */
+/**
+ * A short fingerprint of SECRETS_KEY (HMAC of a fixed text: nothing of the key can be read from it); '' without one.
+ */
 export async function vaultKeyFingerprint(master: string | undefined): Promise<string> {
   if (!master) return '';
   const key = await crypto.subtle.importKey('raw', utf8(master), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
@@ -34,7 +36,9 @@ export async function vaultKeyFingerprint(master: string | undefined): Promise<s
   return [...mac.slice(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** The request as handed to the console: the sender's copies of the two headers replaced by the webhook Worker's facts. */
+/**
+ * The request as handed to the console: the sender's copies of the two headers replaced by the webhook Worker's facts.
+ */
 export async function withSecretFacts(request: Request, env: Env): Promise<Request> {
   const headers = new Headers(request.headers);
   headers.set(WORKER_SECRETS_HEADER, workerSecretNames(env).join(','));
@@ -42,7 +46,9 @@ export async function withSecretFacts(request: Request, env: Env): Promise<Reque
   return new Request(request, { headers, redirect: 'manual' });
 }
 
-/** What the console learns from the webhook Worker (null when the request did not come through it, as in some tests). */
+/**
+ * What the console learns from the webhook Worker (null when the request did not come through it, as in some tests).
+ */
 export type WebhookSecrets = { names: ReadonlySet<string>; vaultKey: string } | null;
 
 export function webhookSecretsOf(headers: Headers): WebhookSecrets {

@@ -1,8 +1,11 @@
 import { workerSecret } from './resolver';
 import { vaultKeyFingerprint, type WebhookSecrets } from './handoff';
 import { DEFAULT_GRACE_HOURS, listSecrets, masterKey, writeSecret } from './vault';
+import { sentences } from '../shared/text';
 
-/** `previousUntil`: until when the replaced value is still accepted (null: there was none, or it was revoked at once). */
+/**
+ * `previousUntil`: until when the replaced value is still accepted (null: there was none, or it was revoked at once).
+ */
 export type SetSecret =
   | { ok: true; created: boolean; updatedAt: string; previousUntil: string | null }
   | { ok: false; why: 'no_key' | 'worker_secret' | 'key_mismatch'; message: string };
@@ -33,7 +36,10 @@ export async function setSecret(
     return {
       ok: false,
       why: 'worker_secret',
-      message: `A Worker secret named ${name} exists and takes precedence; remove it (wrangler secret delete ${name}) or choose another name`,
+      message: sentences(
+        `A Worker secret named ${name} exists and takes precedence;`,
+        `remove it (wrangler secret delete ${name}) or choose another name`,
+      ),
     };
   }
   const existed = (await listSecrets(env.ENDPOINTS)).some((s) => s.name === name);

@@ -61,7 +61,9 @@ export function isInside(ms: number, hours: Hours, zone: string): boolean {
 
 const STEP_MS = 5 * 60_000;
 
-/** Watched minutes between `from` and `to`, counted back from `to` in 5-minute steps, stopping once `enough` is reached. */
+/**
+ * Watched minutes between `from` and `to`, counted back from `to` in 5-minute steps, stopping once `enough` is reached.
+ */
 export function watchedMinutes(from: number, to: number, hours: Hours, zone: string, enough: number): number {
   if (to <= from) return 0;
   if (!hours) return (to - from) / 60_000;

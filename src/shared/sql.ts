@@ -1,6 +1,7 @@
 /**
  * A WHERE clause from the conditions that apply, with their bound parameters in order.
- * @example const w = new Where(); if (status) w.and('status = ?', status); db.prepare(`SELECT … ${w.sql}`).bind(...w.params)
+ * @example const w = new Where(); if (status) w.and('status = ?', status); db.prepare(`SELECT …
+ * ${w.sql}`).bind(...w.params)
  */
 export class Where {
   private readonly conditions: string[] = [];

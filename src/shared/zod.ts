@@ -1,7 +1,8 @@
 /**
  * The one zod the Worker uses: zod/mini (classic zod carries its JSON Schema generator into the bundle, about
  * 17 KiB gzipped), with English messages configured here, since zod/mini has none of its own ("Invalid input"
- * would be all a sender or an operator learns). Import it as `import * as z from '…/shared/zod'`, never 'zod/mini' directly.
+ * would be all a sender or an operator learns). Import it as `import * as z from '…/shared/zod'`, never 'zod/mini'
+ * directly.
  */
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';

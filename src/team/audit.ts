@@ -52,7 +52,8 @@ export async function listAudit(
   const { results } = await db
     .prepare(
       `SELECT * FROM audit WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action = ?2 OR action LIKE ?2 || '.%')
-       AND (?3 IS NULL OR target_kind = ?3) AND (?4 IS NULL OR target_id = ?4) AND (?5 IS NULL OR id < ?5) ORDER BY id DESC LIMIT ?6`,
+       AND (?3 IS NULL OR target_kind = ?3) AND (?4 IS NULL OR target_id = ?4) AND (?5 IS NULL OR id < ?5)
+       ORDER BY id DESC LIMIT ?6`,
     )
     .bind(f.actor ?? null, f.action ?? null, f.targetKind ?? null, f.targetId ?? null, f.cursor ?? null, f.limit + 1)
     .all<{

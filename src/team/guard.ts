@@ -36,7 +36,8 @@ export function guard(
     if (!allows(person.role, rule.role)) return refuse(c, rule.role, person);
     await next();
     if (!rule.action || c.res.status >= 400) return;
-    // the route may add to the row (a version number, a count), name the target its path does not, or say nothing changed
+    // the route may add to the row (a version number, a count), name the target its path does not, or say nothing
+    // changed
     const { targetId, noChange, ...detail } =
       (c.get as (key: string) => Record<string, unknown> | undefined)('auditDetail') ?? {};
     if (noChange === true) return;

@@ -18,7 +18,9 @@ export type SecretResolver = (name: string) => Promise<ResolvedSecret | undefine
 type Candidate = { value: string; label: string };
 
 export type VerifyResult =
-  /** `secrets`: the values that were tried, so they can be scrubbed from what is stored; `matched`: which one verified. */
+  /**
+   * `secrets`: the values that were tried, so they can be scrubbed from what is stored; `matched`: which one verified.
+   */
   | { ok: true; secrets: string[]; note?: string; matched?: string }
   | { ok: false; reason: VerifyFailureReason; detail: string; secrets: string[] }
   /** The endpoint names a secret that does not exist: the operator's mistake, never "no verification". */

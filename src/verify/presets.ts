@@ -34,7 +34,10 @@ export const HMAC_PRESETS = {
     algorithm: 'sha1',
     encoding: 'hex',
   },
-  /** ByteDance / Ocean Engine (`X-Douyin-Signature` = sha1(client_secret + body), hex), for pushes signed with the app's client secret. */
+  /**
+   * ByteDance / Ocean Engine (`X-Douyin-Signature` = sha1(client_secret + body), hex), for pushes signed with the app's
+   * client secret.
+   */
   douyin: {
     header: 'x-douyin-signature',
     mode: 'digest',

@@ -1,4 +1,5 @@
 import * as z from '../shared/zod';
+import { sentences } from '../shared/text';
 
 /**
  * The adapter's own variables and secrets (both wrangler tomls' `[vars]`, and the secrets README lists).
@@ -51,7 +52,11 @@ export const SecretName = z
   .check(
     z.refine(
       isEndpointSecretName,
-      'this name belongs to the adapter itself (its variables, and names starting CRM_, ADMIN_ or SECRETS_): choose another, e.g. LANDING_FORM_TOKEN',
+      sentences(
+        'this name belongs to the adapter itself (its variables, and names starting CRM_, ADMIN_ or SECRETS_):',
+        'choose another, e.g.',
+        'LANDING_FORM_TOKEN',
+      ),
     ),
   );
 

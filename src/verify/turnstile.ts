@@ -5,7 +5,9 @@ import { SecretName } from './secret-name';
 export const TURNSTILE_DEFAULT_URL = 'https://challenges.cloudflare.com/turnstile/v0/siteverify';
 const TIMEOUT_MS = 5000;
 
-/** `turnstile` in an endpoint configuration: the widget's secret key (by name) and the form field carrying its token. */
+/**
+ * `turnstile` in an endpoint configuration: the widget's secret key (by name) and the form field carrying its token.
+ */
 export const TurnstileConfig = z.strictObject({
   secret: SecretName,
   field: z._default(z.string().check(z.minLength(1)).check(z.maxLength(128)), 'cf-turnstile-response'),
@@ -46,11 +48,9 @@ export async function verifyTurnstile(
   try {
     res = await fetchFn(url, { method: 'POST', body: form, signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (err) {
-    return {
-      ok: false,
-      reason: 'turnstile_unavailable',
-      detail: `Turnstile verification failed: ${(err as Error).name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS} ms` : (err as Error).message}`,
-    };
+    const e = err as Error;
+    const why = e.name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS} ms` : e.message;
+    return { ok: false, reason: 'turnstile_unavailable', detail: `Turnstile verification failed: ${why}` };
   }
   const text = await res.text();
   if (!res.ok)

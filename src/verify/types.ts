@@ -38,7 +38,10 @@ export interface Scheme<S extends z.ZodMiniType<{ type: string }>> {
   credentialHeaders(config: z.infer<S>): string[];
   /** Query parameters that carry credentials: never stored. */
   credentialQuery(config: z.infer<S>): string[];
-  /** What the sender must be told: query parameters to add to the URL (name -> placeholder) and one sentence for the rest. */
+  /**
+   * What the sender must be told: query parameters to add to the URL (name -> placeholder) and one sentence for the
+   * rest.
+   */
   howToSend(config: z.infer<S>): SendInstructions;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Watch it without watching: the cron's sweep (every 5 minutes) over the deliveries log. Silence alerts for the
  * endpoints that say how often leads are expected (`watch`), failures grouped into problems, the daily digest
- * at DIGEST_HOUR, and the hourly trends per endpoint (./trends.ts). Nothing here runs on a webhook's path: it reads the log and writes only what changed.
+ * at DIGEST_HOUR, and the hourly trends per endpoint (./trends.ts). Nothing here runs on a webhook's path: it reads the
+ * log and writes only what changed.
  */
 import { countsBetween, latestOf, PROBLEM_STATUSES } from '../deliveries/store';
 import { idFloor } from '../deliveries/id';

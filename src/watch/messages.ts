@@ -4,9 +4,16 @@
  */
 import type { Message, NotifyLang } from '../notify';
 import type { Problem } from './problems';
+import { sentences } from '../shared/text';
 
-const at = (ms: number, zone: string, lang: NotifyLang) =>
-  `${new Intl.DateTimeFormat(lang === 'zh' ? 'zh-CN' : 'en-GB', { timeZone: zone, dateStyle: 'short', timeStyle: 'short' }).format(ms)} (${zone})`;
+const at = (ms: number, zone: string, lang: NotifyLang) => {
+  const format = new Intl.DateTimeFormat(lang === 'zh' ? 'zh-CN' : 'en-GB', {
+    timeZone: zone,
+    dateStyle: 'short',
+    timeStyle: 'short',
+  });
+  return `${format.format(ms)} (${zone})`;
+};
 
 /** Console pages, absolute. */
 export const pages = (base: string) => ({
@@ -37,7 +44,10 @@ export function silenceMessage(
     refused: [
       `「${e.name}」收到的线索全部被拒绝`,
       [
-        `接收地址 ${e.endpointId} 最近收到的推送都因令牌或签名不对被拒绝（401），这些线索在发送方那边会丢失。最后一条：${last}。`,
+        sentences(
+          `接收地址 ${e.endpointId} 最近收到的推送都因令牌或签名不对被拒绝（401），这些线索在发送方那边会丢失。`,
+          `最后一条：${last}。`,
+        ),
         '常见原因：令牌换了但表单或广告平台里还是旧的，或者复制地址时少了一段。',
         '请在控制台打开这个接收地址，复制带令牌的完整地址，重新粘贴到发送方；被拒绝的推送可以在推送记录里审核后接受。',
       ],
@@ -49,16 +59,29 @@ export function silenceMessage(
       `"${e.name}": no lead for ${e.minutes} minutes`,
       [
         `Endpoint ${e.endpointId} received no webhook for ${e.minutes} watched minutes. The last one: ${last}.`,
-        'Usually: the form or ad platform switched the push off, the URL or token changed, or the form was republished without its webhook.',
-        'Check the sender\u2019s push settings, and open the endpoint in the console to confirm the URL with Send a test.',
+        sentences(
+          'Usually: the form or ad platform switched the push off, the URL or token changed,',
+          'or the form was republished without its webhook.',
+        ),
+        sentences(
+          'Check the sender\u2019s push settings,',
+          'and open the endpoint in the console to confirm the URL with Send a test.',
+        ),
       ],
     ],
     refused: [
       `"${e.name}": every lead is refused`,
       [
-        `Endpoint ${e.endpointId} refuses every webhook it receives (401: token or signature), so the leads are lost at the sender's side. The last one: ${last}.`,
+        sentences(
+          `Endpoint ${e.endpointId} refuses every webhook it receives (401:`,
+          "token or signature), so the leads are lost at the sender's side.",
+          `The last one: ${last}.`,
+        ),
         'Usually: the token changed but the sender still has the old one, or the URL was pasted cut short.',
-        'Open the endpoint in the console, copy the whole URL with its token and paste it into the sender again; refused leads can be reviewed and accepted under Deliveries.',
+        sentences(
+          'Open the endpoint in the console, copy the whole URL with its token and paste it into the sender again;',
+          'refused leads can be reviewed and accepted under Deliveries.',
+        ),
       ],
     ],
     recovered: [
@@ -179,8 +202,16 @@ export function digestMessage(
   const zh = lang === 'zh';
   const rows = d.lines.map((l) =>
     zh
-      ? `- ${l.endpointId}：收到 ${l.received}，送达 ${l.delivered}，新建 ${l.created}，未匹配 ${l.unmatched}，拒绝 ${l.refused}，失败 ${l.failed}`
-      : `- ${l.endpointId}: received ${l.received}, delivered ${l.delivered}, created ${l.created}, unmatched ${l.unmatched}, refused ${l.refused}, failed ${l.failed}`,
+      ? sentences(
+          `- ${l.endpointId}：`,
+          `收到 ${l.received}，送达 ${l.delivered}，新建 ${l.created}，未匹配 ${l.unmatched}，拒绝 ${l.refused}，`,
+          `失败 ${l.failed}`,
+        )
+      : sentences(
+          `- ${l.endpointId}:`,
+          `received ${l.received}, delivered ${l.delivered}, created ${l.created}, unmatched ${l.unmatched},`,
+          `refused ${l.refused}, failed ${l.failed}`,
+        ),
   );
   const problems = d.open
     .slice(0, 10)

@@ -11,7 +11,10 @@ export const PROBLEM_STATES = ['open', 'acknowledged', 'resolved'] as const;
 export type ProblemState = (typeof PROBLEM_STATES)[number];
 /** Notified again when the count reaches this many times the count the last message said. */
 export const GROWTH = 10;
-/** How far back the cron looks for deliveries that ended as a problem (a queued delivery can fail hours after it arrived). */
+/**
+ * How far back the cron looks for deliveries that ended as a problem (a queued delivery can fail hours after it
+ * arrived).
+ */
 export const LOOKBACK_MS = 6 * 3_600_000;
 
 export type Problem = {
@@ -142,7 +145,8 @@ const valuesOf = (p: Problem) => [
 function openStatement(db: D1Database, p: Problem): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO problems (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (id) DO NOTHING RETURNING id`,
+      `INSERT INTO problems (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
     )
     .bind(...valuesOf(p));
 }
@@ -166,7 +170,8 @@ function recountStatement(
 ): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE problems SET count = ?, base_count = ?, base_until = ?, last_seen = ?, last_delivery_id = ?, notified_count = ?
+      `UPDATE problems
+       SET count = ?, base_count = ?, base_until = ?, last_seen = ?, last_delivery_id = ?, notified_count = ?
        WHERE id = ? AND notified_count = ? AND base_until = ? RETURNING id`,
     )
     .bind(
@@ -282,7 +287,8 @@ export type ProblemChange = { ok: true; problem: Problem } | { ok: false; why: '
 export async function acknowledgeProblem(db: D1Database, id: string, by: string, now: number): Promise<ProblemChange> {
   const row = await db
     .prepare(
-      `UPDATE problems SET state = 'acknowledged', acknowledged_by = ?, acknowledged_at = ? WHERE id = ? AND state <> 'resolved' RETURNING *`,
+      `UPDATE problems SET state = 'acknowledged', acknowledged_by = ?, acknowledged_at = ?
+       WHERE id = ? AND state <> 'resolved' RETURNING *`,
     )
     .bind(by, now, id)
     .first<Row>();

@@ -26,7 +26,8 @@ export async function swapState(
     before === null
       ? db
           .prepare(
-            'INSERT INTO watch_state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING key',
+            `INSERT INTO watch_state (key, value, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (key) DO NOTHING RETURNING key`,
           )
           .bind(key, value, now)
       : db

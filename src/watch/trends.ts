@@ -77,7 +77,8 @@ export async function sweepTrends(db: D1Database, now: number): Promise<number> 
     .map(([, r]) =>
       db
         .prepare(
-          'INSERT OR REPLACE INTO trends (endpoint_id, hour, ok, failed, pending, other, refused, crm_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          `INSERT OR REPLACE INTO trends (endpoint_id, hour, ok, failed, pending, other, refused, crm_ms)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .bind(r.endpointId, r.hour, r.ok, r.failed, r.pending, r.other, r.refused, JSON.stringify(r.crmMs)),
     );

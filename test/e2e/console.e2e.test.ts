@@ -289,7 +289,8 @@ describe('the console in Chromium', () => {
     await page.fill('input[name=moduleId]', MODULE_ID);
     await page.fill('input[name=productLineId]', PRODUCT_LINE);
     await page.fill('input[name=secret]', 'SIGNUP_TOKEN');
-    // the sample the form sent (金数据's documented example shape, test/fixtures/jinshuju.json): its fields appear to pick from
+    // the sample the form sent (金数据's documented example shape, test/fixtures/jinshuju.json): its fields appear to
+    // pick from
     await page.fill('#sample', JINSHUJU_SAMPLE);
     await expect.poll(text(page.locator('#sample-fields')), POLL).toContain('entry.field_2');
     await expect.poll(text(page.locator('#sample-fields')), POLL).toContain('13700137000');
@@ -300,7 +301,8 @@ describe('the console in Chromium', () => {
     await page.fill('input[name="row.2.field"]', 'source');
     await page.selectOption('select[name="row.2.kind"]', 'constant');
     await page.fill('input[name="row.2.value"]', '514465485002113024');
-    // a custom field, typed once with its label, and a value map: sample values on the left, CRM option ids on the right
+    // a custom field, typed once with its label, and a value map: sample values on the left, CRM option ids on the
+    // right
     await page.click(`button:text("${t.editor.addRow}")`);
     await page.fill('input[name="row.3.field"]', 'select_1680162080347');
     await page.fill('input[name="row.3.label"]', '意向套餐');
@@ -374,7 +376,8 @@ describe('the console in Chromium', () => {
     await expect.poll(text(page.locator('.notice.ok')), POLL).toContain(t.editor.tested);
     await expect.poll(text(page.locator('#preview')), POLL).toContain(t.preview.outcome.would_deliver);
     expect(crm.tenants.get(PRODUCT_LINE)!.customers.get(CUSTOMER)!.select_1680162080347).toBe(before);
-    // the language switch in the header: the same page (the endpoint's, not the test's POST address), in English, and back
+    // the language switch in the header: the same page (the endpoint's, not the test's POST address), in English, and
+    // back
     const editorPath = '/console/endpoints/signup';
     await page.click('header a.lang');
     await page.waitForURL((u) => u.pathname === editorPath);
@@ -477,7 +480,8 @@ describe('the console in Chromium', () => {
     await page.selectOption('#preset', { label: '金数据 Jinshuju' });
     await page.fill('input[name=name]', '华东活动报名');
     await page.fill('input[name=secret]', 'EAST_TOKEN');
-    // the sample 金数据 sent (its documented example shape, test/fixtures/jinshuju.json), pasted: its fields to pick from
+    // the sample 金数据 sent (its documented example shape, test/fixtures/jinshuju.json), pasted: its fields to pick
+    // from
     const sample = JSON.stringify({
       form: 'xJfeTv',
       form_name: '活动报名',

@@ -1,4 +1,6 @@
-/** Unit: how every kind of CRM answer is classified (the one place fetch is mocked; the rest talk to the stand-in CRM). */
+/**
+ * Unit: how every kind of CRM answer is classified (the one place fetch is mocked; the rest talk to the stand-in CRM).
+ */
 import { describe, expect, it } from 'vitest';
 import { crmRequestJson, readCustomer, updateCustomer, type CrmSettings } from '../../src/crm/client';
 

@@ -37,8 +37,7 @@ if (values.seed) {
     }),
   );
 }
-console.log(
-  `stand-in CRM listening on ${stub.url} (token ${values.token}${values.seed ? `, product line ${EXAMPLE_PRODUCT_LINE} seeded` : ''})`,
-);
+const seeded = values.seed ? `, product line ${EXAMPLE_PRODUCT_LINE} seeded` : '';
+console.log(`stand-in CRM listening on ${stub.url} (token ${values.token}${seeded})`);
 process.on('SIGINT', () => stub.close().then(() => process.exit(0)));
 process.on('SIGTERM', () => stub.close().then(() => process.exit(0)));

@@ -6,8 +6,10 @@
  * failures. Tests, `npm run dev` and the benchmark reach it over real HTTP.
  *
  * Control API (for tests and dev tooling, never part of the real CRM):
- * - `PUT /__stub/tenants/{productLineId}` `{ mode?, moduleId?, apiUserId?, customers?, failures? }` resets one product line
- * - `POST /__stub/tenants/{productLineId}/failures` `[Failure, ...]` scripts the next answers; `DELETE` drops the rest (an outage ends)
+ * - `PUT /__stub/tenants/{productLineId}` `{ mode?, moduleId?, apiUserId?, customers?, failures? }` resets one product
+ * line
+ * - `POST /__stub/tenants/{productLineId}/failures` `[Failure, ...]` scripts the next answers; `DELETE` drops the rest
+ * (an outage ends)
  * - `GET /__stub/tenants/{productLineId}` `{ mode, customers, requests, pendingFailures, maxInFlight }`
  * - `GET /__stub/turnstile?token=` the siteverify calls received (see turnstile.ts)
  * - `POST /__stub/notify/{channel}` a stand-in alert receiver (group bot); `GET` lists what it received

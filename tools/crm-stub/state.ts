@@ -38,7 +38,10 @@ export type Tenant = {
   customers: Map<string, Customer>;
   failures: Failure[];
   requests: RecordedRequest[];
-  /** CRM calls being answered right now, and the most there ever were at once (the adapter's limits are checked against it). */
+  /**
+   * CRM calls being answered right now, and the most there ever were at once (the adapter's limits are checked against
+   * it).
+   */
   inFlight: number;
   maxInFlight: number;
 };

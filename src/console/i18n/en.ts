@@ -6,6 +6,7 @@ import type { DeliveryStatus } from '../../deliveries/store';
 import type { StatusGroup } from '../../deliveries/stats';
 import type { PreviewResult } from '../../pipeline/preview';
 import type { Reason } from './reasons';
+import { sentences } from '../../shared/text';
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
@@ -40,7 +41,11 @@ export const en = {
     acknowledge: 'Acknowledge',
     resolve: 'Mark resolved',
     resolvedNotice: (n: number) =>
-      `Marked resolved. If the cause is fixed, replay its ${plural(n, 'delivery', 'deliveries')} now; a new failure of the same kind reopens it.`,
+      sentences(
+        'Marked resolved.',
+        `If the cause is fixed, replay its ${plural(n, 'delivery', 'deliveries')} now;`,
+        'a new failure of the same kind reopens it.',
+      ),
     replayThem: 'Replay its deliveries',
     notFound: 'No such problem (it may have been removed).',
   },
@@ -54,20 +59,30 @@ export const en = {
     refusedShare: 'Refused (401)',
     p50: 'CRM answer, median',
     p95: 'CRM answer, 95%',
-    how: 'Kept by the cron every 5 minutes from the deliveries log (the last 3 hours recomputed each time); answer times are the bounds of the buckets they fell in.',
+    how: sentences(
+      'Kept by the cron every 5 minutes from the deliveries log (the last 3 hours recomputed each time);',
+      'answer times are the bounds of the buckets they fell in.',
+    ),
     link: 'Trends',
   },
   team: {
     title: 'Team and roles',
-    intro:
-      'Who may do what. viewer: sees deliveries and endpoints (masked); operator: also replays, accepts reviewed leads, imports customer keys, acknowledges problems; admin: also edits endpoints, sets secrets and manages roles.',
+    intro: sentences(
+      'Who may do what.',
+      'viewer: sees deliveries and endpoints (masked); operator:',
+      'also replays, accepts reviewed leads, imports customer keys, acknowledges problems; admin:',
+      'also edits endpoints, sets secrets and manages roles.',
+    ),
     roles: { viewer: 'viewer', operator: 'operator', admin: 'admin' },
     you: (who: string, role: string) => `Signed in as ${who} (${role}).`,
     needs: (needed: string, role: string) =>
       `This needs the ${needed} role; you are ${role}. Ask an admin of your team (Team page) to change your role.`,
     viewerNote: 'You can look but not change anything (viewer): ask an admin for the operator or admin role.',
     accessRefused: (why: string) =>
-      `Cloudflare Access did not vouch for this request (${why}). Open the console through your team's Access sign-in again.`,
+      sentences(
+        `Cloudflare Access did not vouch for this request (${why}).`,
+        "Open the console through your team's Access sign-in again.",
+      ),
     tokenOff: 'This console signs in through Cloudflare Access: the admin token is not used here.',
     email: 'Email',
     role: 'Role',
@@ -75,8 +90,10 @@ export const en = {
     setRole: 'Set the role',
     remove: 'Remove',
     firstAdmin: (email: string) => `${email} is the first admin (ACCESS_ADMIN_EMAIL): always an admin.`,
-    noAccess:
-      'Without Cloudflare Access everyone signs in with the admin token, as one person "admin": roles apply once Access is set up (README, "Cloudflare Access").',
+    noAccess: sentences(
+      'Without Cloudflare Access everyone signs in with the admin token, as one person "admin":',
+      'roles apply once Access is set up (README, "Cloudflare Access").',
+    ),
     link: 'Team',
     badEmail: 'Enter an email address.',
   },
@@ -137,12 +154,17 @@ export const en = {
   },
   catalogue: {
     title: 'Field catalogue',
-    intro:
-      'The CRM fields of one module by the names people know them by, and the options of each select. The mapping editor offers them by name, so nobody types an id.',
+    intro: sentences(
+      'The CRM fields of one module by the names people know them by, and the options of each select.',
+      'The mapping editor offers them by name, so nobody types an id.',
+    ),
     module: 'CRM module',
     show: 'Show',
-    sources:
-      "Filled three ways: from the CRM's own answers (each delivered update returns the whole record, with selects as {id, name}: learned when this page or the editor opens), from a request or answer pasted from the CRM web app's developer tools, and by hand below.",
+    sources: sentences(
+      "Filled three ways: from the CRM's own answers (each delivered update returns the whole record,",
+      'with selects as {id, name}: learned when this page or the editor opens),',
+      "from a request or answer pasted from the CRM web app's developer tools, and by hand below.",
+    ),
     empty:
       "No field learned yet beyond the CRM's own. Paste a capture below, or deliver one lead and open this page again.",
     field: 'Field',
@@ -162,14 +184,21 @@ export const en = {
     saved: (key: string) => `Field ${key} saved.`,
     add: 'Add a field by hand',
     paste: 'Paste a capture',
-    pasteHelp:
-      "In the CRM web app, open the browser's developer tools (F12) → Network, save a customer, click the request moduleData/update (or the detail request), and copy its request body or its response (Copy as cURL works too). Paste it here.",
+    pasteHelp: sentences(
+      "In the CRM web app, open the browser's developer tools (F12) → Network, save a customer,",
+      'click the request moduleData/update (or the detail request),',
+      'and copy its request body or its response (Copy as cURL works too). Paste it here.',
+    ),
     pasteButton: 'Read the fields',
     learned: (n: number) => `Read: the catalogue now has ${n} fields.`,
-    nothingFound:
-      'No CRM field found in what was pasted: copy the request body or the response of moduleData/update or of the customer detail.',
-    badKey:
-      'A field key has letters, digits and _ only (for example select_1680162080347), and cannot be __proto__, constructor or prototype.',
+    nothingFound: sentences(
+      'No CRM field found in what was pasted:',
+      'copy the request body or the response of moduleData/update or of the customer detail.',
+    ),
+    badKey: sentences(
+      'A field key has letters, digits and _ only (for example select_1680162080347), and cannot be __proto__,',
+      'constructor or prototype.',
+    ),
     tooMany: (what: string) => `The catalogue is full (${what}): remove fields you no longer use.`,
     badModule: 'Choose the CRM module (its id is a long number; the customer module is 347772778973233152).',
     link: 'Field catalogue: CRM fields and options by name',
@@ -188,8 +217,10 @@ export const en = {
     moduleNote:
       'The customer module id is fixed by the CRM’s documentation (347772778973233152) and filled in for you.',
     failed: 'Could not connect to the CRM:',
-    whatToCheck:
-      'Whoever deploys checks CRM_BASE_URL and the CRM token (CRM_API_TOKEN), and whether CRM_AUTH_HEADER / CRM_AUTH_SCHEME match what the CRM expects.',
+    whatToCheck: sentences(
+      'Whoever deploys checks CRM_BASE_URL and the CRM token (CRM_API_TOKEN),',
+      'and whether CRM_AUTH_HEADER / CRM_AUTH_SCHEME match what the CRM expects.',
+    ),
     link: 'Connect the CRM: test the connection, pick the product line by name',
   },
   problem: {
@@ -208,7 +239,10 @@ export const en = {
   signIn: {
     title: 'Sign in',
     token: 'Admin token',
-    help: 'The ADMIN_TOKEN Worker secret. It is exchanged for a session cookie that lasts 12 hours and works only in this console.',
+    help: sentences(
+      'The ADMIN_TOKEN Worker secret.',
+      'It is exchanged for a session cookie that lasts 12 hours and works only in this console.',
+    ),
     submit: 'Sign in',
     tooMany: (s: number) => `Too many failed sign-ins from this address: wait ${s} s.`,
     notSet: 'ADMIN_TOKEN is not set on this Worker: nobody can sign in until it is (wrangler secret put ADMIN_TOKEN).',
@@ -232,8 +266,11 @@ export const en = {
       string
     >,
     crmPaused: 'CRM calls are paused',
-    crmPausedBody:
-      'The CRM kept failing (or asked to wait), so every call is paused; the leads wait in the queue and none is lost. One call probes the CRM first; once it succeeds the rest follow in order. Expected to resume at',
+    crmPausedBody: sentences(
+      'The CRM kept failing (or asked to wait), so every call is paused; the leads wait in the queue and none is lost.',
+      'One call probes the CRM first; once it succeeds the rest follow in order.',
+      'Expected to resume at',
+    ),
     crmResume: 'Resume now',
     crmResumed: 'Resumed: the next delivery probes the CRM, then the rest follow in order.',
   },
@@ -284,7 +321,12 @@ export const en = {
     },
     review: {
       title: 'Refused for its token or signature, but kept: review it, and accept it if it is your lead.',
-      fix: 'To stop this at the source: in the sender (the form tool or ad platform), paste the whole URL from this endpoint’s page again, and check that the token or signing secret is the one set here. The next leads will then be accepted.',
+      fix: sentences(
+        'To stop this at the source:',
+        'in the sender (the form tool or ad platform), paste the whole URL from this endpoint’s page again,',
+        'and check that the token or signing secret is the one set here.',
+        'The next leads will then be accepted.',
+      ),
       confirm: 'I have checked that this lead came from our own sender (not someone guessing the URL)',
       accept: 'Accept and deliver',
       warning: 'Accepting delivers it to the CRM as if it had been verified. Accept only leads you recognise.',
@@ -296,9 +338,14 @@ export const en = {
       thenReplay: 'Then come back here and press Replay.',
     },
     create: {
-      title:
-        'The CRM may or may not have created this customer: search the CRM for the phone or lead id in the message above, then answer.',
-      how: 'Found it: give its CRM customer id and this lead updates it. Not found: let the adapter create it now (once).',
+      title: sentences(
+        'The CRM may or may not have created this customer:',
+        'search the CRM for the phone or lead id in the message above, then answer.',
+      ),
+      how: sentences(
+        'Found it: give its CRM customer id and this lead updates it.',
+        'Not found: let the adapter create it now (once).',
+      ),
       idLabel: 'Customer id',
       wasCreated: 'It was created: use this customer',
       wasNot: 'It was not: create it now',
@@ -306,8 +353,11 @@ export const en = {
       notAnswered: (why: string) => `Not done: ${why}`,
     },
     unmatched: {
-      title:
-        'This customer is not in the CRM yet (neither the customer id nor the keys found one), so no customer was updated. Ways on:',
+      title: sentences(
+        'This customer is not in the CRM yet (neither the customer id nor the keys found one),',
+        'so no customer was updated.',
+        'Ways on:',
+      ),
       importKey: 'Create the customer in the CRM, import its phone or lead id under Customer keys, then replay:',
       importLink: 'Open Customer keys',
       turnOn: 'Let this endpoint create customers it cannot find (an admin sets CRM_CREATE_PATH first):',
@@ -354,9 +404,16 @@ export const en = {
     title: 'Replay deliveries',
     none: 'No replayable delivery matches: nothing to replay.',
     confirm: (n: number, status: string, endpoint: string | undefined, range: string | null) =>
-      `Replay ${n} ${status} deliver${n === 1 ? 'y' : 'ies'}${endpoint ? ` of ${endpoint}` : ''}${range ? ` received in the last ${range}` : ''}?`,
+      `${sentences(
+        `Replay ${n} ${status} deliver${n === 1 ? 'y' : 'ies'}`,
+        endpoint ? `of ${endpoint}` : '',
+        range ? `received in the last ${range}` : '',
+      )}?`,
     how: (limit: number) =>
-      `Each runs again through the queue with its endpoint’s current configuration (newest first, at most ${limit} per run).`,
+      sentences(
+        'Each runs again through the queue with its endpoint’s current configuration (newest first,',
+        `at most ${limit} per run).`,
+      ),
     replayN: (n: number) => `Replay ${n}`,
     cancel: 'Cancel',
     done: (queued: number, matched: number) => `${queued} of ${matched} deliveries queued for replay.`,
@@ -423,8 +480,14 @@ export const en = {
     updateMode: 'Update mode',
     onUnmatched: 'When no customer matches',
     onUnmatchedChoices: { keep: 'Keep the lead for me (create nothing)', create: 'Create the customer in the CRM' },
-    onUnmatchedHelp:
-      'With “Create”, a lead that neither the customer id nor the keys match creates a customer in the CRM (once per person), and the person’s later leads update it. An admin must set CRM_CREATE_PATH (the path of the CRM web app’s own “add customer” call) first, or such leads stay unmatched. A lead without a phone, lead id or other key is never created.',
+    onUnmatchedHelp: sentences(
+      'With “Create”,',
+      'a lead that neither the customer id nor the keys match creates a customer in the CRM (once per person),',
+      'and the person’s later leads update it.',
+      'An admin must set CRM_CREATE_PATH (the path of the CRM web app’s own “add customer” call) first,',
+      'or such leads stay unmatched.',
+      'A lead without a phone, lead id or other key is never created.',
+    ),
     modes: {
       patch: 'Only the mapped fields (patch)',
       'fill-empty': 'Fill empty fields only (fill-empty)',
@@ -452,14 +515,25 @@ export const en = {
     secretGraceHours: (hours: number) => (hours === 0 ? 'Revoke the old value now' : `${hours} hours`),
     secretPrevious: 'The previous value is still accepted until',
     howToSendToken: (name: string) =>
-      `Replace <${name}> in the URL with the secret’s value: set it below under “Set the secret”, then copy the whole URL from “Show the whole URL with its token”.`,
+      sentences(
+        `Replace <${name}> in the URL with the secret’s value:`,
+        'set it below under “Set the secret”, then copy the whole URL from “Show the whole URL with its token”.',
+      ),
     secretNotSet: (name: string) =>
-      `Secret ${name} is not set yet: until it is, webhooks to this URL are refused (and kept for review). Set its value below under “Set the secret”.`,
+      sentences(
+        `Secret ${name} is not set yet: until it is, webhooks to this URL are refused (and kept for review).`,
+        'Set its value below under “Set the secret”.',
+      ),
     revealUrl: 'Show the whole URL with its token (for the admin)',
-    revealUrlHint:
-      'This URL holds the real token: paste it straight into the form tool or ad platform; do not post it in a group chat.',
-    secretKeyMismatch:
-      'The two Workers have different SECRETS_KEY values, so the Worker that receives webhooks could not read a secret saved here: nothing was saved. Whoever deploys sets the same SECRETS_KEY on both (README “Deploy”).',
+    revealUrlHint: sentences(
+      'This URL holds the real token: paste it straight into the form tool or ad platform;',
+      'do not post it in a group chat.',
+    ),
+    secretKeyMismatch: sentences(
+      'The two Workers have different SECRETS_KEY values,',
+      'so the Worker that receives webhooks could not read a secret saved here: nothing was saved.',
+      'Whoever deploys sets the same SECRETS_KEY on both (README “Deploy”).',
+    ),
     secretNoKey: 'SECRETS_KEY is not set on this Worker: set the secret with wrangler secret put instead.',
     builtIn: { name: 'Name', phone: 'Mobile', note: 'Note', source: 'Source', tags: 'Tags' },
     productLineName: 'Product line:',
@@ -469,7 +543,10 @@ export const en = {
     unknownField: (typed: string) =>
       `"${typed}" is not a field of this CRM module: pick it from the list, or name it in the field catalogue first.`,
     unknownOption: (field: string, typed: string) =>
-      `"${typed}" is not an option of ${field}: use one of the options listed under the value map, or add it in the field catalogue.`,
+      sentences(
+        `"${typed}" is not an option of ${field}:`,
+        'use one of the options listed under the value map, or add it in the field catalogue.',
+      ),
     lookupNone: '(none)',
     secretWorker: (name: string) =>
       `${name} is a Worker secret already (it wins over one stored here): change it with wrangler secret put ${name}.`,
@@ -477,14 +554,19 @@ export const en = {
     tested: 'Test run with the saved configuration:',
     testNeedsSample: 'Paste a sample or pick a recent delivery first.',
     sendTest: 'Send a test',
-    sendTestHelp:
-      'Runs the sample through the endpoint as it is saved: verification aside, what the CRM would receive. Nothing is sent or logged.',
+    sendTestHelp: sentences(
+      'Runs the sample through the endpoint as it is saved: verification aside, what the CRM would receive.',
+      'Nothing is sent or logged.',
+    ),
   },
 
   keys: {
     title: 'Customer keys',
-    intro:
-      'External keys (phone, the ad platform’s lead id, e-mail …) that find a customer’s CRM id when a webhook carries no id. Kept per CRM module; learned from every successful update, or imported here.',
+    intro: sentences(
+      'External keys (phone, the ad platform’s lead id, e-mail …)',
+      'that find a customer’s CRM id when a webhook carries no id.',
+      'Kept per CRM module; learned from every successful update, or imported here.',
+    ),
     lookUp: 'Look up',
     moduleId: 'Module id',
     key: 'Key',
@@ -503,8 +585,10 @@ export const en = {
     imported: (
       m: string,
       r: { received: number; added: number; updated: number; unchanged: number; refused: number },
-    ) =>
-      `Module ${m}: ${r.received} rows received, ${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.refused} refused.`,
+    ) => {
+      const counts = `${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.refused} refused`;
+      return `Module ${m}: ${r.received} rows received, ${counts}.`;
+    },
     row: (n: number, why: string) => `row ${n}: ${why}`,
     refusals: {
       not_object: (_by: number) => 'not a customer_id,key,value row',
@@ -562,7 +646,10 @@ export const en = {
     held: ['Held', 'The endpoint is paused: this lead is kept and sent when it is enabled again.'],
     superseded: [
       'Superseded',
-      'A newer webhook for this customer reached the CRM first; this older one was not sent. Press Replay to send it anyway.',
+      sentences(
+        'A newer webhook for this customer reached the CRM first; this older one was not sent.',
+        'Press Replay to send it anyway.',
+      ),
     ],
     cancelled: [
       'Cancelled',
@@ -617,20 +704,29 @@ export const en = {
     endpoint_disabled: 'The endpoint is paused: held until it is enabled.',
     endpoint_missing: 'The endpoint was deleted: recreate it to replay.',
     payload_purged: 'The stored body was removed by retention: it cannot be sent again.',
-    superseded:
-      'A newer webhook for this customer reached the CRM first: this older one was not sent, so it cannot overwrite the newer values.',
+    superseded: sentences(
+      'A newer webhook for this customer reached the CRM first:',
+      'this older one was not sent, so it cannot overwrite the newer values.',
+    ),
     sequence_wait:
       'An earlier webhook for this customer is not finished yet: this one is sent right after it, nothing to do.',
-    crm_paused:
-      'The CRM kept failing, so every call is paused and resumes by itself: nothing to do, waiting leads are sent in order.',
+    crm_paused: sentences(
+      'The CRM kept failing, so every call is paused and resumes by itself:',
+      'nothing to do, waiting leads are sent in order.',
+    ),
     crm_busy: "The CRM's limits (calls at once or per second) are reached: sent shortly, nothing to do.",
     endpoint_deleted: 'Its endpoint was deleted: this lead is not sent; press Replay once a new endpoint exists.',
     customer_conflict: 'Different keys point at different customers: fix the customer keys, then replay.',
     create_queued: 'A new customer: it is created through the queue, one create per person. Reload to see it created.',
-    customer_created:
-      'A new customer was created in the CRM with this lead’s fields; its keys are learned, so the next lead of this person updates it.',
-    create_unconfirmed:
-      'The CRM may or may not have created this customer (no clear answer). Search the CRM for the keys below, then answer on this page: “It was created” (give its id) or “It was not: create it now”.',
+    customer_created: sentences(
+      'A new customer was created in the CRM with this lead’s fields;',
+      'its keys are learned, so the next lead of this person updates it.',
+    ),
+    create_unconfirmed: sentences(
+      'The CRM may or may not have created this customer (no clear answer).',
+      'Search the CRM for the keys below, then answer on this page: “It was created” (give its id) or “It was not:',
+      'create it now”.',
+    ),
   } satisfies Record<Reason, string>,
 };
 

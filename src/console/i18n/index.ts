@@ -36,12 +36,16 @@ export function pickLang(cookie: string | undefined, acceptLanguage: string | un
   return 'zh';
 }
 
-/** What every view may read of the page it is part of: the catalogue, and the page's own path (for the language switch). */
+/**
+ * What every view may read of the page it is part of: the catalogue, and the page's own path (for the language switch).
+ */
 export type PageContext = { t: Messages; here: string; role: Role; who: string };
 export const Page = createContext<PageContext>({ t: zh, here: '/console', role: 'viewer', who: '' });
 export const useT = (): Messages => useContext(Page).t;
 export const useHere = (): string => useContext(Page).here;
-/** Whether the reader's role may do what needs `needed` (the console hides what it may not; the route refuses it too). */
+/**
+ * Whether the reader's role may do what needs `needed` (the console hides what it may not; the route refuses it too).
+ */
 export const useCan = (): ((needed: Role) => boolean) => {
   const role = useContext(Page).role;
   return (needed) => allows(role, needed);

@@ -1,5 +1,6 @@
 /** 控制台的简体中文文本：键与英文（./en.ts）一一对应，缺一个即编译失败。 */
 import type { Messages } from './en';
+import { sentences } from '../../shared/text';
 
 export const zh: Messages = {
   lang: 'zh-CN',
@@ -51,8 +52,11 @@ export const zh: Messages = {
   },
   team: {
     title: '团队与角色',
-    intro:
-      '谁能做什么。查看者（viewer）：看推送记录和接收地址（敏感信息已遮盖）；操作员（operator）：还能重放、接受审核过的线索、导入客户标识、认领问题；管理员（admin）：还能修改接收地址、设置密钥、管理角色。',
+    intro: sentences(
+      '谁能做什么。',
+      '查看者（viewer）：看推送记录和接收地址（敏感信息已遮盖）；操作员（operator）：',
+      '还能重放、接受审核过的线索、导入客户标识、认领问题；管理员（admin）：还能修改接收地址、设置密钥、管理角色。',
+    ),
     roles: { viewer: '查看者', operator: '操作员', admin: '管理员' },
     you: (who, role) => `当前登录：${who}（${role}）。`,
     needs: (needed, role) =>
@@ -67,8 +71,10 @@ export const zh: Messages = {
     setRole: '设置角色',
     remove: '移除',
     firstAdmin: (email) => `${email} 是第一位管理员（ACCESS_ADMIN_EMAIL），始终是管理员。`,
-    noAccess:
-      '没有接入 Cloudflare Access 时，大家都用管理令牌登录，算作同一个人「admin」；接入 Access 后角色才生效（见 README「Cloudflare Access」）。',
+    noAccess: sentences(
+      '没有接入 Cloudflare Access 时，大家都用管理令牌登录，算作同一个人「admin」；',
+      '接入 Access 后角色才生效（见 README「Cloudflare Access」）。',
+    ),
     link: '团队',
     badEmail: '请输入邮箱地址。',
   },
@@ -133,8 +139,10 @@ export const zh: Messages = {
       '一个 CRM 模块的字段，用大家熟悉的名称列出，选择类字段还列出每个选项。编辑映射时按名称挑选，不用输入任何 ID。',
     module: 'CRM 模块',
     show: '查看',
-    sources:
-      '三种方式填充：从 CRM 自己的回答中学习（每次推送成功，CRM 都会返回整条客户记录，选择项以 {id, name} 返回；打开本页或映射编辑器时自动学习）；粘贴从 CRM 网页版开发者工具复制的请求或回答；以及在下方手动填写。',
+    sources: sentences(
+      '三种方式填充：从 CRM 自己的回答中学习（每次推送成功，CRM 都会返回整条客户记录，选择项以 {id, name} 返回；',
+      '打开本页或映射编辑器时自动学习）；粘贴从 CRM 网页版开发者工具复制的请求或回答；以及在下方手动填写。',
+    ),
     empty: '除 CRM 自带字段外还没有学到字段。请在下方粘贴一段抓取内容，或先推送一条线索后再打开本页。',
     field: '字段',
     key: '字段名',
@@ -153,8 +161,10 @@ export const zh: Messages = {
     saved: (key) => `字段 ${key} 已保存。`,
     add: '手动添加字段',
     paste: '粘贴抓取内容',
-    pasteHelp:
-      '在 CRM 网页版按 F12 打开开发者工具 → 网络（Network），保存一个客户，点开 moduleData/update（或客户详情）请求，复制它的请求体或响应（“复制为 cURL”也可以），粘贴到这里。',
+    pasteHelp: sentences(
+      '在 CRM 网页版按 F12 打开开发者工具 → 网络（Network），保存一个客户，点开 moduleData/update（或客户详情）请求，',
+      '复制它的请求体或响应（“复制为 cURL”也可以），粘贴到这里。',
+    ),
     pasteButton: '读取字段',
     learned: (n) => `已读取：目录里现在有 ${n} 个字段。`,
     nothingFound: '粘贴的内容里没有找到 CRM 字段：请复制 moduleData/update 或客户详情请求的请求体或响应。',
@@ -175,8 +185,10 @@ export const zh: Messages = {
     useIt: '用这个产品线新建接收地址',
     moduleNote: '客户模块 ID 按 CRM 文档固定为 347772778973233152，新建时会自动填好。',
     failed: '连接 CRM 失败：',
-    whatToCheck:
-      '请部署的人检查 CRM_BASE_URL 和 CRM 令牌（CRM_API_TOKEN），以及 CRM_AUTH_HEADER / CRM_AUTH_SCHEME 是否与 CRM 要求一致。',
+    whatToCheck: sentences(
+      '请部署的人检查 CRM_BASE_URL 和 CRM 令牌（CRM_API_TOKEN），',
+      '以及 CRM_AUTH_HEADER / CRM_AUTH_SCHEME 是否与 CRM 要求一致。',
+    ),
     link: '连接 CRM：测试连接，按名称选择产品线',
   },
   problem: {
@@ -215,8 +227,11 @@ export const zh: Messages = {
     from: '起始',
     groups: { ok: '成功', failed: '失败', pending: '进行中', other: '其他' },
     crmPaused: 'CRM 调用已暂停',
-    crmPausedBody:
-      'CRM 连续出错（或要求稍后再试），所有发送已暂停，线索都在排队、不会丢失。到时会先试发一条，成功后按顺序补发。预计恢复时间：',
+    crmPausedBody: sentences(
+      'CRM 连续出错（或要求稍后再试），所有发送已暂停，线索都在排队、不会丢失。',
+      '到时会先试发一条，成功后按顺序补发。',
+      '预计恢复时间：',
+    ),
     crmResume: '立即恢复',
     crmResumed: '已恢复：下一条推送会先试发，成功后其余按顺序补发。',
   },
@@ -266,7 +281,11 @@ export const zh: Messages = {
     },
     review: {
       title: '这条线索因为令牌或签名不对被拒收了，但已经保存下来等你审核：确认是你们的线索，就可以接受它。',
-      fix: '从源头解决：到发送方（表单工具或广告平台）重新粘贴这个接收地址页面上的完整地址，并确认令牌或签名密钥与这里设置的一致，之后的线索就不会再被拒收。',
+      fix: sentences(
+        '从源头解决：',
+        '到发送方（表单工具或广告平台）重新粘贴这个接收地址页面上的完整地址，并确认令牌或签名密钥与这里设置的一致，',
+        '之后的线索就不会再被拒收。',
+      ),
       confirm: '我已确认这条线索来自我们自己的发送方（不是别人猜到地址伪造的）',
       accept: '接受并推送',
       warning: '接受后，它会像验证通过一样推送到 CRM。只接受你认得的线索。',
@@ -401,8 +420,11 @@ export const zh: Messages = {
     updateMode: '更新方式',
     onUnmatched: '找不到客户时',
     onUnmatchedChoices: { keep: '先保留，等我处理（不新建）', create: '在 CRM 里新建这个客户' },
-    onUnmatchedHelp:
-      '选“新建”后，用客户 ID 和标识都找不到的线索会在 CRM 里新建客户（同一个人只建一次），之后这个人的线索会更新它。需要管理员先设置 CRM_CREATE_PATH（CRM 网页里“新建客户”接口的路径），否则线索仍保留为“找不到客户”。没有手机号、线索 ID 等标识的线索不会被新建。',
+    onUnmatchedHelp: sentences(
+      '选“新建”后，用客户 ID 和标识都找不到的线索会在 CRM 里新建客户（同一个人只建一次），之后这个人的线索会更新它。',
+      '需要管理员先设置 CRM_CREATE_PATH（CRM 网页里“新建客户”接口的路径），否则线索仍保留为“找不到客户”。',
+      '没有手机号、线索 ID 等标识的线索不会被新建。',
+    ),
     modes: {
       patch: '只更新映射的字段（patch）',
       'fill-empty': '只填写空字段（fill-empty）',
@@ -432,11 +454,16 @@ export const zh: Messages = {
     howToSendToken: (name) =>
       `地址里的 <${name}> 要换成密钥的值：在下面“设置密钥”里设置好后，点“显示带令牌的完整地址”直接复制。`,
     secretNotSet: (name) =>
-      `密钥 ${name} 还没有设置：设置之前，这个地址收到的推送都会被拒收（会保存下来等你审核）。请在下面的“设置密钥”里填入它的值。`,
+      sentences(
+        `密钥 ${name} 还没有设置：设置之前，这个地址收到的推送都会被拒收（会保存下来等你审核）。`,
+        '请在下面的“设置密钥”里填入它的值。',
+      ),
     revealUrl: '显示带令牌的完整地址（只给管理员看）',
     revealUrlHint: '这个地址里有真实令牌，可以直接粘贴到表单工具或广告平台；不要发到群里。',
-    secretKeyMismatch:
-      '两个 Worker 的 SECRETS_KEY 不一样，接收推送的 Worker 读不出这里保存的密钥，所以没有保存：请部署的人给两个 Worker 设置同一个 SECRETS_KEY（见 README“部署”）。',
+    secretKeyMismatch: sentences(
+      '两个 Worker 的 SECRETS_KEY 不一样，接收推送的 Worker 读不出这里保存的密钥，所以没有保存：',
+      '请部署的人给两个 Worker 设置同一个 SECRETS_KEY（见 README“部署”）。',
+    ),
     secretNoKey: '这个 Worker 没有设置 SECRETS_KEY：请用 wrangler secret put 设置密钥。',
     builtIn: { name: '姓名', phone: '手机', note: '备注', source: '来源', tags: '标签' },
     productLineName: '产品线：',
@@ -456,8 +483,10 @@ export const zh: Messages = {
 
   keys: {
     title: '客户标识',
-    intro:
-      '外部标识（手机号、广告平台的线索 ID、邮箱……）：推送里没有客户 ID 时，用它们找到客户在 CRM 中的 ID。按 CRM 模块保存；每次更新成功时自动记录，也可在此导入。',
+    intro: sentences(
+      '外部标识（手机号、广告平台的线索 ID、邮箱……）：推送里没有客户 ID 时，用它们找到客户在 CRM 中的 ID。',
+      '按 CRM 模块保存；每次更新成功时自动记录，也可在此导入。',
+    ),
     lookUp: '查询',
     moduleId: '模块 ID',
     key: '标识类型',
@@ -570,8 +599,10 @@ export const zh: Messages = {
     customer_conflict: '不同标识指向不同客户：修正客户标识后重放。',
     create_queued: '这是新客户：正在通过队列创建，同一个人只会创建一次。刷新页面查看创建结果。',
     customer_created: '已在 CRM 中用这条线索的字段新建了客户，并记下了它的标识：这个人下次来的线索会更新这个客户。',
-    create_unconfirmed:
-      '不确定 CRM 是否已经创建了这个客户（没有得到明确答复）。请在 CRM 里按下面的标识搜索，然后在本页回答：“已经创建了”（填入它的客户 ID）或“没有创建：现在创建”。',
+    create_unconfirmed: sentences(
+      '不确定 CRM 是否已经创建了这个客户（没有得到明确答复）。',
+      '请在 CRM 里按下面的标识搜索，然后在本页回答：“已经创建了”（填入它的客户 ID）或“没有创建：现在创建”。',
+    ),
     superseded: '同一客户更新的一条推送已先写入 CRM，这条较旧，没有发送，以免旧内容覆盖新内容。',
     sequence_wait: '同一客户较早的一条推送还没处理完：等它完成后自动发送，无需操作。',
     crm_paused: 'CRM 连续出错，所有发送已暂停并会自动恢复：无需操作，恢复后按顺序补发。',

@@ -114,7 +114,8 @@ export function DeliveriesPage(p: {
                 </span>
                 <LeadLine lead={p.leads.get(d.id)} customerId={d.customerId} />
                 <Explain status={d.status} reason={d.reason} />
-                {/* the CRM's own words; the pipeline's technical detail (English) only on an English page and on the delivery's own */}
+                {/* the CRM's own words; the pipeline's technical detail (English) only on an English page and on
+                    the delivery's own */}
                 {(d.crm.message ?? (t.lang === 'en' ? d.message : null)) && (
                   <span class="muted">{d.crm.message ?? d.message}</span>
                 )}
@@ -440,6 +441,12 @@ export function DeliveryPage(p: {
   );
 }
 
+/** The status colour of a preview's outcome: it would reach the CRM, it needs nothing, or it would fail. */
+function previewGroup(outcome: PreviewResult['outcome']): 'ok' | 'other' | 'failed' {
+  if (outcome === 'would_deliver' || outcome === 'would_create') return 'ok';
+  return outcome === 'would_skip' || outcome === 'nothing_to_send' ? 'other' : 'failed';
+}
+
 /** A preview's outcome, warnings and CRM body (shared by the delivery and the endpoint pages). */
 export function PreviewResultView(p: { result: PreviewResult }) {
   const t = useT();
@@ -447,11 +454,7 @@ export function PreviewResultView(p: { result: PreviewResult }) {
   return (
     <div class="preview-result">
       <p>
-        <span
-          class={`status g-${r.outcome === 'would_deliver' || r.outcome === 'would_create' ? 'ok' : r.outcome === 'would_skip' || r.outcome === 'nothing_to_send' ? 'other' : 'failed'}`}
-        >
-          {t.preview.outcome[r.outcome]}
-        </span>{' '}
+        <span class={`status g-${previewGroup(r.outcome)}`}>{t.preview.outcome[r.outcome]}</span>{' '}
         {r.reason && (
           <span class="explain">
             <code>{r.reason}</code> {reasonText(t, r.reason) ?? ''}

@@ -157,7 +157,9 @@ function SampleFields(p: { fields: SampleField[] }) {
   );
 }
 
-/** The preview pane (also answered alone, as a fragment, to the page's script): outcome, sample fields, generated JSON. */
+/**
+ * The preview pane (also answered alone, as a fragment, to the page's script): outcome, sample fields, generated JSON.
+ */
 export function PreviewPane(p: PreviewPaneProps) {
   const t = useT();
   return (
@@ -531,14 +533,14 @@ function PreviewSection(p: Pick<EditorProps, 'recent' | 'sample' | 'preview' | '
       <label for="delivery">{e.recent}</label>
       <select id="delivery" name="delivery">
         <option value="">{e.recentNone}</option>
-        {p.recent.map((d) => (
-          <option
-            value={d.id}
-            selected={p.sample.delivery === d.id}
-            data-time={d.receivedAt}
-            data-suffix={` · ${t.status[d.status][0]} ${d.customerId ?? ''}`}
-          >{`${d.receivedAt.slice(0, 19).replace('T', ' ')} UTC · ${t.status[d.status][0]} ${d.customerId ?? ''}`}</option>
-        ))}
+        {p.recent.map((d) => {
+          const suffix = ` · ${t.status[d.status][0]} ${d.customerId ?? ''}`;
+          return (
+            <option value={d.id} selected={p.sample.delivery === d.id} data-time={d.receivedAt} data-suffix={suffix}>
+              {`${d.receivedAt.slice(0, 19).replace('T', ' ')} UTC${suffix}`}
+            </option>
+          );
+        })}
       </select>
       <label for="sample">{e.sample}</label>
       <textarea id="sample" name="sample" rows={8} spellcheck={false}>

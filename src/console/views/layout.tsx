@@ -110,7 +110,9 @@ export function Status(p: { status: DeliveryStatus }) {
   );
 }
 
-/** What a status and its reason mean for the reader, in a sentence: the reason's when there is one, else the status's. */
+/**
+ * What a status and its reason mean for the reader, in a sentence: the reason's when there is one, else the status's.
+ */
 export function Explain(p: { status: DeliveryStatus; reason: string | null }) {
   const t = useT();
   const text = reasonText(t, p.reason) ?? statusText(t, p.status)[1];

@@ -11,7 +11,10 @@ const GROUP_ORDER: StatusGroup[] = ['ok', 'failed', 'pending', 'other'];
 const COLOURS: Record<StatusGroup, string> = { ok: '#1a7f37', failed: '#cf222e', pending: '#bf8700', other: '#8c959f' };
 
 /** Stacked bars, one per bucket, as inline SVG (no chart library); the same numbers follow as a table. */
-/** Stacked bars by status group, with the numbers in a table. `named`: the labels are already in a named zone (no script conversion). */
+/**
+ * Stacked bars by status group, with the numbers in a table. `named`: the labels are already in a named zone (no script
+ * conversion).
+ */
 export function Chart(p: {
   title: string;
   buckets: Bucket[];

@@ -4,6 +4,7 @@ import { decodeText } from '../../receive/body';
 import { parseJsonLossless } from '../../receive/json';
 import { SecretRef, secretNames } from '../secret-name';
 import { defineScheme } from '../types';
+import { sentences } from '../../shared/text';
 
 const schema = z.strictObject({
   type: z.literal('body-key'),
@@ -42,6 +43,9 @@ export const bodyKey = defineScheme({
   credentialQuery: () => [],
   howToSend: (c) => ({
     query: {},
-    note: `The sender puts the secret ${secretNames(c.secret)[0]} in the body field "${c.field}" (Google Ads: the "Key" field of the lead form).`,
+    note: sentences(
+      `The sender puts the secret ${secretNames(c.secret)[0]} in the body field "${c.field}" (Google Ads:`,
+      'the "Key" field of the lead form).',
+    ),
   }),
 });

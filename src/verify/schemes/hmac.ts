@@ -3,6 +3,7 @@ import { concatBytes, decodeSignature, digest, hmac as hmacOf, safeEqual, utf8, 
 import { Location, checkTimestamp, describeLocation, readLocation } from '../location';
 import { SecretRef, secretNames } from '../secret-name';
 import { defineScheme, type VerifyInput } from '../types';
+import { sentences } from '../../shared/text';
 
 /** Replay protection: the default tolerance of a signed timestamp, both ways. */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
@@ -54,8 +55,10 @@ const schema = z
         ctx.addIssue({
           code: 'custom',
           path: ['timestamp'],
-          message:
-            'the timestamp is checked but not signed: a captured request would replay forever with a fresh timestamp. Put {timestamp} (or its header/query placeholder) in "signed"',
+          message: sentences(
+            'the timestamp is checked but not signed: a captured request would replay forever with a fresh timestamp.',
+            'Put {timestamp} (or its header/query placeholder) in "signed"',
+          ),
         });
       }
       if (c.mode === 'digest' && !c.signed.includes('{secret}'))
@@ -72,7 +75,9 @@ const schema = z
 
 type HmacConfig = z.infer<typeof schema>;
 
-/** Whether the signed text covers the timestamp: `{timestamp}`, or the placeholder of the header or query it comes from. */
+/**
+ * Whether the signed text covers the timestamp: `{timestamp}`, or the placeholder of the header or query it comes from.
+ */
 function timestampSigned(signed: string, from: { header: string } | { query: string }): boolean {
   if (signed.includes('{timestamp}')) return true;
   const placeholder = 'header' in from ? `{header.${from.header}}` : `{query.${from.query}}`;
@@ -172,6 +177,9 @@ export const hmac = defineScheme({
   credentialQuery: (c) => (c.query ? [c.query] : []),
   howToSend: (c) => ({
     query: {},
-    note: `The sender signs each request with the secret ${secretNames(c.secret)[0]}; the signature travels in ${c.header ? `the ${c.header} header` : `the query parameter ${c.query}`}.`,
+    note: sentences(
+      `The sender signs each request with the secret ${secretNames(c.secret)[0]};`,
+      `the signature travels in ${c.header ? `the ${c.header} header` : `the query parameter ${c.query}`}.`,
+    ),
   }),
 });

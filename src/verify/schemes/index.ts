@@ -27,6 +27,8 @@ const union = z.discriminatedUnion('type', [
   bodyKey.schema,
 ]);
 
-/** `verify` in an endpoint configuration: one of the schemes, picked by `type` (an `hmac` may name a sender `preset`). */
+/**
+ * `verify` in an endpoint configuration: one of the schemes, picked by `type` (an `hmac` may name a sender `preset`).
+ */
 export const VerifyConfig = preprocess(expandPreset, union);
 export type VerifyConfig = z.infer<typeof union>;

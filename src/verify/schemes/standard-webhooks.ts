@@ -4,6 +4,7 @@ import { checkTimestamp } from '../location';
 import { SecretRef, secretNames } from '../secret-name';
 import { defineScheme } from '../types';
 import { DEFAULT_TOLERANCE_SECONDS } from './hmac';
+import { sentences } from '../../shared/text';
 
 const schema = z.strictObject({
   type: z.literal('standard-webhooks'),
@@ -74,6 +75,9 @@ export const standardWebhooks = defineScheme({
   credentialQuery: () => [],
   howToSend: (c) => ({
     query: {},
-    note: `Standard Webhooks signature (webhook-id, webhook-timestamp, webhook-signature headers) with the secret ${secretNames(c.secret)[0]}.`,
+    note: sentences(
+      'Standard Webhooks signature (webhook-id, webhook-timestamp, webhook-signature headers)',
+      `with the secret ${secretNames(c.secret)[0]}.`,
+    ),
   }),
 });

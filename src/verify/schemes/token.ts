@@ -24,6 +24,8 @@ const schema = z
   );
 
 /** A shared secret in a header or a query parameter: all a plain HTML form or a Zapier step can do. */
+const BEARER = ' (Bearer <token>)';
+
 export const token = defineScheme({
   schema,
   async verify(config, input, secrets) {
@@ -44,7 +46,7 @@ export const token = defineScheme({
       ? { query: { [c.query]: `<${name}>` }, note: `Replace <${name}> with the value of the secret ${name}.` }
       : {
           query: {},
-          note: `Send the secret ${name} in the ${c.header} header${c.header === 'authorization' ? ' (Bearer <token>)' : ''}.`,
+          note: `Send the secret ${name} in the ${c.header} header${c.header === 'authorization' ? BEARER : ''}.`,
         };
   },
 });
