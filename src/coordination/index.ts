@@ -34,8 +34,14 @@ const positive = (value: string | undefined, fallback: number) => {
   return value !== undefined && value !== '' && Number.isFinite(n) && n > 0 ? n : fallback;
 };
 
+/** The Worker bindings and variables the coordination is configured by. */
+export type CoordinationEnv = Pick<
+  Env,
+  'COORDINATOR' | 'CRM_MAX_CONCURRENCY' | 'CRM_MAX_PER_SECOND' | 'CRM_PAUSE_AFTER_FAILURES' | 'CRM_LIMIT_SCOPE'
+>;
+
 /** The coordinator binding and the CRM limits, from the Worker's env. */
-export function coordinationOf(env: Env): Coordination {
+export function coordinationOf(env: CoordinationEnv): Coordination {
   return {
     coordinators: env.COORDINATOR,
     limits: {

@@ -16,8 +16,14 @@ export type CrmSettings = {
 
 export const DEFAULT_CRM_TIMEOUT_MS = 10_000;
 
+/** The Worker variables and secrets the CRM client is configured by. */
+export type CrmEnv = Pick<
+  Env,
+  'CRM_BASE_URL' | 'CRM_AUTH_HEADER' | 'CRM_AUTH_SCHEME' | 'CRM_API_TOKEN' | 'CRM_TIMEOUT_MS' | 'CRM_CREATE_PATH'
+>;
+
 /** Reads the CRM settings from the Worker env. */
-export function crmSettings(env: Env): CrmSettings {
+export function crmSettings(env: CrmEnv): CrmSettings {
   const timeout = Number(env.CRM_TIMEOUT_MS);
   return {
     baseUrl: env.CRM_BASE_URL.replace(/\/+$/, ''),

@@ -4,12 +4,11 @@
  * every expression that yields nothing, every map miss, a customer id that is no id, a missing required
  * field), and the customer looked up in D1 (read only). The answer is the CRM request that would be sent.
  */
-import { maskedHeaders, type CrmSettings } from '../crm/client';
+import { type CrmEnv, type CrmSettings, crmSettings, maskedHeaders } from '../crm/client';
 import { resolveCustomer, whyNotCreate } from './deliver';
 import { needsCurrent, planUpdate } from '../customers/update';
 import type { EndpointConfig } from '../endpoints/schema';
 import { compileMapping, type CompiledMapping } from '../mapping/compile';
-import { crmSettings } from '../crm/client';
 import { getDeliveryRow } from '../deliveries/store';
 import { getEndpoint } from '../endpoints/store';
 import { storedBody } from './attempt';
@@ -174,7 +173,7 @@ async function previewCrmCall(
 
 /** What a replay of a logged delivery would send now (the admin API's and the console's preview-replay). */
 export async function previewOfDelivery(
-  env: Env,
+  env: Pick<Env, 'DB' | 'ENDPOINTS'> & CrmEnv,
   id: string,
 ): Promise<{ ok: true; endpointId: string; result: PreviewResult } | Extract<StoredSample, { ok: false }>> {
   const stored = await storedSample(env.DB, id);

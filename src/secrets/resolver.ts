@@ -23,7 +23,7 @@ export function secretResolver(env: Env): SecretResolver {
 }
 
 /** The adapter's own secret values (CRM token, admin token, vault key): scrubbed from every row and answer. */
-export function adapterSecretValues(env: Env): string[] {
+export function adapterSecretValues(env: Pick<Env, 'CRM_API_TOKEN' | 'ADMIN_TOKEN' | 'SECRETS_KEY'>): string[] {
   return [env.CRM_API_TOKEN, env.ADMIN_TOKEN, env.SECRETS_KEY].filter(
     (s): s is string => typeof s === 'string' && s.length >= 4,
   );
