@@ -23,7 +23,7 @@ for (const w of WORKERS) {
     rmSync(w.out, { recursive: true, force: true });
     const build = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '-c', w.config, '--outdir', w.out], {
       encoding: 'utf8',
-      env: { ...process.env, CI: 'true' },
+      env: { ...process.env, CI: 'true', WRANGLER_LOG: 'log' },
     });
     expect(build.status, build.stderr).toBe(0);
     const reported = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(build.stdout);
