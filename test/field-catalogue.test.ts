@@ -13,9 +13,15 @@ import {
   learnAnswerText,
   learnCapture,
   OPTIONS_MAX,
-  readCatalogue,
+  setField,
   type Catalogue,
 } from '../src/endpoints/catalogue';
+import {
+  CATALOGUE_BYTES_MAX,
+  changeCatalogue,
+  learnedCatalogue,
+  readCatalogue,
+} from '../src/endpoints/catalogue-store';
 import {
   call,
   consoleForm,
@@ -33,11 +39,17 @@ const zh = CATALOGUES.zh;
 const SELECT = 'select_1680162080347';
 /** A module id of this test's own: the catalogue is kept per module. */
 const moduleOf = () => `9${String(Date.now()).slice(-9)}${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
-const stored = (moduleId: string) =>
-  env.ENDPOINTS.get<{ fields: Record<string, { label: string; options: Record<string, string>; origin: string }> }>(
-    `v1:crm-catalogue:${moduleId}`,
-    'json',
-  );
+type StoredCatalogue = {
+  fields: Record<string, { label: string; options: Record<string, string>; origin: string }>;
+  learnedThrough: string;
+};
+/** The module's catalogue as D1 holds it (migrations/0012_catalogues.sql), or null before its first change. */
+const stored = async (moduleId: string) => {
+  const row = await env.DB.prepare('SELECT doc FROM catalogues WHERE module_id = ?')
+    .bind(moduleId)
+    .first<{ doc: string }>();
+  return row ? (JSON.parse(row.doc) as StoredCatalogue) : null;
+};
 
 /** The CRM's update answer for a customer whose intent select and source are set (../shared/crm-api.md shape). */
 const ANSWER = {
@@ -236,7 +248,7 @@ describe('by hand', () => {
     expect(removed.status).toBe(200);
     expect((await stored(moduleId))!.fields[SELECT]).toBeUndefined();
     await call(consoleForm('/console/crm/fields/remove', s, { moduleId, key: 'phone' }));
-    expect((await readCatalogue(env.ENDPOINTS, moduleId)).fields.phone).toMatchObject({ origin: 'built-in' });
+    expect((await readCatalogue(env, moduleId)).fields.phone).toMatchObject({ origin: 'built-in' });
   });
 
   it('is bounded: the 2001st field and the 501st option are refused, not kept', () => {
@@ -250,13 +262,13 @@ describe('by hand', () => {
     expect(addField(cat, 'name', { origin: 'manual', options })).toEqual({ ok: false, why: 'too_many_options' });
   });
 
-  it('a stored catalogue holding prototype keys reads as plain data', async () => {
+  it('a catalogue kept in KV before (holding prototype keys) reads as plain data', async () => {
     const moduleId = moduleOf();
     await env.ENDPOINTS.put(
       `v1:crm-catalogue:${moduleId}`,
       '{"fields":{"__proto__":{"label":"x","options":{}},"select_1":{"label":"ok","options":{"__proto__":"y","12":"十二"}}},"learnedThrough":""}',
     );
-    const cat = await readCatalogue(env.ENDPOINTS, moduleId);
+    const cat = await readCatalogue(env, moduleId);
     expect(Object.hasOwn(cat.fields, '__proto__')).toBe(false);
     expect(cat.fields.select_1!.options).toEqual({ '12': '十二' });
     expect(({} as Record<string, unknown>).label).toBeUndefined();
@@ -367,5 +379,117 @@ describe('the editor by name', () => {
       'row.0.map': 'C = 484020435193692199',
     });
     expect((await call(consoleForm('/console/endpoints', s, fields))).status).toBe(303);
+  });
+});
+
+describe('many at once (D1, each change over the version it read)', () => {
+  it('ten people naming ten fields at once: every name is kept (KV read-modify-write kept only some)', async () => {
+    const moduleId = moduleOf();
+    const s = await consoleSignIn();
+    const keys = Array.from({ length: 10 }, (_, i) => `input_${1_680_000_000_000 + i}`);
+    const answers = await Promise.all(
+      keys.map((key, i) =>
+        call(
+          consoleForm('/console/crm/fields/field', s, { moduleId, key, label: `字段${i}`, type: 'text', options: '' }),
+        ),
+      ),
+    );
+    expect(answers.map((r) => r.status)).toEqual(keys.map(() => 303));
+    const kept = (await stored(moduleId))!;
+    for (const [i, key] of keys.entries()) expect(kept.fields[key], key).toMatchObject({ label: `字段${i}` });
+  });
+
+  it('learning from the log while someone names a field: both the learned options and the name are kept', async () => {
+    const moduleId = moduleOf();
+    const fields = { name: 'name', [SELECT]: { from: 'level', map: { A: '484020435193692160' } } };
+    const { endpointId } = await setupEndpoint({ fields }, { moduleId });
+    expect((await call(hook(endpointId, leadJson({ level: 'A' })))).status).toBe(200);
+    const named = (catalogue: Catalogue) => {
+      const set = setField(catalogue, 'input_1680509561692', { label: '预算', type: 'text', options: {} });
+      return { changed: set.ok && set.changed, result: set };
+    };
+    const [learned, edit] = await Promise.all([learnedCatalogue(env, moduleId), changeCatalogue(env, moduleId, named)]);
+    expect(edit.ok).toBe(true);
+    expect(learned.fields[SELECT]!.options).toMatchObject({ '484020435193692160': '高意向' });
+    const kept = (await stored(moduleId))!;
+    expect(kept.fields.input_1680509561692).toMatchObject({ label: '预算', origin: 'manual' });
+    expect(kept.fields[SELECT]).toMatchObject({ options: { '484020435193692160': '高意向' } });
+    expect(kept.learnedThrough).not.toBe('');
+  });
+
+  it('five looks at the log at once learn each answer once and agree on where they stopped', async () => {
+    const moduleId = moduleOf();
+    const fields = { name: 'name', [SELECT]: { from: 'level', map: { A: '484020435193692160' } } };
+    const { endpointId } = await setupEndpoint({ fields }, { moduleId });
+    expect((await call(hook(endpointId, leadJson({ level: 'A' })))).status).toBe(200);
+    const [row] = await rowsFor(endpointId);
+    await Promise.all(Array.from({ length: 5 }, () => learnedCatalogue(env, moduleId)));
+    const kept = (await stored(moduleId))!;
+    expect(kept.learnedThrough).toBe(row!.id);
+    expect(kept.fields[SELECT]!.options).toEqual({ '484020435193692160': '高意向' });
+  });
+
+  it('a catalogue kept in KV before is carried over whole at its first change', async () => {
+    const moduleId = moduleOf();
+    await env.ENDPOINTS.put(
+      `v1:crm-catalogue:${moduleId}`,
+      JSON.stringify({
+        fields: { [SELECT]: { label: '意向等级', type: 'select', options: { '484020435193692160': '高意向' } } },
+        learnedThrough: '',
+      }),
+    );
+    const s = await consoleSignIn();
+    const res = await call(
+      consoleForm('/console/crm/fields/field', s, {
+        moduleId,
+        key: 'input_1680509561692',
+        label: '预算',
+        type: 'text',
+        options: '',
+      }),
+    );
+    expect(res.status).toBe(303);
+    const kept = (await stored(moduleId))!;
+    expect(kept.fields[SELECT]).toMatchObject({ label: '意向等级', options: { '484020435193692160': '高意向' } });
+    expect(kept.fields.input_1680509561692).toMatchObject({ label: '预算' });
+  });
+
+  it('refuses, with a sentence, a change that would pass 1 MB, and keeps the catalogue as it was', async () => {
+    const moduleId = moduleOf();
+    // a catalogue just under the bound: selects with many long option names
+    const big = emptyCatalogue();
+    let n = 0;
+    while (JSON.stringify(big).length < CATALOGUE_BYTES_MAX - 60_000) {
+      const options = Object.fromEntries(
+        Array.from({ length: OPTIONS_MAX }, (_, i) => [
+          String(484020435193692160n + BigInt(n * 1000 + i)),
+          'x'.repeat(90),
+        ]),
+      );
+      addField(big, `select_${1_680_000_000_000 + n++}`, { origin: 'manual', type: 'select', options });
+    }
+    const seeded = await changeCatalogue(env, moduleId, (c) => {
+      Object.assign(c.fields, big.fields);
+      return { changed: true, result: undefined };
+    });
+    expect(seeded.ok).toBe(true);
+    const before = JSON.stringify(await stored(moduleId));
+    const options = Array.from(
+      { length: OPTIONS_MAX },
+      (_, i) => `${'y'.repeat(96)}${String(i).padStart(4, '0')} = ${584020435193692160n + BigInt(i)}`,
+    );
+    const s = await consoleSignIn();
+    const res = await call(
+      consoleForm('/console/crm/fields/field', s, {
+        moduleId,
+        key: 'select_1690000000000',
+        label: '太多',
+        type: 'select',
+        options: options.join('\n'),
+      }),
+    );
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain(zh.catalogue.tooBig);
+    expect(JSON.stringify(await stored(moduleId))).toBe(before);
   });
 });

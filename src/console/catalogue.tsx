@@ -1,7 +1,8 @@
 /**
  * The field catalogue's pages: a module's fields (learned from the CRM's answers as the page opens), a capture pasted
  * from the CRM web app, and a field added, edited or removed by hand. The catalogue itself is
- * ../endpoints/catalogue.ts.
+ * ../endpoints/catalogue.ts; each change here is one changeCatalogue (../endpoints/catalogue-store.ts), so edits made
+ * at once by two people are both kept.
  */
 import type { Hono } from 'hono/tiny';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -10,12 +11,11 @@ import {
   CUSTOMER_MODULE_ID,
   deleteField,
   learnCapture,
-  learnedCatalogue,
   setField,
-  writeCatalogue,
   type Changed,
   type FieldType,
 } from '../endpoints/catalogue';
+import { type CatalogueChanged, changeCatalogue, learnedCatalogue } from '../endpoints/catalogue-store';
 import { listEndpointSummaries } from '../endpoints/store';
 import { parseMapLines } from './mapping-form';
 import { consolePathWith, ROUTES } from './paths';
@@ -64,6 +64,18 @@ function refusalOf(c: C, changed: Extract<Changed, { ok: false }>): string {
   return changed.why === 'bad_key' ? t.badKey : t.tooMany(changed.why === 'too_many_fields' ? '2000' : '500');
 }
 
+/** The page again with the reason a change was not kept (the catalogue too big, or others changing it right now). */
+function notKept<T>(c: C, moduleId: string, kept: Extract<CatalogueChanged<T>, { ok: false }>, paste?: string) {
+  const t = tOf(c).catalogue;
+  const text = kept.why === 'too_big' ? t.tooBig : t.busy;
+  return page(
+    c,
+    moduleId,
+    { notice: { kind: 'error', text }, ...(paste ? { paste } : {}) },
+    kept.why === 'busy' ? 409 : 400,
+  );
+}
+
 export function catalogueRoutes(pages: Hono<ConsoleEnv>) {
   pages.get(ROUTES.catalogue, (c) => {
     const saved = c.req.query('saved')?.slice(0, 64);
@@ -76,14 +88,17 @@ export function catalogueRoutes(pages: Hono<ConsoleEnv>) {
     const moduleId = text(body.moduleId, 30);
     const capture = typeof body.capture === 'string' ? body.capture.slice(0, 1024 * 1024) : '';
     if (!CrmId.safeParse(moduleId).success) return page(c, moduleId, {}, 400);
-    const catalogue = await learnedCatalogue(c.env, moduleId);
-    const learned = learnCapture(catalogue, capture);
+    await learnedCatalogue(c.env, moduleId);
+    const kept = await changeCatalogue(c.env, moduleId, (catalogue) => {
+      const learned = learnCapture(catalogue, capture);
+      return { changed: learned.changed, result: learned };
+    });
     const t = tOf(c).catalogue;
-    if (!learned.found)
+    if (!kept.result.found)
       return page(c, moduleId, { notice: { kind: 'error', text: t.nothingFound }, paste: capture }, 400);
-    if (learned.changed) await writeCatalogue(c.env.ENDPOINTS, moduleId, catalogue);
-    c.set('auditDetail', learned.changed ? { targetId: moduleId } : { noChange: true });
-    return page(c, moduleId, { notice: { kind: 'ok', text: t.learned(Object.keys(catalogue.fields).length) } });
+    if (!kept.ok) return notKept(c, moduleId, kept, capture);
+    c.set('auditDetail', kept.result.changed ? { targetId: moduleId } : { noChange: true });
+    return page(c, moduleId, { notice: { kind: 'ok', text: t.learned(Object.keys(kept.catalogue.fields).length) } });
   });
 
   pages.post(ROUTES.catalogueField, async (c) => {
@@ -92,15 +107,15 @@ export function catalogueRoutes(pages: Hono<ConsoleEnv>) {
     if (!CrmId.safeParse(moduleId).success) return page(c, moduleId, {}, 400);
     const key = text(body.key, 100);
     const type = text(body.type, 10) as FieldType;
-    const catalogue = await learnedCatalogue(c.env, moduleId);
     const options = optionsOf(typeof body.options === 'string' ? body.options : '');
-    const set = setField(catalogue, key, {
-      label: text(body.label, 200),
-      type: FIELD_TYPES.has(type) ? type : 'text',
-      options,
+    const change = { label: text(body.label, 200), type: FIELD_TYPES.has(type) ? type : 'text', options } as const;
+    await learnedCatalogue(c.env, moduleId);
+    const kept = await changeCatalogue(c.env, moduleId, (catalogue) => {
+      const set = setField(catalogue, key, change);
+      return { changed: set.ok && set.changed, result: set };
     });
-    if (!set.ok) return page(c, moduleId, { notice: { kind: 'error', text: refusalOf(c, set) } }, 400);
-    await writeCatalogue(c.env.ENDPOINTS, moduleId, catalogue);
+    if (!kept.result.ok) return page(c, moduleId, { notice: { kind: 'error', text: refusalOf(c, kept.result) } }, 400);
+    if (!kept.ok) return notKept(c, moduleId, kept);
     c.set('auditDetail', { targetId: moduleId, key });
     return c.redirect(consolePathWith('catalogue', { moduleId, saved: key }), 303);
   });
@@ -110,8 +125,11 @@ export function catalogueRoutes(pages: Hono<ConsoleEnv>) {
     const moduleId = text(body.moduleId, 30);
     if (!CrmId.safeParse(moduleId).success) return page(c, moduleId, {}, 400);
     const key = text(body.key, 100);
-    const catalogue = await learnedCatalogue(c.env, moduleId);
-    if (deleteField(catalogue, key)) await writeCatalogue(c.env.ENDPOINTS, moduleId, catalogue);
+    const kept = await changeCatalogue(c.env, moduleId, (catalogue) => {
+      const removed = deleteField(catalogue, key);
+      return { changed: removed, result: removed };
+    });
+    if (!kept.ok) return notKept(c, moduleId, kept);
     c.set('auditDetail', { targetId: moduleId, key });
     return page(c, moduleId, { notice: { kind: 'ok', text: tOf(c).catalogue.removed(key) } });
   });

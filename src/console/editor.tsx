@@ -30,15 +30,8 @@ import {
   type FormIssue,
   type FormState,
 } from './mapping-form';
-import {
-  CUSTOMER_MODULE_ID,
-  emptyCatalogue,
-  knownProductLines,
-  learnedCatalogue,
-  readCatalogue,
-  rememberFields,
-  type Catalogue,
-} from '../endpoints/catalogue';
+import { CUSTOMER_MODULE_ID, emptyCatalogue, knownProductLines, type Catalogue } from '../endpoints/catalogue';
+import { learnedCatalogue, readCatalogue, rememberFields } from '../endpoints/catalogue-store';
 import { setSecret } from '../secrets/set';
 import { webhookSecretsOf } from '../secrets/handoff';
 import {
@@ -220,7 +213,7 @@ async function editedDocument(
     return { doc, editing: 'json' as const, form: current, named: none };
   const form = readForm(body);
   // the names typed (a field's label, an option's label) as the CRM's ids
-  const resolved = resolveForm(form, await readCatalogue(c.env.ENDPOINTS, form.moduleId), BUILT_IN_NAMES);
+  const resolved = resolveForm(form, await readCatalogue(c.env, form.moduleId), BUILT_IN_NAMES);
   const named = resolved.issues.map((i) => ({ path: i.path, message: formIssueText(c, i) }));
   return {
     doc: { ok: true as const, value: fromForm(resolved.state, doc.value) },
@@ -315,7 +308,7 @@ async function saveFromForm(c: C, endpoint: StoredEndpoint | null, id: string) {
   if (saved.endpoint.config.enabled)
     await releaseHeld(c.env.DB, c.env.DELIVERY_QUEUE, coordinationOf(c.env), id, Date.now());
   if (edited.editing === 'form' && edited.resolved)
-    await rememberFields(c.env.ENDPOINTS, saved.endpoint.config.crm.moduleId, edited.resolved.rows);
+    await rememberFields(c.env, saved.endpoint.config.crm.moduleId, edited.resolved.rows);
   return c.redirect(consolePathWith('endpoint', { saved: saved.created ? 'created' : 'saved' }, { id }), 303);
 }
 

@@ -1,5 +1,5 @@
 /**
- * The field catalogue of a CRM module (KV `v1:crm-catalogue:<moduleId>`): each field's key, the label people know it
+ * The field catalogue of a CRM module (stored by ./catalogue-store.ts): each field's key, the label people know it
  * by, its type, and for a select its options (id ↔ label). The CRM documents no field list, so the catalogue is
  * filled three ways: learned from the CRM's own answers (every update and detail answer returns the whole record,
  * with selects expanded as `{id, name}`), from a request or an answer pasted from the CRM web app's developer tools,
@@ -9,7 +9,6 @@
  * every map is an object without a prototype, and the names an object's own properties go by are refused.
  */
 import { parseJsonLossless } from '../receive/json';
-import { crmAnswersAfter } from '../deliveries/store';
 import { isRecord } from '../shared/json';
 
 export type FieldType = 'text' | 'select' | 'multi' | 'number' | 'date' | 'other';
@@ -46,10 +45,6 @@ const BUILT_IN_TYPES: Record<(typeof BUILT_IN_FIELDS)[number], FieldType> = {
 /** A custom field's key says its type: `select_…`, `input_…` (../shared/crm-api.md). */
 const CUSTOM_KEY = /^(input|textarea|select|radio|checkbox|date|number|datetime|multiselect)_\d{6,}$/;
 
-const kvKey = (moduleId: string) => `v1:crm-catalogue:${moduleId}`;
-/** Where an earlier version kept the labels typed into the editor (read once, as manual fields). */
-const legacyKey = (moduleId: string) => `v1:crm-fields:${moduleId}`;
-
 const dict = <V>(): Record<string, V> => Object.create(null);
 export const isFieldKey = (key: string) => FIELD_KEY.test(key) && !UNSAFE_KEYS.has(key);
 const cut = (label: string) => label.trim().slice(0, LABEL_MAX);
@@ -71,8 +66,8 @@ function typeOfKey(key: string): FieldType {
   return prefix ? 'text' : 'other';
 }
 
-/** A stored catalogue as data, whatever the KV value holds: unknown shapes and unsafe keys are dropped. */
-function catalogueOf(stored: unknown): Catalogue {
+/** A stored catalogue as data, whatever the stored value holds: unknown shapes and unsafe keys are dropped. */
+export function catalogueOf(stored: unknown): Catalogue {
   const out = emptyCatalogue();
   if (!isRecord(stored) || !isRecord(stored.fields)) return out;
   out.learnedThrough = typeof stored.learnedThrough === 'string' ? stored.learnedThrough : '';
@@ -96,21 +91,13 @@ function catalogueOf(stored: unknown): Catalogue {
   return out;
 }
 
-/** The module's catalogue (the CRM's own fields at least). */
-export async function readCatalogue(kv: KVNamespace, moduleId: string): Promise<Catalogue> {
-  if (!moduleId) return emptyCatalogue();
-  const stored = await kv.get<unknown>(kvKey(moduleId), 'json');
-  if (stored !== null) return catalogueOf(stored);
-  const legacy = await kv.get<unknown>(legacyKey(moduleId), 'json');
+/** The labels an earlier version kept (`{ "<key>": "<label>" }`), as fields named by hand. */
+export function catalogueOfLabels(stored: unknown): Catalogue {
   const out = emptyCatalogue();
-  if (isRecord(legacy))
-    for (const [key, label] of Object.entries(legacy))
+  if (isRecord(stored))
+    for (const [key, label] of Object.entries(stored))
       if (typeof label === 'string') addField(out, key, { label, origin: 'manual' });
   return out;
-}
-
-export async function writeCatalogue(kv: KVNamespace, moduleId: string, catalogue: Catalogue): Promise<void> {
-  await kv.put(kvKey(moduleId), JSON.stringify(catalogue));
 }
 
 export type FieldChange = { label?: string; type?: FieldType; options?: Record<string, string>; origin: FieldOrigin };
@@ -371,44 +358,6 @@ export function optionLabelOf(catalogue: Catalogue, key: string, id: string): st
   const label = options && Object.hasOwn(options, id) ? options[id] : '';
   // a label two options share would be ambiguous when read back: the id stays
   return label && Object.values(options!).filter((l) => l === label).length === 1 ? label : id;
-}
-
-/** How many answers one look at the log learns from (the next look goes on from the last one read). */
-const ANSWERS_PER_LOOK = 200;
-
-/**
- * The catalogue with what the CRM answered since it last looked (the deliveries log keeps each answer): read where
- * the catalogue is shown (the editor, the catalogue page), never on the webhook's path. Stored when it learned or
- * read further; a write refused (KV allows one a second per key) is learned again next time.
- */
-export async function learnedCatalogue(
-  env: { DB: D1Database; ENDPOINTS: KVNamespace },
-  moduleId: string,
-): Promise<Catalogue> {
-  const catalogue = await readCatalogue(env.ENDPOINTS, moduleId);
-  if (!moduleId) return catalogue;
-  const answers = await crmAnswersAfter(env.DB, moduleId, catalogue.learnedThrough, ANSWERS_PER_LOOK);
-  if (answers.length === 0) return catalogue;
-  for (const a of answers) learnAnswerText(catalogue, a.answer);
-  catalogue.learnedThrough = answers[answers.length - 1]!.id;
-  await writeCatalogue(env.ENDPOINTS, moduleId, catalogue).catch(() => undefined);
-  return catalogue;
-}
-
-/** Adds the fields a saved mapping named, with the labels people gave them, to the module's catalogue. */
-export async function rememberFields(
-  kv: KVNamespace,
-  moduleId: string,
-  rows: { field: string; label: string }[],
-): Promise<void> {
-  if (!moduleId || rows.length === 0) return;
-  const catalogue = await readCatalogue(kv, moduleId);
-  let changed = false;
-  for (const row of rows) {
-    const added = addField(catalogue, row.field, { label: row.label, origin: 'manual' });
-    if (added.ok && added.changed) changed = true;
-  }
-  if (changed) await writeCatalogue(kv, moduleId, catalogue);
 }
 
 /** The product lines 连接 CRM last listed (id ↔ name, at most PRODUCT_LINES_MAX): the editor offers them by name. */

@@ -200,6 +200,14 @@ export const en = {
       'constructor or prototype.',
     ),
     tooMany: (what: string) => `The catalogue is full (${what}): remove fields you no longer use.`,
+    tooBig: sentences(
+      'Not saved: the catalogue would pass 1 MB.',
+      'Remove fields you no longer use, or options the CRM no longer offers, then try again.',
+    ),
+    busy: sentences(
+      'Not saved: others are changing this catalogue right now.',
+      'The page shows it as it is now: make your change again.',
+    ),
     badModule: 'Choose the CRM module (its id is a long number; the customer module is 347772778973233152).',
     link: 'Field catalogue: CRM fields and options by name',
   },
